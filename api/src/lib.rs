@@ -1,0 +1,23 @@
+//! The Recete HTTP API: webhook ingestion, health and metrics.
+//!
+//! HTTP only: routes, extractors, signatures, errors. What a webhook means is decided in
+//! `recete_shared::events`; what happens next is the workers' business.
+//!
+//! # Layout
+//! - [`startup`]: [`Application`], which binds, serves and shuts down.
+//! - [`webhooks`]: one module per sender, plus the signature header parsers.
+//! - [`health`]: `/healthz`, `/livez`, `/readyz`, `/metrics`.
+//! - [`error`]: the problem-details error type.
+//! - [`body`], [`request_id`], [`http_metrics`]: extractors and middleware.
+#![forbid(unsafe_code)]
+
+pub mod body;
+pub mod error;
+pub mod health;
+pub mod http_metrics;
+pub mod request_id;
+pub mod startup;
+pub mod state;
+pub mod webhooks;
+
+pub use startup::{Application, Dependencies};

@@ -1,0 +1,166 @@
+//! Building and running the API.
+//!
+//! `Application::build` binds the listener (port 0 in tests) so the caller knows the address
+//! before serving; `run_until_stopped` serves until the cancellation token fires, then stops
+//! accepting, lets in-flight requests finish within the grace period, and drains the event
+//! committers so every acknowledged webhook is on disk.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use recete_shared::config::Settings;
+use recete_shared::crypto::Keyring;
+use recete_shared::events::store::{EventWriter, WriterSettings};
+use recete_shared::integrations::IntegrationDirectory;
+use recete_shared::redis_client::RedisClient;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::body::BodyLimit;
+use crate::error::ApiError;
+use crate::state::{AppState, Draining};
+use crate::{health, http_metrics, request_id, webhooks};
+
+/// Connections the API shares with the rest of the process.
+#[derive(Clone)]
+pub struct Dependencies {
+    pub pool: PgPool,
+    pub redis: RedisClient,
+    pub keyring: Arc<Keyring>,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    draining: Draining,
+    committers: Vec<JoinHandle<()>>,
+    grace: Duration,
+}
+
+impl Application {
+    pub async fn build(
+        settings: &Settings,
+        listen: SocketAddr,
+        deps: Dependencies,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let (events, committers) = EventWriter::start(
+            deps.pool.clone(),
+            deps.keyring.clone(),
+            WriterSettings {
+                max_batch: settings.ingest.max_batch,
+                writers: settings.ingest.writers,
+                queue_capacity: settings.ingest.queue_capacity,
+            },
+        );
+        let draining = Draining::default();
+        let state = AppState {
+            integrations: Arc::new(IntegrationDirectory::new(
+                deps.pool.clone(),
+                deps.keyring.clone(),
+                Duration::from_secs(settings.ingest.integration_cache_ttl_secs),
+            )),
+            pool: deps.pool,
+            redis: deps.redis,
+            events,
+            body_limit: BodyLimit(settings.api.body_limit_bytes),
+            generic_tolerance_secs: settings.ingest.generic_signature_tolerance_secs,
+            metrics: recete_shared::telemetry::metrics_handle(),
+            draining: draining.clone(),
+        };
+        Ok(Self {
+            listener,
+            router: router(state, settings.api.request_timeout()),
+            draining,
+            committers,
+            grace: Duration::from_secs(settings.api.shutdown_grace_secs),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            draining,
+            committers,
+            grace,
+        } = self;
+        tracing::info!(address = %listener.local_addr()?, "api listening");
+        let stopping = shutdown.clone();
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            stopping.cancelled().await;
+            draining.start();
+            tracing::info!("api draining");
+        });
+        let mut serve = std::pin::pin!(serve.into_future());
+        tokio::select! {
+            result = &mut serve => result?,
+            () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "api grace period over; closing remaining connections");
+            }
+        }
+        // Serving is over and the router (holding every EventWriter handle) is dropped, so the
+        // committers finish what is queued and stop.
+        drop(serve);
+        for committer in committers {
+            let _ = committer.await;
+        }
+        tracing::info!("api stopped");
+        Ok(())
+    }
+}
+
+fn router(state: AppState, request_timeout: Duration) -> Router {
+    Router::new()
+        .route(
+            "/webhooks/commerce/shopify/{integration_id}",
+            post(webhooks::shopify::receive),
+        )
+        .route(
+            "/webhooks/commerce/woocommerce/{integration_id}",
+            post(webhooks::woocommerce::receive),
+        )
+        .route(
+            "/webhooks/commerce/generic/{integration_id}",
+            post(webhooks::generic::receive),
+        )
+        .route(
+            "/webhooks/whatsapp",
+            get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive),
+        )
+        .route("/healthz", get(health::live))
+        .route("/livez", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(http_metrics::record))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}

@@ -1,0 +1,38 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::FromRef;
+use metrics_exporter_prometheus::PrometheusHandle;
+use recete_shared::events::store::EventWriter;
+use recete_shared::integrations::IntegrationDirectory;
+use recete_shared::redis_client::RedisClient;
+use sqlx::PgPool;
+
+use crate::body::BodyLimit;
+
+/// Everything a handler may use. Cloned per request, so every field is cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub redis: RedisClient,
+    pub integrations: Arc<IntegrationDirectory>,
+    pub events: EventWriter,
+    pub body_limit: BodyLimit,
+    pub generic_tolerance_secs: i64,
+    pub metrics: PrometheusHandle,
+    pub draining: Draining,
+}
+
+/// Set once shutdown starts, so readiness fails at once and load balancers stop sending work.
+#[derive(Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    pub fn start(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}

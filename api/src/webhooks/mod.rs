@@ -1,0 +1,146 @@
+//! Webhook receivers: each checks the sender's signature over the raw body before trusting a
+//! byte of it, normalizes the body and answers 2xx only once the event row is committed.
+//!
+//! Order of checks, the same for every platform: find the integration (404), verify the
+//! signature (401), read the headers and body (400/422), store (503 when the database is down,
+//! so the sender retries). A duplicate delivery gets 200 and adds nothing.
+
+pub mod generic;
+pub mod shopify;
+pub mod signature;
+pub mod whatsapp;
+pub mod woocommerce;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use recete_shared::events::store::{IncomingEvent, StoreError, StoreOutcome};
+use recete_shared::events::{EventSource, NormalizedEvent};
+use recete_shared::ids::IntegrationId;
+use recete_shared::integrations::{
+    ActiveIntegration, IntegrationKind, IntegrationLookup, LookupError,
+};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+pub(crate) fn required_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
+    header(headers, name)
+        .ok_or_else(|| ApiError::BadRequest(format!("missing or empty header {name}")))
+}
+
+pub(crate) async fn find_integration(
+    state: &AppState,
+    lookup: &IntegrationLookup,
+) -> Result<Option<Arc<ActiveIntegration>>, ApiError> {
+    state
+        .integrations
+        .find(lookup)
+        .await
+        .map_err(|error| match error {
+            LookupError::Database(error) => ApiError::from_database(error),
+            other => ApiError::Internal(other.into()),
+        })
+}
+
+/// The active commerce integration named in the path, of the kind the path says.
+pub(crate) async fn commerce_integration(
+    state: &AppState,
+    raw_id: &str,
+    kind: IntegrationKind,
+) -> Result<Arc<ActiveIntegration>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no active {kind} integration {raw_id}"));
+    let id: IntegrationId = raw_id.parse().map_err(|_| not_found())?;
+    find_integration(state, &IntegrationLookup::Id(id))
+        .await?
+        .filter(|integration| integration.kind == kind)
+        .ok_or_else(not_found)
+}
+
+pub(crate) fn signature_failure(source: EventSource, detail: impl Into<String>) -> ApiError {
+    metrics::counter!("recete_webhook_signature_failures_total", "source" => source.as_str())
+        .increment(1);
+    ApiError::Unauthorized(detail.into())
+}
+
+pub(crate) fn rejected(source: EventSource, reason: &'static str, error: ApiError) -> ApiError {
+    metrics::counter!("recete_webhook_rejected_total", "source" => source.as_str(), "reason" => reason).increment(1);
+    error
+}
+
+/// A signed delivery of a topic we do not act on: acknowledged so the sender does not retry it
+/// for days, and not stored.
+pub(crate) fn ignored(source: EventSource, topic: &str) -> Response {
+    metrics::counter!("recete_webhook_ignored_total", "source" => source.as_str()).increment(1);
+    tracing::info!(source = source.as_str(), topic, "webhook topic ignored");
+    (
+        StatusCode::OK,
+        Json(json!({ "status": "ignored", "reason": format!("topic `{topic}` is not handled") })),
+    )
+        .into_response()
+}
+
+/// Stores every event of one delivery and answers 202 when anything was new, 200 when all of
+/// it was seen before.
+pub(crate) async fn store_events(
+    state: &AppState,
+    request_id: &str,
+    raw_body: &[u8],
+    events: &[(Arc<ActiveIntegration>, NormalizedEvent)],
+) -> Result<Response, ApiError> {
+    let stores = events.iter().map(|(integration, event)| {
+        state.events.store(IncomingEvent {
+            merchant_id: integration.merchant_id,
+            integration_id: integration.id,
+            request_id: Some(request_id),
+            raw_body,
+            event,
+        })
+    });
+    let outcomes = futures_util::future::join_all(stores).await;
+    let mut stored = Vec::new();
+    let mut duplicates = Vec::new();
+    for ((_, event), outcome) in events.iter().zip(outcomes) {
+        match outcome {
+            Ok(StoreOutcome::Stored(id)) => {
+                metrics::counter!("recete_webhook_events_stored_total", "source" => event.source.as_str(), "kind" => event.kind.as_str())
+                    .increment(1);
+                stored.push(id);
+            }
+            Ok(StoreOutcome::Duplicate(id)) => {
+                metrics::counter!("recete_webhook_duplicates_total", "source" => event.source.as_str()).increment(1);
+                duplicates.push(id);
+            }
+            Err(StoreError::Unavailable(detail)) => return Err(ApiError::unavailable(detail)),
+            Err(StoreError::Rejected(detail)) => {
+                return Err(ApiError::Internal(anyhow::anyhow!(detail)));
+            }
+        }
+    }
+    let (status, word) = if stored.is_empty() {
+        (StatusCode::OK, "duplicate")
+    } else {
+        (StatusCode::ACCEPTED, "stored")
+    };
+    tracing::info!(
+        stored = stored.len(),
+        duplicates = duplicates.len(),
+        "webhook accepted"
+    );
+    Ok((
+        status,
+        Json(json!({ "status": word, "stored": stored, "duplicates": duplicates })),
+    )
+        .into_response())
+}

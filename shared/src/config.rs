@@ -1,0 +1,278 @@
+//! Layered, validated settings.
+//!
+//! Sources, later ones winning: `config/default.toml` (every key documented there), an optional
+//! file named by `RECETE_CONFIG`, then `RECETE__SECTION__KEY` environment variables
+//! (`RECETE__API__LISTEN=0.0.0.0:8080`). `DATABASE_URL` and `REDIS_URL` are honoured as they are,
+//! because every platform that provisions PostgreSQL or Redis sets them. Loading fails fast with a
+//! message naming the key at fault; nothing reads the environment after start.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// The defaults compiled into the binary, so `recete` runs from any directory.
+const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub app: AppSettings,
+    pub api: ApiSettings,
+    pub ingest: IngestSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub crypto: CryptoSettings,
+    pub log: LogSettings,
+    pub worker: WorkerSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSettings {
+    pub environment: Environment,
+    /// Base URL stores and Meta use to reach the API; used to print webhook URLs.
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    pub listen: SocketAddr,
+    pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    /// Rows one commit may carry; webhooks arriving together share one durable commit.
+    pub max_batch: usize,
+    /// Concurrent committers; each holds one connection while it writes.
+    pub writers: usize,
+    /// Requests waiting for a committer before new ones get 503.
+    pub queue_capacity: usize,
+    /// Age after which a signed generic event is rejected as a replay.
+    pub generic_signature_tolerance_secs: i64,
+    /// How long an integration's secret is cached in memory.
+    pub integration_cache_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    /// Prefix of every key we write, so several deployments or tests share one Redis.
+    pub key_prefix: String,
+    pub response_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoSettings {
+    /// Key id used for new data; every id ever used must stay in `keys` until re-encrypted.
+    pub active_key_id: String,
+    /// Key id to base64 of 32 random bytes.
+    pub keys: BTreeMap<String, SecretString>,
+    /// Base64 of at least 32 random bytes for keyed lookup hashes (phone, email).
+    pub lookup_key: SecretString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Health and metrics listener of a worker-only process.
+    pub listen: SocketAddr,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error("cannot read configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+}
+
+/// Key ids of the development keys in `config/default.toml`; refused in production.
+const DEVELOPMENT_KEY_PREFIX: &str = "dev-";
+
+impl Settings {
+    /// Loads settings from the defaults, `RECETE_CONFIG` and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let extra = std::env::var_os("RECETE_CONFIG").map(PathBuf::from);
+        Self::load_from(figment_with_env(base_figment(extra.as_deref())))
+    }
+
+    /// Loads and validates settings from an already layered figment (tests pass their own).
+    pub fn load_from(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if !self.crypto.keys.contains_key(&self.crypto.active_key_id) {
+            return invalid(format!(
+                "crypto.active_key_id `{}` is not one of crypto.keys",
+                self.crypto.active_key_id
+            ));
+        }
+        if self.app.environment == Environment::Production
+            && self
+                .crypto
+                .keys
+                .keys()
+                .any(|id| id.starts_with(DEVELOPMENT_KEY_PREFIX))
+        {
+            return invalid(format!(
+                "crypto.keys holds a development key (id starting `{DEVELOPMENT_KEY_PREFIX}`); production needs its own keys"
+            ));
+        }
+        if self.ingest.max_batch == 0 || self.ingest.writers == 0 || self.ingest.queue_capacity == 0
+        {
+            return invalid(
+                "ingest.max_batch, ingest.writers and ingest.queue_capacity must be at least 1"
+                    .into(),
+            );
+        }
+        if self.database.max_connections < self.ingest.writers as u32 + 2 {
+            return invalid(format!(
+                "database.max_connections ({}) must exceed ingest.writers ({}) by at least 2",
+                self.database.max_connections, self.ingest.writers
+            ));
+        }
+        if self.api.body_limit_bytes == 0 {
+            return invalid("api.body_limit_bytes must be positive".into());
+        }
+        if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(char::is_whitespace) {
+            return invalid("redis.key_prefix must be a non-empty word without spaces".into());
+        }
+        Ok(())
+    }
+}
+
+/// Defaults plus an optional override file, without the environment.
+pub fn base_figment(extra_file: Option<&Path>) -> Figment {
+    let figment = Figment::from(Toml::string(DEFAULT_TOML));
+    match extra_file {
+        Some(path) => figment.merge(Toml::file_exact(path)),
+        None => figment,
+    }
+}
+
+/// Adds `RECETE__SECTION__KEY` variables and the conventional `DATABASE_URL` / `REDIS_URL`.
+pub fn figment_with_env(figment: Figment) -> Figment {
+    figment
+        .merge(Env::prefixed("RECETE__").split("__"))
+        .merge(
+            Env::raw()
+                .only(&["DATABASE_URL"])
+                .map(|_| "database.url".into()),
+        )
+        .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()))
+}
+
+impl ApiSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+impl DatabaseSettings {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let settings = Settings::load_from(base_figment(None)).expect("default.toml must load");
+        assert_eq!(settings.app.environment, Environment::Development);
+        assert_eq!(settings.api.body_limit_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn unknown_active_key_is_rejected_by_name() {
+        let figment = base_figment(None).merge(("crypto.active_key_id", "missing"));
+        let error = Settings::load_from(figment).expect_err("must fail");
+        assert!(
+            error.to_string().contains("crypto.active_key_id `missing`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn production_refuses_development_keys() {
+        let figment = base_figment(None).merge(("app.environment", "production"));
+        let error = Settings::load_from(figment).expect_err("must fail");
+        assert!(error.to_string().contains("development key"), "{error}");
+    }
+
+    #[test]
+    fn environment_variables_override_files() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RECETE__API__LISTEN", "127.0.0.1:9999");
+            jail.set_env("DATABASE_URL", "postgres://someone@db/elsewhere");
+            let settings = Settings::load_from(figment_with_env(base_figment(None)))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(settings.api.listen.port(), 9999);
+            use secrecy::ExposeSecret;
+            assert_eq!(
+                settings.database.url.expose_secret(),
+                "postgres://someone@db/elsewhere"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_typo_in_a_key_is_reported() {
+        let figment = base_figment(None).merge(("api.lisen", "x"));
+        let error = Settings::load_from(figment).expect_err("must fail");
+        assert!(error.to_string().contains("lisen"), "{error}");
+    }
+}

@@ -1,0 +1,89 @@
+//! PostgreSQL access: the pool, migrations and the two kinds of transaction.
+//!
+//! Row-level security hides every tenant row unless the transaction says whose rows it works
+//! on. [`tenant_tx`] sets `recete.merchant_id` for one merchant; [`system_tx`] sets
+//! `recete.scope = 'system'` for the few paths that act across merchants (webhook routing,
+//! workers). Both settings are transaction-local, so a pooled connection never carries them to
+//! the next user.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool, Postgres, Transaction};
+
+use crate::config::DatabaseSettings;
+use crate::ids::MerchantId;
+
+pub type Tx = Transaction<'static, Postgres>;
+
+/// The migrations, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// A lazily connecting pool: the process starts even while PostgreSQL is down, and readiness
+/// and requests report it instead.
+pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+    let options = options
+        .application_name("recete")
+        .options([(
+            "statement_timeout",
+            settings.statement_timeout_ms.to_string(),
+        )])
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout())
+        .connect_lazy_with(options))
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// A transaction that sees and writes only `merchant`'s rows.
+pub async fn tenant_tx(pool: &PgPool, merchant: MerchantId) -> Result<Tx, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    set_tenant(&mut tx, merchant).await?;
+    Ok(tx)
+}
+
+/// Switches an open transaction to `merchant`'s rows (a batch writer serving several merchants
+/// in one commit does this between groups).
+pub async fn set_tenant(tx: &mut Tx, merchant: MerchantId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "SELECT set_config('recete.merchant_id', $1, true), set_config('recete.scope', '', true)",
+    )
+    .bind(merchant.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A transaction that acts across merchants. Use only where no single merchant is known yet
+/// or where the work is the fleet's own (routing, relays, reconcilers).
+pub async fn system_tx(pool: &PgPool) -> Result<Tx, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('recete.scope', 'system', true)")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// True when the error means the database could not be reached or is overloaded, as opposed to
+/// a problem with the statement; such errors are worth a 503 and a retry.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            // admin shutdown, crash shutdown, cannot connect now, too many connections,
+            // query canceled (statement timeout), serialization failure, deadlock
+            Some("57P01" | "57P02" | "57P03" | "53300" | "57014" | "40001" | "40P01")
+        ),
+        _ => false,
+    }
+}

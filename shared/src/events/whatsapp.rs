@@ -1,0 +1,325 @@
+//! WhatsApp Business Cloud API webhooks (`field: "messages"`).
+//!
+//! One POST can carry several entries and changes, each with messages and statuses; every
+//! message and every status becomes its own event. Statuses are unique per message and status,
+//! because Meta sends `sent`, `delivered` and `read` for one message, in any order.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use super::parse::{non_empty, unix_seconds};
+use super::{
+    EventBody, EventKind, EventSource, InboundMessage, MessageStatusUpdate, NormalizeError,
+    NormalizedEvent, StatusError, from_json,
+};
+
+/// Only what routing needs, read before the signature is checked: the phone number ids that
+/// tell which integration's app secret signs the body.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    entry: Vec<EnvelopeEntry>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeEntry {
+    #[serde(default)]
+    changes: Vec<EnvelopeChange>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeChange {
+    value: Option<EnvelopeValue>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeValue {
+    metadata: Option<Metadata>,
+}
+
+/// The distinct `metadata.phone_number_id`s in a body, in order of first appearance.
+pub fn phone_number_ids(body: &[u8]) -> Result<Vec<String>, NormalizeError> {
+    let envelope: Envelope = from_json(body)?;
+    let mut seen = BTreeSet::new();
+    Ok(envelope
+        .entry
+        .into_iter()
+        .flat_map(|entry| entry.changes)
+        .filter_map(|change| change.value?.metadata.map(|m| m.phone_number_id))
+        .filter(|id| seen.insert(id.clone()))
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct Notification {
+    object: String,
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+struct Change {
+    field: String,
+    value: Value,
+}
+
+#[derive(Deserialize)]
+struct Value {
+    metadata: Metadata,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+    #[serde(default)]
+    messages: Vec<Message>,
+    #[serde(default)]
+    statuses: Vec<Status>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    phone_number_id: String,
+}
+
+#[derive(Deserialize)]
+struct Contact {
+    wa_id: Option<String>,
+    profile: Option<Profile>,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    id: String,
+    from: String,
+    timestamp: String,
+    #[serde(rename = "type")]
+    message_type: String,
+    text: Option<Text>,
+    button: Option<Button>,
+    interactive: Option<Interactive>,
+    context: Option<Context>,
+}
+
+#[derive(Deserialize)]
+struct Text {
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct Button {
+    text: Option<String>,
+    payload: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Interactive {
+    button_reply: Option<Reply>,
+    list_reply: Option<Reply>,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    title: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Context {
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Status {
+    id: String,
+    status: String,
+    timestamp: String,
+    recipient_id: Option<String>,
+    biz_opaque_callback_data: Option<String>,
+    #[serde(default)]
+    errors: Vec<ErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    code: i64,
+    title: Option<String>,
+    error_data: Option<ErrorData>,
+}
+
+#[derive(Deserialize)]
+struct ErrorData {
+    details: Option<String>,
+}
+
+/// Every message and status in the body, each tagged with its change's phone number id.
+pub fn normalize(body: &[u8]) -> Result<Vec<NormalizedEvent>, NormalizeError> {
+    let notification: Notification = from_json(body)?;
+    if notification.object != "whatsapp_business_account" {
+        return Err(NormalizeError::invalid(
+            "object",
+            format!(
+                "expected `whatsapp_business_account`, got `{}`",
+                notification.object
+            ),
+        ));
+    }
+    let mut events = Vec::new();
+    for (entry_index, entry) in notification.entry.into_iter().enumerate() {
+        for (change_index, change) in entry.changes.into_iter().enumerate() {
+            if change.field != "messages" {
+                continue;
+            }
+            let path = format!("entry[{entry_index}].changes[{change_index}].value");
+            collect_change(&path, change.value, &mut events)?;
+        }
+    }
+    Ok(events)
+}
+
+fn collect_change(
+    path: &str,
+    value: Value,
+    events: &mut Vec<NormalizedEvent>,
+) -> Result<(), NormalizeError> {
+    let phone_number_id = value.metadata.phone_number_id;
+    for (index, message) in value.messages.into_iter().enumerate() {
+        let occurred_at = unix_seconds(&message.timestamp).ok_or_else(|| {
+            NormalizeError::invalid(
+                format!("{path}.messages[{index}].timestamp"),
+                "must be unix seconds",
+            )
+        })?;
+        let profile_name = value
+            .contacts
+            .iter()
+            .find(|c| c.wa_id.as_deref() == Some(message.from.as_str()))
+            .or(value.contacts.first())
+            .and_then(|c| c.profile.as_ref())
+            .and_then(|p| non_empty(p.name.clone()));
+        let text = message
+            .text
+            .map(|t| t.body)
+            .or_else(|| message.button.and_then(|b| b.text.or(b.payload)))
+            .or_else(|| {
+                message
+                    .interactive
+                    .and_then(|i| i.button_reply.or(i.list_reply))
+                    .and_then(|r| r.title)
+            });
+        events.push(NormalizedEvent {
+            source: EventSource::WhatsApp,
+            kind: EventKind::MessageInbound,
+            topic: format!("message.{}", message.message_type),
+            dedup_key: format!("message:{}", message.id),
+            platform_event_id: Some(message.id.clone()),
+            occurred_at,
+            body: EventBody::InboundMessage(InboundMessage {
+                phone_number_id: phone_number_id.clone(),
+                message_id: message.id,
+                from: message.from,
+                profile_name,
+                message_type: message.message_type,
+                text,
+                context_message_id: message.context.and_then(|c| c.id),
+            }),
+        });
+    }
+    for (index, status) in value.statuses.into_iter().enumerate() {
+        let occurred_at = unix_seconds(&status.timestamp).ok_or_else(|| {
+            NormalizeError::invalid(
+                format!("{path}.statuses[{index}].timestamp"),
+                "must be unix seconds",
+            )
+        })?;
+        events.push(NormalizedEvent {
+            source: EventSource::WhatsApp,
+            kind: EventKind::MessageStatus,
+            topic: format!("status.{}", status.status),
+            dedup_key: format!("status:{}:{}", status.id, status.status),
+            platform_event_id: Some(status.id.clone()),
+            occurred_at,
+            body: EventBody::MessageStatus(MessageStatusUpdate {
+                phone_number_id: phone_number_id.clone(),
+                message_id: status.id,
+                recipient_id: status.recipient_id,
+                status: status.status,
+                callback_data: status.biz_opaque_callback_data,
+                errors: status
+                    .errors
+                    .into_iter()
+                    .map(|e| StatusError {
+                        code: e.code,
+                        title: e.title,
+                        details: e.error_data.and_then(|d| d.details),
+                    })
+                    .collect(),
+            }),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INBOUND_AND_STATUS: &str = r#"{
+      "object": "whatsapp_business_account",
+      "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+          "messaging_product": "whatsapp",
+          "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+          "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+          "messages": [{"from": "16505551234", "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+                        "timestamp": "1749416383", "type": "text", "text": {"body": "Does it shorten the cycle?"}}],
+          "statuses": [{"id": "wamid.OUT1", "status": "failed", "timestamp": "1749416400", "recipient_id": "16505551234",
+                        "biz_opaque_callback_data": "msg_42",
+                        "errors": [{"code": 131047, "title": "Re-engagement message", "error_data": {"details": "Message failed to send because more than 24 hours have passed"}}]}]
+      }}]}]
+    }"#;
+
+    #[test]
+    fn messages_and_statuses_become_separate_events() {
+        assert_eq!(
+            phone_number_ids(INBOUND_AND_STATUS.as_bytes()).expect("ok"),
+            vec!["106540352242922".to_owned()]
+        );
+        let events = normalize(INBOUND_AND_STATUS.as_bytes()).expect("valid");
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].kind, EventKind::MessageInbound);
+        let EventBody::InboundMessage(message) = &events[0].body else {
+            panic!("inbound")
+        };
+        assert_eq!(message.text.as_deref(), Some("Does it shorten the cycle?"));
+        assert_eq!(message.profile_name.as_deref(), Some("Sheena Nelson"));
+        assert_eq!(events[1].dedup_key, "status:wamid.OUT1:failed");
+        let EventBody::MessageStatus(status) = &events[1].body else {
+            panic!("status")
+        };
+        assert_eq!(status.errors[0].code, 131047);
+        assert_eq!(status.callback_data.as_deref(), Some("msg_42"));
+    }
+
+    #[test]
+    fn malformed_parts_are_named() {
+        let bad_time = INBOUND_AND_STATUS.replace("1749416383", "soon");
+        match normalize(bad_time.as_bytes()) {
+            Err(NormalizeError::InvalidField { field, .. }) => {
+                assert_eq!(field, "entry[0].changes[0].value.messages[0].timestamp")
+            }
+            other => panic!("{other:?}"),
+        }
+        let wrong_object = INBOUND_AND_STATUS.replace("whatsapp_business_account", "page");
+        assert!(
+            matches!(normalize(wrong_object.as_bytes()), Err(NormalizeError::InvalidField { field, .. }) if field == "object")
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! Everything the Recete API and workers share: configuration, database access, crypto,
+//! domain types and the normalization of incoming events.
+//!
+//! # Layout
+//! - [`config`]: layered, validated settings (`config/default.toml`, then `RECETE__…` variables).
+//! - [`crypto`]: AES-256-GCM sealing of personal data with rotating keys, keyed lookup hashes,
+//!   HMAC helpers and random secrets.
+//! - [`db`]: the connection pool, migrations and tenant- or system-scoped transactions that
+//!   row-level security relies on.
+//! - [`ids`]: typed identifiers.
+//! - [`merchants`], [`integrations`], [`api_keys`]: the accounts that own every other row.
+//! - [`events`]: the canonical event every webhook is normalized into, one module per platform,
+//!   and the group-committing writer that stores them.
+//! - [`health`]: readiness checks of PostgreSQL and Redis.
+//! - [`redis_client`]: the shared Redis connection.
+//! - [`telemetry`]: JSON logs and the one Prometheus recorder.
+#![forbid(unsafe_code)]
+
+pub mod api_keys;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod events;
+pub mod health;
+pub mod ids;
+pub mod integrations;
+pub mod merchants;
+pub mod redis_client;
+pub mod telemetry;

@@ -1,0 +1,128 @@
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use recete_shared::config::Settings;
+use recete_shared::ids::MerchantId;
+use recete_shared::integrations::IntegrationKind;
+
+use crate::commands;
+
+#[derive(Parser)]
+#[command(
+    name = "recete",
+    version,
+    about = "Post-purchase retention backend: API, workers and administration"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Apply database migrations.
+    Migrate,
+    /// Manage merchants.
+    Merchant {
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// Manage store and WhatsApp integrations.
+    Integration {
+        #[command(subcommand)]
+        command: IntegrationCommand,
+    },
+    /// Run the HTTP API.
+    Api {
+        /// Address to listen on (default: api.listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Run worker pools.
+    Worker {
+        /// Pools to run, comma separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        queues: Vec<String>,
+        /// Address of the health and metrics listener (default: worker.listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Run the API and every worker pool in one process (the local default).
+    All {
+        /// Address the API listens on (default: api.listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Exit 0 when the instance at URL reports ready (GET URL/readyz).
+    Healthcheck {
+        /// Base URL of an API or worker, for example http://127.0.0.1:8080.
+        url: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MerchantCommand {
+    /// Create a merchant and its first API key (printed once, as JSON).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, for example Europe/Istanbul.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum IntegrationCommand {
+    /// Create an integration; prints its id, secret and webhook path as JSON.
+    Create {
+        #[arg(long)]
+        merchant: MerchantId,
+        #[arg(long, value_parser = parse_kind)]
+        kind: IntegrationKind,
+        /// Signing secret (the store's webhook secret or Meta's app secret); generated if absent.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Meta's id of the business phone number (whatsapp only).
+        #[arg(long)]
+        phone_number_id: Option<String>,
+    },
+}
+
+fn parse_kind(value: &str) -> Result<IntegrationKind, String> {
+    value.parse()
+}
+
+/// Runs a parsed command line and turns the outcome into an exit code; errors go to stderr with
+/// their cause chain.
+pub fn run(cli: Cli) -> ExitCode {
+    if let Command::Healthcheck { url } = &cli.command {
+        return commands::healthcheck::run(url);
+    }
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("recete: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    recete_shared::telemetry::init_tracing(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("recete: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("recete: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
