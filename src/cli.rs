@@ -9,11 +9,7 @@ use recete_shared::integrations::IntegrationKind;
 use crate::commands;
 
 #[derive(Parser)]
-#[command(
-    name = "recete",
-    version,
-    about = "Post-purchase retention backend: API, workers and administration"
-)]
+#[command(name = "recete", version, about = "Post-purchase retention backend: API, workers and administration")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -108,10 +104,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     recete_shared::telemetry::init_tracing(&settings.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("recete: cannot start the async runtime: {error}");

@@ -28,31 +28,16 @@ struct WorkerRole {
 
 impl Roles {
     pub fn api(listen: Option<SocketAddr>) -> Self {
-        Self {
-            api: Some(listen),
-            workers: None,
-        }
+        Self { api: Some(listen), workers: None }
     }
 
     pub fn workers(queues: Vec<String>, listen: Option<SocketAddr>) -> anyhow::Result<Self> {
         let pools = recete_workers::pools::select(&queues).map_err(anyhow::Error::msg)?;
-        Ok(Self {
-            api: None,
-            workers: Some(WorkerRole {
-                pools,
-                health_listen: Some(listen),
-            }),
-        })
+        Ok(Self { api: None, workers: Some(WorkerRole { pools, health_listen: Some(listen) }) })
     }
 
     pub fn all(listen: Option<SocketAddr>) -> Self {
-        Self {
-            api: Some(listen),
-            workers: Some(WorkerRole {
-                pools: Pool::ALL.to_vec(),
-                health_listen: None,
-            }),
-        }
+        Self { api: Some(listen), workers: Some(WorkerRole { pools: Pool::ALL.to_vec(), health_listen: None }) }
     }
 }
 
@@ -65,25 +50,16 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
 
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listen) = roles.api {
-        let deps = Dependencies {
-            pool: pool.clone(),
-            redis: redis.clone(),
-            keyring: keyring.clone(),
-        };
+        let deps = Dependencies { pool: pool.clone(), redis: redis.clone(), keyring: keyring.clone() };
         let app = Application::build(settings, listen.unwrap_or(settings.api.listen), deps).await?;
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
     }
     if let Some(role) = roles.workers {
         let options = WorkerOptions {
             pools: role.pools,
-            health_listen: role
-                .health_listen
-                .map(|listen| listen.unwrap_or(settings.worker.listen)),
+            health_listen: role.health_listen.map(|listen| listen.unwrap_or(settings.worker.listen)),
         };
-        let deps = WorkerDeps {
-            pool: pool.clone(),
-            redis: redis.clone(),
-        };
+        let deps = WorkerDeps { pool: pool.clone(), redis: redis.clone() };
         tasks.spawn(recete_workers::run(deps, options, shutdown.clone()));
     }
     let mut outcome = Ok(());

@@ -32,18 +32,15 @@ where
         if declared.is_some_and(|length| length > limit) {
             return Err(ApiError::PayloadTooLarge { limit });
         }
-        axum::body::to_bytes(request.into_body(), limit)
-            .await
-            .map(RawBody)
-            .map_err(|error| {
-                let too_large = std::error::Error::source(&error)
-                    .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>())
-                    || error.to_string().contains("length limit");
-                if too_large {
-                    ApiError::PayloadTooLarge { limit }
-                } else {
-                    ApiError::BadRequest(format!("could not read the request body: {error}"))
-                }
-            })
+        axum::body::to_bytes(request.into_body(), limit).await.map(RawBody).map_err(|error| {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>())
+                || error.to_string().contains("length limit");
+            if too_large {
+                ApiError::PayloadTooLarge { limit }
+            } else {
+                ApiError::BadRequest(format!("could not read the request body: {error}"))
+            }
+        })
     }
 }

@@ -26,10 +26,7 @@ pub enum ApiError {
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{detail}")]
-    Unavailable {
-        detail: String,
-        retry_after: Duration,
-    },
+    Unavailable { detail: String, retry_after: Duration },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -50,10 +47,7 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl ApiError {
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::Unavailable {
-            detail: detail.into(),
-            retry_after: RETRY_AFTER,
-        }
+        Self::Unavailable { detail: detail.into(), retry_after: RETRY_AFTER }
     }
 
     /// A database error: unreachable means 503 (the sender retries), anything else is ours (500).
@@ -69,29 +63,13 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-            Self::InvalidField { .. } => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-field",
-                "Invalid field",
-            ),
+            Self::InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", "Invalid field"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Self::PayloadTooLarge { .. } => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-            ),
-            Self::Unavailable { .. } => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Service unavailable",
-            ),
-            Self::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal server error",
-            ),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+            Self::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
         }
     }
 }
@@ -99,13 +77,8 @@ impl ApiError {
 impl From<NormalizeError> for ApiError {
     fn from(error: NormalizeError) -> Self {
         match error {
-            NormalizeError::Malformed(_) | NormalizeError::MissingHeader(_) => {
-                Self::BadRequest(error.to_string())
-            }
-            NormalizeError::InvalidField { field, message } => Self::InvalidField {
-                field,
-                detail: message,
-            },
+            NormalizeError::Malformed(_) | NormalizeError::MissingHeader(_) => Self::BadRequest(error.to_string()),
+            NormalizeError::InvalidField { field, message } => Self::InvalidField { field, detail: message },
         }
     }
 }
@@ -125,24 +98,12 @@ impl IntoResponse for ApiError {
             Self::InvalidField { field, .. } => Some(field.as_str()),
             _ => None,
         };
-        let body = Problem {
-            problem_type: format!("/problems/{slug}"),
-            title,
-            status: status.as_u16(),
-            detail,
-            field,
-        };
+        let body = Problem { problem_type: format!("/problems/{slug}"), title, status: status.as_u16(), detail, field };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Self::Unavailable { retry_after, .. } = &self {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after.as_secs()),
-            );
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
         }
         response
     }

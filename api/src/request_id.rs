@@ -16,9 +16,7 @@ pub struct RequestId(pub String);
 
 fn acceptable(candidate: &str) -> bool {
     (1..=64).contains(&candidate.len())
-        && candidate
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && candidate.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 pub async fn assign(mut request: Request, next: Next) -> Response {

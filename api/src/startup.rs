@@ -45,14 +45,9 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(
-        settings: &Settings,
-        listen: SocketAddr,
-        deps: Dependencies,
-    ) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    pub async fn build(settings: &Settings, listen: SocketAddr, deps: Dependencies) -> anyhow::Result<Self> {
+        let listener =
+            TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let (events, committers) = EventWriter::start(
             deps.pool.clone(),
             deps.keyring.clone(),
@@ -87,9 +82,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     pub fn port(&self) -> u16 {
@@ -97,13 +90,7 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self {
-            listener,
-            router,
-            draining,
-            committers,
-            grace,
-        } = self;
+        let Self { listener, router, draining, committers, grace } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         let stopping = shutdown.clone();
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -131,32 +118,17 @@ impl Application {
 
 fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()
-        .route(
-            "/webhooks/commerce/shopify/{integration_id}",
-            post(webhooks::shopify::receive),
-        )
-        .route(
-            "/webhooks/commerce/woocommerce/{integration_id}",
-            post(webhooks::woocommerce::receive),
-        )
-        .route(
-            "/webhooks/commerce/generic/{integration_id}",
-            post(webhooks::generic::receive),
-        )
-        .route(
-            "/webhooks/whatsapp",
-            get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive),
-        )
+        .route("/webhooks/commerce/shopify/{integration_id}", post(webhooks::shopify::receive))
+        .route("/webhooks/commerce/woocommerce/{integration_id}", post(webhooks::woocommerce::receive))
+        .route("/webhooks/commerce/generic/{integration_id}", post(webhooks::generic::receive))
+        .route("/webhooks/whatsapp", get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive))
         .route("/healthz", get(health::live))
         .route("/livez", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(http_metrics::record))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            request_timeout,
-        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }

@@ -24,11 +24,7 @@ impl NewApiKey {
     pub fn generate() -> Self {
         let body = format!("{PREFIX}{}", random_token(RANDOM_LEN));
         let plaintext = format!("{body}{}", checksum(&body));
-        Self {
-            hash: sha256(plaintext.as_bytes()),
-            display_prefix: plaintext[..PREFIX.len() + 4].to_owned(),
-            plaintext,
-        }
+        Self { hash: sha256(plaintext.as_bytes()), display_prefix: plaintext[..PREFIX.len() + 4].to_owned(), plaintext }
     }
 }
 

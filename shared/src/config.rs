@@ -152,28 +152,17 @@ impl Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |message: String| Err(ConfigError::Invalid(message));
         if !self.crypto.keys.contains_key(&self.crypto.active_key_id) {
-            return invalid(format!(
-                "crypto.active_key_id `{}` is not one of crypto.keys",
-                self.crypto.active_key_id
-            ));
+            return invalid(format!("crypto.active_key_id `{}` is not one of crypto.keys", self.crypto.active_key_id));
         }
         if self.app.environment == Environment::Production
-            && self
-                .crypto
-                .keys
-                .keys()
-                .any(|id| id.starts_with(DEVELOPMENT_KEY_PREFIX))
+            && self.crypto.keys.keys().any(|id| id.starts_with(DEVELOPMENT_KEY_PREFIX))
         {
             return invalid(format!(
                 "crypto.keys holds a development key (id starting `{DEVELOPMENT_KEY_PREFIX}`); production needs its own keys"
             ));
         }
-        if self.ingest.max_batch == 0 || self.ingest.writers == 0 || self.ingest.queue_capacity == 0
-        {
-            return invalid(
-                "ingest.max_batch, ingest.writers and ingest.queue_capacity must be at least 1"
-                    .into(),
-            );
+        if self.ingest.max_batch == 0 || self.ingest.writers == 0 || self.ingest.queue_capacity == 0 {
+            return invalid("ingest.max_batch, ingest.writers and ingest.queue_capacity must be at least 1".into());
         }
         if self.database.max_connections < self.ingest.writers as u32 + 2 {
             return invalid(format!(
@@ -204,11 +193,7 @@ pub fn base_figment(extra_file: Option<&Path>) -> Figment {
 pub fn figment_with_env(figment: Figment) -> Figment {
     figment
         .merge(Env::prefixed("RECETE__").split("__"))
-        .merge(
-            Env::raw()
-                .only(&["DATABASE_URL"])
-                .map(|_| "database.url".into()),
-        )
+        .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
         .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()))
 }
 
@@ -239,10 +224,7 @@ mod tests {
     fn unknown_active_key_is_rejected_by_name() {
         let figment = base_figment(None).merge(("crypto.active_key_id", "missing"));
         let error = Settings::load_from(figment).expect_err("must fail");
-        assert!(
-            error.to_string().contains("crypto.active_key_id `missing`"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("crypto.active_key_id `missing`"), "{error}");
     }
 
     #[test]
@@ -257,14 +239,10 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("RECETE__API__LISTEN", "127.0.0.1:9999");
             jail.set_env("DATABASE_URL", "postgres://someone@db/elsewhere");
-            let settings = Settings::load_from(figment_with_env(base_figment(None)))
-                .map_err(|e| e.to_string())?;
+            let settings = Settings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
             assert_eq!(settings.api.listen.port(), 9999);
             use secrecy::ExposeSecret;
-            assert_eq!(
-                settings.database.url.expose_secret(),
-                "postgres://someone@db/elsewhere"
-            );
+            assert_eq!(settings.database.url.expose_secret(), "postgres://someone@db/elsewhere");
             Ok(())
         });
     }

@@ -47,25 +47,15 @@ where
         Ok(Err(error)) => Some(error.to_string()),
         Err(_) => Some(format!("no answer within {} ms", CHECK_TIMEOUT.as_millis())),
     };
-    metrics::gauge!("recete_dependency_up", "dependency" => name).set(if error.is_none() {
-        1.0
-    } else {
-        0.0
-    });
+    metrics::gauge!("recete_dependency_up", "dependency" => name).set(if error.is_none() { 1.0 } else { 0.0 });
     // Connection errors name hosts and ports, never credentials (sqlx and redis redact them).
-    Check {
-        status: if error.is_none() { "up" } else { "down" },
-        latency_ms: started.elapsed().as_millis(),
-        error,
-    }
+    Check { status: if error.is_none() { "up" } else { "down" }, latency_ms: started.elapsed().as_millis(), error }
 }
 
 /// Checks PostgreSQL (`SELECT 1`) and Redis (`PING`) concurrently. `draining` reports a process
 /// that is shutting down as not ready whatever its dependencies say.
 pub async fn readiness(pool: &PgPool, redis: &RedisClient, draining: bool) -> Readiness {
-    let postgres = check("postgres", async {
-        sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
-    });
+    let postgres = check("postgres", async { sqlx::query("SELECT 1").execute(pool).await.map(|_| ()) });
     let redis = check("redis", redis.ping());
     let (postgres, redis) = tokio::join!(postgres, redis);
     let status = if draining {
@@ -75,8 +65,5 @@ pub async fn readiness(pool: &PgPool, redis: &RedisClient, draining: bool) -> Re
     } else {
         "unavailable"
     };
-    Readiness {
-        status,
-        checks: Checks { postgres, redis },
-    }
+    Readiness { status, checks: Checks { postgres, redis } }
 }

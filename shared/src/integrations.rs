@@ -49,9 +49,7 @@ impl FromStr for IntegrationKind {
             "woocommerce" => Ok(Self::WooCommerce),
             "generic" => Ok(Self::Generic),
             "whatsapp" => Ok(Self::WhatsApp),
-            other => Err(format!(
-                "unknown integration kind `{other}` (shopify, woocommerce, generic, whatsapp)"
-            )),
+            other => Err(format!("unknown integration kind `{other}` (shopify, woocommerce, generic, whatsapp)")),
         }
     }
 }
@@ -78,9 +76,7 @@ pub struct NewIntegration<'a> {
 pub enum CreateIntegrationError {
     #[error("merchant {0} does not exist")]
     UnknownMerchant(MerchantId),
-    #[error(
-        "a whatsapp integration needs --phone-number-id (Meta's id of the business phone number)"
-    )]
+    #[error("a whatsapp integration needs --phone-number-id (Meta's id of the business phone number)")]
     MissingPhoneNumberId,
     #[error("--phone-number-id applies to whatsapp integrations only")]
     UnexpectedPhoneNumberId,
@@ -116,9 +112,7 @@ pub async fn create(
         _ => {}
     }
     let secret = match new.secret {
-        Some(given)
-            if (16..=256).contains(&given.len()) && given.chars().all(|c| c.is_ascii_graphic()) =>
-        {
+        Some(given) if (16..=256).contains(&given.len()) && given.chars().all(|c| c.is_ascii_graphic()) => {
             given.to_owned()
         }
         Some(_) => return Err(CreateIntegrationError::WeakSecret),
@@ -129,11 +123,10 @@ pub async fn create(
     let sealed = keyring.seal(secret.as_bytes(), &secret_context(id));
 
     let mut tx = db::tenant_tx(pool, new.merchant_id).await?;
-    let merchant_exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM merchants WHERE id = $1)")
-            .bind(new.merchant_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let merchant_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM merchants WHERE id = $1)")
+        .bind(new.merchant_id)
+        .fetch_one(&mut *tx)
+        .await?;
     if !merchant_exists {
         return Err(CreateIntegrationError::UnknownMerchant(new.merchant_id));
     }
@@ -151,12 +144,8 @@ pub async fn create(
     .execute(&mut *tx)
     .await;
     match inserted {
-        Err(sqlx::Error::Database(e))
-            if e.constraint() == Some("integrations_phone_number_id_key") =>
-        {
-            return Err(CreateIntegrationError::DuplicatePhoneNumberId(
-                phone_number_id.unwrap_or_default().to_owned(),
-            ));
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("integrations_phone_number_id_key") => {
+            return Err(CreateIntegrationError::DuplicatePhoneNumberId(phone_number_id.unwrap_or_default().to_owned()));
         }
         other => other?,
     };
@@ -231,18 +220,10 @@ const CACHE_CAPACITY: usize = 10_000;
 
 impl IntegrationDirectory {
     pub fn new(pool: PgPool, keyring: Arc<Keyring>, ttl: Duration) -> Self {
-        Self {
-            pool,
-            keyring,
-            ttl,
-            cache: RwLock::new(HashMap::new()),
-        }
+        Self { pool, keyring, ttl, cache: RwLock::new(HashMap::new()) }
     }
 
-    pub async fn find(
-        &self,
-        lookup: &IntegrationLookup,
-    ) -> Result<Option<Arc<ActiveIntegration>>, LookupError> {
+    pub async fn find(&self, lookup: &IntegrationLookup) -> Result<Option<Arc<ActiveIntegration>>, LookupError> {
         if let Some(hit) = self.cached(lookup) {
             return Ok(Some(hit));
         }
@@ -254,11 +235,7 @@ impl IntegrationDirectory {
         };
         let secret = self
             .keyring
-            .open(
-                &row.secret_key_id,
-                &row.secret_sealed,
-                &secret_context(row.id),
-            )
+            .open(&row.secret_key_id, &row.secret_sealed, &secret_context(row.id))
             .map_err(|e| LookupError::Secret(row.id, e))?;
         let found = Arc::new(ActiveIntegration {
             id: row.id,
@@ -271,21 +248,12 @@ impl IntegrationDirectory {
     }
 
     fn cached(&self, lookup: &IntegrationLookup) -> Option<Arc<ActiveIntegration>> {
-        let cache = self
-            .cache
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache
-            .get(lookup)
-            .filter(|(stored_at, _)| stored_at.elapsed() < self.ttl)
-            .map(|(_, found)| found.clone())
+        let cache = self.cache.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.get(lookup).filter(|(stored_at, _)| stored_at.elapsed() < self.ttl).map(|(_, found)| found.clone())
     }
 
     fn remember(&self, lookup: IntegrationLookup, found: Arc<ActiveIntegration>) {
-        let mut cache = self
-            .cache
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut cache = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if cache.len() >= CACHE_CAPACITY {
             let ttl = self.ttl;
             cache.retain(|_, (stored_at, _)| stored_at.elapsed() < ttl);
@@ -296,35 +264,26 @@ impl IntegrationDirectory {
         cache.insert(lookup, (Instant::now(), found));
     }
 
-    async fn fetch(
-        &self,
-        lookup: &IntegrationLookup,
-    ) -> Result<Option<IntegrationRow>, sqlx::Error> {
-        const COLUMNS: &str = "SELECT id, merchant_id, kind, secret_key_id, secret_sealed FROM integrations WHERE status = 'active' AND ";
+    async fn fetch(&self, lookup: &IntegrationLookup) -> Result<Option<IntegrationRow>, sqlx::Error> {
+        const COLUMNS: &str =
+            "SELECT id, merchant_id, kind, secret_key_id, secret_sealed FROM integrations WHERE status = 'active' AND ";
         // Routing happens before any merchant is known, hence the system scope.
         let mut tx = db::system_tx(&self.pool).await?;
         let row = match lookup {
             IntegrationLookup::Id(id) => {
-                sqlx::query_as(&format!("{COLUMNS} id = $1"))
-                    .bind(*id)
+                sqlx::query_as(&format!("{COLUMNS} id = $1")).bind(*id).fetch_optional(&mut *tx).await?
+            }
+            IntegrationLookup::PhoneNumberId(phone_number_id) => {
+                sqlx::query_as(&format!("{COLUMNS} kind = 'whatsapp' AND phone_number_id = $1"))
+                    .bind(phone_number_id)
                     .fetch_optional(&mut *tx)
                     .await?
             }
-            IntegrationLookup::PhoneNumberId(phone_number_id) => {
-                sqlx::query_as(&format!(
-                    "{COLUMNS} kind = 'whatsapp' AND phone_number_id = $1"
-                ))
-                .bind(phone_number_id)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
             IntegrationLookup::VerifyToken(hash) => {
-                sqlx::query_as(&format!(
-                    "{COLUMNS} kind = 'whatsapp' AND verify_token_hash = $1"
-                ))
-                .bind(&hash[..])
-                .fetch_optional(&mut *tx)
-                .await?
+                sqlx::query_as(&format!("{COLUMNS} kind = 'whatsapp' AND verify_token_hash = $1"))
+                    .bind(&hash[..])
+                    .fetch_optional(&mut *tx)
+                    .await?
             }
         };
         tx.commit().await?;

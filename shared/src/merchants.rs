@@ -25,18 +25,13 @@ pub enum CreateMerchantError {
 }
 
 /// Creates a merchant and its first API key in one transaction.
-pub async fn create(
-    pool: &PgPool,
-    name: &str,
-    timezone: &str,
-) -> Result<CreatedMerchant, CreateMerchantError> {
+pub async fn create(pool: &PgPool, name: &str, timezone: &str) -> Result<CreatedMerchant, CreateMerchantError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(CreateMerchantError::InvalidName);
     }
-    let timezone: chrono_tz::Tz = timezone
-        .parse()
-        .map_err(|_| CreateMerchantError::InvalidTimezone(timezone.to_owned()))?;
+    let timezone: chrono_tz::Tz =
+        timezone.parse().map_err(|_| CreateMerchantError::InvalidTimezone(timezone.to_owned()))?;
     let merchant_id = MerchantId::generate();
     let mut tx = db::tenant_tx(pool, merchant_id).await?;
     sqlx::query("INSERT INTO merchants (id, name, timezone) VALUES ($1, $2, $3)")
@@ -47,8 +42,5 @@ pub async fn create(
         .await?;
     let (_, api_key) = api_keys::insert(&mut tx, merchant_id, "default", None).await?;
     tx.commit().await?;
-    Ok(CreatedMerchant {
-        merchant_id,
-        api_key,
-    })
+    Ok(CreatedMerchant { merchant_id, api_key })
 }

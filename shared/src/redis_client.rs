@@ -50,17 +50,11 @@ impl RedisClient {
     pub async fn ping(&self) -> Result<(), redis::RedisError> {
         let attempt = async {
             let mut connection = self.client.get_multiplexed_async_connection().await?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut connection)
-                .await
-                .map(|_| ())
+            redis::cmd("PING").query_async::<String>(&mut connection).await.map(|_| ())
         };
         match tokio::time::timeout(self.response_timeout, attempt).await {
             Ok(result) => result,
-            Err(_) => Err(redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "Redis did not answer PING in time",
-            ))),
+            Err(_) => Err(redis::RedisError::from((redis::ErrorKind::Io, "Redis did not answer PING in time"))),
         }
     }
 }

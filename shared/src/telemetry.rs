@@ -16,25 +16,15 @@ use crate::config::{LogFormat, LogSettings};
 
 /// Installs the global log subscriber. A second call (as in tests) leaves the first in place.
 pub fn init_tracing(settings: &LogSettings) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_span_events(FmtSpan::NONE);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_span_events(FmtSpan::NONE);
     let _ = match settings.format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
 }
 
-const SECONDS_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+const SECONDS_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 const ROWS_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -45,9 +35,7 @@ pub fn metrics_handle() -> PrometheusHandle {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
-                .and_then(|b| {
-                    b.set_buckets_for_metric(Matcher::Suffix("_rows".into()), ROWS_BUCKETS)
-                })
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_rows".into()), ROWS_BUCKETS))
                 .expect("bucket lists are non-empty constants");
             let handle = match builder.install_recorder() {
                 Ok(handle) => handle,
@@ -62,27 +50,18 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 fn describe_metrics() {
-    describe_gauge!(
-        "recete_build_info",
-        "Always 1; the label carries the running version."
-    );
+    describe_gauge!("recete_build_info", "Always 1; the label carries the running version.");
     describe_histogram!(
         "http_server_request_duration_seconds",
         Unit::Seconds,
         "Time to answer an HTTP request, by method, route template and status."
     );
-    describe_counter!(
-        "http_server_requests_total",
-        "HTTP requests answered, by method, route template and status."
-    );
+    describe_counter!("http_server_requests_total", "HTTP requests answered, by method, route template and status.");
     describe_counter!(
         "recete_webhook_events_stored_total",
         "Webhook events stored for the first time, by source and kind."
     );
-    describe_counter!(
-        "recete_webhook_duplicates_total",
-        "Webhook deliveries already stored earlier, by source."
-    );
+    describe_counter!("recete_webhook_duplicates_total", "Webhook deliveries already stored earlier, by source.");
     describe_counter!(
         "recete_webhook_signature_failures_total",
         "Webhook requests refused for a missing or wrong signature, by source."
@@ -95,17 +74,11 @@ fn describe_metrics() {
         "recete_webhook_ignored_total",
         "Signed webhook deliveries of topics Recete does not act on, by source."
     );
-    describe_histogram!(
-        "recete_ingest_batch_rows",
-        "Rows written by one group commit of incoming events."
-    );
+    describe_histogram!("recete_ingest_batch_rows", "Rows written by one group commit of incoming events.");
     describe_histogram!(
         "recete_ingest_commit_duration_seconds",
         Unit::Seconds,
         "Time to write and commit one batch of incoming events."
     );
-    describe_gauge!(
-        "recete_dependency_up",
-        "1 when the dependency answered the last readiness check, by dependency."
-    );
+    describe_gauge!("recete_dependency_up", "1 when the dependency answered the last readiness check, by dependency.");
 }

@@ -10,28 +10,19 @@ use sqlx::PgPool;
 
 async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
     let pool = db::connect_lazy(&settings.database).context("invalid database.url")?;
-    sqlx::query("SELECT 1")
-        .execute(&pool)
-        .await
-        .context("cannot reach PostgreSQL at database.url")?;
+    sqlx::query("SELECT 1").execute(&pool).await.context("cannot reach PostgreSQL at database.url")?;
     Ok(pool)
 }
 
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let pool = connect(settings).await?;
     db::migrate(&pool).await.context("migrations failed")?;
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-        .fetch_one(&pool)
-        .await?;
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&pool).await?;
     println!("{}", serde_json::json!({ "migrations_applied": applied }));
     Ok(())
 }
 
-pub async fn create_merchant(
-    settings: &Settings,
-    name: &str,
-    timezone: &str,
-) -> anyhow::Result<()> {
+pub async fn create_merchant(settings: &Settings, name: &str, timezone: &str) -> anyhow::Result<()> {
     let pool = connect(settings).await?;
     let created = merchants::create(&pool, name, timezone).await?;
     println!("{}", serde_json::to_string(&created)?);
@@ -47,24 +38,11 @@ pub async fn create_integration(
 ) -> anyhow::Result<()> {
     let pool = connect(settings).await?;
     let keyring = Keyring::from_settings(&settings.crypto)?;
-    let created = integrations::create(
-        &pool,
-        &keyring,
-        NewIntegration {
-            merchant_id: merchant,
-            kind,
-            secret,
-            phone_number_id,
-        },
-    )
-    .await?;
+    let created =
+        integrations::create(&pool, &keyring, NewIntegration { merchant_id: merchant, kind, secret, phone_number_id })
+            .await?;
     let mut output = serde_json::to_value(&created)?;
-    output["webhook_url"] = format!(
-        "{}{}",
-        settings.app.public_url.trim_end_matches('/'),
-        created.webhook_path
-    )
-    .into();
+    output["webhook_url"] = format!("{}{}", settings.app.public_url.trim_end_matches('/'), created.webhook_path).into();
     println!("{output}");
     Ok(())
 }

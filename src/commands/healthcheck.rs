@@ -5,10 +5,7 @@ use std::time::Duration;
 
 pub fn run(base_url: &str) -> ExitCode {
     let url = format!("{}/readyz", base_url.trim_end_matches('/'));
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("recete: cannot start the async runtime: {error}");
@@ -16,9 +13,7 @@ pub fn run(base_url: &str) -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?;
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
         let response = client.get(&url).send().await?;
         let status = response.status();
         let body = response.text().await.unwrap_or_default();

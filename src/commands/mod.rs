@@ -9,31 +9,14 @@ use crate::fleet;
 pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Migrate => admin::migrate(&settings).await,
-        Command::Merchant {
-            command: MerchantCommand::Create { name, timezone },
-        } => admin::create_merchant(&settings, &name, &timezone).await,
-        Command::Integration {
-            command:
-                IntegrationCommand::Create {
-                    merchant,
-                    kind,
-                    secret,
-                    phone_number_id,
-                },
-        } => {
-            admin::create_integration(
-                &settings,
-                merchant,
-                kind,
-                secret.as_deref(),
-                phone_number_id.as_deref(),
-            )
-            .await
+        Command::Merchant { command: MerchantCommand::Create { name, timezone } } => {
+            admin::create_merchant(&settings, &name, &timezone).await
+        }
+        Command::Integration { command: IntegrationCommand::Create { merchant, kind, secret, phone_number_id } } => {
+            admin::create_integration(&settings, merchant, kind, secret.as_deref(), phone_number_id.as_deref()).await
         }
         Command::Api { listen } => fleet::run(&settings, fleet::Roles::api(listen)).await,
-        Command::Worker { queues, listen } => {
-            fleet::run(&settings, fleet::Roles::workers(queues, listen)?).await
-        }
+        Command::Worker { queues, listen } => fleet::run(&settings, fleet::Roles::workers(queues, listen)?).await,
         Command::All { listen } => fleet::run(&settings, fleet::Roles::all(listen)).await,
         Command::Healthcheck { .. } => unreachable!("handled before settings are loaded"),
     }

@@ -25,25 +25,19 @@ pub async fn serve(
     deps: WorkerDeps,
     shutdown: CancellationToken,
 ) -> anyhow::Result<JoinHandle<std::io::Result<()>>> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(address).await.map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
     tracing::info!(%address, "worker health listener");
-    let state = HealthState {
-        deps,
-        shutdown: shutdown.clone(),
-    };
+    let state = HealthState { deps, shutdown: shutdown.clone() };
     let router = Router::new()
         .route("/healthz", get(live))
         .route("/livez", get(live))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .with_state(state);
-    Ok(tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
-    }))
+    Ok(tokio::spawn(
+        async move { axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await },
+    ))
 }
 
 async fn live() -> Json<serde_json::Value> {
@@ -51,29 +45,14 @@ async fn live() -> Json<serde_json::Value> {
 }
 
 async fn ready(State(state): State<HealthState>) -> Response {
-    let readiness = recete_shared::health::readiness(
-        &state.deps.pool,
-        &state.deps.redis,
-        state.shutdown.is_cancelled(),
-    )
-    .await;
-    let code = if readiness.is_ready() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let readiness =
+        recete_shared::health::readiness(&state.deps.pool, &state.deps.redis, state.shutdown.is_cancelled()).await;
+    let code = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(readiness)).into_response()
 }
 
 async fn metrics() -> Response {
     let handle = recete_shared::telemetry::metrics_handle();
     handle.run_upkeep();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        handle.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }

@@ -31,11 +31,7 @@ pub struct WorkerOptions {
 }
 
 /// Runs the chosen pools until `shutdown` fires, then lets them finish within their grace period.
-pub async fn run(
-    deps: WorkerDeps,
-    options: WorkerOptions,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let health = match options.health_listen {
         Some(address) => Some(health::serve(address, deps.clone(), shutdown.clone()).await?),
         None => None,

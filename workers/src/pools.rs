@@ -24,20 +24,12 @@ impl FromStr for Pool {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .find(|pool| pool.name() == s)
-            .copied()
-            .ok_or_else(|| {
-                format!(
-                    "unknown queue `{s}`; known queues: {}",
-                    Self::ALL
-                        .iter()
-                        .map(Pool::name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
+        Self::ALL.iter().find(|pool| pool.name() == s).copied().ok_or_else(|| {
+            format!(
+                "unknown queue `{s}`; known queues: {}",
+                Self::ALL.iter().map(Pool::name).collect::<Vec<_>>().join(", ")
+            )
+        })
     }
 }
 

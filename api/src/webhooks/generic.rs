@@ -26,13 +26,11 @@ pub async fn receive(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let integration =
-        commerce_integration(&state, &integration_id, IntegrationKind::Generic).await?;
+    let integration = commerce_integration(&state, &integration_id, IntegrationKind::Generic).await?;
     let value = header(&headers, "recete-signature")
         .ok_or_else(|| signature_failure(SOURCE, "missing Recete-Signature header"))?;
-    let signature = ReceteSignature::parse(value).map_err(|reason| {
-        signature_failure(SOURCE, format!("Recete-Signature is malformed: {reason}"))
-    })?;
+    let signature = ReceteSignature::parse(value)
+        .map_err(|reason| signature_failure(SOURCE, format!("Recete-Signature is malformed: {reason}")))?;
     let skew = (Utc::now().timestamp() - signature.timestamp).abs();
     if skew > state.generic_tolerance_secs {
         return Err(signature_failure(
@@ -44,20 +42,13 @@ pub async fn receive(
         ));
     }
     let signed_prefix = format!("{}.", signature.timestamp);
-    let matches = signature.macs.iter().any(|mac| {
-        verify_hmac_sha256(
-            integration.secret_bytes(),
-            &[signed_prefix.as_bytes(), &body],
-            mac,
-        )
-    });
+    let matches = signature
+        .macs
+        .iter()
+        .any(|mac| verify_hmac_sha256(integration.secret_bytes(), &[signed_prefix.as_bytes(), &body], mac));
     if !matches {
-        return Err(signature_failure(
-            SOURCE,
-            "Recete-Signature does not match the body",
-        ));
+        return Err(signature_failure(SOURCE, "Recete-Signature does not match the body"));
     }
-    let event =
-        generic::normalize(&body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
+    let event = generic::normalize(&body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
     store_events(&state, &request_id, &body, &[(integration, event)]).await
 }

@@ -19,39 +19,28 @@ use axum::response::{IntoResponse, Response};
 use recete_shared::events::store::{IncomingEvent, StoreError, StoreOutcome};
 use recete_shared::events::{EventSource, NormalizedEvent};
 use recete_shared::ids::IntegrationId;
-use recete_shared::integrations::{
-    ActiveIntegration, IntegrationKind, IntegrationLookup, LookupError,
-};
+use recete_shared::integrations::{ActiveIntegration, IntegrationKind, IntegrationLookup, LookupError};
 use serde_json::json;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 pub(crate) fn required_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
-    header(headers, name)
-        .ok_or_else(|| ApiError::BadRequest(format!("missing or empty header {name}")))
+    header(headers, name).ok_or_else(|| ApiError::BadRequest(format!("missing or empty header {name}")))
 }
 
 pub(crate) async fn find_integration(
     state: &AppState,
     lookup: &IntegrationLookup,
 ) -> Result<Option<Arc<ActiveIntegration>>, ApiError> {
-    state
-        .integrations
-        .find(lookup)
-        .await
-        .map_err(|error| match error {
-            LookupError::Database(error) => ApiError::from_database(error),
-            other => ApiError::Internal(other.into()),
-        })
+    state.integrations.find(lookup).await.map_err(|error| match error {
+        LookupError::Database(error) => ApiError::from_database(error),
+        other => ApiError::Internal(other.into()),
+    })
 }
 
 /// The active commerce integration named in the path, of the kind the path says.
@@ -69,8 +58,7 @@ pub(crate) async fn commerce_integration(
 }
 
 pub(crate) fn signature_failure(source: EventSource, detail: impl Into<String>) -> ApiError {
-    metrics::counter!("recete_webhook_signature_failures_total", "source" => source.as_str())
-        .increment(1);
+    metrics::counter!("recete_webhook_signature_failures_total", "source" => source.as_str()).increment(1);
     ApiError::Unauthorized(detail.into())
 }
 
@@ -84,10 +72,7 @@ pub(crate) fn rejected(source: EventSource, reason: &'static str, error: ApiErro
 pub(crate) fn ignored(source: EventSource, topic: &str) -> Response {
     metrics::counter!("recete_webhook_ignored_total", "source" => source.as_str()).increment(1);
     tracing::info!(source = source.as_str(), topic, "webhook topic ignored");
-    (
-        StatusCode::OK,
-        Json(json!({ "status": "ignored", "reason": format!("topic `{topic}` is not handled") })),
-    )
+    (StatusCode::OK, Json(json!({ "status": "ignored", "reason": format!("topic `{topic}` is not handled") })))
         .into_response()
 }
 
@@ -128,19 +113,8 @@ pub(crate) async fn store_events(
             }
         }
     }
-    let (status, word) = if stored.is_empty() {
-        (StatusCode::OK, "duplicate")
-    } else {
-        (StatusCode::ACCEPTED, "stored")
-    };
-    tracing::info!(
-        stored = stored.len(),
-        duplicates = duplicates.len(),
-        "webhook accepted"
-    );
-    Ok((
-        status,
-        Json(json!({ "status": word, "stored": stored, "duplicates": duplicates })),
-    )
-        .into_response())
+    let (status, word) =
+        if stored.is_empty() { (StatusCode::OK, "duplicate") } else { (StatusCode::ACCEPTED, "stored") };
+    tracing::info!(stored = stored.len(), duplicates = duplicates.len(), "webhook accepted");
+    Ok((status, Json(json!({ "status": word, "stored": stored, "duplicates": duplicates }))).into_response())
 }

@@ -8,10 +8,7 @@ use recete_shared::crypto::verify_hmac_sha256;
 use recete_shared::events::{EventSource, shopify};
 use recete_shared::integrations::IntegrationKind;
 
-use super::{
-    commerce_integration, header, ignored, rejected, required_header, signature_failure,
-    store_events,
-};
+use super::{commerce_integration, header, ignored, rejected, required_header, signature_failure, store_events};
 use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -26,21 +23,13 @@ pub async fn receive(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let integration =
-        commerce_integration(&state, &integration_id, IntegrationKind::Shopify).await?;
+    let integration = commerce_integration(&state, &integration_id, IntegrationKind::Shopify).await?;
     let signature = header(&headers, "x-shopify-hmac-sha256")
         .ok_or_else(|| signature_failure(SOURCE, "missing X-Shopify-Hmac-Sha256 header"))?;
-    let mac = super::signature::base64_mac(signature).ok_or_else(|| {
-        signature_failure(
-            SOURCE,
-            "X-Shopify-Hmac-Sha256 is not base64 of a SHA-256 HMAC",
-        )
-    })?;
+    let mac = super::signature::base64_mac(signature)
+        .ok_or_else(|| signature_failure(SOURCE, "X-Shopify-Hmac-Sha256 is not base64 of a SHA-256 HMAC"))?;
     if !verify_hmac_sha256(integration.secret_bytes(), &[&body], &mac) {
-        return Err(signature_failure(
-            SOURCE,
-            "X-Shopify-Hmac-Sha256 does not match the body",
-        ));
+        return Err(signature_failure(SOURCE, "X-Shopify-Hmac-Sha256 does not match the body"));
     }
     let delivery = shopify::Delivery {
         topic: required_header(&headers, "x-shopify-topic")?,
@@ -48,8 +37,7 @@ pub async fn receive(
         event_id: header(&headers, "x-shopify-event-id"),
         triggered_at: header(&headers, "x-shopify-triggered-at"),
     };
-    let Some(event) = shopify::normalize(&delivery, &body)
-        .map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?
+    let Some(event) = shopify::normalize(&delivery, &body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?
     else {
         return Ok(ignored(SOURCE, delivery.topic));
     };

@@ -6,10 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 
 /// Shopify and WooCommerce: base64 of HMAC-SHA256 of the body.
 pub fn base64_mac(value: &str) -> Option<Vec<u8>> {
-    STANDARD
-        .decode(value.trim())
-        .ok()
-        .filter(|mac| mac.len() == 32)
+    STANDARD.decode(value.trim()).ok().filter(|mac| mac.len() == 32)
 }
 
 /// Meta: `sha256=<hex HMAC-SHA256 of the body with the app secret>`.
@@ -31,18 +28,10 @@ impl ReceteSignature {
         let mut timestamp = None;
         let mut macs = Vec::new();
         for part in value.split(',') {
-            let (key, val) = part
-                .trim()
-                .split_once('=')
-                .ok_or("each part must be key=value")?;
+            let (key, val) = part.trim().split_once('=').ok_or("each part must be key=value")?;
             match key {
                 "t" => timestamp = Some(val.parse::<i64>().map_err(|_| "t must be unix seconds")?),
-                "v1" => macs.push(
-                    hex::decode(val)
-                        .ok()
-                        .filter(|m| m.len() == 32)
-                        .ok_or("v1 must be 64 hex digits")?,
-                ),
+                "v1" => macs.push(hex::decode(val).ok().filter(|m| m.len() == 32).ok_or("v1 must be 64 hex digits")?),
                 // Unknown schemes are skipped so a future v2 can be added beside v1.
                 _ => {}
             }
@@ -62,8 +51,7 @@ mod tests {
     #[test]
     fn recete_signature_headers_parse_or_say_why_not() {
         let mac = "a".repeat(64);
-        let parsed = ReceteSignature::parse(&format!("t=1700000000,v1={mac},v0=zz,v1={mac}"))
-            .expect("valid");
+        let parsed = ReceteSignature::parse(&format!("t=1700000000,v1={mac},v0=zz,v1={mac}")).expect("valid");
         assert_eq!(parsed.timestamp, 1_700_000_000);
         assert_eq!(parsed.macs.len(), 2);
         let cases = [

@@ -38,10 +38,7 @@ pub struct Handshake {
     challenge: Option<String>,
 }
 
-pub async fn verify(
-    State(state): State<AppState>,
-    Query(handshake): Query<Handshake>,
-) -> Result<Response, ApiError> {
+pub async fn verify(State(state): State<AppState>, Query(handshake): Query<Handshake>) -> Result<Response, ApiError> {
     if handshake.mode.as_deref() != Some("subscribe") {
         return Err(ApiError::BadRequest("hub.mode must be `subscribe`".into()));
     }
@@ -53,19 +50,10 @@ pub async fn verify(
         .challenge
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::BadRequest("hub.challenge is missing".into()))?;
-    if find_integration(&state, &IntegrationLookup::verify_token(&token))
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::Forbidden(
-            "hub.verify_token does not match any WhatsApp integration".into(),
-        ));
+    if find_integration(&state, &IntegrationLookup::verify_token(&token)).await?.is_none() {
+        return Err(ApiError::Forbidden("hub.verify_token does not match any WhatsApp integration".into()));
     }
-    Ok((
-        [(http_header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        challenge,
-    )
-        .into_response())
+    Ok(([(http_header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response())
 }
 
 pub async fn receive(
@@ -74,59 +62,35 @@ pub async fn receive(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let phone_number_ids = whatsapp::phone_number_ids(&body)
-        .map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
+    let phone_number_ids = whatsapp::phone_number_ids(&body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
     let Some(first) = phone_number_ids.first() else {
         // Account-level notifications carry no phone number: nothing for us to act on.
         return Ok((
             StatusCode::OK,
-            Json(
-                json!({ "status": "ignored", "reason": "no phone_number_id in the notification" }),
-            ),
+            Json(json!({ "status": "ignored", "reason": "no phone_number_id in the notification" })),
         )
             .into_response());
     };
-    let Some(primary) =
-        find_integration(&state, &IntegrationLookup::PhoneNumberId(first.clone())).await?
-    else {
-        return Err(ApiError::NotFound(format!(
-            "no WhatsApp integration for phone number id {first}"
-        )));
+    let Some(primary) = find_integration(&state, &IntegrationLookup::PhoneNumberId(first.clone())).await? else {
+        return Err(ApiError::NotFound(format!("no WhatsApp integration for phone number id {first}")));
     };
     let signature = header(&headers, "x-hub-signature-256")
         .ok_or_else(|| signature_failure(SOURCE, "missing X-Hub-Signature-256 header"))?;
-    let mac = super::signature::hub_signature(signature).ok_or_else(|| {
-        signature_failure(
-            SOURCE,
-            "X-Hub-Signature-256 must be sha256= followed by 64 hex digits",
-        )
-    })?;
+    let mac = super::signature::hub_signature(signature)
+        .ok_or_else(|| signature_failure(SOURCE, "X-Hub-Signature-256 must be sha256= followed by 64 hex digits"))?;
     if !verify_hmac_sha256(primary.secret_bytes(), &[&body], &mac) {
-        return Err(signature_failure(
-            SOURCE,
-            "X-Hub-Signature-256 does not match the body",
-        ));
+        return Err(signature_failure(SOURCE, "X-Hub-Signature-256 does not match the body"));
     }
-    let mut routes: HashMap<String, Arc<ActiveIntegration>> =
-        HashMap::from([(first.clone(), primary)]);
+    let mut routes: HashMap<String, Arc<ActiveIntegration>> = HashMap::from([(first.clone(), primary)]);
     for phone_number_id in &phone_number_ids[1..] {
-        match find_integration(
-            &state,
-            &IntegrationLookup::PhoneNumberId(phone_number_id.clone()),
-        )
-        .await?
-        {
+        match find_integration(&state, &IntegrationLookup::PhoneNumberId(phone_number_id.clone())).await? {
             Some(other) if verify_hmac_sha256(other.secret_bytes(), &[&body], &mac) => {
                 routes.insert(phone_number_id.clone(), other);
             }
-            _ => tracing::warn!(
-                phone_number_id,
-                "events for an unknown or differently signed phone number dropped"
-            ),
+            _ => tracing::warn!(phone_number_id, "events for an unknown or differently signed phone number dropped"),
         }
     }
-    let events =
-        whatsapp::normalize(&body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
+    let events = whatsapp::normalize(&body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
     let routed: Vec<_> = events
         .into_iter()
         .filter_map(|event| {
@@ -135,17 +99,13 @@ pub async fn receive(
                 EventBody::MessageStatus(status) => &status.phone_number_id,
                 EventBody::Order(_) => return None,
             };
-            routes
-                .get(phone_number_id)
-                .map(|integration| (integration.clone(), event))
+            routes.get(phone_number_id).map(|integration| (integration.clone(), event))
         })
         .collect();
     if routed.is_empty() {
-        return Ok((
-            StatusCode::OK,
-            Json(json!({ "status": "ignored", "reason": "no messages or statuses" })),
-        )
-            .into_response());
+        return Ok(
+            (StatusCode::OK, Json(json!({ "status": "ignored", "reason": "no messages or statuses" }))).into_response()
+        );
     }
     store_events(&state, &request_id, &body, &routed).await
 }

@@ -10,10 +10,7 @@ use recete_shared::events::{EventSource, woocommerce};
 use recete_shared::integrations::IntegrationKind;
 use serde_json::json;
 
-use super::{
-    commerce_integration, header, ignored, rejected, required_header, signature_failure,
-    store_events,
-};
+use super::{commerce_integration, header, ignored, rejected, required_header, signature_failure, store_events};
 use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -40,32 +37,24 @@ pub async fn receive(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let integration =
-        commerce_integration(&state, &integration_id, IntegrationKind::WooCommerce).await?;
+    let integration = commerce_integration(&state, &integration_id, IntegrationKind::WooCommerce).await?;
     if is_ping(&headers, &body) {
         tracing::info!("woocommerce webhook ping acknowledged");
         return Ok((StatusCode::OK, Json(json!({ "status": "ping" }))).into_response());
     }
     let signature = header(&headers, "x-wc-webhook-signature")
         .ok_or_else(|| signature_failure(SOURCE, "missing X-WC-Webhook-Signature header"))?;
-    let mac = super::signature::base64_mac(signature).ok_or_else(|| {
-        signature_failure(
-            SOURCE,
-            "X-WC-Webhook-Signature is not base64 of a SHA-256 HMAC",
-        )
-    })?;
+    let mac = super::signature::base64_mac(signature)
+        .ok_or_else(|| signature_failure(SOURCE, "X-WC-Webhook-Signature is not base64 of a SHA-256 HMAC"))?;
     if !verify_hmac_sha256(integration.secret_bytes(), &[&body], &mac) {
-        return Err(signature_failure(
-            SOURCE,
-            "X-WC-Webhook-Signature does not match the body",
-        ));
+        return Err(signature_failure(SOURCE, "X-WC-Webhook-Signature does not match the body"));
     }
     let delivery = woocommerce::Delivery {
         topic: required_header(&headers, "x-wc-webhook-topic")?,
         delivery_id: required_header(&headers, "x-wc-webhook-delivery-id")?,
     };
-    let Some(event) = woocommerce::normalize(&delivery, &body)
-        .map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?
+    let Some(event) =
+        woocommerce::normalize(&delivery, &body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?
     else {
         return Ok(ignored(SOURCE, delivery.topic));
     };
@@ -84,10 +73,7 @@ mod tests {
         assert!(!is_ping(&unsigned, b"webhook_id=15&x=1"));
         assert!(!is_ping(&unsigned, br#"{"id": 1}"#));
         let mut signed = HeaderMap::new();
-        signed.insert(
-            "x-wc-webhook-signature",
-            "abc".parse().expect("valid header"),
-        );
+        signed.insert("x-wc-webhook-signature", "abc".parse().expect("valid header"));
         assert!(!is_ping(&signed, b"webhook_id=15"));
     }
 }

@@ -56,8 +56,7 @@ impl Keyring {
                 .ok()
                 .filter(|bytes| bytes.len() == 32)
                 .ok_or_else(|| KeyringError::BadKey(id.clone()))?;
-            let cipher =
-                Aes256Gcm::new_from_slice(&key).map_err(|_| KeyringError::BadKey(id.clone()))?;
+            let cipher = Aes256Gcm::new_from_slice(&key).map_err(|_| KeyringError::BadKey(id.clone()))?;
             ciphers.insert(id.clone(), cipher);
         }
         if !ciphers.contains_key(&settings.active_key_id) {
@@ -68,13 +67,8 @@ impl Keyring {
             .ok()
             .filter(|bytes| bytes.len() >= 32)
             .ok_or(KeyringError::BadLookupKey)?;
-        let lookup = <Hmac<Sha256> as Mac>::new_from_slice(&lookup_key)
-            .map_err(|_| KeyringError::BadLookupKey)?;
-        Ok(Self {
-            active_key_id: settings.active_key_id.clone(),
-            ciphers,
-            lookup,
-        })
+        let lookup = <Hmac<Sha256> as Mac>::new_from_slice(&lookup_key).map_err(|_| KeyringError::BadLookupKey)?;
+        Ok(Self { active_key_id: settings.active_key_id.clone(), ciphers, lookup })
     }
 
     pub fn active_key_id(&self) -> &str {
@@ -88,52 +82,27 @@ impl Keyring {
     }
 
     /// Seals with a named key; several values of one row share the row's key id this way.
-    pub fn seal_with(
-        &self,
-        key_id: &str,
-        plaintext: &[u8],
-        context: &[u8],
-    ) -> Result<Sealed, KeyringError> {
+    pub fn seal_with(&self, key_id: &str, plaintext: &[u8], context: &[u8]) -> Result<Sealed, KeyringError> {
         let cipher = self.cipher(key_id)?;
         let nonce_bytes: [u8; NONCE_LEN] = super::random_bytes();
         let ciphertext = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce_bytes),
-                Payload {
-                    msg: plaintext,
-                    aad: context,
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce_bytes), Payload { msg: plaintext, aad: context })
             .map_err(|_| KeyringError::Corrupt)?;
         let mut bytes = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         bytes.extend_from_slice(&nonce_bytes);
         bytes.extend_from_slice(&ciphertext);
-        Ok(Sealed {
-            key_id: key_id.to_owned(),
-            bytes,
-        })
+        Ok(Sealed { key_id: key_id.to_owned(), bytes })
     }
 
     /// Opens a value sealed by [`Keyring::seal`] with the same `context`.
-    pub fn open(
-        &self,
-        key_id: &str,
-        sealed: &[u8],
-        context: &[u8],
-    ) -> Result<Vec<u8>, KeyringError> {
+    pub fn open(&self, key_id: &str, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, KeyringError> {
         let cipher = self.cipher(key_id)?;
         if sealed.len() < NONCE_LEN {
             return Err(KeyringError::Corrupt);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: context,
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context })
             .map_err(|_| KeyringError::Corrupt)
     }
 
@@ -148,9 +117,7 @@ impl Keyring {
     }
 
     fn cipher(&self, key_id: &str) -> Result<&Aes256Gcm, KeyringError> {
-        self.ciphers
-            .get(key_id)
-            .ok_or_else(|| KeyringError::UnknownKey(key_id.to_owned()))
+        self.ciphers.get(key_id).ok_or_else(|| KeyringError::UnknownKey(key_id.to_owned()))
     }
 }
 
@@ -170,9 +137,7 @@ mod tests {
         let sealed = keyring.seal(b"+905551112233", b"customers.phone:1");
         assert_eq!(sealed.key_id, "dev-1");
         assert!(!sealed.bytes.windows(13).any(|w| w == b"+905551112233"));
-        let opened = keyring
-            .open(&sealed.key_id, &sealed.bytes, b"customers.phone:1")
-            .expect("opens");
+        let opened = keyring.open(&sealed.key_id, &sealed.bytes, b"customers.phone:1").expect("opens");
         assert_eq!(opened, b"+905551112233");
         assert!(matches!(
             keyring.open(&sealed.key_id, &sealed.bytes, b"customers.phone:2"),
@@ -183,35 +148,20 @@ mod tests {
     #[test]
     fn sealing_twice_gives_different_bytes() {
         let keyring = keyring();
-        assert_ne!(
-            keyring.seal(b"same", b"ctx").bytes,
-            keyring.seal(b"same", b"ctx").bytes
-        );
+        assert_ne!(keyring.seal(b"same", b"ctx").bytes, keyring.seal(b"same", b"ctx").bytes);
     }
 
     #[test]
     fn unknown_key_and_truncated_values_are_errors_not_panics() {
         let keyring = keyring();
-        assert!(matches!(
-            keyring.open("nope", b"0123456789abcdef", b""),
-            Err(KeyringError::UnknownKey(_))
-        ));
-        assert!(matches!(
-            keyring.open("dev-1", b"short", b""),
-            Err(KeyringError::Corrupt)
-        ));
+        assert!(matches!(keyring.open("nope", b"0123456789abcdef", b""), Err(KeyringError::UnknownKey(_))));
+        assert!(matches!(keyring.open("dev-1", b"short", b""), Err(KeyringError::Corrupt)));
     }
 
     #[test]
     fn lookup_hashes_are_stable_and_domain_separated() {
         let keyring = keyring();
-        assert_eq!(
-            keyring.lookup_hash("phone", "+1555"),
-            keyring.lookup_hash("phone", "+1555")
-        );
-        assert_ne!(
-            keyring.lookup_hash("phone", "+1555"),
-            keyring.lookup_hash("email", "+1555")
-        );
+        assert_eq!(keyring.lookup_hash("phone", "+1555"), keyring.lookup_hash("phone", "+1555"));
+        assert_ne!(keyring.lookup_hash("phone", "+1555"), keyring.lookup_hash("email", "+1555"));
     }
 }

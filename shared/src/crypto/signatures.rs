@@ -27,24 +27,9 @@ mod tests {
     #[test]
     fn matches_rfc_4231_test_case_2() {
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert!(verify_hmac_sha256(
-            b"Jefe",
-            &[b"what do ya want ", b"for nothing?"],
-            &mac
-        ));
-        assert!(!verify_hmac_sha256(
-            b"Jefe",
-            &[b"what do ya want for nothing!"],
-            &mac
-        ));
-        assert!(!verify_hmac_sha256(
-            b"Jefe",
-            &[b"what do ya want for nothing?"],
-            &mac[..31]
-        ));
+        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert!(verify_hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"], &mac));
+        assert!(!verify_hmac_sha256(b"Jefe", &[b"what do ya want for nothing!"], &mac));
+        assert!(!verify_hmac_sha256(b"Jefe", &[b"what do ya want for nothing?"], &mac[..31]));
     }
 }

@@ -10,9 +10,5 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// A random alphanumeric token: `len` characters carry about 5.95 bits each.
 pub fn random_token(len: usize) -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }

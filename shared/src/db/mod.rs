@@ -26,10 +26,7 @@ pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> 
     let options: PgConnectOptions = settings.url.expose_secret().parse()?;
     let options = options
         .application_name("recete")
-        .options([(
-            "statement_timeout",
-            settings.statement_timeout_ms.to_string(),
-        )])
+        .options([("statement_timeout", settings.statement_timeout_ms.to_string())])
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
@@ -51,12 +48,10 @@ pub async fn tenant_tx(pool: &PgPool, merchant: MerchantId) -> Result<Tx, sqlx::
 /// Switches an open transaction to `merchant`'s rows (a batch writer serving several merchants
 /// in one commit does this between groups).
 pub async fn set_tenant(tx: &mut Tx, merchant: MerchantId) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "SELECT set_config('recete.merchant_id', $1, true), set_config('recete.scope', '', true)",
-    )
-    .bind(merchant.to_string())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("SELECT set_config('recete.merchant_id', $1, true), set_config('recete.scope', '', true)")
+        .bind(merchant.to_string())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -64,9 +59,7 @@ pub async fn set_tenant(tx: &mut Tx, merchant: MerchantId) -> Result<(), sqlx::E
 /// or where the work is the fleet's own (routing, relays, reconcilers).
 pub async fn system_tx(pool: &PgPool) -> Result<Tx, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('recete.scope', 'system', true)")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT set_config('recete.scope', 'system', true)").execute(&mut *tx).await?;
     Ok(tx)
 }
 
@@ -74,10 +67,7 @@ pub async fn system_tx(pool: &PgPool) -> Result<Tx, sqlx::Error> {
 /// a problem with the statement; such errors are worth a 503 and a retry.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(db) => matches!(
             db.code().as_deref(),
             // admin shutdown, crash shutdown, cannot connect now, too many connections,

@@ -24,8 +24,8 @@ use serde::Deserialize;
 
 use super::parse::{Amount, ExternalId, minor_units, non_empty, timestamp};
 use super::{
-    ConsentSnapshot, CustomerSnapshot, EventBody, EventKind, EventSource, FulfillmentSnapshot,
-    LineItem, NormalizeError, NormalizedEvent, OrderSnapshot, from_json,
+    ConsentSnapshot, CustomerSnapshot, EventBody, EventKind, EventSource, FulfillmentSnapshot, LineItem,
+    NormalizeError, NormalizedEvent, OrderSnapshot, from_json,
 };
 
 pub const TYPES: &[&str] = &[
@@ -97,10 +97,7 @@ pub fn normalize(body: &[u8]) -> Result<NormalizedEvent, NormalizeError> {
         other => {
             return Err(NormalizeError::invalid(
                 "type",
-                format!(
-                    "unknown event type `{other}`; expected one of {}",
-                    TYPES.join(", ")
-                ),
+                format!("unknown event type `{other}`; expected one of {}", TYPES.join(", ")),
             ));
         }
     };
@@ -110,16 +107,10 @@ pub fn normalize(body: &[u8]) -> Result<NormalizedEvent, NormalizeError> {
     let mut items = Vec::with_capacity(order.items.len());
     for (index, item) in order.items.into_iter().enumerate() {
         if item.quantity < 1 {
-            return Err(NormalizeError::invalid(
-                format!("order.items[{index}].quantity"),
-                "must be at least 1",
-            ));
+            return Err(NormalizeError::invalid(format!("order.items[{index}].quantity"), "must be at least 1"));
         }
         if item.title.trim().is_empty() {
-            return Err(NormalizeError::invalid(
-                format!("order.items[{index}].title"),
-                "must not be empty",
-            ));
+            return Err(NormalizeError::invalid(format!("order.items[{index}].title"), "must not be empty"));
         }
         items.push(LineItem {
             line_key: item.id.map(|id| id.0).unwrap_or_else(|| index.to_string()),
@@ -127,11 +118,7 @@ pub fn normalize(body: &[u8]) -> Result<NormalizedEvent, NormalizeError> {
             sku: non_empty(item.sku),
             title: item.title.trim().to_owned(),
             quantity: item.quantity,
-            unit_price_minor: money(
-                &format!("order.items[{index}].unit_price"),
-                item.unit_price,
-                currency.as_deref(),
-            )?,
+            unit_price_minor: money(&format!("order.items[{index}].unit_price"), item.unit_price, currency.as_deref())?,
             product_url: non_empty(item.url),
         });
     }
@@ -146,10 +133,7 @@ pub fn normalize(body: &[u8]) -> Result<NormalizedEvent, NormalizeError> {
                 Some(granted) => Some(ConsentSnapshot {
                     granted,
                     source: "generic:whatsapp_consent".to_owned(),
-                    recorded_at: optional_time(
-                        "order.customer.consent_at",
-                        customer.consent_at.as_deref(),
-                    )?,
+                    recorded_at: optional_time("order.customer.consent_at", customer.consent_at.as_deref())?,
                 }),
                 None => None,
             },
@@ -158,13 +142,12 @@ pub fn normalize(body: &[u8]) -> Result<NormalizedEvent, NormalizeError> {
     };
     let delivered_at = optional_time("order.delivered_at", order.delivered_at.as_deref())?
         .or((kind == EventKind::OrderDelivered).then_some(occurred_at));
-    let fulfillment =
-        (order.tracking_number.is_some() || delivered_at.is_some()).then(|| FulfillmentSnapshot {
-            external_id: None,
-            shipment_status: delivered_at.map(|_| "delivered".to_owned()),
-            tracking_number: non_empty(order.tracking_number),
-            delivered_at,
-        });
+    let fulfillment = (order.tracking_number.is_some() || delivered_at.is_some()).then(|| FulfillmentSnapshot {
+        external_id: None,
+        shipment_status: delivered_at.map(|_| "delivered".to_owned()),
+        tracking_number: non_empty(order.tracking_number),
+        delivered_at,
+    });
     Ok(NormalizedEvent {
         source: EventSource::Generic,
         kind,
@@ -187,33 +170,21 @@ pub fn normalize(body: &[u8]) -> Result<NormalizedEvent, NormalizeError> {
 }
 
 fn required_time(field: &str, text: &str) -> Result<DateTime<Utc>, NormalizeError> {
-    timestamp(text).ok_or_else(|| {
-        NormalizeError::invalid(
-            field,
-            "must be an RFC 3339 timestamp like 2026-11-20T10:00:00Z",
-        )
-    })
+    timestamp(text)
+        .ok_or_else(|| NormalizeError::invalid(field, "must be an RFC 3339 timestamp like 2026-11-20T10:00:00Z"))
 }
 
 fn optional_time(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, NormalizeError> {
     text.map(|t| required_time(field, t)).transpose()
 }
 
-fn money(
-    field: &str,
-    amount: Option<Amount>,
-    currency: Option<&str>,
-) -> Result<Option<i64>, NormalizeError> {
+fn money(field: &str, amount: Option<Amount>, currency: Option<&str>) -> Result<Option<i64>, NormalizeError> {
     amount
         .map(|a| {
             minor_units(&a.0, currency).ok_or_else(|| {
                 NormalizeError::invalid(
                     field,
-                    format!(
-                        "`{}` is not an amount in {}",
-                        a.0,
-                        currency.unwrap_or("the currency")
-                    ),
+                    format!("`{}` is not an amount in {}", a.0, currency.unwrap_or("the currency")),
                 )
             })
         })
@@ -236,49 +207,26 @@ mod tests {
         let event = normalize(EVENT.as_bytes()).expect("valid");
         assert_eq!(event.kind, EventKind::OrderDelivered);
         assert_eq!(event.dedup_key, "event:evt_1001_delivered");
-        let EventBody::Order(order) = event.body else {
-            panic!("order")
-        };
+        let EventBody::Order(order) = event.body else { panic!("order") };
         assert_eq!(order.total_minor, Some(4990));
         assert_eq!(order.items[0].line_key, "0");
-        assert_eq!(
-            order.fulfillment.and_then(|f| f.delivered_at),
-            Some(event.occurred_at)
-        );
-        assert_eq!(
-            order.customer.and_then(|c| c.country_code).as_deref(),
-            Some("TR")
-        );
+        assert_eq!(order.fulfillment.and_then(|f| f.delivered_at), Some(event.occurred_at));
+        assert_eq!(order.customer.and_then(|c| c.country_code).as_deref(), Some("TR"));
     }
 
     #[test]
     fn each_invalid_field_is_named() {
         let cases = [
             (EVENT.replace("order.delivered", "order.teleported"), "type"),
-            (
-                EVENT.replace("2026-11-20T10:00:00Z", "last tuesday"),
-                "occurred_at",
-            ),
-            (
-                EVENT.replace(r#""quantity": 1"#, r#""quantity": 0"#),
-                "order.items[0].quantity",
-            ),
-            (
-                EVENT.replace(r#""total": "49.90""#, r#""total": "49.9.0""#),
-                "order.total",
-            ),
-            (EVENT.replace(r#""id": "1001", "#, ""), "order"),
-            (
-                EVENT.replace(r#""title": "Vitamin C Serum", "#, ""),
-                "order.items[0]",
-            ),
+            (EVENT.replace("2026-11-20T10:00:00Z", "last tuesday"), "occurred_at"),
+            (EVENT.replace(r#""quantity": 1"#, r#""quantity": 0"#), "order.items[0].quantity"),
+            (EVENT.replace(r#""total": "49.90""#, r#""total": "49.9.0""#), "order.total"),
+            (EVENT.replace(r#""id": "1001", "#, ""), "order.id"),
+            (EVENT.replace(r#""title": "Vitamin C Serum", "#, ""), "order.items[0].title"),
         ];
         for (body, field) in cases {
             match normalize(body.as_bytes()) {
-                Err(NormalizeError::InvalidField {
-                    field: named,
-                    message,
-                }) => assert_eq!(named, field, "{message}"),
+                Err(NormalizeError::InvalidField { field: named, message }) => assert_eq!(named, field, "{message}"),
                 other => panic!("expected an error naming {field}, got {other:?}"),
             }
         }

@@ -37,10 +37,7 @@ pub enum NormalizeError {
 
 impl NormalizeError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::InvalidField {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::InvalidField { field: field.into(), message: message.into() }
     }
 }
 
@@ -52,12 +49,24 @@ pub fn from_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Nor
         let inner = error.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_owned() } else { path };
-                NormalizeError::invalid(field, strip_position(&inner.to_string()))
+                let message = strip_position(&inner.to_string());
+                NormalizeError::invalid(field_path(&path, &message), message)
             }
             _ => NormalizeError::Malformed(inner.to_string()),
         }
     })
+}
+
+/// The path of the field at fault; for a missing field, the path of the field itself rather than
+/// of the object that lacks it.
+fn field_path(path: &str, message: &str) -> String {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`'));
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (parent, None) => parent.to_owned(),
+    }
 }
 
 /// serde_json appends "at line 1 column 42" to data errors; the field path already says where.

@@ -9,19 +9,12 @@ pub struct ExternalId(pub String);
 
 impl<'de> Deserialize<'de> for ExternalId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(u64),
-            Text(String),
-        }
-        match Raw::deserialize(deserializer) {
-            Ok(Raw::Number(n)) => Ok(Self(n.to_string())),
-            Ok(Raw::Text(s)) if !s.trim().is_empty() => Ok(Self(s.trim().to_owned())),
-            Ok(Raw::Text(_)) => Err(serde::de::Error::custom("must not be empty")),
-            Err(_) => Err(serde::de::Error::custom(
-                "expected a number or a non-empty string",
-            )),
+        // Through `Value` so a missing field keeps serde's own "missing field" error.
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Ok(Self(n.to_string())),
+            serde_json::Value::String(s) if !s.trim().is_empty() => Ok(Self(s.trim().to_owned())),
+            serde_json::Value::String(_) => Err(serde::de::Error::custom("must not be empty")),
+            _ => Err(serde::de::Error::custom("expected an integer or a non-empty string")),
         }
     }
 }
@@ -37,18 +30,14 @@ impl<'de> Deserialize<'de> for Amount {
         match value {
             serde_json::Value::String(s) => Ok(Self(s)),
             serde_json::Value::Number(n) => Ok(Self(n.to_string())),
-            _ => Err(serde::de::Error::custom(
-                "expected an amount as a string or number",
-            )),
+            _ => Err(serde::de::Error::custom("expected an amount as a string or number")),
         }
     }
 }
 
 /// Currencies with no minor unit (ISO 4217 exponent 0).
-const ZERO_DECIMAL: &[&str] = &[
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
-    "XAF", "XOF", "XPF",
-];
+const ZERO_DECIMAL: &[&str] =
+    &["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"];
 /// Currencies with three decimals.
 const THREE_DECIMAL: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
 
@@ -70,10 +59,7 @@ pub fn minor_units(amount: &str, currency: Option<&str>) -> Option<i64> {
         None => (false, amount),
     };
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-    {
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let significant = fraction.trim_end_matches('0');
@@ -81,19 +67,10 @@ pub fn minor_units(amount: &str, currency: Option<&str>) -> Option<i64> {
         return None;
     }
     let mut padded = significant.to_owned();
-    padded.extend(std::iter::repeat_n(
-        '0',
-        exponent as usize - significant.len(),
-    ));
+    padded.extend(std::iter::repeat_n('0', exponent as usize - significant.len()));
     let whole: i64 = whole.parse().ok()?;
-    let fraction: i64 = if padded.is_empty() {
-        0
-    } else {
-        padded.parse().ok()?
-    };
-    let value = whole
-        .checked_mul(10_i64.pow(exponent))?
-        .checked_add(fraction)?;
+    let fraction: i64 = if padded.is_empty() { 0 } else { padded.parse().ok()? };
+    let value = whole.checked_mul(10_i64.pow(exponent))?.checked_add(fraction)?;
     Some(if negative { -value } else { value })
 }
 
@@ -112,10 +89,7 @@ pub fn timestamp(text: &str) -> Option<DateTime<Utc>> {
 
 /// Unix seconds as WhatsApp sends them (a string of digits).
 pub fn unix_seconds(text: &str) -> Option<DateTime<Utc>> {
-    text.trim()
-        .parse::<i64>()
-        .ok()
-        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+    text.trim().parse::<i64>().ok().and_then(|secs| DateTime::from_timestamp(secs, 0))
 }
 
 /// Trims and drops empty strings: platforms send `""` for "not set".
@@ -125,13 +99,8 @@ pub fn non_empty(value: Option<String>) -> Option<String> {
 
 /// Joins name parts that are present.
 pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    let joined = [first, last]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let joined =
+        [first, last].into_iter().flatten().map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
     (!joined.is_empty()).then_some(joined)
 }
 
@@ -167,15 +136,9 @@ mod tests {
             timestamp("2026-11-20T10:00:00+03:00").map(|t| t.to_rfc3339()),
             Some("2026-11-20T07:00:00+00:00".into())
         );
-        assert_eq!(
-            timestamp("2026-11-20T10:00:00").map(|t| t.to_rfc3339()),
-            Some("2026-11-20T10:00:00+00:00".into())
-        );
+        assert_eq!(timestamp("2026-11-20T10:00:00").map(|t| t.to_rfc3339()), Some("2026-11-20T10:00:00+00:00".into()));
         assert_eq!(timestamp("yesterday"), None);
-        assert_eq!(
-            unix_seconds("1700000000").map(|t| t.timestamp()),
-            Some(1_700_000_000)
-        );
+        assert_eq!(unix_seconds("1700000000").map(|t| t.timestamp()), Some(1_700_000_000));
         assert_eq!(unix_seconds("soon"), None);
     }
 }

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::parse::{Amount, ExternalId, full_name, minor_units, non_empty, timestamp};
 use super::{
-    ConsentSnapshot, CustomerSnapshot, EventBody, EventKind, EventSource, FulfillmentSnapshot,
-    LineItem, NormalizeError, NormalizedEvent, OrderSnapshot, from_json,
+    ConsentSnapshot, CustomerSnapshot, EventBody, EventKind, EventSource, FulfillmentSnapshot, LineItem,
+    NormalizeError, NormalizedEvent, OrderSnapshot, from_json,
 };
 
 /// The topics we subscribe to.
@@ -35,13 +35,9 @@ pub struct Delivery<'a> {
 }
 
 /// Normalizes a verified body; `Ok(None)` for a topic we do not act on.
-pub fn normalize(
-    delivery: &Delivery<'_>,
-    body: &[u8],
-) -> Result<Option<NormalizedEvent>, NormalizeError> {
+pub fn normalize(delivery: &Delivery<'_>, body: &[u8]) -> Result<Option<NormalizedEvent>, NormalizeError> {
     let (kind, snapshot, changed_at) = match delivery.topic {
-        "orders/create" | "orders/updated" | "orders/paid" | "orders/fulfilled"
-        | "orders/cancelled" => {
+        "orders/create" | "orders/updated" | "orders/paid" | "orders/fulfilled" | "orders/cancelled" => {
             let order: Order = from_json(body)?;
             let kind = order_kind(delivery.topic, &order);
             let changed_at = order.updated_at.as_deref().and_then(timestamp);
@@ -50,25 +46,15 @@ pub fn normalize(
         "refunds/create" => {
             let refund: Refund = from_json(body)?;
             let changed_at = refund.created_at.as_deref().and_then(timestamp);
-            let snapshot = OrderSnapshot {
-                external_order_id: refund.order_id.0,
-                ..Default::default()
-            };
+            let snapshot = OrderSnapshot { external_order_id: refund.order_id.0, ..Default::default() };
             (EventKind::OrderRefunded, snapshot, changed_at)
         }
         "fulfillments/create" | "fulfillments/update" => {
             let fulfillment: Fulfillment = from_json(body)?;
             let delivered = fulfillment.is_delivered();
-            let changed_at = fulfillment
-                .updated_at
-                .as_deref()
-                .or(fulfillment.created_at.as_deref())
-                .and_then(timestamp);
-            let kind = if delivered {
-                EventKind::OrderDelivered
-            } else {
-                EventKind::OrderFulfilled
-            };
+            let changed_at =
+                fulfillment.updated_at.as_deref().or(fulfillment.created_at.as_deref()).and_then(timestamp);
+            let kind = if delivered { EventKind::OrderDelivered } else { EventKind::OrderFulfilled };
             let snapshot = OrderSnapshot {
                 external_order_id: fulfillment.order_id.0.clone(),
                 fulfillment: Some(fulfillment.snapshot(delivered.then_some(changed_at).flatten())),
@@ -78,17 +64,9 @@ pub fn normalize(
         }
         "fulfillment_events/create" => {
             let event: FulfillmentEvent = from_json(body)?;
-            let happened_at = event
-                .happened_at
-                .as_deref()
-                .or(event.created_at.as_deref())
-                .and_then(timestamp);
+            let happened_at = event.happened_at.as_deref().or(event.created_at.as_deref()).and_then(timestamp);
             let delivered = event.status.as_deref() == Some("delivered");
-            let kind = if delivered {
-                EventKind::OrderDelivered
-            } else {
-                EventKind::OrderUpdated
-            };
+            let kind = if delivered { EventKind::OrderDelivered } else { EventKind::OrderUpdated };
             let snapshot = OrderSnapshot {
                 external_order_id: event.order_id.0,
                 fulfillment: Some(FulfillmentSnapshot {
@@ -103,9 +81,7 @@ pub fn normalize(
         }
         _ => return Ok(None),
     };
-    let occurred_at = changed_at
-        .or_else(|| delivery.triggered_at.and_then(timestamp))
-        .unwrap_or_else(Utc::now);
+    let occurred_at = changed_at.or_else(|| delivery.triggered_at.and_then(timestamp)).unwrap_or_else(Utc::now);
     Ok(Some(NormalizedEvent {
         source: EventSource::Shopify,
         kind,
@@ -234,10 +210,7 @@ impl Order {
         let currency = non_empty(self.currency);
         let delivered = self.fulfillments.iter().find(|f| f.is_delivered());
         let fulfillment = delivered.or(self.fulfillments.last()).map(|f| {
-            let delivered_at = f
-                .is_delivered()
-                .then(|| f.updated_at.as_deref().and_then(timestamp))
-                .flatten();
+            let delivered_at = f.is_delivered().then(|| f.updated_at.as_deref().and_then(timestamp)).flatten();
             f.snapshot(delivered_at)
         });
         let items = self
@@ -247,28 +220,19 @@ impl Order {
                 line_key: line.id.0,
                 external_product_id: line.product_id.map(|id| id.0),
                 sku: non_empty(line.sku),
-                title: non_empty(line.title)
-                    .or(non_empty(line.name))
-                    .unwrap_or_default(),
+                title: non_empty(line.title).or(non_empty(line.name)).unwrap_or_default(),
                 quantity: line.quantity,
-                unit_price_minor: line
-                    .price
-                    .and_then(|p| minor_units(&p.0, currency.as_deref())),
+                unit_price_minor: line.price.and_then(|p| minor_units(&p.0, currency.as_deref())),
                 product_url: None,
             })
             .collect();
-        let platform_status = [self.financial_status, self.fulfillment_status]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("/");
+        let platform_status =
+            [self.financial_status, self.fulfillment_status].into_iter().flatten().collect::<Vec<_>>().join("/");
         OrderSnapshot {
             external_order_id: self.id.0,
             order_number: non_empty(self.name),
             platform_status: (!platform_status.is_empty()).then_some(platform_status),
-            total_minor: self
-                .total_price
-                .and_then(|p| minor_units(&p.0, currency.as_deref())),
+            total_minor: self.total_price.and_then(|p| minor_units(&p.0, currency.as_deref())),
             currency,
             placed_at: self.created_at.as_deref().and_then(timestamp),
             customer,
@@ -283,31 +247,26 @@ impl Order {
         let billing = self.billing_address.as_ref();
         let name = customer
             .and_then(|c| full_name(c.first_name.as_deref(), c.last_name.as_deref()))
-            .or_else(|| {
-                shipping.and_then(|a| full_name(a.first_name.as_deref(), a.last_name.as_deref()))
-            });
+            .or_else(|| shipping.and_then(|a| full_name(a.first_name.as_deref(), a.last_name.as_deref())));
         let phone = non_empty(customer.and_then(|c| c.phone.clone()))
             .or_else(|| non_empty(self.phone.clone()))
             .or_else(|| non_empty(shipping.and_then(|a| a.phone.clone())))
             .or_else(|| non_empty(billing.and_then(|a| a.phone.clone())));
-        let email = non_empty(self.email.clone())
-            .or_else(|| non_empty(customer.and_then(|c| c.email.clone())));
+        let email = non_empty(self.email.clone()).or_else(|| non_empty(customer.and_then(|c| c.email.clone())));
         let country_code = non_empty(shipping.and_then(|a| a.country_code.clone()))
             .or_else(|| non_empty(billing.and_then(|a| a.country_code.clone())));
-        let messaging_consent = customer
-            .and_then(|c| c.sms_marketing_consent.as_ref())
-            .and_then(|consent| {
-                let granted = match consent.state.as_deref()? {
-                    "subscribed" => true,
-                    "unsubscribed" | "redacted" => false,
-                    _ => return None,
-                };
-                Some(ConsentSnapshot {
-                    granted,
-                    source: "shopify:sms_marketing_consent".to_owned(),
-                    recorded_at: consent.consent_updated_at.as_deref().and_then(timestamp),
-                })
-            });
+        let messaging_consent = customer.and_then(|c| c.sms_marketing_consent.as_ref()).and_then(|consent| {
+            let granted = match consent.state.as_deref()? {
+                "subscribed" => true,
+                "unsubscribed" | "redacted" => false,
+                _ => return None,
+            };
+            Some(ConsentSnapshot {
+                granted,
+                source: "shopify:sms_marketing_consent".to_owned(),
+                recorded_at: consent.consent_updated_at.as_deref().and_then(timestamp),
+            })
+        });
         let snapshot = CustomerSnapshot {
             external_id: customer.and_then(|c| c.id.as_ref()).map(|id| id.0.clone()),
             name,
@@ -348,18 +307,11 @@ mod tests {
 
     #[test]
     fn an_order_becomes_a_created_event_with_customer_and_items() {
-        let event = normalize(&delivery("orders/create"), ORDER.as_bytes())
-            .expect("valid")
-            .expect("handled");
+        let event = normalize(&delivery("orders/create"), ORDER.as_bytes()).expect("valid").expect("handled");
         assert_eq!(event.kind, EventKind::OrderCreated);
-        assert_eq!(
-            event.dedup_key,
-            "webhook:b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
-        );
+        assert_eq!(event.dedup_key, "webhook:b54557e4-bdd9-4b37-8a5f-bf7d70bcd043");
         assert_eq!(event.occurred_at.to_rfc3339(), "2026-11-21T14:30:00+00:00");
-        let EventBody::Order(order) = event.body else {
-            panic!("order body")
-        };
+        let EventBody::Order(order) = event.body else { panic!("order body") };
         assert_eq!(order.external_order_id, "820982911946154508");
         assert_eq!(order.total_minor, Some(40300));
         assert_eq!(order.items[0].quantity, 2);
@@ -373,62 +325,43 @@ mod tests {
     #[test]
     fn delivery_comes_from_fulfillments_and_fulfillment_events() {
         let fulfillment = r#"{"id": 255858046, "order_id": 450789469, "status": "success", "shipment_status": "delivered", "updated_at": "2026-11-22T10:00:00Z"}"#;
-        let event = normalize(&delivery("fulfillments/update"), fulfillment.as_bytes())
-            .expect("ok")
-            .expect("handled");
+        let event = normalize(&delivery("fulfillments/update"), fulfillment.as_bytes()).expect("ok").expect("handled");
         assert_eq!(event.kind, EventKind::OrderDelivered);
         assert_eq!(event.subject_id(), Some("450789469"));
 
         let in_transit = r#"{"id": 1, "order_id": 450789469, "shipment_status": "in_transit"}"#;
-        let event = normalize(&delivery("fulfillments/update"), in_transit.as_bytes())
-            .expect("ok")
-            .expect("handled");
+        let event = normalize(&delivery("fulfillments/update"), in_transit.as_bytes()).expect("ok").expect("handled");
         assert_eq!(event.kind, EventKind::OrderFulfilled);
 
         let fulfillment_event = r#"{"id": 944956395, "fulfillment_id": 255858046, "status": "delivered", "happened_at": "2026-11-22T11:00:00Z", "order_id": 450789469}"#;
-        let event = normalize(
-            &delivery("fulfillment_events/create"),
-            fulfillment_event.as_bytes(),
-        )
-        .expect("ok")
-        .expect("handled");
+        let event = normalize(&delivery("fulfillment_events/create"), fulfillment_event.as_bytes())
+            .expect("ok")
+            .expect("handled");
         assert_eq!(event.kind, EventKind::OrderDelivered);
         assert_eq!(event.occurred_at.to_rfc3339(), "2026-11-22T11:00:00+00:00");
     }
 
     #[test]
     fn an_updated_order_reads_the_state_it_carries() {
-        let cancelled = ORDER.replace(
-            r#""cancelled_at": null"#,
-            r#""cancelled_at": "2026-11-21T10:00:00Z""#,
-        );
-        let event = normalize(&delivery("orders/updated"), cancelled.as_bytes())
-            .expect("ok")
-            .expect("handled");
+        let cancelled = ORDER.replace(r#""cancelled_at": null"#, r#""cancelled_at": "2026-11-21T10:00:00Z""#);
+        let event = normalize(&delivery("orders/updated"), cancelled.as_bytes()).expect("ok").expect("handled");
         assert_eq!(event.kind, EventKind::OrderCancelled);
-        let plain = normalize(&delivery("orders/updated"), ORDER.as_bytes())
-            .expect("ok")
-            .expect("handled");
+        let plain = normalize(&delivery("orders/updated"), ORDER.as_bytes()).expect("ok").expect("handled");
         assert_eq!(plain.kind, EventKind::OrderUpdated);
     }
 
     #[test]
     fn bad_fields_are_named() {
         let error = normalize(&delivery("orders/create"), br#"{"name": "x"}"#).expect_err("no id");
-        assert_eq!(error, NormalizeError::invalid("body", "missing field `id`"));
-        let error = normalize(
-            &delivery("orders/create"),
-            br#"{"id": 1, "line_items": [{"id": 2, "quantity": "two"}]}"#,
-        )
-        .expect_err("bad quantity");
+        assert_eq!(error, NormalizeError::invalid("id", "missing field `id`"));
+        let error =
+            normalize(&delivery("orders/create"), br#"{"id": 1, "line_items": [{"id": 2, "quantity": "two"}]}"#)
+                .expect_err("bad quantity");
         assert!(
             matches!(&error, NormalizeError::InvalidField { field, .. } if field == "line_items[0].quantity"),
             "{error:?}"
         );
-        assert!(matches!(
-            normalize(&delivery("orders/create"), b"{not json"),
-            Err(NormalizeError::Malformed(_))
-        ));
+        assert!(matches!(normalize(&delivery("orders/create"), b"{not json"), Err(NormalizeError::Malformed(_))));
         assert_eq!(normalize(&delivery("products/create"), b"{}"), Ok(None));
     }
 }

@@ -96,21 +96,11 @@ pub struct EventWriter {
 }
 
 impl EventWriter {
-    pub fn start(
-        pool: PgPool,
-        keyring: Arc<Keyring>,
-        settings: WriterSettings,
-    ) -> (Self, Vec<JoinHandle<()>>) {
+    pub fn start(pool: PgPool, keyring: Arc<Keyring>, settings: WriterSettings) -> (Self, Vec<JoinHandle<()>>) {
         let (sender, receiver) = mpsc::channel(settings.queue_capacity);
         let receiver = Arc::new(Mutex::new(receiver));
         let handles = (0..settings.writers)
-            .map(|_| {
-                tokio::spawn(commit_loop(
-                    pool.clone(),
-                    receiver.clone(),
-                    settings.max_batch,
-                ))
-            })
+            .map(|_| tokio::spawn(commit_loop(pool.clone(), receiver.clone(), settings.max_batch)))
             .collect();
         (Self { keyring, sender }, handles)
     }
@@ -119,29 +109,19 @@ impl EventWriter {
     pub async fn store(&self, incoming: IncomingEvent<'_>) -> Result<StoreOutcome, StoreError> {
         let row = self.prepare(incoming)?;
         let (reply, answer) = oneshot::channel();
-        self.sender
-            .try_send(Pending { row, reply })
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => {
-                    StoreError::Unavailable("ingestion queue is full".into())
-                }
-                mpsc::error::TrySendError::Closed(_) => {
-                    StoreError::Unavailable("ingestion is shutting down".into())
-                }
-            })?;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Unavailable("event committer stopped".into())))
+        self.sender.try_send(Pending { row, reply }).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => StoreError::Unavailable("ingestion queue is full".into()),
+            mpsc::error::TrySendError::Closed(_) => StoreError::Unavailable("ingestion is shutting down".into()),
+        })?;
+        answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("event committer stopped".into())))
     }
 
     fn prepare(&self, incoming: IncomingEvent<'_>) -> Result<PreparedRow, StoreError> {
         let event = incoming.event;
-        let normalized =
-            serde_json::to_vec(event).map_err(|e| StoreError::Rejected(e.to_string()))?;
-        let payload = self.keyring.seal(
-            incoming.raw_body,
-            &payload_context(incoming.integration_id, &event.dedup_key, "payload"),
-        );
+        let normalized = serde_json::to_vec(event).map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let payload = self
+            .keyring
+            .seal(incoming.raw_body, &payload_context(incoming.integration_id, &event.dedup_key, "payload"));
         let normalized = self
             .keyring
             .seal_with(
@@ -169,11 +149,7 @@ impl EventWriter {
     }
 }
 
-async fn commit_loop(
-    pool: PgPool,
-    receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
-    max_batch: usize,
-) {
+async fn commit_loop(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>, max_batch: usize) {
     loop {
         let mut batch = Vec::with_capacity(max_batch);
         {
@@ -214,19 +190,14 @@ async fn commit_batch(pool: &PgPool, batch: Vec<Pending>) {
             tracing::warn!(error = %error, rows = rows.len(), "event batch failed; retrying row by row");
             let mut outcomes = Vec::with_capacity(rows.len());
             for row in &rows {
-                outcomes.push(
-                    write_rows(pool, std::slice::from_ref(row))
-                        .await
-                        .map(|mut o| o.remove(0))
-                        .map_err(classify),
-                );
+                outcomes
+                    .push(write_rows(pool, std::slice::from_ref(row)).await.map(|mut o| o.remove(0)).map_err(classify));
             }
             outcomes
         }
         Err(error) => vec![Err(classify(error))],
     };
-    metrics::histogram!("recete_ingest_commit_duration_seconds")
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("recete_ingest_commit_duration_seconds").record(started.elapsed().as_secs_f64());
     for (index, reply) in copies {
         let outcome = outcomes[index].clone().map(|o| match o {
             StoreOutcome::Stored(id) | StoreOutcome::Duplicate(id) => StoreOutcome::Duplicate(id),
@@ -251,10 +222,7 @@ fn classify(error: sqlx::Error) -> StoreError {
 
 /// Writes rows in one transaction, one statement per merchant (row-level security checks each
 /// row against the transaction's merchant), and reports which were new.
-async fn write_rows(
-    pool: &PgPool,
-    rows: &[&PreparedRow],
-) -> Result<Vec<StoreOutcome>, sqlx::Error> {
+async fn write_rows(pool: &PgPool, rows: &[&PreparedRow]) -> Result<Vec<StoreOutcome>, sqlx::Error> {
     let mut by_merchant: BTreeMap<MerchantId, Vec<usize>> = BTreeMap::new();
     for (index, row) in rows.iter().enumerate() {
         by_merchant.entry(row.merchant_id).or_default().push(index);
@@ -302,41 +270,21 @@ async fn write_rows(
                  JOIN UNNEST($1::uuid[], $2::text[]) AS k(integration_id, dedup_key)
                    ON e.integration_id = k.integration_id AND e.dedup_key = k.dedup_key",
             )
-            .bind(
-                missing
-                    .iter()
-                    .map(|&i| rows[i].integration_id)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                missing
-                    .iter()
-                    .map(|&i| rows[i].dedup_key.as_str())
-                    .collect::<Vec<_>>(),
-            )
+            .bind(missing.iter().map(|&i| rows[i].integration_id).collect::<Vec<_>>())
+            .bind(missing.iter().map(|&i| rows[i].dedup_key.as_str()).collect::<Vec<_>>())
             .fetch_all(&mut *tx)
             .await?;
             for index in missing {
                 let row = rows[index];
                 let found = existing
                     .iter()
-                    .find(|(_, integration, key)| {
-                        *integration == row.integration_id && *key == row.dedup_key
-                    })
+                    .find(|(_, integration, key)| *integration == row.integration_id && *key == row.dedup_key)
                     .map(|(id, _, _)| EventId::from_uuid(*id))
-                    .ok_or_else(|| {
-                        sqlx::Error::Protocol(format!(
-                            "conflicting event {} vanished",
-                            row.dedup_key
-                        ))
-                    })?;
+                    .ok_or_else(|| sqlx::Error::Protocol(format!("conflicting event {} vanished", row.dedup_key)))?;
                 outcomes[index] = Some(StoreOutcome::Duplicate(found));
             }
         }
     }
     tx.commit().await?;
-    Ok(outcomes
-        .into_iter()
-        .map(|o| o.expect("every row has an outcome"))
-        .collect())
+    Ok(outcomes.into_iter().map(|o| o.expect("every row has an outcome")).collect())
 }

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::parse::{non_empty, unix_seconds};
 use super::{
-    EventBody, EventKind, EventSource, InboundMessage, MessageStatusUpdate, NormalizeError,
-    NormalizedEvent, StatusError, from_json,
+    EventBody, EventKind, EventSource, InboundMessage, MessageStatusUpdate, NormalizeError, NormalizedEvent,
+    StatusError, from_json,
 };
 
 /// Only what routing needs, read before the signature is checked: the phone number ids that
@@ -166,10 +166,7 @@ pub fn normalize(body: &[u8]) -> Result<Vec<NormalizedEvent>, NormalizeError> {
     if notification.object != "whatsapp_business_account" {
         return Err(NormalizeError::invalid(
             "object",
-            format!(
-                "expected `whatsapp_business_account`, got `{}`",
-                notification.object
-            ),
+            format!("expected `whatsapp_business_account`, got `{}`", notification.object),
         ));
     }
     let mut events = Vec::new();
@@ -185,18 +182,11 @@ pub fn normalize(body: &[u8]) -> Result<Vec<NormalizedEvent>, NormalizeError> {
     Ok(events)
 }
 
-fn collect_change(
-    path: &str,
-    value: Value,
-    events: &mut Vec<NormalizedEvent>,
-) -> Result<(), NormalizeError> {
+fn collect_change(path: &str, value: Value, events: &mut Vec<NormalizedEvent>) -> Result<(), NormalizeError> {
     let phone_number_id = value.metadata.phone_number_id;
     for (index, message) in value.messages.into_iter().enumerate() {
         let occurred_at = unix_seconds(&message.timestamp).ok_or_else(|| {
-            NormalizeError::invalid(
-                format!("{path}.messages[{index}].timestamp"),
-                "must be unix seconds",
-            )
+            NormalizeError::invalid(format!("{path}.messages[{index}].timestamp"), "must be unix seconds")
         })?;
         let profile_name = value
             .contacts
@@ -209,12 +199,7 @@ fn collect_change(
             .text
             .map(|t| t.body)
             .or_else(|| message.button.and_then(|b| b.text.or(b.payload)))
-            .or_else(|| {
-                message
-                    .interactive
-                    .and_then(|i| i.button_reply.or(i.list_reply))
-                    .and_then(|r| r.title)
-            });
+            .or_else(|| message.interactive.and_then(|i| i.button_reply.or(i.list_reply)).and_then(|r| r.title));
         events.push(NormalizedEvent {
             source: EventSource::WhatsApp,
             kind: EventKind::MessageInbound,
@@ -235,10 +220,7 @@ fn collect_change(
     }
     for (index, status) in value.statuses.into_iter().enumerate() {
         let occurred_at = unix_seconds(&status.timestamp).ok_or_else(|| {
-            NormalizeError::invalid(
-                format!("{path}.statuses[{index}].timestamp"),
-                "must be unix seconds",
-            )
+            NormalizeError::invalid(format!("{path}.statuses[{index}].timestamp"), "must be unix seconds")
         })?;
         events.push(NormalizedEvent {
             source: EventSource::WhatsApp,
@@ -288,22 +270,15 @@ mod tests {
 
     #[test]
     fn messages_and_statuses_become_separate_events() {
-        assert_eq!(
-            phone_number_ids(INBOUND_AND_STATUS.as_bytes()).expect("ok"),
-            vec!["106540352242922".to_owned()]
-        );
+        assert_eq!(phone_number_ids(INBOUND_AND_STATUS.as_bytes()).expect("ok"), vec!["106540352242922".to_owned()]);
         let events = normalize(INBOUND_AND_STATUS.as_bytes()).expect("valid");
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].kind, EventKind::MessageInbound);
-        let EventBody::InboundMessage(message) = &events[0].body else {
-            panic!("inbound")
-        };
+        let EventBody::InboundMessage(message) = &events[0].body else { panic!("inbound") };
         assert_eq!(message.text.as_deref(), Some("Does it shorten the cycle?"));
         assert_eq!(message.profile_name.as_deref(), Some("Sheena Nelson"));
         assert_eq!(events[1].dedup_key, "status:wamid.OUT1:failed");
-        let EventBody::MessageStatus(status) = &events[1].body else {
-            panic!("status")
-        };
+        let EventBody::MessageStatus(status) = &events[1].body else { panic!("status") };
         assert_eq!(status.errors[0].code, 131047);
         assert_eq!(status.callback_data.as_deref(), Some("msg_42"));
     }

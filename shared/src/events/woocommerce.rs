@@ -8,16 +8,11 @@ use serde::Deserialize;
 
 use super::parse::{Amount, ExternalId, full_name, minor_units, non_empty, timestamp};
 use super::{
-    CustomerSnapshot, EventBody, EventKind, EventSource, LineItem, NormalizeError, NormalizedEvent,
-    OrderSnapshot, from_json,
+    CustomerSnapshot, EventBody, EventKind, EventSource, LineItem, NormalizeError, NormalizedEvent, OrderSnapshot,
+    from_json,
 };
 
-pub const TOPICS: &[&str] = &[
-    "order.created",
-    "order.updated",
-    "order.deleted",
-    "order.restored",
-];
+pub const TOPICS: &[&str] = &["order.created", "order.updated", "order.deleted", "order.restored"];
 
 pub struct Delivery<'a> {
     pub topic: &'a str,
@@ -25,10 +20,7 @@ pub struct Delivery<'a> {
 }
 
 /// Normalizes a verified body; `Ok(None)` for a topic we do not act on.
-pub fn normalize(
-    delivery: &Delivery<'_>,
-    body: &[u8],
-) -> Result<Option<NormalizedEvent>, NormalizeError> {
+pub fn normalize(delivery: &Delivery<'_>, body: &[u8]) -> Result<Option<NormalizedEvent>, NormalizeError> {
     if !TOPICS.contains(&delivery.topic) {
         return Ok(None);
     }
@@ -108,16 +100,10 @@ impl Order {
         let shipping = self.shipping.as_ref();
         let customer = CustomerSnapshot {
             // WooCommerce uses 0 for guest checkouts.
-            external_id: self
-                .customer_id
-                .filter(|id| *id != 0)
-                .map(|id| id.to_string()),
+            external_id: self.customer_id.filter(|id| *id != 0).map(|id| id.to_string()),
             name: billing
                 .and_then(|a| full_name(a.first_name.as_deref(), a.last_name.as_deref()))
-                .or_else(|| {
-                    shipping
-                        .and_then(|a| full_name(a.first_name.as_deref(), a.last_name.as_deref()))
-                }),
+                .or_else(|| shipping.and_then(|a| full_name(a.first_name.as_deref(), a.last_name.as_deref()))),
             email: non_empty(billing.and_then(|a| a.email.clone())),
             phone: non_empty(billing.and_then(|a| a.phone.clone()))
                 .or_else(|| non_empty(shipping.and_then(|a| a.phone.clone()))),
@@ -135,9 +121,7 @@ impl Order {
                 sku: non_empty(line.sku),
                 title: non_empty(line.name).unwrap_or_default(),
                 quantity: line.quantity,
-                unit_price_minor: line
-                    .price
-                    .and_then(|p| minor_units(&p.0, currency.as_deref())),
+                unit_price_minor: line.price.and_then(|p| minor_units(&p.0, currency.as_deref())),
                 product_url: None,
             })
             .collect();
@@ -145,9 +129,7 @@ impl Order {
             external_order_id: self.id.0,
             order_number: non_empty(self.number),
             platform_status: non_empty(self.status),
-            total_minor: self
-                .total
-                .and_then(|t| minor_units(&t.0, currency.as_deref())),
+            total_minor: self.total.and_then(|t| minor_units(&t.0, currency.as_deref())),
             currency,
             placed_at: self.date_created_gmt.as_deref().and_then(timestamp),
             customer: (customer != CustomerSnapshot::default()).then_some(customer),
@@ -184,39 +166,21 @@ mod tests {
             ("order.restored", "pending", EventKind::OrderUpdated),
         ];
         for (topic, status, expected) in cases {
-            let body = ORDER.replace(
-                r#""status": "processing""#,
-                &format!(r#""status": "{status}""#),
-            );
-            let event = normalize(
-                &Delivery {
-                    topic,
-                    delivery_id: "d1",
-                },
-                body.as_bytes(),
-            )
-            .expect("ok")
-            .expect("handled");
+            let body = ORDER.replace(r#""status": "processing""#, &format!(r#""status": "{status}""#));
+            let event =
+                normalize(&Delivery { topic, delivery_id: "d1" }, body.as_bytes()).expect("ok").expect("handled");
             assert_eq!(event.kind, expected, "{topic} with status {status}");
         }
     }
 
     #[test]
     fn order_fields_are_normalized() {
-        let event = normalize(
-            &Delivery {
-                topic: "order.updated",
-                delivery_id: "abc",
-            },
-            ORDER.as_bytes(),
-        )
-        .expect("ok")
-        .expect("handled");
+        let event = normalize(&Delivery { topic: "order.updated", delivery_id: "abc" }, ORDER.as_bytes())
+            .expect("ok")
+            .expect("handled");
         assert_eq!(event.dedup_key, "delivery:abc");
         assert_eq!(event.occurred_at.to_rfc3339(), "2026-11-20T11:00:00+00:00");
-        let EventBody::Order(order) = event.body else {
-            panic!("order")
-        };
+        let EventBody::Order(order) = event.body else { panic!("order") };
         assert_eq!(order.total_minor, Some(2935));
         assert_eq!(order.items[0].unit_price_minor, Some(600));
         assert_eq!(order.items[0].sku, None);
@@ -228,24 +192,9 @@ mod tests {
 
     #[test]
     fn unknown_topics_are_ignored_and_missing_ids_named() {
-        assert_eq!(
-            normalize(
-                &Delivery {
-                    topic: "product.created",
-                    delivery_id: "x"
-                },
-                b"{}"
-            ),
-            Ok(None)
-        );
-        let error = normalize(
-            &Delivery {
-                topic: "order.updated",
-                delivery_id: "x",
-            },
-            br#"{"status": "processing"}"#,
-        )
-        .expect_err("no id");
-        assert_eq!(error, NormalizeError::invalid("body", "missing field `id`"));
+        assert_eq!(normalize(&Delivery { topic: "product.created", delivery_id: "x" }, b"{}"), Ok(None));
+        let error = normalize(&Delivery { topic: "order.updated", delivery_id: "x" }, br#"{"status": "processing"}"#)
+            .expect_err("no id");
+        assert_eq!(error, NormalizeError::invalid("id", "missing field `id`"));
     }
 }

@@ -1,0 +1,242 @@
+use std::sync::Arc;
+
+use figment::Figment;
+use recete_api::{Application, Dependencies};
+use recete_shared::config::{Settings, base_figment};
+use recete_shared::crypto::Keyring;
+use recete_shared::db;
+use recete_shared::ids::MerchantId;
+use recete_shared::integrations::{self, CreatedIntegration, IntegrationKind, NewIntegration};
+use recete_shared::merchants;
+use recete_shared::redis_client::RedisClient;
+use recete_testkit::{TestDatabase, TestRedis, signing};
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const PHONE_NUMBER_ID: &str = "106540352242922";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    /// As the application role: row-level security applies.
+    pub pool: PgPool,
+    /// As the superuser: sees every row, for assertions.
+    pub admin: PgPool,
+    pub keyring: Arc<Keyring>,
+    pub settings: Settings,
+    pub redis: TestRedis,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+    // Dropped last: the database outlives every pool above.
+    pub db: TestDatabase,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|figment| figment).await
+}
+
+/// Starts the API on a random port with its own database and Redis prefix; `customize` may
+/// override settings.
+pub async fn spawn_app_with(customize: impl FnOnce(Figment) -> Figment) -> TestApp {
+    let db = TestDatabase::create().await.expect("test database");
+    let redis = TestRedis::new();
+    let figment = base_figment(None)
+        .merge(("app.environment", "test"))
+        .merge(("database.url", db.app_url()))
+        .merge(("redis.url", redis.url.clone()))
+        .merge(("redis.key_prefix", redis.prefix.clone()))
+        .merge(("api.listen", "127.0.0.1:0"));
+    let settings = Settings::load_from(customize(figment)).expect("valid test settings");
+    let pool = db::connect_lazy(&settings.database).expect("pool");
+    let keyring = Arc::new(Keyring::from_settings(&settings.crypto).expect("keyring"));
+    let deps = Dependencies {
+        pool: pool.clone(),
+        redis: RedisClient::new(&settings.redis).expect("redis client"),
+        keyring: keyring.clone(),
+    };
+    let app = Application::build(&settings, settings.api.listen, deps).await.expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    TestApp {
+        address,
+        client: reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("client"),
+        pool: db.app_pool().await.expect("app pool"),
+        admin: db.admin_pool().await.expect("admin pool"),
+        keyring,
+        settings,
+        redis,
+        shutdown,
+        server: Some(server),
+        db,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+pub struct StoredEvent {
+    pub merchant_id: uuid::Uuid,
+    pub source: String,
+    pub kind: String,
+    pub topic: String,
+    pub dedup_key: String,
+    pub subject_id: Option<String>,
+    pub request_id: Option<String>,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TestApp {
+    pub async fn merchant(&self) -> MerchantId {
+        merchants::create(&self.pool, "Test Store", "Europe/Istanbul").await.expect("merchant").merchant_id
+    }
+
+    pub async fn integration(&self, merchant: MerchantId, kind: IntegrationKind) -> CreatedIntegration {
+        let phone_number_id = (kind == IntegrationKind::WhatsApp).then_some(PHONE_NUMBER_ID);
+        integrations::create(
+            &self.pool,
+            &self.keyring,
+            NewIntegration { merchant_id: merchant, kind, secret: None, phone_number_id },
+        )
+        .await
+        .expect("integration")
+    }
+
+    pub async fn merchant_with(&self, kind: IntegrationKind) -> (MerchantId, CreatedIntegration) {
+        let merchant = self.merchant().await;
+        let integration = self.integration(merchant, kind).await;
+        (merchant, integration)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_shopify(
+        &self,
+        integration: &CreatedIntegration,
+        topic: &str,
+        webhook_id: &str,
+        body: &[u8],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&integration.webhook_path))
+            .header("content-type", "application/json")
+            .header("x-shopify-topic", topic)
+            .header("x-shopify-webhook-id", webhook_id)
+            .header("x-shopify-event-id", format!("event-{webhook_id}"))
+            .header("x-shopify-shop-domain", "test-store.myshopify.com")
+            .header("x-shopify-hmac-sha256", signing::base64_hmac(&integration.secret, body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_woocommerce(
+        &self,
+        integration: &CreatedIntegration,
+        topic: &str,
+        delivery_id: &str,
+        body: &[u8],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&integration.webhook_path))
+            .header("content-type", "application/json")
+            .header("x-wc-webhook-topic", topic)
+            .header("x-wc-webhook-delivery-id", delivery_id)
+            .header("x-wc-webhook-source", "https://shop.example/")
+            .header("x-wc-webhook-signature", signing::base64_hmac(&integration.secret, body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_generic(
+        &self,
+        integration: &CreatedIntegration,
+        timestamp: i64,
+        body: &[u8],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&integration.webhook_path))
+            .header("content-type", "application/json")
+            .header("recete-signature", signing::recete_signature(&integration.secret, timestamp, body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_whatsapp(&self, app_secret: &str, body: &[u8]) -> reqwest::Response {
+        self.client
+            .post(self.url("/webhooks/whatsapp"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signing::hub_signature(app_secret, body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn events(&self) -> Vec<StoredEvent> {
+        let rows: Vec<(
+            uuid::Uuid,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            chrono::DateTime<chrono::Utc>,
+        )> = sqlx::query_as(
+            "SELECT merchant_id, source, kind, topic, dedup_key, subject_id, request_id, occurred_at
+                 FROM external_events ORDER BY received_at, id",
+        )
+        .fetch_all(&self.admin)
+        .await
+        .expect("events readable by the superuser");
+        rows.into_iter()
+            .map(|(merchant_id, source, kind, topic, dedup_key, subject_id, request_id, occurred_at)| StoredEvent {
+                merchant_id,
+                source,
+                kind,
+                topic,
+                dedup_key,
+                subject_id,
+                request_id,
+                occurred_at,
+            })
+            .collect()
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM external_events").fetch_one(&self.admin).await.expect("count")
+    }
+}
+
+/// Asserts a problem-details response and returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status);
+    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    body
+}
