@@ -98,7 +98,7 @@ impl Application {
             draining.start();
             tracing::info!("api draining");
         });
-        let mut serve = std::pin::pin!(serve.into_future());
+        let mut serve = Box::pin(serve.into_future());
         tokio::select! {
             result = &mut serve => result?,
             () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {

@@ -235,6 +235,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
     fn environment_variables_override_files() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("RECETE__API__LISTEN", "127.0.0.1:9999");

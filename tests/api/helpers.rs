@@ -24,8 +24,8 @@ pub struct TestApp {
     /// As the superuser: sees every row, for assertions.
     pub admin: PgPool,
     pub keyring: Arc<Keyring>,
-    pub settings: Settings,
-    pub redis: TestRedis,
+    /// Held so the Redis prefix is cleaned up with the app.
+    _redis: TestRedis,
     shutdown: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     // Dropped last: the database outlives every pool above.
@@ -65,8 +65,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(Figment) -> Figment) -> TestA
         pool: db.app_pool().await.expect("app pool"),
         admin: db.admin_pool().await.expect("admin pool"),
         keyring,
-        settings,
-        redis,
+        _redis: redis,
         shutdown,
         server: Some(server),
         db,
@@ -87,6 +86,7 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
 }
 
+#[derive(sqlx::FromRow)]
 pub struct StoredEvent {
     pub merchant_id: uuid::Uuid,
     pub source: String,
@@ -193,34 +193,13 @@ impl TestApp {
     }
 
     pub async fn events(&self) -> Vec<StoredEvent> {
-        let rows: Vec<(
-            uuid::Uuid,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            chrono::DateTime<chrono::Utc>,
-        )> = sqlx::query_as(
+        sqlx::query_as(
             "SELECT merchant_id, source, kind, topic, dedup_key, subject_id, request_id, occurred_at
-                 FROM external_events ORDER BY received_at, id",
+             FROM external_events ORDER BY received_at, id",
         )
         .fetch_all(&self.admin)
         .await
-        .expect("events readable by the superuser");
-        rows.into_iter()
-            .map(|(merchant_id, source, kind, topic, dedup_key, subject_id, request_id, occurred_at)| StoredEvent {
-                merchant_id,
-                source,
-                kind,
-                topic,
-                dedup_key,
-                subject_id,
-                request_id,
-                occurred_at,
-            })
-            .collect()
+        .expect("events readable by the superuser")
     }
 
     pub async fn event_count(&self) -> i64 {

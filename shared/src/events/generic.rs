@@ -155,7 +155,7 @@ pub fn normalize(body: &[u8]) -> Result<NormalizedEvent, NormalizeError> {
         dedup_key: format!("event:{}", event.id.0),
         platform_event_id: Some(event.id.0),
         occurred_at,
-        body: EventBody::Order(OrderSnapshot {
+        body: EventBody::Order(Box::new(OrderSnapshot {
             external_order_id: order.id.0,
             order_number: non_empty(order.number),
             platform_status: non_empty(order.status),
@@ -165,7 +165,7 @@ pub fn normalize(body: &[u8]) -> Result<NormalizedEvent, NormalizeError> {
             customer,
             items,
             fulfillment,
-        }),
+        })),
     })
 }
 

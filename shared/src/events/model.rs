@@ -85,7 +85,7 @@ impl NormalizedEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
-    Order(OrderSnapshot),
+    Order(Box<OrderSnapshot>),
     InboundMessage(InboundMessage),
     MessageStatus(MessageStatusUpdate),
 }

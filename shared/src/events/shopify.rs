@@ -89,7 +89,7 @@ pub fn normalize(delivery: &Delivery<'_>, body: &[u8]) -> Result<Option<Normaliz
         dedup_key: format!("webhook:{}", delivery.webhook_id),
         platform_event_id: delivery.event_id.map(str::to_owned),
         occurred_at,
-        body: EventBody::Order(snapshot),
+        body: EventBody::Order(Box::new(snapshot)),
     }))
 }
 

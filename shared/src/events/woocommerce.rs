@@ -43,7 +43,7 @@ pub fn normalize(delivery: &Delivery<'_>, body: &[u8]) -> Result<Option<Normaliz
         dedup_key: format!("delivery:{}", delivery.delivery_id),
         platform_event_id: None,
         occurred_at,
-        body: EventBody::Order(order.into_snapshot()),
+        body: EventBody::Order(Box::new(order.into_snapshot())),
     }))
 }
 

@@ -1,0 +1,40 @@
+# Two commands matter: `make run` (the whole fleet with local defaults) and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+RECETE := target/debug/recete
+DEMO_FILE := .recete-demo.json
+
+.PHONY: services build migrate demo run test lint bench clean-test-databases
+
+## Install (if missing) and start PostgreSQL with pgvector and Redis; create the app role.
+services:
+	bash scripts/services.sh
+
+build:
+	$(CARGO) build --bin recete
+
+migrate: services build
+	$(RECETE) migrate
+
+## A demo merchant with a Shopify integration, created once and kept in .recete-demo.json.
+demo: migrate
+	bash scripts/demo.sh $(RECETE) $(DEMO_FILE)
+
+## Everything in one process on 127.0.0.1:8080 (API and all workers).
+run: demo
+	RECETE__LOG__FORMAT=$${RECETE__LOG__FORMAT:-pretty} $(RECETE) all
+
+## The whole suite against the real services.
+test: services
+	$(CARGO) test --workspace --all-targets
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: services
+	$(CARGO) run --release -p recete-bench --bin ingest-bench
+
+## Test databases left behind by interrupted runs (normal runs drop their own).
+clean-test-databases:
+	psql -h 127.0.0.1 -U postgres -d postgres -Atc "SELECT 'DROP DATABASE \"' || datname || '\" WITH (FORCE);' FROM pg_database WHERE datname LIKE 'recete\_test\_%' OR datname LIKE 'recete\_template\_%'" | psql -h 127.0.0.1 -U postgres -d postgres
