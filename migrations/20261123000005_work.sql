@@ -34,8 +34,11 @@ CREATE TABLE external_events (
 );
 CREATE INDEX external_events_due_idx ON external_events (next_attempt_at)
     WHERE state IN ('pending', 'failed');
-CREATE INDEX external_events_merchant_id_received_at_idx ON external_events (merchant_id, received_at);
-CREATE INDEX external_events_merchant_id_subject_id_idx ON external_events (merchant_id, subject_id);
+-- Sealed values are ciphertext, which PostgreSQL's own compression cannot shrink: skip the attempt.
+-- (Payloads are compressed before they are sealed.)
+ALTER TABLE external_events
+    ALTER COLUMN payload_sealed SET STORAGE EXTERNAL,
+    ALTER COLUMN normalized_sealed SET STORAGE EXTERNAL;
 
 CREATE TABLE scheduled_tasks (
     id              uuid PRIMARY KEY,

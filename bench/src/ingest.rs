@@ -124,7 +124,10 @@ async fn main() -> anyhow::Result<()> {
             let pool = pool.clone();
             let payload = payload.clone();
             async move {
-                sqlx::query("INSERT INTO bench_raw_inserts (payload) VALUES ($1)").bind(&*payload).execute(&pool).await?;
+                sqlx::query("INSERT INTO bench_raw_inserts (payload) VALUES ($1)")
+                    .bind(&*payload)
+                    .execute(&pool)
+                    .await?;
                 Ok(())
             }
         })
@@ -174,9 +177,17 @@ async fn main() -> anyhow::Result<()> {
     admin.close().await;
 
     let mut raw = raw;
-    println!("ingest-bench: {} connections, {} s measured after {} s warm-up, payload {} bytes", args.concurrency, args.seconds, args.warmup_seconds, PAYLOAD.len());
+    println!(
+        "ingest-bench: {} connections, {} s measured after {} s warm-up, payload {} bytes",
+        args.concurrency,
+        args.seconds,
+        args.warmup_seconds,
+        PAYLOAD.len()
+    );
     println!("{:<34} {:>10} {:>10} {:>10}", "phase", "req/s", "p50 ms", "p99 ms");
-    for (name, phase) in [("raw single-row INSERT (baseline)", &mut raw), ("signed Shopify webhook via API", &mut ingest)] {
+    for (name, phase) in
+        [("raw single-row INSERT (baseline)", &mut raw), ("signed Shopify webhook via API", &mut ingest)]
+    {
         let p50 = phase.percentile(0.50).as_secs_f64() * 1000.0;
         let p99 = phase.percentile(0.99).as_secs_f64() * 1000.0;
         println!("{name:<34} {:>10.0} {p50:>10.2} {p99:>10.2}", phase.rate());

@@ -83,6 +83,7 @@ async fn the_stored_payload_opens_to_the_exact_bytes_received() {
             .await
             .expect("row");
     let context = recete_shared::events::store::payload_context(shop.integration_id, &dedup_key, "payload");
-    let opened = app.keyring.open(&key_id, &sealed, &context).expect("opens with its own context");
+    let opened = recete_shared::events::store::open_payload(&app.keyring, &key_id, &sealed, &context)
+        .expect("opens with its own context");
     assert_eq!(opened, body);
 }
