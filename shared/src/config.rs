@@ -30,6 +30,9 @@ pub struct Settings {
     pub crypto: CryptoSettings,
     pub log: LogSettings,
     pub worker: WorkerSettings,
+    pub queue: QueueSettings,
+    pub pools: PoolsSettings,
+    pub housekeeping: HousekeepingSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -124,6 +127,57 @@ pub struct WorkerSettings {
     pub shutdown_grace_secs: u64,
 }
 
+/// How the queue layer moves work between PostgreSQL and Redis (see `queue` in the shared crate).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// How often an idle worker asks Redis for work.
+    pub poll_interval_ms: u64,
+    /// Worker heartbeat; a dead worker's jobs return after heartbeat × missed heartbeats.
+    pub heartbeat_secs: u64,
+    pub missed_heartbeats: usize,
+    /// Pause between relay passes that found less than a full batch.
+    pub relay_interval_ms: u64,
+    /// Rows one relay pass hands to Redis at most.
+    pub relay_batch: usize,
+    /// Jobs a queue may hold in Redis; apalis-redis 1.0 breaks past about 8,000.
+    pub max_backlog: usize,
+    /// A pending row handed over longer ago than this is handed over again.
+    pub reconcile_after_secs: u64,
+    /// How often finished jobs are removed from Redis.
+    pub prune_interval_secs: u64,
+    /// Longest pause before a failed pool is restarted (the pause doubles from one second).
+    pub restart_backoff_max_secs: u64,
+}
+
+/// One worker pool's limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolSettings {
+    /// Jobs one process runs at once in this pool.
+    pub concurrency: usize,
+    /// A job running longer is abandoned (its transaction rolls back) and counts as failed.
+    pub timeout_secs: u64,
+    /// Attempts before a job is dead-lettered.
+    pub max_attempts: i32,
+    /// First retry delay; each further retry doubles it, up to `backoff_max_secs`.
+    pub backoff_base_ms: u64,
+    pub backoff_max_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolsSettings {
+    pub order_events: PoolSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HousekeepingSettings {
+    /// How often periodic jobs (assumed deliveries, queue gauges) run.
+    pub interval_secs: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid configuration: {0}")]
@@ -169,6 +223,19 @@ impl Settings {
                 "database.max_connections ({}) must exceed ingest.writers ({}) by at least 2",
                 self.database.max_connections, self.ingest.writers
             ));
+        }
+        if self.queue.max_backlog == 0 || self.queue.max_backlog > 7000 {
+            return invalid(format!(
+                "queue.max_backlog is {}; it must be 1 to 7000 (apalis-redis fails past about 8,000 due jobs)",
+                self.queue.max_backlog
+            ));
+        }
+        if self.queue.relay_batch == 0 || self.queue.poll_interval_ms == 0 || self.queue.heartbeat_secs == 0 {
+            return invalid("queue.relay_batch, queue.poll_interval_ms and queue.heartbeat_secs must be positive".into());
+        }
+        let pool = &self.pools.order_events;
+        if pool.concurrency == 0 || pool.max_attempts < 1 || pool.timeout_secs == 0 {
+            return invalid("pools.order_events needs concurrency, max_attempts and timeout_secs of at least 1".into());
         }
         if self.api.body_limit_bytes == 0 {
             return invalid("api.body_limit_bytes must be positive".into());

@@ -61,3 +61,11 @@ uuid_id!(
     /// An API key row (never the key itself).
     ApiKeyId
 );
+uuid_id!(
+    /// A merchant's customer.
+    CustomerId
+);
+uuid_id!(
+    /// An order, as we track it (not the platform's order id).
+    OrderId
+);

@@ -9,15 +9,21 @@
 //!   row-level security relies on.
 //! - [`ids`]: typed identifiers.
 //! - [`merchants`], [`integrations`], [`api_keys`]: the accounts that own every other row.
+//! - [`customers`], [`phone`]: customers found by keyed hashes of E.164 phones and emails.
+//! - [`orders`]: the order state machine and how commerce events move it.
+//! - [`audit`]: the audit trail of state changes.
 //! - [`events`]: the canonical event every webhook is normalized into, one module per platform,
 //!   and the group-committing writer that stores them.
+//! - [`queue`]: the queue layer: payloads, relay and reconciler, attempts and dead letters.
 //! - [`health`]: readiness checks of PostgreSQL and Redis.
 //! - [`redis_client`]: the shared Redis connection.
 //! - [`telemetry`]: JSON logs and the one Prometheus recorder.
 #![forbid(unsafe_code)]
 
 pub mod api_keys;
+pub mod audit;
 pub mod config;
+pub mod customers;
 pub mod crypto;
 pub mod db;
 pub mod events;
@@ -25,5 +31,8 @@ pub mod health;
 pub mod ids;
 pub mod integrations;
 pub mod merchants;
+pub mod orders;
+pub mod phone;
+pub mod queue;
 pub mod redis_client;
 pub mod telemetry;

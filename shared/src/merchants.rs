@@ -1,10 +1,10 @@
 //! Merchants: the tenants.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use crate::api_keys;
-use crate::db;
+use crate::db::{self, Tx};
 use crate::ids::MerchantId;
 
 #[derive(Debug, Serialize)]
@@ -43,4 +43,35 @@ pub async fn create(pool: &PgPool, name: &str, timezone: &str) -> Result<Created
     let (_, api_key) = api_keys::insert(&mut tx, merchant_id, "default", None).await?;
     tx.commit().await?;
     Ok(CreatedMerchant { merchant_id, api_key })
+}
+
+/// Per-merchant behaviour, stored as JSON in `merchants.settings`. Missing keys take their
+/// defaults, so new settings never need a data migration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MerchantSettings {
+    /// Country (ISO 3166-1 alpha-2) for phone numbers written without a `+` prefix.
+    pub default_phone_country: Option<String>,
+    /// For stores that never report delivery: an order fulfilled this many days ago and still
+    /// not delivered is taken as delivered.
+    pub assume_delivered_after_days: u32,
+}
+
+impl Default for MerchantSettings {
+    fn default() -> Self {
+        Self { default_phone_country: None, assume_delivered_after_days: 5 }
+    }
+}
+
+/// The merchant's settings as seen in `tx`; defaults where a key is absent or malformed.
+pub async fn settings(tx: &mut Tx, merchant: MerchantId) -> Result<MerchantSettings, sqlx::Error> {
+    let raw: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT settings FROM merchants WHERE id = $1").bind(merchant).fetch_optional(&mut **tx).await?;
+    Ok(raw
+        .and_then(|value| {
+            serde_json::from_value(value)
+                .inspect_err(|error| tracing::warn!(%merchant, %error, "merchant settings malformed; using defaults"))
+                .ok()
+        })
+        .unwrap_or_default())
 }

@@ -1,0 +1,38 @@
+//! The audit trail: every state change records who or what made it, from which event, and the
+//! state before and after. Rows hold ids and states, never personal data.
+
+use serde_json::Value;
+
+use crate::db::Tx;
+use crate::ids::{EventId, MerchantId};
+
+pub struct AuditEntry<'a> {
+    pub merchant_id: Option<MerchantId>,
+    /// `worker:order-events`, `cli`, `api-key:<id>`, `operator:<name>`.
+    pub actor: &'a str,
+    /// `order.created`, `order.status_changed`, `customer.consent_changed`...
+    pub action: &'a str,
+    pub subject_type: &'a str,
+    pub subject_id: String,
+    pub event_id: Option<EventId>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+pub async fn record(tx: &mut Tx, entry: AuditEntry<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (merchant_id, actor, action, subject_type, subject_id, event_id, before, after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(entry.merchant_id)
+    .bind(entry.actor)
+    .bind(entry.action)
+    .bind(entry.subject_type)
+    .bind(entry.subject_id)
+    .bind(entry.event_id)
+    .bind(entry.before)
+    .bind(entry.after)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

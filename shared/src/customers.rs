@@ -1,0 +1,248 @@
+//! Customers, found by keyed hashes of their phone (E.164) and email, never by plaintext.
+//!
+//! Phone, email and name are sealed with AES-256-GCM bound to the merchant, so a value copied
+//! into another merchant's row does not open. Consent changes are applied only when newer than
+//! the consent already recorded, and each change is audited with its source and time.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::FromRow;
+
+use crate::audit::{self, AuditEntry};
+use crate::crypto::Keyring;
+use crate::db::Tx;
+use crate::events::CustomerSnapshot;
+use crate::ids::{CustomerId, EventId, MerchantId};
+use crate::phone::PhoneNumber;
+
+pub const PHONE_LOOKUP_DOMAIN: &str = "phone";
+pub const EMAIL_LOOKUP_DOMAIN: &str = "email";
+
+/// The context sealed customer fields are bound to.
+pub fn field_context(merchant: MerchantId, field: &str) -> Vec<u8> {
+    format!("customers.{field}:{merchant}").into_bytes()
+}
+
+fn normalize_email(raw: &str) -> Option<String> {
+    let email = raw.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    (!local.is_empty() && domain.contains('.')).then_some(email)
+}
+
+/// Where an upsert came from, for consent bookkeeping and the audit trail.
+pub struct Provenance<'a> {
+    pub actor: &'a str,
+    pub event_id: Option<EventId>,
+    /// The event's own time; consent without a time of its own is taken as of this moment.
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct Existing {
+    id: CustomerId,
+    whatsapp_consent: String,
+    consent_updated_at: Option<DateTime<Utc>>,
+    pii_key_id: Option<String>,
+    phone_sealed: Option<Vec<u8>>,
+    email_sealed: Option<Vec<u8>>,
+    name_sealed: Option<Vec<u8>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpsertError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("a stored customer field cannot be opened: {0}")]
+    Crypto(#[from] crate::crypto::KeyringError),
+}
+
+/// A field's sealed bytes under the active key: the new value when the snapshot has one, else
+/// the stored value, re-sealed if an older key sealed it.
+fn current_field(
+    keyring: &Keyring,
+    merchant: MerchantId,
+    field: &str,
+    new_value: Option<Vec<u8>>,
+    stored: Option<&[u8]>,
+    stored_key_id: Option<&str>,
+) -> Result<Option<Vec<u8>>, crate::crypto::KeyringError> {
+    match (new_value, stored, stored_key_id) {
+        (Some(new_value), _, _) => Ok(Some(new_value)),
+        (None, Some(stored), Some(key_id)) if key_id != keyring.active_key_id() => {
+            let context = field_context(merchant, field);
+            let plaintext = keyring.open(key_id, stored, &context)?;
+            Ok(Some(keyring.seal(&plaintext, &context).bytes))
+        }
+        (None, stored, _) => Ok(stored.map(<[u8]>::to_vec)),
+    }
+}
+
+/// Finds or creates the customer a snapshot describes; `None` when it names no phone, email or
+/// platform id to recognise them by.
+pub async fn upsert_from_snapshot(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    snapshot: &CustomerSnapshot,
+    default_country: Option<&str>,
+    provenance: &Provenance<'_>,
+) -> Result<Option<CustomerId>, UpsertError> {
+    let country = snapshot.country_code.as_deref().or(default_country);
+    let phone = snapshot.phone.as_deref().and_then(|raw| match PhoneNumber::parse(raw, country) {
+        Ok(phone) => Some(phone),
+        Err(error) => {
+            // The number itself is personal data: only the reason is logged.
+            tracing::info!(%merchant, %error, "customer phone number not usable");
+            None
+        }
+    });
+    let email = snapshot.email.as_deref().and_then(normalize_email);
+    let external_id = snapshot.external_id.as_deref();
+    if phone.is_none() && email.is_none() && external_id.is_none() {
+        return Ok(None);
+    }
+    let phone_lookup = phone.as_ref().map(|p| keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, p.as_e164()).to_vec());
+    let email_lookup = email.as_deref().map(|e| keyring.lookup_hash(EMAIL_LOOKUP_DOMAIN, e).to_vec());
+    let key_id = keyring.active_key_id();
+    let seal = |field: &str, value: &str| keyring.seal(value.as_bytes(), &field_context(merchant, field)).bytes;
+    let phone_sealed = phone.as_ref().map(|p| seal("phone", p.as_e164()));
+    let email_sealed = email.as_deref().map(|e| seal("email", e));
+    let name_sealed = snapshot.name.as_deref().map(|n| seal("name", n));
+    let country_code = snapshot.country_code.as_deref().map(str::to_ascii_uppercase);
+
+    let existing = match find(tx, merchant, phone_lookup.as_deref(), email_lookup.as_deref(), external_id).await? {
+        Some(existing) => {
+            // One key id covers the row's sealed fields, so every field is written under the
+            // active key: new values as given, kept values re-sealed when an older key sealed them.
+            let stored_key = existing.pii_key_id.as_deref();
+            let phone = current_field(keyring, merchant, "phone", phone_sealed, existing.phone_sealed.as_deref(), stored_key)?;
+            let email = current_field(keyring, merchant, "email", email_sealed, existing.email_sealed.as_deref(), stored_key)?;
+            let name = current_field(keyring, merchant, "name", name_sealed, existing.name_sealed.as_deref(), stored_key)?;
+            sqlx::query(
+                "UPDATE customers SET pii_key_id = $2,
+                    phone_sealed = $3, phone_lookup = coalesce($4, phone_lookup),
+                    email_sealed = $5, email_lookup = coalesce($6, email_lookup),
+                    name_sealed = $7, country_code = coalesce($8, country_code),
+                    external_id = coalesce(external_id, $9)
+                 WHERE id = $1",
+            )
+            .bind(existing.id)
+            .bind(key_id)
+            .bind(phone)
+            .bind(&phone_lookup)
+            .bind(email)
+            .bind(&email_lookup)
+            .bind(name)
+            .bind(&country_code)
+            .bind(external_id)
+            .execute(&mut **tx)
+            .await?;
+            existing
+        }
+        None => {
+            let id = CustomerId::generate();
+            let inserted = sqlx::query(
+                "INSERT INTO customers (id, merchant_id, external_id, pii_key_id, phone_sealed, phone_lookup,
+                     email_sealed, email_lookup, name_sealed, country_code)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(merchant)
+            .bind(external_id)
+            .bind(key_id)
+            .bind(&phone_sealed)
+            .bind(&phone_lookup)
+            .bind(&email_sealed)
+            .bind(&email_lookup)
+            .bind(&name_sealed)
+            .bind(&country_code)
+            .execute(&mut **tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                // Another event created this customer at the same moment; use that row.
+                find(tx, merchant, phone_lookup.as_deref(), email_lookup.as_deref(), external_id)
+                    .await?
+                    .ok_or_else(|| sqlx::Error::Protocol("customer vanished after a conflicting insert".into()))?
+            } else {
+                Existing {
+                    id,
+                    whatsapp_consent: "unknown".into(),
+                    consent_updated_at: None,
+                    pii_key_id: None,
+                    phone_sealed: None,
+                    email_sealed: None,
+                    name_sealed: None,
+                }
+            }
+        }
+    };
+    if let Some(consent) = &snapshot.messaging_consent {
+        let recorded_at = consent.recorded_at.unwrap_or(provenance.occurred_at);
+        let state = if consent.granted { "granted" } else { "revoked" };
+        let is_newer = existing.consent_updated_at.is_none_or(|current| recorded_at > current);
+        if is_newer && existing.whatsapp_consent != state {
+            sqlx::query(
+                "UPDATE customers SET whatsapp_consent = $2, consent_source = $3, consent_updated_at = $4 WHERE id = $1",
+            )
+            .bind(existing.id)
+            .bind(state)
+            .bind(&consent.source)
+            .bind(recorded_at)
+            .execute(&mut **tx)
+            .await?;
+            audit::record(
+                tx,
+                AuditEntry {
+                    merchant_id: Some(merchant),
+                    actor: provenance.actor,
+                    action: "customer.consent_changed",
+                    subject_type: "customer",
+                    subject_id: existing.id.to_string(),
+                    event_id: provenance.event_id,
+                    before: Some(json!({ "whatsapp_consent": existing.whatsapp_consent })),
+                    after: Some(json!({ "whatsapp_consent": state, "source": consent.source, "recorded_at": recorded_at })),
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(Some(existing.id))
+}
+
+async fn find(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    phone_lookup: Option<&[u8]>,
+    email_lookup: Option<&[u8]>,
+    external_id: Option<&str>,
+) -> Result<Option<Existing>, sqlx::Error> {
+    // A phone match wins over a platform id, which wins over an email (emails are shared more).
+    sqlx::query_as(
+        "SELECT id, whatsapp_consent, consent_updated_at, pii_key_id, phone_sealed, email_sealed, name_sealed
+         FROM customers
+         WHERE merchant_id = $1
+           AND ((phone_lookup = $2) OR (external_id = $3) OR (email_lookup = $4))
+         ORDER BY (phone_lookup = $2) IS TRUE DESC, (external_id = $3) IS TRUE DESC, created_at
+         LIMIT 1
+         FOR UPDATE",
+    )
+    .bind(merchant)
+    .bind(phone_lookup)
+    .bind(external_id)
+    .bind(email_lookup)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_email;
+
+    #[test]
+    fn emails_are_lower_cased_and_checked_for_shape() {
+        assert_eq!(normalize_email(" Jon@Example.COM "), Some("jon@example.com".into()));
+        assert_eq!(normalize_email("no-at-sign"), None);
+        assert_eq!(normalize_email("a@localhost"), None);
+    }
+}

@@ -1,0 +1,294 @@
+//! Applying one normalized commerce event to the customer, the order and its items, inside the
+//! caller's transaction, so the effect commits together with the event being marked processed.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::FromRow;
+
+use super::OrderStatus;
+use crate::audit::{self, AuditEntry};
+use crate::crypto::Keyring;
+use crate::customers::{self, Provenance, UpsertError};
+use crate::db::Tx;
+use crate::events::{EventBody, LineItem, NormalizedEvent, OrderSnapshot};
+use crate::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId};
+use crate::merchants;
+
+pub struct EventContext<'a> {
+    pub keyring: &'a Keyring,
+    /// Who acts, for the audit trail (`worker:order-events`).
+    pub actor: &'a str,
+    pub merchant_id: MerchantId,
+    pub integration_id: Option<IntegrationId>,
+    pub event_id: EventId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Created { order_id: OrderId, status: OrderStatus },
+    StatusChanged { order_id: OrderId, from: OrderStatus, to: OrderStatus },
+    Unchanged { order_id: OrderId },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("event {0} is not an order event")]
+    NotAnOrderEvent(EventId),
+    #[error(transparent)]
+    Customer(#[from] UpsertError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("order row holds an unknown status: {0}")]
+    CorruptStatus(String),
+}
+
+#[derive(FromRow)]
+struct ExistingOrder {
+    id: OrderId,
+    status: String,
+    source_updated_at: Option<DateTime<Utc>>,
+    customer_id: Option<CustomerId>,
+}
+
+/// The column that records when an order reached `status`.
+fn timestamp_column(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Created => "placed_at",
+        OrderStatus::Paid => "paid_at",
+        OrderStatus::Fulfilled => "fulfilled_at",
+        OrderStatus::Delivered => "delivered_at",
+        OrderStatus::Cancelled => "cancelled_at",
+        OrderStatus::Refunded => "refunded_at",
+    }
+}
+
+/// When the event says the order reached `status`: a carrier's delivery time where there is one.
+fn reached_at(status: OrderStatus, event: &NormalizedEvent, order: &OrderSnapshot) -> DateTime<Utc> {
+    match status {
+        OrderStatus::Delivered => order.fulfillment.as_ref().and_then(|f| f.delivered_at).unwrap_or(event.occurred_at),
+        OrderStatus::Created => order.placed_at.unwrap_or(event.occurred_at),
+        _ => event.occurred_at,
+    }
+}
+
+pub async fn apply_order_event(tx: &mut Tx, ctx: &EventContext<'_>, event: &NormalizedEvent) -> Result<Applied, ApplyError> {
+    let EventBody::Order(order) = &event.body else {
+        return Err(ApplyError::NotAnOrderEvent(ctx.event_id));
+    };
+    let settings = merchants::settings(tx, ctx.merchant_id).await?;
+    let customer_id = match &order.customer {
+        Some(snapshot) => {
+            let provenance = Provenance { actor: ctx.actor, event_id: Some(ctx.event_id), occurred_at: event.occurred_at };
+            customers::upsert_from_snapshot(
+                tx,
+                ctx.keyring,
+                ctx.merchant_id,
+                snapshot,
+                settings.default_phone_country.as_deref(),
+                &provenance,
+            )
+            .await?
+        }
+        None => None,
+    };
+    let target = OrderStatus::target_of(event.kind);
+    let applied = match lock_order(tx, ctx.merchant_id, &order.external_order_id).await? {
+        Some(existing) => update_order(tx, ctx, event, order, existing, target, customer_id).await?,
+        None => match insert_order(tx, ctx, event, order, target.unwrap_or(OrderStatus::Created), customer_id).await? {
+            Some(applied) => applied,
+            // Created by a concurrent event a moment ago: apply to that row instead.
+            None => {
+                let existing = lock_order(tx, ctx.merchant_id, &order.external_order_id)
+                    .await?
+                    .ok_or_else(|| sqlx::Error::Protocol("order vanished after a conflicting insert".into()))?;
+                update_order(tx, ctx, event, order, existing, target, customer_id).await?
+            }
+        },
+    };
+    Ok(applied)
+}
+
+async fn lock_order(tx: &mut Tx, merchant: MerchantId, external_order_id: &str) -> Result<Option<ExistingOrder>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, status, source_updated_at, customer_id FROM orders
+         WHERE merchant_id = $1 AND external_order_id = $2 FOR UPDATE",
+    )
+    .bind(merchant)
+    .bind(external_order_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+async fn insert_order(
+    tx: &mut Tx,
+    ctx: &EventContext<'_>,
+    event: &NormalizedEvent,
+    order: &OrderSnapshot,
+    status: OrderStatus,
+    customer_id: Option<CustomerId>,
+) -> Result<Option<Applied>, ApplyError> {
+    let order_id = OrderId::generate();
+    let reached = reached_at(status, event, order);
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO orders (id, merchant_id, customer_id, integration_id, external_order_id, status, currency,
+             total_minor, placed_at, source_updated_at, {column})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT ON CONSTRAINT orders_merchant_id_external_order_id_key DO NOTHING",
+        column = if status == OrderStatus::Created { "created_at" } else { timestamp_column(status) },
+    ))
+    .bind(order_id)
+    .bind(ctx.merchant_id)
+    .bind(customer_id)
+    .bind(ctx.integration_id)
+    .bind(&order.external_order_id)
+    .bind(status.as_str())
+    .bind(&order.currency)
+    .bind(order.total_minor)
+    .bind(order.placed_at.or((status == OrderStatus::Created).then_some(reached)))
+    .bind(event.occurred_at)
+    .bind(if status == OrderStatus::Created { Utc::now() } else { reached })
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(None);
+    }
+    upsert_items(tx, ctx.merchant_id, order_id, &order.items).await?;
+    audit::record(
+        tx,
+        AuditEntry {
+            merchant_id: Some(ctx.merchant_id),
+            actor: ctx.actor,
+            action: "order.created",
+            subject_type: "order",
+            subject_id: order_id.to_string(),
+            event_id: Some(ctx.event_id),
+            before: None,
+            after: Some(json!({ "status": status.as_str(), "external_order_id": order.external_order_id })),
+        },
+    )
+    .await?;
+    Ok(Some(Applied::Created { order_id, status }))
+}
+
+async fn update_order(
+    tx: &mut Tx,
+    ctx: &EventContext<'_>,
+    event: &NormalizedEvent,
+    order: &OrderSnapshot,
+    existing: ExistingOrder,
+    target: Option<OrderStatus>,
+    customer_id: Option<CustomerId>,
+) -> Result<Applied, ApplyError> {
+    let current: OrderStatus = existing.status.parse().map_err(ApplyError::CorruptStatus)?;
+    // Newer in the platform's own time than every change applied so far.
+    let is_newer = existing.source_updated_at.is_none_or(|applied| event.occurred_at > applied);
+    let next = target.and_then(|target| current.next(target, is_newer));
+    if is_newer {
+        sqlx::query(
+            "UPDATE orders SET currency = coalesce($2, currency), total_minor = coalesce($3, total_minor),
+                 placed_at = coalesce(placed_at, $4), customer_id = coalesce($5, customer_id), source_updated_at = $6
+             WHERE id = $1",
+        )
+        .bind(existing.id)
+        .bind(&order.currency)
+        .bind(order.total_minor)
+        .bind(order.placed_at)
+        .bind(customer_id)
+        .bind(event.occurred_at)
+        .execute(&mut **tx)
+        .await?;
+        upsert_items(tx, ctx.merchant_id, existing.id, &order.items).await?;
+    } else if existing.customer_id.is_none() && customer_id.is_some() {
+        sqlx::query("UPDATE orders SET customer_id = $2 WHERE id = $1")
+            .bind(existing.id)
+            .bind(customer_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let Some(next) = next else {
+        return Ok(Applied::Unchanged { order_id: existing.id });
+    };
+    sqlx::query(&format!(
+        "UPDATE orders SET status = $2, {column} = coalesce({column}, $3) WHERE id = $1",
+        column = timestamp_column(next)
+    ))
+    .bind(existing.id)
+    .bind(next.as_str())
+    .bind(reached_at(next, event, order))
+    .execute(&mut **tx)
+    .await?;
+    audit::record(
+        tx,
+        AuditEntry {
+            merchant_id: Some(ctx.merchant_id),
+            actor: ctx.actor,
+            action: "order.status_changed",
+            subject_type: "order",
+            subject_id: existing.id.to_string(),
+            event_id: Some(ctx.event_id),
+            before: Some(json!({ "status": current.as_str() })),
+            after: Some(json!({ "status": next.as_str() })),
+        },
+    )
+    .await?;
+    Ok(Applied::StatusChanged { order_id: existing.id, from: current, to: next })
+}
+
+/// Lines are keyed by the platform's line id, so a re-sent order updates its lines in place.
+async fn upsert_items(tx: &mut Tx, merchant: MerchantId, order_id: OrderId, items: &[LineItem]) -> Result<(), sqlx::Error> {
+    for item in items {
+        let product_id = match item.external_product_id.as_deref().or(item.sku.as_deref()) {
+            Some(_) => Some(upsert_product(tx, merchant, item).await?),
+            None => None,
+        }
+        .flatten();
+        sqlx::query(
+            "INSERT INTO order_items (id, merchant_id, order_id, product_id, line_key, sku, title, quantity, unit_price_minor)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT ON CONSTRAINT order_items_order_id_line_key_key DO UPDATE SET
+                 product_id = coalesce(EXCLUDED.product_id, order_items.product_id), sku = EXCLUDED.sku,
+                 title = EXCLUDED.title, quantity = EXCLUDED.quantity, unit_price_minor = EXCLUDED.unit_price_minor",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(merchant)
+        .bind(order_id)
+        .bind(product_id)
+        .bind(&item.line_key)
+        .bind(&item.sku)
+        .bind(if item.title.is_empty() { "(untitled)" } else { item.title.as_str() })
+        .bind(item.quantity.max(1))
+        .bind(item.unit_price_minor)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The catalogue learns products from the orders that name them; scraping fills in the rest.
+async fn upsert_product(tx: &mut Tx, merchant: MerchantId, item: &LineItem) -> Result<Option<uuid::Uuid>, sqlx::Error> {
+    let inserted: Option<uuid::Uuid> = sqlx::query_scalar(
+        "INSERT INTO products (id, merchant_id, external_id, sku, title, url)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(merchant)
+    .bind(&item.external_product_id)
+    .bind(&item.sku)
+    .bind(if item.title.is_empty() { "(untitled)" } else { item.title.as_str() })
+    .bind(&item.product_url)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if inserted.is_some() {
+        return Ok(inserted);
+    }
+    sqlx::query_scalar(
+        "SELECT id FROM products WHERE merchant_id = $1 AND (external_id = $2 OR sku = $3)
+         ORDER BY (external_id = $2) IS TRUE DESC LIMIT 1",
+    )
+    .bind(merchant)
+    .bind(&item.external_product_id)
+    .bind(&item.sku)
+    .fetch_optional(&mut **tx)
+    .await
+}

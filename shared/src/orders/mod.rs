@@ -1,0 +1,13 @@
+//! Orders: their states, and how a normalized commerce event changes them.
+//!
+//! # Layout
+//! - [`status`]: the state machine, a pure function of (current, target, is the event newer).
+//! - [`apply`]: applying one event inside the caller's transaction (customer, order, items,
+//!   audit rows), idempotent per event.
+//! - [`assume_delivered`]: delivery inferred for stores that never report it.
+
+pub mod apply;
+pub mod assume_delivered;
+pub mod status;
+
+pub use status::OrderStatus;

@@ -1,0 +1,89 @@
+//! Phone numbers in E.164, parsed by libphonenumber's rules (the `phonenumber` crate), never by
+//! hand. A number typed in a local format (`0555 111 22 33`) needs the country it was typed in.
+
+use std::fmt;
+
+use phonenumber::country;
+use phonenumber::Mode;
+
+/// A valid phone number in E.164 form (`+905551112233`). Only [`PhoneNumber::parse`] makes one.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PhoneNumber(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("not a phone number")]
+    Unparseable,
+    #[error("not a valid number for its country")]
+    Invalid,
+    #[error("`{0}` is not an ISO 3166-1 alpha-2 country code")]
+    UnknownCountry(String),
+}
+
+impl PhoneNumber {
+    /// Parses `raw`, reading a number without a `+` prefix as local to `default_country`
+    /// (ISO 3166-1 alpha-2, for example `TR`).
+    pub fn parse(raw: &str, default_country: Option<&str>) -> Result<Self, PhoneError> {
+        let region = match default_country.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(code) => Some(
+                code.to_ascii_uppercase().parse::<country::Id>().map_err(|_| PhoneError::UnknownCountry(code.to_owned()))?,
+            ),
+            None => None,
+        };
+        let parsed = phonenumber::parse(region, raw.trim()).map_err(|_| PhoneError::Unparseable)?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(Self(parsed.format().mode(Mode::E164).to_string()))
+    }
+
+    pub fn as_e164(&self) -> &str {
+        &self.0
+    }
+
+    /// The WhatsApp id form: E.164 without the `+`.
+    pub fn wa_id(&self) -> &str {
+        self.0.trim_start_matches('+')
+    }
+}
+
+/// Never prints the number: logs and debug output show only that one exists.
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PhoneNumber(+***{})", &self.0[self.0.len().saturating_sub(2)..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_and_international_forms_become_e164() {
+        let cases = [
+            ("+90 555 111 22 33", None, "+905551112233"),
+            ("0555 111 22 33", Some("TR"), "+905551112233"),
+            ("(613) 555-1212", Some("ca"), "+16135551212"),
+            ("+49 30 901820", Some("US"), "+4930901820"),
+            ("905551112233", Some("TR"), "+905551112233"),
+        ];
+        for (raw, country, expected) in cases {
+            let phone = PhoneNumber::parse(raw, country).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(phone.as_e164(), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn junk_is_refused_with_a_reason() {
+        assert_eq!(PhoneNumber::parse("555-555-SHIP", Some("US")), Err(PhoneError::Invalid));
+        assert!(PhoneNumber::parse("hello", Some("US")).is_err());
+        assert!(PhoneNumber::parse("0555 111 22 33", None).is_err());
+        assert_eq!(PhoneNumber::parse("0555", Some("XX")), Err(PhoneError::UnknownCountry("XX".into())));
+    }
+
+    #[test]
+    fn debug_output_hides_the_number() {
+        let phone = PhoneNumber::parse("+905551112233", None).expect("valid");
+        assert!(!format!("{phone:?}").contains("5551112233"));
+    }
+}

@@ -1,0 +1,157 @@
+//! Our own retry bookkeeping, because apalis-redis ignores retry policies.
+//!
+//! A failed attempt records its error, increments `attempts` and either schedules the next try
+//! (exponential backoff with jitter, capped) or, past `max_attempts`, moves the row to `dead`,
+//! where `recete jobs dead` lists it and `recete jobs retry` replays it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::Serialize;
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::config::PoolSettings;
+use crate::db;
+use crate::ids::EventId;
+
+/// The delay before attempt `attempt + 1`: base × 2^(attempt−1), capped, with ±20 % jitter so a
+/// burst of failures does not retry in lockstep.
+pub fn backoff(attempt: i32, settings: &PoolSettings) -> Duration {
+    let base = settings.backoff_base_ms as f64;
+    let exponent = (attempt.max(1) - 1).min(30);
+    let raw = (base * 2f64.powi(exponent)).min(settings.backoff_max_secs as f64 * 1000.0);
+    let jitter = rand::rng().random_range(0.8..=1.2);
+    Duration::from_millis((raw * jitter) as u64)
+}
+
+/// Errors are stored trimmed: enough to diagnose, never a whole payload.
+fn trim_error(error: &str) -> String {
+    const LIMIT: usize = 2000;
+    if error.len() <= LIMIT {
+        return error.to_owned();
+    }
+    let mut end = LIMIT;
+    while !error.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &error[..end])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    RetryAt(DateTime<Utc>),
+    DeadLettered,
+}
+
+/// Records a failed attempt on an event row (in its own transaction: the attempt's own work
+/// was rolled back).
+pub async fn record_event_failure(
+    pool: &PgPool,
+    event_id: EventId,
+    error: &str,
+    settings: &PoolSettings,
+) -> Result<FailureOutcome, sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    let attempts: Option<i32> =
+        sqlx::query_scalar("SELECT attempts FROM external_events WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE")
+            .bind(event_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(previous) = attempts else {
+        // Finished or dead-lettered by another copy meanwhile.
+        return Ok(FailureOutcome::DeadLettered);
+    };
+    let attempt = previous + 1;
+    let outcome = if attempt >= settings.max_attempts {
+        FailureOutcome::DeadLettered
+    } else {
+        FailureOutcome::RetryAt(Utc::now() + backoff(attempt, settings))
+    };
+    let (state, next_attempt_at) = match outcome {
+        FailureOutcome::DeadLettered => ("dead", Utc::now()),
+        FailureOutcome::RetryAt(at) => ("failed", at),
+    };
+    sqlx::query(
+        "UPDATE external_events SET state = $2, attempts = $3, last_error = $4, next_attempt_at = $5, enqueued_at = NULL
+         WHERE id = $1",
+    )
+    .bind(event_id)
+    .bind(state)
+    .bind(attempt)
+    .bind(trim_error(error))
+    .bind(next_attempt_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// A dead letter as an operator sees it: no payload, no personal data.
+#[derive(Debug, Serialize, FromRow)]
+pub struct DeadLetter {
+    pub id: Uuid,
+    pub merchant_id: Uuid,
+    pub source: String,
+    pub kind: String,
+    pub topic: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn list_dead(pool: &PgPool, limit: i64) -> Result<Vec<DeadLetter>, sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    let rows = sqlx::query_as(
+        "SELECT id, merchant_id, source, kind, topic, attempts, last_error, received_at, updated_at
+         FROM external_events WHERE state = 'dead' ORDER BY updated_at DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Puts dead letters back in line with a fresh attempt count: one by id, or all of them.
+/// Returns how many were replayed; the relay hands them to the queue on its next pass.
+pub async fn retry_dead(pool: &PgPool, which: Option<EventId>) -> Result<u64, sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    let replayed = sqlx::query(
+        "UPDATE external_events SET state = 'pending', attempts = 0, next_attempt_at = now(), enqueued_at = NULL
+         WHERE state = 'dead' AND ($1::uuid IS NULL OR id = $1)",
+    )
+    .bind(which)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(replayed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> PoolSettings {
+        PoolSettings { concurrency: 1, timeout_secs: 1, max_attempts: 5, backoff_base_ms: 1000, backoff_max_secs: 60 }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        for (attempt, nominal_ms) in [(1, 1000.0), (2, 2000.0), (3, 4000.0), (10, 60_000.0), (40, 60_000.0)] {
+            let delay = backoff(attempt, &settings()).as_millis() as f64;
+            assert!((nominal_ms * 0.8..=nominal_ms * 1.2).contains(&delay), "attempt {attempt}: {delay} ms");
+        }
+    }
+
+    #[test]
+    fn long_errors_are_trimmed_on_a_character_boundary() {
+        let long = "é".repeat(1500);
+        let trimmed = trim_error(&long);
+        assert!(trimmed.len() <= 2003);
+        assert!(trimmed.ends_with('…'));
+    }
+}

@@ -1,0 +1,68 @@
+//! Queue payloads. They outlive deploys while they wait in Redis, so each is a tagged, versioned
+//! type: a new shape is added as `V2` beside `V1`, never by changing `V1`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::EventId;
+
+/// "Work on this `external_events` row."
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum EventJob {
+    #[serde(rename = "1")]
+    V1 { event_id: EventId },
+}
+
+impl EventJob {
+    pub fn event_id(&self) -> EventId {
+        match self {
+            Self::V1 { event_id } => *event_id,
+        }
+    }
+}
+
+/// A queue: one apalis-redis namespace under the deployment's key prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    /// Commerce events becoming customers and orders.
+    OrderEvents,
+}
+
+impl QueueName {
+    pub const ALL: &'static [QueueName] = &[QueueName::OrderEvents];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::OrderEvents => "order-events",
+        }
+    }
+
+    /// The `external_events.source` values this queue works on.
+    pub fn event_sources(&self) -> &'static [&'static str] {
+        match self {
+            Self::OrderEvents => &["shopify", "woocommerce", "generic", "csv"],
+        }
+    }
+}
+
+impl fmt::Display for QueueName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_keep_their_wire_shape() {
+        let id: EventId = "01a207ed-8965-7693-8efc-a111fff1b398".parse().expect("uuid");
+        let json = serde_json::to_string(&EventJob::V1 { event_id: id }).expect("serializes");
+        assert_eq!(json, r#"{"v":"1","event_id":"01a207ed-8965-7693-8efc-a111fff1b398"}"#);
+        let back: EventJob = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(back.event_id(), id);
+    }
+}

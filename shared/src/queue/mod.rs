@@ -1,0 +1,39 @@
+//! The queue layer: PostgreSQL holds every job as a row, Redis (through apalis-redis) only
+//! carries "work on row N".
+//!
+//! A job's row exists before its message: an `external_events` row, later `scheduled_tasks` rows.
+//! The [`relay`] hands due rows to Redis in bounded batches and, as the reconciler, hands over
+//! again any row still pending long after its last hand-over (Redis lost it, a worker died, a
+//! push was dropped). Handlers claim their row with `FOR UPDATE SKIP LOCKED` and commit their
+//! effect together with the row's new state, so a second copy of a message changes nothing.
+//!
+//! apalis-redis 1.0.0 is used for transport only, because of defects measured against it:
+//! - more than about 8,000 due jobs in one queue crash every worker's fetch (a Lua `unpack`
+//!   limit): the relay pushes only while the queue holds fewer than `queue.max_backlog` jobs;
+//! - idle workers see new work only at their heartbeat unless polled: every backend is wrapped
+//!   in `poll_with_interval`, and the relay re-pushes anything a stalled fetch left behind;
+//! - idempotency keys do not deduplicate with the default config: each push carries a
+//!   deterministic task id (row id and hand-over count), which does;
+//! - retries ignore `RetryPolicy` (up to 25 linear retries): handlers never return an error to
+//!   apalis; attempts, backoff and the dead-letter state live in the row ([`attempts`]);
+//! - a stopped worker stays registered for a heartbeat, and a dead worker's jobs return only
+//!   after heartbeat × missed heartbeats: worker names are unique per process start and the
+//!   heartbeat is short (`queue.heartbeat_secs`);
+//! - any backend error ends a worker: the worker crate supervises each pool and restarts it with
+//!   backoff;
+//! - finished jobs are never removed: [`backlog::prune_finished`] removes them on a schedule
+//!   (never `vacuum()`, which also drops jobs waiting to retry);
+//! - workers share one task unless `.parallelize(tokio::spawn)` is set: every pool sets it.
+//!
+//! # Layout
+//! - [`jobs`]: the versioned payloads and queue names.
+//! - [`backlog`]: apalis storage construction, queue depth and pruning, by Redis key.
+//! - [`relay`]: the relay and reconciler.
+//! - [`attempts`]: failure bookkeeping, backoff and dead letters.
+
+pub mod attempts;
+pub mod backlog;
+pub mod jobs;
+pub mod relay;
+
+pub use jobs::{EventJob, QueueName};
