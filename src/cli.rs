@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use recete_shared::config::Settings;
-use recete_shared::ids::MerchantId;
+use recete_shared::ids::{EventId, MerchantId};
 use recete_shared::integrations::IntegrationKind;
 
 use crate::commands;
@@ -28,6 +28,16 @@ pub enum Command {
     Integration {
         #[command(subcommand)]
         command: IntegrationCommand,
+    },
+    /// Inspect and replay dead-lettered jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// Manage encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Run the HTTP API.
     Api {
@@ -84,6 +94,29 @@ pub enum IntegrationCommand {
         #[arg(long)]
         phone_number_id: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    /// List dead-lettered jobs, newest first, one JSON object per line.
+    Dead {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Replay a dead-lettered job by id, or all of them with --all.
+    Retry {
+        /// The job's id (the event id shown by `jobs dead`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<EventId>,
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Re-seal every stored secret and personal field with crypto.active_key_id.
+    Rotate,
 }
 
 fn parse_kind(value: &str) -> Result<IntegrationKind, String> {

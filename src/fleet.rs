@@ -59,7 +59,12 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
             pools: role.pools,
             health_listen: role.health_listen.map(|listen| listen.unwrap_or(settings.worker.listen)),
         };
-        let deps = WorkerDeps { pool: pool.clone(), redis: redis.clone() };
+        let deps = WorkerDeps {
+            pool: pool.clone(),
+            redis: redis.clone(),
+            keyring: keyring.clone(),
+            settings: Arc::new(settings.clone()),
+        };
         tasks.spawn(recete_workers::run(deps, options, shutdown.clone()));
     }
     let mut outcome = Ok(());

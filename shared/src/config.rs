@@ -231,7 +231,9 @@ impl Settings {
             ));
         }
         if self.queue.relay_batch == 0 || self.queue.poll_interval_ms == 0 || self.queue.heartbeat_secs == 0 {
-            return invalid("queue.relay_batch, queue.poll_interval_ms and queue.heartbeat_secs must be positive".into());
+            return invalid(
+                "queue.relay_batch, queue.poll_interval_ms and queue.heartbeat_secs must be positive".into(),
+            );
         }
         let pool = &self.pools.order_events;
         if pool.concurrency == 0 || pool.max_attempts < 1 || pool.timeout_secs == 0 {

@@ -115,9 +115,12 @@ pub async fn upsert_from_snapshot(
             // One key id covers the row's sealed fields, so every field is written under the
             // active key: new values as given, kept values re-sealed when an older key sealed them.
             let stored_key = existing.pii_key_id.as_deref();
-            let phone = current_field(keyring, merchant, "phone", phone_sealed, existing.phone_sealed.as_deref(), stored_key)?;
-            let email = current_field(keyring, merchant, "email", email_sealed, existing.email_sealed.as_deref(), stored_key)?;
-            let name = current_field(keyring, merchant, "name", name_sealed, existing.name_sealed.as_deref(), stored_key)?;
+            let phone =
+                current_field(keyring, merchant, "phone", phone_sealed, existing.phone_sealed.as_deref(), stored_key)?;
+            let email =
+                current_field(keyring, merchant, "email", email_sealed, existing.email_sealed.as_deref(), stored_key)?;
+            let name =
+                current_field(keyring, merchant, "name", name_sealed, existing.name_sealed.as_deref(), stored_key)?;
             sqlx::query(
                 "UPDATE customers SET pii_key_id = $2,
                     phone_sealed = $3, phone_lookup = coalesce($4, phone_lookup),
@@ -201,7 +204,9 @@ pub async fn upsert_from_snapshot(
                     subject_id: existing.id.to_string(),
                     event_id: provenance.event_id,
                     before: Some(json!({ "whatsapp_consent": existing.whatsapp_consent })),
-                    after: Some(json!({ "whatsapp_consent": state, "source": consent.source, "recorded_at": recorded_at })),
+                    after: Some(
+                        json!({ "whatsapp_consent": state, "source": consent.source, "recorded_at": recorded_at }),
+                    ),
                 },
             )
             .await?;

@@ -23,13 +23,14 @@
 pub mod api_keys;
 pub mod audit;
 pub mod config;
-pub mod customers;
 pub mod crypto;
+pub mod customers;
 pub mod db;
 pub mod events;
 pub mod health;
 pub mod ids;
 pub mod integrations;
+pub mod key_rotation;
 pub mod merchants;
 pub mod orders;
 pub mod phone;

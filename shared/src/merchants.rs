@@ -65,8 +65,10 @@ impl Default for MerchantSettings {
 
 /// The merchant's settings as seen in `tx`; defaults where a key is absent or malformed.
 pub async fn settings(tx: &mut Tx, merchant: MerchantId) -> Result<MerchantSettings, sqlx::Error> {
-    let raw: Option<serde_json::Value> =
-        sqlx::query_scalar("SELECT settings FROM merchants WHERE id = $1").bind(merchant).fetch_optional(&mut **tx).await?;
+    let raw: Option<serde_json::Value> = sqlx::query_scalar("SELECT settings FROM merchants WHERE id = $1")
+        .bind(merchant)
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(raw
         .and_then(|value| {
             serde_json::from_value(value)

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use phonenumber::country;
 use phonenumber::Mode;
+use phonenumber::country;
 
 /// A valid phone number in E.164 form (`+905551112233`). Only [`PhoneNumber::parse`] makes one.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -26,7 +26,9 @@ impl PhoneNumber {
     pub fn parse(raw: &str, default_country: Option<&str>) -> Result<Self, PhoneError> {
         let region = match default_country.map(str::trim).filter(|c| !c.is_empty()) {
             Some(code) => Some(
-                code.to_ascii_uppercase().parse::<country::Id>().map_err(|_| PhoneError::UnknownCountry(code.to_owned()))?,
+                code.to_ascii_uppercase()
+                    .parse::<country::Id>()
+                    .map_err(|_| PhoneError::UnknownCountry(code.to_owned()))?,
             ),
             None => None,
         };

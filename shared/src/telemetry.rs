@@ -80,5 +80,27 @@ fn describe_metrics() {
         Unit::Seconds,
         "Time to write and commit one batch of incoming events."
     );
+    describe_counter!("recete_jobs_total", "Jobs run, by queue and outcome (processed, skipped, failed, dead).");
+    describe_histogram!("recete_job_duration_seconds", Unit::Seconds, "Time one job took, by queue.");
+    describe_gauge!(
+        "recete_queue_depth",
+        "Jobs waiting in Redis, by queue (the relay keeps it under queue.max_backlog)."
+    );
+    describe_gauge!(
+        "recete_queue_oldest_pending_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest row still waiting to be processed, by queue."
+    );
+    describe_counter!("recete_relay_enqueued_total", "Rows handed from PostgreSQL to Redis by the relay, by queue.");
+    describe_counter!(
+        "recete_reconciler_recovered_total",
+        "Rows handed over again because their earlier job never finished, by queue."
+    );
+    describe_counter!("recete_pool_restarts_total", "Worker pools restarted after they stopped on their own, by pool.");
+    describe_counter!("recete_queue_pruned_total", "Finished jobs removed from Redis, by queue.");
+    describe_counter!(
+        "recete_orders_assumed_delivered_total",
+        "Orders taken as delivered after their fulfilment delay."
+    );
     describe_gauge!("recete_dependency_up", "1 when the dependency answered the last readiness check, by dependency.");
 }

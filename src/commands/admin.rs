@@ -3,8 +3,9 @@
 use anyhow::Context;
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
-use recete_shared::ids::MerchantId;
+use recete_shared::ids::{EventId, MerchantId};
 use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
+use recete_shared::queue::attempts;
 use recete_shared::{db, merchants};
 use sqlx::PgPool;
 
@@ -44,5 +45,31 @@ pub async fn create_integration(
     let mut output = serde_json::to_value(&created)?;
     output["webhook_url"] = format!("{}{}", settings.app.public_url.trim_end_matches('/'), created.webhook_path).into();
     println!("{output}");
+    Ok(())
+}
+
+pub async fn list_dead_jobs(settings: &Settings, limit: i64) -> anyhow::Result<()> {
+    let pool = connect(settings).await?;
+    for dead in attempts::list_dead(&pool, limit).await? {
+        println!("{}", serde_json::to_string(&dead)?);
+    }
+    Ok(())
+}
+
+pub async fn retry_dead_jobs(settings: &Settings, id: Option<EventId>) -> anyhow::Result<()> {
+    let pool = connect(settings).await?;
+    let replayed = attempts::retry_dead(&pool, id).await?;
+    if let (Some(id), 0) = (id, replayed) {
+        anyhow::bail!("job {id} is not dead-lettered");
+    }
+    println!("{}", serde_json::json!({ "replayed": replayed }));
+    Ok(())
+}
+
+pub async fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
+    let pool = connect(settings).await?;
+    let keyring = Keyring::from_settings(&settings.crypto)?;
+    let report = recete_shared::key_rotation::rotate_all(&pool, &keyring).await?;
+    println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }

@@ -3,7 +3,7 @@ pub mod healthcheck;
 
 use recete_shared::config::Settings;
 
-use crate::cli::{Command, IntegrationCommand, MerchantCommand};
+use crate::cli::{Command, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand};
 use crate::fleet;
 
 pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
@@ -15,6 +15,9 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
         Command::Integration { command: IntegrationCommand::Create { merchant, kind, secret, phone_number_id } } => {
             admin::create_integration(&settings, merchant, kind, secret.as_deref(), phone_number_id.as_deref()).await
         }
+        Command::Jobs { command: JobsCommand::Dead { limit } } => admin::list_dead_jobs(&settings, limit).await,
+        Command::Jobs { command: JobsCommand::Retry { id, .. } } => admin::retry_dead_jobs(&settings, id).await,
+        Command::Keys { command: KeysCommand::Rotate } => admin::rotate_keys(&settings).await,
         Command::Api { listen } => fleet::run(&settings, fleet::Roles::api(listen)).await,
         Command::Worker { queues, listen } => fleet::run(&settings, fleet::Roles::workers(queues, listen)?).await,
         Command::All { listen } => fleet::run(&settings, fleet::Roles::all(listen)).await,

@@ -1,26 +1,45 @@
 //! The Recete worker fleet: job handlers and the supervision of their pools.
 //!
+//! A worker process runs, for each pool it was given: the apalis worker (supervised, restarted
+//! with backoff when its backend fails), the relay that feeds its queue from PostgreSQL, and
+//! the pruner that keeps finished jobs from piling up in Redis. Housekeeping (assumed
+//! deliveries, queue gauges) runs beside them. One cancellation token stops everything: workers
+//! stop fetching, finish what they hold within `worker.shutdown_grace_secs`, and return.
+//!
 //! # Layout
+//! - [`pools`]: the pools a process can run.
+//! - [`supervisor`]: running a pool and restarting it when it fails.
+//! - [`orders`]: the order-events handler.
+//! - [`feeding`]: the relay and pruner loops of each queue.
+//! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
-//! - [`pools`]: the pools a process can run and how they are chosen.
 #![forbid(unsafe_code)]
 
+pub mod feeding;
 pub mod health;
+pub mod housekeeping;
+pub mod orders;
 pub mod pools;
+pub mod supervisor;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use recete_shared::config::Settings;
+use recete_shared::crypto::Keyring;
 use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 pub use pools::Pool;
 
-/// Connections the workers share with the rest of the process.
+/// What every pool shares with the rest of the process.
 #[derive(Clone)]
 pub struct WorkerDeps {
     pub pool: PgPool,
     pub redis: RedisClient,
+    pub keyring: Arc<Keyring>,
+    pub settings: Arc<Settings>,
 }
 
 pub struct WorkerOptions {
@@ -30,14 +49,28 @@ pub struct WorkerOptions {
     pub health_listen: Option<SocketAddr>,
 }
 
-/// Runs the chosen pools until `shutdown` fires, then lets them finish within their grace period.
+/// Runs the chosen pools until `shutdown` fires, then lets them finish within the grace period.
 pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let health = match options.health_listen {
         Some(address) => Some(health::serve(address, deps.clone(), shutdown.clone()).await?),
         None => None,
     };
+    let mut tasks = tokio::task::JoinSet::new();
+    for pool in &options.pools {
+        let queue = pool.queue();
+        tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone()));
+        tasks.spawn(feeding::relay_loop(queue, deps.clone(), shutdown.clone()));
+        tasks.spawn(feeding::prune_loop(queue, deps.clone(), shutdown.clone()));
+    }
+    if !options.pools.is_empty() {
+        tasks.spawn(housekeeping::run(deps.clone(), shutdown.clone()));
+    }
     tracing::info!(pools = ?options.pools, "workers started");
-    shutdown.cancelled().await;
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(error) = joined {
+            tracing::error!(%error, "a worker task panicked");
+        }
+    }
     if let Some(health) = health {
         health.await??;
     }

@@ -3,14 +3,31 @@
 use std::fmt;
 use std::str::FromStr;
 
+use recete_shared::config::{PoolSettings, Settings};
+use recete_shared::queue::QueueName;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pool {}
+pub enum Pool {
+    OrderEvents,
+}
 
 impl Pool {
-    pub const ALL: &'static [Pool] = &[];
+    pub const ALL: &'static [Pool] = &[Pool::OrderEvents];
+
+    pub fn queue(&self) -> QueueName {
+        match self {
+            Self::OrderEvents => QueueName::OrderEvents,
+        }
+    }
 
     pub fn name(&self) -> &'static str {
-        match *self {}
+        self.queue().as_str()
+    }
+
+    pub fn settings<'a>(&self, settings: &'a Settings) -> &'a PoolSettings {
+        match self {
+            Self::OrderEvents => &settings.pools.order_events,
+        }
     }
 }
 
@@ -39,4 +56,17 @@ pub fn select(names: &[String]) -> Result<Vec<Pool>, String> {
         return Ok(Pool::ALL.to_vec());
     }
     names.iter().map(|name| name.trim().parse()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_are_chosen_by_name() {
+        assert_eq!(select(&[]), Ok(vec![Pool::OrderEvents]));
+        assert_eq!(select(&["order-events".into()]), Ok(vec![Pool::OrderEvents]));
+        let error = select(&["emails".into()]).expect_err("unknown");
+        assert!(error.contains("unknown queue `emails`") && error.contains("order-events"), "{error}");
+    }
 }

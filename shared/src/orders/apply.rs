@@ -71,14 +71,19 @@ fn reached_at(status: OrderStatus, event: &NormalizedEvent, order: &OrderSnapsho
     }
 }
 
-pub async fn apply_order_event(tx: &mut Tx, ctx: &EventContext<'_>, event: &NormalizedEvent) -> Result<Applied, ApplyError> {
+pub async fn apply_order_event(
+    tx: &mut Tx,
+    ctx: &EventContext<'_>,
+    event: &NormalizedEvent,
+) -> Result<Applied, ApplyError> {
     let EventBody::Order(order) = &event.body else {
         return Err(ApplyError::NotAnOrderEvent(ctx.event_id));
     };
     let settings = merchants::settings(tx, ctx.merchant_id).await?;
     let customer_id = match &order.customer {
         Some(snapshot) => {
-            let provenance = Provenance { actor: ctx.actor, event_id: Some(ctx.event_id), occurred_at: event.occurred_at };
+            let provenance =
+                Provenance { actor: ctx.actor, event_id: Some(ctx.event_id), occurred_at: event.occurred_at };
             customers::upsert_from_snapshot(
                 tx,
                 ctx.keyring,
@@ -108,7 +113,11 @@ pub async fn apply_order_event(tx: &mut Tx, ctx: &EventContext<'_>, event: &Norm
     Ok(applied)
 }
 
-async fn lock_order(tx: &mut Tx, merchant: MerchantId, external_order_id: &str) -> Result<Option<ExistingOrder>, sqlx::Error> {
+async fn lock_order(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    external_order_id: &str,
+) -> Result<Option<ExistingOrder>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, status, source_updated_at, customer_id FROM orders
          WHERE merchant_id = $1 AND external_order_id = $2 FOR UPDATE",
@@ -198,12 +207,22 @@ async fn update_order(
         .execute(&mut **tx)
         .await?;
         upsert_items(tx, ctx.merchant_id, existing.id, &order.items).await?;
-    } else if existing.customer_id.is_none() && customer_id.is_some() {
-        sqlx::query("UPDATE orders SET customer_id = $2 WHERE id = $1")
-            .bind(existing.id)
-            .bind(customer_id)
-            .execute(&mut **tx)
-            .await?;
+    } else {
+        // An older event never overwrites newer data, but fills what is still missing (the
+        // full order may arrive after a fulfilment that carried only its id).
+        sqlx::query(
+            "UPDATE orders SET currency = coalesce(currency, $2), total_minor = coalesce(total_minor, $3),
+                 placed_at = coalesce(placed_at, $4), customer_id = coalesce(customer_id, $5)
+             WHERE id = $1",
+        )
+        .bind(existing.id)
+        .bind(&order.currency)
+        .bind(order.total_minor)
+        .bind(order.placed_at)
+        .bind(customer_id)
+        .execute(&mut **tx)
+        .await?;
+        insert_missing_items(tx, ctx.merchant_id, existing.id, &order.items).await?;
     }
     let Some(next) = next else {
         return Ok(Applied::Unchanged { order_id: existing.id });
@@ -235,20 +254,49 @@ async fn update_order(
 }
 
 /// Lines are keyed by the platform's line id, so a re-sent order updates its lines in place.
-async fn upsert_items(tx: &mut Tx, merchant: MerchantId, order_id: OrderId, items: &[LineItem]) -> Result<(), sqlx::Error> {
+async fn upsert_items(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    order_id: OrderId,
+    items: &[LineItem],
+) -> Result<(), sqlx::Error> {
+    write_items(tx, merchant, order_id, items, true).await
+}
+
+/// Adds lines the order does not have yet, leaving existing lines as newer events wrote them.
+async fn insert_missing_items(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    order_id: OrderId,
+    items: &[LineItem],
+) -> Result<(), sqlx::Error> {
+    write_items(tx, merchant, order_id, items, false).await
+}
+
+async fn write_items(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    order_id: OrderId,
+    items: &[LineItem],
+    overwrite: bool,
+) -> Result<(), sqlx::Error> {
+    let on_conflict = if overwrite {
+        "DO UPDATE SET product_id = coalesce(EXCLUDED.product_id, order_items.product_id), sku = EXCLUDED.sku,
+             title = EXCLUDED.title, quantity = EXCLUDED.quantity, unit_price_minor = EXCLUDED.unit_price_minor"
+    } else {
+        "DO NOTHING"
+    };
     for item in items {
         let product_id = match item.external_product_id.as_deref().or(item.sku.as_deref()) {
             Some(_) => Some(upsert_product(tx, merchant, item).await?),
             None => None,
         }
         .flatten();
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO order_items (id, merchant_id, order_id, product_id, line_key, sku, title, quantity, unit_price_minor)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT ON CONSTRAINT order_items_order_id_line_key_key DO UPDATE SET
-                 product_id = coalesce(EXCLUDED.product_id, order_items.product_id), sku = EXCLUDED.sku,
-                 title = EXCLUDED.title, quantity = EXCLUDED.quantity, unit_price_minor = EXCLUDED.unit_price_minor",
-        )
+             ON CONFLICT ON CONSTRAINT order_items_order_id_line_key_key {on_conflict}"
+        ))
         .bind(uuid::Uuid::now_v7())
         .bind(merchant)
         .bind(order_id)

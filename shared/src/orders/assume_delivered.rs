@@ -12,7 +12,8 @@ const LOCK_KEY: i64 = 0x7265_6365_7465_0001;
 /// Returns 0 without waiting when another process holds the tick.
 pub async fn run_once(pool: &sqlx::PgPool, now: DateTime<Utc>, limit: i64) -> Result<u64, sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(LOCK_KEY).fetch_one(&mut *tx).await?;
+    let acquired: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(LOCK_KEY).fetch_one(&mut *tx).await?;
     if !acquired {
         return Ok(0);
     }

@@ -54,11 +54,12 @@ pub async fn record_event_failure(
     settings: &PoolSettings,
 ) -> Result<FailureOutcome, sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    let attempts: Option<i32> =
-        sqlx::query_scalar("SELECT attempts FROM external_events WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE")
-            .bind(event_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let attempts: Option<i32> = sqlx::query_scalar(
+        "SELECT attempts FROM external_events WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE",
+    )
+    .bind(event_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(previous) = attempts else {
         // Finished or dead-lettered by another copy meanwhile.
         return Ok(FailureOutcome::DeadLettered);

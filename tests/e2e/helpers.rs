@@ -24,8 +24,9 @@ pub struct TestApp {
     /// As the superuser: sees every row, for assertions.
     pub admin: PgPool,
     pub keyring: Arc<Keyring>,
+    pub settings: Settings,
     /// Held so the Redis prefix is cleaned up with the app.
-    _redis: TestRedis,
+    pub redis: TestRedis,
     shutdown: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     // Dropped last: the database outlives every pool above.
@@ -46,7 +47,14 @@ pub async fn spawn_app_with(customize: impl FnOnce(Figment) -> Figment) -> TestA
         .merge(("database.url", db.app_url()))
         .merge(("redis.url", redis.url.clone()))
         .merge(("redis.key_prefix", redis.prefix.clone()))
-        .merge(("api.listen", "127.0.0.1:0"));
+        .merge(("api.listen", "127.0.0.1:0"))
+        .merge(("queue.poll_interval_ms", 50))
+        .merge(("queue.relay_interval_ms", 20))
+        .merge(("queue.reconcile_after_secs", 2))
+        .merge(("queue.heartbeat_secs", 2))
+        .merge(("queue.prune_interval_secs", 1))
+        .merge(("pools.order_events.backoff_base_ms", 50))
+        .merge(("pools.order_events.max_attempts", 3));
     let settings = Settings::load_from(customize(figment)).expect("valid test settings");
     let pool = db::connect_lazy(&settings.database).expect("pool");
     let keyring = Arc::new(Keyring::from_settings(&settings.crypto).expect("keyring"));
@@ -65,7 +73,8 @@ pub async fn spawn_app_with(customize: impl FnOnce(Figment) -> Figment) -> TestA
         pool: db.app_pool().await.expect("app pool"),
         admin: db.admin_pool().await.expect("admin pool"),
         keyring,
-        _redis: redis,
+        settings,
+        redis,
         shutdown,
         server: Some(server),
         db,
@@ -218,4 +227,94 @@ pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_j
     assert!(body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{body}");
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
     body
+}
+
+/// Workers running in this test process, stopped when dropped.
+pub struct RunningWorkers {
+    pub shutdown: CancellationToken,
+    pub handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Drop for RunningWorkers {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl RunningWorkers {
+    /// Stops gracefully and waits for the pools to return.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        let handle = std::mem::replace(&mut self.handle, tokio::spawn(async { Ok(()) }));
+        tokio::time::timeout(std::time::Duration::from_secs(30), handle)
+            .await
+            .expect("workers stop within 30 s")
+            .expect("worker task joins")
+            .expect("workers stop cleanly");
+    }
+}
+
+impl TestApp {
+    pub fn worker_deps(&self) -> recete_workers::WorkerDeps {
+        recete_workers::WorkerDeps {
+            pool: self.pool_for_app(),
+            redis: RedisClient::new(&self.settings.redis).expect("redis client"),
+            keyring: self.keyring.clone(),
+            settings: Arc::new(self.settings.clone()),
+        }
+    }
+
+    fn pool_for_app(&self) -> PgPool {
+        db::connect_lazy(&self.settings.database).expect("pool")
+    }
+
+    pub fn start_workers(&self) -> RunningWorkers {
+        let shutdown = CancellationToken::new();
+        let options = recete_workers::WorkerOptions { pools: recete_workers::Pool::ALL.to_vec(), health_listen: None };
+        let handle = tokio::spawn(recete_workers::run(self.worker_deps(), options, shutdown.clone()));
+        RunningWorkers { shutdown, handle }
+    }
+
+    /// A `recete worker` process of its own against this test's database and Redis prefix.
+    pub fn spawn_worker_process(&self) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_recete"))
+            .args(["worker", "--listen", "127.0.0.1:0"])
+            .env("DATABASE_URL", self.db.app_url())
+            .env("REDIS_URL", &self.redis.url)
+            .env("RECETE__REDIS__KEY_PREFIX", &self.redis.prefix)
+            .env("RECETE__QUEUE__POLL_INTERVAL_MS", "50")
+            .env("RECETE__QUEUE__RELAY_INTERVAL_MS", "20")
+            .env("RECETE__QUEUE__RECONCILE_AFTER_SECS", "2")
+            .env("RECETE__QUEUE__HEARTBEAT_SECS", "2")
+            .env("RECETE__LOG__FILTER", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("recete worker starts")
+    }
+
+    /// Counts rows of a query run as the superuser (sees every merchant).
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.admin).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Polls `sql` (a count) until it reaches `expected`, or fails after `seconds`.
+    pub async fn wait_for_count(&self, sql: &str, expected: i64, seconds: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let current = self.count(sql).await;
+            if current == expected {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{sql}: {current}, expected {expected} within {seconds} s");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn order_status(&self, external_order_id: &str) -> Option<String> {
+        sqlx::query_scalar("SELECT status FROM orders WHERE external_order_id = $1")
+            .bind(external_order_id)
+            .fetch_optional(&self.admin)
+            .await
+            .expect("order status")
+    }
 }

@@ -1,0 +1,5 @@
+//! End-to-end tests against real PostgreSQL and Redis: the HTTP API, and the worker pipeline.
+
+mod api;
+mod helpers;
+mod pipeline;

@@ -1,0 +1,4 @@
+mod commerce;
+mod faults;
+mod queue;
+mod support;

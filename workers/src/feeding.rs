@@ -1,0 +1,67 @@
+//! The loops that keep a queue fed from PostgreSQL and trimmed in Redis.
+
+use std::time::Duration;
+
+use recete_shared::queue::QueueName;
+use recete_shared::queue::backlog;
+use recete_shared::queue::relay::{self, Relay};
+use tokio_util::sync::CancellationToken;
+
+use crate::WorkerDeps;
+
+/// Hands due rows to `queue` until shutdown. Errors (Redis or PostgreSQL away) are logged and
+/// retried after a pause; nothing is lost meanwhile, only delayed.
+pub async fn relay_loop(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
+    let settings = deps.settings.queue.clone();
+    let mut relay: Option<Relay> = None;
+    loop {
+        let pause = match relay.as_mut() {
+            Some(active) => match active.relay_once(&deps.pool).await {
+                Ok(report) => relay::next_pass_in(&report, &settings),
+                Err(error) => {
+                    tracing::warn!(queue = %queue, %error, "relay pass failed");
+                    relay = None;
+                    Duration::from_secs(1)
+                }
+            },
+            None => match deps.redis.connection().await {
+                Ok(connection) => {
+                    let namespace = backlog::namespace(deps.redis.key_prefix(), queue);
+                    let storage =
+                        backlog::event_storage(connection.clone(), deps.redis.key_prefix(), queue, &settings, 1);
+                    relay = Some(Relay { queue, namespace, storage, connection, settings: settings.clone() });
+                    Duration::ZERO
+                }
+                Err(error) => {
+                    tracing::warn!(queue = %queue, %error, "relay cannot reach Redis");
+                    Duration::from_secs(1)
+                }
+            },
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Removes finished jobs from Redis every `queue.prune_interval_secs`.
+pub async fn prune_loop(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
+    let interval = Duration::from_secs(deps.settings.queue.prune_interval_secs);
+    let namespace = backlog::namespace(deps.redis.key_prefix(), queue);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+        let pruned = async {
+            let mut connection = deps.redis.connection().await?;
+            backlog::prune_finished(&mut connection, &namespace).await
+        }
+        .await;
+        match pruned {
+            Ok(count) => metrics::counter!("recete_queue_pruned_total", "queue" => queue.as_str()).increment(count),
+            Err(error) => tracing::warn!(queue = %queue, %error, "pruning finished jobs failed"),
+        }
+    }
+}

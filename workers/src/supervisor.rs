@@ -1,0 +1,154 @@
+//! Running a pool's apalis worker, and running it again when it stops on its own.
+//!
+//! apalis-redis ends a worker on any backend error (a Redis timeout, a restart). The supervisor
+//! restarts it after a pause that doubles from one second up to `queue.restart_backoff_max_secs`
+//! (reset after a run that lasted a minute), with a log line and `recete_pool_restarts_total`
+//! each time. Each run registers under a new worker name, because apalis keeps a stopped
+//! worker's name registered for a heartbeat and would refuse the same name.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use apalis::prelude::*;
+use recete_shared::queue::backlog;
+use tokio_util::sync::CancellationToken;
+
+use crate::orders::{self, OrderDeps};
+use crate::{Pool, WorkerDeps};
+
+/// A worker name unique to this process start and run.
+pub fn worker_name(pool: Pool, run: u32) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    format!("{pool}-{host}-{}-{run}-{}", std::process::id(), recete_shared::crypto::random_token(6))
+}
+
+/// Restarts `run_once` until shutdown. `run_once(n)` is the n-th run; it returns when the
+/// worker stopped, by shutdown (`Ok`) or by failure.
+pub async fn supervise_with<F, Fut>(
+    label: &'static str,
+    max_backoff: Duration,
+    shutdown: CancellationToken,
+    mut run_once: F,
+) -> u32
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut run = 0;
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let started = Instant::now();
+        let outcome = run_once(run).await;
+        if shutdown.is_cancelled() {
+            return run;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_secs(1);
+        }
+        match outcome {
+            Ok(()) => tracing::warn!(pool = label, "worker stopped without shutdown; restarting"),
+            Err(error) => tracing::error!(pool = label, error.cause_chain = ?error, "worker failed; restarting"),
+        }
+        metrics::counter!("recete_pool_restarts_total", "pool" => label).increment(1);
+        tokio::select! {
+            () = shutdown.cancelled() => return run,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(max_backoff);
+        run += 1;
+    }
+}
+
+pub async fn supervise(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken) {
+    let max_backoff = Duration::from_secs(deps.settings.queue.restart_backoff_max_secs);
+    supervise_with(pool.name(), max_backoff, shutdown.clone(), |run| {
+        run_pool(pool, deps.clone(), shutdown.clone(), run)
+    })
+    .await;
+}
+
+async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run: u32) -> anyhow::Result<()> {
+    let settings = deps.settings.clone();
+    let pool_settings = pool.settings(&settings).clone();
+    let connection = deps.redis.connection().await?;
+    let storage = backlog::event_storage(
+        connection,
+        deps.redis.key_prefix(),
+        pool.queue(),
+        &settings.queue,
+        pool_settings.concurrency,
+    );
+    let backend = storage.poll_with_interval(Duration::from_millis(settings.queue.poll_interval_ms));
+    let name = worker_name(pool, run);
+    tracing::info!(pool = %pool, worker = %name, "worker starting");
+    let stop = shutdown.clone();
+    let signal = async move {
+        stop.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    let worker = match pool {
+        Pool::OrderEvents => WorkerBuilder::new(name)
+            .backend(backend)
+            .data(OrderDeps::new(&deps, pool_settings.clone()))
+            .concurrency(pool_settings.concurrency)
+            .parallelize(tokio::spawn)
+            .build(orders::process),
+    };
+    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
+    // Spawned where it is built: the worker's future is Send, but proving it through this
+    // function's own future trips a compiler limitation with apalis's higher-ranked types.
+    let mut running = tokio::spawn(worker.run_until(signal));
+    tokio::select! {
+        joined = &mut running => match joined {
+            Ok(result) => result.map_err(|e| anyhow::anyhow!("{e}")),
+            Err(join_error) => Err(anyhow::anyhow!("worker task ended abnormally: {join_error}")),
+        },
+        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            // Jobs still running are dropped: their transactions roll back, their rows stay due,
+            // and the reconciler hands them over again.
+            tracing::warn!(pool = %pool, grace_secs = grace.as_secs(), "grace period over; abandoning running jobs");
+            running.abort();
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_pool_is_restarted_with_growing_pauses_until_shutdown() {
+        let shutdown = CancellationToken::new();
+        let runs = Arc::new(AtomicU32::new(0));
+        let started = tokio::time::Instant::now();
+        let counted = runs.clone();
+        let stopper = shutdown.clone();
+        let supervisor = tokio::spawn(supervise_with("test", Duration::from_secs(4), shutdown.clone(), move |run| {
+            let counted = counted.clone();
+            let stopper = stopper.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                if run == 4 {
+                    stopper.cancel();
+                    return Ok(());
+                }
+                anyhow::bail!("backend error: connection reset")
+            }
+        }));
+        let last_run = supervisor.await.expect("supervisor ends");
+        assert_eq!(last_run, 4);
+        assert_eq!(runs.load(Ordering::SeqCst), 5);
+        // Pauses of 1, 2, 4 and 4 (capped) seconds between the five runs.
+        assert_eq!(started.elapsed().as_secs(), 11);
+    }
+
+    #[test]
+    fn worker_names_differ_per_run_and_process_start() {
+        assert_ne!(worker_name(Pool::OrderEvents, 0), worker_name(Pool::OrderEvents, 0));
+        assert!(worker_name(Pool::OrderEvents, 3).starts_with("order-events-"));
+    }
+}
