@@ -156,6 +156,10 @@ pub struct QueueSettings {
 pub struct PoolSettings {
     /// Jobs one process runs at once in this pool.
     pub concurrency: usize,
+    /// Jobs one fetch takes from Redis. apalis waits a poll interval between fetches, so this
+    /// bounds throughput at fetch_batch per poll interval; jobs fetched but not yet started
+    /// return to the queue if the worker dies.
+    pub fetch_batch: usize,
     /// A job running longer is abandoned (its transaction rolls back) and counts as failed.
     pub timeout_secs: u64,
     /// Attempts before a job is dead-lettered.
@@ -236,8 +240,8 @@ impl Settings {
             );
         }
         let pool = &self.pools.order_events;
-        if pool.concurrency == 0 || pool.max_attempts < 1 || pool.timeout_secs == 0 {
-            return invalid("pools.order_events needs concurrency, max_attempts and timeout_secs of at least 1".into());
+        if pool.concurrency == 0 || pool.fetch_batch == 0 || pool.max_attempts < 1 || pool.timeout_secs == 0 {
+            return invalid("pools.order_events needs concurrency, fetch_batch, max_attempts and timeout_secs of at least 1".into());
         }
         if self.api.body_limit_bytes == 0 {
             return invalid("api.body_limit_bytes must be positive".into());

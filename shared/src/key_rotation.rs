@@ -67,6 +67,7 @@ pub async fn rotate_all(pool: &PgPool, keyring: &Keyring) -> Result<RotationRepo
         tx.commit().await?;
         report.integrations += rows.len() as u64;
     }
+    type EventRow = (Uuid, IntegrationId, String, String, Vec<u8>, Vec<u8>);
     type CustomerRow = (Uuid, MerchantId, String, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>);
     loop {
         let mut tx = db::system_tx(pool).await?;
@@ -105,7 +106,7 @@ pub async fn rotate_all(pool: &PgPool, keyring: &Keyring) -> Result<RotationRepo
     }
     loop {
         let mut tx = db::system_tx(pool).await?;
-        let rows: Vec<(Uuid, IntegrationId, String, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT id, integration_id, dedup_key, key_id, payload_sealed, normalized_sealed FROM external_events
              WHERE key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
         )

@@ -76,7 +76,7 @@ async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run
         deps.redis.key_prefix(),
         pool.queue(),
         &settings.queue,
-        pool_settings.concurrency,
+        pool_settings.fetch_batch,
     );
     let backend = storage.poll_with_interval(Duration::from_millis(settings.queue.poll_interval_ms));
     let name = worker_name(pool, run);

@@ -47,7 +47,6 @@ struct ExistingOrder {
     id: OrderId,
     status: String,
     source_updated_at: Option<DateTime<Utc>>,
-    customer_id: Option<CustomerId>,
 }
 
 /// The column that records when an order reached `status`.
@@ -119,7 +118,7 @@ async fn lock_order(
     external_order_id: &str,
 ) -> Result<Option<ExistingOrder>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, status, source_updated_at, customer_id FROM orders
+        "SELECT id, status, source_updated_at FROM orders
          WHERE merchant_id = $1 AND external_order_id = $2 FOR UPDATE",
     )
     .bind(merchant)
@@ -313,7 +312,20 @@ async fn write_items(
 }
 
 /// The catalogue learns products from the orders that name them; scraping fills in the rest.
+/// Looked up before inserting: many orders name one product, and concurrent inserts of the same
+/// row would make every one of them wait for the first to commit.
 async fn upsert_product(tx: &mut Tx, merchant: MerchantId, item: &LineItem) -> Result<Option<uuid::Uuid>, sqlx::Error> {
+    let find = "SELECT id FROM products WHERE merchant_id = $1 AND (external_id = $2 OR sku = $3)
+                ORDER BY (external_id = $2) IS TRUE DESC LIMIT 1";
+    let existing: Option<uuid::Uuid> = sqlx::query_scalar(find)
+        .bind(merchant)
+        .bind(&item.external_product_id)
+        .bind(&item.sku)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if existing.is_some() {
+        return Ok(existing);
+    }
     let inserted: Option<uuid::Uuid> = sqlx::query_scalar(
         "INSERT INTO products (id, merchant_id, external_id, sku, title, url)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -330,13 +342,5 @@ async fn upsert_product(tx: &mut Tx, merchant: MerchantId, item: &LineItem) -> R
     if inserted.is_some() {
         return Ok(inserted);
     }
-    sqlx::query_scalar(
-        "SELECT id FROM products WHERE merchant_id = $1 AND (external_id = $2 OR sku = $3)
-         ORDER BY (external_id = $2) IS TRUE DESC LIMIT 1",
-    )
-    .bind(merchant)
-    .bind(&item.external_product_id)
-    .bind(&item.sku)
-    .fetch_optional(&mut **tx)
-    .await
+    sqlx::query_scalar(find).bind(merchant).bind(&item.external_product_id).bind(&item.sku).fetch_optional(&mut **tx).await
 }

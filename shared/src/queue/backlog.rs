@@ -27,7 +27,7 @@ pub fn event_storage(
     fetch_batch: usize,
 ) -> RedisStorage<EventJob> {
     let config = Config::default()
-        .queue(&namespace(key_prefix, queue))
+        .queue(namespace(key_prefix, queue))
         .batch_size(fetch_batch.max(1))
         .heartbeat_interval(Duration::from_secs(settings.heartbeat_secs))
         .missed_heartbeats(settings.missed_heartbeats)

@@ -21,9 +21,12 @@ async fn assert_each_effect_once(app: &crate::helpers::TestApp, events: i64) {
 #[tokio::test]
 async fn twenty_thousand_events_stored_at_once_are_all_processed_once() {
     let app = spawn_app().await;
+    let started = std::time::Instant::now();
     store_orders(&app, 20_000).await;
+    let stored_in = started.elapsed();
     let _workers = app.start_workers();
     app.wait_for_count(PROCESSED, 20_000, 600).await;
+    eprintln!("20,000 events: stored in {stored_in:?}, processed {:?} later", started.elapsed() - stored_in);
     assert_each_effect_once(&app, 20_000).await;
 }
 
