@@ -24,16 +24,19 @@ demo: migrate
 run: demo
 	RECETE__LOG__FORMAT=$${RECETE__LOG__FORMAT:-pretty} $(RECETE) all
 
-## The whole suite against the real services.
+## The whole suite against the real services, ending with one `N passed, N failed` line.
 test: services
-	$(CARGO) test --workspace --all-targets
+	mkdir -p target && set -o pipefail && $(CARGO) test --workspace --all-targets 2>&1 | tee target/test-output.log
+	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 bench: services
-	$(CARGO) run --release -p recete-bench --bin ingest-bench
+	$(CARGO) build --release --bin recete -p recete -p recete-bench
+	target/release/ingest-bench
+	target/release/pipeline-bench
 
 ## Test databases left behind by interrupted runs (normal runs drop their own).
 clean-test-databases:

@@ -241,7 +241,9 @@ impl Settings {
         }
         let pool = &self.pools.order_events;
         if pool.concurrency == 0 || pool.fetch_batch == 0 || pool.max_attempts < 1 || pool.timeout_secs == 0 {
-            return invalid("pools.order_events needs concurrency, fetch_batch, max_attempts and timeout_secs of at least 1".into());
+            return invalid(
+                "pools.order_events needs concurrency, fetch_batch, max_attempts and timeout_secs of at least 1".into(),
+            );
         }
         if self.api.body_limit_bytes == 0 {
             return invalid("api.body_limit_bytes must be positive".into());

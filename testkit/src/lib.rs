@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod database;
+pub mod orders;
 mod redis_prefix;
 pub mod signing;
 

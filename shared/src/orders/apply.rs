@@ -342,5 +342,10 @@ async fn upsert_product(tx: &mut Tx, merchant: MerchantId, item: &LineItem) -> R
     if inserted.is_some() {
         return Ok(inserted);
     }
-    sqlx::query_scalar(find).bind(merchant).bind(&item.external_product_id).bind(&item.sku).fetch_optional(&mut **tx).await
+    sqlx::query_scalar(find)
+        .bind(merchant)
+        .bind(&item.external_product_id)
+        .bind(&item.sku)
+        .fetch_optional(&mut **tx)
+        .await
 }

@@ -137,7 +137,14 @@ mod tests {
     use super::*;
 
     fn settings() -> PoolSettings {
-        PoolSettings { concurrency: 1, fetch_batch: 1, timeout_secs: 1, max_attempts: 5, backoff_base_ms: 1000, backoff_max_secs: 60 }
+        PoolSettings {
+            concurrency: 1,
+            fetch_batch: 1,
+            timeout_secs: 1,
+            max_attempts: 5,
+            backoff_base_ms: 1000,
+            backoff_max_secs: 60,
+        }
     }
 
     #[test]

@@ -66,3 +66,27 @@ async fn a_worker_process_killed_mid_burst_leaves_every_effect_exactly_once() {
     second.wait().expect("reaped");
     assert_each_effect_once(&app, 3_000).await;
 }
+
+#[tokio::test]
+async fn a_worker_process_stops_on_sigterm_mid_burst_exits_zero_and_loses_nothing() {
+    let app = spawn_app().await;
+    store_orders(&app, 2_000).await;
+    let mut worker = app.spawn_worker_process();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while app.count(PROCESSED).await < 100 {
+        assert!(std::time::Instant::now() < deadline, "the worker made no progress");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let signalled =
+        std::process::Command::new("kill").args(["-TERM", &worker.id().to_string()]).status().expect("kill runs");
+    assert!(signalled.success());
+    let exit = tokio::time::timeout(Duration::from_secs(30), tokio::task::spawn_blocking(move || worker.wait()))
+        .await
+        .expect("exits within the grace period")
+        .expect("joined")
+        .expect("waited");
+    assert!(exit.success(), "{exit:?}");
+    let _workers = app.start_workers();
+    app.wait_for_count(PROCESSED, 2_000, 120).await;
+    assert_each_effect_once(&app, 2_000).await;
+}
