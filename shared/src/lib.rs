@@ -27,6 +27,7 @@ pub mod crypto;
 pub mod customers;
 pub mod db;
 pub mod events;
+pub mod followups;
 pub mod health;
 pub mod ids;
 pub mod integrations;

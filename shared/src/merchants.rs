@@ -5,6 +5,7 @@ use sqlx::PgPool;
 
 use crate::api_keys;
 use crate::db::{self, Tx};
+use crate::followups::plan::{FollowUpStep, FrequencyCap, QuietHours, default_plan};
 use crate::ids::MerchantId;
 
 #[derive(Debug, Serialize)]
@@ -55,11 +56,24 @@ pub struct MerchantSettings {
     /// For stores that never report delivery: an order fulfilled this many days ago and still
     /// not delivered is taken as delivered.
     pub assume_delivered_after_days: u32,
+    /// The follow-up messages planned after delivery.
+    pub follow_up_plan: Vec<FollowUpStep>,
+    pub quiet_hours: QuietHours,
+    pub frequency_cap: FrequencyCap,
+    /// A delivery reported longer ago than this plans nothing (an old order replayed by a store).
+    pub stale_delivery_hours: u32,
 }
 
 impl Default for MerchantSettings {
     fn default() -> Self {
-        Self { default_phone_country: None, assume_delivered_after_days: 5 }
+        Self {
+            default_phone_country: None,
+            assume_delivered_after_days: 5,
+            follow_up_plan: default_plan(),
+            quiet_hours: QuietHours::default(),
+            frequency_cap: FrequencyCap::default(),
+            stale_delivery_hours: 72,
+        }
     }
 }
 
