@@ -12,6 +12,7 @@ use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
 use recete_shared::redis_client::RedisClient;
+use recete_shared::whatsapp::Sender;
 use recete_workers::{Pool, WorkerDeps, WorkerOptions};
 use tokio_util::sync::CancellationToken;
 
@@ -64,6 +65,7 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
             redis: redis.clone(),
             keyring: keyring.clone(),
             settings: Arc::new(settings.clone()),
+            sender: Sender::from_settings(&settings.whatsapp).context("cannot build the WhatsApp client")?,
         };
         tasks.spawn(recete_workers::run(deps, options, shutdown.clone()));
     }

@@ -6,15 +6,18 @@
 //! # Layout
 //! - [`startup`]: [`Application`], which binds, serves and shuts down.
 //! - [`webhooks`]: one module per sender, plus the signature header parsers.
+//! - [`merchant`]: the merchant API, authenticated by [`auth`].
 //! - [`health`]: `/healthz`, `/livez`, `/readyz`, `/metrics`.
 //! - [`error`]: the problem-details error type.
 //! - [`body`], [`request_id`], [`http_metrics`]: extractors and middleware.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod body;
 pub mod error;
 pub mod health;
 pub mod http_metrics;
+pub mod merchant;
 pub mod request_id;
 pub mod startup;
 pub mod state;

@@ -26,7 +26,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::body::BodyLimit;
 use crate::error::ApiError;
 use crate::state::{AppState, Draining};
-use crate::{health, http_metrics, request_id, webhooks};
+use crate::{health, http_metrics, merchant, request_id, webhooks};
 
 /// Connections the API shares with the rest of the process.
 #[derive(Clone)]
@@ -122,6 +122,7 @@ fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/webhooks/commerce/woocommerce/{integration_id}", post(webhooks::woocommerce::receive))
         .route("/webhooks/commerce/generic/{integration_id}", post(webhooks::generic::receive))
         .route("/webhooks/whatsapp", get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive))
+        .route("/api/messages", get(merchant::messages::list))
         .route("/healthz", get(health::live))
         .route("/livez", get(health::live))
         .route("/readyz", get(health::ready))

@@ -33,6 +33,7 @@ pub struct Settings {
     pub queue: QueueSettings,
     pub pools: PoolsSettings,
     pub housekeeping: HousekeepingSettings,
+    pub whatsapp: WhatsAppSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -144,6 +145,8 @@ pub struct QueueSettings {
     pub max_backlog: usize,
     /// A pending row handed over longer ago than this is handed over again.
     pub reconcile_after_secs: u64,
+    /// Scheduled tasks are handed to Redis this long before they are due, as delayed jobs.
+    pub schedule_horizon_secs: u64,
     /// How often finished jobs are removed from Redis.
     pub prune_interval_secs: u64,
     /// Longest pause before a failed pool is restarted (the pause doubles from one second).
@@ -173,6 +176,27 @@ pub struct PoolSettings {
 #[serde(deny_unknown_fields)]
 pub struct PoolsSettings {
     pub order_events: PoolSettings,
+    pub whatsapp_events: PoolSettings,
+    pub messages: PoolSettings,
+}
+
+/// The WhatsApp Business Cloud API. With no access token, messages go to the local outbox.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsAppSettings {
+    pub graph_base_url: String,
+    pub api_version: String,
+    /// A system-user token with `whatsapp_business_messaging`; empty means the local outbox.
+    pub access_token: SecretString,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+    /// Messages per second per business phone number, shared by every worker.
+    pub messages_per_second: u32,
+    /// Minimum seconds between two messages to one customer.
+    pub customer_gap_secs: u64,
+    /// After a send whose outcome is unknown (a timeout), how long to wait for Meta's status
+    /// webhook before sending again.
+    pub unknown_outcome_wait_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

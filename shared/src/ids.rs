@@ -69,3 +69,11 @@ uuid_id!(
     /// An order, as we track it (not the platform's order id).
     OrderId
 );
+uuid_id!(
+    /// A scheduled task (a planned follow-up, a reply to send).
+    TaskId
+);
+uuid_id!(
+    /// A WhatsApp message we sent or received.
+    MessageId
+);

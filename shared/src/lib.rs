@@ -23,6 +23,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod config;
+pub mod consent;
 pub mod crypto;
 pub mod customers;
 pub mod db;
@@ -38,3 +39,4 @@ pub mod phone;
 pub mod queue;
 pub mod redis_client;
 pub mod telemetry;
+pub mod whatsapp;

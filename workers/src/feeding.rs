@@ -4,16 +4,16 @@ use std::time::Duration;
 
 use recete_shared::queue::QueueName;
 use recete_shared::queue::backlog;
-use recete_shared::queue::relay::{self, Relay};
+use recete_shared::queue::relay::{self, Feed, Relay};
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerDeps;
 
 /// Hands due rows to `queue` until shutdown. Errors (Redis or PostgreSQL away) are logged and
 /// retried after a pause; nothing is lost meanwhile, only delayed.
-pub async fn relay_loop(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
+pub async fn relay_loop<J: Feed>(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
     let settings = deps.settings.queue.clone();
-    let mut relay: Option<Relay> = None;
+    let mut relay: Option<Relay<J>> = None;
     loop {
         let pause = match relay.as_mut() {
             Some(active) => match active.relay_once(&deps.pool).await {
@@ -28,7 +28,7 @@ pub async fn relay_loop(queue: QueueName, deps: WorkerDeps, shutdown: Cancellati
                 Ok(connection) => {
                     let namespace = backlog::namespace(deps.redis.key_prefix(), queue);
                     let storage =
-                        backlog::event_storage(connection.clone(), deps.redis.key_prefix(), queue, &settings, 1);
+                        backlog::storage(connection.clone(), deps.redis.key_prefix(), queue, &settings, 1);
                     relay = Some(Relay { queue, namespace, storage, connection, settings: settings.clone() });
                     Duration::ZERO
                 }

@@ -44,7 +44,7 @@ async fn oldest_pending_age(deps: &WorkerDeps, queue: QueueName) -> Result<f64, 
         "SELECT extract(epoch FROM now() - min(received_at))::float8 FROM external_events
          WHERE state IN ('pending', 'failed') AND source = ANY($1)",
     )
-    .bind(queue.event_sources())
+    .bind(queue.feeds_on())
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;

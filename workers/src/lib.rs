@@ -10,6 +10,8 @@
 //! - [`pools`]: the pools a process can run.
 //! - [`supervisor`]: running a pool and restarting it when it fails.
 //! - [`orders`]: the order-events handler.
+//! - [`whatsapp`]: inbound messages (STOP, START) and delivery statuses.
+//! - [`messages`]: sending follow-ups and replies exactly once.
 //! - [`feeding`]: the relay and pruner loops of each queue.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
@@ -17,17 +19,22 @@
 
 pub mod feeding;
 pub mod health;
+pub mod jobs;
 pub mod housekeeping;
+pub mod messages;
 pub mod orders;
 pub mod pools;
 pub mod supervisor;
+pub mod whatsapp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
+use recete_shared::queue::{EventJob, TaskJob};
 use recete_shared::redis_client::RedisClient;
+use recete_shared::whatsapp::Sender;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -40,6 +47,8 @@ pub struct WorkerDeps {
     pub redis: RedisClient,
     pub keyring: Arc<Keyring>,
     pub settings: Arc<Settings>,
+    /// WhatsApp Cloud API, or the local outbox when no credentials are configured.
+    pub sender: Sender,
 }
 
 pub struct WorkerOptions {
@@ -59,7 +68,14 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
     for pool in &options.pools {
         let queue = pool.queue();
         tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone()));
-        tasks.spawn(feeding::relay_loop(queue, deps.clone(), shutdown.clone()));
+        match pool {
+            Pool::OrderEvents | Pool::WhatsAppEvents => {
+                tasks.spawn(feeding::relay_loop::<EventJob>(queue, deps.clone(), shutdown.clone()));
+            }
+            Pool::Messages => {
+                tasks.spawn(feeding::relay_loop::<TaskJob>(queue, deps.clone(), shutdown.clone()));
+            }
+        }
         tasks.spawn(feeding::prune_loop(queue, deps.clone(), shutdown.clone()));
     }
     if !options.pools.is_empty() {

@@ -9,14 +9,18 @@ use recete_shared::queue::QueueName;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pool {
     OrderEvents,
+    WhatsAppEvents,
+    Messages,
 }
 
 impl Pool {
-    pub const ALL: &'static [Pool] = &[Pool::OrderEvents];
+    pub const ALL: &'static [Pool] = &[Pool::OrderEvents, Pool::WhatsAppEvents, Pool::Messages];
 
     pub fn queue(&self) -> QueueName {
         match self {
             Self::OrderEvents => QueueName::OrderEvents,
+            Self::WhatsAppEvents => QueueName::WhatsAppEvents,
+            Self::Messages => QueueName::Messages,
         }
     }
 
@@ -27,6 +31,8 @@ impl Pool {
     pub fn settings<'a>(&self, settings: &'a Settings) -> &'a PoolSettings {
         match self {
             Self::OrderEvents => &settings.pools.order_events,
+            Self::WhatsAppEvents => &settings.pools.whatsapp_events,
+            Self::Messages => &settings.pools.messages,
         }
     }
 }
@@ -64,7 +70,7 @@ mod tests {
 
     #[test]
     fn queues_are_chosen_by_name() {
-        assert_eq!(select(&[]), Ok(vec![Pool::OrderEvents]));
+        assert_eq!(select(&[]), Ok(vec![Pool::OrderEvents, Pool::WhatsAppEvents, Pool::Messages]));
         assert_eq!(select(&["order-events".into()]), Ok(vec![Pool::OrderEvents]));
         let error = select(&["emails".into()]).expect_err("unknown");
         assert!(error.contains("unknown queue `emails`") && error.contains("order-events"), "{error}");

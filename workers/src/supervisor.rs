@@ -13,7 +13,11 @@ use apalis::prelude::*;
 use recete_shared::queue::backlog;
 use tokio_util::sync::CancellationToken;
 
+use recete_shared::queue::{EventJob, TaskJob};
+
+use crate::messages::{self, MessageDeps};
 use crate::orders::{self, OrderDeps};
+use crate::whatsapp::{self, WhatsAppDeps};
 use crate::{Pool, WorkerDeps};
 
 /// A worker name unique to this process start and run.
@@ -67,18 +71,28 @@ pub async fn supervise(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken
     .await;
 }
 
+/// Builds the pool's worker and spawns it where it is built: its future is Send, but proving it
+/// through a surrounding future trips a compiler limitation with apalis's higher-ranked types.
+macro_rules! spawn_worker {
+    ($name:expr, $backend:expr, $data:expr, $concurrency:expr, $handler:path, $signal:expr) => {
+        tokio::spawn(
+            WorkerBuilder::new($name)
+                .backend($backend)
+                .data($data)
+                .concurrency($concurrency)
+                .parallelize(tokio::spawn)
+                .build($handler)
+                .run_until($signal),
+        )
+    };
+}
+
 async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run: u32) -> anyhow::Result<()> {
     let settings = deps.settings.clone();
     let pool_settings = pool.settings(&settings).clone();
     let connection = deps.redis.connection().await?;
-    let storage = backlog::event_storage(
-        connection,
-        deps.redis.key_prefix(),
-        pool.queue(),
-        &settings.queue,
-        pool_settings.fetch_batch,
-    );
-    let backend = storage.poll_with_interval(Duration::from_millis(settings.queue.poll_interval_ms));
+    let poll = Duration::from_millis(settings.queue.poll_interval_ms);
+    let prefix = deps.redis.key_prefix();
     let name = worker_name(pool, run);
     tracing::info!(pool = %pool, worker = %name, "worker starting");
     let stop = shutdown.clone();
@@ -86,18 +100,26 @@ async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run
         stop.cancelled().await;
         Ok::<(), std::io::Error>(())
     };
-    let worker = match pool {
-        Pool::OrderEvents => WorkerBuilder::new(name)
-            .backend(backend)
-            .data(OrderDeps::new(&deps, pool_settings.clone()))
-            .concurrency(pool_settings.concurrency)
-            .parallelize(tokio::spawn)
-            .build(orders::process),
+    let concurrency = pool_settings.concurrency;
+    let batch = pool_settings.fetch_batch;
+    let mut running = match pool {
+        Pool::OrderEvents => {
+            let storage = backlog::storage::<EventJob>(connection, prefix, pool.queue(), &settings.queue, batch);
+            let data = OrderDeps::new(&deps, pool_settings.clone());
+            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, orders::process, signal)
+        }
+        Pool::WhatsAppEvents => {
+            let storage = backlog::storage::<EventJob>(connection, prefix, pool.queue(), &settings.queue, batch);
+            let data = WhatsAppDeps::new(&deps, pool_settings.clone());
+            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, whatsapp::process, signal)
+        }
+        Pool::Messages => {
+            let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
+            let data = MessageDeps::new(&deps, pool_settings.clone());
+            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, messages::process, signal)
+        }
     };
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
-    // Spawned where it is built: the worker's future is Send, but proving it through this
-    // function's own future trips a compiler limitation with apalis's higher-ranked types.
-    let mut running = tokio::spawn(worker.run_until(signal));
     tokio::select! {
         joined = &mut running => match joined {
             Ok(result) => result.map_err(|e| anyhow::anyhow!("{e}")),

@@ -3,9 +3,11 @@
 //!
 //! # Layout
 //! - [`plan`]: the follow-up plan and messaging rules in a merchant's settings.
+//! - [`planning`]: one task per (order, step) on delivery, cancelled when it no longer applies.
 //! - [`timing`]: the pure decision "send now, defer until, or cancel" for a due message.
 //! - [`zones`]: a customer's time zone from their country.
 
 pub mod plan;
+pub mod planning;
 pub mod timing;
 pub mod zones;

@@ -12,6 +12,7 @@ use crate::customers::{self, Provenance, UpsertError};
 use crate::db::Tx;
 use crate::events::{EventBody, LineItem, NormalizedEvent, OrderSnapshot};
 use crate::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId};
+use crate::followups::planning::{self, Delivery};
 use crate::merchants;
 
 pub struct EventContext<'a> {
@@ -96,7 +97,7 @@ pub async fn apply_order_event(
         None => None,
     };
     let target = OrderStatus::target_of(event.kind);
-    let applied = match lock_order(tx, ctx.merchant_id, &order.external_order_id).await? {
+    let applied: Applied = match lock_order(tx, ctx.merchant_id, &order.external_order_id).await? {
         Some(existing) => update_order(tx, ctx, event, order, existing, target, customer_id).await?,
         None => match insert_order(tx, ctx, event, order, target.unwrap_or(OrderStatus::Created), customer_id).await? {
             Some(applied) => applied,
@@ -109,7 +110,44 @@ pub async fn apply_order_event(
             }
         },
     };
+    if let Applied::Created { order_id, status } | Applied::StatusChanged { order_id, to: status, .. } = &applied {
+        follow_status(tx, ctx, *order_id, *status, reached_at(*status, event, order), &settings).await?;
+    }
     Ok(applied)
+}
+
+/// What a new status means for follow-ups: delivery plans them, cancellation and refund end them.
+pub async fn follow_status(
+    tx: &mut Tx,
+    ctx: &EventContext<'_>,
+    order_id: OrderId,
+    status: OrderStatus,
+    reached_at: DateTime<Utc>,
+    settings: &merchants::MerchantSettings,
+) -> Result<(), sqlx::Error> {
+    match status {
+        OrderStatus::Delivered => {
+            let customer_id: Option<CustomerId> =
+                sqlx::query_scalar("SELECT customer_id FROM orders WHERE id = $1").bind(order_id).fetch_one(&mut **tx).await?;
+            let delivery = Delivery {
+                merchant_id: ctx.merchant_id,
+                order_id,
+                customer_id,
+                delivered_at: reached_at,
+                actor: ctx.actor,
+                event_id: Some(ctx.event_id),
+            };
+            planning::plan_after_delivery(tx, &delivery, settings, Utc::now()).await?;
+        }
+        OrderStatus::Cancelled => {
+            planning::cancel_for_order(tx, order_id, "order cancelled").await?;
+        }
+        OrderStatus::Refunded => {
+            planning::cancel_for_order(tx, order_id, "order refunded").await?;
+        }
+        OrderStatus::Created | OrderStatus::Paid | OrderStatus::Fulfilled => {}
+    }
+    Ok(())
 }
 
 async fn lock_order(

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::config::PoolSettings;
 use crate::db;
-use crate::ids::EventId;
+use crate::ids::{EventId, TaskId};
 
 /// The delay before attempt `attempt + 1`: base × 2^(attempt−1), capped, with ±20 % jitter so a
 /// burst of failures does not retry in lockstep.
@@ -83,6 +83,48 @@ pub async fn record_event_failure(
     .bind(attempt)
     .bind(trim_error(error))
     .bind(next_attempt_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Records a failed attempt on a scheduled task: the next try moves its due time.
+pub async fn record_task_failure(
+    pool: &PgPool,
+    task_id: TaskId,
+    error: &str,
+    settings: &PoolSettings,
+) -> Result<FailureOutcome, sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    let attempts: Option<i32> =
+        sqlx::query_scalar("SELECT attempts FROM scheduled_tasks WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE")
+            .bind(task_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(previous) = attempts else {
+        return Ok(FailureOutcome::DeadLettered);
+    };
+    let attempt = previous + 1;
+    let outcome = if attempt >= settings.max_attempts {
+        FailureOutcome::DeadLettered
+    } else {
+        FailureOutcome::RetryAt(Utc::now() + backoff(attempt, settings))
+    };
+    let (state, due_at) = match outcome {
+        FailureOutcome::DeadLettered => ("dead", None),
+        FailureOutcome::RetryAt(at) => ("failed", Some(at)),
+    };
+    sqlx::query(
+        "UPDATE scheduled_tasks SET state = $2, attempts = $3, last_error = $4, status_reason = $4,
+             due_at = coalesce($5, due_at), enqueued_at = NULL
+         WHERE id = $1",
+    )
+    .bind(task_id)
+    .bind(state)
+    .bind(attempt)
+    .bind(trim_error(error))
+    .bind(due_at)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

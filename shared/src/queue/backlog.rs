@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 
-use super::jobs::{EventJob, QueueName};
+use super::jobs::QueueName;
+use super::relay::Feed;
 use crate::config::QueueSettings;
 
 /// The apalis namespace of `queue` under a deployment's key prefix.
@@ -19,13 +20,13 @@ pub fn namespace(key_prefix: &str, queue: QueueName) -> String {
 
 /// Storage for pushing to and fetching from `queue`. `fetch_batch` is how many jobs one fetch
 /// takes; keeping it at the pool's concurrency spreads work over the fleet's workers.
-pub fn event_storage(
+pub fn storage<J: Feed>(
     connection: ConnectionManager,
     key_prefix: &str,
     queue: QueueName,
     settings: &QueueSettings,
     fetch_batch: usize,
-) -> RedisStorage<EventJob> {
+) -> RedisStorage<J> {
     let config = Config::default()
         .queue(namespace(key_prefix, queue))
         .batch_size(fetch_batch.max(1))

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::EventId;
+use crate::ids::{EventId, TaskId};
 
 /// "Work on this `external_events` row."
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,26 +23,50 @@ impl EventJob {
     }
 }
 
+/// "Work on this `scheduled_tasks` row."
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "v")]
+pub enum TaskJob {
+    #[serde(rename = "1")]
+    V1 { task_id: TaskId },
+}
+
+impl TaskJob {
+    pub fn task_id(&self) -> TaskId {
+        match self {
+            Self::V1 { task_id } => *task_id,
+        }
+    }
+}
+
 /// A queue: one apalis-redis namespace under the deployment's key prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueName {
     /// Commerce events becoming customers and orders.
     OrderEvents,
+    /// WhatsApp messages and statuses from Meta.
+    WhatsAppEvents,
+    /// Scheduled messages (follow-ups and replies) going out.
+    Messages,
 }
 
 impl QueueName {
-    pub const ALL: &'static [QueueName] = &[QueueName::OrderEvents];
+    pub const ALL: &'static [QueueName] = &[QueueName::OrderEvents, QueueName::WhatsAppEvents, QueueName::Messages];
 
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::OrderEvents => "order-events",
+            Self::WhatsAppEvents => "whatsapp-events",
+            Self::Messages => "messages",
         }
     }
 
-    /// The `external_events.source` values this queue works on.
-    pub fn event_sources(&self) -> &'static [&'static str] {
+    /// The rows this queue works on: `external_events.source` values, or `scheduled_tasks.kind`.
+    pub fn feeds_on(&self) -> &'static [&'static str] {
         match self {
             Self::OrderEvents => &["shopify", "woocommerce", "generic", "csv"],
+            Self::WhatsAppEvents => &["whatsapp"],
+            Self::Messages => &["follow_up", "reply"],
         }
     }
 }

@@ -36,4 +36,4 @@ pub mod backlog;
 pub mod jobs;
 pub mod relay;
 
-pub use jobs::{EventJob, QueueName};
+pub use jobs::{EventJob, QueueName, TaskJob};

@@ -1,26 +1,31 @@
-//! The relay and the reconciler, in one statement.
+//! The relay and the reconciler, in one statement per queue.
 //!
-//! Each pass takes due rows (pending, or failed and past their backoff) that were never handed
-//! to Redis, or whose last hand-over is older than `queue.reconcile_after_secs`, marks them
-//! handed over and pushes one job per row. It pushes only while the queue holds fewer than
-//! `queue.max_backlog` jobs, so Redis never holds enough due jobs to break apalis-redis's fetch.
-//! Rows are claimed with `SKIP LOCKED`, so any number of worker processes can relay at once.
+//! Each pass takes due rows that were never handed to Redis, or whose last hand-over is older
+//! than `queue.reconcile_after_secs`, marks them handed over and pushes one job per row. It pushes
+//! only while the queue holds fewer than `queue.max_backlog` jobs, so Redis never holds enough due
+//! jobs to break apalis-redis's fetch. Rows are claimed with `SKIP LOCKED`, so any number of
+//! worker processes can relay at once.
 //!
+//! Event rows are handed over when due. Scheduled tasks are handed over up to
+//! `queue.schedule_horizon_secs` early, as delayed jobs that become visible at their due time.
 //! A row handed over again after its reconcile delay is counted as recovered: that is the
 //! reconciler at work (Redis lost the job, a worker died, a push was dropped).
 
+use std::future::Future;
 use std::time::Duration;
 
-use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
+use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_redis::{ConnectionManager, RedisStorage};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::backlog;
-use super::jobs::{EventJob, QueueName};
+use super::jobs::{EventJob, QueueName, TaskJob};
 use crate::config::QueueSettings;
-use crate::db;
-use crate::ids::EventId;
+use crate::db::{self, Tx};
+use crate::ids::{EventId, TaskId};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RelayReport {
@@ -40,26 +45,40 @@ pub enum RelayError {
     Push(String),
 }
 
-/// Everything one relay needs; one per queue per process.
-pub struct Relay {
-    pub queue: QueueName,
-    pub namespace: String,
-    pub storage: RedisStorage<EventJob>,
-    pub connection: ConnectionManager,
-    pub settings: QueueSettings,
+/// A row claimed for hand-over.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: Uuid,
+    pub enqueue_count: i32,
+    pub recovered: bool,
+    /// Seconds until the row is due (0 for rows due now).
+    pub due_in_secs: f64,
 }
 
-impl Relay {
-    /// One pass; call again at once when it handed over a full batch.
-    pub async fn relay_once(&mut self, pool: &PgPool) -> Result<RelayReport, RelayError> {
-        let depth = backlog::depth(&mut self.connection, &self.namespace).await? as usize;
-        let room = self.settings.max_backlog.saturating_sub(depth).min(self.settings.relay_batch);
-        metrics::gauge!("recete_queue_depth", "queue" => self.queue.as_str()).set(depth as f64);
-        if room == 0 {
-            return Ok(RelayReport { queue_full: true, ..RelayReport::default() });
-        }
-        let mut tx = db::system_tx(pool).await?;
-        let rows: Vec<(Uuid, i32, bool)> = sqlx::query_as(
+/// A job type and the table its rows live in.
+pub trait Feed: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
+    fn for_row(id: Uuid) -> Self;
+
+    fn claim<'a>(
+        tx: &'a mut Tx,
+        queue: QueueName,
+        settings: &'a QueueSettings,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Claimed>, sqlx::Error>> + Send + 'a;
+}
+
+impl Feed for EventJob {
+    fn for_row(id: Uuid) -> Self {
+        Self::V1 { event_id: EventId::from_uuid(id) }
+    }
+
+    fn claim<'a>(
+        tx: &'a mut Tx,
+        queue: QueueName,
+        settings: &'a QueueSettings,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Claimed>, sqlx::Error>> + Send + 'a {
+        sqlx::query_as(
             "WITH due AS (
                  SELECT id, enqueued_at AS previous_hand_over FROM external_events
                  WHERE state IN ('pending', 'failed') AND next_attempt_at <= now() AND source = ANY($1)
@@ -70,38 +89,99 @@ impl Relay {
              )
              UPDATE external_events e SET enqueued_at = now(), enqueue_count = e.enqueue_count + 1
              FROM due WHERE e.id = due.id
-             RETURNING e.id, e.enqueue_count, due.previous_hand_over IS NOT NULL",
+             RETURNING e.id, e.enqueue_count, due.previous_hand_over IS NOT NULL AS recovered, 0::float8 AS due_in_secs",
         )
-        .bind(self.queue.event_sources())
-        .bind(self.settings.reconcile_after_secs as f64)
-        .bind(room as i64)
-        .fetch_all(&mut *tx)
-        .await?;
+        .bind(queue.feeds_on())
+        .bind(settings.reconcile_after_secs as f64)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+    }
+}
+
+impl Feed for TaskJob {
+    fn for_row(id: Uuid) -> Self {
+        Self::V1 { task_id: TaskId::from_uuid(id) }
+    }
+
+    fn claim<'a>(
+        tx: &'a mut Tx,
+        queue: QueueName,
+        settings: &'a QueueSettings,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Claimed>, sqlx::Error>> + Send + 'a {
+        // A delayed job is not lost while it waits in Redis: reconcile only once its due time
+        // (or its hand-over, if later) is past by the reconcile delay.
+        sqlx::query_as(
+            "WITH due AS (
+                 SELECT id, enqueued_at AS previous_hand_over, due_at FROM scheduled_tasks
+                 WHERE state IN ('pending', 'failed') AND kind = ANY($1)
+                   AND due_at <= now() + make_interval(secs => $4)
+                   AND (enqueued_at IS NULL OR greatest(enqueued_at, due_at) < now() - make_interval(secs => $2))
+                 ORDER BY due_at
+                 LIMIT $3
+                 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE scheduled_tasks t SET enqueued_at = now(), enqueue_count = t.enqueue_count + 1
+             FROM due WHERE t.id = due.id
+             RETURNING t.id, t.enqueue_count, due.previous_hand_over IS NOT NULL AS recovered,
+                       greatest(0, extract(epoch FROM due.due_at - now()))::float8 AS due_in_secs",
+        )
+        .bind(queue.feeds_on())
+        .bind(settings.reconcile_after_secs as f64)
+        .bind(limit)
+        .bind(settings.schedule_horizon_secs as f64)
+        .fetch_all(&mut **tx)
+    }
+}
+
+/// Everything one relay needs; one per queue per process.
+pub struct Relay<J: Feed> {
+    pub queue: QueueName,
+    pub namespace: String,
+    pub storage: RedisStorage<J>,
+    pub connection: ConnectionManager,
+    pub settings: QueueSettings,
+}
+
+impl<J: Feed> Relay<J> {
+    /// One pass; call again at once when it handed over a full batch.
+    pub async fn relay_once(&mut self, pool: &PgPool) -> Result<RelayReport, RelayError> {
+        let depth = backlog::depth(&mut self.connection, &self.namespace).await? as usize;
+        let room = self.settings.max_backlog.saturating_sub(depth).min(self.settings.relay_batch);
+        metrics::gauge!("recete_queue_depth", "queue" => self.queue.as_str()).set(depth as f64);
+        if room == 0 {
+            return Ok(RelayReport { queue_full: true, ..RelayReport::default() });
+        }
+        let mut tx = db::system_tx(pool).await?;
+        let rows = J::claim(&mut tx, self.queue, &self.settings, room as i64).await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(RelayReport::default());
         }
         // The task id is the row and its hand-over count: two relays racing on one hand-over
         // push one job, and a later hand-over is never mistaken for a finished one.
-        let tasks = rows.iter().map(|(id, count, _)| {
-            TaskBuilder::new(EventJob::V1 { event_id: EventId::from_uuid(*id) })
-                .task_id(TaskId::from_string(format!("{id}:{count}")))
-                .build()
-        });
+        let tasks: Vec<_> = rows
+            .iter()
+            .map(|row| {
+                let builder = TaskBuilder::new(J::for_row(row.id))
+                    .task_id(apalis::prelude::TaskId::from_string(format!("{}:{}", row.id, row.enqueue_count)));
+                let builder = if row.due_in_secs >= 1.0 {
+                    builder.run_after(Duration::from_secs_f64(row.due_in_secs))
+                } else {
+                    builder
+                };
+                builder.build()
+            })
+            .collect();
         // Push before commit: if the push fails the rows stay un-handed-over; if the commit
         // fails after a push, the job finds its row still due and works on it anyway.
-        self.storage
-            .push_all(futures_util::stream::iter(tasks.collect::<Vec<_>>()))
-            .await
-            .map_err(|e| RelayError::Push(e.to_string()))?;
+        self.storage.push_all(futures_util::stream::iter(tasks)).await.map_err(|e| RelayError::Push(e.to_string()))?;
         tx.commit().await?;
-        let recovered = rows.iter().filter(|(_, _, recovered)| *recovered).count();
+        let recovered = rows.iter().filter(|row| row.recovered).count();
         let report = RelayReport { handed_over: rows.len(), recovered, queue_full: false };
-        metrics::counter!("recete_relay_enqueued_total", "queue" => self.queue.as_str())
-            .increment(report.handed_over as u64);
+        metrics::counter!("recete_relay_enqueued_total", "queue" => self.queue.as_str()).increment(report.handed_over as u64);
         if recovered > 0 {
-            metrics::counter!("recete_reconciler_recovered_total", "queue" => self.queue.as_str())
-                .increment(recovered as u64);
+            metrics::counter!("recete_reconciler_recovered_total", "queue" => self.queue.as_str()).increment(recovered as u64);
             tracing::info!(queue = %self.queue, recovered, "reconciler handed over rows again");
         }
         Ok(report)

@@ -1,0 +1,4 @@
+//! The merchant API (`/api/...`), authenticated by API key and scoped to the key's merchant by
+//! row-level security.
+
+pub mod messages;

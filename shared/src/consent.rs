@@ -1,0 +1,122 @@
+//! WhatsApp consent from what customers write: STOP and its variants opt out at once, START opts
+//! back in. Every change is recorded with its source and time.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::audit::{self, AuditEntry};
+use crate::db::Tx;
+use crate::ids::{CustomerId, EventId, MerchantId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentCommand {
+    OptOut,
+    OptIn,
+}
+
+/// Lower case, accents folded, punctuation and emoji dropped, spaces collapsed.
+fn fold(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let plain = match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' | 'ı' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'ş' => 's',
+            'ğ' => 'g',
+            'ñ' => 'n',
+            // Combining marks (the dot of a lower-cased 'İ') belong to the letter before them.
+            '\u{0300}'..='\u{036f}' => continue,
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        };
+        folded.push(plain);
+    }
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+const OPT_OUT: &[&str] = &[
+    "stop", "stopp", "stop all", "stop please", "please stop", "unsubscribe", "cancel", "end", "quit", "opt out", "optout",
+    "stop messaging me", "stop messaging", "stop sending", "stop sending messages", "stop texting me", "no more messages",
+    "remove me", "dur", "durdur", "iptal", "abonelikten cik",
+];
+const OPT_IN: &[&str] = &["start", "unstop", "subscribe", "opt in", "optin", "resume", "baslat"];
+
+/// A consent command when the whole message is one (a question that mentions "stop" is not).
+pub fn command_in(text: &str) -> Option<ConsentCommand> {
+    let folded = fold(text);
+    if OPT_OUT.contains(&folded.as_str()) {
+        Some(ConsentCommand::OptOut)
+    } else if OPT_IN.contains(&folded.as_str()) {
+        Some(ConsentCommand::OptIn)
+    } else {
+        None
+    }
+}
+
+pub struct ConsentChange<'a> {
+    pub merchant_id: MerchantId,
+    pub customer_id: CustomerId,
+    pub granted: bool,
+    /// `whatsapp:STOP`, `whatsapp:131050`, `shopify:sms_marketing_consent`...
+    pub source: &'a str,
+    pub at: DateTime<Utc>,
+    pub actor: &'a str,
+    pub event_id: Option<EventId>,
+}
+
+/// Sets the customer's consent and audits the change; returns false when it was already so.
+pub async fn record(tx: &mut Tx, change: &ConsentChange<'_>) -> Result<bool, sqlx::Error> {
+    let state = if change.granted { "granted" } else { "revoked" };
+    let before: Option<String> = sqlx::query_scalar(
+        "UPDATE customers c SET whatsapp_consent = $2, consent_source = $3, consent_updated_at = $4
+         FROM (SELECT whatsapp_consent FROM customers WHERE id = $1 FOR UPDATE) AS old
+         WHERE c.id = $1 AND old.whatsapp_consent <> $2
+         RETURNING old.whatsapp_consent",
+    )
+    .bind(change.customer_id)
+    .bind(state)
+    .bind(change.source)
+    .bind(change.at)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(before) = before else {
+        return Ok(false);
+    };
+    audit::record(
+        tx,
+        AuditEntry {
+            merchant_id: Some(change.merchant_id),
+            actor: change.actor,
+            action: "customer.consent_changed",
+            subject_type: "customer",
+            subject_id: change.customer_id.to_string(),
+            event_id: change.event_id,
+            before: Some(json!({ "whatsapp_consent": before })),
+            after: Some(json!({ "whatsapp_consent": state, "source": change.source, "recorded_at": change.at })),
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_and_start_are_recognised_in_their_common_forms() {
+        for text in ["STOP", "stop", " Stop! ", "Unsubscribe", "CANCEL", "end", "Quit", "opt out", "OPT-OUT", "Stop messaging me", "stop 🛑", "İPTAL", "dur"] {
+            assert_eq!(command_in(text), Some(ConsentCommand::OptOut), "{text}");
+        }
+        for text in ["START", "start", "Unstop", "opt in", "Başlat"] {
+            assert_eq!(command_in(text), Some(ConsentCommand::OptIn), "{text}");
+        }
+        for text in ["How do I stop the serum from pilling?", "when will it end?", "hello", ""] {
+            assert_eq!(command_in(text), None, "{text}");
+        }
+    }
+}

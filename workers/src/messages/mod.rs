@@ -1,0 +1,441 @@
+//! The messages pool: follow-ups and replies go out exactly once, at a moment the customer would
+//! welcome.
+//!
+//! A task is decided by [`recete_shared::followups::timing::decide`] (cancel, defer, or send).
+//! Sending writes the message row first, with a unique key per task, and commits it; only then
+//! is the Cloud API called. A retry finds the row: already sent means done; a send whose outcome
+//! is unknown (a timeout) waits `whatsapp.unknown_outcome_wait_secs` for Meta's status webhook,
+//! which carries our message id, before it sends again. The customer never sees two copies.
+
+mod render;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::prelude::{BoxDynError, Data};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use recete_shared::config::{PoolSettings, WhatsAppSettings};
+use recete_shared::consent::{self, ConsentChange};
+use recete_shared::crypto::Keyring;
+use recete_shared::customers;
+use recete_shared::db::{self, Tx};
+use recete_shared::followups::planning;
+use recete_shared::followups::timing::{self, Consent, Decision, TimingInput};
+use recete_shared::followups::zones;
+use recete_shared::ids::{CustomerId, MerchantId, OrderId, TaskId};
+use recete_shared::merchants;
+use recete_shared::orders::OrderStatus;
+use recete_shared::queue::TaskJob;
+use recete_shared::redis_client::RedisClient;
+use recete_shared::whatsapp::limits::Limits;
+use recete_shared::whatsapp::{Content, OutgoingMessage, SendError, Sender};
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::WorkerDeps;
+use crate::jobs::{self, JobRow, Outcome};
+use crate::whatsapp::message_context;
+
+const ACTOR: &str = "worker:messages";
+const QUEUE: &str = "messages";
+/// A wait this short for a rate limit is slept through; a longer one defers the task.
+const INLINE_WAIT: Duration = Duration::from_millis(1500);
+
+#[derive(Clone)]
+pub struct MessageDeps {
+    pub pool: PgPool,
+    pub keyring: Arc<Keyring>,
+    pub sender: Sender,
+    pub redis: RedisClient,
+    pub limits: Arc<Limits>,
+    pub whatsapp: WhatsAppSettings,
+    pub settings: PoolSettings,
+}
+
+impl MessageDeps {
+    pub fn new(deps: &WorkerDeps, settings: PoolSettings) -> Self {
+        let whatsapp = deps.settings.whatsapp.clone();
+        Self {
+            pool: deps.pool.clone(),
+            keyring: deps.keyring.clone(),
+            sender: deps.sender.clone(),
+            redis: deps.redis.clone(),
+            limits: Arc::new(Limits::new(
+                deps.redis.key_prefix(),
+                whatsapp.messages_per_second,
+                Duration::from_secs(whatsapp.customer_gap_secs),
+            )),
+            whatsapp,
+            settings,
+        }
+    }
+}
+
+pub async fn process(job: TaskJob, deps: Data<MessageDeps>) -> Result<(), BoxDynError> {
+    let task_id = job.task_id();
+    jobs::run(QUEUE, JobRow::Task(task_id), &deps.pool, &deps.settings, handle_task(task_id, &deps)).await;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct TaskRow {
+    merchant_id: MerchantId,
+    kind: String,
+    order_id: Option<OrderId>,
+    customer_id: Option<CustomerId>,
+    step: Option<String>,
+    due_at: DateTime<Utc>,
+    payload: serde_json::Value,
+}
+
+#[derive(FromRow)]
+struct CustomerRow {
+    whatsapp_consent: String,
+    country_code: Option<String>,
+    timezone: Option<String>,
+    pii_key_id: Option<String>,
+    phone_sealed: Option<Vec<u8>>,
+    name_sealed: Option<Vec<u8>>,
+}
+
+#[derive(FromRow)]
+struct ExistingMessage {
+    id: Uuid,
+    status: String,
+    updated_at: DateTime<Utc>,
+}
+
+/// What is needed to make the call once the row is committed.
+struct Prepared {
+    message_id: Uuid,
+    customer_id: CustomerId,
+    outgoing: OutgoingMessage,
+    proactive: bool,
+}
+
+pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Outcome> {
+    let Some(prepared) = prepare(task_id, deps).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    let mut connection = deps.redis.connection().await.context("Failed to reach Redis for rate limits")?;
+    if let Some(wait) = rate_limit_wait(deps, &mut connection, &prepared).await? {
+        defer(&deps.pool, task_id, Utc::now() + wait, "rate limit of the phone number or customer").await?;
+        return Ok(Outcome::Done);
+    }
+    match deps.sender.send(&prepared.outgoing).await {
+        Ok(wa_message_id) => {
+            let mut tx = db::system_tx(&deps.pool).await?;
+            sqlx::query(
+                "UPDATE messages SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END,
+                     wa_message_id = $2, sent_at = coalesce(sent_at, now()), status_at = now(), error_code = NULL, error_reason = NULL
+                 WHERE id = $1",
+            )
+            .bind(prepared.message_id)
+            .bind(&wa_message_id)
+            .execute(&mut *tx)
+            .await?;
+            finish(&mut tx, task_id, "done", if deps.sender.is_outbox() { "sent to the local outbox" } else { "sent" }).await?;
+            tx.commit().await?;
+            metrics::counter!("recete_whatsapp_sends_total", "outcome" => "sent", "proactive" => prepared.proactive.to_string()).increment(1);
+            Ok(Outcome::Done)
+        }
+        Err(SendError::Ambiguous(reason)) => {
+            // The row stays `sending`: the retry waits for Meta's status before sending again.
+            metrics::counter!("recete_whatsapp_sends_total", "outcome" => "unknown", "proactive" => prepared.proactive.to_string()).increment(1);
+            anyhow::bail!("send outcome unknown: {reason}")
+        }
+        Err(SendError::Retryable { code, reason }) => {
+            set_message_failed(&deps.pool, prepared.message_id, &code, &reason).await?;
+            metrics::counter!("recete_whatsapp_sends_total", "outcome" => "retryable", "proactive" => prepared.proactive.to_string()).increment(1);
+            anyhow::bail!("Cloud API refused for now ({code}): {reason}")
+        }
+        Err(SendError::Permanent { code, reason, opted_out }) => {
+            let mut tx = db::system_tx(&deps.pool).await?;
+            sqlx::query("UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1")
+                .bind(prepared.message_id)
+                .bind(&code)
+                .bind(&reason)
+                .execute(&mut *tx)
+                .await?;
+            finish(&mut tx, task_id, "done", &format!("not sent ({code}): {reason}")).await?;
+            if opted_out {
+                let merchant: MerchantId =
+                    sqlx::query_scalar("SELECT merchant_id FROM scheduled_tasks WHERE id = $1").bind(task_id).fetch_one(&mut *tx).await?;
+                let change = ConsentChange {
+                    merchant_id: merchant,
+                    customer_id: prepared.customer_id,
+                    granted: false,
+                    source: "whatsapp:131050",
+                    at: Utc::now(),
+                    actor: ACTOR,
+                    event_id: None,
+                };
+                consent::record(&mut tx, &change).await?;
+                planning::cancel_for_customer(&mut tx, prepared.customer_id, "customer stopped marketing messages (131050)").await?;
+            }
+            tx.commit().await?;
+            metrics::counter!("recete_whatsapp_sends_total", "outcome" => "permanent", "proactive" => prepared.proactive.to_string()).increment(1);
+            tracing::warn!(%task_id, code, reason, "message not sent; task ended");
+            Ok(Outcome::Done)
+        }
+    }
+}
+
+/// Decides the task and, to send, commits the message row; `None` when nothing is to be sent now.
+async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<Prepared>> {
+    let mut tx = db::system_tx(&deps.pool).await?;
+    let task: Option<TaskRow> = sqlx::query_as(
+        "SELECT merchant_id, kind, order_id, customer_id, step, due_at, payload FROM scheduled_tasks
+         WHERE id = $1 AND state IN ('pending', 'failed') AND due_at <= now() + interval '1 second'
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(task_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("Failed to claim the task")?;
+    let Some(task) = task else {
+        return Ok(None);
+    };
+    db::set_tenant(&mut tx, task.merchant_id).await?;
+    let Some(customer_id) = task.customer_id else {
+        finish(&mut tx, task_id, "cancelled", "no customer to message").await?;
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let customer: CustomerRow = sqlx::query_as(
+        "SELECT whatsapp_consent, country_code, timezone, pii_key_id, phone_sealed, name_sealed FROM customers WHERE id = $1",
+    )
+    .bind(customer_id)
+    .fetch_one(&mut *tx)
+    .await
+    .context("Failed to load the customer")?;
+    let (merchant_zone, settings) = merchant_context(&mut tx, task.merchant_id).await?;
+    let phone = open_field(deps, task.merchant_id, &customer, "phone", customer.phone_sealed.as_deref())?;
+    let Some(phone) = phone else {
+        finish(&mut tx, task_id, "cancelled", "customer has no phone number").await?;
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let zone = customer
+        .timezone
+        .as_deref()
+        .and_then(|z| z.parse::<Tz>().ok())
+        .or_else(|| customer.country_code.as_deref().and_then(zones::zone_for_country))
+        .or_else(|| zones::zone_for_phone(&phone))
+        .unwrap_or(merchant_zone);
+    let proactive = task.kind == planning::FOLLOW_UP;
+    let order_status: Option<OrderStatus> = match task.order_id {
+        Some(order_id) => sqlx::query_scalar::<_, String>("SELECT status FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .and_then(|s| s.parse().ok()),
+        None => None,
+    };
+    let window = chrono::Duration::hours(i64::from(settings.frequency_cap.per_hours));
+    let recent: Vec<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT sent_at FROM messages WHERE customer_id = $1 AND proactive AND sent_at > now() - $2 AND idempotency_key <> $3",
+    )
+    .bind(customer_id)
+    .bind(window)
+    .bind(format!("task:{task_id}"))
+    .fetch_all(&mut *tx)
+    .await?;
+    let input = TimingInput {
+        now: Utc::now(),
+        due_at: task.due_at,
+        proactive,
+        order_status,
+        consent: Consent::from_column(&customer.whatsapp_consent),
+        customer_zone: zone,
+        quiet_hours: settings.quiet_hours,
+        cap: settings.frequency_cap,
+        recent_proactive_sends: &recent,
+    };
+    match timing::decide(&input) {
+        Decision::Cancel { reason } => {
+            finish(&mut tx, task_id, "cancelled", &reason).await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
+        Decision::Defer { until, reason } => {
+            set_due(&mut tx, task_id, until, &reason).await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
+        Decision::SendNow => {}
+    }
+    let existing: Option<ExistingMessage> =
+        sqlx::query_as("SELECT id, status, updated_at FROM messages WHERE merchant_id = $1 AND idempotency_key = $2 FOR UPDATE")
+            .bind(task.merchant_id)
+            .bind(format!("task:{task_id}"))
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(existing) = &existing {
+        match existing.status.as_str() {
+            "sent" | "delivered" | "read" => {
+                finish(&mut tx, task_id, "done", "sent (confirmed on retry)").await?;
+                tx.commit().await?;
+                return Ok(None);
+            }
+            "sending" => {
+                let wait = chrono::Duration::seconds(deps.whatsapp.unknown_outcome_wait_secs as i64);
+                if existing.updated_at + wait > Utc::now() {
+                    let reason = "an earlier attempt's outcome is unknown; waiting for Meta's status before sending again";
+                    set_due(&mut tx, task_id, existing.updated_at + wait, reason).await?;
+                    tx.commit().await?;
+                    return Ok(None);
+                }
+            }
+            _ => {}
+        }
+    }
+    let phone_number_id: Option<String> = sqlx::query_scalar(
+        "SELECT phone_number_id FROM integrations WHERE merchant_id = $1 AND kind = 'whatsapp' AND status = 'active'
+         ORDER BY created_at LIMIT 1",
+    )
+    .bind(task.merchant_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(phone_number_id) = phone_number_id.or_else(|| deps.sender.is_outbox().then(|| "outbox".to_owned())) else {
+        finish(&mut tx, task_id, "cancelled", "the merchant has no active WhatsApp integration").await?;
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let window_open: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM conversations WHERE customer_id = $1 AND window_expires_at > now() + interval '1 minute')",
+    )
+    .bind(customer_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let name = open_field(deps, task.merchant_id, &customer, "name", customer.name_sealed.as_deref())?;
+    let content = render::content(&mut tx, &task, &settings, window_open, name.as_deref()).await?;
+    let Some(content) = content else {
+        finish(&mut tx, task_id, "cancelled", "the step is no longer in the merchant's follow-up plan").await?;
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let message_id = existing.as_ref().map_or_else(Uuid::now_v7, |m| m.id);
+    let (kind, template_name, body_text) = match &content {
+        Content::Text { body } => ("text", None, Some(body.as_str())),
+        Content::Template { name, .. } => ("template", Some(name.as_str()), None),
+    };
+    let sealed = body_text.map(|text| deps.keyring.seal(text.as_bytes(), &message_context(task.merchant_id)));
+    sqlx::query(
+        "INSERT INTO messages (id, merchant_id, customer_id, order_id, scheduled_task_id, direction, kind, pii_key_id, body_sealed,
+             template_name, idempotency_key, status, status_at, proactive, metadata)
+         VALUES ($1, $2, $3, $4, $5, 'outbound', $6, $7, $8, $9, $10, 'sending', now(), $11, $12)
+         ON CONFLICT (merchant_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+         DO UPDATE SET status = 'sending', status_at = now(), kind = EXCLUDED.kind, template_name = EXCLUDED.template_name,
+             pii_key_id = EXCLUDED.pii_key_id, body_sealed = EXCLUDED.body_sealed",
+    )
+    .bind(message_id)
+    .bind(task.merchant_id)
+    .bind(customer_id)
+    .bind(task.order_id)
+    .bind(task_id)
+    .bind(kind)
+    .bind(sealed.as_ref().map(|s| s.key_id.clone()))
+    .bind(sealed.map(|s| s.bytes))
+    .bind(template_name)
+    .bind(format!("task:{task_id}"))
+    .bind(proactive)
+    .bind(serde_json::json!({ "step": task.step }))
+    .execute(&mut *tx)
+    .await
+    .context("Failed to record the message before sending")?;
+    tx.commit().await.context("Failed to commit the message before sending")?;
+    let to = phone.trim_start_matches('+').to_owned();
+    Ok(Some(Prepared {
+        message_id,
+        customer_id,
+        outgoing: OutgoingMessage { phone_number_id, to, callback_data: message_id.to_string(), content },
+        proactive,
+    }))
+}
+
+async fn merchant_context(tx: &mut Tx, merchant: MerchantId) -> anyhow::Result<(Tz, merchants::MerchantSettings)> {
+    let zone: String = sqlx::query_scalar("SELECT timezone FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut **tx).await?;
+    let settings = merchants::settings(tx, merchant).await?;
+    Ok((zone.parse().unwrap_or(chrono_tz::UTC), settings))
+}
+
+fn open_field(
+    deps: &MessageDeps,
+    merchant: MerchantId,
+    customer: &CustomerRow,
+    field: &str,
+    sealed: Option<&[u8]>,
+) -> anyhow::Result<Option<String>> {
+    let (Some(sealed), Some(key_id)) = (sealed, customer.pii_key_id.as_deref()) else {
+        return Ok(None);
+    };
+    let plaintext = deps
+        .keyring
+        .open(key_id, sealed, &customers::field_context(merchant, field))
+        .with_context(|| format!("Failed to open the customer's {field}"))?;
+    Ok(Some(String::from_utf8(plaintext).context("customer field is not UTF-8")?))
+}
+
+async fn rate_limit_wait(
+    deps: &MessageDeps,
+    connection: &mut redis::aio::ConnectionManager,
+    prepared: &Prepared,
+) -> anyhow::Result<Option<chrono::Duration>> {
+    for _ in 0..3 {
+        let number_wait = deps.limits.number_wait(connection, &prepared.outgoing.phone_number_id).await?;
+        let wait = match number_wait {
+            Some(wait) => Some(wait),
+            None => deps.limits.customer_wait(connection, &prepared.customer_id.to_string()).await?,
+        };
+        match wait {
+            None => return Ok(None),
+            Some(wait) if wait <= INLINE_WAIT => tokio::time::sleep(wait).await,
+            Some(wait) => return Ok(Some(chrono::Duration::from_std(wait)?)),
+        }
+    }
+    Ok(Some(chrono::Duration::seconds(1)))
+}
+
+async fn finish(tx: &mut Tx, task_id: TaskId, state: &str, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE scheduled_tasks SET state = $2, status_reason = $3, finished_at = now(),
+             cancel_reason = CASE WHEN $2 = 'cancelled' THEN $3 ELSE cancel_reason END, attempts = attempts + 1
+         WHERE id = $1",
+    )
+    .bind(task_id)
+    .bind(state)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn set_due(tx: &mut Tx, task_id: TaskId, until: DateTime<Utc>, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE scheduled_tasks SET due_at = $2, status_reason = $3, enqueued_at = NULL WHERE id = $1")
+        .bind(task_id)
+        .bind(until)
+        .bind(reason)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn defer(pool: &PgPool, task_id: TaskId, until: DateTime<Utc>, reason: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    set_due(&mut tx, task_id, until, reason).await?;
+    tx.commit().await
+}
+
+async fn set_message_failed(pool: &PgPool, message_id: Uuid, code: &str, reason: &str) -> Result<(), sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    sqlx::query("UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1")
+        .bind(message_id)
+        .bind(code)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}

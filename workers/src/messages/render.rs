@@ -1,0 +1,51 @@
+//! What a task says: the step's text inside an open service window, its template outside it,
+//! a reply's own text.
+
+use anyhow::Context;
+use recete_shared::db::Tx;
+use recete_shared::followups::plan::TemplateParameter;
+use recete_shared::merchants::MerchantSettings;
+use recete_shared::whatsapp::Content;
+
+use super::TaskRow;
+
+pub(super) async fn content(
+    tx: &mut Tx,
+    task: &TaskRow,
+    settings: &MerchantSettings,
+    window_open: bool,
+    customer_name: Option<&str>,
+) -> anyhow::Result<Option<Content>> {
+    if task.kind == "reply" {
+        let text = task.payload["text"].as_str().context("a reply task carries its text")?;
+        return Ok(Some(Content::Text { body: text.to_owned() }));
+    }
+    let Some(step) = settings.follow_up_plan.iter().find(|step| Some(step.key.as_str()) == task.step.as_deref()) else {
+        return Ok(None);
+    };
+    if window_open {
+        if let Some(text) = &step.window_text {
+            return Ok(Some(Content::Text { body: text.clone() }));
+        }
+    }
+    let (order_number, product_title): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT o.external_order_id, (SELECT title FROM order_items WHERE order_id = o.id ORDER BY created_at LIMIT 1)
+         FROM orders o WHERE o.id = $1",
+    )
+    .bind(task.order_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .unwrap_or((None, None));
+    let first_name = customer_name.and_then(|name| name.split_whitespace().next()).unwrap_or("there").to_owned();
+    let parameters = step
+        .template
+        .parameters
+        .iter()
+        .map(|parameter| match parameter {
+            TemplateParameter::CustomerFirstName => first_name.clone(),
+            TemplateParameter::OrderNumber => order_number.clone().unwrap_or_default(),
+            TemplateParameter::ProductTitle => product_title.clone().unwrap_or_else(|| "your order".to_owned()),
+        })
+        .collect();
+    Ok(Some(Content::Template { name: step.template.name.clone(), language: step.template.language.clone(), parameters }))
+}

@@ -1,0 +1,207 @@
+//! The whatsapp-events pool: delivery statuses update our messages, inbound messages open the
+//! 24-hour service window, and STOP or START change consent at once.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use apalis::prelude::{BoxDynError, Data};
+use chrono::{DateTime, Duration, Utc};
+use recete_shared::config::PoolSettings;
+use recete_shared::consent::{self, ConsentChange, ConsentCommand};
+use recete_shared::crypto::Keyring;
+use recete_shared::customers::{self, PHONE_LOOKUP_DOMAIN};
+use recete_shared::db::{self, Tx};
+use recete_shared::events::{EventBody, InboundMessage, MessageStatusUpdate};
+use recete_shared::followups::planning;
+use recete_shared::ids::{CustomerId, EventId, MerchantId};
+use recete_shared::phone::PhoneNumber;
+use recete_shared::queue::EventJob;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::WorkerDeps;
+use crate::jobs::{self, JobRow, Outcome};
+
+const ACTOR: &str = "worker:whatsapp-events";
+const QUEUE: &str = "whatsapp-events";
+
+#[derive(Clone)]
+pub struct WhatsAppDeps {
+    pub pool: PgPool,
+    pub keyring: Arc<Keyring>,
+    pub settings: PoolSettings,
+}
+
+impl WhatsAppDeps {
+    pub fn new(deps: &WorkerDeps, settings: PoolSettings) -> Self {
+        Self { pool: deps.pool.clone(), keyring: deps.keyring.clone(), settings }
+    }
+}
+
+pub async fn process(job: EventJob, deps: Data<WhatsAppDeps>) -> Result<(), BoxDynError> {
+    let event_id = job.event_id();
+    jobs::run(QUEUE, JobRow::Event(event_id), &deps.pool, &deps.settings, handle_event(event_id, &deps)).await;
+    Ok(())
+}
+
+pub async fn handle_event(event_id: EventId, deps: &WhatsAppDeps) -> anyhow::Result<Outcome> {
+    let mut tx = db::system_tx(&deps.pool).await.context("Failed to begin the event transaction")?;
+    let Some(claimed) = jobs::claim_event(&mut tx, event_id, &deps.keyring).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    match &claimed.event.body {
+        EventBody::MessageStatus(status) => apply_status(&mut tx, status, claimed.event.occurred_at).await?,
+        EventBody::InboundMessage(message) => {
+            receive(&mut tx, &deps.keyring, claimed.merchant_id, event_id, message, claimed.event.occurred_at).await?
+        }
+        EventBody::Order(_) => anyhow::bail!("an order event reached the whatsapp-events queue"),
+    }
+    jobs::mark_event_processed(&mut tx, event_id).await?;
+    tx.commit().await.context("Failed to commit the event")?;
+    Ok(Outcome::Done)
+}
+
+/// Statuses only move a message forward (`sent` < `delivered` < `read`), whatever order Meta
+/// sends them in; `failed` applies unless the message was already delivered or read.
+async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Utc>) -> anyhow::Result<()> {
+    let callback_id = status.callback_data.as_deref().and_then(|id| Uuid::parse_str(id).ok());
+    let first_error = status.errors.first();
+    let updated = sqlx::query(
+        "WITH ranks(status, rank) AS (VALUES ('queued', 0), ('sending', 1), ('failed', 2), ('sent', 3), ('delivered', 4), ('read', 5))
+         UPDATE messages m SET status = $3, status_at = $4, wa_message_id = coalesce(m.wa_message_id, $1),
+             sent_at = CASE WHEN $3 IN ('sent', 'delivered', 'read') THEN coalesce(m.sent_at, $4) ELSE m.sent_at END,
+             error_code = CASE WHEN $3 = 'failed' THEN $5 ELSE m.error_code END,
+             error_reason = CASE WHEN $3 = 'failed' THEN $6 ELSE m.error_reason END
+         FROM ranks current, ranks incoming
+         WHERE (m.wa_message_id = $1 OR m.id = $2) AND m.direction = 'outbound'
+           AND current.status = m.status AND incoming.status = $3
+           AND (incoming.rank > current.rank AND NOT ($3 = 'failed' AND current.rank >= 4))",
+    )
+    .bind(&status.message_id)
+    .bind(callback_id)
+    .bind(&status.status)
+    .bind(at)
+    .bind(first_error.map(|e| e.code.to_string()))
+    .bind(first_error.map(|e| {
+        [e.title.as_deref(), e.details.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(": ")
+    }))
+    .execute(&mut **tx)
+    .await
+    .context("Failed to apply the message status")?;
+    if updated.rows_affected() == 0 {
+        tracing::debug!(status = %status.status, "status changed nothing (unknown message, repeated or older status)");
+    }
+    Ok(())
+}
+
+async fn receive(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    event_id: EventId,
+    message: &InboundMessage,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let Ok(phone) = PhoneNumber::parse(&format!("+{}", message.from), None) else {
+        tracing::warn!(%event_id, "inbound message from a number that does not parse; ignored");
+        return Ok(());
+    };
+    let customer_id = find_or_create_customer(tx, keyring, merchant, &phone, message.profile_name.as_deref()).await?;
+    let conversation_id: Uuid = sqlx::query_scalar(
+        "WITH existing AS (
+             SELECT id FROM conversations WHERE customer_id = $2 AND state <> 'closed' ORDER BY created_at DESC LIMIT 1
+         ), created AS (
+             INSERT INTO conversations (id, merchant_id, customer_id)
+             SELECT $1, $3, $2 WHERE NOT EXISTS (SELECT 1 FROM existing)
+             RETURNING id
+         )
+         SELECT id FROM existing UNION ALL SELECT id FROM created",
+    )
+    .bind(Uuid::now_v7())
+    .bind(customer_id)
+    .bind(merchant)
+    .fetch_one(&mut **tx)
+    .await
+    .context("Failed to find the conversation")?;
+    sqlx::query(
+        "UPDATE conversations SET last_message_at = greatest(coalesce(last_message_at, $2), $2),
+             window_expires_at = greatest(coalesce(window_expires_at, $3), $3)
+         WHERE id = $1",
+    )
+    .bind(conversation_id)
+    .bind(at)
+    .bind(at + Duration::hours(24))
+    .execute(&mut **tx)
+    .await?;
+    let body = message.text.as_deref().map(|text| keyring.seal(text.as_bytes(), &message_context(merchant)));
+    sqlx::query(
+        "INSERT INTO messages (id, merchant_id, conversation_id, customer_id, direction, kind, pii_key_id, body_sealed,
+             idempotency_key, wa_message_id, status, status_at)
+         VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, 'received', $10)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(Uuid::now_v7())
+    .bind(merchant)
+    .bind(conversation_id)
+    .bind(customer_id)
+    .bind(if message.text.is_some() { "text" } else { "other" })
+    .bind(body.as_ref().map(|b| b.key_id.clone()))
+    .bind(body.map(|b| b.bytes))
+    .bind(format!("inbound:{}", message.message_id))
+    .bind(&message.message_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .context("Failed to store the inbound message")?;
+
+    let Some(command) = message.text.as_deref().and_then(consent::command_in) else {
+        return Ok(());
+    };
+    let granted = command == ConsentCommand::OptIn;
+    let source = if granted { "whatsapp:START" } else { "whatsapp:STOP" };
+    let change = ConsentChange { merchant_id: merchant, customer_id, granted, source, at, actor: ACTOR, event_id: Some(event_id) };
+    consent::record(tx, &change).await?;
+    let merchant_name: String =
+        sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut **tx).await?;
+    let confirmation = if granted {
+        format!("You will receive messages from {merchant_name} again. Reply STOP at any time to opt out.")
+    } else {
+        planning::cancel_for_customer(tx, customer_id, "customer opted out").await?;
+        format!("You will not receive more messages from {merchant_name}. Reply START to opt back in.")
+    };
+    planning::schedule_reply(tx, merchant, customer_id, &format!("reply:{}", message.message_id), &confirmation).await?;
+    Ok(())
+}
+
+/// The context message bodies are sealed with.
+pub fn message_context(merchant: MerchantId) -> Vec<u8> {
+    format!("messages.body:{merchant}").into_bytes()
+}
+
+async fn find_or_create_customer(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    phone: &PhoneNumber,
+    profile_name: Option<&str>,
+) -> anyhow::Result<CustomerId> {
+    let lookup = keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, phone.as_e164()).to_vec();
+    let existing: Option<CustomerId> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE merchant_id = $1 AND phone_lookup = $2")
+            .bind(merchant)
+            .bind(&lookup)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let snapshot = recete_shared::events::CustomerSnapshot {
+        phone: Some(phone.as_e164().to_owned()),
+        name: profile_name.map(str::to_owned),
+        ..Default::default()
+    };
+    let provenance = customers::Provenance { actor: ACTOR, event_id: None, occurred_at: Utc::now() };
+    customers::upsert_from_snapshot(tx, keyring, merchant, &snapshot, None, &provenance)
+        .await?
+        .context("a customer with a phone number is always created")
+}
