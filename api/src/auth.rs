@@ -40,10 +40,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Some(key) = presented_key(parts) else {
-            return Err(ApiError::Unauthorized("send the API key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`".into()));
+            return Err(ApiError::Unauthorized(
+                "send the API key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`".into(),
+            ));
         };
         if !api_keys::is_well_formed(key) {
-            return Err(ApiError::Unauthorized("the API key is malformed (check for a truncated or mistyped key)".into()));
+            return Err(ApiError::Unauthorized(
+                "the API key is malformed (check for a truncated or mistyped key)".into(),
+            ));
         }
         let hash = sha256(key.as_bytes());
         let pool = PgPool::from_ref(state);

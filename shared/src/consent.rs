@@ -39,9 +39,28 @@ fn fold(text: &str) -> String {
 }
 
 const OPT_OUT: &[&str] = &[
-    "stop", "stopp", "stop all", "stop please", "please stop", "unsubscribe", "cancel", "end", "quit", "opt out", "optout",
-    "stop messaging me", "stop messaging", "stop sending", "stop sending messages", "stop texting me", "no more messages",
-    "remove me", "dur", "durdur", "iptal", "abonelikten cik",
+    "stop",
+    "stopp",
+    "stop all",
+    "stop please",
+    "please stop",
+    "unsubscribe",
+    "cancel",
+    "end",
+    "quit",
+    "opt out",
+    "optout",
+    "stop messaging me",
+    "stop messaging",
+    "stop sending",
+    "stop sending messages",
+    "stop texting me",
+    "no more messages",
+    "remove me",
+    "dur",
+    "durdur",
+    "iptal",
+    "abonelikten cik",
 ];
 const OPT_IN: &[&str] = &["start", "unstop", "subscribe", "opt in", "optin", "resume", "baslat"];
 
@@ -109,7 +128,21 @@ mod tests {
 
     #[test]
     fn stop_and_start_are_recognised_in_their_common_forms() {
-        for text in ["STOP", "stop", " Stop! ", "Unsubscribe", "CANCEL", "end", "Quit", "opt out", "OPT-OUT", "Stop messaging me", "stop 🛑", "İPTAL", "dur"] {
+        for text in [
+            "STOP",
+            "stop",
+            " Stop! ",
+            "Unsubscribe",
+            "CANCEL",
+            "end",
+            "Quit",
+            "opt out",
+            "OPT-OUT",
+            "Stop messaging me",
+            "stop 🛑",
+            "İPTAL",
+            "dur",
+        ] {
             assert_eq!(command_in(text), Some(ConsentCommand::OptOut), "{text}");
         }
         for text in ["START", "start", "Unstop", "opt in", "Başlat"] {

@@ -270,8 +270,12 @@ impl TestApp {
     }
 
     pub fn start_workers(&self) -> RunningWorkers {
+        self.start_pools(recete_workers::Pool::ALL)
+    }
+
+    pub fn start_pools(&self, pools: &[recete_workers::Pool]) -> RunningWorkers {
         let shutdown = CancellationToken::new();
-        let options = recete_workers::WorkerOptions { pools: recete_workers::Pool::ALL.to_vec(), health_listen: None };
+        let options = recete_workers::WorkerOptions { pools: pools.to_vec(), health_listen: None };
         let handle = tokio::spawn(recete_workers::run(self.worker_deps(), options, shutdown.clone()));
         RunningWorkers { shutdown, handle }
     }

@@ -1,5 +1,6 @@
 //! End-to-end tests against real PostgreSQL and Redis: the HTTP API, and the worker pipeline.
 
 mod api;
+mod followups;
 mod helpers;
 mod pipeline;

@@ -27,8 +27,7 @@ pub async fn relay_loop<J: Feed>(queue: QueueName, deps: WorkerDeps, shutdown: C
             None => match deps.redis.connection().await {
                 Ok(connection) => {
                     let namespace = backlog::namespace(deps.redis.key_prefix(), queue);
-                    let storage =
-                        backlog::storage(connection.clone(), deps.redis.key_prefix(), queue, &settings, 1);
+                    let storage = backlog::storage(connection.clone(), deps.redis.key_prefix(), queue, &settings, 1);
                     relay = Some(Relay { queue, namespace, storage, connection, settings: settings.clone() });
                     Duration::ZERO
                 }

@@ -101,8 +101,8 @@ pub async fn claim_event(tx: &mut Tx, event_id: EventId, keyring: &Keyring) -> a
         return Ok(None);
     };
     let context = payload_context(row.integration_id, &row.dedup_key, "normalized");
-    let normalized =
-        open_payload(keyring, &row.key_id, &row.normalized_sealed, &context).context("Failed to open the normalized event")?;
+    let normalized = open_payload(keyring, &row.key_id, &row.normalized_sealed, &context)
+        .context("Failed to open the normalized event")?;
     let event: NormalizedEvent = serde_json::from_slice(&normalized).context("Failed to read the normalized event")?;
     db::set_tenant(tx, row.merchant_id).await.context("Failed to scope the transaction to the merchant")?;
     Ok(Some(ClaimedEvent { merchant_id: row.merchant_id, integration_id: row.integration_id, event }))

@@ -19,8 +19,8 @@
 
 pub mod feeding;
 pub mod health;
-pub mod jobs;
 pub mod housekeeping;
+pub mod jobs;
 pub mod messages;
 pub mod orders;
 pub mod pools;

@@ -104,12 +104,20 @@ pub async fn plan_after_delivery(
 
 /// Cancels an order's pending follow-ups (cancelled or refunded order); returns how many.
 pub async fn cancel_for_order(tx: &mut Tx, order_id: OrderId, reason: &str) -> Result<u64, sqlx::Error> {
-    cancel_where(tx, "order_id = $1 AND kind = 'follow_up' AND $2::uuid IS NULL", order_id.as_uuid(), None, reason).await
+    cancel_where(tx, "order_id = $1 AND kind = 'follow_up' AND $2::uuid IS NULL", order_id.as_uuid(), None, reason)
+        .await
 }
 
 /// Cancels a customer's pending follow-ups (opt-out); returns how many.
 pub async fn cancel_for_customer(tx: &mut Tx, customer_id: CustomerId, reason: &str) -> Result<u64, sqlx::Error> {
-    cancel_where(tx, "customer_id = $1 AND kind = 'follow_up' AND $2::uuid IS NULL", customer_id.as_uuid(), None, reason).await
+    cancel_where(
+        tx,
+        "customer_id = $1 AND kind = 'follow_up' AND $2::uuid IS NULL",
+        customer_id.as_uuid(),
+        None,
+        reason,
+    )
+    .await
 }
 
 async fn cancel_where(

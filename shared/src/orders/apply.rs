@@ -11,8 +11,8 @@ use crate::crypto::Keyring;
 use crate::customers::{self, Provenance, UpsertError};
 use crate::db::Tx;
 use crate::events::{EventBody, LineItem, NormalizedEvent, OrderSnapshot};
-use crate::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId};
 use crate::followups::planning::{self, Delivery};
+use crate::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId};
 use crate::merchants;
 
 pub struct EventContext<'a> {
@@ -127,8 +127,10 @@ pub async fn follow_status(
 ) -> Result<(), sqlx::Error> {
     match status {
         OrderStatus::Delivered => {
-            let customer_id: Option<CustomerId> =
-                sqlx::query_scalar("SELECT customer_id FROM orders WHERE id = $1").bind(order_id).fetch_one(&mut **tx).await?;
+            let customer_id: Option<CustomerId> = sqlx::query_scalar("SELECT customer_id FROM orders WHERE id = $1")
+                .bind(order_id)
+                .fetch_one(&mut **tx)
+                .await?;
             let delivery = Delivery {
                 merchant_id: ctx.merchant_id,
                 order_id,

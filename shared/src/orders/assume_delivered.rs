@@ -19,7 +19,8 @@ const ACTOR: &str = "worker:assume-delivered";
 /// Returns 0 without waiting when another process holds the tick.
 pub async fn run_once(pool: &sqlx::PgPool, now: DateTime<Utc>, limit: i64) -> Result<u64, sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(LOCK_KEY).fetch_one(&mut *tx).await?;
+    let acquired: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(LOCK_KEY).fetch_one(&mut *tx).await?;
     if !acquired {
         return Ok(0);
     }

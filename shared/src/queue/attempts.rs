@@ -97,11 +97,12 @@ pub async fn record_task_failure(
     settings: &PoolSettings,
 ) -> Result<FailureOutcome, sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    let attempts: Option<i32> =
-        sqlx::query_scalar("SELECT attempts FROM scheduled_tasks WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE")
-            .bind(task_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let attempts: Option<i32> = sqlx::query_scalar(
+        "SELECT attempts FROM scheduled_tasks WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE",
+    )
+    .bind(task_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(previous) = attempts else {
         return Ok(FailureOutcome::DeadLettered);
     };

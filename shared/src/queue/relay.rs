@@ -179,9 +179,11 @@ impl<J: Feed> Relay<J> {
         tx.commit().await?;
         let recovered = rows.iter().filter(|row| row.recovered).count();
         let report = RelayReport { handed_over: rows.len(), recovered, queue_full: false };
-        metrics::counter!("recete_relay_enqueued_total", "queue" => self.queue.as_str()).increment(report.handed_over as u64);
+        metrics::counter!("recete_relay_enqueued_total", "queue" => self.queue.as_str())
+            .increment(report.handed_over as u64);
         if recovered > 0 {
-            metrics::counter!("recete_reconciler_recovered_total", "queue" => self.queue.as_str()).increment(recovered as u64);
+            metrics::counter!("recete_reconciler_recovered_total", "queue" => self.queue.as_str())
+                .increment(recovered as u64);
             tracing::info!(queue = %self.queue, recovered, "reconciler handed over rows again");
         }
         Ok(report)

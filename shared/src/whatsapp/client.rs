@@ -76,7 +76,8 @@ impl CloudClient {
             Content::Template { name, language, parameters } => {
                 let mut template = json!({ "name": name, "language": { "code": language } });
                 if !parameters.is_empty() {
-                    let parameters: Vec<Value> = parameters.iter().map(|text| json!({ "type": "text", "text": text })).collect();
+                    let parameters: Vec<Value> =
+                        parameters.iter().map(|text| json!({ "type": "text", "text": text })).collect();
                     template["components"] = json!([{ "type": "body", "parameters": parameters }]);
                 }
                 body["type"] = "template".into();
@@ -105,7 +106,8 @@ impl CloudClient {
                 }
             })?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|_| SendError::Ambiguous("the Cloud API's answer was cut off".into()))?;
+        let text =
+            response.text().await.map_err(|_| SendError::Ambiguous("the Cloud API's answer was cut off".into()))?;
         if (200..300).contains(&status) {
             let accepted: Accepted = serde_json::from_str(&text)
                 .map_err(|_| SendError::Ambiguous(format!("unexpected success body from the Cloud API ({status})")))?;
@@ -117,7 +119,8 @@ impl CloudClient {
                 .ok_or_else(|| SendError::Ambiguous("the Cloud API accepted without a message id".into()));
         }
         let error = serde_json::from_str::<ErrorEnvelope>(&text).ok().map(|e| e.error);
-        let details = error.as_ref().and_then(|e| e.error_data.as_ref().and_then(|d| d.details.clone()).or(e.message.clone()));
+        let details =
+            error.as_ref().and_then(|e| e.error_data.as_ref().and_then(|d| d.details.clone()).or(e.message.clone()));
         Err(classify(status, error.and_then(|e| e.code), details.as_deref()))
     }
 }

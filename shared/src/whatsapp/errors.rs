@@ -26,17 +26,31 @@ pub fn classify(http_status: u16, code: Option<i64>, details: Option<&str>) -> S
         opted_out,
     };
     match code {
-        Some(130429) => SendError::Retryable { code: "130429".into(), reason: "throughput limit of the phone number reached".into() },
-        Some(131056) => SendError::Retryable { code: "131056".into(), reason: "too many messages to this user in a short time".into() },
-        Some(131026) => permanent(131026, "message undeliverable to this number (no WhatsApp, or an old app version)", false),
-        Some(131047) => permanent(131047, "more than 24 hours since the customer last wrote; only a template may be sent", false),
+        Some(130429) => SendError::Retryable {
+            code: "130429".into(),
+            reason: "throughput limit of the phone number reached".into(),
+        },
+        Some(131056) => SendError::Retryable {
+            code: "131056".into(),
+            reason: "too many messages to this user in a short time".into(),
+        },
+        Some(131026) => {
+            permanent(131026, "message undeliverable to this number (no WhatsApp, or an old app version)", false)
+        }
+        Some(131047) => {
+            permanent(131047, "more than 24 hours since the customer last wrote; only a template may be sent", false)
+        }
         Some(131049) => permanent(131049, "Meta held back this marketing message to keep engagement healthy", false),
         Some(131050) => permanent(131050, "the customer stopped marketing messages from this business", true),
         Some(132000 | 132001 | 132005 | 132007 | 132012 | 132015 | 132016) => {
             permanent(code.unwrap_or_default(), "the template or its parameters were rejected", false)
         }
-        Some(100 | 131008 | 131009 | 131021) => permanent(code.unwrap_or_default(), "invalid parameter in the request", false),
-        Some(190 | 10 | 200) => permanent(code.unwrap_or_default(), "access token invalid or without permission", false),
+        Some(100 | 131008 | 131009 | 131021) => {
+            permanent(code.unwrap_or_default(), "invalid parameter in the request", false)
+        }
+        Some(190 | 10 | 200) => {
+            permanent(code.unwrap_or_default(), "access token invalid or without permission", false)
+        }
         _ if http_status >= 500 || http_status == 429 => SendError::Retryable {
             code: code.map_or_else(|| format!("http-{http_status}"), |c| c.to_string()),
             reason: format!("Meta answered {http_status}{detail}"),

@@ -38,7 +38,11 @@ impl Limits {
 
     /// `None` when a message from `phone_number_id` may go now, else how long to wait. Allows a
     /// burst of one second's worth, then the steady rate.
-    pub async fn number_wait(&self, connection: &mut ConnectionManager, phone_number_id: &str) -> Result<Option<Duration>, redis::RedisError> {
+    pub async fn number_wait(
+        &self,
+        connection: &mut ConnectionManager,
+        phone_number_id: &str,
+    ) -> Result<Option<Duration>, redis::RedisError> {
         let burst = (1000 / self.per_number_interval_ms).max(1);
         let wait: u64 = Script::new(GCRA)
             .key(format!("{}:ratelimit:wa-number:{phone_number_id}", self.key_prefix))
@@ -51,7 +55,11 @@ impl Limits {
 
     /// `None` when `customer` got nothing in the last gap (and reserves the gap), else how long
     /// until they may get another message.
-    pub async fn customer_wait(&self, connection: &mut ConnectionManager, customer: &str) -> Result<Option<Duration>, redis::RedisError> {
+    pub async fn customer_wait(
+        &self,
+        connection: &mut ConnectionManager,
+        customer: &str,
+    ) -> Result<Option<Duration>, redis::RedisError> {
         if self.customer_gap.is_zero() {
             return Ok(None);
         }

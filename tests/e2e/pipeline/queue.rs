@@ -11,14 +11,14 @@ use crate::helpers::{spawn_app, spawn_app_with};
 
 const PROCESSED: &str = "SELECT count(*) FROM external_events WHERE state = 'processed'";
 
-async fn relay_for(app: &crate::helpers::TestApp) -> Relay {
+async fn relay_for(app: &crate::helpers::TestApp) -> Relay<EventJob> {
     let redis = recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client");
     let connection = redis.connection().await.expect("redis");
     let queue = QueueName::OrderEvents;
     Relay {
         queue,
         namespace: backlog::namespace(redis.key_prefix(), queue),
-        storage: backlog::event_storage(connection.clone(), redis.key_prefix(), queue, &app.settings.queue, 1),
+        storage: backlog::storage(connection.clone(), redis.key_prefix(), queue, &app.settings.queue, 1),
         connection,
         settings: app.settings.queue.clone(),
     }

@@ -136,7 +136,8 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
             .bind(&wa_message_id)
             .execute(&mut *tx)
             .await?;
-            finish(&mut tx, task_id, "done", if deps.sender.is_outbox() { "sent to the local outbox" } else { "sent" }).await?;
+            finish(&mut tx, task_id, "done", if deps.sender.is_outbox() { "sent to the local outbox" } else { "sent" })
+                .await?;
             tx.commit().await?;
             metrics::counter!("recete_whatsapp_sends_total", "outcome" => "sent", "proactive" => prepared.proactive.to_string()).increment(1);
             Ok(Outcome::Done)
@@ -161,8 +162,10 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
                 .await?;
             finish(&mut tx, task_id, "done", &format!("not sent ({code}): {reason}")).await?;
             if opted_out {
-                let merchant: MerchantId =
-                    sqlx::query_scalar("SELECT merchant_id FROM scheduled_tasks WHERE id = $1").bind(task_id).fetch_one(&mut *tx).await?;
+                let merchant: MerchantId = sqlx::query_scalar("SELECT merchant_id FROM scheduled_tasks WHERE id = $1")
+                    .bind(task_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 let change = ConsentChange {
                     merchant_id: merchant,
                     customer_id: prepared.customer_id,
@@ -173,7 +176,12 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
                     event_id: None,
                 };
                 consent::record(&mut tx, &change).await?;
-                planning::cancel_for_customer(&mut tx, prepared.customer_id, "customer stopped marketing messages (131050)").await?;
+                planning::cancel_for_customer(
+                    &mut tx,
+                    prepared.customer_id,
+                    "customer stopped marketing messages (131050)",
+                )
+                .await?;
             }
             tx.commit().await?;
             metrics::counter!("recete_whatsapp_sends_total", "outcome" => "permanent", "proactive" => prepared.proactive.to_string()).increment(1);
@@ -204,8 +212,11 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
         tx.commit().await?;
         return Ok(None);
     };
+    // Locked: two due messages for one customer are decided one after the other, so the second
+    // sees the first and the frequency cap holds.
     let customer: CustomerRow = sqlx::query_as(
-        "SELECT whatsapp_consent, country_code, timezone, pii_key_id, phone_sealed, name_sealed FROM customers WHERE id = $1",
+        "SELECT whatsapp_consent, country_code, timezone, pii_key_id, phone_sealed, name_sealed FROM customers
+         WHERE id = $1 FOR UPDATE",
     )
     .bind(customer_id)
     .fetch_one(&mut *tx)
@@ -236,7 +247,9 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
     };
     let window = chrono::Duration::hours(i64::from(settings.frequency_cap.per_hours));
     let recent: Vec<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT sent_at FROM messages WHERE customer_id = $1 AND proactive AND sent_at > now() - $2 AND idempotency_key <> $3",
+        "SELECT coalesce(sent_at, created_at) FROM messages
+         WHERE customer_id = $1 AND proactive AND status IN ('sending', 'sent', 'delivered', 'read')
+           AND coalesce(sent_at, created_at) > now() - $2 AND idempotency_key <> $3",
     )
     .bind(customer_id)
     .bind(window)
@@ -267,12 +280,13 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
         }
         Decision::SendNow => {}
     }
-    let existing: Option<ExistingMessage> =
-        sqlx::query_as("SELECT id, status, updated_at FROM messages WHERE merchant_id = $1 AND idempotency_key = $2 FOR UPDATE")
-            .bind(task.merchant_id)
-            .bind(format!("task:{task_id}"))
-            .fetch_optional(&mut *tx)
-            .await?;
+    let existing: Option<ExistingMessage> = sqlx::query_as(
+        "SELECT id, status, updated_at FROM messages WHERE merchant_id = $1 AND idempotency_key = $2 FOR UPDATE",
+    )
+    .bind(task.merchant_id)
+    .bind(format!("task:{task_id}"))
+    .fetch_optional(&mut *tx)
+    .await?;
     if let Some(existing) = &existing {
         match existing.status.as_str() {
             "sent" | "delivered" | "read" => {
@@ -283,7 +297,8 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
             "sending" => {
                 let wait = chrono::Duration::seconds(deps.whatsapp.unknown_outcome_wait_secs as i64);
                 if existing.updated_at + wait > Utc::now() {
-                    let reason = "an earlier attempt's outcome is unknown; waiting for Meta's status before sending again";
+                    let reason =
+                        "an earlier attempt's outcome is unknown; waiting for Meta's status before sending again";
                     set_due(&mut tx, task_id, existing.updated_at + wait, reason).await?;
                     tx.commit().await?;
                     return Ok(None);
@@ -357,7 +372,8 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
 }
 
 async fn merchant_context(tx: &mut Tx, merchant: MerchantId) -> anyhow::Result<(Tz, merchants::MerchantSettings)> {
-    let zone: String = sqlx::query_scalar("SELECT timezone FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut **tx).await?;
+    let zone: String =
+        sqlx::query_scalar("SELECT timezone FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut **tx).await?;
     let settings = merchants::settings(tx, merchant).await?;
     Ok((zone.parse().unwrap_or(chrono_tz::UTC), settings))
 }
@@ -431,11 +447,13 @@ async fn defer(pool: &PgPool, task_id: TaskId, until: DateTime<Utc>, reason: &st
 
 async fn set_message_failed(pool: &PgPool, message_id: Uuid, code: &str, reason: &str) -> Result<(), sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    sqlx::query("UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1")
-        .bind(message_id)
-        .bind(code)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1",
+    )
+    .bind(message_id)
+    .bind(code)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }

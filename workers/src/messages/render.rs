@@ -47,5 +47,9 @@ pub(super) async fn content(
             TemplateParameter::ProductTitle => product_title.clone().unwrap_or_else(|| "your order".to_owned()),
         })
         .collect();
-    Ok(Some(Content::Template { name: step.template.name.clone(), language: step.template.language.clone(), parameters }))
+    Ok(Some(Content::Template {
+        name: step.template.name.clone(),
+        language: step.template.language.clone(),
+        parameters,
+    }))
 }

@@ -159,7 +159,15 @@ async fn receive(
     };
     let granted = command == ConsentCommand::OptIn;
     let source = if granted { "whatsapp:START" } else { "whatsapp:STOP" };
-    let change = ConsentChange { merchant_id: merchant, customer_id, granted, source, at, actor: ACTOR, event_id: Some(event_id) };
+    let change = ConsentChange {
+        merchant_id: merchant,
+        customer_id,
+        granted,
+        source,
+        at,
+        actor: ACTOR,
+        event_id: Some(event_id),
+    };
     consent::record(tx, &change).await?;
     let merchant_name: String =
         sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut **tx).await?;
@@ -169,7 +177,8 @@ async fn receive(
         planning::cancel_for_customer(tx, customer_id, "customer opted out").await?;
         format!("You will not receive more messages from {merchant_name}. Reply START to opt back in.")
     };
-    planning::schedule_reply(tx, merchant, customer_id, &format!("reply:{}", message.message_id), &confirmation).await?;
+    planning::schedule_reply(tx, merchant, customer_id, &format!("reply:{}", message.message_id), &confirmation)
+        .await?;
     Ok(())
 }
 
