@@ -77,20 +77,19 @@ pub async fn list(
     .await
     .map_err(ApiError::from_database)?;
     tx.commit().await.map_err(ApiError::from_database)?;
-    if let Some(order_id) = &query.order_id {
-        if messages.is_empty() {
-            let known: bool = {
-                let mut tx = db::tenant_tx(&state.pool, merchant.merchant_id).await.map_err(ApiError::from_database)?;
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1 OR external_order_id = $2)")
-                    .bind(order_uuid)
-                    .bind(order_id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(ApiError::from_database)?
-            };
-            if !known {
-                return Err(ApiError::NotFound(format!("no order {order_id}")));
-            }
+    if let Some(order_id) = &query.order_id
+        && messages.is_empty()
+    {
+        let mut tx = db::tenant_tx(&state.pool, merchant.merchant_id).await.map_err(ApiError::from_database)?;
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1 OR external_order_id = $2)")
+                .bind(order_uuid)
+                .bind(order_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(ApiError::from_database)?;
+        if !known {
+            return Err(ApiError::NotFound(format!("no order {order_id}")));
         }
     }
     Ok(Json(MessageList { messages }))

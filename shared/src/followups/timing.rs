@@ -131,10 +131,10 @@ pub fn quiet_hours_end_after(at: DateTime<Utc>, zone: Tz, quiet: QuietHours) -> 
     let local_date = at.with_timezone(&zone).date_naive();
     for day_offset in 0..3 {
         let date = local_date + Duration::days(day_offset);
-        if let Some(candidate) = resolve_local(zone, date.and_time(quiet.end)) {
-            if candidate > at {
-                return candidate;
-            }
+        if let Some(candidate) = resolve_local(zone, date.and_time(quiet.end))
+            && candidate > at
+        {
+            return candidate;
         }
     }
     at + Duration::hours(24)

@@ -76,7 +76,8 @@ async fn text_and_template_requests_have_the_documented_shape() {
 
 #[tokio::test]
 async fn each_failure_is_sorted_into_retry_give_up_or_unknown() {
-    let cases: Vec<(ResponseTemplate, fn(&SendError) -> bool)> = vec![
+    type Expectation = fn(&SendError) -> bool;
+    let cases: Vec<(ResponseTemplate, Expectation)> = vec![
         (graph_error(130429), |e| matches!(e, SendError::Retryable { code, .. } if code == "130429")),
         (ResponseTemplate::new(503), |e| matches!(e, SendError::Retryable { .. })),
         (ResponseTemplate::new(500).set_body_string("<html>oops</html>"), |e| matches!(e, SendError::Retryable { .. })),

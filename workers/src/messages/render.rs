@@ -23,10 +23,8 @@ pub(super) async fn content(
     let Some(step) = settings.follow_up_plan.iter().find(|step| Some(step.key.as_str()) == task.step.as_deref()) else {
         return Ok(None);
     };
-    if window_open {
-        if let Some(text) = &step.window_text {
-            return Ok(Some(Content::Text { body: text.clone() }));
-        }
+    if window_open && let Some(text) = &step.window_text {
+        return Ok(Some(Content::Text { body: text.clone() }));
     }
     let (order_number, product_title): (Option<String>, Option<String>) = sqlx::query_as(
         "SELECT o.external_order_id, (SELECT title FROM order_items WHERE order_id = o.id ORDER BY created_at LIMIT 1)
