@@ -183,7 +183,18 @@ async fn orders_fulfilled_long_ago_are_assumed_delivered_once() {
     let again =
         recete_shared::orders::assume_delivered::run_once(&app.pool, chrono::Utc::now(), 100).await.expect("tick");
     assert_eq!(again, 0);
-    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE actor = 'worker:assume-delivered'").await, 1);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_log WHERE actor = 'worker:assume-delivered' AND action = 'order.status_changed'"
+        )
+        .await,
+        1
+    );
+    // An assumed delivery plans follow-ups like a reported one.
+    assert_eq!(
+        app.count("SELECT count(*) FROM scheduled_tasks t JOIN orders o ON o.id = t.order_id WHERE o.external_order_id = 'order-0'").await,
+        2
+    );
 }
 
 #[tokio::test]
