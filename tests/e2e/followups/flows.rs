@@ -298,3 +298,58 @@ async fn meta_saying_the_customer_stopped_marketing_records_an_opt_out() {
         .expect("reason");
     assert!(reason.contains("131050") && reason.contains("stopped marketing"), "{reason}");
 }
+
+#[tokio::test]
+async fn a_message_due_in_quiet_hours_waits_for_their_end_in_the_customers_zone() {
+    let graph = MockServer::start().await;
+    graph_accepts(&graph).await;
+    let app = spawn_messaging_app(&graph).await;
+    let shop = shop(&app).await;
+    // Quiet from an hour ago to an hour from now, Istanbul time (the customer's zone: TR).
+    let istanbul = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Istanbul);
+    let start = (istanbul - chrono::Duration::hours(1)).time().format("%H:%M:00").to_string();
+    let end = (istanbul + chrono::Duration::hours(1)).time().format("%H:%M:00").to_string();
+    sqlx::query(
+        "UPDATE merchants SET timezone = 'America/New_York', settings = jsonb_set(settings, '{quiet_hours}', $1)",
+    )
+    .bind(json!({"start": start, "end": end}))
+    .execute(&app.admin)
+    .await
+    .expect("quiet now");
+    let _workers = app.start_workers();
+    deliver(&app, &shop, "7007").await;
+    app.wait_for_count("SELECT count(*) FROM scheduled_tasks WHERE status_reason LIKE 'quiet hours until%'", 2, 20)
+        .await;
+    let (due_at, reason): (chrono::DateTime<chrono::Utc>, String) =
+        sqlx::query_as("SELECT due_at, status_reason FROM scheduled_tasks WHERE step = 't0'")
+            .fetch_one(&app.admin)
+            .await
+            .expect("task");
+    assert!(reason.contains("Europe/Istanbul"), "the customer's zone, not the merchant's: {reason}");
+    let local_end = due_at.with_timezone(&chrono_tz::Europe::Istanbul).format("%H:%M:00").to_string();
+    assert_eq!(local_end, end);
+    let wait = due_at - chrono::Utc::now();
+    assert!(wait > chrono::Duration::minutes(55) && wait <= chrono::Duration::minutes(61), "{wait}");
+    assert!(sent_bodies(&graph).await.is_empty(), "nothing goes out in quiet hours");
+}
+
+#[tokio::test]
+async fn without_meta_credentials_messages_go_to_the_local_outbox() {
+    let app = crate::helpers::spawn_app_with(|figment| figment.merge(("whatsapp.customer_gap_secs", 0))).await;
+    let shop = shop(&app).await;
+    sqlx::query("UPDATE merchants SET settings = jsonb_set(settings, '{follow_up_plan,1,offset_hours}', '3')")
+        .execute(&app.admin)
+        .await
+        .expect("one step due");
+    let _workers = app.start_workers();
+    deliver(&app, &shop, "8008").await;
+    app.wait_for_count(SENT, 1, 20).await;
+    let (wamid, reason): (String, String) = sqlx::query_as(
+        "SELECT m.wa_message_id, t.status_reason FROM messages m JOIN scheduled_tasks t ON t.id = m.scheduled_task_id",
+    )
+    .fetch_one(&app.admin)
+    .await
+    .expect("message");
+    assert!(wamid.starts_with("outbox-"), "{wamid}");
+    assert_eq!(reason, "sent to the local outbox");
+}
