@@ -125,10 +125,10 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(args.recete.exists(), "{} not found: cargo build --release --bin recete", args.recete.display());
     let graph = MockServer::builder().body_print_limit(wiremock::BodyPrintLimit::Limited(0)).start().await;
     Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"messaging_product": "whatsapp", "messages": [{"id": "wamid.BENCH"}]})),
-        )
+        .respond_with(|_: &wiremock::Request| {
+            let id = format!("wamid.{}", Uuid::new_v4().simple());
+            ResponseTemplate::new(200).set_body_json(json!({"messaging_product": "whatsapp", "messages": [{"id": id}]}))
+        })
         .mount(&graph)
         .await;
     let database = TestDatabase::create().await?;
