@@ -50,6 +50,8 @@ pub struct MessageDeps {
     pub sender: Sender,
     pub redis: RedisClient,
     pub limits: Arc<Limits>,
+    /// One multiplexed connection for every job's rate-limit checks, opened on first use.
+    connection: Arc<tokio::sync::OnceCell<redis::aio::ConnectionManager>>,
     pub whatsapp: WhatsAppSettings,
     pub settings: PoolSettings,
 }
@@ -67,9 +69,14 @@ impl MessageDeps {
                 whatsapp.messages_per_second,
                 Duration::from_secs(whatsapp.customer_gap_secs),
             )),
+            connection: Arc::new(tokio::sync::OnceCell::new()),
             whatsapp,
             settings,
         }
+    }
+
+    async fn redis_connection(&self) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
+        self.connection.get_or_try_init(|| self.redis.connection()).await.cloned()
     }
 }
 
@@ -119,9 +126,17 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
     let Some(prepared) = prepare(task_id, deps).await? else {
         return Ok(Outcome::Skipped);
     };
-    let mut connection = deps.redis.connection().await.context("Failed to reach Redis for rate limits")?;
+    let mut connection = deps.redis_connection().await.context("Failed to reach Redis for rate limits")?;
     if let Some(wait) = rate_limit_wait(deps, &mut connection, &prepared).await? {
-        defer(&deps.pool, task_id, Utc::now() + wait, "rate limit of the phone number or customer").await?;
+        // Nothing was sent: the row goes back to `queued`, so the retry sends without waiting
+        // for a status as it would after an unknown outcome.
+        let mut tx = db::system_tx(&deps.pool).await?;
+        sqlx::query("UPDATE messages SET status = 'queued', status_at = now() WHERE id = $1 AND status = 'sending'")
+            .bind(prepared.message_id)
+            .execute(&mut *tx)
+            .await?;
+        set_due(&mut tx, task_id, Utc::now() + wait, "rate limit of the phone number or customer").await?;
+        tx.commit().await?;
         return Ok(Outcome::Done);
     }
     match deps.sender.send(&prepared.outgoing).await {
@@ -437,12 +452,6 @@ async fn set_due(tx: &mut Tx, task_id: TaskId, until: DateTime<Utc>, reason: &st
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-async fn defer(pool: &PgPool, task_id: TaskId, until: DateTime<Utc>, reason: &str) -> Result<(), sqlx::Error> {
-    let mut tx = db::system_tx(pool).await?;
-    set_due(&mut tx, task_id, until, reason).await?;
-    tx.commit().await
 }
 
 async fn set_message_failed(pool: &PgPool, message_id: Uuid, code: &str, reason: &str) -> Result<(), sqlx::Error> {

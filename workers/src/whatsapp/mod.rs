@@ -66,25 +66,33 @@ pub async fn handle_event(event_id: EventId, deps: &WhatsAppDeps) -> anyhow::Res
 async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Utc>) -> anyhow::Result<()> {
     let callback_id = status.callback_data.as_deref().and_then(|id| Uuid::parse_str(id).ok());
     let first_error = status.errors.first();
-    let updated = sqlx::query(
-        "WITH ranks(status, rank) AS (VALUES ('queued', 0), ('sending', 1), ('failed', 2), ('sent', 3), ('delivered', 4), ('read', 5))
-         UPDATE messages m SET status = $3, status_at = $4, wa_message_id = coalesce(m.wa_message_id, $1),
+    // The ranks are computed on the row itself, so a concurrent status for the same message is
+    // re-checked against the version it waited for, never the one it first read.
+    let rank = |column: &str| {
+        format!(
+            "CASE {column} WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'failed' THEN 2 WHEN 'sent' THEN 3
+                           WHEN 'delivered' THEN 4 WHEN 'read' THEN 5 ELSE -1 END"
+        )
+    };
+    let updated = sqlx::query(&format!(
+        "UPDATE messages m SET status = $3, status_at = $4, wa_message_id = coalesce(m.wa_message_id, $1),
              sent_at = CASE WHEN $3 IN ('sent', 'delivered', 'read') THEN coalesce(m.sent_at, $4) ELSE m.sent_at END,
              error_code = CASE WHEN $3 = 'failed' THEN $5 ELSE m.error_code END,
              error_reason = CASE WHEN $3 = 'failed' THEN $6 ELSE m.error_reason END
-         FROM ranks current, ranks incoming
          WHERE (m.wa_message_id = $1 OR m.id = $2) AND m.direction = 'outbound'
-           AND current.status = m.status AND incoming.status = $3
-           AND (incoming.rank > current.rank AND NOT ($3 = 'failed' AND current.rank >= 4))",
-    )
+           AND {incoming} > {current} AND NOT ($3 = 'failed' AND {current} >= 4)",
+        incoming = rank("$3::text"),
+        current = rank("m.status"),
+    ))
     .bind(&status.message_id)
     .bind(callback_id)
     .bind(&status.status)
     .bind(at)
     .bind(first_error.map(|e| e.code.to_string()))
-    .bind(first_error.map(|e| {
-        [e.title.as_deref(), e.details.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(": ")
-    }))
+    .bind(
+        first_error
+            .map(|e| [e.title.as_deref(), e.details.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(": ")),
+    )
     .execute(&mut **tx)
     .await
     .context("Failed to apply the message status")?;
