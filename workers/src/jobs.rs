@@ -10,8 +10,8 @@ use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
 use recete_shared::events::NormalizedEvent;
 use recete_shared::events::store::{open_payload, payload_context};
-use recete_shared::ids::{EventId, IntegrationId, MerchantId, TaskId};
-use recete_shared::queue::attempts::{self, FailureOutcome};
+use recete_shared::ids::{EventId, IntegrationId, MerchantId};
+use recete_shared::queue::attempts::{self, AttemptRow, FailureOutcome};
 use sqlx::{FromRow, PgPool};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +22,7 @@ pub enum Outcome {
 }
 
 /// The row a job works on.
-#[derive(Debug, Clone, Copy)]
-pub enum JobRow {
-    Event(EventId),
-    Task(TaskId),
-}
+pub type JobRow = AttemptRow;
 
 /// Runs `work` within the pool's timeout, records a failure in the row, counts the outcome.
 pub async fn run<Fut>(queue: &'static str, row: JobRow, pool: &PgPool, settings: &PoolSettings, work: Fut)
@@ -44,10 +40,7 @@ where
         Ok(Outcome::Skipped) => "skipped",
         Err(error) => {
             let message = format!("{error:#}");
-            let recorded = match row {
-                JobRow::Event(id) => attempts::record_event_failure(pool, id, &message, settings).await,
-                JobRow::Task(id) => attempts::record_task_failure(pool, id, &message, settings).await,
-            };
+            let recorded = attempts::record_failure(pool, row, &message, settings).await;
             match recorded {
                 Ok(FailureOutcome::RetryAt(at)) => {
                     tracing::warn!(queue, ?row, error = %message, retry_at = %at, "job failed; will retry");

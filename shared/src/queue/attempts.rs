@@ -45,19 +45,52 @@ pub enum FailureOutcome {
     DeadLettered,
 }
 
-/// Records a failed attempt on an event row (in its own transaction: the attempt's own work
-/// was rolled back).
-pub async fn record_event_failure(
+/// A row whose attempts we count: an event, or a scheduled task.
+#[derive(Debug, Clone, Copy)]
+pub enum AttemptRow {
+    Event(EventId),
+    Task(TaskId),
+}
+
+impl AttemptRow {
+    fn id(&self) -> uuid::Uuid {
+        match self {
+            Self::Event(id) => id.as_uuid(),
+            Self::Task(id) => id.as_uuid(),
+        }
+    }
+
+    fn table(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "external_events",
+            Self::Task(_) => "scheduled_tasks",
+        }
+    }
+
+    /// How the next try is scheduled: events have their own retry time, a task's due time moves
+    /// (and its reason is shown to the merchant).
+    fn reschedule(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "next_attempt_at = coalesce($5, now())",
+            Self::Task(_) => "due_at = coalesce($5, due_at), status_reason = $4",
+        }
+    }
+}
+
+/// Records a failed attempt in its own transaction (the attempt's own work was rolled back):
+/// the next try after a backoff, or the dead-letter state past `max_attempts`.
+pub async fn record_failure(
     pool: &PgPool,
-    event_id: EventId,
+    row: AttemptRow,
     error: &str,
     settings: &PoolSettings,
 ) -> Result<FailureOutcome, sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    let attempts: Option<i32> = sqlx::query_scalar(
-        "SELECT attempts FROM external_events WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE",
-    )
-    .bind(event_id)
+    let attempts: Option<i32> = sqlx::query_scalar(&format!(
+        "SELECT attempts FROM {} WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE",
+        row.table()
+    ))
+    .bind(row.id())
     .fetch_optional(&mut *tx)
     .await?;
     let Some(previous) = attempts else {
@@ -70,62 +103,20 @@ pub async fn record_event_failure(
     } else {
         FailureOutcome::RetryAt(Utc::now() + backoff(attempt, settings))
     };
-    let (state, next_attempt_at) = match outcome {
-        FailureOutcome::DeadLettered => ("dead", Utc::now()),
-        FailureOutcome::RetryAt(at) => ("failed", at),
-    };
-    sqlx::query(
-        "UPDATE external_events SET state = $2, attempts = $3, last_error = $4, next_attempt_at = $5, enqueued_at = NULL
-         WHERE id = $1",
-    )
-    .bind(event_id)
-    .bind(state)
-    .bind(attempt)
-    .bind(trim_error(error))
-    .bind(next_attempt_at)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-/// Records a failed attempt on a scheduled task: the next try moves its due time.
-pub async fn record_task_failure(
-    pool: &PgPool,
-    task_id: TaskId,
-    error: &str,
-    settings: &PoolSettings,
-) -> Result<FailureOutcome, sqlx::Error> {
-    let mut tx = db::system_tx(pool).await?;
-    let attempts: Option<i32> = sqlx::query_scalar(
-        "SELECT attempts FROM scheduled_tasks WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE",
-    )
-    .bind(task_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(previous) = attempts else {
-        return Ok(FailureOutcome::DeadLettered);
-    };
-    let attempt = previous + 1;
-    let outcome = if attempt >= settings.max_attempts {
-        FailureOutcome::DeadLettered
-    } else {
-        FailureOutcome::RetryAt(Utc::now() + backoff(attempt, settings))
-    };
-    let (state, due_at) = match outcome {
+    let (state, retry_at) = match outcome {
         FailureOutcome::DeadLettered => ("dead", None),
         FailureOutcome::RetryAt(at) => ("failed", Some(at)),
     };
-    sqlx::query(
-        "UPDATE scheduled_tasks SET state = $2, attempts = $3, last_error = $4, status_reason = $4,
-             due_at = coalesce($5, due_at), enqueued_at = NULL
-         WHERE id = $1",
-    )
-    .bind(task_id)
+    sqlx::query(&format!(
+        "UPDATE {} SET state = $2, attempts = $3, last_error = $4, {}, enqueued_at = NULL WHERE id = $1",
+        row.table(),
+        row.reschedule()
+    ))
+    .bind(row.id())
     .bind(state)
     .bind(attempt)
     .bind(trim_error(error))
-    .bind(due_at)
+    .bind(retry_at)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
