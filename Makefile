@@ -4,10 +4,14 @@ CARGO ?= cargo
 RECETE := target/debug/recete
 DEMO_FILE := .recete-demo.json
 
-.PHONY: services build migrate demo run test lint bench clean-test-databases
+.PHONY: models services build migrate demo run test lint bench clean-test-databases
+
+## The local embedding model (all-MiniLM-L6-v2) in models/, fetched once and verified.
+models:
+	bash scripts/models.sh
 
 ## Install (if missing) and start PostgreSQL with pgvector and Redis; create the app role.
-services:
+services: models
 	bash scripts/services.sh
 
 build:

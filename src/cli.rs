@@ -34,6 +34,17 @@ pub enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Manage product knowledge.
+    Products {
+        #[command(subcommand)]
+        command: ProductsCommand,
+    },
+    /// Measure retrieval and answers on a labelled question set; prints the figures as JSON.
+    Eval {
+        /// Folder holding products.json and questions.json.
+        #[arg(long, default_value = "eval")]
+        dataset: std::path::PathBuf,
+    },
     /// Manage encryption keys.
     Keys {
         #[command(subcommand)]
@@ -110,6 +121,16 @@ pub enum JobsCommand {
         id: Option<EventId>,
         #[arg(long)]
         all: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ProductsCommand {
+    /// Fetch a product page now, store what it says and embed it; prints the product as JSON.
+    Scrape {
+        #[arg(long)]
+        merchant: MerchantId,
+        url: String,
     },
 }
 

@@ -66,6 +66,7 @@ impl Application {
             )),
             pool: deps.pool,
             redis: deps.redis,
+            keyring: deps.keyring,
             events,
             body_limit: BodyLimit(settings.api.body_limit_bytes),
             generic_tolerance_secs: settings.ingest.generic_signature_tolerance_secs,
@@ -123,6 +124,11 @@ fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/webhooks/commerce/generic/{integration_id}", post(webhooks::generic::receive))
         .route("/webhooks/whatsapp", get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive))
         .route("/api/messages", get(merchant::messages::list))
+        .route("/api/products", post(merchant::products::create))
+        .route("/api/products/scrape", post(merchant::products::scrape))
+        .route("/api/conversations", get(merchant::conversations::list))
+        .route("/api/conversations/{conversation_id}/messages", get(merchant::conversations::messages))
+        .route("/api/conversations/{conversation_id}/resolve", post(merchant::conversations::resolve))
         .route("/healthz", get(health::live))
         .route("/livez", get(health::live))
         .route("/readyz", get(health::ready))

@@ -3,6 +3,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::FromRef;
 use metrics_exporter_prometheus::PrometheusHandle;
+use recete_shared::crypto::Keyring;
 use recete_shared::events::store::EventWriter;
 use recete_shared::integrations::IntegrationDirectory;
 use recete_shared::redis_client::RedisClient;
@@ -15,6 +16,8 @@ use crate::body::BodyLimit;
 pub struct AppState {
     pub pool: PgPool,
     pub redis: RedisClient,
+    /// Opens message texts for the merchant's conversation view.
+    pub keyring: Arc<Keyring>,
     pub integrations: Arc<IntegrationDirectory>,
     pub events: EventWriter,
     pub body_limit: BodyLimit,

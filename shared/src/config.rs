@@ -34,6 +34,10 @@ pub struct Settings {
     pub pools: PoolsSettings,
     pub housekeeping: HousekeepingSettings,
     pub whatsapp: WhatsAppSettings,
+    pub scrape: ScrapeSettings,
+    pub embedding: EmbeddingSettings,
+    pub llm: LlmSettings,
+    pub agent: AgentSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -178,6 +182,8 @@ pub struct PoolsSettings {
     pub order_events: PoolSettings,
     pub whatsapp_events: PoolSettings,
     pub messages: PoolSettings,
+    pub knowledge: PoolSettings,
+    pub conversations: PoolSettings,
 }
 
 /// The WhatsApp Business Cloud API. With no access token, messages go to the local outbox.
@@ -197,6 +203,79 @@ pub struct WhatsAppSettings {
     /// After a send whose outcome is unknown (a timeout), how long to wait for Meta's status
     /// webhook before sending again.
     pub unknown_outcome_wait_secs: u64,
+}
+
+/// Fetching merchants' product pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeSettings {
+    pub connect_timeout_ms: u64,
+    /// The whole fetch of one page (robots.txt and each redirect count separately).
+    pub request_timeout_ms: u64,
+    /// A page larger than this is refused while it downloads, not after.
+    pub max_bytes: usize,
+    pub max_redirects: usize,
+    pub user_agent: String,
+    /// Lets pages on 127.0.0.1 and ::1 be fetched. For tests only: in production a product URL
+    /// must never reach the fleet's own loopback services.
+    pub allow_loopback: bool,
+}
+
+/// Which embedder turns product knowledge and questions into vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbeddingProvider {
+    /// all-MiniLM-L6-v2 run in-process on the CPU from `model_dir`.
+    Local,
+    /// Any OpenAI-compatible `/embeddings` endpoint.
+    Openai,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingSettings {
+    pub provider: EmbeddingProvider,
+    /// Folder holding `model.safetensors`, `tokenizer.json` and `config.json` (`make models`).
+    pub model_dir: PathBuf,
+    /// Texts embedded per call.
+    pub batch_size: usize,
+    /// OpenAI-compatible endpoint, model and key (provider = "openai").
+    pub base_url: String,
+    pub model: String,
+    pub api_key: SecretString,
+    pub request_timeout_ms: u64,
+}
+
+/// An OpenAI-compatible chat model for the answering agent; an empty `base_url` means none, and
+/// the agent answers extractively from the retrieved text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    pub base_url: String,
+    pub model: String,
+    pub api_key: SecretString,
+    pub request_timeout_ms: u64,
+    /// Model calls one answer may make (each tool round is one more call).
+    pub max_rounds: usize,
+    pub temperature: f32,
+}
+
+impl LlmSettings {
+    pub fn is_configured(&self) -> bool {
+        !self.base_url.trim().is_empty()
+    }
+}
+
+/// How the agent retrieves and when it gives up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    /// Chunks retrieved per question.
+    pub top_k: usize,
+    /// Cosine similarity below which a chunk does not count as support for an answer.
+    pub min_similarity: f32,
+    /// Earlier messages of the conversation given to the model.
+    pub history_messages: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -263,11 +342,37 @@ impl Settings {
                 "queue.relay_batch, queue.poll_interval_ms and queue.heartbeat_secs must be positive".into(),
             );
         }
-        let pool = &self.pools.order_events;
-        if pool.concurrency == 0 || pool.fetch_batch == 0 || pool.max_attempts < 1 || pool.timeout_secs == 0 {
-            return invalid(
-                "pools.order_events needs concurrency, fetch_batch, max_attempts and timeout_secs of at least 1".into(),
-            );
+        let pools = [
+            ("order_events", &self.pools.order_events),
+            ("whatsapp_events", &self.pools.whatsapp_events),
+            ("messages", &self.pools.messages),
+            ("knowledge", &self.pools.knowledge),
+            ("conversations", &self.pools.conversations),
+        ];
+        for (name, pool) in pools {
+            if pool.concurrency == 0 || pool.fetch_batch == 0 || pool.max_attempts < 1 || pool.timeout_secs == 0 {
+                return invalid(format!(
+                    "pools.{name} needs concurrency, fetch_batch, max_attempts and timeout_secs of at least 1"
+                ));
+            }
+        }
+        if self.scrape.max_bytes == 0 || self.scrape.request_timeout_ms == 0 {
+            return invalid("scrape.max_bytes and scrape.request_timeout_ms must be positive".into());
+        }
+        if self.scrape.allow_loopback && self.app.environment == Environment::Production {
+            return invalid("scrape.allow_loopback is for tests only and is refused in production".into());
+        }
+        if self.embedding.batch_size == 0 {
+            return invalid("embedding.batch_size must be at least 1".into());
+        }
+        if self.embedding.provider == EmbeddingProvider::Openai && self.embedding.base_url.trim().is_empty() {
+            return invalid("embedding.provider is \"openai\" but embedding.base_url is empty".into());
+        }
+        if self.llm.is_configured() && (self.llm.model.trim().is_empty() || self.llm.max_rounds == 0) {
+            return invalid("llm.base_url is set, so llm.model and llm.max_rounds (at least 1) are needed".into());
+        }
+        if self.agent.top_k == 0 || !(0.0..=1.0).contains(&self.agent.min_similarity) {
+            return invalid("agent.top_k must be at least 1 and agent.min_similarity between 0 and 1".into());
         }
         if self.api.body_limit_bytes == 0 {
             return invalid("api.body_limit_bytes must be positive".into());

@@ -12,9 +12,11 @@
 //! - [`customers`], [`phone`]: customers found by keyed hashes of E.164 phones and emails.
 //! - [`orders`]: the order state machine and how commerce events move it.
 //! - [`audit`]: the audit trail of state changes.
+//! - [`message_bodies`]: sealing and opening message texts.
 //! - [`events`]: the canonical event every webhook is normalized into, one module per platform,
 //!   and the group-committing writer that stores them.
 //! - [`queue`]: the queue layer: payloads, relay and reconciler, attempts and dead letters.
+//! - [`tasks`]: scheduling scrape, embedding and answer tasks, and ending any task.
 //! - [`health`]: readiness checks of PostgreSQL and Redis.
 //! - [`redis_client`]: the shared Redis connection.
 //! - [`telemetry`]: JSON logs and the one Prometheus recorder.
@@ -34,9 +36,11 @@ pub mod ids;
 pub mod integrations;
 pub mod key_rotation;
 pub mod merchants;
+pub mod message_bodies;
 pub mod orders;
 pub mod phone;
 pub mod queue;
 pub mod redis_client;
+pub mod tasks;
 pub mod telemetry;
 pub mod whatsapp;

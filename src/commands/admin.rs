@@ -9,7 +9,7 @@ use recete_shared::queue::attempts;
 use recete_shared::{db, merchants};
 use sqlx::PgPool;
 
-async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
+pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
     let pool = db::connect_lazy(&settings.database).context("invalid database.url")?;
     sqlx::query("SELECT 1").execute(&pool).await.context("cannot reach PostgreSQL at database.url")?;
     Ok(pool)

@@ -1,9 +1,10 @@
 pub mod admin;
 pub mod healthcheck;
+pub mod knowledge;
 
 use recete_shared::config::Settings;
 
-use crate::cli::{Command, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand};
+use crate::cli::{Command, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand, ProductsCommand};
 use crate::fleet;
 
 pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
@@ -18,6 +19,10 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
         Command::Jobs { command: JobsCommand::Dead { limit } } => admin::list_dead_jobs(&settings, limit).await,
         Command::Jobs { command: JobsCommand::Retry { id, .. } } => admin::retry_dead_jobs(&settings, id).await,
         Command::Keys { command: KeysCommand::Rotate } => admin::rotate_keys(&settings).await,
+        Command::Products { command: ProductsCommand::Scrape { merchant, url } } => {
+            knowledge::scrape_product(&settings, merchant, &url).await
+        }
+        Command::Eval { dataset } => knowledge::evaluate(&settings, &dataset).await,
         Command::Api { listen } => fleet::run(&settings, fleet::Roles::api(listen)).await,
         Command::Worker { queues, listen } => fleet::run(&settings, fleet::Roles::workers(queues, listen)?).await,
         Command::All { listen } => fleet::run(&settings, fleet::Roles::all(listen)).await,

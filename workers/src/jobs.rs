@@ -10,7 +10,7 @@ use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
 use recete_shared::events::NormalizedEvent;
 use recete_shared::events::store::{open_payload, payload_context};
-use recete_shared::ids::{EventId, IntegrationId, MerchantId};
+use recete_shared::ids::{CustomerId, EventId, IntegrationId, MerchantId, TaskId};
 use recete_shared::queue::attempts::{self, AttemptRow, FailureOutcome};
 use sqlx::{FromRow, PgPool};
 
@@ -111,4 +111,41 @@ pub async fn mark_event_processed(tx: &mut Tx, event_id: EventId) -> anyhow::Res
     .await
     .context("Failed to mark the event processed")?;
     Ok(())
+}
+
+/// A `scheduled_tasks` row claimed for this transaction, with the transaction scoped to its
+/// merchant.
+#[derive(FromRow)]
+pub struct ClaimedTask {
+    pub merchant_id: MerchantId,
+    pub kind: String,
+    pub customer_id: Option<CustomerId>,
+    pub payload: serde_json::Value,
+}
+
+/// Claims a due task with `FOR UPDATE SKIP LOCKED`; `None` when it is finished, claimed by
+/// another worker or not due.
+pub async fn claim_task(tx: &mut Tx, task_id: TaskId) -> anyhow::Result<Option<ClaimedTask>> {
+    let task: Option<ClaimedTask> = sqlx::query_as(
+        "SELECT merchant_id, kind, customer_id, payload FROM scheduled_tasks
+         WHERE id = $1 AND state IN ('pending', 'failed') AND due_at <= now() + interval '1 second'
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(task_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .context("Failed to claim the task")?;
+    if let Some(task) = &task {
+        db::set_tenant(tx, task.merchant_id).await.context("Failed to scope the transaction to the merchant")?;
+    }
+    Ok(task)
+}
+
+/// A uuid field of a task's payload, named in the error when it is missing.
+pub fn payload_uuid(payload: &serde_json::Value, field: &str) -> anyhow::Result<uuid::Uuid> {
+    payload
+        .get(field)
+        .and_then(serde_json::Value::as_str)
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        .with_context(|| format!("the task payload has no valid `{field}`"))
 }

@@ -12,15 +12,19 @@
 //! - [`orders`]: the order-events handler.
 //! - [`whatsapp`]: inbound messages (STOP, START) and delivery statuses.
 //! - [`messages`]: sending follow-ups and replies exactly once.
+//! - [`knowledge`]: scraping product pages and embedding product text.
+//! - [`conversations`]: answering customers' messages with the agent.
 //! - [`feeding`]: the relay and pruner loops of each queue.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
 #![forbid(unsafe_code)]
 
+pub mod conversations;
 pub mod feeding;
 pub mod health;
 pub mod housekeeping;
 pub mod jobs;
+pub mod knowledge;
 pub mod messages;
 pub mod orders;
 pub mod pools;
@@ -72,7 +76,7 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
             Pool::OrderEvents | Pool::WhatsAppEvents => {
                 tasks.spawn(feeding::relay_loop::<EventJob>(queue, deps.clone(), shutdown.clone()));
             }
-            Pool::Messages => {
+            Pool::Messages | Pool::Knowledge | Pool::Conversations => {
                 tasks.spawn(feeding::relay_loop::<TaskJob>(queue, deps.clone(), shutdown.clone()));
             }
         }

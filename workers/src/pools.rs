@@ -11,16 +11,21 @@ pub enum Pool {
     OrderEvents,
     WhatsAppEvents,
     Messages,
+    Knowledge,
+    Conversations,
 }
 
 impl Pool {
-    pub const ALL: &'static [Pool] = &[Pool::OrderEvents, Pool::WhatsAppEvents, Pool::Messages];
+    pub const ALL: &'static [Pool] =
+        &[Pool::OrderEvents, Pool::WhatsAppEvents, Pool::Messages, Pool::Knowledge, Pool::Conversations];
 
     pub fn queue(&self) -> QueueName {
         match self {
             Self::OrderEvents => QueueName::OrderEvents,
             Self::WhatsAppEvents => QueueName::WhatsAppEvents,
             Self::Messages => QueueName::Messages,
+            Self::Knowledge => QueueName::Knowledge,
+            Self::Conversations => QueueName::Conversations,
         }
     }
 
@@ -33,6 +38,8 @@ impl Pool {
             Self::OrderEvents => &settings.pools.order_events,
             Self::WhatsAppEvents => &settings.pools.whatsapp_events,
             Self::Messages => &settings.pools.messages,
+            Self::Knowledge => &settings.pools.knowledge,
+            Self::Conversations => &settings.pools.conversations,
         }
     }
 }
@@ -70,7 +77,7 @@ mod tests {
 
     #[test]
     fn queues_are_chosen_by_name() {
-        assert_eq!(select(&[]), Ok(vec![Pool::OrderEvents, Pool::WhatsAppEvents, Pool::Messages]));
+        assert_eq!(select(&[]), Ok(Pool::ALL.to_vec()));
         assert_eq!(select(&["order-events".into()]), Ok(vec![Pool::OrderEvents]));
         let error = select(&["emails".into()]).expect_err("unknown");
         assert!(error.contains("unknown queue `emails`") && error.contains("order-events"), "{error}");

@@ -7,14 +7,21 @@
 //! worker's name registered for a heartbeat and would refuse the same name.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use apalis::prelude::*;
+use recete_agent::Agent;
+use recete_knowledge::Embedder;
+use recete_llm::ChatModel;
+use recete_shared::config::Settings;
 use recete_shared::queue::backlog;
+use recete_shared::queue::{EventJob, TaskJob};
 use tokio_util::sync::CancellationToken;
 
-use recete_shared::queue::{EventJob, TaskJob};
-
+use crate::conversations::{self, ConversationDeps};
+use crate::knowledge::{self, KnowledgeDeps};
 use crate::messages::{self, MessageDeps};
 use crate::orders::{self, OrderDeps};
 use crate::whatsapp::{self, WhatsAppDeps};
@@ -118,6 +125,24 @@ async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run
             let data = MessageDeps::new(&deps, pool_settings.clone());
             spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, messages::process, signal)
         }
+        Pool::Knowledge => {
+            let embedder = load_embedder(&settings).await?;
+            let data = KnowledgeDeps::new(&deps, embedder, pool_settings.clone())?;
+            let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
+            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, knowledge::process, signal)
+        }
+        Pool::Conversations => {
+            let embedder = load_embedder(&settings).await?;
+            let chat = if settings.llm.is_configured() {
+                Some(ChatModel::new(&settings.llm).context("Failed to set up the language model client")?)
+            } else {
+                None
+            };
+            let agent = Arc::new(Agent::new(embedder, chat, settings.agent.clone()));
+            let data = ConversationDeps::new(&deps, agent, pool_settings.clone());
+            let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
+            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, conversations::process, signal)
+        }
     };
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
     tokio::select! {
@@ -133,6 +158,16 @@ async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run
             Ok(())
         }
     }
+}
+
+/// The configured embedder; the local model is read from disk once per process, off the
+/// async threads.
+async fn load_embedder(settings: &Settings) -> anyhow::Result<Arc<dyn Embedder>> {
+    let embedding = settings.embedding.clone();
+    tokio::task::spawn_blocking(move || recete_embed::from_settings(&embedding))
+        .await
+        .context("loading the embedder panicked")?
+        .context("Failed to load the embedder")
 }
 
 #[cfg(test)]

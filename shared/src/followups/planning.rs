@@ -140,6 +140,14 @@ async fn cancel_where(
     Ok(cancelled)
 }
 
+/// A reply's place in a conversation and what the merchant sees beside it (the agent's
+/// citations, intent and guardrail verdict), copied onto the message when it is sent.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyContext {
+    pub conversation_id: Option<uuid::Uuid>,
+    pub metadata: serde_json::Value,
+}
+
 /// Schedules a reply to go out at once (replies skip quiet hours and the frequency cap).
 pub async fn schedule_reply(
     tx: &mut Tx,
@@ -147,6 +155,7 @@ pub async fn schedule_reply(
     customer_id: CustomerId,
     unique_key: &str,
     text: &str,
+    context: &ReplyContext,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
         "INSERT INTO scheduled_tasks (id, merchant_id, kind, customer_id, unique_key, due_at, payload)
@@ -157,7 +166,7 @@ pub async fn schedule_reply(
     .bind(merchant_id)
     .bind(customer_id)
     .bind(unique_key)
-    .bind(json!({ "text": text }))
+    .bind(json!({ "text": text, "conversation_id": context.conversation_id, "metadata": context.metadata }))
     .execute(&mut **tx)
     .await?;
     Ok(inserted.rows_affected() == 1)

@@ -179,8 +179,8 @@ async fn insert_order(
     let reached = reached_at(status, event, order);
     let inserted = sqlx::query(&format!(
         "INSERT INTO orders (id, merchant_id, customer_id, integration_id, external_order_id, status, currency,
-             total_minor, placed_at, source_updated_at, {column})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             total_minor, placed_at, source_updated_at, {column}, order_number)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT ON CONSTRAINT orders_merchant_id_external_order_id_key DO NOTHING",
         column = if status == OrderStatus::Created { "created_at" } else { timestamp_column(status) },
     ))
@@ -195,6 +195,7 @@ async fn insert_order(
     .bind(order.placed_at.or((status == OrderStatus::Created).then_some(reached)))
     .bind(event.occurred_at)
     .bind(if status == OrderStatus::Created { Utc::now() } else { reached })
+    .bind(&order.order_number)
     .execute(&mut **tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -234,7 +235,8 @@ async fn update_order(
     if is_newer {
         sqlx::query(
             "UPDATE orders SET currency = coalesce($2, currency), total_minor = coalesce($3, total_minor),
-                 placed_at = coalesce(placed_at, $4), customer_id = coalesce($5, customer_id), source_updated_at = $6
+                 placed_at = coalesce(placed_at, $4), customer_id = coalesce($5, customer_id), source_updated_at = $6,
+                 order_number = coalesce($7, order_number)
              WHERE id = $1",
         )
         .bind(existing.id)
@@ -243,6 +245,7 @@ async fn update_order(
         .bind(order.placed_at)
         .bind(customer_id)
         .bind(event.occurred_at)
+        .bind(&order.order_number)
         .execute(&mut **tx)
         .await?;
         upsert_items(tx, ctx.merchant_id, existing.id, &order.items).await?;
@@ -251,7 +254,8 @@ async fn update_order(
         // full order may arrive after a fulfilment that carried only its id).
         sqlx::query(
             "UPDATE orders SET currency = coalesce(currency, $2), total_minor = coalesce(total_minor, $3),
-                 placed_at = coalesce(placed_at, $4), customer_id = coalesce(customer_id, $5)
+                 placed_at = coalesce(placed_at, $4), customer_id = coalesce(customer_id, $5),
+                 order_number = coalesce(order_number, $6)
              WHERE id = $1",
         )
         .bind(existing.id)
@@ -259,6 +263,7 @@ async fn update_order(
         .bind(order.total_minor)
         .bind(order.placed_at)
         .bind(customer_id)
+        .bind(&order.order_number)
         .execute(&mut **tx)
         .await?;
         insert_missing_items(tx, ctx.merchant_id, existing.id, &order.items).await?;
@@ -379,7 +384,12 @@ async fn upsert_product(tx: &mut Tx, merchant: MerchantId, item: &LineItem) -> R
     .bind(&item.product_url)
     .fetch_optional(&mut **tx)
     .await?;
-    if inserted.is_some() {
+    if let Some(product_id) = inserted {
+        // A new product's knowledge: its page when the order links one, else its name alone.
+        match item.product_url.as_deref().filter(|url| url.starts_with("http://") || url.starts_with("https://")) {
+            Some(url) => crate::tasks::schedule_scrape(tx, merchant, product_id, url).await?,
+            None => crate::tasks::schedule_embedding(tx, merchant, product_id).await?,
+        };
         return Ok(inserted);
     }
     sqlx::query_scalar(find)

@@ -48,16 +48,28 @@ pub enum QueueName {
     WhatsAppEvents,
     /// Scheduled messages (follow-ups and replies) going out.
     Messages,
+    /// Product pages scraped and product knowledge embedded.
+    Knowledge,
+    /// Customers' questions answered by the agent.
+    Conversations,
 }
 
 impl QueueName {
-    pub const ALL: &'static [QueueName] = &[QueueName::OrderEvents, QueueName::WhatsAppEvents, QueueName::Messages];
+    pub const ALL: &'static [QueueName] = &[
+        QueueName::OrderEvents,
+        QueueName::WhatsAppEvents,
+        QueueName::Messages,
+        QueueName::Knowledge,
+        QueueName::Conversations,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::OrderEvents => "order-events",
             Self::WhatsAppEvents => "whatsapp-events",
             Self::Messages => "messages",
+            Self::Knowledge => "knowledge",
+            Self::Conversations => "conversations",
         }
     }
 
@@ -67,6 +79,8 @@ impl QueueName {
             Self::OrderEvents => &["shopify", "woocommerce", "generic", "csv"],
             Self::WhatsAppEvents => &["whatsapp"],
             Self::Messages => &["follow_up", "reply"],
+            Self::Knowledge => &[crate::tasks::SCRAPE, crate::tasks::EMBED],
+            Self::Conversations => &[crate::tasks::ANSWER],
         }
     }
 }

@@ -29,6 +29,7 @@ use recete_shared::merchants;
 use recete_shared::orders::OrderStatus;
 use recete_shared::queue::TaskJob;
 use recete_shared::redis_client::RedisClient;
+use recete_shared::tasks::finish;
 use recete_shared::whatsapp::limits::Limits;
 use recete_shared::whatsapp::{Content, OutgoingMessage, SendError, Sender};
 use sqlx::{FromRow, PgPool};
@@ -355,8 +356,8 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
     let sealed = body_text.map(|text| deps.keyring.seal(text.as_bytes(), &message_context(task.merchant_id)));
     sqlx::query(
         "INSERT INTO messages (id, merchant_id, customer_id, order_id, scheduled_task_id, direction, kind, pii_key_id, body_sealed,
-             template_name, idempotency_key, status, status_at, proactive, metadata)
-         VALUES ($1, $2, $3, $4, $5, 'outbound', $6, $7, $8, $9, $10, 'sending', now(), $11, $12)
+             template_name, idempotency_key, status, status_at, proactive, metadata, conversation_id)
+         VALUES ($1, $2, $3, $4, $5, 'outbound', $6, $7, $8, $9, $10, 'sending', now(), $11, $12, $13)
          ON CONFLICT (merchant_id, idempotency_key) WHERE idempotency_key IS NOT NULL
          DO UPDATE SET status = 'sending', status_at = now(), kind = EXCLUDED.kind, template_name = EXCLUDED.template_name,
              pii_key_id = EXCLUDED.pii_key_id, body_sealed = EXCLUDED.body_sealed",
@@ -372,7 +373,8 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
     .bind(template_name)
     .bind(format!("task:{task_id}"))
     .bind(proactive)
-    .bind(serde_json::json!({ "step": task.step }))
+    .bind(message_metadata(&task))
+    .bind(reply_conversation(&task))
     .execute(&mut *tx)
     .await
     .context("Failed to record the message before sending")?;
@@ -384,6 +386,23 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
         outgoing: OutgoingMessage { phone_number_id, to, callback_data: message_id.to_string(), content },
         proactive,
     }))
+}
+
+/// What the merchant sees beside the message: the follow-up step, or for a reply whatever its
+/// author attached (the agent's intent, citations and guardrail verdict).
+fn message_metadata(task: &TaskRow) -> serde_json::Value {
+    let mut metadata = match task.payload.get("metadata") {
+        Some(serde_json::Value::Object(attached)) => attached.clone(),
+        _ => serde_json::Map::new(),
+    };
+    if let Some(step) = &task.step {
+        metadata.insert("step".into(), step.clone().into());
+    }
+    serde_json::Value::Object(metadata)
+}
+
+fn reply_conversation(task: &TaskRow) -> Option<Uuid> {
+    task.payload.get("conversation_id").and_then(|id| id.as_str()).and_then(|id| Uuid::parse_str(id).ok())
 }
 
 async fn merchant_context(tx: &mut Tx, merchant: MerchantId) -> anyhow::Result<(Tz, merchants::MerchantSettings)> {
@@ -428,20 +447,6 @@ async fn rate_limit_wait(
         }
     }
     Ok(Some(chrono::Duration::seconds(1)))
-}
-
-async fn finish(tx: &mut Tx, task_id: TaskId, state: &str, reason: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE scheduled_tasks SET state = $2, status_reason = $3, finished_at = now(),
-             cancel_reason = CASE WHEN $2 = 'cancelled' THEN $3 ELSE cancel_reason END, attempts = attempts + 1
-         WHERE id = $1",
-    )
-    .bind(task_id)
-    .bind(state)
-    .bind(reason)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 async fn set_due(tx: &mut Tx, task_id: TaskId, until: DateTime<Utc>, reason: &str) -> Result<(), sqlx::Error> {

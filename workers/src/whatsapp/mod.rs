@@ -1,5 +1,6 @@
 //! The whatsapp-events pool: delivery statuses update our messages, inbound messages open the
-//! 24-hour service window, and STOP or START change consent at once.
+//! 24-hour service window, STOP or START change consent at once, and any other text is handed
+//! to the conversations queue to be answered.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use recete_shared::followups::planning;
 use recete_shared::ids::{CustomerId, EventId, MerchantId};
 use recete_shared::phone::PhoneNumber;
 use recete_shared::queue::EventJob;
+use recete_shared::tasks;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -142,13 +144,14 @@ async fn receive(
     .execute(&mut **tx)
     .await?;
     let body = message.text.as_deref().map(|text| keyring.seal(text.as_bytes(), &message_context(merchant)));
-    sqlx::query(
+    let inbound_id = Uuid::now_v7();
+    let stored = sqlx::query(
         "INSERT INTO messages (id, merchant_id, conversation_id, customer_id, direction, kind, pii_key_id, body_sealed,
              idempotency_key, wa_message_id, status, status_at)
          VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, 'received', $10)
          ON CONFLICT DO NOTHING",
     )
-    .bind(Uuid::now_v7())
+    .bind(inbound_id)
     .bind(merchant)
     .bind(conversation_id)
     .bind(customer_id)
@@ -161,8 +164,15 @@ async fn receive(
     .execute(&mut **tx)
     .await
     .context("Failed to store the inbound message")?;
+    if stored.rows_affected() == 0 {
+        // Meta delivered this message before: it was answered then.
+        return Ok(());
+    }
 
     let Some(command) = message.text.as_deref().and_then(consent::command_in) else {
+        if message.text.as_deref().is_some_and(|text| !text.trim().is_empty()) {
+            tasks::schedule_answer(tx, merchant, customer_id, inbound_id).await?;
+        }
         return Ok(());
     };
     let granted = command == ConsentCommand::OptIn;
@@ -185,14 +195,25 @@ async fn receive(
         planning::cancel_for_customer(tx, customer_id, "customer opted out").await?;
         format!("You will not receive more messages from {merchant_name}. Reply START to opt back in.")
     };
-    planning::schedule_reply(tx, merchant, customer_id, &format!("reply:{}", message.message_id), &confirmation)
-        .await?;
+    let context = planning::ReplyContext {
+        conversation_id: Some(conversation_id),
+        metadata: serde_json::json!({ "in_reply_to": inbound_id, "consent": source }),
+    };
+    planning::schedule_reply(
+        tx,
+        merchant,
+        customer_id,
+        &format!("reply:{}", message.message_id),
+        &confirmation,
+        &context,
+    )
+    .await?;
     Ok(())
 }
 
 /// The context message bodies are sealed with.
 pub fn message_context(merchant: MerchantId) -> Vec<u8> {
-    format!("messages.body:{merchant}").into_bytes()
+    recete_shared::message_bodies::context(merchant)
 }
 
 async fn find_or_create_customer(

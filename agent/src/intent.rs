@@ -1,0 +1,444 @@
+//! What the customer wants, so each message reaches the flow that can serve it: product
+//! questions the answering agent, order questions the order lookup, and complaints, opt-outs
+//! and requests for a person the merchant's team.
+//!
+//! [`by_rules`] settles the unmistakable cases from words and phrases; the rest are placed by
+//! [`nearest_example`], comparing the message's embedding with those of [`EXAMPLES`].
+
+use std::sync::LazyLock;
+
+use recete_knowledge::embedder::cosine;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    ProductQuestion,
+    OrderStatus,
+    Complaint,
+    OptOut,
+    Greeting,
+    HumanRequest,
+    Other,
+}
+
+impl Intent {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ProductQuestion => "product_question",
+            Self::OrderStatus => "order_status",
+            Self::Complaint => "complaint",
+            Self::OptOut => "opt_out",
+            Self::Greeting => "greeting",
+            Self::HumanRequest => "human_request",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// The intent a message states unmistakably, or `None` when its words leave room for doubt.
+///
+/// Rules are tried in order and the first that matches wins. Opting out comes first because
+/// consent overrides everything else; a request for a person beats a complaint, since the
+/// customer already said how they want it handled; a complaint beats an order question, so "my
+/// order #1234 arrived broken" reaches the team rather than the order lookup; a greeting counts
+/// only when the message is nothing but one, so "hi, how do I use the serum?" is a question.
+pub fn by_rules(text: &str) -> Option<Intent> {
+    let message = Message::new(text);
+    RULES.iter().find(|(_, matches)| matches(&message)).map(|(intent, _)| *intent)
+}
+
+type IntentRule = (Intent, fn(&Message) -> bool);
+
+const RULES: &[IntentRule] = &[
+    (Intent::OptOut, Message::opts_out),
+    (Intent::HumanRequest, Message::asks_for_person),
+    (Intent::Complaint, Message::complains),
+    (Intent::OrderStatus, Message::asks_about_order),
+    (Intent::Greeting, Message::only_greets),
+    (Intent::ProductQuestion, Message::asks_about_product),
+];
+
+/// Phrases end at word boundaries; a trailing `*` lets the last word continue ("arriv*").
+#[rustfmt::skip]
+const OPT_OUT: &[&str] = &[
+    "unsubscrib*", "unsub", "stop messag*", "stop text*", "stop send*", "stop contact*", "stop spam*", "stop writing",
+    "do not message*", "do not text*", "do not contact*", "opt out", "opt me out", "optout", "remove me", "take me off",
+    "no more messages", "leave me alone",
+];
+const PERSON_VERBS: &[&str] = &["talk to", "talk with", "speak to", "speak with", "chat with", "connect me with"];
+#[rustfmt::skip]
+const PERSON_NOUNS: &[&str] = &[
+    "a person", "person", "a human", "human", "someone", "somebody", "an agent", "agent", "a real", "real",
+    "representative", "a representative", "rep", "staff", "manager", "the manager", "support", "customer service",
+    "the owner", "anyone",
+];
+#[rustfmt::skip]
+const PERSON_PHRASES: &[&str] = &[
+    "real person", "real human", "actual person", "human being", "live agent", "call me", "phone me", "ring me",
+    "give me a call", "customer service", "are you a bot", "are you a robot", "is this a bot", "need a human",
+    "want a human", "get me a human",
+];
+#[rustfmt::skip]
+const COMPLAINT: &[&str] = &[
+    "broken", "broke", "damaged", "wrong item*", "wrong order", "wrong product", "wrong size", "wrong colo*", "refund*",
+    "terrible", "disappoint*", "missing item*", "item missing", "is missing", "was missing", "leaking", "leaked",
+    "cracked", "smashed", "faulty", "defective", "does not work", "not working", "stopped working", "awful", "horrible",
+    "worst", "scam*", "rip off", "ripoff", "unacceptable", "money back", "want to return", "return it", "complain*",
+    "not happy", "unhappy", "furious",
+];
+#[rustfmt::skip]
+const ORDER_PHRASES: &[&str] = &[
+    "where is my", "track*", "not arriv*", "not received", "not got it", "still not here", "still waiting",
+    "not yet arriv*", "shipped yet", "dispatched yet", "delivery status", "order status", "status of my order",
+    "has my order", "has it shipped", "has it been shipped",
+];
+const ORDER_TIMING: &[&str] = &["arriv*", "deliver*", "ship*", "dispatch*", "get here", "get it", "receive it"];
+#[rustfmt::skip]
+const QUESTION_PHRASES: &[&str] = &[
+    "how", "what", "which", "why", "when", "can i", "can you", "could i", "is it", "is this", "is there", "are they",
+    "are these", "does it", "does this", "do i", "do you", "should i", "will it", "would it",
+];
+#[rustfmt::skip]
+const PRODUCT_WORDS: &[&str] = &[
+    "use", "using", "apply*", "ingredient*", "contain*", "safe", "sensitive", "skin", "hair", "allerg*", "vegan",
+    "cruelty", "pregnan*", "fragrance*", "paraben*", "routine", "dose", "dosage", "instruction*", "recommend*",
+    "suitable", "side effect*", "expir*", "shelf life", "store it", "size", "shade",
+];
+/// Small talk that does not change a greeting into something else ("hi, how are you?").
+const SMALL_TALK: &[&str] = &["how are you", "how is it going", "how are things", "hope you are well"];
+#[rustfmt::skip]
+const GREETING_WORDS: &[&str] = &[
+    "hi", "hello", "hey", "heya", "hiya", "hallo", "howdy", "greetings", "yo", "morning", "afternoon", "evening",
+    "thanks", "thank", "cheers", "merhaba", "selam",
+];
+const GREETING_FILLER: &[&str] = &[
+    "good", "there", "you", "so", "much", "very", "a", "lot", "again", "all", "everyone", "guys", "team", "and", "ok",
+    "okay", "great", "perfect", "awesome", "cool", "lovely", "many", "for", "that", "this", "the", "info", "help",
+    "your", "please",
+];
+/// Shorthand and contractions customers type, spelled out so phrases need one spelling.
+#[rustfmt::skip]
+const SPELLINGS: &[(&str, &str)] = &[
+    ("u", "you"), ("ur", "your"), ("pls", "please"), ("plz", "please"), ("thx", "thanks"), ("ty", "thanks"),
+    ("thnx", "thanks"), ("tks", "thanks"), ("wheres", "where is"), ("whats", "what is"), ("hows", "how is"),
+    ("im", "i am"), ("ive", "i have"), ("dont", "do not"), ("doesnt", "does not"), ("didnt", "did not"),
+    ("hasnt", "has not"), ("havent", "have not"), ("isnt", "is not"), ("wasnt", "was not"), ("arent", "are not"),
+    ("cant", "can not"), ("cannot", "can not"), ("wont", "will not"), ("recieved", "received"), ("recived", "received"),
+    ("arived", "arrived"), ("arive", "arrive"), ("packge", "package"),
+];
+
+static ORDER_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"#\s?\d{3,}|\border (?:(?:no|number|num|nr|id) )?(?:is )?#?\s?\d{3,}")
+        .expect("order number pattern is valid")
+});
+
+/// A message lower-cased, stripped of punctuation and apostrophes, with letters repeated three
+/// times or more cut to two ("sooo" to "soo") and shorthand spelled out.
+struct Message {
+    /// Words separated by single spaces, with a space at each end so phrases match whole words.
+    padded: String,
+    /// The words with every run of a repeated letter cut to one, so "hellooo" equals "hello".
+    squeezed: Vec<String>,
+}
+
+impl Message {
+    fn new(text: &str) -> Self {
+        let cleaned: String = text
+            .to_lowercase()
+            .chars()
+            .filter(|c| !matches!(c, '\'' | '’' | '‘' | '`'))
+            .map(|c| if c.is_alphanumeric() || c == '#' { c } else { ' ' })
+            .collect();
+        let words: Vec<String> = cleaned
+            .split_whitespace()
+            .map(|word| limit_repeats(word, 2))
+            .map(|word| {
+                let squeezed = limit_repeats(&word, 1);
+                SPELLINGS
+                    .iter()
+                    .find(|(typed, _)| limit_repeats(typed, 1) == squeezed)
+                    .map_or(word, |(_, spelled)| (*spelled).to_owned())
+            })
+            .collect();
+        let padded = format!(" {} ", words.join(" "));
+        let squeezed = padded.split_whitespace().map(|word| limit_repeats(word, 1)).collect();
+        Self { padded, squeezed }
+    }
+
+    fn has(&self, phrase: &str) -> bool {
+        match phrase.strip_suffix('*') {
+            Some(stem) => self.padded.contains(&format!(" {stem}")),
+            None => self.padded.contains(&format!(" {phrase} ")),
+        }
+    }
+
+    fn has_any(&self, phrases: &[&str]) -> bool {
+        phrases.iter().any(|phrase| self.has(phrase))
+    }
+
+    fn is_only(&self, words: &[&str]) -> bool {
+        !self.squeezed.is_empty()
+            && self.squeezed.iter().all(|word| words.iter().any(|allowed| limit_repeats(allowed, 1) == *word))
+    }
+
+    fn opts_out(&self) -> bool {
+        self.has_any(OPT_OUT) || (self.has("stop") && self.is_only(&["stop", "please", "it", "now", "all"]))
+    }
+
+    fn asks_for_person(&self) -> bool {
+        let talk_to_someone =
+            PERSON_VERBS.iter().any(|verb| PERSON_NOUNS.iter().any(|noun| self.has(&format!("{verb} {noun}"))));
+        talk_to_someone
+            || self.has_any(PERSON_PHRASES)
+            || self.is_only(&["human", "agent", "operator", "person", "please", "a", "representative"])
+    }
+
+    fn complains(&self) -> bool {
+        self.has_any(COMPLAINT)
+    }
+
+    fn asks_about_order(&self) -> bool {
+        ORDER_NUMBER.is_match(&self.padded)
+            || self.has_any(ORDER_PHRASES)
+            || (self.has("when") && self.has_any(ORDER_TIMING))
+    }
+
+    fn only_greets(&self) -> bool {
+        let mut rest = self.padded.clone();
+        for phrase in SMALL_TALK {
+            rest = rest.replace(&format!(" {phrase} "), " ");
+        }
+        let rest = Message::new(&rest);
+        rest.squeezed.iter().any(|word| GREETING_WORDS.iter().any(|g| limit_repeats(g, 1) == *word))
+            && rest.is_only(&[GREETING_WORDS, GREETING_FILLER].concat())
+    }
+
+    fn asks_about_product(&self) -> bool {
+        self.has_any(QUESTION_PHRASES) || self.has_any(PRODUCT_WORDS)
+    }
+}
+
+/// `word` with each run of one repeated character cut to at most `limit` characters.
+fn limit_repeats(word: &str, limit: usize) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut run = 0;
+    let mut previous = None;
+    for c in word.chars() {
+        run = if previous == Some(c) { run + 1 } else { 1 };
+        previous = Some(c);
+        if run <= limit || c.is_ascii_digit() {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Messages typical of each intent, embedded once and compared with messages the rules leave
+/// undecided. [`Intent::Other`] has none: it is what remains when nothing is near.
+pub const EXAMPLES: &[(Intent, &str)] = &[
+    (Intent::ProductQuestion, "how do I use the serum?"),
+    (Intent::ProductQuestion, "how many drops should I apply?"),
+    (Intent::ProductQuestion, "can I use it every day?"),
+    (Intent::ProductQuestion, "is this suitable for sensitive skin?"),
+    (Intent::ProductQuestion, "what are the ingredients?"),
+    (Intent::ProductQuestion, "does it contain fragrance or alcohol?"),
+    (Intent::ProductQuestion, "is it vegan and cruelty free?"),
+    (Intent::ProductQuestion, "can I use it together with retinol?"),
+    (Intent::ProductQuestion, "should I apply it in the morning or at night?"),
+    (Intent::ProductQuestion, "how long does one bottle last?"),
+    (Intent::ProductQuestion, "do I need to shake it before use?"),
+    (Intent::ProductQuestion, "how should I store it after opening?"),
+    (Intent::OrderStatus, "where is my order?"),
+    (Intent::OrderStatus, "my package hasn't arrived yet"),
+    (Intent::OrderStatus, "when will my order be delivered?"),
+    (Intent::OrderStatus, "can you give me the tracking number"),
+    (Intent::OrderStatus, "has my parcel been shipped?"),
+    (Intent::OrderStatus, "I ordered last week and still nothing"),
+    (Intent::OrderStatus, "what's the status of order 1043"),
+    (Intent::OrderStatus, "how long until my delivery comes"),
+    (Intent::OrderStatus, "is my order on the way?"),
+    (Intent::OrderStatus, "I'm still waiting for my package"),
+    (Intent::Complaint, "the bottle arrived broken"),
+    (Intent::Complaint, "you sent me the wrong item"),
+    (Intent::Complaint, "I want a refund"),
+    (Intent::Complaint, "this product is terrible, very disappointed"),
+    (Intent::Complaint, "one item is missing from my box"),
+    (Intent::Complaint, "the pump doesn't work"),
+    (Intent::Complaint, "the package was damaged and leaking"),
+    (Intent::Complaint, "I paid twice for the same order"),
+    (Intent::Complaint, "this is not what I ordered"),
+    (Intent::Complaint, "it smells off and looks different from before"),
+    (Intent::OptOut, "stop messaging me"),
+    (Intent::OptOut, "unsubscribe"),
+    (Intent::OptOut, "please don't send me any more messages"),
+    (Intent::OptOut, "remove me from your list"),
+    (Intent::OptOut, "I don't want these texts anymore"),
+    (Intent::OptOut, "no more whatsapp messages please"),
+    (Intent::OptOut, "stop contacting me"),
+    (Intent::OptOut, "how do I opt out of these messages"),
+    (Intent::Greeting, "hi"),
+    (Intent::Greeting, "hello!"),
+    (Intent::Greeting, "hey there"),
+    (Intent::Greeting, "good morning"),
+    (Intent::Greeting, "thanks!"),
+    (Intent::Greeting, "thank you so much"),
+    (Intent::Greeting, "hi, how are you?"),
+    (Intent::Greeting, "great, thanks a lot"),
+    (Intent::HumanRequest, "can I talk to a person?"),
+    (Intent::HumanRequest, "I want to speak with a human"),
+    (Intent::HumanRequest, "is there a real person there?"),
+    (Intent::HumanRequest, "please call me"),
+    (Intent::HumanRequest, "connect me to customer service"),
+    (Intent::HumanRequest, "I'd rather talk to someone from the shop"),
+    (Intent::HumanRequest, "are you a bot?"),
+    (Intent::HumanRequest, "can a manager contact me"),
+];
+
+/// Neighbours that vote in [`nearest_example`]: one close example alone should not decide.
+const NEIGHBOURS: usize = 3;
+
+/// The intent of the examples nearest to `query`, with the similarity of its closest example.
+///
+/// The three most similar examples at or above `min_similarity` vote with their similarity; the
+/// intent with the largest sum wins, ties going to the closer example. `None` when no example is
+/// similar enough. Examples of another dimension than the query are skipped.
+pub fn nearest_example(query: &[f32], examples: &[(Intent, Vec<f32>)], min_similarity: f32) -> Option<(Intent, f32)> {
+    let mut neighbours: Vec<(Intent, f32)> = examples
+        .iter()
+        .filter(|(_, vector)| !query.is_empty() && vector.len() == query.len())
+        .map(|(intent, vector)| (*intent, cosine(query, vector)))
+        .filter(|(_, similarity)| *similarity >= min_similarity)
+        .collect();
+    neighbours.sort_by(|a, b| b.1.total_cmp(&a.1));
+    neighbours.truncate(NEIGHBOURS);
+    // (intent, summed similarity, best similarity); neighbours are sorted, so the first is the best.
+    let mut votes: Vec<(Intent, f32, f32)> = Vec::new();
+    for (intent, similarity) in neighbours {
+        match votes.iter_mut().find(|(voted, _, _)| *voted == intent) {
+            Some(vote) => vote.1 += similarity,
+            None => votes.push((intent, similarity, similarity)),
+        }
+    }
+    votes
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(a.2.total_cmp(&b.2)))
+        .map(|(intent, _, best)| (intent, best))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_classify_realistic_messages() {
+        let cases: &[(&str, Option<Intent>)] = &[
+            ("hi, how do i use the serum?", Some(Intent::ProductQuestion)),
+            ("hello", Some(Intent::Greeting)),
+            ("Hellooo!!", Some(Intent::Greeting)),
+            ("good morning :)", Some(Intent::Greeting)),
+            ("thanks!", Some(Intent::Greeting)),
+            ("Thank you so much", Some(Intent::Greeting)),
+            ("hi, how are you?", Some(Intent::Greeting)),
+            ("where is my order??", Some(Intent::OrderStatus)),
+            ("wheres my package", Some(Intent::OrderStatus)),
+            ("my order hasn't arrived yet", Some(Intent::OrderStatus)),
+            ("any update on #10234", Some(Intent::OrderStatus)),
+            ("can i get the tracking number", Some(Intent::OrderStatus)),
+            ("when will it arrive?", Some(Intent::OrderStatus)),
+            ("order 5531 status pls", Some(Intent::OrderStatus)),
+            ("my order number is 12345678, where is it?", Some(Intent::OrderStatus)),
+            ("the bottle arrived broken", Some(Intent::Complaint)),
+            ("my order #1234 arrived damaged", Some(Intent::Complaint)),
+            ("you sent the wrong item", Some(Intent::Complaint)),
+            ("I want a refund", Some(Intent::Complaint)),
+            ("very disappointed with this", Some(Intent::Complaint)),
+            ("this is terrible, I want to talk to a real person", Some(Intent::HumanRequest)),
+            ("can I speak to someone?", Some(Intent::HumanRequest)),
+            ("please call me", Some(Intent::HumanRequest)),
+            ("HUMAN", Some(Intent::HumanRequest)),
+            ("STOP", Some(Intent::OptOut)),
+            ("stop messaging me", Some(Intent::OptOut)),
+            ("Unsubscribe please", Some(Intent::OptOut)),
+            ("dont text me again, this is terrible", Some(Intent::OptOut)),
+            ("can I use it on my face?", Some(Intent::ProductQuestion)),
+            ("is it safe for sensitive skin", Some(Intent::ProductQuestion)),
+            ("what are the ingredients", Some(Intent::ProductQuestion)),
+            ("how do I stop the serum pilling?", Some(Intent::ProductQuestion)),
+            ("I'd like to know the ingredients", Some(Intent::ProductQuestion)),
+            ("ok", None),
+            ("I bought it for my sister", None),
+            ("", None),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(by_rules(message), *expected, "message: {message:?}");
+        }
+    }
+
+    #[test]
+    fn normalising_cuts_repeats_and_spells_out_shorthand() {
+        let message = Message::new("Whereee's MY order?!! u said monday");
+        assert_eq!(message.padded, " where is my order you said monday ");
+        assert_eq!(message.squeezed[0], "where");
+        assert_eq!(limit_repeats("order #10001", 1), "order #10001");
+    }
+
+    #[test]
+    fn every_intent_but_other_has_enough_examples() {
+        for intent in [
+            Intent::ProductQuestion,
+            Intent::OrderStatus,
+            Intent::Complaint,
+            Intent::OptOut,
+            Intent::Greeting,
+            Intent::HumanRequest,
+        ] {
+            let count = EXAMPLES.iter().filter(|(example, _)| *example == intent).count();
+            assert!((8..=15).contains(&count), "{} has {count} examples", intent.as_str());
+        }
+        assert!(EXAMPLES.iter().all(|(intent, _)| *intent != Intent::Other));
+    }
+
+    #[test]
+    fn intents_serialise_as_their_names() {
+        for intent in [Intent::ProductQuestion, Intent::HumanRequest, Intent::Other] {
+            let json = serde_json::to_string(&intent).expect("an intent serialises");
+            assert_eq!(json, format!("\"{}\"", intent.as_str()));
+        }
+    }
+
+    fn examples() -> Vec<(Intent, Vec<f32>)> {
+        vec![
+            (Intent::Greeting, vec![1.0, 0.0, 0.0]),
+            (Intent::OrderStatus, vec![0.0, 1.0, 0.0]),
+            (Intent::OrderStatus, vec![0.1, 1.0, 0.0]),
+            (Intent::Complaint, vec![0.0, 0.9, 0.3]),
+            (Intent::ProductQuestion, vec![0.0, 0.0, 1.0]),
+        ]
+    }
+
+    #[test]
+    fn nearest_example_takes_the_closest_intent() {
+        let (intent, similarity) =
+            nearest_example(&[0.9, 0.1, 0.0], &examples(), 0.5).expect("a greeting example is near");
+        assert_eq!(intent, Intent::Greeting);
+        assert!(similarity > 0.9);
+    }
+
+    #[test]
+    fn nearest_example_lets_two_neighbours_outvote_a_closer_one() {
+        // The complaint example is the single closest, but two order examples are nearly as close.
+        let query = [0.0, 0.95, 0.32];
+        let (intent, _) = nearest_example(&query, &examples(), 0.5).expect("examples are near");
+        assert_eq!(intent, Intent::OrderStatus);
+    }
+
+    #[test]
+    fn nearest_example_needs_the_minimum_similarity() {
+        assert_eq!(nearest_example(&[-1.0, -1.0, -1.0], &examples(), 0.2), None);
+        assert_eq!(nearest_example(&[1.0, 0.0], &examples(), 0.0), None, "other dimensions are skipped");
+        assert_eq!(nearest_example(&[], &examples(), 0.0), None);
+        assert_eq!(nearest_example(&[1.0, 0.0, 0.0], &[], 0.0), None);
+    }
+}

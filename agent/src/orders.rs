@@ -1,0 +1,103 @@
+//! A customer's own orders, as the agent may tell them: number, status and dates. The lookup is
+//! always by the customer id of the conversation, so no question reaches another customer's
+//! order.
+
+use chrono::{DateTime, Utc};
+use recete_shared::db::Tx;
+use recete_shared::ids::CustomerId;
+use serde::Serialize;
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+pub struct OrderSummary {
+    pub number: String,
+    pub status: String,
+    pub placed_at: Option<DateTime<Utc>>,
+    pub fulfilled_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+/// The customer's order with `number` (with or without `#`), or their three latest orders.
+pub async fn customer_orders(
+    tx: &mut Tx,
+    customer: CustomerId,
+    number: Option<&str>,
+) -> sqlx::Result<Vec<OrderSummary>> {
+    let number = number.map(|n| n.trim().trim_start_matches('#').to_owned()).filter(|n| !n.is_empty());
+    sqlx::query_as(
+        "SELECT coalesce(order_number, external_order_id) AS number, status, placed_at, fulfilled_at, delivered_at, cancelled_at
+         FROM orders
+         WHERE customer_id = $1
+           AND ($2::text IS NULL OR ltrim(coalesce(order_number, ''), '#') = $2 OR external_order_id = $2)
+         ORDER BY coalesce(placed_at, created_at) DESC
+         LIMIT 3",
+    )
+    .bind(customer)
+    .bind(number)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// An order number the customer typed: `#1001`, `order 1001`, or a run of 3 to 20 digits.
+pub fn number_in(text: &str) -> Option<String> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '?' | '!' | ':' | ';' | '(' | ')'))
+        .map(|token| token.trim_end_matches('.'))
+        .find_map(|token| {
+            let digits = token.strip_prefix('#').unwrap_or(token);
+            let plausible = (3..=20).contains(&digits.len())
+                && digits.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && digits.chars().filter(char::is_ascii_digit).count() >= 3;
+            plausible.then(|| digits.to_owned())
+        })
+}
+
+/// "Your order #1001 was delivered on 12 March 2026."
+pub fn describe(order: &OrderSummary) -> String {
+    let number = if order.number.starts_with('#') { order.number.clone() } else { format!("#{}", order.number) };
+    let day = |at: &DateTime<Utc>| at.format("%-d %B %Y").to_string();
+    match order.status.as_str() {
+        "delivered" => match &order.delivered_at {
+            Some(at) => format!("Your order {number} was delivered on {}.", day(at)),
+            None => format!("Your order {number} has been delivered."),
+        },
+        "fulfilled" => match &order.fulfilled_at {
+            Some(at) => format!("Your order {number} was shipped on {} and is on its way.", day(at)),
+            None => format!("Your order {number} has been shipped and is on its way."),
+        },
+        "paid" | "created" => format!("Your order {number} is confirmed and being prepared for shipping."),
+        "cancelled" => format!("Your order {number} was cancelled."),
+        "refunded" => format!("Your order {number} was refunded."),
+        other => format!("Your order {number} is {other}."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn order_numbers_are_found_in_messages() {
+        assert_eq!(number_in("where is my order #1001?").as_deref(), Some("1001"));
+        assert_eq!(number_in("order 20455, it hasn't arrived").as_deref(), Some("20455"));
+        assert_eq!(number_in("where is my order?"), None);
+        assert_eq!(number_in("I used 2 drops"), None);
+    }
+
+    #[test]
+    fn statuses_read_as_sentences() {
+        let order = OrderSummary {
+            number: "1001".into(),
+            status: "delivered".into(),
+            placed_at: None,
+            fulfilled_at: None,
+            delivered_at: Utc.with_ymd_and_hms(2026, 3, 12, 10, 0, 0).single(),
+            cancelled_at: None,
+        };
+        assert_eq!(describe(&order), "Your order #1001 was delivered on 12 March 2026.");
+        let shipped = OrderSummary { status: "fulfilled".into(), delivered_at: None, ..order };
+        assert_eq!(describe(&shipped), "Your order #1001 has been shipped and is on its way.");
+    }
+}

@@ -1,0 +1,368 @@
+//! Deciding the reply to one customer message: intent, retrieval, an answer from the language
+//! model or from the product text, the guardrails, and hand-over when no safe answer exists.
+
+use std::sync::Arc;
+
+use recete_knowledge::{Embedder, RetrievedChunk, retrieval};
+use recete_llm::{AnswerOutcome, AnswerRequest, ChatModel, HistoryTurn, ToolRecord};
+use recete_shared::config::AgentSettings;
+use recete_shared::db::Tx;
+use recete_shared::ids::{CustomerId, MerchantId};
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::extractive::{self, Extraction, Thresholds};
+use crate::guardrails::{self, AnswerCheck, InputFlag, Rule, Verdict};
+use crate::intent::{self, Intent};
+use crate::orders;
+use crate::tools::DatabaseTools;
+
+/// Similarity a message needs to an intent's examples to take that intent.
+const INTENT_SIMILARITY: f32 = 0.5;
+
+/// One customer message and what the agent may know around it.
+pub struct Inquiry<'a> {
+    pub merchant: MerchantId,
+    pub merchant_name: &'a str,
+    pub customer: CustomerId,
+    pub text: &'a str,
+    /// Earlier messages of the conversation, oldest first.
+    pub history: &'a [HistoryTurn],
+}
+
+/// How an answer was produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerMode {
+    /// A fixed reply (greeting, opt-out help, hand-over notice).
+    Template,
+    /// Sentences quoted from the product text.
+    Extractive,
+    /// The language model, checked by the guardrails.
+    Model,
+    /// The customer's order from the database.
+    OrderLookup,
+}
+
+/// A chunk an answer rests on, as the merchant sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Citation {
+    pub chunk_id: uuid::Uuid,
+    pub product_title: String,
+    pub section: String,
+    pub similarity: f32,
+}
+
+/// Why an answer was not sent as produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuardrailRecord {
+    pub rule: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reply {
+    pub text: String,
+    pub intent: Intent,
+    pub mode: AnswerMode,
+    pub citations: Vec<Citation>,
+    pub guardrail: Option<GuardrailRecord>,
+    /// Set when the conversation goes to a person: no automatic replies until it is resolved.
+    pub handoff: Option<String>,
+    /// Tool calls of the language model, valid or not.
+    pub tools: Vec<ToolRecord>,
+    /// Why the language model was not used for this answer, when it was configured.
+    pub model_error: Option<String>,
+}
+
+impl Reply {
+    fn template(intent: Intent, text: String) -> Self {
+        Self {
+            text,
+            intent,
+            mode: AnswerMode::Template,
+            citations: Vec::new(),
+            guardrail: None,
+            handoff: None,
+            tools: Vec::new(),
+            model_error: None,
+        }
+    }
+
+    fn handed_over(mut self, reason: impl Into<String>) -> Self {
+        self.handoff = Some(reason.into());
+        self
+    }
+
+    fn blocked(mut self, rule: &str, detail: impl Into<String>) -> Self {
+        self.guardrail = Some(GuardrailRecord { rule: rule.to_owned(), detail: detail.into() });
+        self
+    }
+}
+
+pub const DONT_KNOW: &str = "I don't know the answer to that, sorry. A person from our team will follow up here.";
+
+pub struct Agent {
+    embedder: Arc<dyn Embedder>,
+    chat: Option<ChatModel>,
+    settings: AgentSettings,
+    thresholds: Thresholds,
+    examples: OnceCell<Vec<(Intent, Vec<f32>)>>,
+}
+
+impl Agent {
+    pub fn new(embedder: Arc<dyn Embedder>, chat: Option<ChatModel>, settings: AgentSettings) -> Self {
+        Self { embedder, chat, settings, thresholds: Thresholds::default(), examples: OnceCell::new() }
+    }
+
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    /// The reply to `inquiry`. Runs in the caller's transaction, scoped to the merchant.
+    pub async fn respond(&self, tx: &mut Tx, inquiry: &Inquiry<'_>) -> anyhow::Result<Reply> {
+        let flags = guardrails::check_question(inquiry.text);
+        if let Some(InputFlag::PromptInjection { pattern }) =
+            flags.iter().find(|flag| matches!(flag, InputFlag::PromptInjection { .. }))
+        {
+            let text =
+                format!("I can only help with questions about {}'s products and your orders.", inquiry.merchant_name);
+            return Ok(Reply::template(Intent::Other, text)
+                .blocked(Rule::PromptInjection.as_str(), format!("question matched `{pattern}`")));
+        }
+        let intent = self.classify(inquiry.text).await?;
+        match intent {
+            Intent::Greeting => Ok(Reply::template(
+                intent,
+                format!("Hi! This is {}. Ask me anything about our products or your order.", inquiry.merchant_name),
+            )),
+            Intent::OptOut => Ok(Reply::template(intent, "To stop receiving messages from us, reply STOP.".to_owned())),
+            Intent::HumanRequest => Ok(Reply::template(
+                intent,
+                "Of course. A person from our team will reply here as soon as possible.".to_owned(),
+            )
+            .handed_over("the customer asked for a person")),
+            Intent::Complaint => Ok(Reply::template(
+                intent,
+                "I'm sorry to hear that. I've passed your message to our team and a person will reply here soon."
+                    .to_owned(),
+            )
+            .handed_over("complaint")),
+            Intent::OrderStatus => self.order_status(tx, inquiry).await,
+            Intent::ProductQuestion | Intent::Other => self.product_answer(tx, inquiry, intent, &flags).await,
+        }
+    }
+
+    async fn classify(&self, text: &str) -> anyhow::Result<Intent> {
+        if let Some(intent) = intent::by_rules(text) {
+            return Ok(intent);
+        }
+        let examples = self
+            .examples
+            .get_or_try_init(|| async {
+                let texts: Vec<String> = intent::EXAMPLES.iter().map(|(_, text)| (*text).to_owned()).collect();
+                let vectors = self.embedder.embed(&texts).await?;
+                Ok::<_, recete_knowledge::EmbedError>(
+                    intent::EXAMPLES.iter().map(|(intent, _)| *intent).zip(vectors).collect(),
+                )
+            })
+            .await?;
+        let query = self.embed_one(text).await?;
+        Ok(intent::nearest_example(&query, examples, INTENT_SIMILARITY)
+            .map_or(Intent::ProductQuestion, |(intent, _)| intent))
+    }
+
+    async fn embed_one(&self, text: &str) -> Result<Vec<f32>, recete_knowledge::EmbedError> {
+        let mut vectors = self.embedder.embed(&[text.to_owned()]).await?;
+        vectors.pop().ok_or(recete_knowledge::EmbedError::Count { expected: 1, got: 0 })
+    }
+
+    async fn order_status(&self, tx: &mut Tx, inquiry: &Inquiry<'_>) -> anyhow::Result<Reply> {
+        let number = orders::number_in(inquiry.text);
+        let found = orders::customer_orders(tx, inquiry.customer, number.as_deref()).await?;
+        let Some(latest) = found.first() else {
+            return Ok(Reply::template(
+                Intent::OrderStatus,
+                "I couldn't find an order for this number. A person from our team will look into it and reply here."
+                    .to_owned(),
+            )
+            .handed_over("order not found for the customer"));
+        };
+        let mut reply = Reply::template(Intent::OrderStatus, orders::describe(latest));
+        reply.mode = AnswerMode::OrderLookup;
+        Ok(reply)
+    }
+
+    async fn product_answer(
+        &self,
+        tx: &mut Tx,
+        inquiry: &Inquiry<'_>,
+        intent: Intent,
+        flags: &[InputFlag],
+    ) -> anyhow::Result<Reply> {
+        if flags.contains(&InputFlag::MedicalDiagnosis) {
+            return Ok(Reply::template(
+                intent,
+                "I can't give medical advice. If you have a reaction, stop using the product and ask a doctor or \
+                 pharmacist. A person from our team will also follow up here."
+                    .to_owned(),
+            )
+            .handed_over("medical question")
+            .blocked(Rule::MedicalAdvice.as_str(), "the question asks for a diagnosis"));
+        }
+        if flags.contains(&InputFlag::DiscountRequest) {
+            return Ok(Reply::template(
+                intent,
+                "I can't offer discounts or change prices here. A person from our team will follow up.".to_owned(),
+            )
+            .handed_over("discount or price request")
+            .blocked(Rule::PricePromise.as_str(), "the question asks for a discount or a price"));
+        }
+        if flags.contains(&InputFlag::OtherCustomerData) {
+            return Ok(Reply::template(intent, "I can only talk about your own orders, sorry.".to_owned())
+                .blocked(Rule::OtherCustomer.as_str(), "the question asks about another person"));
+        }
+        let query = self.embed_one(inquiry.text).await?;
+        let chunks =
+            retrieval::search(tx, inquiry.merchant, self.embedder.model_name(), &query, self.settings.top_k).await?;
+        let supporting: Vec<RetrievedChunk> =
+            chunks.into_iter().filter(|chunk| chunk.similarity >= self.settings.min_similarity).collect();
+        let mut allowed_facts = vec![inquiry.merchant_name.to_owned()];
+        let model_result = match &self.chat {
+            Some(chat) => Some(self.model_answer(chat, tx, inquiry, &supporting, intent).await),
+            None => None,
+        };
+        let mut reply = match model_result {
+            Some(Ok((reply, facts))) => {
+                allowed_facts.extend(facts);
+                reply
+            }
+            Some(Err(reason)) => {
+                tracing::warn!(%reason, "language model unavailable; answering from the product text");
+                let mut reply = self.extractive_answer(inquiry, &supporting, intent).await?;
+                reply.model_error = Some(reason);
+                reply
+            }
+            None => self.extractive_answer(inquiry, &supporting, intent).await?,
+        };
+        if reply.handoff.is_some() || reply.mode == AnswerMode::Template {
+            return Ok(reply);
+        }
+        let verdict = guardrails::check_answer(&AnswerCheck {
+            answer: &reply.text,
+            context: &supporting,
+            allowed_facts: &allowed_facts,
+            question_flags: flags,
+        });
+        if let Verdict::Block { rule, detail } = verdict {
+            tracing::info!(rule = rule.as_str(), "answer blocked by a guardrail; handing over");
+            let tools = std::mem::take(&mut reply.tools);
+            let mut blocked = Reply::template(intent, DONT_KNOW.to_owned())
+                .handed_over(format!("answer blocked: {}", rule.as_str()))
+                .blocked(rule.as_str(), detail);
+            blocked.tools = tools;
+            blocked.model_error = reply.model_error;
+            return Ok(blocked);
+        }
+        Ok(reply)
+    }
+
+    async fn extractive_answer(
+        &self,
+        inquiry: &Inquiry<'_>,
+        supporting: &[RetrievedChunk],
+        intent: Intent,
+    ) -> anyhow::Result<Reply> {
+        if supporting.is_empty() {
+            return Ok(Reply::template(intent, DONT_KNOW.to_owned())
+                .handed_over("no product text matches the question")
+                .blocked(Rule::Unsupported.as_str(), "no product text is close enough to the question"));
+        }
+        match extractive::answer(inquiry.text, supporting, self.embedder.as_ref(), self.thresholds).await? {
+            Extraction::Answer(answer) => Ok(Reply {
+                text: answer.text,
+                intent,
+                mode: AnswerMode::Extractive,
+                citations: citations(supporting, &answer.cited_chunks),
+                guardrail: None,
+                handoff: None,
+                tools: Vec::new(),
+                model_error: None,
+            }),
+            Extraction::NotFound { best_similarity } => Ok(Reply::template(intent, DONT_KNOW.to_owned())
+                .handed_over("the product text does not answer the question")
+                .blocked(
+                    Rule::Unsupported.as_str(),
+                    format!("no sentence answers the question (best similarity {best_similarity:.2})"),
+                )),
+        }
+    }
+
+    /// The model's answer; `Err` with the reason when the model could not be used and the
+    /// extractive answer should stand in.
+    async fn model_answer(
+        &self,
+        chat: &ChatModel,
+        tx: &mut Tx,
+        inquiry: &Inquiry<'_>,
+        supporting: &[RetrievedChunk],
+        intent: Intent,
+    ) -> Result<(Reply, Vec<String>), String> {
+        let system_prompt = format!(
+            "You answer WhatsApp messages for the shop {name}. Be brief and friendly. Answer only about {name}'s \
+             products and this customer's own orders.",
+            name = inquiry.merchant_name
+        );
+        let request = AnswerRequest {
+            system_prompt: &system_prompt,
+            history: inquiry.history,
+            question: inquiry.text,
+            context: supporting,
+        };
+        let host = DatabaseTools::new(tx, inquiry.customer);
+        let outcome = chat.answer(&request, &host).await;
+        let facts = host.into_facts();
+        let reply = match outcome {
+            AnswerOutcome::Answer { text, cited_chunks, tools } => {
+                let used_order_lookup = tools.iter().any(|record| record.name == "order_status");
+                Ok::<_, String>(Reply {
+                    text,
+                    intent,
+                    mode: if used_order_lookup && cited_chunks.is_empty() {
+                        AnswerMode::OrderLookup
+                    } else {
+                        AnswerMode::Model
+                    },
+                    citations: citations(supporting, &cited_chunks),
+                    guardrail: None,
+                    handoff: None,
+                    tools,
+                    model_error: None,
+                })
+            }
+            AnswerOutcome::Handoff { reason, tools } => {
+                let mut reply = Reply::template(intent, DONT_KNOW.to_owned()).handed_over(reason);
+                reply.tools = tools;
+                Ok(reply)
+            }
+            AnswerOutcome::Refused { reason } => Ok(Reply::template(intent, DONT_KNOW.to_owned())
+                .handed_over("the model declined to answer")
+                .blocked("model_refusal", reason)),
+            AnswerOutcome::Failed { reason, .. } => Err(reason),
+        }?;
+        Ok((reply, facts))
+    }
+}
+
+fn citations(chunks: &[RetrievedChunk], cited: &[uuid::Uuid]) -> Vec<Citation> {
+    cited
+        .iter()
+        .filter_map(|id| chunks.iter().find(|chunk| chunk.id == *id))
+        .map(|chunk| Citation {
+            chunk_id: chunk.id,
+            product_title: chunk.product_title.clone(),
+            section: chunk.section.as_str().to_owned(),
+            similarity: chunk.similarity,
+        })
+        .collect()
+}

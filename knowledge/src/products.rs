@@ -1,0 +1,207 @@
+//! The catalogue side of knowledge: products created or updated by the merchant API and by
+//! scrapes, and the document each product's chunks are cut from.
+
+use recete_shared::db::Tx;
+use recete_shared::ids::MerchantId;
+use serde_json::{Value, json};
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::document::{ProductDocument, Section, SectionKind};
+
+/// Where a product's text came from (`products.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Api,
+    Scrape,
+    Csv,
+}
+
+impl Source {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Scrape => "scrape",
+            Self::Csv => "csv",
+        }
+    }
+}
+
+/// A product as the merchant describes it. `sku` (or `external_id`) identifies it: sending the
+/// same SKU again updates that product.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProductInput {
+    pub sku: Option<String>,
+    pub external_id: Option<String>,
+    pub title: String,
+    pub url: Option<String>,
+    pub brand: Option<String>,
+    pub description: Option<String>,
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upserted {
+    pub id: Uuid,
+    pub created: bool,
+    /// Whether anything the chunks are cut from changed.
+    pub knowledge_changed: bool,
+}
+
+#[derive(FromRow)]
+struct KnowledgeRow {
+    id: Uuid,
+    title: String,
+    brand: Option<String>,
+    description: Option<String>,
+    sections: Value,
+}
+
+/// Creates the product, or updates the one with the same SKU or external id.
+pub async fn upsert(tx: &mut Tx, merchant: MerchantId, input: &ProductInput, source: Source) -> sqlx::Result<Upserted> {
+    let sections = serde_json::to_value(&input.sections).unwrap_or_else(|_| json!([]));
+    let existing: Option<KnowledgeRow> = sqlx::query_as(
+        "SELECT id, title, brand, description, sections FROM products
+         WHERE merchant_id = $1 AND ((external_id = $2) OR (sku = $3))
+         ORDER BY (external_id = $2) IS TRUE DESC LIMIT 1 FOR UPDATE",
+    )
+    .bind(merchant)
+    .bind(&input.external_id)
+    .bind(&input.sku)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = existing {
+        let knowledge_changed = row.title != input.title
+            || row.brand != input.brand
+            || row.description != input.description
+            || row.sections != sections;
+        sqlx::query(
+            "UPDATE products SET title = $2, url = coalesce($3, url), brand = $4, description = $5, sections = $6,
+                 sku = coalesce($7, sku), external_id = coalesce($8, external_id)
+             WHERE id = $1",
+        )
+        .bind(row.id)
+        .bind(&input.title)
+        .bind(&input.url)
+        .bind(&input.brand)
+        .bind(&input.description)
+        .bind(&sections)
+        .bind(&input.sku)
+        .bind(&input.external_id)
+        .execute(&mut **tx)
+        .await?;
+        return Ok(Upserted { id: row.id, created: false, knowledge_changed });
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO products (id, merchant_id, sku, external_id, title, url, brand, description, sections, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(merchant)
+    .bind(&input.sku)
+    .bind(&input.external_id)
+    .bind(&input.title)
+    .bind(&input.url)
+    .bind(&input.brand)
+    .bind(&input.description)
+    .bind(&sections)
+    .bind(source.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(Upserted { id, created: true, knowledge_changed: true })
+}
+
+/// What a scrape found, in the shape the catalogue keeps.
+#[derive(Debug, Clone, Default)]
+pub struct ScrapedFacts {
+    pub final_url: String,
+    pub title: Option<String>,
+    pub brand: Option<String>,
+    pub sku: Option<String>,
+    pub description: Option<String>,
+    pub sections: Vec<Section>,
+    /// Image, price, currency and the JSON-LD product node, kept for display, never quoted as
+    /// a promise.
+    pub attributes: Value,
+}
+
+/// Stores a successful scrape. The page's sections replace the stored ones; a title or brand the
+/// merchant set is kept, and only filled in when missing.
+pub async fn apply_scrape(tx: &mut Tx, product_id: Uuid, facts: &ScrapedFacts) -> sqlx::Result<()> {
+    let sections = serde_json::to_value(&facts.sections).unwrap_or_else(|_| json!([]));
+    sqlx::query(
+        "UPDATE products SET
+             title = CASE WHEN title = '(untitled)' OR title = '' THEN coalesce($2, title) ELSE title END,
+             brand = coalesce(brand, $3),
+             sku = coalesce(sku, $4),
+             description = coalesce($5, description),
+             sections = CASE WHEN jsonb_array_length($6) > 0 THEN $6 ELSE sections END,
+             attributes = attributes || $7,
+             url = $8,
+             scrape_state = 'done', scraped_at = now(), scrape_error = NULL
+         WHERE id = $1",
+    )
+    .bind(product_id)
+    .bind(&facts.title)
+    .bind(&facts.brand)
+    .bind(&facts.sku)
+    .bind(&facts.description)
+    .bind(&sections)
+    .bind(if facts.attributes.is_object() { facts.attributes.clone() } else { json!({}) })
+    .bind(&facts.final_url)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records why a scrape failed for good (robots.txt, not HTML, a forbidden address...).
+pub async fn record_scrape_failure(tx: &mut Tx, product_id: Uuid, reason: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE products SET scrape_state = 'failed', scrape_error = $2 WHERE id = $1")
+        .bind(product_id)
+        .bind(reason)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The product's document: its sections, with the description as the overview when no section
+/// gives one. `None` when the product no longer exists.
+pub async fn load_document(tx: &mut Tx, product_id: Uuid) -> sqlx::Result<Option<ProductDocument>> {
+    let row: Option<(String, Option<String>, Option<String>, Value)> =
+        sqlx::query_as("SELECT title, brand, description, sections FROM products WHERE id = $1")
+            .bind(product_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|(title, brand, description, sections)| document_of(title, brand, description, &sections)))
+}
+
+fn document_of(title: String, brand: Option<String>, description: Option<String>, sections: &Value) -> ProductDocument {
+    let mut sections: Vec<Section> = serde_json::from_value(sections.clone()).unwrap_or_default();
+    sections.retain(|section| !section.text.trim().is_empty());
+    if let Some(description) = description.filter(|d| !d.trim().is_empty())
+        && !sections.iter().any(|section| section.kind == SectionKind::Overview)
+    {
+        sections.insert(0, Section { kind: SectionKind::Overview, heading: None, text: description });
+    }
+    ProductDocument { title, brand, sections }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_description_becomes_the_overview_only_when_none_is_given() {
+        let usage = json!([{ "kind": "usage", "text": "Two drops." }]);
+        let document = document_of("Serum".into(), None, Some("A light serum.".into()), &usage);
+        assert_eq!(document.sections.len(), 2);
+        assert_eq!(document.sections[0].kind, SectionKind::Overview);
+        assert_eq!(document.sections[0].text, "A light serum.");
+
+        let with_overview = json!([{ "kind": "overview", "text": "From the page." }]);
+        let document = document_of("Serum".into(), None, Some("A light serum.".into()), &with_overview);
+        assert_eq!(document.sections.len(), 1);
+        assert_eq!(document.sections[0].text, "From the page.");
+    }
+}

@@ -1,0 +1,244 @@
+//! The conversations pool: each customer message that is not STOP or START gets the agent's
+//! reply, sent through the messages queue inside the 24-hour window.
+//!
+//! A conversation handed over to a person gets no automatic reply until the merchant resolves
+//! it. The reply, the hand-over and the audit rows commit together with the task, so a crash
+//! answers the message again from scratch, never twice.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use apalis::prelude::{BoxDynError, Data};
+use chrono::{DateTime, Utc};
+use recete_agent::{Agent, Inquiry, Reply};
+use recete_llm::HistoryTurn;
+use recete_shared::audit::{self, AuditEntry};
+use recete_shared::config::PoolSettings;
+use recete_shared::crypto::Keyring;
+use recete_shared::db::{self, Tx};
+use recete_shared::followups::planning::{self, ReplyContext};
+use recete_shared::ids::{CustomerId, MerchantId, TaskId};
+use recete_shared::message_bodies;
+use recete_shared::queue::TaskJob;
+use recete_shared::tasks::{self, finish};
+use serde_json::json;
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::WorkerDeps;
+use crate::jobs::{self, JobRow, Outcome};
+
+const QUEUE: &str = "conversations";
+const ACTOR: &str = "worker:conversations";
+
+#[derive(Clone)]
+pub struct ConversationDeps {
+    pub pool: PgPool,
+    pub keyring: Arc<Keyring>,
+    pub settings: PoolSettings,
+    pub agent: Arc<Agent>,
+    pub history_messages: usize,
+}
+
+impl ConversationDeps {
+    pub fn new(deps: &WorkerDeps, agent: Arc<Agent>, settings: PoolSettings) -> Self {
+        Self {
+            pool: deps.pool.clone(),
+            keyring: deps.keyring.clone(),
+            settings,
+            agent,
+            history_messages: deps.settings.agent.history_messages,
+        }
+    }
+}
+
+pub async fn process(job: TaskJob, deps: Data<ConversationDeps>) -> Result<(), BoxDynError> {
+    let task_id = job.task_id();
+    jobs::run(QUEUE, JobRow::Task(task_id), &deps.pool, &deps.settings, handle_task(task_id, &deps)).await;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct InboundRow {
+    conversation_id: Option<Uuid>,
+    customer_id: Option<CustomerId>,
+    pii_key_id: Option<String>,
+    body_sealed: Option<Vec<u8>>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct ConversationRow {
+    state: String,
+    window_expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn handle_task(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
+    let mut tx = db::system_tx(&deps.pool).await.context("Failed to begin the task transaction")?;
+    let Some(task) = jobs::claim_task(&mut tx, task_id).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    anyhow::ensure!(task.kind == tasks::ANSWER, "a `{}` task reached the conversations queue", task.kind);
+    let merchant = task.merchant_id;
+    let message_id = jobs::payload_uuid(&task.payload, "message_id")?;
+    let inbound: Option<InboundRow> = sqlx::query_as(
+        "SELECT conversation_id, customer_id, pii_key_id, body_sealed, created_at FROM messages
+         WHERE id = $1 AND direction = 'inbound'",
+    )
+    .bind(message_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(InboundRow { conversation_id: Some(conversation_id), customer_id: Some(customer), .. }) = &inbound else {
+        return end(tx, task_id, "cancelled", "the message or its conversation no longer exists").await;
+    };
+    let (conversation_id, customer) = (*conversation_id, *customer);
+    let inbound = inbound.context("checked above")?;
+    let conversation: ConversationRow =
+        sqlx::query_as("SELECT state, window_expires_at FROM conversations WHERE id = $1 FOR UPDATE")
+            .bind(conversation_id)
+            .fetch_one(&mut *tx)
+            .await
+            .context("Failed to lock the conversation")?;
+    if conversation.state == "handed_over" {
+        mark_inbound(&mut tx, message_id, json!({ "agent": "not answered: a person has the conversation" })).await?;
+        return end(tx, task_id, "cancelled", "the conversation is with a person").await;
+    }
+    if conversation.window_expires_at.is_none_or(|expires| expires <= Utc::now() + chrono::Duration::minutes(1)) {
+        return end(tx, task_id, "cancelled", "the 24-hour window closed before an answer").await;
+    }
+    let Some(text) = open_body(&deps.keyring, merchant, inbound.pii_key_id.as_deref(), inbound.body_sealed.as_deref())?
+    else {
+        return end(tx, task_id, "cancelled", "not a text message").await;
+    };
+    let history = history(&mut tx, deps, merchant, conversation_id, inbound.created_at).await?;
+    let merchant_name: String =
+        sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut *tx).await?;
+    let inquiry = Inquiry { merchant, merchant_name: &merchant_name, customer, text: &text, history: &history };
+    let reply = deps.agent.respond(&mut tx, &inquiry).await?;
+    record(&mut tx, merchant, customer, conversation_id, message_id, &reply).await?;
+    finish(&mut tx, task_id, "done", &format!("answered ({})", reply.intent.as_str())).await?;
+    tx.commit().await.context("Failed to commit the answer")?;
+    metrics::counter!("recete_agent_answers_total", "intent" => reply.intent.as_str(), "handed_over" => reply.handoff.is_some().to_string())
+        .increment(1);
+    metrics::histogram!("recete_agent_answer_seconds").record(started.elapsed().as_secs_f64());
+    Ok(Outcome::Done)
+}
+
+async fn end(mut tx: Tx, task_id: TaskId, state: &str, reason: &str) -> anyhow::Result<Outcome> {
+    finish(&mut tx, task_id, state, reason).await?;
+    tx.commit().await?;
+    Ok(Outcome::Done)
+}
+
+/// Schedules the reply with what the merchant sees beside it, hands the conversation over when
+/// the agent asked, and audits tool calls and blocked answers.
+async fn record(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    customer: CustomerId,
+    conversation_id: Uuid,
+    message_id: Uuid,
+    reply: &Reply,
+) -> anyhow::Result<()> {
+    let metadata = json!({
+        "in_reply_to": message_id,
+        "agent": {
+            "intent": reply.intent,
+            "mode": reply.mode,
+            "citations": reply.citations,
+            "guardrail": reply.guardrail,
+            "handoff": reply.handoff,
+            "model_error": reply.model_error,
+        },
+    });
+    let context = ReplyContext { conversation_id: Some(conversation_id), metadata };
+    planning::schedule_reply(tx, merchant, customer, &format!("answer:{message_id}"), &reply.text, &context).await?;
+    mark_inbound(tx, message_id, json!({ "intent": reply.intent })).await?;
+    let entry = |action: &'static str, after: serde_json::Value| AuditEntry {
+        merchant_id: Some(merchant),
+        actor: ACTOR,
+        action,
+        subject_type: "conversation",
+        subject_id: conversation_id.to_string(),
+        event_id: None,
+        before: None,
+        after: Some(after),
+    };
+    for tool in &reply.tools {
+        let outcome = format!("{:?}", tool.outcome);
+        audit::record(
+            tx,
+            entry("agent.tool_called", json!({ "tool": tool.name, "arguments": tool.arguments, "outcome": outcome })),
+        )
+        .await?;
+    }
+    if let Some(guardrail) = &reply.guardrail {
+        audit::record(
+            tx,
+            entry(
+                "agent.answer_blocked",
+                json!({ "message_id": message_id, "rule": guardrail.rule, "detail": guardrail.detail }),
+            ),
+        )
+        .await?;
+    }
+    if let Some(reason) = &reply.handoff {
+        sqlx::query(
+            "UPDATE conversations SET state = 'handed_over', handed_over_at = now(), handover_reason = $2, resolved_at = NULL
+             WHERE id = $1",
+        )
+        .bind(conversation_id)
+        .bind(reason)
+        .execute(&mut **tx)
+        .await?;
+        audit::record(tx, entry("conversation.handed_over", json!({ "reason": reason, "message_id": message_id })))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn mark_inbound(tx: &mut Tx, message_id: Uuid, fields: serde_json::Value) -> anyhow::Result<()> {
+    sqlx::query("UPDATE messages SET metadata = metadata || $2 WHERE id = $1")
+        .bind(message_id)
+        .bind(fields)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn open_body(
+    keyring: &Keyring,
+    merchant: MerchantId,
+    key_id: Option<&str>,
+    sealed: Option<&[u8]>,
+) -> anyhow::Result<Option<String>> {
+    Ok(message_bodies::open(keyring, merchant, key_id, sealed)?)
+}
+
+/// The conversation's messages before `before`, oldest first, at most `history_messages`.
+async fn history(
+    tx: &mut Tx,
+    deps: &ConversationDeps,
+    merchant: MerchantId,
+    conversation_id: Uuid,
+    before: DateTime<Utc>,
+) -> anyhow::Result<Vec<HistoryTurn>> {
+    let rows: Vec<(String, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT direction, pii_key_id, body_sealed FROM messages
+         WHERE conversation_id = $1 AND created_at < $2 AND body_sealed IS NOT NULL
+         ORDER BY created_at DESC LIMIT $3",
+    )
+    .bind(conversation_id)
+    .bind(before)
+    .bind(deps.history_messages as i64)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut turns = Vec::with_capacity(rows.len());
+    for (direction, key_id, sealed) in rows.into_iter().rev() {
+        if let Some(text) = open_body(&deps.keyring, merchant, key_id.as_deref(), sealed.as_deref())? {
+            turns.push(HistoryTurn { from_customer: direction == "inbound", text });
+        }
+    }
+    Ok(turns)
+}

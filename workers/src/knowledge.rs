@@ -1,0 +1,140 @@
+//! The knowledge pool: product pages scraped into the catalogue, and product text embedded
+//! into `knowledge_chunks`.
+//!
+//! A scrape that fails for good (robots.txt forbids it, the page is not HTML, the address is
+//! private) ends with the reason on the product and the task; a passing failure (a timeout, a
+//! 503) is retried with backoff like any job. A successful scrape schedules the embedding.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use apalis::prelude::{BoxDynError, Data};
+use recete_knowledge::products::{self, ScrapedFacts};
+use recete_knowledge::{Embedder, store};
+use recete_scrape::{ScrapedProduct, Scraper};
+use recete_shared::config::PoolSettings;
+use recete_shared::db::{self, Tx};
+use recete_shared::ids::{MerchantId, TaskId};
+use recete_shared::queue::TaskJob;
+use recete_shared::tasks::{self, finish};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::WorkerDeps;
+use crate::jobs::{self, JobRow, Outcome};
+
+const QUEUE: &str = "knowledge";
+
+#[derive(Clone)]
+pub struct KnowledgeDeps {
+    pub pool: PgPool,
+    pub settings: PoolSettings,
+    pub scraper: Scraper,
+    pub embedder: Arc<dyn Embedder>,
+    pub batch_size: usize,
+}
+
+impl KnowledgeDeps {
+    pub fn new(deps: &WorkerDeps, embedder: Arc<dyn Embedder>, settings: PoolSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool: deps.pool.clone(),
+            settings,
+            scraper: Scraper::new(&deps.settings.scrape).context("Failed to build the page fetcher")?,
+            embedder,
+            batch_size: deps.settings.embedding.batch_size,
+        })
+    }
+}
+
+pub async fn process(job: TaskJob, deps: Data<KnowledgeDeps>) -> Result<(), BoxDynError> {
+    let task_id = job.task_id();
+    jobs::run(QUEUE, JobRow::Task(task_id), &deps.pool, &deps.settings, handle_task(task_id, &deps)).await;
+    Ok(())
+}
+
+pub async fn handle_task(task_id: TaskId, deps: &KnowledgeDeps) -> anyhow::Result<Outcome> {
+    let mut tx = db::system_tx(&deps.pool).await.context("Failed to begin the task transaction")?;
+    let Some(task) = jobs::claim_task(&mut tx, task_id).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    let product_id = jobs::payload_uuid(&task.payload, "product_id")?;
+    match task.kind.as_str() {
+        tasks::SCRAPE => {
+            let url = task.payload.get("url").and_then(|u| u.as_str()).context("the scrape task has no `url`")?;
+            scrape(&mut tx, deps, task.merchant_id, task_id, product_id, url).await?;
+        }
+        tasks::EMBED => embed(&mut tx, deps, task.merchant_id, task_id, product_id).await?,
+        other => anyhow::bail!("a `{other}` task reached the knowledge queue"),
+    }
+    tx.commit().await.context("Failed to commit the task")?;
+    Ok(Outcome::Done)
+}
+
+async fn scrape(
+    tx: &mut Tx,
+    deps: &KnowledgeDeps,
+    merchant: MerchantId,
+    task_id: TaskId,
+    product_id: Uuid,
+    url: &str,
+) -> anyhow::Result<()> {
+    match deps.scraper.scrape(url).await {
+        Ok(page) => {
+            products::apply_scrape(tx, product_id, &facts_of(page)).await?;
+            tasks::schedule_embedding(tx, merchant, product_id).await?;
+            finish(tx, task_id, "done", "scraped").await?;
+            metrics::counter!("recete_scrapes_total", "outcome" => "scraped").increment(1);
+            Ok(())
+        }
+        Err(error) if error.is_retryable() => {
+            metrics::counter!("recete_scrapes_total", "outcome" => "retryable").increment(1);
+            Err(anyhow::Error::new(error).context("the page could not be fetched for now"))
+        }
+        Err(error) => {
+            let reason = error.to_string();
+            tracing::info!(%product_id, code = error.code(), "product page not scraped");
+            products::record_scrape_failure(tx, product_id, &reason).await?;
+            finish(tx, task_id, "cancelled", &format!("not scraped: {reason}")).await?;
+            metrics::counter!("recete_scrapes_total", "outcome" => "refused").increment(1);
+            Ok(())
+        }
+    }
+}
+
+async fn embed(
+    tx: &mut Tx,
+    deps: &KnowledgeDeps,
+    merchant: MerchantId,
+    task_id: TaskId,
+    product_id: Uuid,
+) -> anyhow::Result<()> {
+    let Some(document) = products::load_document(tx, product_id).await? else {
+        finish(tx, task_id, "cancelled", "the product no longer exists").await?;
+        return Ok(());
+    };
+    let report =
+        store::sync_product(tx, merchant, product_id, &document, deps.embedder.as_ref(), deps.batch_size).await?;
+    metrics::counter!("recete_chunks_embedded_total").increment(report.embedded as u64);
+    let reason = format!("{} chunks embedded, {} unchanged, {} removed", report.embedded, report.kept, report.removed);
+    finish(tx, task_id, "done", &reason).await?;
+    Ok(())
+}
+
+fn facts_of(page: ScrapedProduct) -> ScrapedFacts {
+    let attributes = json!({
+        "image": page.image,
+        "price": page.price,
+        "currency": page.currency,
+        "json_ld": page.json_ld,
+    });
+    ScrapedFacts {
+        final_url: page.url.to_string(),
+        title: page.title,
+        brand: page.brand,
+        sku: page.sku,
+        description: page.description,
+        sections: page.sections,
+        attributes,
+    }
+}
