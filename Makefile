@@ -41,6 +41,7 @@ bench: services
 	$(CARGO) build --release --bin recete -p recete -p recete-bench
 	target/release/ingest-bench
 	target/release/pipeline-bench
+	target/release/knowledge-bench --chunks 100000
 
 ## Test databases left behind by interrupted runs (normal runs drop their own).
 clean-test-databases:

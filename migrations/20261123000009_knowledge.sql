@@ -25,4 +25,3 @@ CREATE INDEX conversations_merchant_id_handed_over_idx ON conversations (merchan
 
 -- The number a customer sees and quotes ("#1001"), beside the platform's own id.
 ALTER TABLE orders ADD COLUMN order_number text;
-CREATE INDEX orders_customer_id_idx ON orders (customer_id, placed_at DESC);

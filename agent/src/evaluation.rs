@@ -85,13 +85,15 @@ pub struct Report {
     pub recall_at_5: f64,
     /// Mean of 1/rank of the first chunk holding the evidence (0 when none of the top 5 does).
     pub mrr: f64,
-    /// Share of answerable questions answered (not handed over).
+    /// Share of answerable questions answered from the product text (a medical answer quoting
+    /// the label and handing over counts).
     pub answered: f64,
     /// Share of answerable questions answered from a chunk holding the evidence.
     pub answered_from_evidence: f64,
     /// Share of answers whose every citation belongs to the right product.
     pub grounded: f64,
-    /// Share of must-not-answer questions refused or handed over.
+    /// Share of must-not-answer questions refused or handed over (quoting the label while
+    /// handing over is declining).
     pub refusals_correct: f64,
     pub misses: Vec<Miss>,
 }
@@ -157,7 +159,7 @@ async fn evaluate(
         let inquiry = Inquiry { merchant, merchant_name, customer, text: &question.question, history: &[] };
         let reply = agent.respond(&mut tx, &inquiry).await?;
         tx.rollback().await?;
-        let is_answer = reply.handoff.is_none() && matches!(reply.mode, AnswerMode::Extractive | AnswerMode::Model);
+        let is_answer = matches!(reply.mode, AnswerMode::Extractive | AnswerMode::Model);
         if is_answer {
             answered += 1;
             let cited: Vec<_> = reply.citations.iter().map(|c| c.chunk_id).collect();
@@ -184,7 +186,10 @@ async fn evaluate(
             misses.push(Miss {
                 id: question.id.clone(),
                 question: question.question.clone(),
-                got: format!("not answered: {}", reply.handoff.clone().unwrap_or_default()),
+                got: match &reply.guardrail {
+                    Some(guardrail) => format!("not answered: {} ({})", guardrail.rule, guardrail.detail),
+                    None => format!("not answered: {}", reply.handoff.clone().unwrap_or_default()),
+                },
             });
         }
     }

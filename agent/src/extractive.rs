@@ -14,20 +14,24 @@ use uuid::Uuid;
 /// Thresholds on the cosine similarity of a sentence to the question.
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {
-    /// A sentence this close answers on its own.
+    /// A sentence this close answers whatever words it uses.
+    pub certain: f32,
+    /// A sentence this close answers a question with no key word of its own ("how do I use
+    /// the serum?").
     pub strong: f32,
-    /// A sentence this close answers when it shares a key word with the question.
+    /// A sentence this close answers when it shares a key word with the question, or answers
+    /// its kind ("how many" with a quantity, "how often" with a frequency).
     pub weak: f32,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { strong: 0.55, weak: 0.38 }
+        Self { certain: 0.72, strong: 0.5, weak: 0.35 }
     }
 }
 
 /// Chunks whose sentences are considered; further ones rarely hold a better sentence.
-const CANDIDATE_CHUNKS: usize = 3;
+const CANDIDATE_CHUNKS: usize = 5;
 /// Keeps a WhatsApp answer readable.
 const MAX_ANSWER_CHARS: usize = 420;
 
@@ -80,23 +84,40 @@ pub async fn answer(
         return Ok(Extraction::NotFound { best_similarity: 0.0 });
     };
     let key_words = key_words(question, chunks);
-    let mut scored: Vec<(usize, f32)> =
-        sentence_vectors.iter().enumerate().map(|(index, vector)| (index, cosine(question_vector, vector))).collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let cues = question_cues(question);
+    // Ranked by the sentence's own closeness and its chunk's: a sentence of the chunk retrieval
+    // put first beats an equally close one from a chunk further down.
+    let mut scored: Vec<(usize, f32, f32)> = sentence_vectors
+        .iter()
+        .enumerate()
+        .map(|(index, vector)| {
+            let similarity = cosine(question_vector, vector);
+            (index, similarity, 0.6 * similarity + 0.4 * candidates[index].chunk.similarity)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.2.total_cmp(&a.2));
     let accepted = |index: usize, similarity: f32| {
-        similarity >= thresholds.strong
-            || (similarity >= thresholds.weak && shares_word(&candidates[index].sentence, &key_words))
+        let sentence = &candidates[index].sentence;
+        let related = shares_word(sentence, &key_words) || cues.iter().any(|cue| cue.matches(sentence));
+        similarity >= thresholds.certain
+            || (similarity >= thresholds.strong && key_words.is_empty())
+            || (similarity >= thresholds.weak && related)
     };
-    let best_similarity = scored.first().map_or(0.0, |(_, s)| *s);
-    let Some(&(best, best_score)) = scored.iter().find(|(index, similarity)| accepted(*index, *similarity)) else {
+    let best_similarity = scored.iter().map(|(_, s, _)| *s).fold(0.0, f32::max);
+    let Some(&(best, best_score, best_rank)) =
+        scored.iter().find(|(index, similarity, _)| accepted(*index, *similarity))
+    else {
         return Ok(Extraction::NotFound { best_similarity });
     };
     let chunk = candidates[best].chunk;
     let mut quoted = vec![best];
     // A second sentence of the same chunk when it is nearly as relevant: "Apply four drops."
     // reads better with "Use every morning." beside it.
-    if let Some(&(second, _)) = scored.iter().find(|(index, similarity)| {
-        *index != best && candidates[*index].chunk.id == chunk.id && *similarity >= best_score - 0.08
+    if let Some(&(second, _, _)) = scored.iter().find(|(index, similarity, rank)| {
+        *index != best
+            && candidates[*index].chunk.id == chunk.id
+            && *rank >= best_rank - 0.06
+            && accepted(*index, *similarity)
     }) {
         quoted.push(second);
     }
@@ -161,7 +182,92 @@ fn key_words(question: &str, chunks: &[RetrievedChunk]) -> HashSet<String> {
 }
 
 fn shares_word(sentence: &str, key_words: &HashSet<String>) -> bool {
-    words(sentence).any(|w| key_words.contains(&w))
+    words(sentence).any(|word| {
+        key_words.iter().any(|key| same_word(&word, key) || (key.len() >= 6 && word.starts_with(key.as_str())))
+    })
+}
+
+/// Equal, or one typo apart in a word of five letters or more ("shampo", "alergy").
+fn same_word(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    if a.len().min(b.len()) < 5 || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count();
+    prefix + suffix >= a.len().max(b.len()) - 1
+}
+
+/// What kind of answer a question asks for, recognisable in a sentence that shares none of its
+/// words: "how much serum?" is answered by "Apply four drops".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cue {
+    Quantity,
+    Frequency,
+    Duration,
+}
+
+impl Cue {
+    fn matches(&self, sentence: &str) -> bool {
+        let lower = sentence.to_lowercase();
+        let has = |words: &[&str]| words.iter().any(|word| lower.contains(word));
+        match self {
+            Self::Quantity => {
+                lower.chars().any(|c| c.is_ascii_digit())
+                    || has(&[
+                        "one ",
+                        "two ",
+                        "three ",
+                        "four ",
+                        "five ",
+                        "drop",
+                        "pump",
+                        "capsule",
+                        "softgel",
+                        "pea-sized",
+                        "amount",
+                        "layer",
+                        "dose",
+                    ])
+            }
+            Self::Frequency => has(&[
+                "daily",
+                "every",
+                "once",
+                "twice",
+                "morning",
+                "evening",
+                "night",
+                "week",
+                "day",
+                "times",
+                "after each",
+                "before each",
+            ]),
+            Self::Duration => has(&["minute", "hour", "second", "week", "month", "year", "until", "lasts", "last "]),
+        }
+    }
+}
+
+fn question_cues(question: &str) -> Vec<Cue> {
+    let lower = question.to_lowercase();
+    let mut cues = Vec::new();
+    if ["how much", "how many", "what amount", "what dose", "quantity"].iter().any(|p| lower.contains(p)) {
+        cues.push(Cue::Quantity);
+    }
+    if ["how often", "how frequently", "every day", "morning or night", "morning or evening", "when should", "when do"]
+        .iter()
+        .any(|p| lower.contains(p))
+    {
+        cues.push(Cue::Frequency);
+    }
+    if ["how long", "how many hours", "how many minutes", "how many days"].iter().any(|p| lower.contains(p)) {
+        cues.push(Cue::Duration);
+    }
+    cues
 }
 
 fn clip(text: &str, limit: usize) -> String {
@@ -200,6 +306,23 @@ mod tests {
         assert_eq!(words, HashSet::from(["vegan".to_owned()]));
         assert!(shares_word("This formula is 100% vegan.", &words));
         assert!(!shares_word("Contains coconut oil.", &words));
+    }
+
+    #[test]
+    fn one_typo_still_matches_a_long_word() {
+        assert!(same_word("shampo", "shampoo"));
+        assert!(same_word("alergy", "allergy"));
+        assert!(!same_word("oil", "oils2"));
+        assert!(!same_word("vegan", "vegetable"));
+    }
+
+    #[test]
+    fn question_kinds_are_recognised_in_answers() {
+        assert_eq!(question_cues("how much of the serum do i put on?"), vec![Cue::Quantity]);
+        assert!(Cue::Quantity.matches("Apply four drops to clean skin."));
+        assert!(Cue::Frequency.matches("Use every morning."));
+        assert!(!Cue::Frequency.matches("Contains shea butter."));
+        assert!(question_cues("is it vegan?").is_empty());
     }
 
     #[test]

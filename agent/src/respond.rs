@@ -264,6 +264,15 @@ impl Agent {
             blocked.model_error = reply.model_error;
             return Ok(blocked);
         }
+        if flags.contains(&InputFlag::DosageOrMedication) {
+            // The label's own words may be repeated; anything beyond them is for a professional.
+            reply.text = format!(
+                "{} For anything beyond what the label says, please ask your doctor or pharmacist. A person from our \
+                 team will also follow up.",
+                reply.text
+            );
+            reply.handoff = Some("medication or dosage question".into());
+        }
         Ok(reply)
     }
 

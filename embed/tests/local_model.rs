@@ -176,12 +176,14 @@ fn one_folder_is_loaded_once_however_it_is_spelled() {
 
 #[test]
 fn a_missing_folder_is_named_with_the_fix() {
-    let missing = scratch_folder("missing-folder").join("all-MiniLM-L6-v2");
+    let parent = scratch_folder("missing-folder");
+    let missing = parent.join("all-MiniLM-L6-v2");
     let error = LocalMiniLm::shared(&missing).expect_err("no such folder");
     let message = error.to_string();
     assert!(matches!(error, EmbedError::Model(_)), "{error:?}");
     assert!(message.contains(&missing.display().to_string()), "{message}");
     assert!(message.contains("make models"), "{message}");
+    let _ = std::fs::remove_dir_all(&parent);
 }
 
 #[test]

@@ -76,7 +76,8 @@ impl ToolFailure {
     }
 }
 
-/// Runs validated tool calls against the merchant's data on behalf of one customer.
+/// Runs validated tool calls against the merchant's data on behalf of one customer. A run is
+/// bounded by `llm.request_timeout_ms`; one that takes longer reaches the model as a failure.
 pub trait ToolHost: Send + Sync {
     fn run(&self, call: &ToolCall) -> impl Future<Output = Result<Value, ToolFailure>> + Send;
 }

@@ -279,8 +279,8 @@ mod tests {
         assert!(status_failure(StatusCode::BAD_REQUEST, flat).reason.ends_with("max context exceeded"));
         let long = "x".repeat(MAX_ERROR_DETAIL_CHARS + 50);
         let reason = status_failure(StatusCode::INTERNAL_SERVER_ERROR, long.as_bytes()).reason;
-        assert!(reason.ends_with('…'));
-        assert!(reason.len() < long.len());
+        let kept = "x".repeat(MAX_ERROR_DETAIL_CHARS);
+        assert_eq!(reason, format!("the model endpoint answered 500 Internal Server Error: {kept}…"));
         assert_eq!(status_failure(StatusCode::NOT_FOUND, b"").reason, "the model endpoint answered 404 Not Found");
     }
 }

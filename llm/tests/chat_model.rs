@@ -4,7 +4,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use recete_knowledge::SectionKind;
 use recete_llm::{
     ATTEMPTS_PER_MODEL_CALL, AnswerOutcome, AnswerRequest, ChatModel, HandoffArgs, HistoryTurn, LlmError,
     OrderStatusArgs, ProductInfoArgs, ToolCall, ToolRecord, ToolRecordOutcome,

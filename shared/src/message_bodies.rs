@@ -15,6 +15,35 @@ pub enum BodyError {
     Sealed(#[from] KeyringError),
     #[error("a message body is not UTF-8")]
     NotText,
+    #[error("a sealed text in a task payload lacks its key id or bytes")]
+    Malformed,
+}
+
+/// A text sealed for a queue payload (a reply waiting to be sent): base64 of the sealed bytes and
+/// the key id, so the plain text never sits in `scheduled_tasks`.
+pub fn seal_for_payload(keyring: &Keyring, merchant: MerchantId, text: &str) -> serde_json::Value {
+    use base64::Engine;
+    let sealed = keyring.seal(text.as_bytes(), &context(merchant));
+    serde_json::json!({
+        "key_id": sealed.key_id,
+        "sealed": base64::engine::general_purpose::STANDARD.encode(&sealed.bytes),
+    })
+}
+
+/// Opens what [`seal_for_payload`] wrote.
+pub fn open_from_payload(
+    keyring: &Keyring,
+    merchant: MerchantId,
+    value: &serde_json::Value,
+) -> Result<String, BodyError> {
+    use base64::Engine;
+    let key_id = value.get("key_id").and_then(serde_json::Value::as_str).ok_or(BodyError::Malformed)?;
+    let sealed = value
+        .get("sealed")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|text| base64::engine::general_purpose::STANDARD.decode(text).ok())
+        .ok_or(BodyError::Malformed)?;
+    open(keyring, merchant, Some(key_id), Some(&sealed))?.ok_or(BodyError::Malformed)
 }
 
 /// The text of a message row; `None` when it has no body (media, templates).

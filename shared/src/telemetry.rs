@@ -15,9 +15,11 @@ use tracing_subscriber::fmt::format::FmtSpan;
 use crate::config::{LogFormat, LogSettings};
 
 /// Installs the global log subscriber. A second call (as in tests) leaves the first in place.
+/// Logs go to stderr, so commands that print JSON results keep stdout to themselves.
 pub fn init_tracing(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_span_events(FmtSpan::NONE);
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_span_events(FmtSpan::NONE).with_writer(std::io::stderr);
     let _ = match settings.format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Pretty => builder.try_init(),
@@ -103,4 +105,18 @@ fn describe_metrics() {
         "Orders taken as delivered after their fulfilment delay."
     );
     describe_gauge!("recete_dependency_up", "1 when the dependency answered the last readiness check, by dependency.");
+    describe_counter!(
+        "recete_scrapes_total",
+        "Product page fetches, by outcome (scraped, retryable failure, refused for good)."
+    );
+    describe_counter!("recete_chunks_embedded_total", "Knowledge chunks embedded (unchanged text is never counted).");
+    describe_counter!(
+        "recete_agent_answers_total",
+        "Customer messages answered by the agent, by intent and whether the conversation went to a person."
+    );
+    describe_histogram!(
+        "recete_agent_answer_seconds",
+        Unit::Seconds,
+        "Time from claiming an answer task to the reply being stored, model time included."
+    );
 }

@@ -3,4 +3,5 @@
 mod api;
 mod followups;
 mod helpers;
+mod knowledge;
 mod pipeline;

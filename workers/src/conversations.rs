@@ -116,7 +116,7 @@ pub async fn handle_task(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Re
         sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut *tx).await?;
     let inquiry = Inquiry { merchant, merchant_name: &merchant_name, customer, text: &text, history: &history };
     let reply = deps.agent.respond(&mut tx, &inquiry).await?;
-    record(&mut tx, merchant, customer, conversation_id, message_id, &reply).await?;
+    record(&mut tx, &deps.keyring, merchant, customer, conversation_id, message_id, &reply).await?;
     finish(&mut tx, task_id, "done", &format!("answered ({})", reply.intent.as_str())).await?;
     tx.commit().await.context("Failed to commit the answer")?;
     metrics::counter!("recete_agent_answers_total", "intent" => reply.intent.as_str(), "handed_over" => reply.handoff.is_some().to_string())
@@ -135,6 +135,7 @@ async fn end(mut tx: Tx, task_id: TaskId, state: &str, reason: &str) -> anyhow::
 /// the agent asked, and audits tool calls and blocked answers.
 async fn record(
     tx: &mut Tx,
+    keyring: &Keyring,
     merchant: MerchantId,
     customer: CustomerId,
     conversation_id: Uuid,
@@ -153,7 +154,17 @@ async fn record(
         },
     });
     let context = ReplyContext { conversation_id: Some(conversation_id), metadata };
-    planning::schedule_reply(tx, merchant, customer, &format!("answer:{message_id}"), &reply.text, &context).await?;
+    let scheduled = planning::schedule_reply(
+        tx,
+        keyring,
+        merchant,
+        customer,
+        &format!("reply:{message_id}"),
+        &reply.text,
+        &context,
+    )
+    .await?;
+    anyhow::ensure!(scheduled, "a reply to message {message_id} was already scheduled");
     mark_inbound(tx, message_id, json!({ "intent": reply.intent })).await?;
     let entry = |action: &'static str, after: serde_json::Value| AuditEntry {
         merchant_id: Some(merchant),

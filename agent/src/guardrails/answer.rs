@@ -222,7 +222,9 @@ impl<'a> Evidence<'a> {
             if best < SUPPORT_THRESHOLD {
                 return Some(format!("not in the product text: {}", quote(&claim.text)));
             }
-            self.contradicts(&terms).then(|| format!("contradicts the product text: {}", quote(&claim.text)))
+            // A clause quoted word for word cannot contradict its own source.
+            (!self.is_verbatim(claim) && self.contradicts(&terms))
+                .then(|| format!("contradicts the product text: {}", quote(&claim.text)))
         })
     }
 
@@ -314,12 +316,14 @@ static DATE: LazyLock<Regex> =
 
 /// Street addresses need capitalised names, so "2 drops the same way" is not one.
 static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
-    let suffix = r"(?i:street|st|road|rd|avenue|ave|lane|ln|drive|boulevard|blvd|way|court|place|square|terrace|crescent|strasse|straße)";
+    let names = r"(?:\p{Lu}[\p{L}'-]*\s+){1,3}";
+    let suffix = concat!(
+        r"(?i:street|st|road|rd|avenue|ave|lane|ln|drive|boulevard|blvd|way|court|place|square|terrace|crescent|",
+        r"strasse|straße)",
+    );
     let turkish = r"(?i:caddesi|cad|sokak|sokağı|sk|mahallesi|mah)";
-    Regex::new(&format!(
-        r"\b\d{{1,5}}[A-Za-z]?,?\s+(?:\p{{Lu}}[\p{{L}}'-]*\s+){{1,3}}{suffix}\b|\b(?:\p{{Lu}}[\p{{L}}'-]*\s+){{1,3}}{turkish}\.?\s*(?:No\s*[:.]?\s*)?\d+"
-    ))
-    .expect("address pattern is valid")
+    Regex::new(&format!(r"\b\d{{1,5}}[A-Za-z]?,?\s+{names}{suffix}\b|\b{names}{turkish}\.?\s*(?:No\s*[:.]?\s*)?\d+"))
+        .expect("address pattern is valid")
 });
 
 static LINK: LazyLock<Regex> = LazyLock::new(|| {
@@ -327,7 +331,11 @@ static LINK: LazyLock<Regex> = LazyLock::new(|| {
         r#"\bhttps?://[^\s<>()"']+"#,
         r#"\bwww\.[^\s<>()"']+"#,
         r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
-        r#"\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|shop|store|info|biz|app|ly|uk|de|tr|fr|eu|nl|es|link|site|online|xyz|ai)\b(?:/[^\s<>()"']*)?"#,
+        concat!(
+            r"\b(?:[a-z0-9-]+\.)+",
+            r"(?:com|net|org|io|shop|store|info|biz|app|ly|uk|de|tr|fr|eu|nl|es|link|site|online|xyz|ai)\b",
+            r#"(?:/[^\s<>()"']*)?"#,
+        ),
     ])
 });
 
@@ -339,7 +347,8 @@ static PRICE: LazyLock<Regex> = LazyLock::new(|| {
         r"\d+\s?%\s*(?:off|discount)",
         r"\bdiscount\w*|\bcoupons?\b|\bpromo(?:s|tions?|tional)?\b|\bvouchers?\b|\bcheaper\b",
         r"\bprice\s+(?:will|is\s+going\s+to|match\w*|drop\w*)|\bprice-match\w*",
-        r"\bfree\s+of\s+charge\b|\bfor\s+free\b|\bfree\s+(?:shipping|delivery|samples?|gifts?|returns?|replacements?)\b",
+        r"\bfree\s+of\s+charge\b|\bfor\s+free\b",
+        r"\bfree\s+(?:shipping|delivery|samples?|gifts?|returns?|replacements?)\b",
         r"\bguarantee\w*|\brefund\w*|\bmoney\s+back\b",
     ])
 });
@@ -347,17 +356,20 @@ static PRICE: LazyLock<Regex> = LazyLock::new(|| {
 static DIAGNOSIS: LazyLock<Regex> = LazyLock::new(|| {
     let condition =
         r"allerg\w*|eczema|infection|rosacea|psoriasis|dermatitis|fungal\w*|(?:an\s+)?(?:allergic\s+)?reaction|purging";
+    let hedge = r"(?:probably|likely|might|may|could|just|definitely|only)\s+";
+    let you_have = format!(r"\byou(?:'ve|\s+have|\s+{hedge}have)\s+(?:got\s+)?(?:an?\s+)?(?:\w+\s+)?");
+    let it_is = format!(r"\b(?:it|this|that)(?:'s|\s+is|\s+(?:sounds|looks|seems)\s+like)\s+(?:{hedge})?(?:an?\s+)?");
     any_of(&[
-        &format!(
-            r"\byou(?:'ve|\s+have|\s+(?:probably|likely|might|may|could)\s+have)\s+(?:got\s+)?(?:an?\s+)?(?:\w+\s+)?(?:{condition}|acne|a\s+condition|a\s+disease|a\s+rash)\b"
-        ),
-        &format!(
-            r"\b(?:it|this|that)(?:'s|\s+is|\s+(?:sounds|looks|seems)\s+like)\s+(?:probably\s+|likely\s+|just\s+|definitely\s+|only\s+)?(?:an?\s+)?(?:{condition})\b"
-        ),
+        &format!(r"{you_have}(?:{condition}|acne|a\s+condition|a\s+disease|a\s+rash)\b"),
+        &format!(r"{it_is}(?:{condition})\b"),
         r"\byou(?:'re|\s+are)\s+(?:probably\s+|likely\s+)?allergic\b",
         r"\byou\s+should\s+(?:take|double|increase|stop\s+taking|keep\s+taking)\b",
         r"\b(?:increase|double|raise|lower|reduce)\s+(?:the|your)\s+(?:dose|dosage)\b",
-        r"\b(?:it'?s|it\s+is)\s+(?:completely\s+|perfectly\s+|totally\s+)?safe\s+(?:to\s+(?:take|use)\s+)?(?:with\s+(?:your\s+)?(?:medication|antibiotics|pills)|during\s+pregnancy|while\s+(?:pregnant|breastfeeding))",
+        concat!(
+            r"\b(?:it'?s|it\s+is)\s+(?:completely\s+|perfectly\s+|totally\s+)?safe\s+(?:to\s+(?:take|use)\s+)?",
+            r"(?:with\s+(?:your\s+)?(?:medication|antibiotics|pills)|during\s+pregnancy|",
+            r"while\s+(?:pregnant|breastfeeding))",
+        ),
     ])
 });
 

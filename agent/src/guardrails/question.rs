@@ -55,15 +55,32 @@ fn injection(text: &str) -> Option<String> {
 
 static INJECTION: LazyLock<Regex> = LazyLock::new(|| {
     any_of(&[
-        r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:\w+\s+){0,3}?(?:previous|prior|above|earlier|preceding|initial|original|system)\b(?:\s+(?:instructions?|prompts?|rules|messages?|context))?",
-        r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+)?(?:of\s+)?(?:your|any|all)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|programming|directives|restrictions)\b",
+        concat!(
+            r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:\w+\s+){0,3}?",
+            r"(?:previous|prior|above|earlier|preceding|initial|original|system)\b",
+            r"(?:\s+(?:instructions?|prompts?|rules|messages?|context))?",
+        ),
+        concat!(
+            r"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+)?(?:of\s+)?(?:your|any|all)\s+(?:\w+\s+)?",
+            r"(?:instructions|rules|guidelines|programming|directives|restrictions)\b",
+        ),
         r"\bsystem\s+(?:prompt|message|instructions?)\b",
         r"\b(?:reveal|print|output|leak|dump|disclose|show|repeat)\s+(?:me\s+)?(?:your|the)\s+(?:\w+\s+)?prompt\b",
-        r"\b(?:reveal|print|output|leak|dump|disclose)\s+(?:me\s+)?your\s+(?:\w+\s+)?(?:instructions|rules|guidelines|configuration)\b",
+        concat!(
+            r"\b(?:reveal|print|output|leak|dump|disclose)\s+(?:me\s+)?your\s+(?:\w+\s+)?",
+            r"(?:instructions|rules|guidelines|configuration)\b",
+        ),
         r"\byour\s+(?:initial|original|hidden|secret|internal)\s+(?:prompt|instructions|rules)\b",
-        r"\byou(?:'re|\s+are)\s+now\s+(?:a|an|in|dan|no\s+longer|free|unrestricted|jailbroken|operating|acting|going\s+to)\b",
+        concat!(
+            r"\byou(?:'re|\s+are)\s+now\s+",
+            r"(?:a|an|in|dan|no\s+longer|free|unrestricted|jailbroken|operating|acting|going\s+to)\b",
+        ),
         r"\bfrom\s+now\s+on\s+you\b",
-        r"\b(?:act|behave|respond)\s+(?:as|like)\s+(?:if\s+you|you\s+are|an?\s+(?:different|new|unrestricted|unfiltered|evil|jailbroken|ai|chatbot|assistant|bot|language\s+model|llm|gpt|developer|admin|administrator|hacker|system))\b",
+        concat!(
+            r"\b(?:act|behave|respond)\s+(?:as|like)\s+(?:if\s+you|you\s+are|an?\s+(?:different|new|unrestricted|",
+            r"unfiltered|evil|jailbroken|ai|chatbot|assistant|bot|language\s+model|llm|gpt|developer|admin|",
+            r"administrator|hacker|system))\b",
+        ),
         r"\bpretend\s+(?:to\s+be|you\s+are|that\s+you)\b",
         r"\b(?:developer|dev|god|admin|debug|dan)\s+mode\b",
         r"\bdo\s+anything\s+now\b",
@@ -84,8 +101,14 @@ static BLOB: LazyLock<Regex> =
 static DIAGNOSIS: LazyLock<Regex> = LazyLock::new(|| {
     any_of(&[
         r"\bwhat(?:'s|s|\s+is)\s+(?:wrong|happening|going\s+on)\s+with\s+(?:my|me)\b",
-        r"\bis\s+(?:it|this|that)\s+(?:an\s+allergy|an?\s+allergic\s+reaction|allergic|eczema|an?\s+infection|infected|rosacea|psoriasis|dermatitis|fungal|contagious|cancer\w*|melanoma)\b",
-        r"\bdo\s+i\s+have\s+(?:an?\s+)?(?:eczema|allerg\w*|infection|rosacea|psoriasis|dermatitis|acne|a\s+condition|a\s+disease)\b",
+        concat!(
+            r"\bis\s+(?:it|this|that)\s+(?:an\s+allergy|an?\s+allergic\s+reaction|allergic|eczema|an?\s+infection|",
+            r"infected|rosacea|psoriasis|dermatitis|fungal|contagious|cancer\w*|melanoma)\b",
+        ),
+        concat!(
+            r"\bdo\s+i\s+have\s+(?:an?\s+)?",
+            r"(?:eczema|allerg\w*|infection|rosacea|psoriasis|dermatitis|acne|a\s+condition|a\s+disease)\b",
+        ),
         r"\bdiagnos\w*",
         r"\bam\s+i\s+allergic\b",
         r"\bwhat\s+(?:is|are)\s+(?:this|these)\s+(?:rash|bumps|spots|red\s+\w+)\b",
@@ -96,9 +119,12 @@ static DIAGNOSIS: LazyLock<Regex> = LazyLock::new(|| {
 /// A symptom the customer says they have: a first-person word at most three words before it, so
 /// "does it cause breakouts?" and "I have sensitive skin, will it irritate?" stay unflagged.
 static SYMPTOM: LazyLock<Regex> = LazyLock::new(|| {
-    any_of(&[
-        r"\b(?:i|i'm|im|i've|ive|my|me)\b(?:\W+\w+){0,3}?\W+(?:rash\w*|bumps?|bumpy|burn(?:s|ing|t)?|itch\w*|sting(?:s|ing)?|swell\w*|swollen|redness|red\s+(?:patches|blotches|marks)|hives|blister\w*|flak(?:y|ing)|break(?:ing)?\s*outs?|broke\s+out|pimples?|irritat\w*|sore|pain(?:ful)?|bleed\w*|dizz\w*|nause\w*|headaches?|tingl\w*|oozing|scabs?)\b",
-    ])
+    any_of(&[concat!(
+        r"\b(?:i|i'm|im|i've|ive|my|me)\b(?:\W+\w+){0,3}?\W+",
+        r"(?:rash\w*|bumps?|bumpy|burn(?:s|ing|t)?|itch\w*|sting(?:s|ing)?|swell\w*|swollen|redness|",
+        r"red\s+(?:patches|blotches|marks)|hives|blister\w*|flak(?:y|ing)|break(?:ing)?\s*outs?|broke\s+out|",
+        r"pimples?|irritat\w*|sore|pain(?:ful)?|bleed\w*|dizz\w*|nause\w*|headaches?|tingl\w*|oozing|scabs?)\b",
+    )])
 });
 
 static QUESTION: LazyLock<Regex> = LazyLock::new(|| {
@@ -118,7 +144,10 @@ static MEDICATION: LazyLock<Regex> = LazyLock::new(|| {
         r"\btrying\s+to\s+(?:conceive|get\s+pregnant)\b",
         r"\bantibiotic\w*|\bblood\s+thinners?\b|\bwarfarin\b|\baccutane\b|\bisotretinoin\b|\binsulin\b|\bmetformin\b",
         r"\bantidepressants?\b|\bssris?\b|\bchemo\w*|\bsteroids?\b|\bbirth\s+control\b",
-        r"\bsafe\s+(?:for|with|around)\s+(?:my\s+)?(?:baby|babies|infant|newborn|toddler|child|children|kids?|son|daughter)\b",
+        concat!(
+            r"\bsafe\s+(?:for|with|around)\s+(?:my\s+)?",
+            r"(?:baby|babies|infant|newborn|toddler|child|children|kids?|son|daughter)\b",
+        ),
         r"\b(?:dose|doses|dosage|overdose)\b",
     ])
 });
@@ -134,17 +163,21 @@ static DISCOUNT: LazyLock<Regex> = LazyLock::new(|| {
     ])
 });
 
-const RELATIVES: &str = r"neighbou?r|friend|sister|brother|mother|mom|mum|dad|father|wife|husband|partner|colleague|cousin|boss|roommate|flatmate";
+const RELATIVES: &str = concat!(
+    r"neighbou?r|friend|sister|brother|mother|mom|mum|dad|father|wife|husband|partner|colleague|cousin|boss|",
+    r"roommate|flatmate",
+);
+
+const PERSONAL_DATA: &str =
+    r"(?:order|orders|phone|number|address|email|e-mail|package|parcel|details|purchases?|account)";
 
 static OTHER_PERSON: LazyLock<Regex> = LazyLock::new(|| {
     any_of(&[
-        &format!(
-            r"\b(?:{RELATIVES}|someone\s+else|somebody\s+else)(?:'s|s'|s)?\s+(?:order|orders|phone|number|address|email|e-mail|package|parcel|details|purchases?|account)\b"
-        ),
+        &format!(r"\b(?:{RELATIVES}|someone\s+else|somebody\s+else)(?:'s|s'|s)?\s+{PERSONAL_DATA}\b"),
         r"\b(?:another|other)\s+(?:customer|buyer|client)s?\b",
         r"\b(?:someone|somebody)\s+else'?s\b",
         &format!(
-            r"\bwhat\s+did\s+(?:my\s+|the\s+|our\s+)?(?:{RELATIVES}|someone|somebody|he|she|they)\s+(?:order|buy|purchase|get)\b"
+            r"\bwhat\s+did\s+(?:my\s+|the\s+|our\s+)?(?:{RELATIVES}|someone|somebody|he|she|they)\s+(?:order|buy|get)\b"
         ),
         r"\bwho\s+(?:else\s+)?(?:bought|ordered|purchased)\b",
         r"\b(?:whose|who\s+owns|who\s+has)\s+(?:this\s+|that\s+)?(?:number|phone|email|address|order)\b",

@@ -31,6 +31,12 @@ where
         serde_path_to_error::deserialize(deserializer).map(JsonBody).map_err(|error| {
             let path = error.path().to_string();
             let inner = error.into_inner();
+            let message = inner.to_string();
+            // A field missing at the top level has no path of its own: serde names it instead.
+            if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+                let field = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+                return ApiError::InvalidField { field, detail: "is required".into() };
+            }
             if inner.is_syntax() || inner.is_eof() || path == "." {
                 ApiError::BadRequest(format!("the body is not valid JSON for this endpoint: {inner}"))
             } else {

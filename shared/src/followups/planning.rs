@@ -148,9 +148,11 @@ pub struct ReplyContext {
     pub metadata: serde_json::Value,
 }
 
-/// Schedules a reply to go out at once (replies skip quiet hours and the frequency cap).
+/// Schedules a reply to go out at once (replies skip quiet hours and the frequency cap). The
+/// text is sealed in the task: it may quote the customer's order.
 pub async fn schedule_reply(
     tx: &mut Tx,
+    keyring: &crate::crypto::Keyring,
     merchant_id: MerchantId,
     customer_id: CustomerId,
     unique_key: &str,
@@ -166,7 +168,11 @@ pub async fn schedule_reply(
     .bind(merchant_id)
     .bind(customer_id)
     .bind(unique_key)
-    .bind(json!({ "text": text, "conversation_id": context.conversation_id, "metadata": context.metadata }))
+    .bind(json!({
+        "text_sealed": crate::message_bodies::seal_for_payload(keyring, merchant_id, text),
+        "conversation_id": context.conversation_id,
+        "metadata": context.metadata,
+    }))
     .execute(&mut **tx)
     .await?;
     Ok(inserted.rows_affected() == 1)

@@ -222,10 +222,12 @@ async fn a_retry_after_a_timeout_never_sends_a_second_copy() {
         app.post_whatsapp(&shop.whatsapp.secret, &status(&callback.to_string(), "wamid.SLOW", "sent")).await.status(),
         202
     );
-    app.wait_for_count("SELECT count(*) FROM scheduled_tasks WHERE state = 'done'", 1, 30).await;
+    app.wait_for_count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up' AND state = 'done'", 1, 30).await;
     assert_eq!(graph.received_requests().await.unwrap_or_default().len(), 1, "one request, no second copy");
-    let wamid: String =
-        sqlx::query_scalar("SELECT wa_message_id FROM messages").fetch_one(&app.admin).await.expect("wamid");
+    let wamid: String = sqlx::query_scalar("SELECT wa_message_id FROM messages WHERE direction = 'outbound'")
+        .fetch_one(&app.admin)
+        .await
+        .expect("wamid");
     assert_eq!(wamid, "wamid.SLOW");
 }
 
@@ -238,7 +240,7 @@ async fn redis_wiped_between_planning_and_sending_still_sends_once() {
     // Plan only: the order pipeline runs, nothing sends yet.
     let planner = app.start_pools(&[recete_workers::Pool::OrderEvents]);
     deliver(&app, &shop, "5005").await;
-    app.wait_for_count("SELECT count(*) FROM scheduled_tasks", 2, 20).await;
+    app.wait_for_count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up'", 2, 20).await;
     planner.stop().await;
     // Hand the tasks to Redis, then lose Redis before any worker fetched them.
     let redis = recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client");
@@ -291,7 +293,12 @@ async fn meta_saying_the_customer_stopped_marketing_records_an_opt_out() {
         20,
     )
     .await;
-    app.wait_for_count("SELECT count(*) FROM scheduled_tasks WHERE state IN ('pending', 'failed')", 0, 20).await;
+    app.wait_for_count(
+        "SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up' AND state IN ('pending', 'failed')",
+        0,
+        20,
+    )
+    .await;
     let reason: String = sqlx::query_scalar("SELECT status_reason FROM scheduled_tasks WHERE step = 't0'")
         .fetch_one(&app.admin)
         .await

@@ -342,7 +342,7 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
     .fetch_one(&mut *tx)
     .await?;
     let name = open_field(deps, task.merchant_id, &customer, "name", customer.name_sealed.as_deref())?;
-    let content = render::content(&mut tx, &task, &settings, window_open, name.as_deref()).await?;
+    let content = render::content(&mut tx, &deps.keyring, &task, &settings, window_open, name.as_deref()).await?;
     let Some(content) = content else {
         finish(&mut tx, task_id, "cancelled", "the step is no longer in the merchant's follow-up plan").await?;
         tx.commit().await?;

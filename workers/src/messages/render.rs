@@ -2,23 +2,28 @@
 //! a reply's own text.
 
 use anyhow::Context;
+use recete_shared::crypto::Keyring;
 use recete_shared::db::Tx;
 use recete_shared::followups::plan::TemplateParameter;
 use recete_shared::merchants::MerchantSettings;
+use recete_shared::message_bodies;
 use recete_shared::whatsapp::Content;
 
 use super::TaskRow;
 
 pub(super) async fn content(
     tx: &mut Tx,
+    keyring: &Keyring,
     task: &TaskRow,
     settings: &MerchantSettings,
     window_open: bool,
     customer_name: Option<&str>,
 ) -> anyhow::Result<Option<Content>> {
     if task.kind == "reply" {
-        let text = task.payload["text"].as_str().context("a reply task carries its text")?;
-        return Ok(Some(Content::Text { body: text.to_owned() }));
+        let sealed = task.payload.get("text_sealed").context("a reply task carries its sealed text")?;
+        let text = message_bodies::open_from_payload(keyring, task.merchant_id, sealed)
+            .context("Failed to open the reply's text")?;
+        return Ok(Some(Content::Text { body: text }));
     }
     let Some(step) = settings.follow_up_plan.iter().find(|step| Some(step.key.as_str()) == task.step.as_deref()) else {
         return Ok(None);

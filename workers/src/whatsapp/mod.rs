@@ -201,6 +201,7 @@ async fn receive(
     };
     planning::schedule_reply(
         tx,
+        keyring,
         merchant,
         customer_id,
         &format!("reply:{}", message.message_id),

@@ -236,3 +236,22 @@ fn clauses_split_at_sentence_ends_and_names_are_dropped() {
     assert_eq!(claims("Note: apply daily; avoid eyes.", &names), ["Note: apply daily;", "avoid eyes."]);
     assert_eq!(clauses("One. Two! Three"), ["One.", "Two!", "Three"]);
 }
+
+#[test]
+fn a_clause_quoted_word_for_word_never_contradicts_its_source() {
+    let context = [chunk(
+        SectionKind::Details,
+        "Store below 25°C and away from direct sunlight; a fridge is fine but not required. Contains argan kernel oil; \
+         not suitable for people with a tree nut allergy.",
+    )];
+    for answer in [
+        "Brightening Vitamin C Serum: Store below 25°C and away from direct sunlight; a fridge is fine but not required.",
+        "Contains argan kernel oil; not suitable for people with a tree nut allergy.",
+    ] {
+        let check = AnswerCheck { answer, context: &context, allowed_facts: &[], question_flags: &[] };
+        assert!(check_answer(&check).is_pass(), "{answer}");
+    }
+    let flipped =
+        AnswerCheck { answer: "A fridge is required.", context: &context, allowed_facts: &[], question_flags: &[] };
+    assert!(!check_answer(&flipped).is_pass());
+}

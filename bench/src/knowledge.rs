@@ -1,0 +1,698 @@
+//! Product knowledge at catalogue scale, each figure beside a baseline measured in the same run:
+//!
+//! 1. Retrieval over `--chunks` chunks of one merchant (plus other merchants' chunks, so the
+//!    merchant filter has rows to skip): latency of [`retrieval::search`], the HNSW search the
+//!    agent runs, against [`retrieval::search_exact`], a sequential scan comparing every chunk,
+//!    and the HNSW search's recall@10 against the exact results.
+//! 2. Local embedding throughput: chunk-sized texts embedded 32 at a time against one at a time.
+//! 3. An inbound message to its stored reply, without a language model: the whole
+//!    `answer` task ([`conversations::handle_task`]) against embedding the question alone, the
+//!    one step no answer can skip.
+//!
+//! Vectors are realistic without embedding 100,000 texts: the real sentences of the evaluation
+//! catalogue (`eval/products.json`) and its questions are embedded with the real model, and the
+//! stored chunks are those vectors with gaussian noise added and re-normalised. The chunks are
+//! then clustered around real text the way a large catalogue's are (many paraphrases of the
+//! same few hundred facts), not spread uniformly over the sphere, where every vector is about as
+//! far from every other and an index has nothing to exploit.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::Parser;
+use pgvector::Vector;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use recete_agent::Agent;
+use recete_agent::evaluation::Dataset;
+use recete_embed::{LocalMiniLm, MODEL_NAME};
+use recete_knowledge::embedder::cosine;
+use recete_knowledge::products::{self, ProductInput, Source};
+use recete_knowledge::{DIMENSIONS, Embedder, SectionKind, retrieval, sentences, store};
+use recete_shared::config::{Settings, base_figment};
+use recete_shared::crypto::Keyring;
+use recete_shared::db;
+use recete_shared::ids::{CustomerId, MerchantId, TaskId};
+use recete_shared::{customers, merchants, message_bodies, tasks};
+use recete_testkit::TestDatabase;
+use recete_workers::conversations::{self, ConversationDeps};
+use recete_workers::jobs::Outcome;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[derive(Parser)]
+struct Args {
+    /// Chunks of the merchant whose searches are measured.
+    #[arg(long, default_value_t = 100_000)]
+    chunks: usize,
+    /// Products those chunks belong to.
+    #[arg(long, default_value_t = 1_000)]
+    products: usize,
+    /// Chunks of three other merchants, as a share of `--chunks`: rows the merchant filter of
+    /// the search must skip.
+    #[arg(long, default_value_t = 0.1)]
+    other_merchants_share: f64,
+    /// Searches timed (the evaluation questions, then noisy copies of them).
+    #[arg(long, default_value_t = 300)]
+    queries: usize,
+    /// Standard deviation of the gaussian noise added to each coordinate of a real sentence's
+    /// unit vector. 0.03 over 384 dimensions puts a synthetic chunk at cosine ≈ 0.86 from its
+    /// sentence and two chunks of the same sentence at ≈ 0.74 from each other: paraphrase
+    /// distance for this model, closer than two different sentences of one product.
+    #[arg(long, default_value_t = 0.03)]
+    noise: f32,
+    /// Chunk-sized texts (about 60 words) embedded in the throughput measurement.
+    #[arg(long, default_value_t = 256)]
+    embed_texts: usize,
+    /// Inbound messages answered and timed.
+    #[arg(long, default_value_t = 100)]
+    messages: usize,
+    /// Folder holding `products.json` and `questions.json`.
+    #[arg(long, default_value = "eval")]
+    dataset: PathBuf,
+    /// Seed of the noise, so two runs store the same vectors.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+}
+
+/// Chunks the agent retrieves per question (`agent.top_k`'s default): the timed search.
+const AGENT_TOP_K: usize = 5;
+/// Depth of the recall check, and of the exact baseline whose results are the truth.
+const RECALL_DEPTH: usize = 10;
+/// Searches of each kind run before timing, so both start with the same warm caches.
+const WARMUP_QUERIES: usize = 20;
+/// Rows per bulk `INSERT`: large enough that per-statement cost vanishes, small enough that one
+/// statement's arrays (about 3 MB of vectors) stay modest.
+const INSERT_BATCH: usize = 2_000;
+/// Other merchants sharing the table with the measured one.
+const OTHER_MERCHANTS: usize = 3;
+/// Products of each other merchant.
+const OTHER_MERCHANT_PRODUCTS: usize = 50;
+/// Batch size of the batched side of the throughput measurement (`embedding.batch_size`).
+const EMBED_BATCH: usize = 32;
+/// Words per text in the throughput measurement: a packed chunk of `MAX_CHUNK_CHARS`.
+const WORDS_PER_CHUNK: usize = 60;
+/// Messages answered before timing: the first answer also embeds the intent examples.
+const WARMUP_MESSAGES: usize = 5;
+
+/// Latencies of one measured operation.
+#[derive(Default)]
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn record(&mut self, elapsed: Duration) {
+        self.0.push(elapsed);
+    }
+
+    /// Nearest-rank percentile in milliseconds; 0 when nothing was recorded.
+    fn percentile_ms(&self, quantile: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_unstable();
+        let rank = ((quantile * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+        sorted.get(rank - 1).map_or(0.0, |elapsed| elapsed.as_secs_f64() * 1000.0)
+    }
+}
+
+/// One real sentence of the catalogue, as the chunker would label and embed it.
+struct SourceSentence {
+    section: SectionKind,
+    content: String,
+    embedding_input: String,
+}
+
+/// Every sentence of every section, prefixed with the product title and section label like a
+/// chunk's embedding input, so their vectors sit where real chunks' do.
+fn source_sentences(dataset: &Dataset) -> Vec<SourceSentence> {
+    let mut found = Vec::new();
+    for product in &dataset.products {
+        for section in &product.sections {
+            let label = section.heading.clone().unwrap_or_else(|| section.kind.as_str().to_owned());
+            for sentence in sentences::split(&section.text) {
+                found.push(SourceSentence {
+                    section: section.kind,
+                    embedding_input: format!("{} — {label}: {sentence}", product.title),
+                    content: sentence,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Windows of [`WORDS_PER_CHUNK`] words over each product's text, eight words apart, repeated
+/// when the catalogue holds fewer than `count` (the model keeps no cache, so a repeat costs the
+/// same as a new text).
+fn chunk_sized_texts(dataset: &Dataset, count: usize) -> Vec<String> {
+    let mut windows = Vec::new();
+    for product in &dataset.products {
+        let text = std::iter::once(product.title.as_str())
+            .chain(product.sections.iter().map(|section| section.text.as_str()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let mut start = 0;
+        while start + WORDS_PER_CHUNK <= words.len() {
+            windows.push(words[start..start + WORDS_PER_CHUNK].join(" "));
+            start += 8;
+        }
+    }
+    windows.iter().cycle().take(if windows.is_empty() { 0 } else { count }).cloned().collect()
+}
+
+/// A standard normal sample (Box–Muller; `rand` alone has no normal distribution).
+fn standard_normal(rng: &mut StdRng) -> f32 {
+    let uniform_open: f64 = 1.0 - rng.random::<f64>();
+    let angle: f64 = rng.random::<f64>() * std::f64::consts::TAU;
+    ((-2.0 * uniform_open.ln()).sqrt() * angle.cos()) as f32
+}
+
+/// `source` plus gaussian noise of `sigma` per coordinate, scaled back to unit length like every
+/// vector the embedder returns.
+fn perturbed(source: &[f32], sigma: f32, rng: &mut StdRng) -> Vec<f32> {
+    let mut vector: Vec<f32> = source.iter().map(|value| value + sigma * standard_normal(rng)).collect();
+    let norm = vector.iter().map(|value| value * value).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        vector.iter_mut().for_each(|value| *value /= norm);
+    }
+    vector
+}
+
+async fn embed_all(embedder: &dyn Embedder, texts: &[String]) -> anyhow::Result<Vec<Vec<f32>>> {
+    let vectors = embedder.embed(texts).await?;
+    anyhow::ensure!(vectors.len() == texts.len(), "{} vectors for {} texts", vectors.len(), texts.len());
+    anyhow::ensure!(vectors.iter().all(|v| v.len() == DIMENSIONS), "a vector is not {DIMENSIONS}-dimensional");
+    Ok(vectors)
+}
+
+/// Median over the real sentences of the cosine to their nearest other sentence: how far apart
+/// real facts sit, against which the noise level is chosen.
+fn median_nearest_cosine(vectors: &[Vec<f32>]) -> f32 {
+    let mut nearest: Vec<f32> = vectors
+        .iter()
+        .enumerate()
+        .map(|(index, vector)| {
+            vectors
+                .iter()
+                .enumerate()
+                .filter(|(other, _)| *other != index)
+                .map(|(_, other)| cosine(vector, other))
+                .fold(f32::MIN, f32::max)
+        })
+        .collect();
+    nearest.sort_by(f32::total_cmp);
+    nearest.get(nearest.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// A merchant's share of the synthetic catalogue.
+struct SyntheticTenant {
+    merchant: MerchantId,
+    products: usize,
+    chunks: usize,
+}
+
+/// Durations of the bulk load, reported beside the search figures.
+struct LoadTimes {
+    insert: Duration,
+    index_build: Duration,
+}
+
+/// Stores the synthetic chunks with the HNSW index dropped, then rebuilds it as the migration
+/// defines it: inserting into a live HNSW graph costs a graph search per row, building it once
+/// afterwards is several times faster. DDL goes through the superuser pool, since the
+/// application role need not own the table.
+async fn load_synthetic_chunks(
+    admin: &PgPool,
+    tenants: &[SyntheticTenant],
+    sentences: &[SourceSentence],
+    sentence_vectors: &[Vec<f32>],
+    noise: f32,
+    rng: &mut StdRng,
+) -> anyhow::Result<LoadTimes> {
+    let started = Instant::now();
+    sqlx::query("DROP INDEX knowledge_chunks_embedding_idx").execute(admin).await?;
+    for tenant in tenants {
+        let product_ids: Vec<Uuid> = (0..tenant.products).map(|_| Uuid::now_v7()).collect();
+        let titles: Vec<String> = (0..tenant.products).map(|i| format!("Catalogue product {i}")).collect();
+        sqlx::query(
+            "INSERT INTO products (id, merchant_id, title, sku, source)
+             SELECT id, $2, title, 'SKU-' || ordinality, 'api'
+             FROM UNNEST($1::uuid[], $3::text[]) WITH ORDINALITY AS p(id, title, ordinality)",
+        )
+        .bind(&product_ids)
+        .bind(tenant.merchant)
+        .bind(&titles)
+        .execute(admin)
+        .await?;
+        let mut stored = 0;
+        while stored < tenant.chunks {
+            let rows = INSERT_BATCH.min(tenant.chunks - stored);
+            let mut ids = Vec::with_capacity(rows);
+            let mut products = Vec::with_capacity(rows);
+            let mut sections = Vec::with_capacity(rows);
+            let mut positions = Vec::with_capacity(rows);
+            let mut contents = Vec::with_capacity(rows);
+            let mut hashes = Vec::with_capacity(rows);
+            let mut embeddings = Vec::with_capacity(rows);
+            for row in 0..rows {
+                let source = rng.random_range(0..sentences.len());
+                let id = Uuid::now_v7();
+                ids.push(id);
+                products.push(product_ids[rng.random_range(0..product_ids.len())]);
+                sections.push(sentences[source].section.as_str());
+                positions.push((stored + row) as i32);
+                contents.push(sentences[source].content.as_str());
+                // Unique per row, which is all the (product, content_hash) key asks.
+                hashes.push(id.as_bytes().to_vec());
+                embeddings.push(Vector::from(perturbed(&sentence_vectors[source], noise, rng)));
+            }
+            sqlx::query(
+                "INSERT INTO knowledge_chunks (id, merchant_id, product_id, section, position, content, content_hash, model, embedding)
+                 SELECT id, $2, product_id, section, position, content, content_hash, $3, embedding
+                 FROM UNNEST($1::uuid[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::bytea[], $9::vector[])
+                     AS c(id, product_id, section, position, content, content_hash, embedding)",
+            )
+            .bind(&ids)
+            .bind(tenant.merchant)
+            .bind(MODEL_NAME)
+            .bind(&products)
+            .bind(&sections)
+            .bind(&positions)
+            .bind(&contents)
+            .bind(&hashes)
+            .bind(&embeddings)
+            .execute(admin)
+            .await?;
+            stored += rows;
+        }
+    }
+    let insert = started.elapsed();
+    let mut connection = admin.acquire().await?;
+    // The whole graph fits in memory: building it on disk would be an order of magnitude slower.
+    sqlx::query("SET maintenance_work_mem = '1GB'").execute(&mut *connection).await?;
+    let started = Instant::now();
+    sqlx::query(
+        "CREATE INDEX knowledge_chunks_embedding_idx ON knowledge_chunks USING hnsw (embedding vector_cosine_ops)",
+    )
+    .execute(&mut *connection)
+    .await?;
+    let index_build = started.elapsed();
+    sqlx::query("RESET maintenance_work_mem").execute(&mut *connection).await?;
+    drop(connection);
+    // VACUUM as well as ANALYZE: otherwise autovacuum wakes up for the fresh rows in the middle
+    // of the timed searches and takes one of the two cores.
+    sqlx::query("VACUUM (ANALYZE) knowledge_chunks").execute(admin).await?;
+    sqlx::query("VACUUM (ANALYZE) products").execute(admin).await?;
+    Ok(LoadTimes { insert, index_build })
+}
+
+/// Retrieval figures of one run.
+struct RetrievalFigures {
+    hnsw: Latencies,
+    exact: Latencies,
+    mean_recall: f64,
+    worst_recall: f64,
+}
+
+/// Each query through the HNSW search (timed, top [`AGENT_TOP_K`]), the exact scan (timed, top
+/// [`RECALL_DEPTH`]) and the HNSW search again at [`RECALL_DEPTH`] for recall, all in one tenant
+/// transaction as the agent runs them.
+async fn measure_retrieval(
+    pool: &PgPool,
+    merchant: MerchantId,
+    queries: &[Vec<f32>],
+) -> anyhow::Result<RetrievalFigures> {
+    for query in queries.iter().take(WARMUP_QUERIES) {
+        let mut tx = db::tenant_tx(pool, merchant).await?;
+        retrieval::search(&mut tx, merchant, MODEL_NAME, query, AGENT_TOP_K).await?;
+        retrieval::search_exact(&mut tx, merchant, MODEL_NAME, query, RECALL_DEPTH).await?;
+        tx.rollback().await?;
+    }
+    let mut figures = RetrievalFigures {
+        hnsw: Latencies::default(),
+        exact: Latencies::default(),
+        mean_recall: 0.0,
+        worst_recall: 1.0,
+    };
+    for query in queries {
+        let mut tx = db::tenant_tx(pool, merchant).await?;
+        let started = Instant::now();
+        let found = retrieval::search(&mut tx, merchant, MODEL_NAME, query, AGENT_TOP_K).await?;
+        figures.hnsw.record(started.elapsed());
+        anyhow::ensure!(found.len() == AGENT_TOP_K, "the HNSW search found {} chunks, not {AGENT_TOP_K}", found.len());
+        let started = Instant::now();
+        let exact = retrieval::search_exact(&mut tx, merchant, MODEL_NAME, query, RECALL_DEPTH).await?;
+        figures.exact.record(started.elapsed());
+        let approximate: HashSet<Uuid> = retrieval::search(&mut tx, merchant, MODEL_NAME, query, RECALL_DEPTH)
+            .await?
+            .into_iter()
+            .map(|chunk| chunk.id)
+            .collect();
+        tx.rollback().await?;
+        anyhow::ensure!(exact.len() == RECALL_DEPTH, "the exact scan found {} chunks", exact.len());
+        let recall = exact.iter().filter(|id| approximate.contains(id)).count() as f64 / exact.len() as f64;
+        figures.mean_recall += recall / queries.len() as f64;
+        figures.worst_recall = figures.worst_recall.min(recall);
+    }
+    Ok(figures)
+}
+
+/// Chunks per second embedding `texts` one call per text (the baseline) and [`EMBED_BATCH`] per
+/// call. The two alternate batch by batch over the same texts, so a burst of other work on the
+/// machine slows both alike.
+async fn embedding_rates(embedder: &LocalMiniLm, texts: &[String]) -> anyhow::Result<(f64, f64)> {
+    let batched = embedder.with_batch_size(EMBED_BATCH);
+    embed_all(&batched, &texts[..texts.len().min(EMBED_BATCH)]).await?;
+    let (mut one_by_one, mut together) = (Duration::ZERO, Duration::ZERO);
+    for round in texts.chunks(EMBED_BATCH) {
+        let started = Instant::now();
+        for text in round {
+            embed_all(&batched, std::slice::from_ref(text)).await?;
+        }
+        one_by_one += started.elapsed();
+        let started = Instant::now();
+        embed_all(&batched, round).await?;
+        together += started.elapsed();
+    }
+    let rate = |elapsed: Duration| texts.len() as f64 / elapsed.as_secs_f64();
+    Ok((rate(one_by_one), rate(together)))
+}
+
+/// The merchant, customer and open conversation the inbound messages arrive on.
+struct Conversation {
+    merchant: MerchantId,
+    customer: CustomerId,
+    id: Uuid,
+}
+
+/// A merchant with the evaluation catalogue stored and embedded through the real sync, and one
+/// customer with consent and an open conversation.
+async fn seed_conversation(
+    pool: &PgPool,
+    admin: &PgPool,
+    keyring: &Keyring,
+    dataset: &Dataset,
+    embedder: &dyn Embedder,
+    batch_size: usize,
+) -> anyhow::Result<Conversation> {
+    let merchant = merchants::create(pool, "Orrin & Sage", "Europe/Istanbul").await?.merchant_id;
+    let mut tx = db::tenant_tx(pool, merchant).await?;
+    for product in &dataset.products {
+        let input = ProductInput {
+            sku: Some(product.sku.clone()),
+            title: product.title.clone(),
+            brand: product.brand.clone(),
+            sections: product.sections.clone(),
+            ..ProductInput::default()
+        };
+        let saved = products::upsert(&mut tx, merchant, &input, Source::Api).await?;
+        let document = products::load_document(&mut tx, saved.id).await?.context("the product was just stored")?;
+        store::sync_product(&mut tx, merchant, saved.id, &document, embedder, batch_size).await?;
+    }
+    tx.commit().await?;
+    let customer = CustomerId::generate();
+    let phone = "+905551234567";
+    sqlx::query(
+        "INSERT INTO customers (id, merchant_id, pii_key_id, phone_sealed, phone_lookup, name_sealed, country_code, whatsapp_consent)
+         VALUES ($1, $2, $3, $4, $5, $6, 'TR', 'granted')",
+    )
+    .bind(customer)
+    .bind(merchant)
+    .bind(keyring.active_key_id())
+    .bind(keyring.seal(phone.as_bytes(), &customers::field_context(merchant, "phone")).bytes)
+    .bind(keyring.lookup_hash(customers::PHONE_LOOKUP_DOMAIN, phone).to_vec())
+    .bind(keyring.seal(b"Ada Yilmaz", &customers::field_context(merchant, "name")).bytes)
+    .execute(admin)
+    .await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO conversations (id, merchant_id, customer_id, window_expires_at, last_message_at)
+         VALUES ($1, $2, $3, now() + interval '24 hours', now())",
+    )
+    .bind(id)
+    .bind(merchant)
+    .bind(customer)
+    .execute(admin)
+    .await?;
+    Ok(Conversation { merchant, customer, id })
+}
+
+/// Stores `text` as an inbound WhatsApp message with its `answer` task, the way the
+/// whatsapp-events pool does, and returns the task.
+async fn receive(
+    pool: &PgPool,
+    keyring: &Keyring,
+    conversation: &Conversation,
+    sequence: usize,
+    text: &str,
+) -> anyhow::Result<(Uuid, TaskId)> {
+    let merchant = conversation.merchant;
+    let at = Utc::now();
+    let mut tx = db::tenant_tx(pool, merchant).await?;
+    sqlx::query(
+        "UPDATE conversations SET last_message_at = greatest(coalesce(last_message_at, $2), $2),
+             window_expires_at = greatest(coalesce(window_expires_at, $3), $3)
+         WHERE id = $1",
+    )
+    .bind(conversation.id)
+    .bind(at)
+    .bind(at + chrono::Duration::hours(24))
+    .execute(&mut *tx)
+    .await?;
+    let body = keyring.seal(text.as_bytes(), &message_bodies::context(merchant));
+    let message_id = Uuid::now_v7();
+    let wa_message_id = format!("wamid.bench-{sequence}");
+    sqlx::query(
+        "INSERT INTO messages (id, merchant_id, conversation_id, customer_id, direction, kind, pii_key_id, body_sealed,
+             idempotency_key, wa_message_id, status, status_at)
+         VALUES ($1, $2, $3, $4, 'inbound', 'text', $5, $6, $7, $8, 'received', $9)",
+    )
+    .bind(message_id)
+    .bind(merchant)
+    .bind(conversation.id)
+    .bind(conversation.customer)
+    .bind(&body.key_id)
+    .bind(&body.bytes)
+    .bind(format!("inbound:{wa_message_id}"))
+    .bind(&wa_message_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    tasks::schedule_answer(&mut tx, merchant, conversation.customer, message_id).await?;
+    let task: TaskId = sqlx::query_scalar(
+        "SELECT id FROM scheduled_tasks WHERE merchant_id = $1 AND kind = $2 AND unique_key = 'answer:' || $3::text",
+    )
+    .bind(merchant)
+    .bind(tasks::ANSWER)
+    .bind(message_id)
+    .fetch_one(&mut *tx)
+    .await
+    .context("the answer task was not scheduled")?;
+    tx.commit().await?;
+    Ok((message_id, task))
+}
+
+/// Answer-task figures of one run.
+struct AnswerFigures {
+    answer: Latencies,
+    embed_question: Latencies,
+    replies_stored: usize,
+    handed_over: usize,
+}
+
+/// Each message received, then its `answer` task run and timed; the clock stops when the task
+/// has committed, reply included. A hand-over is undone between messages (untimed) so every
+/// message is answered rather than left to a person.
+async fn measure_answers(
+    deps: &ConversationDeps,
+    admin: &PgPool,
+    conversation: &Conversation,
+    questions: &[String],
+) -> anyhow::Result<AnswerFigures> {
+    let mut figures = AnswerFigures {
+        answer: Latencies::default(),
+        embed_question: Latencies::default(),
+        replies_stored: 0,
+        handed_over: 0,
+    };
+    for (sequence, question) in questions.iter().enumerate() {
+        let (message_id, task) = receive(&deps.pool, &deps.keyring, conversation, sequence, question).await?;
+        let started = Instant::now();
+        let outcome = conversations::handle_task(task, deps).await?;
+        let elapsed = started.elapsed();
+        anyhow::ensure!(matches!(outcome, Outcome::Done), "the answer task for message {sequence} was skipped");
+        let (state, reason): (String, Option<String>) =
+            sqlx::query_as("SELECT state, status_reason FROM scheduled_tasks WHERE id = $1")
+                .bind(task)
+                .fetch_one(admin)
+                .await?;
+        anyhow::ensure!(state == "done", "message {sequence}: answer task {state}: {}", reason.unwrap_or_default());
+        let reply_stored: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM scheduled_tasks WHERE merchant_id = $1 AND kind = 'reply'
+                 AND payload -> 'metadata' ->> 'in_reply_to' = $2::text)",
+        )
+        .bind(conversation.merchant)
+        .bind(message_id)
+        .fetch_one(admin)
+        .await?;
+        let reopened = sqlx::query(
+            "UPDATE conversations SET state = 'open', handed_over_at = NULL, handover_reason = NULL
+             WHERE id = $1 AND state = 'handed_over'",
+        )
+        .bind(conversation.id)
+        .execute(admin)
+        .await?;
+        if sequence < WARMUP_MESSAGES {
+            continue;
+        }
+        figures.answer.record(elapsed);
+        figures.replies_stored += usize::from(reply_stored);
+        figures.handed_over += reopened.rows_affected() as usize;
+        let started = Instant::now();
+        embed_all(deps.agent.embedder().as_ref(), std::slice::from_ref(question)).await?;
+        figures.embed_question.record(started.elapsed());
+    }
+    Ok(figures)
+}
+
+fn print_row(name: &str, latencies: &Latencies) {
+    println!(
+        "{name:<40} {:>6} {:>10.2} {:>10.2}",
+        latencies.0.len(),
+        latencies.percentile_ms(0.50),
+        latencies.percentile_ms(0.99)
+    );
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.chunks > 0 && args.products > 0 && args.queries > 0,
+        "--chunks, --products and --queries must be positive"
+    );
+    anyhow::ensure!(args.messages > 0 && args.embed_texts > 0, "--messages and --embed-texts must be positive");
+    let dataset = Dataset::load(&args.dataset)?;
+    let database = TestDatabase::create().await?;
+    let settings = Settings::load_from(base_figment(None).merge(("database.url", database.app_url())))?;
+    let pool = db::connect_lazy(&settings.database)?;
+    let admin = database.admin_pool().await?;
+    let keyring = Arc::new(Keyring::from_settings(&settings.crypto)?);
+    let local = LocalMiniLm::shared(&settings.embedding.model_dir)?;
+    let agent_embedder = recete_embed::from_settings(&settings.embedding)?;
+    let mut rng = StdRng::seed_from_u64(args.seed);
+
+    // Real vectors: every catalogue sentence and every question, through the real model.
+    let sentences = source_sentences(&dataset);
+    anyhow::ensure!(!sentences.is_empty(), "{} has no product sentences", args.dataset.display());
+    let inputs: Vec<String> = sentences.iter().map(|s| s.embedding_input.clone()).collect();
+    let sentence_vectors = embed_all(local.as_ref(), &inputs).await?;
+    let questions: Vec<String> = dataset
+        .questions
+        .answerable
+        .iter()
+        .map(|q| q.question.clone())
+        .chain(dataset.questions.refused.iter().map(|q| q.question.clone()))
+        .collect();
+    let question_vectors = embed_all(local.as_ref(), &questions).await?;
+    anyhow::ensure!(!question_vectors.is_empty(), "{} has no questions", args.dataset.display());
+    let mut queries: Vec<Vec<f32>> = question_vectors.iter().take(args.queries).cloned().collect();
+    while queries.len() < args.queries {
+        let source = &question_vectors[rng.random_range(0..question_vectors.len())];
+        queries.push(perturbed(source, args.noise, &mut rng));
+    }
+
+    let conversation =
+        seed_conversation(&pool, &admin, &keyring, &dataset, agent_embedder.as_ref(), settings.embedding.batch_size)
+            .await?;
+    let measured = merchants::create(&pool, "Catalogue Store", "UTC").await?.merchant_id;
+    let other_chunks = (args.chunks as f64 * args.other_merchants_share).round() as usize;
+    let mut tenants = vec![SyntheticTenant { merchant: measured, products: args.products, chunks: args.chunks }];
+    for index in 0..OTHER_MERCHANTS {
+        let merchant = merchants::create(&pool, &format!("Neighbour Store {index}"), "UTC").await?.merchant_id;
+        let chunks = other_chunks / OTHER_MERCHANTS + usize::from(index < other_chunks % OTHER_MERCHANTS);
+        tenants.push(SyntheticTenant { merchant, products: OTHER_MERCHANT_PRODUCTS, chunks });
+    }
+    let load = load_synthetic_chunks(&admin, &tenants, &sentences, &sentence_vectors, args.noise, &mut rng).await?;
+    let retrieval_figures = measure_retrieval(&pool, measured, &queries).await?;
+
+    let deps = ConversationDeps {
+        pool: pool.clone(),
+        keyring: keyring.clone(),
+        settings: settings.pools.conversations.clone(),
+        agent: Arc::new(Agent::new(agent_embedder, None, settings.agent.clone())),
+        history_messages: settings.agent.history_messages,
+    };
+    let answerable: Vec<String> = dataset.questions.answerable.iter().map(|q| q.question.clone()).collect();
+    anyhow::ensure!(!answerable.is_empty(), "{} has no answerable questions", args.dataset.display());
+    let messages: Vec<String> = answerable.iter().cycle().take(args.messages + WARMUP_MESSAGES).cloned().collect();
+    let answers = measure_answers(&deps, &admin, &conversation, &messages).await?;
+
+    let texts = chunk_sized_texts(&dataset, args.embed_texts);
+    anyhow::ensure!(!texts.is_empty(), "no product text is {WORDS_PER_CHUNK} words long");
+    let (single_rate, batched_rate) = embedding_rates(&local, &texts).await?;
+
+    pool.close().await;
+    admin.close().await;
+    drop(database);
+
+    println!(
+        "knowledge-bench: {} chunks of one merchant ({} products) + {other_chunks} of {OTHER_MERCHANTS} others; \
+         vectors = {} real sentence vectors + gaussian noise σ = {} per coordinate",
+        args.chunks,
+        args.products,
+        sentences.len(),
+        args.noise
+    );
+    let noise_norm_squared = DIMENSIONS as f64 * f64::from(args.noise).powi(2);
+    println!(
+        "expected cosine chunk-to-sentence {:.2}, chunk-to-sibling {:.2}; real sentences' median nearest-neighbour cosine {:.2}",
+        1.0 / (1.0 + noise_norm_squared).sqrt(),
+        1.0 / (1.0 + noise_norm_squared),
+        median_nearest_cosine(&sentence_vectors)
+    );
+    println!(
+        "bulk insert {:.1} s; HNSW build (m = 16, ef_construction = 64, maintenance_work_mem = 1GB) {:.1} s",
+        load.insert.as_secs_f64(),
+        load.index_build.as_secs_f64()
+    );
+    println!("{:<40} {:>6} {:>10} {:>10}", "measure", "n", "p50 ms", "p99 ms");
+    print_row(&format!("exact scan, top {RECALL_DEPTH} (baseline)"), &retrieval_figures.exact);
+    print_row(&format!("HNSW search, top {AGENT_TOP_K}"), &retrieval_figures.hnsw);
+    println!(
+        "ratio exact / HNSW p50: {:.1}",
+        retrieval_figures.exact.percentile_ms(0.5) / retrieval_figures.hnsw.percentile_ms(0.5)
+    );
+    println!(
+        "HNSW recall@{RECALL_DEPTH} against the exact scan: mean {:.3}, worst query {:.1}",
+        retrieval_figures.mean_recall, retrieval_figures.worst_recall
+    );
+    print_row("embed one question (baseline)", &answers.embed_question);
+    print_row("inbound message -> reply stored", &answers.answer);
+    println!(
+        "ratio answer / embed p50: {:.1}",
+        answers.answer.percentile_ms(0.5) / answers.embed_question.percentile_ms(0.5)
+    );
+    println!(
+        "replies stored: {} of {}; handed over to a person: {}",
+        answers.replies_stored,
+        answers.answer.0.len(),
+        answers.handed_over
+    );
+    println!(
+        "local embedding, {} texts of {WORDS_PER_CHUNK} words: one per call (baseline) {single_rate:.1}/s, \
+         batch {EMBED_BATCH} {batched_rate:.1}/s; ratio {:.2}",
+        texts.len(),
+        batched_rate / single_rate
+    );
+    anyhow::ensure!(
+        answers.replies_stored == answers.answer.0.len(),
+        "{} of {} answered messages have no reply task",
+        answers.answer.0.len() - answers.replies_stored,
+        answers.answer.0.len()
+    );
+    Ok(())
+}
