@@ -68,6 +68,9 @@ struct Args {
     /// Chunk-sized texts (about 60 words) embedded in the throughput measurement.
     #[arg(long, default_value_t = 256)]
     embed_texts: usize,
+    /// Texts per call on the batched side of the throughput measurement (`embedding.batch_size`).
+    #[arg(long, default_value_t = 32)]
+    embed_batch: usize,
     /// Inbound messages answered and timed.
     #[arg(long, default_value_t = 100)]
     messages: usize,
@@ -92,8 +95,6 @@ const INSERT_BATCH: usize = 2_000;
 const OTHER_MERCHANTS: usize = 3;
 /// Products of each other merchant.
 const OTHER_MERCHANT_PRODUCTS: usize = 50;
-/// Batch size of the batched side of the throughput measurement (`embedding.batch_size`).
-const EMBED_BATCH: usize = 32;
 /// Words per text in the throughput measurement: a packed chunk of `MAX_CHUNK_CHARS`.
 const WORDS_PER_CHUNK: usize = 60;
 /// Messages answered before timing: the first answer also embeds the intent examples.
@@ -313,8 +314,45 @@ async fn load_synthetic_chunks(
 struct RetrievalFigures {
     hnsw: Latencies,
     exact: Latencies,
-    mean_recall: f64,
-    worst_recall: f64,
+    /// Share of the exact top ten the HNSW top ten holds, mean and worst over the queries.
+    id_recall: Summary,
+    /// The same for their texts: a synthetic chunk's text is its source sentence's, so a miss
+    /// here means a fact the agent would not have seen, not a near-identical copy swapped for
+    /// another.
+    text_recall: Summary,
+    /// Cosine similarity of the tenth result, exact and HNSW: how near a tie the misses are.
+    exact_tenth_similarity: Summary,
+    hnsw_tenth_similarity: Summary,
+}
+
+/// Mean and minimum of a per-query figure.
+struct Summary {
+    sum: f64,
+    count: usize,
+    worst: f64,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Self { sum: 0.0, count: 0, worst: f64::INFINITY }
+    }
+}
+
+impl Summary {
+    fn add(&mut self, value: f64) {
+        self.sum += value;
+        self.count += 1;
+        self.worst = self.worst.min(value);
+    }
+
+    fn mean(&self) -> f64 {
+        if self.count == 0 { 0.0 } else { self.sum / self.count as f64 }
+    }
+}
+
+/// Share of `truth` found in `found`.
+fn overlap<T: Eq + std::hash::Hash>(truth: &HashSet<T>, found: &HashSet<T>) -> f64 {
+    if truth.is_empty() { 1.0 } else { truth.intersection(found).count() as f64 / truth.len() as f64 }
 }
 
 /// Each query through the HNSW search (timed, top [`AGENT_TOP_K`]), the exact scan (timed, top
@@ -334,8 +372,10 @@ async fn measure_retrieval(
     let mut figures = RetrievalFigures {
         hnsw: Latencies::default(),
         exact: Latencies::default(),
-        mean_recall: 0.0,
-        worst_recall: 1.0,
+        id_recall: Summary::default(),
+        text_recall: Summary::default(),
+        exact_tenth_similarity: Summary::default(),
+        hnsw_tenth_similarity: Summary::default(),
     };
     for query in queries {
         let mut tx = db::tenant_tx(pool, merchant).await?;
@@ -346,28 +386,38 @@ async fn measure_retrieval(
         let started = Instant::now();
         let exact = retrieval::search_exact(&mut tx, merchant, MODEL_NAME, query, RECALL_DEPTH).await?;
         figures.exact.record(started.elapsed());
-        let approximate: HashSet<Uuid> = retrieval::search(&mut tx, merchant, MODEL_NAME, query, RECALL_DEPTH)
-            .await?
-            .into_iter()
-            .map(|chunk| chunk.id)
-            .collect();
-        tx.rollback().await?;
         anyhow::ensure!(exact.len() == RECALL_DEPTH, "the exact scan found {} chunks", exact.len());
-        let recall = exact.iter().filter(|id| approximate.contains(id)).count() as f64 / exact.len() as f64;
-        figures.mean_recall += recall / queries.len() as f64;
-        figures.worst_recall = figures.worst_recall.min(recall);
+        let approximate = retrieval::search(&mut tx, merchant, MODEL_NAME, query, RECALL_DEPTH).await?;
+        let exact_rows: Vec<(String, f64)> = sqlx::query_as(
+            "SELECT content, 1 - (embedding <=> $2) FROM knowledge_chunks WHERE id = ANY($1) ORDER BY embedding <=> $2",
+        )
+        .bind(&exact)
+        .bind(Vector::from(query.clone()))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.rollback().await?;
+        let exact_ids: HashSet<Uuid> = exact.iter().copied().collect();
+        let approximate_ids: HashSet<Uuid> = approximate.iter().map(|chunk| chunk.id).collect();
+        figures.id_recall.add(overlap(&exact_ids, &approximate_ids));
+        let exact_texts: HashSet<&str> = exact_rows.iter().map(|(content, _)| content.as_str()).collect();
+        let approximate_texts: HashSet<&str> = approximate.iter().map(|chunk| chunk.content.as_str()).collect();
+        figures.text_recall.add(overlap(&exact_texts, &approximate_texts));
+        if let (Some((_, exact_tenth)), Some(hnsw_tenth)) = (exact_rows.last(), approximate.last()) {
+            figures.exact_tenth_similarity.add(*exact_tenth);
+            figures.hnsw_tenth_similarity.add(f64::from(hnsw_tenth.similarity));
+        }
     }
     Ok(figures)
 }
 
-/// Chunks per second embedding `texts` one call per text (the baseline) and [`EMBED_BATCH`] per
+/// Chunks per second embedding `texts` one call per text (the baseline) and `batch_size` per
 /// call. The two alternate batch by batch over the same texts, so a burst of other work on the
 /// machine slows both alike.
-async fn embedding_rates(embedder: &LocalMiniLm, texts: &[String]) -> anyhow::Result<(f64, f64)> {
-    let batched = embedder.with_batch_size(EMBED_BATCH);
-    embed_all(&batched, &texts[..texts.len().min(EMBED_BATCH)]).await?;
+async fn embedding_rates(embedder: &LocalMiniLm, texts: &[String], batch_size: usize) -> anyhow::Result<(f64, f64)> {
+    let batched = embedder.with_batch_size(batch_size);
+    embed_all(&batched, &texts[..texts.len().min(batched.batch_size())]).await?;
     let (mut one_by_one, mut together) = (Duration::ZERO, Duration::ZERO);
-    for round in texts.chunks(EMBED_BATCH) {
+    for round in texts.chunks(batched.batch_size()) {
         let started = Instant::now();
         for text in round {
             embed_all(&batched, std::slice::from_ref(text)).await?;
@@ -386,6 +436,8 @@ struct Conversation {
     merchant: MerchantId,
     customer: CustomerId,
     id: Uuid,
+    /// Knowledge chunks of the merchant: the evaluation catalogue's.
+    chunks: i64,
 }
 
 /// A merchant with the evaluation catalogue stored and embedded through the real sync, and one
@@ -412,6 +464,7 @@ async fn seed_conversation(
         let document = products::load_document(&mut tx, saved.id).await?.context("the product was just stored")?;
         store::sync_product(&mut tx, merchant, saved.id, &document, embedder, batch_size).await?;
     }
+    let chunks: i64 = sqlx::query_scalar("SELECT count(*) FROM knowledge_chunks").fetch_one(&mut *tx).await?;
     tx.commit().await?;
     let customer = CustomerId::generate();
     let phone = "+905551234567";
@@ -437,7 +490,7 @@ async fn seed_conversation(
     .bind(customer)
     .execute(admin)
     .await?;
-    Ok(Conversation { merchant, customer, id })
+    Ok(Conversation { merchant, customer, id, chunks })
 }
 
 /// Stores `text` as an inbound WhatsApp message with its `answer` task, the way the
@@ -499,6 +552,8 @@ async fn receive(
 struct AnswerFigures {
     answer: Latencies,
     embed_question: Latencies,
+    /// The agent's search for the question, to tell the database's share of an answer.
+    search: Latencies,
     replies_stored: usize,
     handed_over: usize,
 }
@@ -515,6 +570,7 @@ async fn measure_answers(
     let mut figures = AnswerFigures {
         answer: Latencies::default(),
         embed_question: Latencies::default(),
+        search: Latencies::default(),
         replies_stored: 0,
         handed_over: 0,
     };
@@ -551,9 +607,16 @@ async fn measure_answers(
         figures.answer.record(elapsed);
         figures.replies_stored += usize::from(reply_stored);
         figures.handed_over += reopened.rows_affected() as usize;
+        let embedder = deps.agent.embedder();
         let started = Instant::now();
-        embed_all(deps.agent.embedder().as_ref(), std::slice::from_ref(question)).await?;
+        let vector = embed_all(embedder.as_ref(), std::slice::from_ref(question)).await?.pop();
         figures.embed_question.record(started.elapsed());
+        let vector = vector.context("no vector for the question")?;
+        let mut tx = db::tenant_tx(&deps.pool, conversation.merchant).await?;
+        let started = Instant::now();
+        retrieval::search(&mut tx, conversation.merchant, embedder.model_name(), &vector, AGENT_TOP_K).await?;
+        figures.search.record(started.elapsed());
+        tx.rollback().await?;
     }
     Ok(figures)
 }
@@ -574,7 +637,10 @@ async fn main() -> anyhow::Result<()> {
         args.chunks > 0 && args.products > 0 && args.queries > 0,
         "--chunks, --products and --queries must be positive"
     );
-    anyhow::ensure!(args.messages > 0 && args.embed_texts > 0, "--messages and --embed-texts must be positive");
+    anyhow::ensure!(
+        args.messages > 0 && args.embed_texts > 0 && args.embed_batch > 0,
+        "--messages, --embed-texts and --embed-batch must be positive"
+    );
     let dataset = Dataset::load(&args.dataset)?;
     let database = TestDatabase::create().await?;
     let settings = Settings::load_from(base_figment(None).merge(("database.url", database.app_url())))?;
@@ -633,7 +699,7 @@ async fn main() -> anyhow::Result<()> {
 
     let texts = chunk_sized_texts(&dataset, args.embed_texts);
     anyhow::ensure!(!texts.is_empty(), "no product text is {WORDS_PER_CHUNK} words long");
-    let (single_rate, batched_rate) = embedding_rates(&local, &texts).await?;
+    let (single_rate, batched_rate) = embedding_rates(&local, &texts, args.embed_batch).await?;
 
     pool.close().await;
     admin.close().await;
@@ -667,10 +733,21 @@ async fn main() -> anyhow::Result<()> {
         retrieval_figures.exact.percentile_ms(0.5) / retrieval_figures.hnsw.percentile_ms(0.5)
     );
     println!(
-        "HNSW recall@{RECALL_DEPTH} against the exact scan: mean {:.3}, worst query {:.1}",
-        retrieval_figures.mean_recall, retrieval_figures.worst_recall
+        "HNSW recall@{RECALL_DEPTH} against the exact scan: chunks mean {:.3} (worst query {:.1}), \
+         texts mean {:.3} (worst query {:.1})",
+        retrieval_figures.id_recall.mean(),
+        retrieval_figures.id_recall.worst,
+        retrieval_figures.text_recall.mean(),
+        retrieval_figures.text_recall.worst
     );
+    println!(
+        "mean similarity of the {RECALL_DEPTH}th result: exact {:.3}, HNSW {:.3}",
+        retrieval_figures.exact_tenth_similarity.mean(),
+        retrieval_figures.hnsw_tenth_similarity.mean()
+    );
+    println!("{:<40} {:>6} {:>10} {:>10}", "measure", "n", "p50 ms", "p99 ms");
     print_row("embed one question (baseline)", &answers.embed_question);
+    print_row(&format!("  HNSW search, merchant of {} chunks", conversation.chunks), &answers.search);
     print_row("inbound message -> reply stored", &answers.answer);
     println!(
         "ratio answer / embed p50: {:.1}",
@@ -684,8 +761,9 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "local embedding, {} texts of {WORDS_PER_CHUNK} words: one per call (baseline) {single_rate:.1}/s, \
-         batch {EMBED_BATCH} {batched_rate:.1}/s; ratio {:.2}",
+         batch {} {batched_rate:.1}/s; ratio {:.2}",
         texts.len(),
+        args.embed_batch,
         batched_rate / single_rate
     );
     anyhow::ensure!(

@@ -112,6 +112,29 @@ pub async fn upsert(tx: &mut Tx, merchant: MerchantId, input: &ProductInput, sou
     Ok(Upserted { id, created: true, knowledge_changed: true })
 }
 
+/// The product with this page URL, or a new one to be titled by the scrape (its placeholder
+/// title `(untitled)` is replaced by the page's own).
+pub async fn find_or_create_for_url(tx: &mut Tx, merchant: MerchantId, urls: &[&str]) -> sqlx::Result<Uuid> {
+    let existing: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM products WHERE url = ANY($1) ORDER BY created_at LIMIT 1")
+            .bind(urls)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO products (id, merchant_id, title, url, source) VALUES ($1, $2, '(untitled)', $3, 'scrape')",
+    )
+    .bind(id)
+    .bind(merchant)
+    .bind(urls.first().copied())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
 /// What a scrape found, in the shape the catalogue keeps.
 #[derive(Debug, Clone, Default)]
 pub struct ScrapedFacts {

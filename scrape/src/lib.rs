@@ -71,3 +71,25 @@ pub struct ScrapedProduct {
     /// The main text split by headings, in page order.
     pub sections: Vec<Section>,
 }
+
+impl ScrapedProduct {
+    /// The page in the shape the catalogue keeps: image, price and the JSON-LD node go to the
+    /// product's attributes, for display, never quoted as a promise.
+    pub fn into_facts(self) -> recete_knowledge::products::ScrapedFacts {
+        let attributes = serde_json::json!({
+            "image": self.image,
+            "price": self.price,
+            "currency": self.currency,
+            "json_ld": self.json_ld,
+        });
+        recete_knowledge::products::ScrapedFacts {
+            final_url: self.url.to_string(),
+            title: self.title,
+            brand: self.brand,
+            sku: self.sku,
+            description: self.description,
+            sections: self.sections,
+            attributes,
+        }
+    }
+}

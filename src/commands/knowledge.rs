@@ -6,14 +6,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use recete_agent::Agent;
 use recete_agent::evaluation::{self, Dataset};
-use recete_knowledge::products::{self, ScrapedFacts};
+use recete_knowledge::products;
 use recete_knowledge::{Embedder, store};
 use recete_scrape::Scraper;
 use recete_shared::config::Settings;
 use recete_shared::db;
 use recete_shared::ids::MerchantId;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::admin::connect;
 
@@ -38,37 +37,9 @@ pub async fn scrape_product(settings: &Settings, merchant: MerchantId, url: &str
         .fetch_one(&mut *tx)
         .await?;
     anyhow::ensure!(known, "no merchant {merchant}");
-    let existing: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM products WHERE url = $1 OR url = $2 ORDER BY created_at LIMIT 1")
-            .bind(url)
-            .bind(page.url.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let product_id = match existing {
-        Some(id) => id,
-        None => {
-            let id = Uuid::now_v7();
-            sqlx::query(
-                "INSERT INTO products (id, merchant_id, title, url, source) VALUES ($1, $2, '(untitled)', $3, 'scrape')",
-            )
-            .bind(id)
-            .bind(merchant)
-            .bind(url)
-            .execute(&mut *tx)
-            .await?;
-            id
-        }
-    };
+    let product_id = products::find_or_create_for_url(&mut tx, merchant, &[url, page.url.as_str()]).await?;
     let sections = page.sections.len();
-    let facts = ScrapedFacts {
-        final_url: page.url.to_string(),
-        title: page.title,
-        brand: page.brand,
-        sku: page.sku,
-        description: page.description,
-        sections: page.sections,
-        attributes: json!({ "image": page.image, "price": page.price, "currency": page.currency, "json_ld": page.json_ld }),
-    };
+    let facts = page.into_facts();
     products::apply_scrape(&mut tx, product_id, &facts).await?;
     let document = products::load_document(&mut tx, product_id).await?.context("the product was just stored")?;
     let report =

@@ -9,15 +9,14 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
-use recete_knowledge::products::{self, ScrapedFacts};
+use recete_knowledge::products;
 use recete_knowledge::{Embedder, store};
-use recete_scrape::{ScrapedProduct, Scraper};
+use recete_scrape::Scraper;
 use recete_shared::config::PoolSettings;
 use recete_shared::db::{self, Tx};
 use recete_shared::ids::{MerchantId, TaskId};
 use recete_shared::queue::TaskJob;
 use recete_shared::tasks::{self, finish};
-use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -81,7 +80,7 @@ async fn scrape(
 ) -> anyhow::Result<()> {
     match deps.scraper.scrape(url).await {
         Ok(page) => {
-            products::apply_scrape(tx, product_id, &facts_of(page)).await?;
+            products::apply_scrape(tx, product_id, &page.into_facts()).await?;
             tasks::schedule_embedding(tx, merchant, product_id).await?;
             finish(tx, task_id, "done", "scraped").await?;
             metrics::counter!("recete_scrapes_total", "outcome" => "scraped").increment(1);
@@ -119,22 +118,4 @@ async fn embed(
     let reason = format!("{} chunks embedded, {} unchanged, {} removed", report.embedded, report.kept, report.removed);
     finish(tx, task_id, "done", &reason).await?;
     Ok(())
-}
-
-fn facts_of(page: ScrapedProduct) -> ScrapedFacts {
-    let attributes = json!({
-        "image": page.image,
-        "price": page.price,
-        "currency": page.currency,
-        "json_ld": page.json_ld,
-    });
-    ScrapedFacts {
-        final_url: page.url.to_string(),
-        title: page.title,
-        brand: page.brand,
-        sku: page.sku,
-        description: page.description,
-        sections: page.sections,
-        attributes,
-    }
 }

@@ -195,7 +195,9 @@ pub async fn scrape(
             }
             id
         }
-        None => product_for_url(&mut tx, merchant, &url).await.map_err(ApiError::from_database)?,
+        None => products::find_or_create_for_url(&mut tx, merchant.merchant_id, &[&url])
+            .await
+            .map_err(ApiError::from_database)?,
     };
     sqlx::query("UPDATE products SET scrape_state = 'pending' WHERE id = $1")
         .bind(product_id)
@@ -207,26 +209,4 @@ pub async fn scrape(
         .map_err(ApiError::from_database)?;
     tx.commit().await.map_err(ApiError::from_database)?;
     Ok((StatusCode::ACCEPTED, Json(ScrapeScheduled { product_id, task_id: task_id.as_uuid(), status: "queued" })))
-}
-
-async fn product_for_url(tx: &mut db::Tx, merchant: Merchant, url: &str) -> Result<Uuid, sqlx::Error> {
-    let existing: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM products WHERE url = $1 ORDER BY created_at LIMIT 1")
-            .bind(url)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if let Some(id) = existing {
-        return Ok(id);
-    }
-    let id = Uuid::now_v7();
-    // Titled after the scrape; the page's own title replaces this placeholder.
-    sqlx::query(
-        "INSERT INTO products (id, merchant_id, title, url, source) VALUES ($1, $2, '(untitled)', $3, 'scrape')",
-    )
-    .bind(id)
-    .bind(merchant.merchant_id)
-    .bind(url)
-    .execute(&mut **tx)
-    .await?;
-    Ok(id)
 }
