@@ -4,7 +4,8 @@
 //!    merchant filter has rows to skip): latency of [`retrieval::search`], the HNSW search the
 //!    agent runs, against [`retrieval::search_exact`], a sequential scan comparing every chunk,
 //!    and the HNSW search's recall@10 against the exact results.
-//! 2. Local embedding throughput: chunk-sized texts embedded 32 at a time against one at a time.
+//! 2. Local embedding throughput: chunk-sized texts embedded `--embed-batch` (32, as
+//!    `embedding.batch_size`) at a time against one at a time.
 //! 3. An inbound message to its stored reply, without a language model: the whole
 //!    `answer` task ([`conversations::handle_task`]) against embedding the question alone, the
 //!    one step no answer can skip.
@@ -12,9 +13,12 @@
 //! Vectors are realistic without embedding 100,000 texts: the real sentences of the evaluation
 //! catalogue (`eval/products.json`) and its questions are embedded with the real model, and the
 //! stored chunks are those vectors with gaussian noise added and re-normalised. The chunks are
-//! then clustered around real text the way a large catalogue's are (many paraphrases of the
+//! then clustered around real text the way a large catalogue's are (many rewordings of the
 //! same few hundred facts), not spread uniformly over the sphere, where every vector is about as
-//! far from every other and an index has nothing to exploit.
+//! far from every other and an index has nothing to exploit. Gaussian noise spreads each
+//! sentence's copies over all 384 dimensions, where real rewordings vary along few: the copies
+//! of one sentence are nearer each other than anything else, so the HNSW graph links them mostly
+//! among themselves, and the recall measured here is a harsh case rather than a typical one.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -61,8 +65,8 @@ struct Args {
     queries: usize,
     /// Standard deviation of the gaussian noise added to each coordinate of a real sentence's
     /// unit vector. 0.03 over 384 dimensions puts a synthetic chunk at cosine ≈ 0.86 from its
-    /// sentence and two chunks of the same sentence at ≈ 0.74 from each other: paraphrase
-    /// distance for this model, closer than two different sentences of one product.
+    /// sentence and two chunks of the same sentence at ≈ 0.74 from each other, about what this
+    /// model gives a sentence and its paraphrase: each real fact stands for many rewordings.
     #[arg(long, default_value_t = 0.03)]
     noise: f32,
     /// Chunk-sized texts (about 60 words) embedded in the throughput measurement.
@@ -95,7 +99,8 @@ const INSERT_BATCH: usize = 2_000;
 const OTHER_MERCHANTS: usize = 3;
 /// Products of each other merchant.
 const OTHER_MERCHANT_PRODUCTS: usize = 50;
-/// Words per text in the throughput measurement: a packed chunk of `MAX_CHUNK_CHARS`.
+/// Words per text in the throughput measurement: about 400 characters, a typical packed chunk
+/// (they hold at most 600).
 const WORDS_PER_CHUNK: usize = 60;
 /// Messages answered before timing: the first answer also embeds the intent examples.
 const WARMUP_MESSAGES: usize = 5;
@@ -222,8 +227,8 @@ struct LoadTimes {
 }
 
 /// Stores the synthetic chunks with the HNSW index dropped, then rebuilds it as the migration
-/// defines it: inserting into a live HNSW graph costs a graph search per row, building it once
-/// afterwards is several times faster. DDL goes through the superuser pool, since the
+/// defines it: inserting into a live HNSW graph costs a graph search per row, while a build over
+/// loaded rows can use parallel workers. DDL goes through the superuser pool, since the
 /// application role need not own the table.
 async fn load_synthetic_chunks(
     admin: &PgPool,
@@ -292,7 +297,7 @@ async fn load_synthetic_chunks(
     }
     let insert = started.elapsed();
     let mut connection = admin.acquire().await?;
-    // The whole graph fits in memory: building it on disk would be an order of magnitude slower.
+    // The whole graph fits in memory; past maintenance_work_mem pgvector builds on disk, slowly.
     sqlx::query("SET maintenance_work_mem = '1GB'").execute(&mut *connection).await?;
     let started = Instant::now();
     sqlx::query(
