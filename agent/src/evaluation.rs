@@ -98,6 +98,34 @@ pub struct Report {
     pub misses: Vec<Miss>,
 }
 
+/// Stores and embeds the set's products for `merchant` as any merchant's would be; returns each
+/// SKU's product id and the number of chunks.
+pub async fn store_catalogue(
+    tx: &mut db::Tx,
+    merchant: MerchantId,
+    catalogue: &[EvalProduct],
+    embedder: &dyn recete_knowledge::Embedder,
+    batch_size: usize,
+) -> anyhow::Result<(std::collections::HashMap<String, uuid::Uuid>, usize)> {
+    let mut product_ids = std::collections::HashMap::new();
+    let mut chunks = 0;
+    for product in catalogue {
+        let input = ProductInput {
+            sku: Some(product.sku.clone()),
+            title: product.title.clone(),
+            brand: product.brand.clone(),
+            sections: product.sections.clone(),
+            ..ProductInput::default()
+        };
+        let saved = products::upsert(tx, merchant, &input, Source::Api).await?;
+        let document = products::load_document(tx, saved.id).await?.context("the product was just stored")?;
+        let report = store::sync_product(tx, merchant, saved.id, &document, embedder, batch_size).await?;
+        chunks += report.embedded + report.kept;
+        product_ids.insert(product.sku.clone(), saved.id);
+    }
+    Ok((product_ids, chunks))
+}
+
 pub async fn run(pool: &PgPool, agent: &Agent, dataset: &Dataset, batch_size: usize) -> anyhow::Result<Report> {
     let merchant = recete_shared::merchants::create(pool, &format!("Evaluation shop {}", uuid::Uuid::now_v7()), "UTC")
         .await
@@ -118,23 +146,8 @@ async fn evaluate(
     batch_size: usize,
 ) -> anyhow::Result<Report> {
     let mut tx = db::tenant_tx(pool, merchant).await?;
-    let mut product_ids = std::collections::HashMap::new();
-    let mut chunks = 0;
-    for product in &dataset.products {
-        let input = ProductInput {
-            sku: Some(product.sku.clone()),
-            title: product.title.clone(),
-            brand: product.brand.clone(),
-            sections: product.sections.clone(),
-            ..ProductInput::default()
-        };
-        let saved = products::upsert(&mut tx, merchant, &input, Source::Api).await?;
-        let document = products::load_document(&mut tx, saved.id).await?.context("the product was just stored")?;
-        let report =
-            store::sync_product(&mut tx, merchant, saved.id, &document, agent.embedder().as_ref(), batch_size).await?;
-        chunks += report.embedded + report.kept;
-        product_ids.insert(product.sku.clone(), saved.id);
-    }
+    let (product_ids, chunks) =
+        store_catalogue(&mut tx, merchant, &dataset.products, agent.embedder().as_ref(), batch_size).await?;
     tx.commit().await?;
 
     let merchant_name = "the shop";

@@ -130,7 +130,8 @@ impl Agent {
             return Ok(Reply::template(Intent::Other, text)
                 .blocked(Rule::PromptInjection.as_str(), format!("question matched `{pattern}`")));
         }
-        let intent = self.classify(inquiry.text).await?;
+        // The question's vector, once embedded for the intent, serves retrieval too.
+        let (intent, query) = self.classify(inquiry.text).await?;
         match intent {
             Intent::Greeting => Ok(Reply::template(
                 intent,
@@ -149,13 +150,13 @@ impl Agent {
             )
             .handed_over("complaint")),
             Intent::OrderStatus => self.order_status(tx, inquiry).await,
-            Intent::ProductQuestion | Intent::Other => self.product_answer(tx, inquiry, intent, &flags).await,
+            Intent::ProductQuestion | Intent::Other => self.product_answer(tx, inquiry, intent, &flags, query).await,
         }
     }
 
-    async fn classify(&self, text: &str) -> anyhow::Result<Intent> {
+    async fn classify(&self, text: &str) -> anyhow::Result<(Intent, Option<Vec<f32>>)> {
         if let Some(intent) = intent::by_rules(text) {
-            return Ok(intent);
+            return Ok((intent, None));
         }
         let examples = self
             .examples
@@ -168,8 +169,9 @@ impl Agent {
             })
             .await?;
         let query = self.embed_one(text).await?;
-        Ok(intent::nearest_example(&query, examples, INTENT_SIMILARITY)
-            .map_or(Intent::ProductQuestion, |(intent, _)| intent))
+        let intent = intent::nearest_example(&query, examples, INTENT_SIMILARITY)
+            .map_or(Intent::ProductQuestion, |(intent, _)| intent);
+        Ok((intent, Some(query)))
     }
 
     async fn embed_one(&self, text: &str) -> Result<Vec<f32>, recete_knowledge::EmbedError> {
@@ -199,6 +201,7 @@ impl Agent {
         inquiry: &Inquiry<'_>,
         intent: Intent,
         flags: &[InputFlag],
+        query: Option<Vec<f32>>,
     ) -> anyhow::Result<Reply> {
         if flags.contains(&InputFlag::MedicalDiagnosis) {
             return Ok(Reply::template(
@@ -222,7 +225,10 @@ impl Agent {
             return Ok(Reply::template(intent, "I can only talk about your own orders, sorry.".to_owned())
                 .blocked(Rule::OtherCustomer.as_str(), "the question asks about another person"));
         }
-        let query = self.embed_one(inquiry.text).await?;
+        let query = match query {
+            Some(query) => query,
+            None => self.embed_one(inquiry.text).await?,
+        };
         let chunks =
             retrieval::search(tx, inquiry.merchant, self.embedder.model_name(), &query, self.settings.top_k).await?;
         let supporting: Vec<RetrievedChunk> =

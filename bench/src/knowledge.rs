@@ -32,11 +32,10 @@ use pgvector::Vector;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use recete_agent::Agent;
-use recete_agent::evaluation::Dataset;
+use recete_agent::evaluation::{self, Dataset};
 use recete_embed::{LocalMiniLm, MODEL_NAME};
 use recete_knowledge::embedder::cosine;
-use recete_knowledge::products::{self, ProductInput, Source};
-use recete_knowledge::{DIMENSIONS, Embedder, SectionKind, retrieval, sentences, store};
+use recete_knowledge::{DIMENSIONS, Embedder, SectionKind, retrieval, sentences};
 use recete_shared::config::{Settings, base_figment};
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
@@ -457,18 +456,7 @@ async fn seed_conversation(
 ) -> anyhow::Result<Conversation> {
     let merchant = merchants::create(pool, "Orrin & Sage", "Europe/Istanbul").await?.merchant_id;
     let mut tx = db::tenant_tx(pool, merchant).await?;
-    for product in &dataset.products {
-        let input = ProductInput {
-            sku: Some(product.sku.clone()),
-            title: product.title.clone(),
-            brand: product.brand.clone(),
-            sections: product.sections.clone(),
-            ..ProductInput::default()
-        };
-        let saved = products::upsert(&mut tx, merchant, &input, Source::Api).await?;
-        let document = products::load_document(&mut tx, saved.id).await?.context("the product was just stored")?;
-        store::sync_product(&mut tx, merchant, saved.id, &document, embedder, batch_size).await?;
-    }
+    evaluation::store_catalogue(&mut tx, merchant, &dataset.products, embedder, batch_size).await?;
     let chunks: i64 = sqlx::query_scalar("SELECT count(*) FROM knowledge_chunks").fetch_one(&mut *tx).await?;
     tx.commit().await?;
     let customer = CustomerId::generate();
