@@ -4,7 +4,7 @@ CARGO ?= cargo
 RECETE := target/debug/recete
 DEMO_FILE := .recete-demo.json
 
-.PHONY: models services build migrate demo run test lint bench clean-test-databases
+.PHONY: models services tools build migrate demo run test lint bench clean-test-databases
 
 ## The local embedding model (all-MiniLM-L6-v2) in models/, fetched once and verified.
 models:
@@ -13,6 +13,10 @@ models:
 ## Install (if missing) and start PostgreSQL with pgvector and Redis; create the app role.
 services: models
 	bash scripts/services.sh
+
+## Pinned test tools from PyPI (schemathesis) in target/tools.
+tools:
+	bash scripts/tools.sh
 
 build:
 	$(CARGO) build --bin recete
@@ -29,7 +33,7 @@ run: demo
 	RECETE__LOG__FORMAT=$${RECETE__LOG__FORMAT:-pretty} $(RECETE) all
 
 ## The whole suite against the real services, ending with one `N passed, N failed` line.
-test: services
+test: services tools
 	mkdir -p target && set -o pipefail && $(CARGO) test --workspace --all-targets 2>&1 | tee target/test-output.log
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 

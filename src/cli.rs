@@ -39,6 +39,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ProductsCommand,
     },
+    /// Import a CSV file of orders or products (progress on stderr, summary as JSON on stdout).
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Measure retrieval and answers on a labelled question set; prints the figures as JSON.
     Eval {
         /// Folder holding products.json and questions.json.
@@ -132,6 +137,37 @@ pub enum ProductsCommand {
         merchant: MerchantId,
         url: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// One row per line item; rows sharing an order id are one order.
+    Orders {
+        #[command(flatten)]
+        file: ImportFile,
+        /// Plan follow-ups for delivered orders, as a delivery webhook would.
+        #[arg(long)]
+        plan_followups: bool,
+    },
+    /// One row per product, identified by its SKU.
+    Products {
+        #[command(flatten)]
+        file: ImportFile,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct ImportFile {
+    #[arg(long)]
+    pub merchant: MerchantId,
+    /// The CSV file.
+    pub file: std::path::PathBuf,
+    /// Country of phone numbers written without `+` (default: the merchant's).
+    #[arg(long)]
+    pub default_country: Option<String>,
+    /// Read `05/03/2026` as the 3rd of May rather than the 5th of March.
+    #[arg(long)]
+    pub month_first: bool,
 }
 
 #[derive(Subcommand)]

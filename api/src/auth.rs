@@ -2,7 +2,10 @@
 //!
 //! A key is checked for our shape and checksum first (no database round trip for garbage), then
 //! found by its SHA-256, which is compared again in constant time. Revoked and expired keys are
-//! refused; every refusal is a 401 problem that says what to send.
+//! refused; every refusal is a 401 problem that says what to send. A found key is then charged to
+//! its own and its merchant's rate limits (429 when either is spent).
+
+use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -10,6 +13,7 @@ use recete_shared::api_keys;
 use recete_shared::crypto::sha256;
 use recete_shared::db;
 use recete_shared::ids::{ApiKeyId, MerchantId};
+use recete_shared::rate_limit::RateLimiter;
 use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 
@@ -20,6 +24,19 @@ use crate::error::ApiError;
 pub struct Merchant {
     pub merchant_id: MerchantId,
     pub api_key_id: ApiKeyId,
+}
+
+impl Merchant {
+    /// A transaction that sees and writes only this merchant's rows: how every merchant handler
+    /// touches the database.
+    pub async fn transaction(&self, pool: &PgPool) -> Result<db::Tx, ApiError> {
+        db::tenant_tx(pool, self.merchant_id).await.map_err(ApiError::from_database)
+    }
+}
+
+/// Commits a merchant handler's transaction; an unreachable database is a 503 like any other.
+pub async fn commit(tx: db::Tx) -> Result<(), ApiError> {
+    tx.commit().await.map_err(ApiError::from_database)
 }
 
 fn presented_key(parts: &Parts) -> Option<&str> {
@@ -35,6 +52,7 @@ impl<S> FromRequestParts<S> for Merchant
 where
     S: Send + Sync,
     PgPool: FromRef<S>,
+    Arc<RateLimiter>: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -65,6 +83,8 @@ where
         tx.commit().await.map_err(ApiError::from_database)?;
         match found {
             Some((api_key_id, merchant_id, stored)) if bool::from(stored.as_slice().ct_eq(&hash[..])) => {
+                let limiter = Arc::<RateLimiter>::from_ref(state);
+                crate::rate_limit::charge_api_key(parts, &limiter, merchant_id, api_key_id).await?;
                 Ok(Self { merchant_id, api_key_id })
             }
             _ => Err(ApiError::Unauthorized("the API key is not valid, revoked or expired".into())),

@@ -27,21 +27,30 @@ pub enum ApiError {
     Conflict(String),
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{detail}")]
     Unavailable { detail: String, retry_after: Duration },
+    /// A rate limit refused the request; renders `Retry-After`, `RateLimit-Policy` and `RateLimit`.
+    #[error("{}", crate::rate_limit::refusal_detail(.0))]
+    TooManyRequests(recete_shared::rate_limit::LimitStatus),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An RFC 9457 problem document, the body of every error response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A relative URI naming the kind of problem, e.g. `/problems/invalid-field`.
     #[serde(rename = "type")]
-    problem_type: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    /// What is wrong, in words meant for the developer calling the API.
+    pub detail: String,
+    /// The field or parameter at fault, for `invalid-field` problems.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    pub field: Option<String>,
 }
 
 /// Seconds a store or Meta should wait before retrying when we are briefly unavailable.
@@ -56,10 +65,16 @@ impl ApiError {
     pub fn from_database(error: sqlx::Error) -> Self {
         if recete_shared::db::is_unavailable(&error) {
             tracing::warn!(error = %error, "database unavailable");
-            Self::unavailable("the database is unavailable; retry later")
-        } else {
-            Self::Internal(error.into())
+            return Self::unavailable("the database is unavailable; retry later");
         }
+        // Text PostgreSQL cannot store (a NUL character, an invalid byte sequence) is the
+        // client's input, not our fault, wherever a handler let it through.
+        if let sqlx::Error::Database(db) = &error
+            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return Self::BadRequest("text must not contain NUL characters or invalid UTF-8".into());
+        }
+        Self::Internal(error.into())
     }
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
@@ -71,7 +86,11 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
+            }
             Self::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
         }
     }
@@ -98,15 +117,25 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let field = match &self {
-            Self::InvalidField { field, .. } => Some(field.as_str()),
+            Self::InvalidField { field, .. } => Some(field.clone()),
             _ => None,
         };
-        let body = Problem { problem_type: format!("/problems/{slug}"), title, status: status.as_u16(), detail, field };
+        let body = Problem {
+            problem_type: format!("/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            field,
+        };
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Self::Unavailable { retry_after, .. } = &self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+        }
+        if let Self::TooManyRequests(limit) = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(limit.wait_secs()));
+            crate::rate_limit::insert_headers(headers, limit);
         }
         response
     }

@@ -6,19 +6,25 @@
 //! # Layout
 //! - [`startup`]: [`Application`], which binds, serves and shuts down.
 //! - [`webhooks`]: one module per sender, plus the signature header parsers.
-//! - [`merchant`]: the merchant API, authenticated by [`auth`].
+//! - [`merchant`]: the merchant API, authenticated by [`auth`], documented by [`openapi`]
+//!   (`/openapi.json`, `/docs`).
 //! - [`health`]: `/healthz`, `/livez`, `/readyz`, `/metrics`.
 //! - [`error`]: the problem-details error type.
 //! - [`body`], [`request_id`], [`http_metrics`]: extractors and middleware.
+//! - [`rate_limit`]: quotas per client address, API key, merchant and webhook sender.
 #![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod http_metrics;
 pub mod merchant;
+pub mod openapi;
+pub mod rate_limit;
 pub mod request_id;
+pub mod request_timeout;
 pub mod startup;
 pub mod state;
 pub mod webhooks;

@@ -10,23 +10,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::events::store::{EventWriter, WriterSettings};
 use recete_shared::integrations::IntegrationDirectory;
+use recete_shared::rate_limit::RateLimiter;
 use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::body::BodyLimit;
 use crate::error::ApiError;
+use crate::request_timeout::RequestTimeouts;
 use crate::state::{AppState, Draining};
-use crate::{health, http_metrics, merchant, request_id, webhooks};
+use crate::{health, http_metrics, openapi, rate_limit, request_id, request_timeout, webhooks};
 
 /// Connections the API shares with the rest of the process.
 #[derive(Clone)]
@@ -59,6 +59,7 @@ impl Application {
         );
         let draining = Draining::default();
         let state = AppState {
+            rate_limiter: Arc::new(RateLimiter::new(&settings.rate_limits, deps.redis.clone())),
             integrations: Arc::new(IntegrationDirectory::new(
                 deps.pool.clone(),
                 deps.keyring.clone(),
@@ -69,13 +70,20 @@ impl Application {
             keyring: deps.keyring,
             events,
             body_limit: BodyLimit(settings.api.body_limit_bytes),
+            import_limits: crate::merchant::imports::UploadLimits {
+                max_upload_bytes: settings.imports.max_upload_bytes,
+                chunk_bytes: settings.imports.chunk_bytes,
+            },
             generic_tolerance_secs: settings.ingest.generic_signature_tolerance_secs,
             metrics: recete_shared::telemetry::metrics_handle(),
             draining: draining.clone(),
         };
         Ok(Self {
             listener,
-            router: router(state, settings.api.request_timeout()),
+            router: router(
+                state,
+                RequestTimeouts { default: settings.api.request_timeout(), upload: settings.imports.upload_timeout() },
+            ),
             draining,
             committers,
             grace: Duration::from_secs(settings.api.shutdown_grace_secs),
@@ -94,7 +102,9 @@ impl Application {
         let Self { listener, router, draining, committers, grace } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         let stopping = shutdown.clone();
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        // The peer address is what the per-address rate limit counts.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
             stopping.cancelled().await;
             draining.start();
             tracing::info!("api draining");
@@ -117,25 +127,21 @@ impl Application {
     }
 }
 
-fn router(state: AppState, request_timeout: Duration) -> Router {
+fn router(state: AppState, timeouts: RequestTimeouts) -> Router {
     Router::new()
         .route("/webhooks/commerce/shopify/{integration_id}", post(webhooks::shopify::receive))
         .route("/webhooks/commerce/woocommerce/{integration_id}", post(webhooks::woocommerce::receive))
         .route("/webhooks/commerce/generic/{integration_id}", post(webhooks::generic::receive))
         .route("/webhooks/whatsapp", get(webhooks::whatsapp::verify).post(webhooks::whatsapp::receive))
-        .route("/api/messages", get(merchant::messages::list))
-        .route("/api/products", post(merchant::products::create))
-        .route("/api/products/scrape", post(merchant::products::scrape))
-        .route("/api/conversations", get(merchant::conversations::list))
-        .route("/api/conversations/{conversation_id}/messages", get(merchant::conversations::messages))
-        .route("/api/conversations/{conversation_id}/resolve", post(merchant::conversations::resolve))
+        .merge(openapi::merchant_api())
         .route("/healthz", get(health::live))
         .route("/livez", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::enforce))
         .layer(axum::middleware::from_fn(http_metrics::record))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
+        .layer(axum::middleware::from_fn_with_state(timeouts, request_timeout::limit))
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }

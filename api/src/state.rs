@@ -6,6 +6,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use recete_shared::crypto::Keyring;
 use recete_shared::events::store::EventWriter;
 use recete_shared::integrations::IntegrationDirectory;
+use recete_shared::rate_limit::RateLimiter;
 use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
 
@@ -21,9 +22,12 @@ pub struct AppState {
     pub integrations: Arc<IntegrationDirectory>,
     pub events: EventWriter,
     pub body_limit: BodyLimit,
+    /// The largest CSV upload, and the pieces it is stored in.
+    pub import_limits: crate::merchant::imports::UploadLimits,
     pub generic_tolerance_secs: i64,
     pub metrics: PrometheusHandle,
     pub draining: Draining,
+    pub rate_limiter: Arc<RateLimiter>,
 }
 
 /// Set once shutdown starts, so readiness fails at once and load balancers stop sending work.

@@ -103,7 +103,9 @@ async fn main() -> anyhow::Result<()> {
             .merge(("database.url", database.app_url()))
             .merge(("redis.url", redis.url.clone()))
             .merge(("redis.key_prefix", redis.prefix.clone()))
-            .merge(("log.filter", "error")),
+            .merge(("log.filter", "error"))
+            // The benchmark measures ingestion itself; one integration's webhook quota would cap it.
+            .merge(("rate_limits.enabled", false)),
     )?;
 
     // Phase 1: the baseline, one durable INSERT per request.

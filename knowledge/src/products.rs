@@ -46,6 +46,9 @@ pub struct Upserted {
     pub created: bool,
     /// Whether anything the chunks are cut from changed.
     pub knowledge_changed: bool,
+    /// Whether the row was written at all; a product sent again unchanged is left as it is,
+    /// `updated_at` included.
+    pub changed: bool,
 }
 
 #[derive(FromRow)]
@@ -55,13 +58,16 @@ struct KnowledgeRow {
     brand: Option<String>,
     description: Option<String>,
     sections: Value,
+    url: Option<String>,
+    sku: Option<String>,
+    external_id: Option<String>,
 }
 
 /// Creates the product, or updates the one with the same SKU or external id.
 pub async fn upsert(tx: &mut Tx, merchant: MerchantId, input: &ProductInput, source: Source) -> sqlx::Result<Upserted> {
     let sections = serde_json::to_value(&input.sections).unwrap_or_else(|_| json!([]));
     let existing: Option<KnowledgeRow> = sqlx::query_as(
-        "SELECT id, title, brand, description, sections FROM products
+        "SELECT id, title, brand, description, sections, url, sku, external_id FROM products
          WHERE merchant_id = $1 AND ((external_id = $2) OR (sku = $3))
          ORDER BY (external_id = $2) IS TRUE DESC LIMIT 1 FOR UPDATE",
     )
@@ -75,6 +81,14 @@ pub async fn upsert(tx: &mut Tx, merchant: MerchantId, input: &ProductInput, sou
             || row.brand != input.brand
             || row.description != input.description
             || row.sections != sections;
+        let kept = |new: &Option<String>, stored: &Option<String>| new.is_none() || new == stored;
+        if !knowledge_changed
+            && kept(&input.url, &row.url)
+            && kept(&input.sku, &row.sku)
+            && kept(&input.external_id, &row.external_id)
+        {
+            return Ok(Upserted { id: row.id, created: false, knowledge_changed: false, changed: false });
+        }
         sqlx::query(
             "UPDATE products SET title = $2, url = coalesce($3, url), brand = $4, description = $5, sections = $6,
                  sku = coalesce($7, sku), external_id = coalesce($8, external_id)
@@ -90,7 +104,7 @@ pub async fn upsert(tx: &mut Tx, merchant: MerchantId, input: &ProductInput, sou
         .bind(&input.external_id)
         .execute(&mut **tx)
         .await?;
-        return Ok(Upserted { id: row.id, created: false, knowledge_changed });
+        return Ok(Upserted { id: row.id, created: false, knowledge_changed, changed: true });
     }
     let id = Uuid::now_v7();
     sqlx::query(
@@ -109,7 +123,7 @@ pub async fn upsert(tx: &mut Tx, merchant: MerchantId, input: &ProductInput, sou
     .bind(source.as_str())
     .execute(&mut **tx)
     .await?;
-    Ok(Upserted { id, created: true, knowledge_changed: true })
+    Ok(Upserted { id, created: true, knowledge_changed: true, changed: true })
 }
 
 /// The product with this page URL, or a new one to be titled by the scrape (its placeholder
@@ -133,6 +147,86 @@ pub async fn find_or_create_for_url(tx: &mut Tx, merchant: MerchantId, urls: &[&
     .execute(&mut **tx)
     .await?;
     Ok(id)
+}
+
+/// Locks product `id` for an edit and reads the fields an edit may change. `None` when the
+/// transaction cannot see it.
+pub async fn lock_for_edit(tx: &mut Tx, id: Uuid) -> sqlx::Result<Option<ProductInput>> {
+    let row: Option<KnowledgeRow> = sqlx::query_as(
+        "SELECT id, title, brand, description, sections, url, sku, external_id FROM products WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|row| ProductInput {
+        sku: row.sku,
+        external_id: row.external_id,
+        title: row.title,
+        url: row.url,
+        brand: row.brand,
+        description: row.description,
+        sections: serde_json::from_value(row.sections).unwrap_or_default(),
+    }))
+}
+
+/// Writes `after` over the product locked and read as `before`: unlike [`upsert`], a `None`
+/// clears the URL, SKU or external id. `knowledge_changed` says whether the chunks must be
+/// embedded again, judged as [`upsert`] judges it.
+pub async fn replace(tx: &mut Tx, id: Uuid, before: &ProductInput, after: &ProductInput) -> sqlx::Result<Upserted> {
+    let knowledge_changed = before.title != after.title
+        || before.brand != after.brand
+        || before.description != after.description
+        || before.sections != after.sections;
+    if before == after {
+        return Ok(Upserted { id, created: false, knowledge_changed: false, changed: false });
+    }
+    let sections = serde_json::to_value(&after.sections).unwrap_or_else(|_| json!([]));
+    sqlx::query(
+        "UPDATE products SET title = $2, url = $3, brand = $4, description = $5, sections = $6, sku = $7, external_id = $8
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&after.title)
+    .bind(&after.url)
+    .bind(&after.brand)
+    .bind(&after.description)
+    .bind(&sections)
+    .bind(&after.sku)
+    .bind(&after.external_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Upserted { id, created: false, knowledge_changed, changed: true })
+}
+
+/// A deleted product, as the audit trail remembers it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Deleted {
+    pub title: String,
+    pub sku: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// Deletes product `id`. Its chunks go with it; order lines keep their own title and SKU and
+/// lose only the link; a scrape or embedding still waiting for it is cancelled. `None` when the
+/// transaction cannot see it.
+pub async fn delete(tx: &mut Tx, id: Uuid) -> sqlx::Result<Option<Deleted>> {
+    let deleted: Option<Deleted> =
+        sqlx::query_as("DELETE FROM products WHERE id = $1 RETURNING title, sku, external_id")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if deleted.is_some() {
+        sqlx::query(
+            "UPDATE scheduled_tasks
+             SET state = 'cancelled', cancel_reason = $2, status_reason = $2, finished_at = now()
+             WHERE unique_key = ANY($1) AND state IN ('pending', 'failed')",
+        )
+        .bind([format!("scrape:{id}"), format!("embed:{id}")])
+        .bind("the product was deleted")
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(deleted)
 }
 
 /// What a scrape found, in the shape the catalogue keeps.

@@ -38,6 +38,10 @@ pub struct Settings {
     pub embedding: EmbeddingSettings,
     pub llm: LlmSettings,
     pub agent: AgentSettings,
+    pub rate_limits: RateLimitSettings,
+    pub imports: ImportSettings,
+    pub ops: OpsSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -184,6 +188,7 @@ pub struct PoolsSettings {
     pub messages: PoolSettings,
     pub knowledge: PoolSettings,
     pub conversations: PoolSettings,
+    pub imports: PoolSettings,
 }
 
 /// The WhatsApp Business Cloud API. With no access token, messages go to the local outbox.
@@ -278,11 +283,120 @@ pub struct AgentSettings {
     pub history_messages: usize,
 }
 
+/// CSV imports of orders and products.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// The largest file accepted; a larger upload gets 413 as soon as it passes the limit.
+    pub max_upload_bytes: usize,
+    /// Bytes per stored piece of an uploaded file; a worker holds about two at a time.
+    pub chunk_bytes: usize,
+    /// Rows applied per committed batch; a crash repeats at most one batch.
+    pub batch_rows: usize,
+    /// How long an upload may take, in place of `api.request_timeout_ms`: 50 MB from a merchant
+    /// on a slow line needs minutes, not seconds.
+    pub upload_timeout_secs: u64,
+}
+
+/// The operators' queue board, served by the API process on its own address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpsSettings {
+    /// Serve the board at all; off, `/ops` exists nowhere.
+    pub enabled: bool,
+    /// Its own address, so it can stay on a private network while the API faces the internet.
+    pub listen: SocketAddr,
+    /// How long a signed-in operator stays signed in without using the board.
+    pub session_ttl_secs: u64,
+    /// A queue whose oldest ready job is older than this is shown with a warning.
+    pub oldest_job_warning_secs: u64,
+    /// Jobs changed per transaction by a bulk retry or cancel.
+    pub bulk_batch_size: usize,
+    /// The most of a job's payload a detail page loads; the rest is cut with a note.
+    pub payload_preview_bytes: usize,
+}
+
+/// Metrics read from PostgreSQL rather than counted in the process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// How often queue depths by state, oldest ready age and paused queues are sampled.
+    pub sample_interval_secs: u64,
+    /// How often a worker process records that it is alive, with its slots and busy slots.
+    pub heartbeat_interval_secs: u64,
+}
+
+impl ImportSettings {
+    pub fn upload_timeout(&self) -> Duration {
+        Duration::from_secs(self.upload_timeout_secs)
+    }
+}
+
+/// Request quotas per client address, API key, merchant and webhook sender, shared by every API
+/// replica through Redis (see `rate_limit`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Off serves every request without asking Redis.
+    pub enabled: bool,
+    /// Proxies whose `X-Forwarded-For` is believed; a request from anywhere else is counted by its
+    /// peer address whatever the header says.
+    pub trusted_proxies: Vec<crate::rate_limit::Cidr>,
+    /// A check Redis has not answered within this is skipped and the request served.
+    pub redis_timeout_ms: u64,
+    pub ip: QuotaSettings,
+    pub api_key: QuotaSettings,
+    pub merchant: QuotaSettings,
+    pub integration: QuotaSettings,
+    pub whatsapp_number: QuotaSettings,
+}
+
+/// `quantity` requests per `window_secs`, all of which may come at once.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSettings {
+    pub quantity: u64,
+    pub window_secs: u64,
+}
+
+/// Longest quota window: a day, so a misplaced zero cannot lock a client out for months.
+const MAX_RATE_LIMIT_WINDOW_SECS: u64 = 86_400;
+
+impl RateLimitSettings {
+    fn problem(&self) -> Option<String> {
+        if self.redis_timeout_ms == 0 {
+            return Some("rate_limits.redis_timeout_ms must be positive".into());
+        }
+        let quotas = [
+            ("ip", &self.ip),
+            ("api_key", &self.api_key),
+            ("merchant", &self.merchant),
+            ("integration", &self.integration),
+            ("whatsapp_number", &self.whatsapp_number),
+        ];
+        quotas.into_iter().find_map(|(name, quota)| {
+            if quota.quantity == 0 {
+                Some(format!("rate_limits.{name}.quantity must be at least 1"))
+            } else if quota.window_secs == 0 || quota.window_secs > MAX_RATE_LIMIT_WINDOW_SECS {
+                Some(format!("rate_limits.{name}.window_secs must be 1 to {MAX_RATE_LIMIT_WINDOW_SECS}"))
+            } else if quota.quantity > quota.window_secs.saturating_mul(1_000_000) {
+                Some(format!("rate_limits.{name}.quantity may be at most one million per second of window_secs"))
+            } else {
+                None
+            }
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HousekeepingSettings {
-    /// How often periodic jobs (assumed deliveries, queue gauges) run.
+    /// How often periodic jobs (assumed deliveries, queue gauges, the analytics rollup, the daily
+    /// API key expiry) run.
     pub interval_secs: u64,
+    /// The analytics rollup re-reads rows written this long before its previous run started, so
+    /// a transaction still open then and committed later is not missed.
+    pub analytics_overlap_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -348,6 +462,7 @@ impl Settings {
             ("messages", &self.pools.messages),
             ("knowledge", &self.pools.knowledge),
             ("conversations", &self.pools.conversations),
+            ("imports", &self.pools.imports),
         ];
         for (name, pool) in pools {
             if pool.concurrency == 0 || pool.fetch_batch == 0 || pool.max_attempts < 1 || pool.timeout_secs == 0 {
@@ -374,11 +489,28 @@ impl Settings {
         if self.agent.top_k == 0 || !(0.0..=1.0).contains(&self.agent.min_similarity) {
             return invalid("agent.top_k must be at least 1 and agent.min_similarity between 0 and 1".into());
         }
+        if self.imports.max_upload_bytes == 0
+            || self.imports.chunk_bytes == 0
+            || self.imports.batch_rows == 0
+            || self.imports.upload_timeout_secs == 0
+        {
+            return invalid(
+                "imports.max_upload_bytes, imports.chunk_bytes, imports.batch_rows and imports.upload_timeout_secs \
+                 must be positive"
+                    .into(),
+            );
+        }
+        if self.housekeeping.interval_secs == 0 {
+            return invalid("housekeeping.interval_secs must be at least 1".into());
+        }
         if self.api.body_limit_bytes == 0 {
             return invalid("api.body_limit_bytes must be positive".into());
         }
         if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(char::is_whitespace) {
             return invalid("redis.key_prefix must be a non-empty word without spaces".into());
+        }
+        if let Some(problem) = self.rate_limits.problem() {
+            return invalid(problem);
         }
         Ok(())
     }

@@ -23,7 +23,8 @@ pub fn field_context(merchant: MerchantId, field: &str) -> Vec<u8> {
     format!("customers.{field}:{merchant}").into_bytes()
 }
 
-fn normalize_email(raw: &str) -> Option<String> {
+/// An email as lookups see it: trimmed and lower-cased; `None` when it is not shaped like one.
+pub fn normalize_email(raw: &str) -> Option<String> {
     let email = raw.trim().to_lowercase();
     let (local, domain) = email.split_once('@')?;
     (!local.is_empty() && domain.contains('.')).then_some(email)
@@ -46,6 +47,19 @@ struct Existing {
     phone_sealed: Option<Vec<u8>>,
     email_sealed: Option<Vec<u8>>,
     name_sealed: Option<Vec<u8>>,
+    phone_lookup: Option<Vec<u8>>,
+    email_lookup: Option<Vec<u8>>,
+    country_code: Option<String>,
+    external_id: Option<String>,
+}
+
+/// The customer a snapshot named, and whether recording it changed anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerUpsert {
+    pub id: CustomerId,
+    /// Created, a field or the consent changed. An unchanged customer's row is not written, so
+    /// its `updated_at` stays put.
+    pub changed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +100,7 @@ pub async fn upsert_from_snapshot(
     snapshot: &CustomerSnapshot,
     default_country: Option<&str>,
     provenance: &Provenance<'_>,
-) -> Result<Option<CustomerId>, UpsertError> {
+) -> Result<Option<CustomerUpsert>, UpsertError> {
     let country = snapshot.country_code.as_deref().or(default_country);
     let phone = snapshot.phone.as_deref().and_then(|raw| match PhoneNumber::parse(raw, country) {
         Ok(phone) => Some(phone),
@@ -110,8 +124,13 @@ pub async fn upsert_from_snapshot(
     let name_sealed = snapshot.name.as_deref().map(|n| seal("name", n));
     let country_code = snapshot.country_code.as_deref().map(str::to_ascii_uppercase);
 
+    let mut changed = false;
     let existing = match find(tx, merchant, phone_lookup.as_deref(), email_lookup.as_deref(), external_id).await? {
+        Some(existing) if holds_already(keyring, merchant, &existing, &phone_lookup, &email_lookup, snapshot)? => {
+            existing
+        }
         Some(existing) => {
+            changed = true;
             // One key id covers the row's sealed fields, so every field is written under the
             // active key: new values as given, kept values re-sealed when an older key sealed them.
             let stored_key = existing.pii_key_id.as_deref();
@@ -162,6 +181,7 @@ pub async fn upsert_from_snapshot(
             .bind(&country_code)
             .execute(&mut **tx)
             .await?;
+            changed = inserted.rows_affected() == 1;
             if inserted.rows_affected() == 0 {
                 // Another event created this customer at the same moment; use that row.
                 find(tx, merchant, phone_lookup.as_deref(), email_lookup.as_deref(), external_id)
@@ -176,6 +196,10 @@ pub async fn upsert_from_snapshot(
                     phone_sealed: None,
                     email_sealed: None,
                     name_sealed: None,
+                    phone_lookup: None,
+                    email_lookup: None,
+                    country_code: None,
+                    external_id: None,
                 }
             }
         }
@@ -194,6 +218,7 @@ pub async fn upsert_from_snapshot(
             .bind(recorded_at)
             .execute(&mut **tx)
             .await?;
+            changed = true;
             audit::record(
                 tx,
                 AuditEntry {
@@ -212,7 +237,38 @@ pub async fn upsert_from_snapshot(
             .await?;
         }
     }
-    Ok(Some(existing.id))
+    Ok(Some(CustomerUpsert { id: existing.id, changed }))
+}
+
+/// Whether the stored customer already holds everything the snapshot says, under the active
+/// key, so writing it again would change nothing.
+fn holds_already(
+    keyring: &Keyring,
+    merchant: MerchantId,
+    existing: &Existing,
+    phone_lookup: &Option<Vec<u8>>,
+    email_lookup: &Option<Vec<u8>>,
+    snapshot: &CustomerSnapshot,
+) -> Result<bool, UpsertError> {
+    let Some(key_id) = existing.pii_key_id.as_deref().filter(|key_id| *key_id == keyring.active_key_id()) else {
+        return Ok(false);
+    };
+    let same_lookup = |new: &Option<Vec<u8>>, stored: &Option<Vec<u8>>| new.is_none() || new == stored;
+    let country = snapshot.country_code.as_deref().map(str::to_ascii_uppercase);
+    if !same_lookup(phone_lookup, &existing.phone_lookup)
+        || !same_lookup(email_lookup, &existing.email_lookup)
+        || (country.is_some() && country != existing.country_code)
+        || (snapshot.external_id.is_some() && existing.external_id.is_none())
+    {
+        return Ok(false);
+    }
+    match (snapshot.name.as_deref(), existing.name_sealed.as_deref()) {
+        (None, _) => Ok(true),
+        (Some(_), None) => Ok(false),
+        (Some(name), Some(sealed)) => {
+            Ok(keyring.open(key_id, sealed, &field_context(merchant, "name"))? == name.as_bytes())
+        }
+    }
 }
 
 async fn find(
@@ -224,7 +280,8 @@ async fn find(
 ) -> Result<Option<Existing>, sqlx::Error> {
     // A phone match wins over a platform id, which wins over an email (emails are shared more).
     sqlx::query_as(
-        "SELECT id, whatsapp_consent, consent_updated_at, pii_key_id, phone_sealed, email_sealed, name_sealed
+        "SELECT id, whatsapp_consent, consent_updated_at, pii_key_id, phone_sealed, email_sealed, name_sealed,
+             phone_lookup, email_lookup, country_code, external_id
          FROM customers
          WHERE merchant_id = $1
            AND ((phone_lookup = $2) OR (external_id = $3) OR (email_lookup = $4))

@@ -77,3 +77,7 @@ uuid_id!(
     /// A WhatsApp message we sent or received.
     MessageId
 );
+uuid_id!(
+    /// A CSV import of a merchant's orders or products.
+    ImportId
+);

@@ -6,12 +6,13 @@ use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretSlice};
 use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 
 use crate::crypto::{Keyring, random_token, sha256};
-use crate::db;
+use crate::db::{self, Tx};
 use crate::ids::{IntegrationId, MerchantId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -84,6 +85,12 @@ pub enum CreateIntegrationError {
     DuplicatePhoneNumberId(String),
     #[error("the secret must be 16 to 256 printable characters")]
     WeakSecret,
+    #[error("the verify token must be 16 to 256 printable characters")]
+    WeakVerifyToken,
+    #[error("a verify token applies to whatsapp integrations only")]
+    UnexpectedVerifyToken,
+    #[error("this verify token already belongs to another integration; choose another")]
+    DuplicateVerifyToken,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -104,6 +111,21 @@ pub async fn create(
     keyring: &Keyring,
     new: NewIntegration<'_>,
 ) -> Result<CreatedIntegration, CreateIntegrationError> {
+    let mut tx = db::tenant_tx(pool, new.merchant_id).await?;
+    let created = insert(&mut tx, keyring, &new, None).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Creates an integration inside the caller's transaction (scoped to `new.merchant_id`), so the
+/// caller can record it in the same unit of work. A WhatsApp integration takes the verify token
+/// configured in Meta's dashboard, or gets a new one when `verify_token` is `None`.
+pub async fn insert(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    new: &NewIntegration<'_>,
+    verify_token: Option<&str>,
+) -> Result<CreatedIntegration, CreateIntegrationError> {
     let is_whatsapp = new.kind == IntegrationKind::WhatsApp;
     let phone_number_id = new.phone_number_id.map(str::trim).filter(|p| !p.is_empty());
     match (is_whatsapp, phone_number_id) {
@@ -111,21 +133,23 @@ pub async fn create(
         (false, Some(_)) => return Err(CreateIntegrationError::UnexpectedPhoneNumberId),
         _ => {}
     }
+    if !is_whatsapp && verify_token.is_some() {
+        return Err(CreateIntegrationError::UnexpectedVerifyToken);
+    }
     let secret = match new.secret {
-        Some(given) if (16..=256).contains(&given.len()) && given.chars().all(|c| c.is_ascii_graphic()) => {
-            given.to_owned()
-        }
-        Some(_) => return Err(CreateIntegrationError::WeakSecret),
+        Some(given) => checked_secret(given).ok_or(CreateIntegrationError::WeakSecret)?,
         None => random_token(48),
     };
-    let verify_token = is_whatsapp.then(|| random_token(32));
+    let verify_token = match verify_token {
+        Some(given) => Some(checked_secret(given).ok_or(CreateIntegrationError::WeakVerifyToken)?),
+        None => is_whatsapp.then(|| random_token(32)),
+    };
     let id = IntegrationId::generate();
     let sealed = keyring.seal(secret.as_bytes(), &secret_context(id));
 
-    let mut tx = db::tenant_tx(pool, new.merchant_id).await?;
     let merchant_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM merchants WHERE id = $1)")
         .bind(new.merchant_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     if !merchant_exists {
         return Err(CreateIntegrationError::UnknownMerchant(new.merchant_id));
@@ -141,15 +165,17 @@ pub async fn create(
     .bind(&sealed.bytes)
     .bind(phone_number_id)
     .bind(verify_token.as_deref().map(|token| sha256(token.as_bytes()).to_vec()))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await;
     match inserted {
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("integrations_phone_number_id_key") => {
             return Err(CreateIntegrationError::DuplicatePhoneNumberId(phone_number_id.unwrap_or_default().to_owned()));
         }
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("integrations_verify_token_hash_key") => {
+            return Err(CreateIntegrationError::DuplicateVerifyToken);
+        }
         other => other?,
     };
-    tx.commit().await?;
     Ok(CreatedIntegration {
         integration_id: id,
         kind: new.kind,
@@ -159,6 +185,12 @@ pub async fn create(
     })
 }
 
+/// A secret or token given by a person or a platform: 16 to 256 printable ASCII characters, so
+/// a typo of a few characters or a pasted line break is refused rather than stored.
+fn checked_secret(given: &str) -> Option<String> {
+    ((16..=256).contains(&given.len()) && given.chars().all(|c| c.is_ascii_graphic())).then(|| given.to_owned())
+}
+
 /// An active integration with its secret opened, ready to verify signatures.
 #[derive(Debug)]
 pub struct ActiveIntegration {
@@ -166,11 +198,31 @@ pub struct ActiveIntegration {
     pub merchant_id: MerchantId,
     pub kind: IntegrationKind,
     pub secret: SecretSlice<u8>,
+    /// The secret replaced by the last rotation, while its overlap runs.
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+/// A rotated-out secret and the moment it stops verifying.
+#[derive(Debug)]
+pub struct PreviousSecret {
+    pub secret: SecretSlice<u8>,
+    pub valid_until: DateTime<Utc>,
 }
 
 impl ActiveIntegration {
     pub fn secret_bytes(&self) -> &[u8] {
         self.secret.expose_secret()
+    }
+
+    /// Whether `check` accepts the current secret, or the previous one while its overlap runs.
+    /// The overlap's end is checked here, at each delivery, so it ends on time even for an
+    /// integration held in the directory's cache.
+    pub fn signed_with_any(&self, now: DateTime<Utc>, check: impl Fn(&[u8]) -> bool) -> bool {
+        check(self.secret_bytes())
+            || self
+                .previous_secret
+                .as_ref()
+                .is_some_and(|previous| now < previous.valid_until && check(previous.secret.expose_secret()))
     }
 }
 
@@ -181,6 +233,9 @@ struct IntegrationRow {
     kind: String,
     secret_key_id: String,
     secret_sealed: Vec<u8>,
+    previous_secret_key_id: Option<String>,
+    previous_secret_sealed: Option<Vec<u8>>,
+    previous_secret_expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,8 +261,14 @@ impl IntegrationLookup {
 }
 
 /// Finds active integrations by id, phone number id or verify token, caching hits for a short
-/// time: a store's burst of webhooks costs one lookup, and a disabled integration or a rotated
-/// secret takes effect within the TTL.
+/// time: a store's burst of webhooks costs one lookup.
+///
+/// How changes reach the cache: the process that rotates or disables an integration forgets it
+/// at once ([`IntegrationDirectory::forget`]); every other process notices a disable within the
+/// TTL (`ingest.integration_cache_ttl_secs`). A new secret is honoured sooner: a signature that
+/// fails against a cached entry looks the integration up again ([`IntegrationDirectory::refresh`]),
+/// at most once a second per integration. A previous secret stops verifying exactly at the end
+/// of its overlap, cached or not.
 pub struct IntegrationDirectory {
     pool: PgPool,
     keyring: Arc<Keyring>,
@@ -218,38 +279,83 @@ pub struct IntegrationDirectory {
 /// Bounds the cache; random unknown ids are never cached, so only real integrations count.
 const CACHE_CAPACITY: usize = 10_000;
 
+/// How often a failing signature may send one integration's lookup to the database: forged
+/// deliveries cannot turn the cache off.
+const REFRESH_FLOOR: Duration = Duration::from_secs(1);
+
 impl IntegrationDirectory {
     pub fn new(pool: PgPool, keyring: Arc<Keyring>, ttl: Duration) -> Self {
         Self { pool, keyring, ttl, cache: RwLock::new(HashMap::new()) }
     }
 
     pub async fn find(&self, lookup: &IntegrationLookup) -> Result<Option<Arc<ActiveIntegration>>, LookupError> {
-        if let Some(hit) = self.cached(lookup) {
+        if let Some((_, hit)) = self.cached(lookup) {
             return Ok(Some(hit));
         }
+        self.load(lookup).await
+    }
+
+    /// The integration as the database has it now, unless the cached entry is younger than
+    /// [`REFRESH_FLOOR`]. For a signature that failed: the secret may have been rotated since.
+    pub async fn refresh(&self, lookup: &IntegrationLookup) -> Result<Option<Arc<ActiveIntegration>>, LookupError> {
+        match self.cached(lookup) {
+            Some((stored_at, hit)) if stored_at.elapsed() < REFRESH_FLOOR => Ok(Some(hit)),
+            _ => self.load(lookup).await,
+        }
+    }
+
+    /// Drops every cached entry of integration `id` (by id, phone number or verify token), so
+    /// this process sees a rotation or a disable at once.
+    pub fn forget(&self, id: IntegrationId) {
+        let mut cache = self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.retain(|_, (_, found)| found.id != id);
+    }
+
+    async fn load(&self, lookup: &IntegrationLookup) -> Result<Option<Arc<ActiveIntegration>>, LookupError> {
         let Some(row) = self.fetch(lookup).await? else {
+            self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(lookup);
             return Ok(None);
         };
         let Ok(kind) = row.kind.parse::<IntegrationKind>() else {
             return Ok(None);
         };
+        let context = secret_context(row.id);
         let secret = self
             .keyring
-            .open(&row.secret_key_id, &row.secret_sealed, &secret_context(row.id))
+            .open(&row.secret_key_id, &row.secret_sealed, &context)
             .map_err(|e| LookupError::Secret(row.id, e))?;
+        let previous_secret = match (
+            row.previous_secret_key_id,
+            row.previous_secret_sealed,
+            row.previous_secret_expires_at,
+        ) {
+            (Some(key_id), Some(sealed), Some(valid_until)) => match self.keyring.open(&key_id, &sealed, &context) {
+                Ok(previous) => Some(PreviousSecret { secret: SecretSlice::from(previous), valid_until }),
+                // The current secret still verifies; losing the old one early is the lesser harm.
+                Err(error) => {
+                    tracing::warn!(integration_id = %row.id, %error, "previous secret cannot be opened; ignored");
+                    None
+                }
+            },
+            _ => None,
+        };
         let found = Arc::new(ActiveIntegration {
             id: row.id,
             merchant_id: row.merchant_id,
             kind,
             secret: SecretSlice::from(secret),
+            previous_secret,
         });
         self.remember(lookup.clone(), found.clone());
         Ok(Some(found))
     }
 
-    fn cached(&self, lookup: &IntegrationLookup) -> Option<Arc<ActiveIntegration>> {
+    fn cached(&self, lookup: &IntegrationLookup) -> Option<(Instant, Arc<ActiveIntegration>)> {
         let cache = self.cache.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.get(lookup).filter(|(stored_at, _)| stored_at.elapsed() < self.ttl).map(|(_, found)| found.clone())
+        cache
+            .get(lookup)
+            .filter(|(stored_at, _)| stored_at.elapsed() < self.ttl)
+            .map(|(at, found)| (*at, found.clone()))
     }
 
     fn remember(&self, lookup: IntegrationLookup, found: Arc<ActiveIntegration>) {
@@ -265,8 +371,12 @@ impl IntegrationDirectory {
     }
 
     async fn fetch(&self, lookup: &IntegrationLookup) -> Result<Option<IntegrationRow>, sqlx::Error> {
-        const COLUMNS: &str =
-            "SELECT id, merchant_id, kind, secret_key_id, secret_sealed FROM integrations WHERE status = 'active' AND ";
+        const COLUMNS: &str = "SELECT id, merchant_id, kind, secret_key_id, secret_sealed,
+                   CASE WHEN previous_secret_expires_at > now() THEN previous_secret_key_id END AS previous_secret_key_id,
+                   CASE WHEN previous_secret_expires_at > now() THEN previous_secret_sealed END AS previous_secret_sealed,
+                   CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at END
+                       AS previous_secret_expires_at
+               FROM integrations WHERE status = 'active' AND ";
         // Routing happens before any merchant is known, hence the system scope.
         let mut tx = db::system_tx(&self.pool).await?;
         let row = match lookup {
@@ -288,5 +398,157 @@ impl IntegrationDirectory {
         };
         tx.commit().await?;
         Ok(row)
+    }
+}
+
+/// The longest a previous secret may keep verifying after a rotation.
+pub const MAX_ROTATION_OVERLAP: chrono::Duration = chrono::Duration::days(7);
+
+pub struct Rotation<'a> {
+    /// The secret the store or Meta gave; `None` to have one generated.
+    pub new_secret: Option<&'a str>,
+    /// How long the replaced secret keeps verifying; zero ends it at once.
+    pub overlap: chrono::Duration,
+}
+
+#[derive(Debug)]
+pub struct RotatedSecret {
+    /// The new secret when it was generated here: the only time it is shown.
+    pub generated_secret: Option<String>,
+    pub rotated_at: DateTime<Utc>,
+    /// When the replaced secret stops verifying; `None` when it already has.
+    pub previous_valid_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error("integration {0} is disabled; a disabled integration's secret is not rotated")]
+    Disabled(IntegrationId),
+    #[error("the secret must be 16 to 256 printable characters")]
+    WeakSecret,
+    #[error("the new secret is the current one")]
+    SameSecret,
+    #[error("the overlap must be between 0 seconds and 7 days")]
+    OverlapOutOfRange,
+    #[error("integration {0} has a secret that cannot be opened: {1}")]
+    Secret(IntegrationId, crate::crypto::KeyringError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Replaces integration `id`'s secret in the caller's transaction; the replaced one keeps
+/// verifying for `rotation.overlap`. A previous secret still in its overlap is dropped: only the
+/// one just replaced is kept. `None` when the transaction cannot see the integration.
+pub async fn rotate_secret(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    id: IntegrationId,
+    rotation: Rotation<'_>,
+) -> Result<Option<RotatedSecret>, RotateError> {
+    if rotation.overlap < chrono::Duration::zero() || rotation.overlap > MAX_ROTATION_OVERLAP {
+        return Err(RotateError::OverlapOutOfRange);
+    }
+    let given = rotation.new_secret.map(|given| checked_secret(given).ok_or(RotateError::WeakSecret)).transpose()?;
+    let current: Option<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT status, secret_key_id, secret_sealed FROM integrations WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some((status, key_id, sealed)) = current else {
+        return Ok(None);
+    };
+    if status != "active" {
+        return Err(RotateError::Disabled(id));
+    }
+    let context = secret_context(id);
+    if let Some(given) = &given {
+        let current = keyring.open(&key_id, &sealed, &context).map_err(|e| RotateError::Secret(id, e))?;
+        if bool::from(subtle::ConstantTimeEq::ct_eq(current.as_slice(), given.as_bytes())) {
+            return Err(RotateError::SameSecret);
+        }
+    }
+    let generated_secret = given.is_none().then(|| random_token(48));
+    let secret = given.as_deref().or(generated_secret.as_deref()).unwrap_or_default();
+    let new_sealed = keyring.seal(secret.as_bytes(), &context);
+    let overlap_seconds = rotation.overlap.num_seconds();
+    // Every right-hand side reads the row as it was, so the old secret moves to `previous_*`.
+    let (rotated_at, previous_valid_until): (DateTime<Utc>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "UPDATE integrations SET
+             previous_secret_key_id = CASE WHEN $4 > 0 THEN secret_key_id END,
+             previous_secret_sealed = CASE WHEN $4 > 0 THEN secret_sealed END,
+             previous_secret_expires_at = CASE WHEN $4 > 0 THEN now() + $4::float8 * interval '1 second' END,
+             secret_key_id = $2, secret_sealed = $3, secret_rotated_at = now()
+         WHERE id = $1
+         RETURNING secret_rotated_at, previous_secret_expires_at",
+    )
+    .bind(id)
+    .bind(&new_sealed.key_id)
+    .bind(&new_sealed.bytes)
+    .bind(overlap_seconds)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Some(RotatedSecret { generated_secret, rotated_at, previous_valid_until }))
+}
+
+/// Disables integration `id` in the caller's transaction: its webhooks are refused from now on
+/// (from other processes, within the directory's TTL). Its rotated-out secret is dropped. `None`
+/// when the transaction cannot see it; `Some(false)` when it was already disabled.
+pub async fn disable(tx: &mut Tx, id: IntegrationId) -> Result<Option<bool>, sqlx::Error> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM integrations WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    match status.as_deref() {
+        None => Ok(None),
+        Some("disabled") => Ok(Some(false)),
+        Some(_) => {
+            sqlx::query(
+                "UPDATE integrations SET status = 'disabled', disabled_at = now(),
+                     previous_secret_key_id = NULL, previous_secret_sealed = NULL, previous_secret_expires_at = NULL
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            Ok(Some(true))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn integration(previous: Option<(&str, DateTime<Utc>)>) -> ActiveIntegration {
+        ActiveIntegration {
+            id: IntegrationId::generate(),
+            merchant_id: MerchantId::generate(),
+            kind: IntegrationKind::Generic,
+            secret: SecretSlice::from(b"new-secret".to_vec()),
+            previous_secret: previous.map(|(secret, valid_until)| PreviousSecret {
+                secret: SecretSlice::from(secret.as_bytes().to_vec()),
+                valid_until,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_previous_secret_verifies_only_until_its_overlap_ends() {
+        let now = Utc::now();
+        let rotated = integration(Some(("old-secret", now + chrono::Duration::seconds(60))));
+        let signed_with = |expected: &'static [u8]| move |secret: &[u8]| secret == expected;
+        assert!(rotated.signed_with_any(now, signed_with(b"new-secret")));
+        assert!(rotated.signed_with_any(now, signed_with(b"old-secret")));
+        assert!(!rotated.signed_with_any(now + chrono::Duration::seconds(61), signed_with(b"old-secret")));
+        assert!(rotated.signed_with_any(now + chrono::Duration::seconds(61), signed_with(b"new-secret")));
+        assert!(!integration(None).signed_with_any(now, signed_with(b"old-secret")));
+    }
+
+    #[test]
+    fn given_secrets_must_be_long_and_printable() {
+        assert!(checked_secret("shpss_0123456789abcdef").is_some());
+        assert!(checked_secret("short").is_none());
+        assert!(checked_secret("has a space in the middle").is_none());
+        assert!(checked_secret(&"x".repeat(257)).is_none());
     }
 }

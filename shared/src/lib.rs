@@ -8,20 +8,29 @@
 //! - [`db`]: the connection pool, migrations and tenant- or system-scoped transactions that
 //!   row-level security relies on.
 //! - [`ids`]: typed identifiers.
-//! - [`merchants`], [`integrations`], [`api_keys`]: the accounts that own every other row.
+//! - [`imports`]: CSV imports: the stored upload, progress, failed rows.
+//! - [`merchants`], [`integrations`], [`api_keys`]: the accounts that own every other row;
+//!   [`api_key_expiry`]: the daily record of keys that lapsed.
 //! - [`customers`], [`phone`]: customers found by keyed hashes of E.164 phones and emails.
 //! - [`orders`]: the order state machine and how commerce events move it.
 //! - [`audit`]: the audit trail of state changes.
 //! - [`message_bodies`]: sealing and opening message texts.
 //! - [`events`]: the canonical event every webhook is normalized into, one module per platform,
 //!   and the group-committing writer that stores them.
+//! - [`privacy`]: customers' data exports and erasures, from the API or a store's privacy webhooks.
 //! - [`queue`]: the queue layer: payloads, relay and reconciler, attempts and dead letters.
 //! - [`tasks`]: scheduling scrape, embedding and answer tasks, and ending any task.
+//! - [`rate_limit`]: request quotas per client address, API key, merchant and webhook sender,
+//!   shared by every API replica through one GCRA script in Redis.
+//! - [`analytics`]: the rollup of figures per merchant and day.
+//! - [`periodic`]: periodic jobs that run once per period across the fleet.
 //! - [`health`]: readiness checks of PostgreSQL and Redis.
 //! - [`redis_client`]: the shared Redis connection.
 //! - [`telemetry`]: JSON logs and the one Prometheus recorder.
 #![forbid(unsafe_code)]
 
+pub mod analytics;
+pub mod api_key_expiry;
 pub mod api_keys;
 pub mod audit;
 pub mod config;
@@ -33,13 +42,17 @@ pub mod events;
 pub mod followups;
 pub mod health;
 pub mod ids;
+pub mod imports;
 pub mod integrations;
 pub mod key_rotation;
 pub mod merchants;
 pub mod message_bodies;
 pub mod orders;
+pub mod periodic;
 pub mod phone;
+pub mod privacy;
 pub mod queue;
+pub mod rate_limit;
 pub mod redis_client;
 pub mod tasks;
 pub mod telemetry;

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 
 use crate::api_keys;
 use crate::db::{self, Tx};
-use crate::followups::plan::{FollowUpStep, FrequencyCap, QuietHours, default_plan};
+use crate::followups::plan::{FollowUpStep, FrequencyCap, QuietHours, default_plan, validate_plan};
 use crate::ids::MerchantId;
 
 #[derive(Debug, Serialize)]
@@ -77,6 +77,69 @@ impl Default for MerchantSettings {
     }
 }
 
+/// A setting that cannot be saved, with the path of the field at fault
+/// (`follow_up_plan[1].offset_hours`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {detail}")]
+pub struct InvalidSetting {
+    pub field: String,
+    pub detail: String,
+}
+
+impl MerchantSettings {
+    /// Checks every setting against what the planner, the sender and phone parsing accept, so a
+    /// stored setting never has to fall back to its default.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let invalid = |field: &str, detail: String| Err(InvalidSetting { field: field.to_owned(), detail });
+        if let Some(country) = &self.default_phone_country
+            && !is_country_code(country)
+        {
+            return invalid("default_phone_country", format!("`{country}` is not an ISO 3166-1 alpha-2 country code"));
+        }
+        validate_plan(&self.follow_up_plan)
+            .map_err(|step| InvalidSetting { field: format!("follow_up_plan{}", step.field), detail: step.detail })?;
+        if self.frequency_cap.max_messages > 50 {
+            return invalid("frequency_cap.max_messages", "must be between 0 (no cap) and 50".into());
+        }
+        if !(1..=720).contains(&self.frequency_cap.per_hours) {
+            return invalid("frequency_cap.per_hours", "must be between 1 and 720 hours".into());
+        }
+        if !(1..=90).contains(&self.assume_delivered_after_days) {
+            return invalid("assume_delivered_after_days", "must be between 1 and 90 days".into());
+        }
+        if !(1..=720).contains(&self.stale_delivery_hours) {
+            return invalid("stale_delivery_hours", "must be between 1 and 720 hours".into());
+        }
+        Ok(())
+    }
+}
+
+/// The IANA name of time zone `name` as the time-zone database spells it, when it knows it.
+pub fn canonical_timezone(name: &str) -> Option<&'static str> {
+    name.parse::<chrono_tz::Tz>().ok().map(|zone| zone.name())
+}
+
+/// An upper-case ISO 3166-1 alpha-2 code that phone parsing knows (`TR`, `DE`).
+pub fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && code.parse::<phonenumber::country::Id>().is_ok()
+}
+
+/// Stores `settings` as the merchant's whole settings document, in the caller's transaction.
+/// Returns false when the transaction cannot see the merchant.
+pub async fn save_settings(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    settings: &MerchantSettings,
+) -> Result<bool, sqlx::Error> {
+    let document = serde_json::to_value(settings).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+    let updated = sqlx::query("UPDATE merchants SET settings = $2 WHERE id = $1")
+        .bind(merchant)
+        .bind(document)
+        .execute(&mut **tx)
+        .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
 /// The merchant's settings as seen in `tx`; defaults where a key is absent or malformed.
 pub async fn settings(tx: &mut Tx, merchant: MerchantId) -> Result<MerchantSettings, sqlx::Error> {
     let raw: Option<serde_json::Value> = sqlx::query_scalar("SELECT settings FROM merchants WHERE id = $1")
@@ -90,4 +153,20 @@ pub async fn settings(tx: &mut Tx, merchant: MerchantId) -> Result<MerchantSetti
                 .ok()
         })
         .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_errors_name_the_nested_field() {
+        assert_eq!(MerchantSettings::default().validate(), Ok(()));
+        let mut settings = MerchantSettings::default();
+        settings.follow_up_plan[1].offset_hours = 0;
+        assert_eq!(settings.validate().map_err(|e| e.field), Err("follow_up_plan[1].offset_hours".to_owned()));
+        let settings = MerchantSettings { default_phone_country: Some("XX".into()), ..MerchantSettings::default() };
+        assert_eq!(settings.validate().map_err(|e| e.field), Err("default_phone_country".to_owned()));
+        assert!(is_country_code("TR") && !is_country_code("tr") && !is_country_code("TUR"));
+    }
 }

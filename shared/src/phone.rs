@@ -32,7 +32,12 @@ impl PhoneNumber {
             ),
             None => None,
         };
-        let parsed = phonenumber::parse(region, raw.trim()).map_err(|_| PhoneError::Unparseable)?;
+        // A number written with its `+` country code is read without the default country: given
+        // one, the parser can fold the country code into a national number (with `US`,
+        // `+49 151 23456789` came out as `+495123456789`, still "valid").
+        let raw = raw.trim();
+        let region = if raw.starts_with('+') { None } else { region };
+        let parsed = phonenumber::parse(region, raw).map_err(|_| PhoneError::Unparseable)?;
         if !phonenumber::is_valid(&parsed) {
             return Err(PhoneError::Invalid);
         }
@@ -46,6 +51,20 @@ impl PhoneNumber {
     /// The WhatsApp id form: E.164 without the `+`.
     pub fn wa_id(&self) -> &str {
         self.0.trim_start_matches('+')
+    }
+}
+
+/// A stored number as a dashboard may show it: the country calling code and the last two digits
+/// (`+49 ****89`), enough to tell customers apart without revealing the number. Anything that is
+/// not an E.164 number keeps only its last two digits.
+pub fn masked(e164: &str) -> String {
+    let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
+    let tail: String = digits[digits.len().saturating_sub(2)..].iter().collect();
+    match phonenumber::parse(None, e164.trim()) {
+        Ok(parsed) if e164.trim_start().starts_with('+') && digits.len() > 4 => {
+            format!("+{} ****{tail}", parsed.code().value())
+        }
+        _ => format!("****{tail}"),
     }
 }
 
@@ -81,6 +100,21 @@ mod tests {
         assert!(PhoneNumber::parse("hello", Some("US")).is_err());
         assert!(PhoneNumber::parse("0555 111 22 33", None).is_err());
         assert_eq!(PhoneNumber::parse("0555", Some("XX")), Err(PhoneError::UnknownCountry("XX".into())));
+    }
+
+    #[test]
+    fn masking_keeps_the_country_code_and_the_last_two_digits() {
+        assert_eq!(masked("+4915112345689"), "+49 ****89");
+        assert_eq!(masked("+905551112233"), "+90 ****33");
+        assert_eq!(masked("+16135551212"), "+1 ****12");
+        assert_eq!(masked("garbage 42"), "****42");
+        assert_eq!(masked(""), "****");
+    }
+
+    #[test]
+    fn an_international_number_ignores_the_default_country() {
+        let phone = PhoneNumber::parse("+49 151 23456789", Some("US")).expect("valid");
+        assert_eq!(phone.as_e164(), "+4915123456789");
     }
 
     #[test]

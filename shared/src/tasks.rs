@@ -10,12 +10,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::Tx;
-use crate::ids::{CustomerId, MerchantId, TaskId};
+use crate::ids::{CustomerId, ImportId, MerchantId, TaskId};
 
 /// `scheduled_tasks.kind` of each task.
 pub const SCRAPE: &str = "scrape";
 pub const EMBED: &str = "embed";
 pub const ANSWER: &str = "answer";
+pub const IMPORT: &str = "import";
 
 /// Fetch `url` and store what it says about the product; an embedding task follows.
 pub async fn schedule_scrape(tx: &mut Tx, merchant: MerchantId, product_id: Uuid, url: &str) -> sqlx::Result<TaskId> {
@@ -49,6 +50,11 @@ pub async fn schedule_answer(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Read an uploaded CSV file into the merchant's orders or products; one task per import.
+pub async fn schedule_import(tx: &mut Tx, merchant: MerchantId, import: ImportId) -> sqlx::Result<TaskId> {
+    rearm(tx, merchant, IMPORT, &format!("import:{import}"), None, json!({ "import_id": import })).await
 }
 
 async fn rearm(

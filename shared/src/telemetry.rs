@@ -104,6 +104,16 @@ fn describe_metrics() {
         "recete_orders_assumed_delivered_total",
         "Orders taken as delivered after their fulfilment delay."
     );
+    describe_gauge!(
+        crate::periodic::LAST_SUCCESS_GAUGE,
+        Unit::Seconds,
+        "Unix time of the last successful run of a periodic job anywhere in the fleet, by job."
+    );
+    describe_counter!("recete_api_keys_expired_total", "API keys recorded as expired by the daily expiry job.");
+    describe_counter!(
+        "recete_analytics_days_recomputed_total",
+        "Merchant days recomputed by the analytics rollup (unchanged ones included)."
+    );
     describe_gauge!("recete_dependency_up", "1 when the dependency answered the last readiness check, by dependency.");
     describe_counter!(
         "recete_scrapes_total",

@@ -1,10 +1,14 @@
 pub mod admin;
 pub mod healthcheck;
+pub mod imports;
 pub mod knowledge;
 
 use recete_shared::config::Settings;
+use recete_shared::imports::ImportKind;
 
-use crate::cli::{Command, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand, ProductsCommand};
+use crate::cli::{
+    Command, ImportCommand, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand, ProductsCommand,
+};
 use crate::fleet;
 
 pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()> {
@@ -23,6 +27,21 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
             knowledge::scrape_product(&settings, merchant, &url).await
         }
         Command::Eval { dataset } => knowledge::evaluate(&settings, &dataset).await,
+        Command::Import { command } => {
+            let (kind, file, plan_followups) = match command {
+                ImportCommand::Orders { file, plan_followups } => (ImportKind::Orders, file, plan_followups),
+                ImportCommand::Products { file } => (ImportKind::Products, file, false),
+            };
+            let request = imports::ImportRequest {
+                merchant: file.merchant,
+                kind,
+                file: &file.file,
+                plan_followups,
+                default_country: file.default_country,
+                month_first: file.month_first,
+            };
+            imports::import(&settings, request).await
+        }
         Command::Api { listen } => fleet::run(&settings, fleet::Roles::api(listen)).await,
         Command::Worker { queues, listen } => fleet::run(&settings, fleet::Roles::workers(queues, listen)?).await,
         Command::All { listen } => fleet::run(&settings, fleet::Roles::all(listen)).await,

@@ -54,7 +54,14 @@ pub async fn spawn_app_with(customize: impl FnOnce(Figment) -> Figment) -> TestA
         .merge(("queue.heartbeat_secs", 2))
         .merge(("queue.prune_interval_secs", 1))
         .merge(("pools.order_events.backoff_base_ms", 50))
-        .merge(("pools.order_events.max_attempts", 3));
+        .merge(("pools.order_events.max_attempts", 3))
+        // Every test sends from 127.0.0.1 through one integration or key, so quotas are generous
+        // here; the rate limit tests set their own.
+        .merge(("rate_limits.ip.quantity", 1_000_000))
+        .merge(("rate_limits.api_key.quantity", 1_000_000))
+        .merge(("rate_limits.merchant.quantity", 1_000_000))
+        .merge(("rate_limits.integration.quantity", 1_000_000))
+        .merge(("rate_limits.whatsapp_number.quantity", 1_000_000));
     let settings = Settings::load_from(customize(figment)).expect("valid test settings");
     let pool = db::connect_lazy(&settings.database).expect("pool");
     let keyring = Arc::new(Keyring::from_settings(&settings.crypto).expect("keyring"));

@@ -3,5 +3,10 @@
 mod api;
 mod followups;
 mod helpers;
+mod imports;
 mod knowledge;
+mod merchant_api;
+mod merchant_api_reads;
 mod pipeline;
+mod privacy;
+mod rate_limits;

@@ -1,11 +1,15 @@
 //! Periodic jobs of the fleet. Each is safe to run on every replica at once: assumed deliveries
-//! take an advisory lock per tick, and gauges only read.
+//! take an advisory lock per tick; the analytics rollup (once per tick) and the API key expiry
+//! (once per UTC day) are claimed through `periodic_runs`, so one replica runs each period; and
+//! gauges only read.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use recete_shared::orders::assume_delivered;
+use recete_shared::periodic::{self, Run};
 use recete_shared::queue::QueueName;
+use recete_shared::{analytics, api_key_expiry};
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerDeps;
@@ -30,6 +34,13 @@ pub async fn tick(deps: &WorkerDeps) {
         }
         Err(error) => tracing::warn!(%error, "assumed deliveries failed"),
     }
+    roll_up_analytics(deps).await;
+    expire_api_keys(deps).await;
+    if let Err(error) =
+        periodic::report_last_successes(&deps.pool, &[analytics::JOB.name, api_key_expiry::JOB.name]).await
+    {
+        tracing::warn!(%error, "periodic job gauges unavailable");
+    }
     for queue in QueueName::ALL {
         match oldest_pending_age(deps, *queue).await {
             Ok(age) => metrics::gauge!("recete_queue_oldest_pending_age_seconds", "queue" => queue.as_str()).set(age),
@@ -49,4 +60,30 @@ async fn oldest_pending_age(deps: &WorkerDeps, queue: QueueName) -> Result<f64, 
     .await?;
     tx.commit().await?;
     Ok(age.unwrap_or(0.0))
+}
+
+/// This tick's analytics rollup, when this replica is the one to run it.
+pub async fn roll_up_analytics(deps: &WorkerDeps) {
+    let settings = &deps.settings.housekeeping;
+    let interval = Duration::from_secs(settings.interval_secs);
+    let overlap = Duration::from_secs(settings.analytics_overlap_secs);
+    match analytics::run_periodic(&deps.pool, Utc::now(), interval, overlap).await {
+        Ok(Run::Done(report)) => {
+            metrics::counter!("recete_analytics_days_recomputed_total").increment(report.days_recomputed);
+            tracing::debug!(days = report.days_recomputed, changed = report.days_changed, "analytics rolled up");
+        }
+        Ok(Run::Skipped) => {}
+        Ok(Run::Failed(error)) => tracing::warn!(error.cause_chain = ?error, "analytics rollup failed; retried later"),
+        Err(error) => tracing::warn!(%error, "analytics rollup could not be claimed"),
+    }
+}
+
+/// Today's API key expiry, when this replica is the one to run it.
+pub async fn expire_api_keys(deps: &WorkerDeps) {
+    match api_key_expiry::run_daily(&deps.pool, Utc::now()).await {
+        Ok(Run::Done(report)) => tracing::info!(expired = report.expired, "API keys past their expiry recorded"),
+        Ok(Run::Skipped) => {}
+        Ok(Run::Failed(error)) => tracing::warn!(error.cause_chain = ?error, "API key expiry failed; retried later"),
+        Err(error) => tracing::warn!(%error, "API key expiry could not be claimed"),
+    }
 }

@@ -3,7 +3,7 @@
 //! A worker process runs, for each pool it was given: the apalis worker (supervised, restarted
 //! with backoff when its backend fails), the relay that feeds its queue from PostgreSQL, and
 //! the pruner that keeps finished jobs from piling up in Redis. Housekeeping (assumed
-//! deliveries, queue gauges) runs beside them. One cancellation token stops everything: workers
+//! deliveries, queue gauges, the analytics rollup, the daily API key expiry) runs beside them. One cancellation token stops everything: workers
 //! stop fetching, finish what they hold within `worker.shutdown_grace_secs`, and return.
 //!
 //! # Layout
@@ -14,6 +14,7 @@
 //! - [`messages`]: sending follow-ups and replies exactly once.
 //! - [`knowledge`]: scraping product pages and embedding product text.
 //! - [`conversations`]: answering customers' messages with the agent.
+//! - [`imports`]: reading uploaded CSV files into orders and products.
 //! - [`feeding`]: the relay and pruner loops of each queue.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
@@ -23,6 +24,7 @@ pub mod conversations;
 pub mod feeding;
 pub mod health;
 pub mod housekeeping;
+pub mod imports;
 pub mod jobs;
 pub mod knowledge;
 pub mod messages;
@@ -76,7 +78,7 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
             Pool::OrderEvents | Pool::WhatsAppEvents => {
                 tasks.spawn(feeding::relay_loop::<EventJob>(queue, deps.clone(), shutdown.clone()));
             }
-            Pool::Messages | Pool::Knowledge | Pool::Conversations => {
+            Pool::Messages | Pool::Knowledge | Pool::Conversations | Pool::Imports => {
                 tasks.spawn(feeding::relay_loop::<TaskJob>(queue, deps.clone(), shutdown.clone()));
             }
         }

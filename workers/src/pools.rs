@@ -13,11 +13,12 @@ pub enum Pool {
     Messages,
     Knowledge,
     Conversations,
+    Imports,
 }
 
 impl Pool {
     pub const ALL: &'static [Pool] =
-        &[Pool::OrderEvents, Pool::WhatsAppEvents, Pool::Messages, Pool::Knowledge, Pool::Conversations];
+        &[Pool::OrderEvents, Pool::WhatsAppEvents, Pool::Messages, Pool::Knowledge, Pool::Conversations, Pool::Imports];
 
     pub fn queue(&self) -> QueueName {
         match self {
@@ -26,6 +27,7 @@ impl Pool {
             Self::Messages => QueueName::Messages,
             Self::Knowledge => QueueName::Knowledge,
             Self::Conversations => QueueName::Conversations,
+            Self::Imports => QueueName::Imports,
         }
     }
 
@@ -40,6 +42,7 @@ impl Pool {
             Self::Messages => &settings.pools.messages,
             Self::Knowledge => &settings.pools.knowledge,
             Self::Conversations => &settings.pools.conversations,
+            Self::Imports => &settings.pools.imports,
         }
     }
 }

@@ -21,6 +21,7 @@ use recete_shared::queue::{EventJob, TaskJob};
 use tokio_util::sync::CancellationToken;
 
 use crate::conversations::{self, ConversationDeps};
+use crate::imports::{self, ImportDeps};
 use crate::knowledge::{self, KnowledgeDeps};
 use crate::messages::{self, MessageDeps};
 use crate::orders::{self, OrderDeps};
@@ -142,6 +143,11 @@ async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run
             let data = ConversationDeps::new(&deps, agent, pool_settings.clone());
             let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
             spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, conversations::process, signal)
+        }
+        Pool::Imports => {
+            let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
+            let data = ImportDeps::new(&deps, pool_settings.clone());
+            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, imports::process, signal)
         }
     };
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);

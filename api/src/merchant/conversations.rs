@@ -2,35 +2,57 @@
 //! messages with what the agent cited and any guardrail verdict, and closing a hand-over.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::{db, message_bodies};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::FromRow;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::pagination;
 use crate::auth::Merchant;
 use crate::error::ApiError;
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+/// The conversation routes, with their part of the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(messages)).routes(routes!(resolve))
+}
+
+/// Where a conversation stands.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ConversationState {
+    /// The agent answers.
+    Open,
+    /// A person answers; the agent stays quiet until the hand-over is resolved.
+    HandedOver,
+    Closed,
+}
+
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
-    /// open, handed_over or closed.
-    state: Option<String>,
+    state: Option<ConversationState>,
 }
 
-#[derive(Serialize, FromRow)]
+#[derive(Serialize, FromRow, ToSchema)]
 pub struct ConversationSummary {
     id: Uuid,
-    state: String,
+    state: ConversationState,
     handed_over: bool,
     handover_reason: Option<String>,
     last_message_at: Option<DateTime<Utc>>,
@@ -38,32 +60,29 @@ pub struct ConversationSummary {
     created_at: DateTime<Utc>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ConversationList {
     conversations: Vec<ConversationSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
     next_cursor: Option<String>,
 }
 
+/// Conversations, newest activity first.
+#[utoipa::path(
+    get,
+    path = "/api/conversations",
+    tag = "conversations",
+    params(ListQuery),
+    responses((status = 200, description = "One page of conversations.", body = ConversationList))
+)]
 pub async fn list(
     State(state): State<AppState>,
     merchant: Merchant,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ConversationList>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::InvalidField { field: "limit".into(), detail: "must be between 1 and 200".into() });
-    }
-    if let Some(wanted) = &query.state
-        && !["open", "handed_over", "closed"].contains(&wanted.as_str())
-    {
-        return Err(ApiError::InvalidField {
-            field: "state".into(),
-            detail: "must be open, handed_over or closed".into(),
-        });
-    }
-    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut tx = db::tenant_tx(&state.pool, merchant.merchant_id).await.map_err(ApiError::from_database)?;
+    let limit = pagination::limit(query.limit)?;
+    let after = pagination::after(query.cursor.as_deref())?;
+    let mut tx = merchant.transaction(&state.pool).await?;
     let mut conversations: Vec<ConversationSummary> = sqlx::query_as(
         "SELECT id, state, state = 'handed_over' AS handed_over, handover_reason, last_message_at, window_expires_at,
                 created_at
@@ -74,35 +93,18 @@ pub async fn list(
          ORDER BY coalesce(last_message_at, created_at) DESC, id DESC
          LIMIT $4",
     )
-    .bind(&query.state)
+    .bind(query.state)
     .bind(after.map(|(at, _)| at))
     .bind(after.map(|(_, id)| id))
     .bind(limit + 1)
     .fetch_all(&mut *tx)
     .await
     .map_err(ApiError::from_database)?;
-    tx.commit().await.map_err(ApiError::from_database)?;
-    let next_cursor = if conversations.len() as i64 > limit {
-        conversations.truncate(limit as usize);
-        conversations.last().map(|last| encode_cursor(last.last_message_at.unwrap_or(last.created_at), last.id))
-    } else {
-        None
-    };
+    crate::auth::commit(tx).await?;
+    let next_cursor = pagination::finish_page(&mut conversations, limit, |last| {
+        (last.last_message_at.unwrap_or(last.created_at), last.id)
+    });
     Ok(Json(ConversationList { conversations, next_cursor }))
-}
-
-fn encode_cursor(at: DateTime<Utc>, id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", at.to_rfc3339()))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let invalid =
-        || ApiError::InvalidField { field: "cursor".into(), detail: "is not a cursor this API returned".into() };
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (at, id) = text.split_once('|').ok_or_else(invalid)?;
-    let at = DateTime::parse_from_rfc3339(at).map_err(|_| invalid())?.with_timezone(&Utc);
-    Ok((at, Uuid::parse_str(id).map_err(|_| invalid())?))
 }
 
 #[derive(FromRow)]
@@ -119,7 +121,7 @@ struct MessageRow {
     metadata: Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ConversationMessage {
     id: Uuid,
     /// inbound (from the customer) or outbound (from the shop).
@@ -133,23 +135,34 @@ pub struct ConversationMessage {
     /// For the agent's answers: the intent it saw, how it answered, the chunks it cited and
     /// the guardrail verdict when an answer was blocked.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     agent: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     intent: Option<Value>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ConversationMessages)]
 pub struct MessageList {
     conversation: ConversationSummary,
     messages: Vec<ConversationMessage>,
 }
 
+/// A conversation and its messages, oldest first (the latest 500), decrypted.
+#[utoipa::path(
+    get,
+    path = "/api/conversations/{conversation_id}/messages",
+    tag = "conversations",
+    params(("conversation_id" = Uuid, Path, description = "The conversation.")),
+    responses((status = 200, description = "The conversation and its messages.", body = MessageList))
+)]
 pub async fn messages(
     State(state): State<AppState>,
     merchant: Merchant,
     Path(conversation_id): Path<Uuid>,
 ) -> Result<Json<MessageList>, ApiError> {
-    let mut tx = db::tenant_tx(&state.pool, merchant.merchant_id).await.map_err(ApiError::from_database)?;
+    let mut tx = merchant.transaction(&state.pool).await?;
     let conversation = find(&mut tx, conversation_id).await?;
     let rows: Vec<MessageRow> = sqlx::query_as(
         "SELECT id, direction, kind, pii_key_id, body_sealed, template_name, status, status_at, created_at, metadata
@@ -161,7 +174,7 @@ pub async fn messages(
     .fetch_all(&mut *tx)
     .await
     .map_err(ApiError::from_database)?;
-    tx.commit().await.map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
     let mut messages = Vec::with_capacity(rows.len());
     for row in rows {
         let text = message_bodies::open(
@@ -201,17 +214,29 @@ async fn find(tx: &mut db::Tx, conversation_id: Uuid) -> Result<ConversationSumm
 }
 
 /// Closes the hand-over: the agent answers this customer's messages again.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{conversation_id}/resolve",
+    tag = "conversations",
+    params(("conversation_id" = Uuid, Path, description = "The conversation.")),
+    responses(
+        (status = 200, description = "Open again.", body = ConversationSummary),
+        (status = 409, description = "The conversation is not handed over.", body = crate::error::Problem,
+         content_type = "application/problem+json"),
+    )
+)]
 pub async fn resolve(
     State(state): State<AppState>,
     merchant: Merchant,
     Path(conversation_id): Path<Uuid>,
 ) -> Result<Json<ConversationSummary>, ApiError> {
-    let mut tx = db::tenant_tx(&state.pool, merchant.merchant_id).await.map_err(ApiError::from_database)?;
+    let mut tx = merchant.transaction(&state.pool).await?;
     let current = find(&mut tx, conversation_id).await?;
-    if current.state != "handed_over" {
+    if current.state != ConversationState::HandedOver {
+        let state =
+            serde_json::to_value(current.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         return Err(ApiError::Conflict(format!(
-            "conversation {conversation_id} is {}, not handed over to a person",
-            current.state
+            "conversation {conversation_id} is {state}, not handed over to a person"
         )));
     }
     sqlx::query("UPDATE conversations SET state = 'open', resolved_at = now() WHERE id = $1")
@@ -236,6 +261,6 @@ pub async fn resolve(
     .await
     .map_err(ApiError::from_database)?;
     let resolved = find(&mut tx, conversation_id).await?;
-    tx.commit().await.map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
     Ok(Json(resolved))
 }

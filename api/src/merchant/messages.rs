@@ -2,25 +2,38 @@
 //! its planned time, sent time, status and the reason it was deferred, skipped or failed.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
-use recete_shared::db;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::pagination;
 use crate::auth::Merchant;
 use crate::error::ApiError;
+use crate::extract::Query;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+/// The message routes, with their part of the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MessageQuery {
     /// Our order id, or the store's own order id.
     order_id: Option<String>,
+    /// How many, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
-#[derive(Serialize, FromRow)]
+#[derive(Serialize, FromRow, ToSchema)]
 pub struct PlannedMessage {
     task_id: Uuid,
     kind: String,
@@ -42,22 +55,28 @@ pub struct PlannedMessage {
     error_reason: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = PlannedMessageList)]
 pub struct MessageList {
     messages: Vec<PlannedMessage>,
 }
 
+/// Planned and sent follow-ups and replies, in planned order, for one order or overall.
+#[utoipa::path(
+    get,
+    path = "/api/messages",
+    tag = "messages",
+    params(MessageQuery),
+    responses((status = 200, description = "The planned messages.", body = MessageList))
+)]
 pub async fn list(
     State(state): State<AppState>,
     merchant: Merchant,
     Query(query): Query<MessageQuery>,
 ) -> Result<Json<MessageList>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::InvalidField { field: "limit".into(), detail: "must be between 1 and 200".into() });
-    }
+    let limit = pagination::limit(query.limit)?;
     let order_uuid = query.order_id.as_deref().and_then(|id| Uuid::parse_str(id).ok());
-    let mut tx = db::tenant_tx(&state.pool, merchant.merchant_id).await.map_err(ApiError::from_database)?;
+    let mut tx = merchant.transaction(&state.pool).await?;
     let messages: Vec<PlannedMessage> = sqlx::query_as(
         "SELECT t.id AS task_id, t.kind, t.step, t.order_id, o.external_order_id, t.state, t.due_at AS planned_at,
                 t.status_reason AS reason, m.id AS message_id, m.status AS message_status, m.template_name, m.sent_at,
@@ -76,11 +95,11 @@ pub async fn list(
     .fetch_all(&mut *tx)
     .await
     .map_err(ApiError::from_database)?;
-    tx.commit().await.map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
     if let Some(order_id) = &query.order_id
         && messages.is_empty()
     {
-        let mut tx = db::tenant_tx(&state.pool, merchant.merchant_id).await.map_err(ApiError::from_database)?;
+        let mut tx = merchant.transaction(&state.pool).await?;
         let known: bool =
             sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1 OR external_order_id = $2)")
                 .bind(order_uuid)

@@ -1,14 +1,21 @@
-//! `POST /api/products` and `POST /api/products/scrape`: the merchant's own product text, and
-//! product pages fetched for them. Both schedule the embedding that makes the text answerable.
+//! The merchant's catalogue: products created from their own text (`POST /api/products`) or
+//! from product pages fetched for them (`POST /api/products/scrape`), read (`read`), edited and
+//! deleted (`edit`). Every change to a product's text schedules the embedding that makes it
+//! answerable.
+
+mod edit;
+mod read;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use recete_knowledge::products::{self, ProductInput, Source};
 use recete_knowledge::{Section, SectionKind};
-use recete_shared::db;
 use recete_shared::tasks;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::json_body::JsonBody;
@@ -16,20 +23,43 @@ use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The product routes, with their part of the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create, read::list)).routes(routes!(scrape)).routes(routes!(
+        read::show,
+        edit::update,
+        edit::delete
+    ))
+}
+
 const MAX_TITLE: usize = 300;
 const MAX_TEXT: usize = 20_000;
+/// SKUs, external ids, brands and headings: names, not text.
+const MAX_NAME: usize = 255;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProduct {
+    /// With `external_id`, what identifies the product: sending it again updates it. One of
+    /// the two is required.
+    #[schema(max_length = 255)]
     sku: Option<String>,
+    #[schema(max_length = 255)]
     external_id: Option<String>,
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
     title: String,
+    /// The product page; blank means none.
+    #[schema(max_length = 2048, pattern = r"^(\s*|[hH][tT][tT][pP][sS]?://[^\s\x00-\x1F\x7F-\x9F]+)$")]
     url: Option<String>,
+    #[schema(max_length = 255)]
     brand: Option<String>,
+    #[schema(max_length = 20000)]
     description: Option<String>,
+    #[schema(max_length = 20000)]
     usage: Option<String>,
+    #[schema(max_length = 20000)]
     ingredients: Option<String>,
+    #[schema(max_length = 20000)]
     warnings: Option<String>,
     #[serde(default)]
     faq: Vec<FaqEntry>,
@@ -38,22 +68,26 @@ pub struct NewProduct {
     sections: Vec<NewSection>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaqEntry {
+    #[schema(min_length = 1, pattern = r"\S")]
     question: String,
+    #[schema(min_length = 1, pattern = r"\S")]
     answer: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSection {
     kind: SectionKind,
+    #[schema(max_length = 255)]
     heading: Option<String>,
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     text: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProductSaved {
     id: Uuid,
     created: bool,
@@ -61,19 +95,31 @@ pub struct ProductSaved {
     embedding_scheduled: bool,
 }
 
+/// Creates a product, or updates the one with the same `sku` or `external_id`.
+#[utoipa::path(
+    post,
+    path = "/api/products",
+    tag = "products",
+    request_body = NewProduct,
+    responses(
+        (status = 201, description = "Created; its knowledge is being embedded.", body = ProductSaved),
+        (status = 200, description = "An existing product updated.", body = ProductSaved),
+        (status = 409, description = "The `sku` and `external_id` given belong to two different products.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     merchant: Merchant,
     JsonBody(body): JsonBody<NewProduct>,
 ) -> Result<(StatusCode, Json<ProductSaved>), ApiError> {
     let input = validate(body)?;
-    let mut tx = db::tenant_tx(&state.pool, merchant.merchant_id).await.map_err(ApiError::from_database)?;
-    let saved =
-        products::upsert(&mut tx, merchant.merchant_id, &input, Source::Api).await.map_err(ApiError::from_database)?;
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let saved = products::upsert(&mut tx, merchant.merchant_id, &input, Source::Api).await.map_err(identifier_taken)?;
     if saved.knowledge_changed {
         tasks::schedule_embedding(&mut tx, merchant.merchant_id, saved.id).await.map_err(ApiError::from_database)?;
     }
-    tx.commit().await.map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
     let status = if saved.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,
@@ -82,13 +128,9 @@ pub async fn create(
 }
 
 fn validate(body: NewProduct) -> Result<ProductInput, ApiError> {
-    let invalid = |field: &str, detail: &str| ApiError::InvalidField { field: field.into(), detail: detail.into() };
-    let title = body.title.trim().to_owned();
-    if title.is_empty() || title.chars().count() > MAX_TITLE {
-        return Err(invalid("title", &format!("must be 1 to {MAX_TITLE} characters")));
-    }
-    let sku = non_empty(body.sku);
-    let external_id = non_empty(body.external_id);
+    let title = checked_title(&body.title)?;
+    let sku = checked_name("sku", body.sku)?;
+    let external_id = checked_name("external_id", body.external_id)?;
     if sku.is_none() && external_id.is_none() {
         return Err(invalid("sku", "give a sku or an external_id, so sending the product again updates it"));
     }
@@ -108,38 +150,91 @@ fn validate(body: NewProduct) -> Result<ProductInput, ApiError> {
         }
     }
     if !body.faq.is_empty() {
-        let mut text = String::new();
-        for (index, entry) in body.faq.iter().enumerate() {
-            let (question, answer) = (entry.question.trim(), entry.answer.trim());
-            if question.is_empty() || answer.is_empty() {
-                return Err(invalid(&format!("faq[{index}]"), "question and answer must not be empty"));
-            }
-            text.push_str(&format!("Q: {question} A: {answer}\n"));
-        }
-        check_length("faq", &text)?;
-        sections.push(Section { kind: SectionKind::Faq, heading: None, text });
+        sections.push(faq_section(&body.faq)?);
     }
     for (index, section) in body.sections.into_iter().enumerate() {
-        let field = format!("sections[{index}].text");
-        let text = section.text.trim().to_owned();
-        if text.is_empty() {
-            return Err(invalid(&field, "must not be empty"));
-        }
-        check_length(&field, &text)?;
-        sections.push(Section { kind: section.kind, heading: non_empty(section.heading), text });
+        sections.push(own_section(index, section)?);
     }
     let description = non_empty(body.description);
     if let Some(description) = &description {
         check_length("description", description)?;
     }
-    Ok(ProductInput { sku, external_id, title, url, brand: non_empty(body.brand), description, sections })
+    let brand = checked_name("brand", body.brand)?;
+    Ok(ProductInput { sku, external_id, title, url, brand, description, sections })
+}
+
+fn invalid(field: &str, detail: &str) -> ApiError {
+    ApiError::InvalidField { field: field.into(), detail: detail.into() }
+}
+
+fn checked_title(title: &str) -> Result<String, ApiError> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE || title.contains('\0') {
+        return Err(invalid("title", &format!("must be 1 to {MAX_TITLE} characters of text")));
+    }
+    Ok(title.to_owned())
+}
+
+/// A SKU, external id or brand: trimmed, blank meaning none, at most [`MAX_NAME`] characters.
+fn checked_name(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    let value = non_empty(value);
+    if value.as_ref().is_some_and(|value| value.chars().count() > MAX_NAME || value.contains('\0')) {
+        return Err(invalid(field, &format!("must be at most {MAX_NAME} characters of text")));
+    }
+    Ok(value)
+}
+
+/// The FAQ as one section of `Q: ... A: ...` lines, as the chunker expects it.
+fn faq_section(entries: &[FaqEntry]) -> Result<Section, ApiError> {
+    let mut text = String::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let (question, answer) = (entry.question.trim(), entry.answer.trim());
+        if question.is_empty() || answer.is_empty() {
+            return Err(invalid(&format!("faq[{index}]"), "question and answer must not be empty"));
+        }
+        text.push_str(&format!("Q: {question} A: {answer}\n"));
+    }
+    check_length("faq", &text)?;
+    Ok(Section { kind: SectionKind::Faq, heading: None, text })
+}
+
+/// One of `sections[]`, under the merchant's own heading.
+fn own_section(index: usize, section: NewSection) -> Result<Section, ApiError> {
+    let field = format!("sections[{index}].text");
+    let text = section.text.trim().to_owned();
+    if text.is_empty() {
+        return Err(invalid(&field, "must not be empty"));
+    }
+    check_length(&field, &text)?;
+    let heading = checked_name(&format!("sections[{index}].heading"), section.heading)?;
+    Ok(Section { kind: section.kind, heading, text })
+}
+
+/// Another product of the merchant already has this SKU or external id: a 409 naming it.
+fn identifier_taken(error: sqlx::Error) -> ApiError {
+    if let sqlx::Error::Database(database) = &error {
+        match database.constraint() {
+            Some("products_merchant_id_sku_key") => {
+                return ApiError::Conflict("another product already has this sku".into());
+            }
+            Some("products_merchant_id_external_id_key") => {
+                return ApiError::Conflict("another product already has this external_id".into());
+            }
+            _ => {}
+        }
+    }
+    ApiError::from_database(error)
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// Text the database can hold (PostgreSQL refuses NUL characters) within [`MAX_TEXT`].
 fn check_length(field: &str, text: &str) -> Result<(), ApiError> {
+    if text.contains('\0') {
+        return Err(invalid(field, "must not contain NUL characters"));
+    }
     if text.chars().count() > MAX_TEXT {
         return Err(ApiError::InvalidField {
             field: field.into(),
@@ -152,29 +247,39 @@ fn check_length(field: &str, text: &str) -> Result<(), ApiError> {
 fn check_url(url: &str) -> Result<(), String> {
     let lower = url.to_ascii_lowercase();
     if !(lower.starts_with("http://") || lower.starts_with("https://"))
-        || url.len() > 2048
-        || url.contains(char::is_whitespace)
+        || url.chars().count() > 2048
+        || url.contains(|c: char| c.is_whitespace() || c.is_control())
     {
         return Err("must be an http or https URL of at most 2048 characters".into());
     }
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScrapeRequest {
+    #[schema(max_length = 2048, pattern = r"^[hH][tT][tT][pP][sS]?://[^\s\x00-\x1F\x7F-\x9F]+$")]
     url: String,
     /// The product to fill in; by default the product with this URL, created if none has it.
     product_id: Option<Uuid>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ScrapeScheduled {
     product_id: Uuid,
     task_id: Uuid,
+    /// Always `queued`.
     status: &'static str,
 }
 
+/// Fetches a product page and fills in (or creates) the product from it, in the background.
+#[utoipa::path(
+    post,
+    path = "/api/products/scrape",
+    tag = "products",
+    request_body = ScrapeRequest,
+    responses((status = 202, description = "The page will be fetched.", body = ScrapeScheduled))
+)]
 pub async fn scrape(
     State(state): State<AppState>,
     merchant: Merchant,
@@ -182,7 +287,7 @@ pub async fn scrape(
 ) -> Result<(StatusCode, Json<ScrapeScheduled>), ApiError> {
     let url = body.url.trim().to_owned();
     check_url(&url).map_err(|detail| ApiError::InvalidField { field: "url".into(), detail })?;
-    let mut tx = db::tenant_tx(&state.pool, merchant.merchant_id).await.map_err(ApiError::from_database)?;
+    let mut tx = merchant.transaction(&state.pool).await?;
     let product_id = match body.product_id {
         Some(id) => {
             let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)")
@@ -207,6 +312,6 @@ pub async fn scrape(
     let task_id = tasks::schedule_scrape(&mut tx, merchant.merchant_id, product_id, &url)
         .await
         .map_err(ApiError::from_database)?;
-    tx.commit().await.map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(ScrapeScheduled { product_id, task_id: task_id.as_uuid(), status: "queued" })))
 }

@@ -8,10 +8,10 @@ use axum::response::Response;
 use chrono::Utc;
 use recete_shared::crypto::verify_hmac_sha256;
 use recete_shared::events::{EventSource, generic};
-use recete_shared::integrations::IntegrationKind;
+use recete_shared::integrations::{IntegrationKind, IntegrationLookup};
 
 use super::signature::ReceteSignature;
-use super::{commerce_integration, header, rejected, signature_failure, store_events};
+use super::{commerce_integration, header, rejected, signature_failure, signed_by, store_events};
 use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -42,13 +42,12 @@ pub async fn receive(
         ));
     }
     let signed_prefix = format!("{}.", signature.timestamp);
-    let matches = signature
-        .macs
-        .iter()
-        .any(|mac| verify_hmac_sha256(integration.secret_bytes(), &[signed_prefix.as_bytes(), &body], mac));
-    if !matches {
-        return Err(signature_failure(SOURCE, "Recete-Signature does not match the body"));
-    }
+    let lookup = IntegrationLookup::Id(integration.id);
+    let integration = signed_by(&state, &lookup, integration, |secret| {
+        signature.macs.iter().any(|mac| verify_hmac_sha256(secret, &[signed_prefix.as_bytes(), &body], mac))
+    })
+    .await?
+    .ok_or_else(|| signature_failure(SOURCE, "Recete-Signature does not match the body"))?;
     let event = generic::normalize(&body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
     store_events(&state, &request_id, &body, &[(integration, event)]).await
 }

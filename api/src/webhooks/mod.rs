@@ -16,6 +16,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use recete_shared::events::store::{IncomingEvent, StoreError, StoreOutcome};
 use recete_shared::events::{EventSource, NormalizedEvent};
 use recete_shared::ids::IntegrationId;
@@ -37,10 +38,31 @@ pub(crate) async fn find_integration(
     state: &AppState,
     lookup: &IntegrationLookup,
 ) -> Result<Option<Arc<ActiveIntegration>>, ApiError> {
-    state.integrations.find(lookup).await.map_err(|error| match error {
+    state.integrations.find(lookup).await.map_err(lookup_failure)
+}
+
+fn lookup_failure(error: LookupError) -> ApiError {
+    match error {
         LookupError::Database(error) => ApiError::from_database(error),
         other => ApiError::Internal(other.into()),
-    })
+    }
+}
+
+/// The integration (found by `lookup`) when `check` accepts one of its secrets: the current
+/// one, or the previous one while a rotation's overlap runs. On a mismatch the integration is
+/// looked up once more before giving up, so a secret rotated by another process is honoured
+/// before this process's cached entry expires.
+pub(crate) async fn signed_by(
+    state: &AppState,
+    lookup: &IntegrationLookup,
+    integration: Arc<ActiveIntegration>,
+    check: impl Fn(&[u8]) -> bool,
+) -> Result<Option<Arc<ActiveIntegration>>, ApiError> {
+    if integration.signed_with_any(Utc::now(), &check) {
+        return Ok(Some(integration));
+    }
+    let fresh = state.integrations.refresh(lookup).await.map_err(lookup_failure)?;
+    Ok(fresh.filter(|fresh| !Arc::ptr_eq(fresh, &integration) && fresh.signed_with_any(Utc::now(), &check)))
 }
 
 /// The active commerce integration named in the path, of the kind the path says.

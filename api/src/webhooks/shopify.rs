@@ -6,9 +6,11 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use recete_shared::crypto::verify_hmac_sha256;
 use recete_shared::events::{EventSource, shopify};
-use recete_shared::integrations::IntegrationKind;
+use recete_shared::integrations::{IntegrationKind, IntegrationLookup};
 
-use super::{commerce_integration, header, ignored, rejected, required_header, signature_failure, store_events};
+use super::{
+    commerce_integration, header, ignored, rejected, required_header, signature_failure, signed_by, store_events,
+};
 use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -28,9 +30,10 @@ pub async fn receive(
         .ok_or_else(|| signature_failure(SOURCE, "missing X-Shopify-Hmac-Sha256 header"))?;
     let mac = super::signature::base64_mac(signature)
         .ok_or_else(|| signature_failure(SOURCE, "X-Shopify-Hmac-Sha256 is not base64 of a SHA-256 HMAC"))?;
-    if !verify_hmac_sha256(integration.secret_bytes(), &[&body], &mac) {
-        return Err(signature_failure(SOURCE, "X-Shopify-Hmac-Sha256 does not match the body"));
-    }
+    let lookup = IntegrationLookup::Id(integration.id);
+    let integration = signed_by(&state, &lookup, integration, |secret| verify_hmac_sha256(secret, &[&body], &mac))
+        .await?
+        .ok_or_else(|| signature_failure(SOURCE, "X-Shopify-Hmac-Sha256 does not match the body"))?;
     let delivery = shopify::Delivery {
         topic: required_header(&headers, "x-shopify-topic")?,
         webhook_id: required_header(&headers, "x-shopify-webhook-id")?,

@@ -20,7 +20,7 @@ use recete_shared::integrations::{ActiveIntegration, IntegrationLookup};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{find_integration, header, rejected, signature_failure, store_events};
+use super::{find_integration, header, rejected, signature_failure, signed_by, store_events};
 use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -78,16 +78,22 @@ pub async fn receive(
         .ok_or_else(|| signature_failure(SOURCE, "missing X-Hub-Signature-256 header"))?;
     let mac = super::signature::hub_signature(signature)
         .ok_or_else(|| signature_failure(SOURCE, "X-Hub-Signature-256 must be sha256= followed by 64 hex digits"))?;
-    if !verify_hmac_sha256(primary.secret_bytes(), &[&body], &mac) {
-        return Err(signature_failure(SOURCE, "X-Hub-Signature-256 does not match the body"));
-    }
+    let signed_with = |secret: &[u8]| verify_hmac_sha256(secret, &[&body], &mac);
+    let primary = signed_by(&state, &IntegrationLookup::PhoneNumberId(first.clone()), primary, signed_with)
+        .await?
+        .ok_or_else(|| signature_failure(SOURCE, "X-Hub-Signature-256 does not match the body"))?;
     let mut routes: HashMap<String, Arc<ActiveIntegration>> = HashMap::from([(first.clone(), primary)]);
     for phone_number_id in &phone_number_ids[1..] {
-        match find_integration(&state, &IntegrationLookup::PhoneNumberId(phone_number_id.clone())).await? {
-            Some(other) if verify_hmac_sha256(other.secret_bytes(), &[&body], &mac) => {
+        let lookup = IntegrationLookup::PhoneNumberId(phone_number_id.clone());
+        let verified = match find_integration(&state, &lookup).await? {
+            Some(other) => signed_by(&state, &lookup, other, signed_with).await?,
+            None => None,
+        };
+        match verified {
+            Some(other) => {
                 routes.insert(phone_number_id.clone(), other);
             }
-            _ => tracing::warn!(phone_number_id, "events for an unknown or differently signed phone number dropped"),
+            None => tracing::warn!(phone_number_id, "events for an unknown or differently signed phone number dropped"),
         }
     }
     let events = whatsapp::normalize(&body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
@@ -97,7 +103,7 @@ pub async fn receive(
             let phone_number_id = match &event.body {
                 EventBody::InboundMessage(message) => &message.phone_number_id,
                 EventBody::MessageStatus(status) => &status.phone_number_id,
-                EventBody::Order(_) => return None,
+                EventBody::Order(_) | EventBody::Privacy(_) => return None,
             };
             routes.get(phone_number_id).map(|integration| (integration.clone(), event))
         })

@@ -7,10 +7,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use recete_shared::crypto::verify_hmac_sha256;
 use recete_shared::events::{EventSource, woocommerce};
-use recete_shared::integrations::IntegrationKind;
+use recete_shared::integrations::{IntegrationKind, IntegrationLookup};
 use serde_json::json;
 
-use super::{commerce_integration, header, ignored, rejected, required_header, signature_failure, store_events};
+use super::{
+    commerce_integration, header, ignored, rejected, required_header, signature_failure, signed_by, store_events,
+};
 use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
@@ -46,9 +48,10 @@ pub async fn receive(
         .ok_or_else(|| signature_failure(SOURCE, "missing X-WC-Webhook-Signature header"))?;
     let mac = super::signature::base64_mac(signature)
         .ok_or_else(|| signature_failure(SOURCE, "X-WC-Webhook-Signature is not base64 of a SHA-256 HMAC"))?;
-    if !verify_hmac_sha256(integration.secret_bytes(), &[&body], &mac) {
-        return Err(signature_failure(SOURCE, "X-WC-Webhook-Signature does not match the body"));
-    }
+    let lookup = IntegrationLookup::Id(integration.id);
+    let integration = signed_by(&state, &lookup, integration, |secret| verify_hmac_sha256(secret, &[&body], &mac))
+        .await?
+        .ok_or_else(|| signature_failure(SOURCE, "X-WC-Webhook-Signature does not match the body"))?;
     let delivery = woocommerce::Delivery {
         topic: required_header(&headers, "x-wc-webhook-topic")?,
         delivery_id: required_header(&headers, "x-wc-webhook-delivery-id")?,

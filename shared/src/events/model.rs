@@ -37,6 +37,12 @@ pub enum EventKind {
     OrderUpdated,
     MessageInbound,
     MessageStatus,
+    /// A store asks for everything held about a customer (Shopify's `customers/data_request`).
+    PrivacyDataRequest,
+    /// A store asks for a customer's data to be erased (`customers/redact`).
+    PrivacyCustomerRedact,
+    /// A store asks for all of a shop's customer data to be erased (`shop/redact`).
+    PrivacyShopRedact,
 }
 
 impl EventKind {
@@ -51,6 +57,9 @@ impl EventKind {
             Self::OrderUpdated => "order_updated",
             Self::MessageInbound => "message_inbound",
             Self::MessageStatus => "message_status",
+            Self::PrivacyDataRequest => "privacy_data_request",
+            Self::PrivacyCustomerRedact => "privacy_customer_redact",
+            Self::PrivacyShopRedact => "privacy_shop_redact",
         }
     }
 }
@@ -78,6 +87,8 @@ impl NormalizedEvent {
             EventBody::Order(order) => Some(&order.external_order_id),
             EventBody::InboundMessage(message) => Some(&message.message_id),
             EventBody::MessageStatus(status) => Some(&status.message_id),
+            // The customer a privacy request names is personal data: never stored in clear.
+            EventBody::Privacy(_) => None,
         }
     }
 }
@@ -88,6 +99,7 @@ pub enum EventBody {
     Order(Box<OrderSnapshot>),
     InboundMessage(InboundMessage),
     MessageStatus(MessageStatusUpdate),
+    Privacy(crate::privacy::StoreRequest),
 }
 
 /// What the event tells about an order. Fields a platform did not send are `None`, never

@@ -79,6 +79,9 @@ pub fn normalize(delivery: &Delivery<'_>, body: &[u8]) -> Result<Option<Normaliz
             };
             (kind, snapshot, happened_at)
         }
+        topic if crate::privacy::shopify::TOPICS.contains(&topic) => {
+            return crate::privacy::shopify::normalize(delivery, body);
+        }
         _ => return Ok(None),
     };
     let occurred_at = changed_at.or_else(|| delivery.triggered_at.and_then(timestamp)).unwrap_or_else(Utc::now);

@@ -63,7 +63,7 @@ const FORMAT_LZ4: u8 = 1;
 /// A payload never legitimately opens larger than this (bodies are capped far lower).
 const MAX_OPENED_BYTES: usize = 64 * 1024 * 1024;
 
-fn pack(bytes: &[u8]) -> Vec<u8> {
+pub fn pack(bytes: &[u8]) -> Vec<u8> {
     let compressed = lz4_flex::compress_prepend_size(bytes);
     let mut packed = Vec::with_capacity(compressed.len() + 1);
     packed.push(FORMAT_LZ4);

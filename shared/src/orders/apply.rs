@@ -21,7 +21,8 @@ pub struct EventContext<'a> {
     pub actor: &'a str,
     pub merchant_id: MerchantId,
     pub integration_id: Option<IntegrationId>,
-    pub event_id: EventId,
+    /// The stored event being applied; `None` for changes that come from no event (a CSV import).
+    pub event_id: Option<EventId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,10 +32,27 @@ pub enum Applied {
     Unchanged { order_id: OrderId },
 }
 
+/// Whether a delivery plans the merchant's follow-ups. A cancellation or refund ends pending
+/// follow-ups either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFollowUps {
+    Plan,
+    Skip,
+}
+
+/// What applying an order did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderOutcome {
+    pub applied: Applied,
+    /// Whether any row (customer, order, line, product) was written. Rows that would not change
+    /// are not written, so their `updated_at` stays put.
+    pub changed: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error("event {0} is not an order event")]
-    NotAnOrderEvent(EventId),
+    #[error("the event is not an order event")]
+    NotAnOrderEvent,
     #[error(transparent)]
     Customer(#[from] UpsertError),
     #[error(transparent)]
@@ -76,14 +94,23 @@ pub async fn apply_order_event(
     ctx: &EventContext<'_>,
     event: &NormalizedEvent,
 ) -> Result<Applied, ApplyError> {
+    Ok(apply_order_with(tx, ctx, event, DeliveryFollowUps::Plan).await?.applied)
+}
+
+/// Applies an order event, planning follow-ups on delivery only when `on_delivery` says so.
+pub async fn apply_order_with(
+    tx: &mut Tx,
+    ctx: &EventContext<'_>,
+    event: &NormalizedEvent,
+    on_delivery: DeliveryFollowUps,
+) -> Result<OrderOutcome, ApplyError> {
     let EventBody::Order(order) = &event.body else {
-        return Err(ApplyError::NotAnOrderEvent(ctx.event_id));
+        return Err(ApplyError::NotAnOrderEvent);
     };
     let settings = merchants::settings(tx, ctx.merchant_id).await?;
-    let customer_id = match &order.customer {
+    let customer = match &order.customer {
         Some(snapshot) => {
-            let provenance =
-                Provenance { actor: ctx.actor, event_id: Some(ctx.event_id), occurred_at: event.occurred_at };
+            let provenance = Provenance { actor: ctx.actor, event_id: ctx.event_id, occurred_at: event.occurred_at };
             customers::upsert_from_snapshot(
                 tx,
                 ctx.keyring,
@@ -96,11 +123,12 @@ pub async fn apply_order_event(
         }
         None => None,
     };
+    let customer_id = customer.map(|customer| customer.id);
     let target = OrderStatus::target_of(event.kind);
-    let applied: Applied = match lock_order(tx, ctx.merchant_id, &order.external_order_id).await? {
+    let (applied, order_changed) = match lock_order(tx, ctx.merchant_id, &order.external_order_id).await? {
         Some(existing) => update_order(tx, ctx, event, order, existing, target, customer_id).await?,
         None => match insert_order(tx, ctx, event, order, target.unwrap_or(OrderStatus::Created), customer_id).await? {
-            Some(applied) => applied,
+            Some(applied) => (applied, true),
             // Created by a concurrent event a moment ago: apply to that row instead.
             None => {
                 let existing = lock_order(tx, ctx.merchant_id, &order.external_order_id)
@@ -111,9 +139,13 @@ pub async fn apply_order_event(
         },
     };
     if let Applied::Created { order_id, status } | Applied::StatusChanged { order_id, to: status, .. } = &applied {
-        follow_status(tx, ctx, *order_id, *status, reached_at(*status, event, order), &settings).await?;
+        let skip_planning = *status == OrderStatus::Delivered && on_delivery == DeliveryFollowUps::Skip;
+        if !skip_planning {
+            follow_status(tx, ctx, *order_id, *status, reached_at(*status, event, order), &settings).await?;
+        }
     }
-    Ok(applied)
+    let changed = order_changed || customer.is_some_and(|customer| customer.changed);
+    Ok(OrderOutcome { applied, changed })
 }
 
 /// What a new status means for follow-ups: delivery plans them, cancellation and refund end them.
@@ -137,7 +169,7 @@ pub async fn follow_status(
                 customer_id,
                 delivered_at: reached_at,
                 actor: ctx.actor,
-                event_id: Some(ctx.event_id),
+                event_id: ctx.event_id,
             };
             planning::plan_after_delivery(tx, &delivery, settings, Utc::now()).await?;
         }
@@ -210,7 +242,7 @@ async fn insert_order(
             action: "order.created",
             subject_type: "order",
             subject_id: order_id.to_string(),
-            event_id: Some(ctx.event_id),
+            event_id: ctx.event_id,
             before: None,
             after: Some(json!({ "status": status.as_str(), "external_order_id": order.external_order_id })),
         },
@@ -227,13 +259,13 @@ async fn update_order(
     existing: ExistingOrder,
     target: Option<OrderStatus>,
     customer_id: Option<CustomerId>,
-) -> Result<Applied, ApplyError> {
+) -> Result<(Applied, bool), ApplyError> {
     let current: OrderStatus = existing.status.parse().map_err(ApplyError::CorruptStatus)?;
     // Newer in the platform's own time than every change applied so far.
     let is_newer = existing.source_updated_at.is_none_or(|applied| event.occurred_at > applied);
     let next = target.and_then(|target| current.next(target, is_newer));
-    if is_newer {
-        sqlx::query(
+    let changed = if is_newer {
+        let updated = sqlx::query(
             "UPDATE orders SET currency = coalesce($2, currency), total_minor = coalesce($3, total_minor),
                  placed_at = coalesce(placed_at, $4), customer_id = coalesce($5, customer_id), source_updated_at = $6,
                  order_number = coalesce($7, order_number)
@@ -248,15 +280,20 @@ async fn update_order(
         .bind(&order.order_number)
         .execute(&mut **tx)
         .await?;
-        upsert_items(tx, ctx.merchant_id, existing.id, &order.items).await?;
+        let items = upsert_items(tx, ctx.merchant_id, existing.id, &order.items).await?;
+        updated.rows_affected() > 0 || items > 0
     } else {
         // An older event never overwrites newer data, but fills what is still missing (the
-        // full order may arrive after a fulfilment that carried only its id).
-        sqlx::query(
+        // full order may arrive after a fulfilment that carried only its id). The row is
+        // written only when something is missing.
+        let filled = sqlx::query(
             "UPDATE orders SET currency = coalesce(currency, $2), total_minor = coalesce(total_minor, $3),
                  placed_at = coalesce(placed_at, $4), customer_id = coalesce(customer_id, $5),
                  order_number = coalesce(order_number, $6)
-             WHERE id = $1",
+             WHERE id = $1
+               AND ((currency IS NULL AND $2::text IS NOT NULL) OR (total_minor IS NULL AND $3::bigint IS NOT NULL)
+                    OR (placed_at IS NULL AND $4::timestamptz IS NOT NULL) OR (customer_id IS NULL AND $5::uuid IS NOT NULL)
+                    OR (order_number IS NULL AND $6::text IS NOT NULL))",
         )
         .bind(existing.id)
         .bind(&order.currency)
@@ -266,10 +303,11 @@ async fn update_order(
         .bind(&order.order_number)
         .execute(&mut **tx)
         .await?;
-        insert_missing_items(tx, ctx.merchant_id, existing.id, &order.items).await?;
-    }
+        let items = insert_missing_items(tx, ctx.merchant_id, existing.id, &order.items).await?;
+        filled.rows_affected() > 0 || items > 0
+    };
     let Some(next) = next else {
-        return Ok(Applied::Unchanged { order_id: existing.id });
+        return Ok((Applied::Unchanged { order_id: existing.id }, changed));
     };
     sqlx::query(&format!(
         "UPDATE orders SET status = $2, {column} = coalesce({column}, $3) WHERE id = $1",
@@ -288,22 +326,23 @@ async fn update_order(
             action: "order.status_changed",
             subject_type: "order",
             subject_id: existing.id.to_string(),
-            event_id: Some(ctx.event_id),
+            event_id: ctx.event_id,
             before: Some(json!({ "status": current.as_str() })),
             after: Some(json!({ "status": next.as_str() })),
         },
     )
     .await?;
-    Ok(Applied::StatusChanged { order_id: existing.id, from: current, to: next })
+    Ok((Applied::StatusChanged { order_id: existing.id, from: current, to: next }, true))
 }
 
 /// Lines are keyed by the platform's line id, so a re-sent order updates its lines in place.
+/// Returns how many lines were written.
 async fn upsert_items(
     tx: &mut Tx,
     merchant: MerchantId,
     order_id: OrderId,
     items: &[LineItem],
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     write_items(tx, merchant, order_id, items, true).await
 }
 
@@ -313,7 +352,7 @@ async fn insert_missing_items(
     merchant: MerchantId,
     order_id: OrderId,
     items: &[LineItem],
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     write_items(tx, merchant, order_id, items, false).await
 }
 
@@ -323,20 +362,26 @@ async fn write_items(
     order_id: OrderId,
     items: &[LineItem],
     overwrite: bool,
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
+    // A line that would not change is not written.
     let on_conflict = if overwrite {
         "DO UPDATE SET product_id = coalesce(EXCLUDED.product_id, order_items.product_id), sku = EXCLUDED.sku,
-             title = EXCLUDED.title, quantity = EXCLUDED.quantity, unit_price_minor = EXCLUDED.unit_price_minor"
+             title = EXCLUDED.title, quantity = EXCLUDED.quantity, unit_price_minor = EXCLUDED.unit_price_minor
+         WHERE (order_items.product_id, order_items.sku, order_items.title, order_items.quantity,
+                order_items.unit_price_minor)
+               IS DISTINCT FROM (coalesce(EXCLUDED.product_id, order_items.product_id), EXCLUDED.sku, EXCLUDED.title,
+                EXCLUDED.quantity, EXCLUDED.unit_price_minor)"
     } else {
         "DO NOTHING"
     };
+    let mut written = 0;
     for item in items {
         let product_id = match item.external_product_id.as_deref().or(item.sku.as_deref()) {
             Some(_) => Some(upsert_product(tx, merchant, item).await?),
             None => None,
         }
         .flatten();
-        sqlx::query(&format!(
+        let inserted = sqlx::query(&format!(
             "INSERT INTO order_items (id, merchant_id, order_id, product_id, line_key, sku, title, quantity, unit_price_minor)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT ON CONSTRAINT order_items_order_id_line_key_key {on_conflict}"
@@ -352,8 +397,9 @@ async fn write_items(
         .bind(item.unit_price_minor)
         .execute(&mut **tx)
         .await?;
+        written += inserted.rows_affected();
     }
-    Ok(())
+    Ok(written)
 }
 
 /// The catalogue learns products from the orders that name them; scraping fills in the rest.

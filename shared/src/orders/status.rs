@@ -36,7 +36,12 @@ impl OrderStatus {
             EventKind::OrderDelivered => Some(Self::Delivered),
             EventKind::OrderCancelled => Some(Self::Cancelled),
             EventKind::OrderRefunded => Some(Self::Refunded),
-            EventKind::OrderUpdated | EventKind::MessageInbound | EventKind::MessageStatus => None,
+            EventKind::OrderUpdated
+            | EventKind::MessageInbound
+            | EventKind::MessageStatus
+            | EventKind::PrivacyDataRequest
+            | EventKind::PrivacyCustomerRedact
+            | EventKind::PrivacyShopRedact => None,
         }
     }
 

@@ -52,6 +52,8 @@ pub enum QueueName {
     Knowledge,
     /// Customers' questions answered by the agent.
     Conversations,
+    /// Uploaded CSV files read into orders and products.
+    Imports,
 }
 
 impl QueueName {
@@ -61,6 +63,7 @@ impl QueueName {
         QueueName::Messages,
         QueueName::Knowledge,
         QueueName::Conversations,
+        QueueName::Imports,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -70,6 +73,7 @@ impl QueueName {
             Self::Messages => "messages",
             Self::Knowledge => "knowledge",
             Self::Conversations => "conversations",
+            Self::Imports => "imports",
         }
     }
 
@@ -81,6 +85,7 @@ impl QueueName {
             Self::Messages => &["follow_up", "reply"],
             Self::Knowledge => &[crate::tasks::SCRAPE, crate::tasks::EMBED],
             Self::Conversations => &[crate::tasks::ANSWER],
+            Self::Imports => &[crate::tasks::IMPORT],
         }
     }
 }

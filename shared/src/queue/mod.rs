@@ -30,9 +30,11 @@
 //! - [`backlog`]: apalis storage construction, queue depth and pruning, by Redis key.
 //! - [`relay`]: the relay and reconciler.
 //! - [`attempts`]: failure bookkeeping, backoff and dead letters.
+//! - [`control`]: queues paused and resumed by operators.
 
 pub mod attempts;
 pub mod backlog;
+pub mod control;
 pub mod jobs;
 pub mod relay;
 

@@ -1,6 +1,7 @@
 mod cli;
 mod generic;
 mod observability;
+mod openapi;
 mod security;
 mod shopify;
 mod whatsapp;

@@ -203,6 +203,24 @@ async fn rotating_keys_reseals_everything_and_keeps_it_readable() {
     let _workers = app.start_workers();
     store_orders(&app, 3).await;
     app.wait_for_count(PROCESSED, 3, 20).await;
+    // A message text, sealed like every other personal field, must move to the new key too.
+    let merchant: uuid::Uuid =
+        sqlx::query_scalar("SELECT merchant_id FROM orders LIMIT 1").fetch_one(&app.admin).await.expect("merchant");
+    let body = app.keyring.seal(
+        b"Where is my order?",
+        &recete_shared::message_bodies::context(recete_shared::ids::MerchantId::from_uuid(merchant)),
+    );
+    sqlx::query(
+        "INSERT INTO messages (id, merchant_id, direction, kind, status, pii_key_id, body_sealed)
+         VALUES ($1, $2, 'inbound', 'text', 'received', $3, $4)",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(merchant)
+    .bind(&body.key_id)
+    .bind(&body.bytes)
+    .execute(&app.admin)
+    .await
+    .expect("message");
     let new_key = "Pq0G3y8rZmG3qk2Q8m0w9b1m7n5r3t1v2x4z6c8e0g0=";
     let output = Command::new(env!("CARGO_BIN_EXE_recete"))
         .args(["keys", "rotate"])
@@ -221,6 +239,8 @@ async fn rotating_keys_reseals_everything_and_keeps_it_readable() {
         (report["integrations"].as_u64(), report["customers"].as_u64(), report["external_events"].as_u64()),
         (Some(1), Some(3), Some(3))
     );
+    assert_eq!(report["messages"].as_u64(), Some(1));
+    assert_eq!(app.count("SELECT count(*) FROM messages WHERE pii_key_id <> 'dev-2'").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM external_events WHERE key_id <> 'dev-2'").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM customers WHERE pii_key_id <> 'dev-2'").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM integrations WHERE secret_key_id <> 'dev-2'").await, 0);

@@ -14,8 +14,10 @@ use apalis::prelude::{BoxDynError, Data};
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
+use recete_shared::events::EventBody;
 use recete_shared::ids::EventId;
 use recete_shared::orders::apply::{EventContext, apply_order_event};
+use recete_shared::privacy::store_requests::{self, Delivered, Progress};
 use recete_shared::queue::EventJob;
 use sqlx::PgPool;
 
@@ -44,12 +46,23 @@ pub async fn handle_event(event_id: EventId, deps: &OrderDeps) -> anyhow::Result
     let Some(claimed) = jobs::claim_event(&mut tx, event_id, &deps.keyring).await? else {
         return Ok(Outcome::Skipped);
     };
+    if let EventBody::Privacy(request) = &claimed.event.body {
+        let delivered = Delivered { merchant: claimed.merchant_id, event_id, request };
+        let progress = store_requests::carry_out(&mut tx, &deps.keyring, &delivered)
+            .await
+            .context("Failed to carry out the store's privacy request")?;
+        if progress == Progress::Finished {
+            jobs::mark_event_processed(&mut tx, event_id).await?;
+        }
+        tx.commit().await.context("Failed to commit the privacy request")?;
+        return Ok(Outcome::Done);
+    }
     let ctx = EventContext {
         keyring: &deps.keyring,
         actor: ACTOR,
         merchant_id: claimed.merchant_id,
         integration_id: Some(claimed.integration_id),
-        event_id,
+        event_id: Some(event_id),
     };
     apply_order_event(&mut tx, &ctx, &claimed.event).await.context("Failed to apply the event to the order")?;
     jobs::mark_event_processed(&mut tx, event_id).await?;

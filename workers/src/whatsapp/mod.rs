@@ -56,7 +56,9 @@ pub async fn handle_event(event_id: EventId, deps: &WhatsAppDeps) -> anyhow::Res
         EventBody::InboundMessage(message) => {
             receive(&mut tx, &deps.keyring, claimed.merchant_id, event_id, message, claimed.event.occurred_at).await?
         }
-        EventBody::Order(_) => anyhow::bail!("an order event reached the whatsapp-events queue"),
+        EventBody::Order(_) | EventBody::Privacy(_) => {
+            anyhow::bail!("a store's event reached the whatsapp-events queue")
+        }
     }
     jobs::mark_event_processed(&mut tx, event_id).await?;
     tx.commit().await.context("Failed to commit the event")?;
@@ -77,7 +79,11 @@ async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Ut
         )
     };
     let updated = sqlx::query(&format!(
-        "UPDATE messages m SET status = $3, status_at = $4, wa_message_id = coalesce(m.wa_message_id, $1),
+        // A message of an erased customer keeps its status for the figures but never gets its
+        // WhatsApp id back: that id encodes the customer's phone number.
+        "UPDATE messages m SET status = $3, status_at = $4,
+             wa_message_id = CASE WHEN EXISTS (SELECT 1 FROM customers c WHERE c.id = m.customer_id AND c.erased_at IS NOT NULL)
+                                  THEN m.wa_message_id ELSE coalesce(m.wa_message_id, $1) END,
              sent_at = CASE WHEN $3 IN ('sent', 'delivered', 'read') THEN coalesce(m.sent_at, $4) ELSE m.sent_at END,
              error_code = CASE WHEN $3 = 'failed' THEN $5 ELSE m.error_code END,
              error_reason = CASE WHEN $3 = 'failed' THEN $6 ELSE m.error_reason END
@@ -242,5 +248,6 @@ async fn find_or_create_customer(
     let provenance = customers::Provenance { actor: ACTOR, event_id: None, occurred_at: Utc::now() };
     customers::upsert_from_snapshot(tx, keyring, merchant, &snapshot, None, &provenance)
         .await?
+        .map(|customer| customer.id)
         .context("a customer with a phone number is always created")
 }

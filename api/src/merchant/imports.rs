@@ -1,0 +1,798 @@
+//! CSV imports of the merchant's orders and products: the upload, the import's progress and its
+//! failed rows, the failed rows as a CSV file to fix and upload again, and the templates.
+//!
+//! An upload is streamed into storage as it arrives (never held whole in memory) and answered
+//! 202 once stored; a worker of the imports pool reads it. The upload routes lift the usual body
+//! limit for their own, `imports.max_upload_bytes`.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use recete_imports::ErrorsCsvWriter;
+use recete_shared::crypto::Keyring;
+use recete_shared::db;
+use recete_shared::ids::{ImportId, MerchantId};
+use recete_shared::imports::store::{self, ImportRecord, ListFilter, StoredRowError};
+use recete_shared::imports::upload::{NewImport, Upload, UploadError};
+use recete_shared::imports::{self, DateOrder, ImportKind, ImportOptions, ImportStatus};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::pagination;
+use crate::auth::Merchant;
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::state::AppState;
+
+/// Failed rows shown with an import's status; the rest are paged through `/errors`.
+const ERRORS_SHOWN: i64 = 20;
+/// Failed rows read per query while writing the errors file.
+const ERRORS_CSV_PAGE: i64 = 500;
+const CSV: &str = "text/csv; charset=utf-8";
+
+/// How large an upload may be and how it is stored; part of the application state.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimits {
+    pub max_upload_bytes: usize,
+    pub chunk_bytes: usize,
+}
+
+/// The import routes, with their part of the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    // The uploads count their own bytes against `imports.max_upload_bytes`; the default body
+    // limit (and axum's 2 MB cap on multipart bodies) would cut them off first.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(upload_orders))
+        .routes(routes!(upload_products))
+        .layer(DefaultBodyLimit::disable());
+    OpenApiRouter::new()
+        .merge(uploads)
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(errors))
+        .routes(routes!(errors_csv))
+        .routes(routes!(orders_template))
+        .routes(routes!(products_template))
+}
+
+/// How `05/03/2026` is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DateOrderParam {
+    /// The 5th of March (the default).
+    DayFirst,
+    /// The 3rd of May.
+    MonthFirst,
+}
+
+impl From<DateOrderParam> for DateOrder {
+    fn from(value: DateOrderParam) -> Self {
+        match value {
+            DateOrderParam::DayFirst => Self::DayFirst,
+            DateOrderParam::MonthFirst => Self::MonthFirst,
+        }
+    }
+}
+
+impl From<DateOrder> for DateOrderParam {
+    fn from(value: DateOrder) -> Self {
+        match value {
+            DateOrder::DayFirst => Self::DayFirst,
+            DateOrder::MonthFirst => Self::MonthFirst,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrdersUploadQuery {
+    /// Plan follow-ups for delivered orders, as a delivery webhook would (default false).
+    plan_followups: Option<bool>,
+    /// ISO 3166-1 alpha-2 country of phone numbers written without `+` (default: the
+    /// merchant's default phone country).
+    #[param(min_length = 2, max_length = 2)]
+    default_country: Option<String>,
+    date_order: Option<DateOrderParam>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProductsUploadQuery {
+    #[param(min_length = 2, max_length = 2)]
+    default_country: Option<String>,
+    date_order: Option<DateOrderParam>,
+}
+
+/// The file as the body: the bytes of a CSV file, in any of the encodings and separators
+/// spreadsheets write.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(value_type = String, format = Binary)]
+pub struct CsvFile(Vec<u8>);
+
+/// The file as a `multipart/form-data` part.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The CSV file.
+    #[schema(value_type = String, format = Binary, min_length = 1)]
+    file: Vec<u8>,
+}
+
+/// What an import holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportKindView {
+    Orders,
+    Products,
+}
+
+impl From<ImportKind> for ImportKindView {
+    fn from(kind: ImportKind) -> Self {
+        match kind {
+            ImportKind::Orders => Self::Orders,
+            ImportKind::Products => Self::Products,
+        }
+    }
+}
+
+impl From<ImportKindView> for ImportKind {
+    fn from(kind: ImportKindView) -> Self {
+        match kind {
+            ImportKindView::Orders => Self::Orders,
+            ImportKindView::Products => Self::Products,
+        }
+    }
+}
+
+/// Where an import is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatusView {
+    /// Stored, waiting for a worker.
+    Queued,
+    Running,
+    /// Every row was read; failed rows are in `errors`.
+    Completed,
+    /// The file as a whole could not be imported; `failure_reason` says why.
+    Failed,
+}
+
+impl From<ImportStatus> for ImportStatusView {
+    fn from(status: ImportStatus) -> Self {
+        match status {
+            ImportStatus::Queued => Self::Queued,
+            ImportStatus::Running => Self::Running,
+            ImportStatus::Completed => Self::Completed,
+            ImportStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+impl From<ImportStatusView> for ImportStatus {
+    fn from(status: ImportStatusView) -> Self {
+        match status {
+            ImportStatusView::Queued => Self::Queued,
+            ImportStatusView::Running => Self::Running,
+            ImportStatusView::Completed => Self::Completed,
+            ImportStatusView::Failed => Self::Failed,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportAccepted {
+    import_id: Uuid,
+    kind: ImportKindView,
+    status: ImportStatusView,
+    byte_size: i64,
+    /// SHA-256 of the file, hex.
+    sha256: String,
+    /// Where to follow the import.
+    status_url: String,
+}
+
+/// Upload an orders CSV.
+///
+/// One row per line item: rows sharing an order id are one order. Send the file as the body
+/// (`Content-Type: text/csv`) or as the `file` part of a `multipart/form-data` body.
+#[utoipa::path(
+    post,
+    path = "/api/imports/orders",
+    tag = "imports",
+    params(OrdersUploadQuery),
+    request_body(
+        description = "The CSV file, up to `imports.max_upload_bytes` (50 MB by default).",
+        content((CsvFile = "text/csv"), (UploadForm = "multipart/form-data"))
+    ),
+    responses(
+        (status = 202, description = "Stored and queued; follow it at `status_url`.", body = ImportAccepted),
+        (status = 413, description = "The file is larger than the limit.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither `text/csv` nor `multipart/form-data`.", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn upload_orders(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Query(query): Query<OrdersUploadQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let options = options(query.plan_followups.unwrap_or(false), query.default_country, query.date_order)?;
+    upload(state, merchant, ImportKind::Orders, options, request).await
+}
+
+/// Upload a products CSV.
+///
+/// One row per product, identified by its SKU: uploading a product again updates it. Send the
+/// file as the body (`Content-Type: text/csv`) or as the `file` part of a `multipart/form-data` body.
+#[utoipa::path(
+    post,
+    path = "/api/imports/products",
+    tag = "imports",
+    params(ProductsUploadQuery),
+    request_body(
+        description = "The CSV file, up to `imports.max_upload_bytes` (50 MB by default).",
+        content((CsvFile = "text/csv"), (UploadForm = "multipart/form-data"))
+    ),
+    responses(
+        (status = 202, description = "Stored and queued; follow it at `status_url`.", body = ImportAccepted),
+        (status = 413, description = "The file is larger than the limit.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither `text/csv` nor `multipart/form-data`.", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn upload_products(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Query(query): Query<ProductsUploadQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let options = options(false, query.default_country, query.date_order)?;
+    upload(state, merchant, ImportKind::Products, options, request).await
+}
+
+fn options(
+    plan_followups: bool,
+    default_country: Option<String>,
+    date_order: Option<DateOrderParam>,
+) -> Result<ImportOptions, ApiError> {
+    let default_country = match default_country {
+        Some(code) => Some(imports::country_code(&code).ok_or_else(|| ApiError::InvalidField {
+            field: "default_country".into(),
+            detail: "must be an ISO 3166-1 alpha-2 country code such as DE".into(),
+        })?),
+        None => None,
+    };
+    Ok(ImportOptions { plan_followups, default_country, date_order: date_order.map(Into::into).unwrap_or_default() })
+}
+
+/// How the file arrives.
+enum Arrival {
+    Csv,
+    Multipart,
+}
+
+fn body_kind(headers: &HeaderMap) -> Result<Arrival, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match media_type.as_str() {
+        "text/csv" | "application/csv" => Ok(Arrival::Csv),
+        "multipart/form-data" => Ok(Arrival::Multipart),
+        _ => Err(ApiError::UnsupportedMediaType(
+            "send the file as the body with `Content-Type: text/csv`, or as the `file` part of a \
+             `multipart/form-data` body"
+                .into(),
+        )),
+    }
+}
+
+async fn upload(
+    state: AppState,
+    merchant: Merchant,
+    kind: ImportKind,
+    options: ImportOptions,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let limits = state.import_limits;
+    let body = body_kind(request.headers())?;
+    let declared =
+        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if matches!(body, Arrival::Csv) && declared.is_some_and(|length| length > limits.max_upload_bytes as u64) {
+        return Err(ApiError::PayloadTooLarge { limit: limits.max_upload_bytes });
+    }
+    let mut upload =
+        Upload::begin(&state.pool, &state.keyring, merchant.merchant_id, limits.max_upload_bytes, limits.chunk_bytes)
+            .await
+            .map_err(ApiError::from_database)?;
+    let file_name = match body {
+        Arrival::Csv => {
+            let mut stream = request.into_body().into_data_stream();
+            while let Some(bytes) = stream.next().await {
+                let bytes = bytes.map_err(|e| ApiError::BadRequest(format!("could not read the request body: {e}")))?;
+                upload.write(&bytes).await.map_err(upload_error)?;
+            }
+            None
+        }
+        Arrival::Multipart => {
+            let mut multipart = Multipart::from_request(request, &state)
+                .await
+                .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+            let mut file_name = None;
+            let mut found = false;
+            while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+                if field.name() != Some("file") || found {
+                    continue;
+                }
+                found = true;
+                file_name = field.file_name().map(|name| name.chars().take(255).collect::<String>());
+                while let Some(bytes) = field.chunk().await.map_err(multipart_error)? {
+                    upload.write(&bytes).await.map_err(upload_error)?;
+                }
+            }
+            if !found {
+                return Err(ApiError::InvalidField {
+                    field: "file".into(),
+                    detail: "is required: no `file` part was sent".into(),
+                });
+            }
+            file_name
+        }
+    };
+    if upload.byte_size() == 0 {
+        // Nothing is stored for an empty file: there is no header to read and no row to report.
+        return Err(ApiError::InvalidField {
+            field: "file".into(),
+            detail: "is empty: a CSV file needs a header line naming the columns".into(),
+        });
+    }
+    let created_by = format!("api-key:{}", merchant.api_key_id);
+    let stored = upload
+        .finish(NewImport { kind, options: &options, file_name: file_name.as_deref(), created_by: &created_by })
+        .await
+        .map_err(upload_error)?;
+    let status_url = format!("/api/imports/{}", stored.id);
+    let accepted = ImportAccepted {
+        import_id: stored.id.as_uuid(),
+        kind: kind.into(),
+        status: ImportStatusView::Queued,
+        byte_size: stored.byte_size as i64,
+        sha256: hex::encode(stored.sha256),
+        status_url: status_url.clone(),
+    };
+    let mut response = (StatusCode::ACCEPTED, Json(accepted)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&status_url) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+fn upload_error(error: UploadError) -> ApiError {
+    match error {
+        UploadError::TooLarge { limit } => ApiError::PayloadTooLarge { limit },
+        UploadError::Database(error) => ApiError::from_database(error),
+    }
+}
+
+fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::BadRequest(format!("the multipart body is malformed: {}", error.body_text()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportOptionsView {
+    plan_followups: bool,
+    default_country: Option<String>,
+    date_order: DateOrderParam,
+}
+
+/// A row that could not be imported.
+#[derive(Serialize, ToSchema)]
+pub struct RowErrorView {
+    /// The line of the file the row starts on; the header is line 1.
+    line: i64,
+    /// The column at fault, as the file's header names it; absent when the row as a whole is wrong.
+    column: Option<String>,
+    /// The value at fault, made safe to show: cut short, phones and emails masked.
+    value: Option<String>,
+    message: String,
+}
+
+impl From<StoredRowError> for RowErrorView {
+    fn from(error: StoredRowError) -> Self {
+        Self { line: error.line, column: error.column_name, value: error.value, message: error.message }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportView {
+    id: Uuid,
+    kind: ImportKindView,
+    status: ImportStatusView,
+    file_name: Option<String>,
+    byte_size: i64,
+    /// SHA-256 of the file, hex.
+    sha256: String,
+    options: ImportOptionsView,
+    /// Rows in the file; known once the whole file has been read.
+    total_rows: Option<i64>,
+    /// Rows handled so far: imported + skipped + failed.
+    processed_rows: i64,
+    /// Rows that created or changed something.
+    imported: i64,
+    /// Rows that changed nothing (already imported).
+    skipped: i64,
+    /// Rows that could not be imported; each is in `errors`.
+    failed: i64,
+    /// Share of the file read, 0 to 1.
+    progress: f64,
+    /// Columns of the file that are not read.
+    ignored_columns: Vec<String>,
+    failure_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    /// The first failed rows, in line order.
+    errors: Vec<RowErrorView>,
+    /// Failed rows in all.
+    errors_total: i64,
+    /// Pass as `cursor` to `/api/imports/{import_id}/errors` for the failed rows after these.
+    errors_next_cursor: Option<String>,
+}
+
+fn view(record: ImportRecord, errors: Vec<StoredRowError>, next_cursor: Option<String>) -> ImportView {
+    let progress = if record.status().is_final() {
+        1.0
+    } else {
+        (record.bytes_done as f64 / record.byte_size.max(1) as f64).clamp(0.0, 1.0)
+    };
+    let options = &record.options.0;
+    ImportView {
+        id: record.id.as_uuid(),
+        kind: record.kind().into(),
+        status: record.status().into(),
+        sha256: hex::encode(&record.sha256),
+        options: ImportOptionsView {
+            plan_followups: options.plan_followups,
+            default_country: options.default_country.clone(),
+            date_order: options.date_order.into(),
+        },
+        total_rows: record.total_rows,
+        processed_rows: record.records_done,
+        imported: record.imported,
+        skipped: record.skipped,
+        failed: record.failed,
+        progress,
+        errors_total: record.failed,
+        errors: errors.into_iter().map(Into::into).collect(),
+        errors_next_cursor: next_cursor,
+        file_name: record.file_name,
+        byte_size: record.byte_size,
+        ignored_columns: record.ignored_columns,
+        failure_reason: record.failure_reason,
+        created_at: record.created_at,
+        started_at: record.started_at,
+        finished_at: record.finished_at,
+    }
+}
+
+/// An import's progress, counts and first failed rows.
+#[utoipa::path(
+    get,
+    path = "/api/imports/{import_id}",
+    tag = "imports",
+    params(("import_id" = Uuid, Path, description = "The import's id.")),
+    responses((status = 200, description = "The import.", body = ImportView))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Path(import_id): Path<Uuid>,
+) -> Result<Json<ImportView>, ApiError> {
+    let import = ImportId::from_uuid(import_id);
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let record =
+        store::find(&mut tx, import).await.map_err(ApiError::from_database)?.ok_or_else(|| not_found(import))?;
+    let mut errors = store::errors(&mut tx, import, None, ERRORS_SHOWN + 1).await.map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
+    let next_cursor = finish_errors_page(&mut errors, ERRORS_SHOWN);
+    Ok(Json(view(record, errors, next_cursor)))
+}
+
+fn not_found(import: ImportId) -> ApiError {
+    ApiError::NotFound(format!("no import {import}"))
+}
+
+fn finish_errors_page(errors: &mut Vec<StoredRowError>, limit: i64) -> Option<String> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if errors.len() <= limit {
+        return None;
+    }
+    errors.truncate(limit);
+    errors.last().map(|last| URL_SAFE_NO_PAD.encode(format!("line:{}", last.line)))
+}
+
+fn decode_errors_cursor(cursor: &str) -> Result<i64, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("line:").and_then(|line| line.parse().ok()))
+        .ok_or_else(|| ApiError::InvalidField {
+            field: "cursor".into(),
+            detail: "is not a cursor this API returned".into(),
+        })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ErrorsQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `errors_next_cursor` of the import, or `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RowErrorList {
+    errors: Vec<RowErrorView>,
+    /// Failed rows in all.
+    total: i64,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// An import's failed rows, in line order.
+#[utoipa::path(
+    get,
+    path = "/api/imports/{import_id}/errors",
+    tag = "imports",
+    params(("import_id" = Uuid, Path, description = "The import's id."), ErrorsQuery),
+    responses((status = 200, description = "One page of failed rows.", body = RowErrorList))
+)]
+pub async fn errors(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Path(import_id): Path<Uuid>,
+    Query(query): Query<ErrorsQuery>,
+) -> Result<Json<RowErrorList>, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    let after = query.cursor.as_deref().map(decode_errors_cursor).transpose()?;
+    let import = ImportId::from_uuid(import_id);
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let record =
+        store::find(&mut tx, import).await.map_err(ApiError::from_database)?.ok_or_else(|| not_found(import))?;
+    let mut errors = store::errors(&mut tx, import, after, limit + 1).await.map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
+    let next_cursor = finish_errors_page(&mut errors, limit);
+    Ok(Json(RowErrorList { errors: errors.into_iter().map(Into::into).collect(), total: record.failed, next_cursor }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    status: Option<ImportStatusView>,
+    kind: Option<ImportKindView>,
+    /// Uploaded at or after (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Uploaded before (RFC 3339).
+    to: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportList {
+    imports: Vec<ImportView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Imports, newest first. Each shows its counts; failed rows are listed per import.
+#[utoipa::path(
+    get,
+    path = "/api/imports",
+    tag = "imports",
+    params(ListQuery),
+    responses((status = 200, description = "One page of imports.", body = ImportList))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ImportList>, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    pagination::check_range(query.from, query.to)?;
+    let before = pagination::after(query.cursor.as_deref())?;
+    let filter = ListFilter {
+        status: query.status.map(Into::into),
+        kind: query.kind.map(Into::into),
+        from: query.from,
+        to: query.to,
+        before: before.map(|(at, id)| (at, ImportId::from_uuid(id))),
+    };
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let mut records = store::list(&mut tx, &filter, limit + 1).await.map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
+    let next_cursor = pagination::finish_page(&mut records, limit, |last| (last.created_at, last.id.as_uuid()));
+    let imports = records.into_iter().map(|record| view(record, Vec::new(), None)).collect();
+    Ok(Json(ImportList { imports, next_cursor }))
+}
+
+/// The failed rows as a CSV file: the file's own header and fields, and the reason in a last
+/// `error` column, ready to fix and upload again.
+#[utoipa::path(
+    get,
+    path = "/api/imports/{import_id}/errors.csv",
+    tag = "imports",
+    params(("import_id" = Uuid, Path, description = "The import's id.")),
+    responses((status = 200, description = "The failed rows with their reasons.", body = String, content_type = "text/csv; charset=utf-8"))
+)]
+pub async fn errors_csv(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Path(import_id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    let import = ImportId::from_uuid(import_id);
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let record =
+        store::find(&mut tx, import).await.map_err(ApiError::from_database)?.ok_or_else(|| not_found(import))?;
+    crate::auth::commit(tx).await?;
+    let buffer = SharedBuffer::default();
+    let writer = ErrorsCsvWriter::new(buffer.clone(), &record.headers.unwrap_or_default())
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let rows = ErrorRows {
+        pool: state.pool.clone(),
+        keyring: state.keyring.clone(),
+        merchant: merchant.merchant_id,
+        import,
+        after: None,
+        writer: Some(writer),
+        buffer,
+    };
+    let stream = futures_util::stream::unfold(rows, |mut rows| async move {
+        match rows.next_bytes().await {
+            Ok(Some(bytes)) => Some((Ok::<Bytes, std::io::Error>(bytes), rows)),
+            Ok(None) => None,
+            Err(error) => {
+                tracing::error!(import = %rows.import, error = %format!("{error:#}"), "writing the errors file failed");
+                rows.writer = None;
+                Some((Err(std::io::Error::other("the errors file could not be completed")), rows))
+            }
+        }
+    });
+    let file_name = format!("attachment; filename=\"import-{import}-errors.csv\"");
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CSV));
+    if let Ok(disposition) = HeaderValue::from_str(&file_name) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    Ok(response)
+}
+
+/// Bytes the CSV writer has flushed, taken out page by page.
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().map(|mut bytes| std::mem::take(&mut *bytes)).unwrap_or_default()
+    }
+}
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().map_err(|_| std::io::Error::other("buffer poisoned"))?.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The errors file, written a page of failed rows at a time.
+struct ErrorRows {
+    pool: PgPool,
+    keyring: Arc<Keyring>,
+    merchant: MerchantId,
+    import: ImportId,
+    after: Option<i64>,
+    /// `None` once the file is complete.
+    writer: Option<ErrorsCsvWriter<SharedBuffer>>,
+    buffer: SharedBuffer,
+}
+
+impl ErrorRows {
+    /// The next piece of the file; `None` at its end.
+    async fn next_bytes(&mut self) -> anyhow::Result<Option<Bytes>> {
+        loop {
+            let Some(writer) = self.writer.as_mut() else {
+                return Ok(None);
+            };
+            let mut tx = db::tenant_tx(&self.pool, self.merchant).await?;
+            let page = store::errors(&mut tx, self.import, self.after, ERRORS_CSV_PAGE).await?;
+            tx.commit().await?;
+            if page.is_empty() {
+                if let Some(writer) = self.writer.take() {
+                    writer.finish()?;
+                }
+            } else {
+                self.after = page.last().map(|last| last.line);
+                for error in &page {
+                    let fields = match (&error.pii_key_id, &error.row_sealed) {
+                        (Some(key_id), Some(sealed)) => {
+                            imports::open_error_row(&self.keyring, self.merchant, self.import, key_id, sealed)?
+                        }
+                        _ => Vec::new(),
+                    };
+                    writer.write_row(&fields, &reason(error))?;
+                }
+            }
+            let bytes = self.buffer.take();
+            if !bytes.is_empty() {
+                return Ok(Some(Bytes::from(bytes)));
+            }
+        }
+    }
+}
+
+/// The errors file's reason column: where, and what is wrong.
+fn reason(error: &StoredRowError) -> String {
+    match &error.column_name {
+        Some(column) => format!("line {}, column {column}: {}", error.line, error.message),
+        None => format!("line {}: {}", error.line, error.message),
+    }
+}
+
+/// The orders template: every column, with two example rows.
+#[utoipa::path(
+    get,
+    path = "/api/imports/templates/orders.csv",
+    tag = "imports",
+    responses((status = 200, description = "An orders CSV to fill in.", body = String, content_type = "text/csv; charset=utf-8"))
+)]
+pub async fn orders_template(_merchant: Merchant) -> Response {
+    template(ImportKind::Orders)
+}
+
+/// The products template: every column, with two example rows.
+#[utoipa::path(
+    get,
+    path = "/api/imports/templates/products.csv",
+    tag = "imports",
+    responses((status = 200, description = "A products CSV to fill in.", body = String, content_type = "text/csv; charset=utf-8"))
+)]
+pub async fn products_template(_merchant: Merchant) -> Response {
+    template(ImportKind::Products)
+}
+
+fn template(kind: ImportKind) -> Response {
+    let disposition = format!("attachment; filename=\"{kind}.csv\"");
+    let mut response = recete_imports::template(kind).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CSV));
+    if let Ok(disposition) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+}

@@ -1,0 +1,473 @@
+//! `/api/integrations`: the merchant's connections to their store and to WhatsApp. Secrets are
+//! shown once, when we generate them, and never listed.
+//!
+//! Rotating a secret keeps the previous one verifying for an overlap (24 hours unless asked
+//! otherwise, at most 7 days), so deliveries signed before the store switched are not lost.
+//! Rotations and disables take effect at once in this process and within
+//! `ingest.integration_cache_ttl_secs` in every other (see `IntegrationDirectory`).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use recete_shared::audit::{self, AuditEntry};
+use recete_shared::db;
+use recete_shared::ids::IntegrationId;
+use recete_shared::integrations::{
+    self, CreateIntegrationError, MAX_ROTATION_OVERLAP, NewIntegration, RotateError, Rotation,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::FromRow;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::json_body::JsonBody;
+use super::pagination;
+use crate::auth::Merchant;
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::state::AppState;
+
+/// The integration routes, with their part of the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(rotate_secret)).routes(routes!(disable))
+}
+
+const DEFAULT_OVERLAP_SECONDS: i64 = 24 * 60 * 60;
+
+/// Who sends the webhooks.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[schema(as = IntegrationKind)]
+pub enum Kind {
+    Shopify,
+    Woocommerce,
+    /// Our own signed order format, for any other store.
+    Generic,
+    Whatsapp,
+}
+
+impl From<Kind> for integrations::IntegrationKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Shopify => Self::Shopify,
+            Kind::Woocommerce => Self::WooCommerce,
+            Kind::Generic => Self::Generic,
+            Kind::Whatsapp => Self::WhatsApp,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum IntegrationStatus {
+    Active,
+    /// Its webhooks are refused.
+    Disabled,
+}
+
+#[derive(FromRow)]
+struct IntegrationRow {
+    id: Uuid,
+    kind: Kind,
+    status: IntegrationStatus,
+    phone_number_id: Option<String>,
+    secret_rotated_at: Option<DateTime<Utc>>,
+    previous_secret_valid_until: Option<DateTime<Utc>>,
+    disabled_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const SELECT_INTEGRATION: &str = "
+    SELECT id, kind, status, phone_number_id, secret_rotated_at,
+           CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at END
+               AS previous_secret_valid_until,
+           disabled_at, created_at, updated_at
+    FROM integrations";
+
+/// An integration, without its secret.
+#[derive(Serialize, ToSchema)]
+pub struct Integration {
+    id: Uuid,
+    kind: Kind,
+    status: IntegrationStatus,
+    /// Where the store (or Meta) must send its webhooks, appended to this API's public URL.
+    webhook_path: String,
+    /// WhatsApp only: Meta's id of the business phone number.
+    phone_number_id: Option<String>,
+    /// When the secret was last rotated.
+    secret_rotated_at: Option<DateTime<Utc>>,
+    /// Whether the secret replaced by the last rotation still verifies signatures.
+    rotation_overlap_active: bool,
+    /// Until when the replaced secret verifies, while it does.
+    previous_secret_valid_until: Option<DateTime<Utc>>,
+    disabled_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<IntegrationRow> for Integration {
+    fn from(row: IntegrationRow) -> Self {
+        let kind = integrations::IntegrationKind::from(row.kind);
+        Self {
+            id: row.id,
+            kind: row.kind,
+            status: row.status,
+            webhook_path: integrations::webhook_path(kind, IntegrationId::from_uuid(row.id)),
+            phone_number_id: row.phone_number_id,
+            secret_rotated_at: row.secret_rotated_at,
+            rotation_overlap_active: row.previous_secret_valid_until.is_some(),
+            previous_secret_valid_until: row.previous_secret_valid_until,
+            disabled_at: row.disabled_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+async fn find(tx: &mut db::Tx, integration_id: Uuid) -> Result<Integration, ApiError> {
+    let row: Option<IntegrationRow> = sqlx::query_as(&format!("{SELECT_INTEGRATION} WHERE id = $1"))
+        .bind(integration_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(ApiError::from_database)?;
+    row.map(Integration::from).ok_or_else(|| ApiError::NotFound(format!("no integration {integration_id}")))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IntegrationQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    kind: Option<Kind>,
+    status: Option<IntegrationStatus>,
+    /// Created at or after this time (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Created before this time (RFC 3339).
+    to: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IntegrationList {
+    integrations: Vec<Integration>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Integrations, newest first. Secrets are never listed.
+#[utoipa::path(
+    get,
+    path = "/api/integrations",
+    tag = "integrations",
+    params(IntegrationQuery),
+    responses((status = 200, description = "One page of integrations.", body = IntegrationList))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Query(query): Query<IntegrationQuery>,
+) -> Result<Json<IntegrationList>, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    let after = pagination::after(query.cursor.as_deref())?;
+    pagination::check_range(query.from, query.to)?;
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let rows: Vec<IntegrationRow> = sqlx::query_as(&format!(
+        "{SELECT_INTEGRATION}
+         WHERE merchant_id = $1
+           AND ($2::text IS NULL OR kind = $2)
+           AND ($3::text IS NULL OR status = $3)
+           AND ($4::timestamptz IS NULL OR created_at >= $4)
+           AND ($5::timestamptz IS NULL OR created_at < $5)
+           AND ($6::timestamptz IS NULL OR (created_at, id) < ($6, $7))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $8"
+    ))
+    .bind(merchant.merchant_id)
+    .bind(query.kind)
+    .bind(query.status)
+    .bind(query.from)
+    .bind(query.to)
+    .bind(after.map(|(at, _)| at))
+    .bind(after.map(|(_, id)| id))
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
+    let mut integrations: Vec<Integration> = rows.into_iter().map(Integration::from).collect();
+    let next_cursor = pagination::finish_page(&mut integrations, limit, |last| (last.created_at, last.id));
+    Ok(Json(IntegrationList { integrations, next_cursor }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIntegrationRequest {
+    kind: Kind,
+    /// The signing secret, 16 to 256 printable characters. Required for `shopify` (the app's
+    /// secret) and `whatsapp` (the Meta app secret); generated for the others when left out.
+    #[schema(min_length = 16, max_length = 256, pattern = r"^[\x21-\x7E]+$")]
+    secret: Option<String>,
+    /// WhatsApp only, required: Meta's id of the business phone number.
+    #[schema(pattern = r"^[0-9]{1,32}$")]
+    phone_number_id: Option<String>,
+    /// WhatsApp only: the verify token entered in Meta's webhook settings; generated when left out.
+    #[schema(min_length = 16, max_length = 256, pattern = r"^[\x21-\x7E]+$")]
+    verify_token: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedIntegration {
+    integration: Integration,
+    /// The generated signing secret: shown this once. Null when the secret was given.
+    secret: Option<String>,
+    /// WhatsApp only: the generated verify token, shown this once. Null when it was given.
+    verify_token: Option<String>,
+}
+
+/// Connects a store or a WhatsApp number.
+#[utoipa::path(
+    post,
+    path = "/api/integrations",
+    tag = "integrations",
+    request_body = NewIntegrationRequest,
+    responses(
+        (status = 201, description = "Created; configure `webhook_path` in the store.", body = CreatedIntegration),
+        (status = 409, description = "The phone number id or verify token belongs to another integration.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    JsonBody(body): JsonBody<NewIntegrationRequest>,
+) -> Result<(StatusCode, Json<CreatedIntegration>), ApiError> {
+    let invalid = |field: &str, detail: &str| ApiError::InvalidField { field: field.into(), detail: detail.into() };
+    if body.secret.is_none() {
+        match body.kind {
+            Kind::Shopify => {
+                return Err(invalid("secret", "Shopify signs webhooks with the app's own secret: send it as `secret`"));
+            }
+            Kind::Whatsapp => {
+                return Err(invalid("secret", "Meta signs webhooks with the app secret: send it as `secret`"));
+            }
+            Kind::Woocommerce | Kind::Generic => {}
+        }
+    }
+    if let Some(phone_number_id) = &body.phone_number_id
+        && (!(1..=32).contains(&phone_number_id.len()) || !phone_number_id.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(invalid("phone_number_id", "must be Meta's phone number id: 1 to 32 digits"));
+    }
+    let new = NewIntegration {
+        merchant_id: merchant.merchant_id,
+        kind: body.kind.into(),
+        secret: body.secret.as_deref(),
+        phone_number_id: body.phone_number_id.as_deref(),
+    };
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let created =
+        integrations::insert(&mut tx, &state.keyring, &new, body.verify_token.as_deref()).await.map_err(|error| {
+            match error {
+                CreateIntegrationError::MissingPhoneNumberId => {
+                    invalid("phone_number_id", "is required for a whatsapp integration")
+                }
+                CreateIntegrationError::UnexpectedPhoneNumberId => {
+                    invalid("phone_number_id", "applies to whatsapp integrations only")
+                }
+                CreateIntegrationError::UnexpectedVerifyToken => {
+                    invalid("verify_token", "applies to whatsapp integrations only")
+                }
+                CreateIntegrationError::WeakSecret => invalid("secret", "must be 16 to 256 printable characters"),
+                CreateIntegrationError::WeakVerifyToken => {
+                    invalid("verify_token", "must be 16 to 256 printable characters")
+                }
+                duplicate @ (CreateIntegrationError::DuplicatePhoneNumberId(_)
+                | CreateIntegrationError::DuplicateVerifyToken) => ApiError::Conflict(duplicate.to_string()),
+                CreateIntegrationError::Database(error) => ApiError::from_database(error),
+                other @ CreateIntegrationError::UnknownMerchant(_) => ApiError::Internal(other.into()),
+            }
+        })?;
+    let actor = format!("api-key:{}", merchant.api_key_id);
+    audit::record(
+        &mut tx,
+        AuditEntry {
+            merchant_id: Some(merchant.merchant_id),
+            actor: &actor,
+            action: "integration.created",
+            subject_type: "integration",
+            subject_id: created.integration_id.to_string(),
+            event_id: None,
+            before: None,
+            after: Some(json!({
+                "kind": created.kind,
+                "phone_number_id": body.phone_number_id,
+                "secret": if body.secret.is_some() { "given" } else { "generated" },
+            })),
+        },
+    )
+    .await
+    .map_err(ApiError::from_database)?;
+    let integration = find(&mut tx, created.integration_id.as_uuid()).await?;
+    crate::auth::commit(tx).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedIntegration {
+            integration,
+            secret: body.secret.is_none().then_some(created.secret),
+            verify_token: created.verify_token.filter(|_| body.verify_token.is_none()),
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// How long the current secret keeps verifying, 0 to 604800 (7 days); 86400 when left out.
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 604800)]
+    overlap_seconds: Option<f64>,
+    /// The new secret, when the store or Meta issued it (16 to 256 printable characters);
+    /// generated when left out.
+    #[schema(min_length = 16, max_length = 256, pattern = r"^[\x21-\x7E]+$")]
+    secret: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RotatedSecret {
+    integration: Integration,
+    /// The generated secret: shown this once. Null when the secret was given.
+    secret: Option<String>,
+}
+
+/// Replaces the signing secret. The previous secret keeps verifying during the overlap.
+#[utoipa::path(
+    post,
+    path = "/api/integrations/{integration_id}/rotate-secret",
+    tag = "integrations",
+    params(("integration_id" = Uuid, Path, description = "The integration.")),
+    request_body = RotateSecretRequest,
+    responses(
+        (status = 200, description = "Rotated.", body = RotatedSecret),
+        (status = 409, description = "The integration is disabled.", body = crate::error::Problem,
+         content_type = "application/problem+json"),
+    )
+)]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Path(integration_id): Path<Uuid>,
+    JsonBody(body): JsonBody<RotateSecretRequest>,
+) -> Result<Json<RotatedSecret>, ApiError> {
+    let max_seconds = MAX_ROTATION_OVERLAP.num_seconds();
+    // JSON has one number type: `3600.0` is a whole number of seconds as much as `3600` is.
+    let overlap_seconds = match body.overlap_seconds {
+        None => DEFAULT_OVERLAP_SECONDS,
+        Some(seconds) if seconds.fract() == 0.0 && (0.0..=max_seconds as f64).contains(&seconds) => seconds as i64,
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "overlap_seconds".into(),
+                detail: format!("must be a whole number of seconds between 0 and {max_seconds} (7 days)"),
+            });
+        }
+    };
+    let id = IntegrationId::from_uuid(integration_id);
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let before = find(&mut tx, integration_id).await?;
+    let rotation = Rotation { new_secret: body.secret.as_deref(), overlap: chrono::Duration::seconds(overlap_seconds) };
+    let rotated = integrations::rotate_secret(&mut tx, &state.keyring, id, rotation)
+        .await
+        .map_err(|error| match error {
+            RotateError::Disabled(_) => ApiError::Conflict(error.to_string()),
+            RotateError::WeakSecret => ApiError::InvalidField {
+                field: "secret".into(),
+                detail: "must be 16 to 256 printable characters".into(),
+            },
+            RotateError::SameSecret => ApiError::InvalidField {
+                field: "secret".into(),
+                detail: "is the current secret; a rotation needs a new one".into(),
+            },
+            RotateError::OverlapOutOfRange => {
+                ApiError::InvalidField { field: "overlap_seconds".into(), detail: error.to_string() }
+            }
+            RotateError::Database(error) => ApiError::from_database(error),
+            other @ RotateError::Secret(..) => ApiError::Internal(other.into()),
+        })?
+        .ok_or_else(|| ApiError::NotFound(format!("no integration {integration_id}")))?;
+    let actor = format!("api-key:{}", merchant.api_key_id);
+    audit::record(
+        &mut tx,
+        AuditEntry {
+            merchant_id: Some(merchant.merchant_id),
+            actor: &actor,
+            action: "integration.secret_rotated",
+            subject_type: "integration",
+            subject_id: integration_id.to_string(),
+            event_id: None,
+            before: Some(json!({ "secret_rotated_at": before.secret_rotated_at })),
+            after: Some(json!({
+                "secret_rotated_at": rotated.rotated_at,
+                "previous_secret_valid_until": rotated.previous_valid_until,
+                "overlap_seconds": overlap_seconds,
+                "secret": if body.secret.is_some() { "given" } else { "generated" },
+            })),
+        },
+    )
+    .await
+    .map_err(ApiError::from_database)?;
+    let integration = find(&mut tx, integration_id).await?;
+    crate::auth::commit(tx).await?;
+    state.integrations.forget(id);
+    Ok(Json(RotatedSecret { integration, secret: rotated.generated_secret }))
+}
+
+/// Disables an integration: its webhooks are refused from now on. Disabling twice is harmless.
+#[utoipa::path(
+    post,
+    path = "/api/integrations/{integration_id}/disable",
+    tag = "integrations",
+    params(("integration_id" = Uuid, Path, description = "The integration.")),
+    responses((status = 200, description = "Disabled.", body = Integration))
+)]
+pub async fn disable(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Path(integration_id): Path<Uuid>,
+) -> Result<Json<Integration>, ApiError> {
+    let id = IntegrationId::from_uuid(integration_id);
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let changed = integrations::disable(&mut tx, id)
+        .await
+        .map_err(ApiError::from_database)?
+        .ok_or_else(|| ApiError::NotFound(format!("no integration {integration_id}")))?;
+    if changed {
+        let actor = format!("api-key:{}", merchant.api_key_id);
+        audit::record(
+            &mut tx,
+            AuditEntry {
+                merchant_id: Some(merchant.merchant_id),
+                actor: &actor,
+                action: "integration.disabled",
+                subject_type: "integration",
+                subject_id: integration_id.to_string(),
+                event_id: None,
+                before: Some(json!({ "status": "active" })),
+                after: Some(json!({ "status": "disabled" })),
+            },
+        )
+        .await
+        .map_err(ApiError::from_database)?;
+    }
+    let integration = find(&mut tx, integration_id).await?;
+    crate::auth::commit(tx).await?;
+    state.integrations.forget(id);
+    Ok(Json(integration))
+}

@@ -1,0 +1,406 @@
+//! Customers' privacy requests: export everything held about a customer, erase it, and look up
+//! past requests (including those a store's privacy webhook made, whose export document the
+//! merchant fetches here to hand to the customer).
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use recete_shared::ids::CustomerId;
+use recete_shared::privacy::erase::{self, Erasure, Webhooks};
+use recete_shared::privacy::export::{self, ExportDocument};
+use recete_shared::privacy::requests::{self, ChannelName, NewRequest, RequestKind, RequestStatus, Scope};
+use recete_shared::privacy::subject::{self, Subject, SubjectError};
+use recete_shared::privacy::{Channel, Counts, PrivacyError};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::json_body::JsonBody;
+use super::pagination;
+use crate::auth::Merchant;
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::state::AppState;
+
+const MAX_PHONE_CHARS: usize = 32;
+const MAX_EMAIL_CHARS: usize = 254;
+
+/// The privacy routes, with their part of the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(export_customer))
+        .routes(routes!(erase_customer))
+        .routes(routes!(list))
+        .routes(routes!(show))
+}
+
+/// Names the customer by exactly one of our id, a phone or an email.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerSelector {
+    customer_id: Option<Uuid>,
+    phone: Option<String>,
+    email: Option<String>,
+}
+
+/// Documented as what it accepts: an object with exactly one of the three fields.
+impl utoipa::PartialSchema for CustomerSelector {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+        };
+        let only = |name: &str, value: ObjectBuilder, description: &str| {
+            ObjectBuilder::new()
+                .property(name, value.description(Some(description)))
+                .required(name)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        let text =
+            |max: usize| ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(max));
+        let uuid =
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)));
+        OneOfBuilder::new()
+            .item(only("customer_id", uuid, "Our id of the customer."))
+            .item(only(
+                "phone",
+                text(MAX_PHONE_CHARS),
+                "The customer's phone; a number without `+` is read in the merchant's default phone country.",
+            ))
+            .item(only("email", text(MAX_EMAIL_CHARS), "The customer's email address."))
+            .description(Some("The customer, by exactly one of our id, a phone or an email."))
+            .into()
+    }
+}
+
+impl ToSchema for CustomerSelector {}
+
+impl CustomerSelector {
+    fn subject(self) -> Result<Subject, ApiError> {
+        let invalid = |field: &str, detail: String| ApiError::InvalidField { field: field.into(), detail };
+        let out_of_bounds = |value: &str, max: usize| value.is_empty() || value.chars().count() > max;
+        match (self.customer_id, self.phone, self.email) {
+            (Some(id), None, None) => Ok(Subject::Id(CustomerId::from_uuid(id))),
+            (None, Some(phone), None) if out_of_bounds(&phone, MAX_PHONE_CHARS) => {
+                Err(invalid("phone", format!("must be 1 to {MAX_PHONE_CHARS} characters")))
+            }
+            (None, Some(phone), None) => Ok(Subject::Phone(phone)),
+            (None, None, Some(email)) if out_of_bounds(&email, MAX_EMAIL_CHARS) => {
+                Err(invalid("email", format!("must be 1 to {MAX_EMAIL_CHARS} characters")))
+            }
+            (None, None, Some(email)) => Ok(Subject::Email(email)),
+            (None, None, None) => Err(invalid("customer_id", "give one of customer_id, phone or email".into())),
+            (_, _, Some(_)) => Err(invalid("email", "give only one of customer_id, phone or email".into())),
+            (Some(_), Some(_), None) => Err(invalid("phone", "give only one of customer_id, phone or email".into())),
+        }
+    }
+}
+
+fn described(subject: &Subject) -> String {
+    match subject {
+        Subject::Id(id) => format!("no customer {id}"),
+        Subject::Phone(_) => "no customer with this phone number".to_owned(),
+        Subject::Email(_) => "no customer with this email address".to_owned(),
+    }
+}
+
+/// A phone or email that cannot be read matches no one: the answer says so, and why, without
+/// repeating the value.
+fn subject_error(error: SubjectError) -> ApiError {
+    match error {
+        SubjectError::Phone(reason) => ApiError::NotFound(format!("no customer with this phone number ({reason})")),
+        SubjectError::Email => {
+            ApiError::NotFound("no customer with this email address (it is not shaped like one)".into())
+        }
+        SubjectError::Database(error) => ApiError::from_database(error),
+    }
+}
+
+fn privacy_error(error: PrivacyError) -> ApiError {
+    match error {
+        PrivacyError::Database(error) => ApiError::from_database(error),
+        other => ApiError::Internal(other.into()),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportResponse {
+    /// The privacy request this export was recorded as.
+    request_id: Uuid,
+    counts: Counts,
+    document: ExportDocument,
+}
+
+/// Everything held about a customer, opened, as one document to hand to them.
+#[utoipa::path(
+    post,
+    path = "/api/customers/export",
+    tag = "privacy",
+    request_body = CustomerSelector,
+    responses((status = 200, description = "The customer's data. An erased customer answers 404.", body = ExportResponse))
+)]
+pub async fn export_customer(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    JsonBody(selector): JsonBody<CustomerSelector>,
+) -> Result<Json<ExportResponse>, ApiError> {
+    let subject = selector.subject()?;
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let matched =
+        subject::find(&mut tx, &state.keyring, merchant.merchant_id, &subject).await.map_err(subject_error)?;
+    if matched.is_empty() {
+        return Err(ApiError::NotFound(described(&subject)));
+    }
+    let live: Vec<CustomerId> = matched.iter().filter(|m| m.erased_at.is_none()).map(|m| m.id).collect();
+    if live.is_empty() {
+        let erased_on = matched.iter().filter_map(|m| m.erased_at).max().map(|at| at.format("%Y-%m-%d").to_string());
+        return Err(ApiError::NotFound(format!(
+            "the customer was erased on {}; nothing that names them is held",
+            erased_on.unwrap_or_default()
+        )));
+    }
+    let document =
+        export::build(&mut tx, &state.keyring, merchant.merchant_id, &live, &[]).await.map_err(privacy_error)?;
+    let counts = document.counts();
+    let channel = Channel::Api { api_key_id: merchant.api_key_id };
+    let request_id = Uuid::now_v7();
+    let request = NewRequest {
+        id: request_id,
+        merchant: merchant.merchant_id,
+        kind: RequestKind::Export,
+        scope: Scope::Customer,
+        channel: &channel,
+        platform_request_id: None,
+        status: RequestStatus::Completed,
+        customer_ids: &live,
+        counts,
+        document: None,
+    };
+    requests::record(&mut tx, &state.keyring, &request).await.map_err(privacy_error)?;
+    crate::auth::commit(tx).await?;
+    Ok(Json(ExportResponse { request_id, counts, document }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureOutcome {
+    /// The customer's data was erased now.
+    Erased,
+    /// An earlier request had erased it; anything that arrived since was erased too.
+    AlreadyErased,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErasureResponse {
+    /// The privacy request this erasure was recorded as.
+    request_id: Uuid,
+    outcome: ErasureOutcome,
+    /// Our ids of the customers erased; their rows stay as anonymous shells.
+    customer_ids: Vec<Uuid>,
+    counts: Counts,
+}
+
+/// Erases a customer: personal fields, message texts and the webhooks that named them go,
+/// pending follow-ups are cancelled, and what aggregate figures need stays, naming no one.
+#[utoipa::path(
+    post,
+    path = "/api/customers/erase",
+    tag = "privacy",
+    request_body = CustomerSelector,
+    responses((status = 200, description = "Erased, now or by an earlier request.", body = ErasureResponse))
+)]
+pub async fn erase_customer(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    JsonBody(selector): JsonBody<CustomerSelector>,
+) -> Result<Json<ErasureResponse>, ApiError> {
+    let subject = selector.subject()?;
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let matched =
+        subject::find(&mut tx, &state.keyring, merchant.merchant_id, &subject).await.map_err(subject_error)?;
+    if matched.is_empty() {
+        return Err(ApiError::NotFound(described(&subject)));
+    }
+    let channel = Channel::Api { api_key_id: merchant.api_key_id };
+    let request_id = Uuid::now_v7();
+    let erasure = Erasure {
+        merchant: merchant.merchant_id,
+        channel: &channel,
+        request_id,
+        extra_orders: &[],
+        webhooks: Webhooks::Tombstone,
+    };
+    let mut counts = Counts::default();
+    let mut erased = Vec::with_capacity(matched.len());
+    for customer in &matched {
+        if let Some(outcome) =
+            erase::erase_customer(&mut tx, &state.keyring, &erasure, customer.id).await.map_err(privacy_error)?
+        {
+            counts.add(&outcome.counts);
+            erased.push(customer.id);
+        }
+    }
+    let outcome = if matched.iter().all(|m| m.erased_at.is_some()) {
+        ErasureOutcome::AlreadyErased
+    } else {
+        ErasureOutcome::Erased
+    };
+    let request = NewRequest {
+        id: request_id,
+        merchant: merchant.merchant_id,
+        kind: RequestKind::Erase,
+        scope: Scope::Customer,
+        channel: &channel,
+        platform_request_id: None,
+        status: RequestStatus::Completed,
+        customer_ids: &erased,
+        counts,
+        document: None,
+    };
+    requests::record(&mut tx, &state.keyring, &request).await.map_err(privacy_error)?;
+    crate::auth::commit(tx).await?;
+    let customer_ids = erased.iter().map(CustomerId::as_uuid).collect();
+    Ok(Json(ErasureResponse { request_id, outcome, customer_ids, counts }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    kind: Option<RequestKind>,
+    status: Option<RequestStatus>,
+    /// Requests made at or after this time (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Requests made before this time (RFC 3339).
+    to: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, FromRow, ToSchema)]
+pub struct PrivacyRequest {
+    id: Uuid,
+    kind: RequestKind,
+    scope: Scope,
+    channel: ChannelName,
+    status: RequestStatus,
+    /// The store's own id of the request (Shopify's `data_request.id`), to answer it by.
+    platform_request_id: Option<String>,
+    /// Our ids of the customers the request matched.
+    customer_ids: Vec<Uuid>,
+    #[schema(value_type = Counts)]
+    counts: sqlx::types::Json<Counts>,
+    /// A store's data request keeps its export document until the customer is erased.
+    document_available: bool,
+    document_erased_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+const REQUEST_COLUMNS: &str = "id, kind, scope, channel, status, platform_request_id, customer_ids, counts,
+    document_sealed IS NOT NULL AS document_available, document_erased_at, created_at, completed_at";
+
+#[derive(Serialize, ToSchema)]
+pub struct PrivacyRequestList {
+    privacy_requests: Vec<PrivacyRequest>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Privacy requests, newest first, whoever made them.
+#[utoipa::path(
+    get,
+    path = "/api/privacy-requests",
+    tag = "privacy",
+    params(ListQuery),
+    responses((status = 200, description = "One page of privacy requests.", body = PrivacyRequestList))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<PrivacyRequestList>, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    pagination::check_range(query.from, query.to)?;
+    let after = pagination::after(query.cursor.as_deref())?;
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let mut privacy_requests: Vec<PrivacyRequest> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM privacy_requests
+         WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR status = $2)
+           AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at < $4)
+           AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $7"
+    ))
+    .bind(query.kind)
+    .bind(query.status)
+    .bind(query.from)
+    .bind(query.to)
+    .bind(after.map(|(at, _)| at))
+    .bind(after.map(|(_, id)| id))
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
+    let next_cursor = pagination::finish_page(&mut privacy_requests, limit, |last| (last.created_at, last.id));
+    Ok(Json(PrivacyRequestList { privacy_requests, next_cursor }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PrivacyRequestDetail {
+    #[serde(flatten)]
+    request: PrivacyRequest,
+    /// The export document a store's data request asked for, opened; absent for other requests
+    /// and once the customer was erased.
+    document: Option<ExportDocument>,
+}
+
+#[derive(FromRow)]
+struct KeptDocument {
+    document_key_id: Option<String>,
+    document_sealed: Option<Vec<u8>>,
+}
+
+/// One privacy request, with its export document when one is kept.
+#[utoipa::path(
+    get,
+    path = "/api/privacy-requests/{id}",
+    tag = "privacy",
+    params(("id" = Uuid, Path, description = "The privacy request's id.")),
+    responses((status = 200, description = "The privacy request.", body = PrivacyRequestDetail))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Path(id): Path<Uuid>,
+) -> Result<Json<PrivacyRequestDetail>, ApiError> {
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let request: Option<PrivacyRequest> =
+        sqlx::query_as(&format!("SELECT {REQUEST_COLUMNS} FROM privacy_requests WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(ApiError::from_database)?;
+    let request = request.ok_or_else(|| ApiError::NotFound(format!("no privacy request {id}")))?;
+    let kept: KeptDocument =
+        sqlx::query_as("SELECT document_key_id, document_sealed FROM privacy_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
+    let document = match (kept.document_key_id, kept.document_sealed) {
+        (Some(key_id), Some(sealed)) => Some(
+            requests::open_document(&state.keyring, merchant.merchant_id, id, &key_id, &sealed)
+                .map_err(privacy_error)?,
+        ),
+        _ => None,
+    };
+    Ok(Json(PrivacyRequestDetail { request, document }))
+}

@@ -1,0 +1,290 @@
+//! `GET /api/products` and `GET /api/products/{product_id}`: the catalogue page by page, and one
+//! product with its sections and the state of its scrape and embedding.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use recete_knowledge::{Section, SectionKind};
+use recete_shared::db;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::FromRow;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::super::pagination;
+use crate::auth::Merchant;
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::state::AppState;
+
+const MAX_QUERY: usize = 200;
+
+/// Where a product's text first came from.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ProductSource {
+    /// An order's line items named it.
+    Order,
+    Api,
+    Scrape,
+    Csv,
+}
+
+/// Where the product page's fetch stands.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ScrapeState {
+    /// Never asked for.
+    None,
+    Pending,
+    Done,
+    /// Failed for good; `scrape_error` says why.
+    Failed,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProductQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Text in the title, or the start of the SKU; case does not matter.
+    #[param(min_length = 1, max_length = 200)]
+    q: Option<String>,
+    scrape_state: Option<ScrapeState>,
+    /// Changed at or after this time (RFC 3339).
+    updated_from: Option<DateTime<Utc>>,
+    /// Changed before this time (RFC 3339).
+    updated_to: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, FromRow, ToSchema)]
+pub struct ProductSummary {
+    id: Uuid,
+    sku: Option<String>,
+    external_id: Option<String>,
+    title: String,
+    url: Option<String>,
+    brand: Option<String>,
+    source: ProductSource,
+    scrape_state: ScrapeState,
+    /// How many searchable pieces of its text the agent can quote.
+    chunk_count: i64,
+    /// When the chunks last matched the product's text.
+    embedded_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductList {
+    products: Vec<ProductSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Products, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/products",
+    tag = "products",
+    params(ProductQuery),
+    responses((status = 200, description = "One page of products.", body = ProductList))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Query(query): Query<ProductQuery>,
+) -> Result<Json<ProductList>, ApiError> {
+    let limit = pagination::limit(query.limit)?;
+    let after = pagination::after(query.cursor.as_deref())?;
+    pagination::check_range(query.updated_from, query.updated_to).map_err(|_| ApiError::InvalidField {
+        field: "updated_from".into(),
+        detail: "must not be after `updated_to`".into(),
+    })?;
+    let pattern = query.q.as_deref().map(search_pattern).transpose()?;
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let mut products: Vec<ProductSummary> = sqlx::query_as(
+        "SELECT p.id, p.sku, p.external_id, p.title, p.url, p.brand, p.source, p.scrape_state,
+                (SELECT count(*) FROM knowledge_chunks c WHERE c.product_id = p.id) AS chunk_count,
+                p.embedded_at, p.created_at, p.updated_at
+         FROM products p
+         WHERE p.merchant_id = $1
+           AND ($2::text IS NULL OR p.title ILIKE '%' || $2 || '%' OR p.sku ILIKE $2 || '%')
+           AND ($3::text IS NULL OR p.scrape_state = $3)
+           AND ($4::timestamptz IS NULL OR p.updated_at >= $4)
+           AND ($5::timestamptz IS NULL OR p.updated_at < $5)
+           AND ($6::timestamptz IS NULL OR (p.created_at, p.id) < ($6, $7))
+         ORDER BY p.created_at DESC, p.id DESC
+         LIMIT $8",
+    )
+    .bind(merchant.merchant_id)
+    .bind(pattern)
+    .bind(query.scrape_state)
+    .bind(query.updated_from)
+    .bind(query.updated_to)
+    .bind(after.map(|(at, _)| at))
+    .bind(after.map(|(_, id)| id))
+    .bind(limit + 1)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(ApiError::from_database)?;
+    crate::auth::commit(tx).await?;
+    let next_cursor = pagination::finish_page(&mut products, limit, |last| (last.created_at, last.id));
+    Ok(Json(ProductList { products, next_cursor }))
+}
+
+/// `q` as a LIKE pattern matching itself literally: `%`, `_` and `\` lose their meaning.
+fn search_pattern(q: &str) -> Result<String, ApiError> {
+    let q = q.trim();
+    if q.is_empty() || q.chars().count() > MAX_QUERY || q.contains('\0') {
+        return Err(ApiError::InvalidField {
+            field: "q".into(),
+            detail: format!("must be 1 to {MAX_QUERY} characters of text"),
+        });
+    }
+    Ok(q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+/// One part of the product's text.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ProductSection)]
+pub struct SectionView {
+    kind: SectionKind,
+    heading: Option<String>,
+    text: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductDetail {
+    id: Uuid,
+    sku: Option<String>,
+    external_id: Option<String>,
+    title: String,
+    url: Option<String>,
+    brand: Option<String>,
+    description: Option<String>,
+    sections: Vec<SectionView>,
+    /// Facts from the product page kept for display (image, price, currency), never quoted
+    /// to customers as a promise.
+    #[schema(value_type = Object)]
+    attributes: Value,
+    source: ProductSource,
+    scrape_state: ScrapeState,
+    /// Why the last scrape failed for good.
+    scrape_error: Option<String>,
+    scraped_at: Option<DateTime<Utc>>,
+    /// How many searchable pieces of its text the agent can quote.
+    chunk_count: i64,
+    /// When the chunks last matched the product's text.
+    embedded_at: Option<DateTime<Utc>>,
+    /// Whether its text changed and is waiting to be embedded again.
+    embedding_pending: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct DetailRow {
+    id: Uuid,
+    sku: Option<String>,
+    external_id: Option<String>,
+    title: String,
+    url: Option<String>,
+    brand: Option<String>,
+    description: Option<String>,
+    sections: Value,
+    attributes: Value,
+    source: ProductSource,
+    scrape_state: ScrapeState,
+    scrape_error: Option<String>,
+    scraped_at: Option<DateTime<Utc>>,
+    chunk_count: i64,
+    embedded_at: Option<DateTime<Utc>>,
+    embedding_pending: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// One product with its sections and where its scrape and embedding stand.
+#[utoipa::path(
+    get,
+    path = "/api/products/{product_id}",
+    tag = "products",
+    params(("product_id" = Uuid, Path, description = "The product.")),
+    responses((status = 200, description = "The product.", body = ProductDetail))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Path(product_id): Path<Uuid>,
+) -> Result<Json<ProductDetail>, ApiError> {
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let product = detail(&mut tx, product_id).await?;
+    crate::auth::commit(tx).await?;
+    Ok(Json(product))
+}
+
+/// The product as `tx` sees it, or a 404.
+pub(super) async fn detail(tx: &mut db::Tx, product_id: Uuid) -> Result<ProductDetail, ApiError> {
+    let row: Option<DetailRow> = sqlx::query_as(
+        "SELECT p.id, p.sku, p.external_id, p.title, p.url, p.brand, p.description, p.sections, p.attributes,
+                p.source, p.scrape_state, p.scrape_error, p.scraped_at,
+                (SELECT count(*) FROM knowledge_chunks c WHERE c.product_id = p.id) AS chunk_count,
+                p.embedded_at,
+                EXISTS (SELECT 1 FROM scheduled_tasks t
+                        WHERE t.merchant_id = p.merchant_id AND t.unique_key = 'embed:' || p.id::text
+                          AND t.state IN ('pending', 'running', 'failed')) AS embedding_pending,
+                p.created_at, p.updated_at
+         FROM products p WHERE p.id = $1",
+    )
+    .bind(product_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(ApiError::from_database)?;
+    let Some(row) = row else {
+        return Err(ApiError::NotFound(format!("no product {product_id}")));
+    };
+    let sections: Vec<Section> = serde_json::from_value(row.sections).unwrap_or_default();
+    Ok(ProductDetail {
+        id: row.id,
+        sku: row.sku,
+        external_id: row.external_id,
+        title: row.title,
+        url: row.url,
+        brand: row.brand,
+        description: row.description,
+        sections: sections
+            .into_iter()
+            .map(|section| SectionView { kind: section.kind, heading: section.heading, text: section.text })
+            .collect(),
+        attributes: row.attributes,
+        source: row.source,
+        scrape_state: row.scrape_state,
+        scrape_error: row.scrape_error,
+        scraped_at: row.scraped_at,
+        chunk_count: row.chunk_count,
+        embedded_at: row.embedded_at,
+        embedding_pending: row.embedding_pending,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_is_matched_literally() {
+        assert_eq!(search_pattern(" 100%_C\\ ").ok(), Some("100\\%\\_C\\\\".to_owned()));
+        assert!(search_pattern("   ").is_err());
+        assert!(search_pattern(&"a".repeat(201)).is_err());
+    }
+}

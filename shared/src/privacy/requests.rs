@@ -1,0 +1,178 @@
+//! `privacy_requests`: one row per export or erasure, whoever asked. Rows hold our ids, counts
+//! and times, never a phone, email or name; the export document of a store's data request, which
+//! the merchant must hand to the customer, is kept sealed until an erasure of the customer.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::export::ExportDocument;
+use super::{Channel, Counts, PrivacyError};
+use crate::crypto::Keyring;
+use crate::db::Tx;
+use crate::events::store::{open_payload, pack};
+use crate::ids::{CustomerId, MerchantId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum RequestKind {
+    Export,
+    Erase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum Scope {
+    /// The customers one request named.
+    Customer,
+    /// Every customer of the shop.
+    Shop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// A shop erasure still working through its batches.
+    Running,
+    Completed,
+    /// Nothing held matched the request.
+    NotFound,
+}
+
+/// Where a request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ChannelName {
+    Api,
+    Shopify,
+}
+
+/// The associated data a kept document is sealed with: it opens only in its own row.
+pub fn document_context(merchant: MerchantId, request_id: Uuid) -> Vec<u8> {
+    format!("privacy_requests.document:{merchant}:{request_id}").into_bytes()
+}
+
+pub struct NewRequest<'a> {
+    pub id: Uuid,
+    pub merchant: MerchantId,
+    pub kind: RequestKind,
+    pub scope: Scope,
+    pub channel: &'a Channel,
+    /// The store's own id of the request.
+    pub platform_request_id: Option<&'a str>,
+    pub status: RequestStatus,
+    pub customer_ids: &'a [CustomerId],
+    pub counts: Counts,
+    /// Kept, sealed, for the merchant to fetch.
+    pub document: Option<&'a ExportDocument>,
+}
+
+/// Records a finished request (or a started one, for a shop erasure). A store delivery is one
+/// request: recording it again changes nothing.
+pub async fn record(tx: &mut Tx, keyring: &Keyring, request: &NewRequest<'_>) -> Result<(), PrivacyError> {
+    let sealed = match request.document {
+        Some(document) => {
+            let json = serde_json::to_vec(document)?;
+            Some(keyring.seal(&pack(&json), &document_context(request.merchant, request.id)))
+        }
+        None => None,
+    };
+    let completed = request.status != RequestStatus::Running;
+    sqlx::query(
+        "INSERT INTO privacy_requests (id, merchant_id, kind, scope, channel, actor, event_id, platform_request_id, status,
+             customer_ids, counts, document_key_id, document_sealed, completed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $14 THEN now() END)
+         ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING",
+    )
+    .bind(request.id)
+    .bind(request.merchant)
+    .bind(request.kind)
+    .bind(request.scope)
+    .bind(request.channel.as_str())
+    .bind(request.channel.actor())
+    .bind(request.channel.event_id())
+    .bind(request.platform_request_id)
+    .bind(request.status)
+    .bind(request.customer_ids)
+    .bind(sqlx::types::Json(request.counts))
+    .bind(sealed.as_ref().map(|s| s.key_id.as_str()))
+    .bind(sealed.as_ref().map(|s| s.bytes.as_slice()))
+    .bind(completed)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The request a store delivery started, if any: its id and counts so far.
+pub async fn for_event(tx: &mut Tx, event_id: crate::ids::EventId) -> Result<Option<(Uuid, Counts)>, sqlx::Error> {
+    let row: Option<(Uuid, sqlx::types::Json<Counts>)> =
+        sqlx::query_as("SELECT id, counts FROM privacy_requests WHERE event_id = $1 FOR UPDATE")
+            .bind(event_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|(id, counts)| (id, counts.0)))
+}
+
+/// Adds a batch's counts to a running request, and completes it when `finished`.
+pub async fn progress(tx: &mut Tx, id: Uuid, counts: &Counts, finished: bool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE privacy_requests SET counts = $2,
+             status = CASE WHEN $3 THEN 'completed' ELSE status END,
+             completed_at = CASE WHEN $3 THEN now() ELSE completed_at END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(sqlx::types::Json(counts))
+    .bind(finished)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Opens a kept document.
+pub fn open_document(
+    keyring: &Keyring,
+    merchant: MerchantId,
+    request_id: Uuid,
+    key_id: &str,
+    sealed: &[u8],
+) -> Result<ExportDocument, PrivacyError> {
+    let json = open_payload(keyring, key_id, sealed, &document_context(merchant, request_id))?;
+    Ok(serde_json::from_slice(&json)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::config::{Settings, base_figment};
+
+    #[test]
+    fn a_kept_document_opens_only_in_its_own_row() {
+        let settings = Settings::load_from(base_figment(None)).expect("defaults load");
+        let keyring = Keyring::from_settings(&settings.crypto).expect("default keys");
+        let merchant = MerchantId::generate();
+        let request = Uuid::now_v7();
+        let document = ExportDocument {
+            generated_at: Utc::now(),
+            customers: Vec::new(),
+            consent_history: Vec::new(),
+            orders: Vec::new(),
+            conversations: Vec::new(),
+            other_messages: Vec::new(),
+            scheduled_messages: Vec::new(),
+            events: Vec::new(),
+            import_errors: Vec::new(),
+        };
+        let json = serde_json::to_vec(&document).expect("serializes");
+        let sealed = keyring.seal(&pack(&json), &document_context(merchant, request));
+        let opened = open_document(&keyring, merchant, request, &sealed.key_id, &sealed.bytes).expect("opens");
+        assert_eq!(opened, document);
+        assert!(open_document(&keyring, merchant, Uuid::now_v7(), &sealed.key_id, &sealed.bytes).is_err());
+        assert!(open_document(&keyring, MerchantId::generate(), request, &sealed.key_id, &sealed.bytes).is_err());
+    }
+}
