@@ -4,7 +4,7 @@ CARGO ?= cargo
 RECETE := target/debug/recete
 DEMO_FILE := .recete-demo.json
 
-.PHONY: models services tools build migrate demo run test lint bench clean-test-databases
+.PHONY: models services tools build migrate demo run test lint bench fuzz clean-test-databases
 
 ## The local embedding model (all-MiniLM-L6-v2) in models/, fetched once and verified.
 models:
@@ -14,9 +14,10 @@ models:
 services: models
 	bash scripts/services.sh
 
-## Pinned test tools from PyPI (schemathesis) in target/tools.
+## Pinned test tools from PyPI (schemathesis) in target/tools; Prometheus and promtool (Debian).
 tools:
 	bash scripts/tools.sh
+	bash scripts/install-prometheus.sh
 
 build:
 	$(CARGO) build --bin recete
@@ -40,6 +41,10 @@ test: services tools
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Every fuzz target for FUZZ_SECONDS (default 60) each, from the committed corpus (fuzz/README.md).
+fuzz:
+	bash scripts/fuzz.sh
 
 bench: services
 	$(CARGO) build --release --bin recete -p recete -p recete-bench

@@ -12,9 +12,11 @@ CREATE TABLE job_attempts (
     queue           text NOT NULL,
     -- 1 for the first try; a replayed dead letter starts counting again.
     attempt         integer NOT NULL,
-    -- The worker that ran it: `<pool>-<host>-<pid>-<run>`.
+    -- The worker that ran it: `<pool>@<process id>`, the process id being its
+    -- `worker_processes.id` (`<hostname>-<pid>-<random>`).
     worker          text NOT NULL,
     -- When the job was due to run (a delayed task's due time, an event's next attempt time).
+    -- The job waited from the later of this and its hand-over to Redis until `started_at`.
     due_at          timestamptz NOT NULL,
     started_at      timestamptz NOT NULL,
     finished_at     timestamptz NOT NULL,
@@ -59,7 +61,10 @@ CREATE INDEX external_events_subject_id_idx ON external_events (subject_id) WHER
 CREATE INDEX scheduled_tasks_created_at_id_idx ON scheduled_tasks (created_at DESC, id DESC);
 CREATE INDEX scheduled_tasks_state_created_at_idx ON scheduled_tasks (state, created_at DESC, id DESC);
 CREATE INDEX scheduled_tasks_merchant_created_at_idx ON scheduled_tasks (merchant_id, created_at DESC, id DESC);
--- Depth by state reads only the states that are not final, and the dead letters.
+-- Depth by state reads only the rows that are not final, and the dead letters: counting them
+-- by queue, state and due time is an index-only scan however many finished rows exist.
 CREATE INDEX scheduled_tasks_dead_idx ON scheduled_tasks (updated_at DESC) WHERE state = 'dead';
-CREATE INDEX scheduled_tasks_active_idx ON scheduled_tasks (kind, state) WHERE state IN ('pending', 'running', 'failed');
-CREATE INDEX external_events_active_idx ON external_events (source, state) WHERE state IN ('pending', 'processing', 'failed');
+CREATE INDEX scheduled_tasks_active_idx ON scheduled_tasks (kind, state, due_at)
+    WHERE state IN ('pending', 'running', 'failed', 'dead');
+CREATE INDEX external_events_active_idx ON external_events (source, state, next_attempt_at)
+    WHERE state IN ('pending', 'processing', 'failed', 'dead');

@@ -50,6 +50,11 @@ pub enum Command {
         #[arg(long, default_value = "eval")]
         dataset: std::path::PathBuf,
     },
+    /// Manage who may sign in to the queue board.
+    Operators {
+        #[command(subcommand)]
+        command: OperatorsCommand,
+    },
     /// Manage encryption keys.
     Keys {
         #[command(subcommand)]
@@ -168,6 +173,25 @@ pub struct ImportFile {
     /// Read `05/03/2026` as the 3rd of May rather than the 5th of March.
     #[arg(long)]
     pub month_first: bool,
+}
+
+#[derive(Subcommand)]
+pub enum OperatorsCommand {
+    /// Add an operator; prints their sign-in token once, as JSON.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// admin, operator or read_only.
+        #[arg(long)]
+        role: recete_ops::operators::Role,
+    },
+    /// List operators, one JSON object per line.
+    List,
+    /// Disable an operator; their sessions end at once.
+    Disable {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]

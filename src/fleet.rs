@@ -43,6 +43,9 @@ impl Roles {
 }
 
 pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
+    // The recorder first: whatever a pool counts before it is installed is lost, and a worker
+    // process would otherwise install it only at its first scrape.
+    recete_shared::telemetry::metrics_handle();
     let pool = db::connect_lazy(&settings.database).context("invalid database.url")?;
     let redis = RedisClient::new(&settings.redis).context("invalid redis.url")?;
     let keyring = Arc::new(Keyring::from_settings(&settings.crypto)?);
@@ -54,6 +57,11 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
         let deps = Dependencies { pool: pool.clone(), redis: redis.clone(), keyring: keyring.clone() };
         let app = Application::build(settings, listen.unwrap_or(settings.api.listen), deps).await?;
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
+        // The queue board lives with the API, on an address of its own.
+        if settings.ops.enabled {
+            let board = recete_ops::Board::build(settings, settings.ops.listen, pool.clone(), keyring.clone()).await?;
+            tasks.spawn(board.run_until_stopped(shutdown.clone()));
+        }
     }
     if let Some(role) = roles.workers {
         let options = WorkerOptions {

@@ -15,6 +15,7 @@ use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::events::store::{EventWriter, WriterSettings};
 use recete_shared::integrations::IntegrationDirectory;
+use recete_shared::queue::stats::Sampler;
 use recete_shared::rate_limit::RateLimiter;
 use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
@@ -42,6 +43,7 @@ pub struct Application {
     draining: Draining,
     committers: Vec<JoinHandle<()>>,
     grace: Duration,
+    queue_gauges: Sampler,
 }
 
 impl Application {
@@ -58,6 +60,7 @@ impl Application {
             },
         );
         let draining = Draining::default();
+        let queue_gauges = Sampler::new(deps.pool.clone(), &settings.metrics);
         let state = AppState {
             rate_limiter: Arc::new(RateLimiter::new(&settings.rate_limits, deps.redis.clone())),
             integrations: Arc::new(IntegrationDirectory::new(
@@ -87,6 +90,7 @@ impl Application {
             draining,
             committers,
             grace: Duration::from_secs(settings.api.shutdown_grace_secs),
+            queue_gauges,
         })
     }
 
@@ -99,8 +103,9 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { listener, router, draining, committers, grace } = self;
+        let Self { listener, router, draining, committers, grace, queue_gauges } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
+        tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));
         let stopping = shutdown.clone();
         // The peer address is what the per-address rate limit counts.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();

@@ -41,6 +41,22 @@ pub struct PeriodicJob {
     pub retention: Duration,
 }
 
+/// How often a fleet job's periods come round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cadence {
+    /// Once per UTC day ([`daily_period`]).
+    DailyUtc,
+    /// Once per housekeeping tick (`housekeeping.interval_secs`, [`tick_period`]).
+    HousekeepingTick,
+}
+
+/// Every periodic job the workers run through [`run_once`], with its cadence: what the queue
+/// board lists as schedules. A new periodic job is added here as well as to the housekeeping
+/// loop.
+pub fn fleet_jobs() -> [(PeriodicJob, Cadence); 2] {
+    [(crate::analytics::JOB, Cadence::HousekeepingTick), (crate::api_key_expiry::JOB, Cadence::DailyUtc)]
+}
+
 /// What one replica's attempt at a period came to.
 #[derive(Debug)]
 pub enum Run<T> {

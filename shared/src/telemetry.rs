@@ -28,6 +28,11 @@ pub fn init_tracing(settings: &LogSettings) {
 
 const SECONDS_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 const ROWS_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+/// Jobs wait behind backlogs and run for minutes (imports, scrapes): buckets reach an hour.
+const JOB_SECONDS_BUCKETS: &[f64] =
+    &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
+const JOB_HISTOGRAMS: &[&str] =
+    &["recete_job_wait_seconds", "recete_job_run_seconds", "recete_job_start_lateness_seconds"];
 
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -35,8 +40,13 @@ static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn metrics_handle() -> PrometheusHandle {
     RECORDER
         .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+            // Full-name matchers are consulted before suffix matchers.
+            let builder = JOB_HISTOGRAMS
+                .iter()
+                .try_fold(PrometheusBuilder::new(), |builder, name| {
+                    builder.set_buckets_for_metric(Matcher::Full((*name).into()), JOB_SECONDS_BUCKETS)
+                })
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS))
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_rows".into()), ROWS_BUCKETS))
                 .expect("bucket lists are non-empty constants");
             let handle = match builder.install_recorder() {
@@ -82,18 +92,42 @@ fn describe_metrics() {
         Unit::Seconds,
         "Time to write and commit one batch of incoming events."
     );
-    describe_counter!("recete_jobs_total", "Jobs run, by queue and outcome (processed, skipped, failed, dead).");
-    describe_histogram!("recete_job_duration_seconds", Unit::Seconds, "Time one job took, by queue.");
+    describe_counter!(
+        "recete_jobs_enqueued_total",
+        "Jobs handed from PostgreSQL to Redis by the relay, by queue and schedule (immediate, or delayed until due)."
+    );
+    describe_counter!(
+        "recete_job_executions_total",
+        "Job runs, by queue and outcome (succeeded, skipped, failed and retried, dead, timed_out, released at shutdown)."
+    );
+    describe_histogram!(
+        "recete_job_wait_seconds",
+        Unit::Seconds,
+        "Time from a job becoming ready (due and handed to Redis) to its start, by queue."
+    );
+    describe_histogram!("recete_job_run_seconds", Unit::Seconds, "Time a job's handler ran, by queue.");
+    describe_histogram!(
+        "recete_job_start_lateness_seconds",
+        Unit::Seconds,
+        "Time from a delayed job's due time to its start (follow-ups and other planned work), by queue."
+    );
     describe_gauge!(
         "recete_queue_depth",
         "Jobs waiting in Redis, by queue (the relay keeps it under queue.max_backlog)."
     );
     describe_gauge!(
-        "recete_queue_oldest_pending_age_seconds",
-        Unit::Seconds,
-        "Age of the oldest row still waiting to be processed, by queue."
+        "recete_queue_jobs",
+        "Jobs in PostgreSQL by queue and state (pending and due, running, retrying, dead, scheduled for later)."
     );
-    describe_counter!("recete_relay_enqueued_total", "Rows handed from PostgreSQL to Redis by the relay, by queue.");
+    describe_gauge!(
+        "recete_queue_oldest_ready_age_seconds",
+        Unit::Seconds,
+        "How long the longest-waiting ready job has been due, by queue (0 when none is ready)."
+    );
+    describe_gauge!("recete_queue_paused", "1 while an operator has paused the queue, else 0.");
+    describe_gauge!("recete_worker_slots", "Concurrency slots of this process's running workers, by pool.");
+    describe_gauge!("recete_worker_busy_slots", "Slots of this process running a job now, by pool.");
+    describe_gauge!("recete_workers_live", "Worker processes serving the queue across the fleet, by queue.");
     describe_counter!(
         "recete_reconciler_recovered_total",
         "Rows handed over again because their earlier job never finished, by queue."

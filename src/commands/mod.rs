@@ -2,12 +2,14 @@ pub mod admin;
 pub mod healthcheck;
 pub mod imports;
 pub mod knowledge;
+pub mod operators;
 
 use recete_shared::config::Settings;
 use recete_shared::imports::ImportKind;
 
 use crate::cli::{
-    Command, ImportCommand, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand, ProductsCommand,
+    Command, ImportCommand, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand, OperatorsCommand,
+    ProductsCommand,
 };
 use crate::fleet;
 
@@ -23,6 +25,13 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
         Command::Jobs { command: JobsCommand::Dead { limit } } => admin::list_dead_jobs(&settings, limit).await,
         Command::Jobs { command: JobsCommand::Retry { id, .. } } => admin::retry_dead_jobs(&settings, id).await,
         Command::Keys { command: KeysCommand::Rotate } => admin::rotate_keys(&settings).await,
+        Command::Operators { command: OperatorsCommand::Add { name, role } } => {
+            operators::add(&settings, &name, role).await
+        }
+        Command::Operators { command: OperatorsCommand::List } => operators::list(&settings).await,
+        Command::Operators { command: OperatorsCommand::Disable { name } } => {
+            operators::disable(&settings, &name).await
+        }
         Command::Products { command: ProductsCommand::Scrape { merchant, url } } => {
             knowledge::scrape_product(&settings, merchant, &url).await
         }

@@ -10,7 +10,7 @@ fn admin_url() -> String {
     std::env::var("RECETE_TEST_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn app_role() -> String {
+pub(crate) fn app_role() -> String {
     std::env::var("RECETE_TEST_APP_ROLE").unwrap_or_else(|_| "recete".into())
 }
 
@@ -22,7 +22,13 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub async fn create() -> anyhow::Result<Self> {
-        let admin: PgConnectOptions = admin_url().parse().context("RECETE_TEST_ADMIN_URL")?;
+        Self::create_in(&admin_url()).await
+    }
+
+    /// Like [`TestDatabase::create`], on the server a superuser URL names (a private cluster).
+    pub async fn create_in(admin_url: &str) -> anyhow::Result<Self> {
+        let admin: PgConnectOptions =
+            admin_url.parse().context("invalid superuser URL (RECETE_TEST_ADMIN_URL)")?;
         let template = ensure_template(&admin).await?;
         let name = format!("recete_test_{}", uuid::Uuid::new_v4().simple());
         let mut connection = PgConnection::connect_with(&admin).await.context("connect as the test superuser")?;

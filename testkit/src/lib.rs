@@ -5,6 +5,9 @@
 //! and its own Redis key prefix. Both are removed when the guard drops, so parallel tests never
 //! see each other and leave nothing behind.
 //!
+//! Tests that stop a server start their own instead ([`PrivatePostgres`], [`PrivateRedis`]), and
+//! processes they start are killed with their guard ([`process::ChildProcess`]).
+//!
 //! Environment: `RECETE_TEST_ADMIN_URL` (a superuser connection, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), `RECETE_TEST_APP_ROLE` (default `recete`, the
 //! application role without superuser or BYPASSRLS), `RECETE_TEST_REDIS_URL` (default
@@ -13,8 +16,13 @@
 
 mod database;
 pub mod orders;
+mod private_postgres;
+mod private_redis;
+pub mod process;
 mod redis_prefix;
 pub mod signing;
 
 pub use database::TestDatabase;
+pub use private_postgres::PrivatePostgres;
+pub use private_redis::PrivateRedis;
 pub use redis_prefix::TestRedis;

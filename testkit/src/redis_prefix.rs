@@ -10,7 +10,12 @@ pub struct TestRedis {
 
 impl TestRedis {
     pub fn new() -> Self {
-        Self { url: redis_url(), prefix: format!("recete-test-{}", uuid::Uuid::new_v4().simple()) }
+        Self::on(redis_url())
+    }
+
+    /// A prefix on the Redis at `url` (a private server).
+    pub fn on(url: String) -> Self {
+        Self { url, prefix: format!("recete-test-{}", uuid::Uuid::new_v4().simple()) }
     }
 
     pub fn client(&self) -> anyhow::Result<redis::Client> {

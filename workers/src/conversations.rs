@@ -26,9 +26,8 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobRow, Outcome};
+use crate::jobs::{self, JobContext, JobRow, Outcome};
 
-const QUEUE: &str = "conversations";
 const ACTOR: &str = "worker:conversations";
 
 #[derive(Clone)]
@@ -52,9 +51,9 @@ impl ConversationDeps {
     }
 }
 
-pub async fn process(job: TaskJob, deps: Data<ConversationDeps>) -> Result<(), BoxDynError> {
+pub async fn process(job: TaskJob, deps: Data<ConversationDeps>, context: Data<JobContext>) -> Result<(), BoxDynError> {
     let task_id = job.task_id();
-    jobs::run(QUEUE, JobRow::Task(task_id), &deps.pool, &deps.settings, handle_task(task_id, &deps)).await;
+    jobs::run(&context, JobRow::Task(task_id), handle_task(task_id, &deps)).await;
     Ok(())
 }
 

@@ -1,18 +1,17 @@
 //! Periodic jobs of the fleet. Each is safe to run on every replica at once: assumed deliveries
 //! take an advisory lock per tick; the analytics rollup (once per tick) and the API key expiry
-//! (once per UTC day) are claimed through `periodic_runs`, so one replica runs each period; and
-//! gauges only read.
+//! (once per UTC day) are claimed through `periodic_runs`, so one replica runs each period;
+//! gauges only read; and pruning deletes what any replica may delete.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use recete_shared::orders::assume_delivered;
 use recete_shared::periodic::{self, Run};
-use recete_shared::queue::QueueName;
 use recete_shared::{analytics, api_key_expiry};
 use tokio_util::sync::CancellationToken;
 
-use crate::WorkerDeps;
+use crate::{WorkerDeps, heartbeat};
 
 pub async fn run(deps: WorkerDeps, shutdown: CancellationToken) {
     let interval = Duration::from_secs(deps.settings.housekeeping.interval_secs);
@@ -41,25 +40,41 @@ pub async fn tick(deps: &WorkerDeps) {
     {
         tracing::warn!(%error, "periodic job gauges unavailable");
     }
-    for queue in QueueName::ALL {
-        match oldest_pending_age(deps, *queue).await {
-            Ok(age) => metrics::gauge!("recete_queue_oldest_pending_age_seconds", "queue" => queue.as_str()).set(age),
-            Err(error) => tracing::warn!(queue = %queue, %error, "oldest pending age unavailable"),
-        }
-    }
+    prune_observability(deps).await;
 }
 
-async fn oldest_pending_age(deps: &WorkerDeps, queue: QueueName) -> Result<f64, sqlx::Error> {
-    let mut tx = recete_shared::db::system_tx(&deps.pool).await?;
-    let age: Option<f64> = sqlx::query_scalar(
-        "SELECT extract(epoch FROM now() - min(received_at))::float8 FROM external_events
-         WHERE state IN ('pending', 'failed') AND source = ANY($1)",
-    )
-    .bind(queue.feeds_on())
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(age.unwrap_or(0.0))
+/// Job attempts kept for operators this long; the queue board reads the recent ones.
+const ATTEMPT_RETENTION_DAYS: i32 = 14;
+/// Attempts deleted per statement, so pruning never holds long locks or a huge transaction.
+const ATTEMPT_PRUNE_BATCH: i64 = 5000;
+
+/// Removes rows of worker processes gone for three heartbeats, and attempts past retention.
+async fn prune_observability(deps: &WorkerDeps) {
+    let heartbeat = Duration::from_secs(deps.settings.metrics.heartbeat_interval_secs);
+    match heartbeat::prune_gone(&deps.pool, heartbeat).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "rows of worker processes gone silent removed"),
+        Err(error) => tracing::warn!(%error, "pruning gone worker processes failed"),
+    }
+    loop {
+        let deleted = sqlx::query(
+            "DELETE FROM job_attempts WHERE id IN (
+                 SELECT id FROM job_attempts WHERE finished_at < now() - make_interval(days => $1)
+                 ORDER BY finished_at LIMIT $2)",
+        )
+        .bind(ATTEMPT_RETENTION_DAYS)
+        .bind(ATTEMPT_PRUNE_BATCH)
+        .execute(&deps.pool)
+        .await;
+        match deleted {
+            Ok(done) if done.rows_affected() < ATTEMPT_PRUNE_BATCH as u64 => return,
+            Ok(_) => tokio::task::yield_now().await,
+            Err(error) => {
+                tracing::warn!(%error, "pruning old job attempts failed");
+                return;
+            }
+        }
+    }
 }
 
 /// This tick's analytics rollup, when this replica is the one to run it.

@@ -1,18 +1,26 @@
-//! What every job handler shares: claiming its event row, bounding its run in time, recording a
-//! failure in the row (never in apalis), and the job metrics.
+//! What every job handler shares: claiming its row, bounding its run in time, handing it back
+//! at shutdown, recording each attempt (failures in the row, never in apalis; every attempt in
+//! `job_attempts`), and the job metrics.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use chrono::Utc;
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
 use recete_shared::events::NormalizedEvent;
 use recete_shared::events::store::{open_payload, payload_context};
 use recete_shared::ids::{CustomerId, EventId, IntegrationId, MerchantId, TaskId};
-use recete_shared::queue::attempts::{self, AttemptRow, FailureOutcome};
+use recete_shared::queue::QueueName;
+use recete_shared::queue::attempts::{self, Attempt, AttemptOutcome, AttemptRow, DueRow, FailureOutcome};
 use sqlx::{FromRow, PgPool};
+use tokio_util::sync::CancellationToken;
+
+use crate::heartbeat::{PoolSlots, Process};
+use crate::{Pool, WorkerDeps};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -24,42 +32,170 @@ pub enum Outcome {
 /// The row a job works on.
 pub type JobRow = AttemptRow;
 
-/// Runs `work` within the pool's timeout, records a failure in the row, counts the outcome.
-pub async fn run<Fut>(queue: &'static str, row: JobRow, pool: &PgPool, settings: &PoolSettings, work: Fut)
+/// Each of the two writes after a release (the hand-back, the attempt) gets this long, so both
+/// fit in the two seconds left of the grace period.
+const RELEASE_BOOKKEEPING: Duration = Duration::from_millis(800);
+
+/// What every job of one pool shares with [`run`]; given to each apalis worker as data.
+#[derive(Clone)]
+pub struct JobContext {
+    pub queue: QueueName,
+    pub pool: PgPool,
+    pub settings: PoolSettings,
+    /// `<pool>@<process id>`, recorded with every attempt.
+    pub worker: Arc<str>,
+    /// Fires shortly before the shutdown grace ends: running jobs stop and hand their rows back.
+    pub release: CancellationToken,
+    pub slots: Arc<PoolSlots>,
+}
+
+impl JobContext {
+    pub fn new(pool: Pool, deps: &WorkerDeps, process: &Process, release: CancellationToken) -> Self {
+        Self {
+            queue: pool.queue(),
+            pool: deps.pool.clone(),
+            settings: pool.settings(&deps.settings).clone(),
+            worker: process.worker_name(pool).into(),
+            release,
+            slots: process.slots(pool),
+        }
+    }
+}
+
+/// How the handler's run ended.
+enum Ended {
+    Finished(anyhow::Result<Outcome>),
+    TimedOut(Duration),
+    Released,
+}
+
+/// Runs `work` for `row` within the pool's timeout, unless the row is finished already; records
+/// the attempt (in the row when it failed, in `job_attempts` whenever it did something) and the
+/// job metrics. At release the work is dropped (its transaction rolls back) and the row handed
+/// back for the next relay pass.
+pub async fn run<Fut>(context: &JobContext, row: JobRow, work: Fut)
 where
     Fut: Future<Output = anyhow::Result<Outcome>>,
 {
-    let started = Instant::now();
-    let timeout = Duration::from_secs(settings.timeout_secs);
-    let result = match tokio::time::timeout(timeout, work).await {
-        Ok(result) => result,
-        Err(_) => Err(anyhow::anyhow!("timed out after {} s", timeout.as_secs())),
-    };
-    let outcome = match result {
-        Ok(Outcome::Done) => "processed",
-        Ok(Outcome::Skipped) => "skipped",
+    let queue = context.queue.as_str();
+    let due = match attempts::due_row(&context.pool, row).await {
+        Ok(Some(due)) => Some(due),
+        Ok(None) => {
+            count_execution(queue, "skipped");
+            return;
+        }
         Err(error) => {
-            let message = format!("{error:#}");
-            let recorded = attempts::record_failure(pool, row, &message, settings).await;
-            match recorded {
-                Ok(FailureOutcome::RetryAt(at)) => {
-                    tracing::warn!(queue, ?row, error = %message, retry_at = %at, "job failed; will retry");
-                    "failed"
-                }
-                Ok(FailureOutcome::DeadLettered) => {
-                    tracing::error!(queue, ?row, error = %message, "job dead-lettered");
-                    "dead"
-                }
-                Err(record_error) => {
-                    // The row stays due; the reconciler hands it over again.
-                    tracing::error!(queue, ?row, error = %message, %record_error, "job failed and the failure could not be recorded");
-                    "failed"
-                }
-            }
+            // The handler's own claim decides; only the attempt's timing is unknown.
+            tracing::warn!(queue, ?row, %error, "job timing unavailable; running it without an attempt record");
+            None
         }
     };
-    metrics::counter!("recete_jobs_total", "queue" => queue, "outcome" => outcome).increment(1);
-    metrics::histogram!("recete_job_duration_seconds", "queue" => queue).record(started.elapsed().as_secs_f64());
+    let started_at = Utc::now();
+    if let Some(due) = &due {
+        record_start_timing(queue, due, started_at);
+    }
+    let started = Instant::now();
+    let ended = {
+        let _busy = context.slots.occupy();
+        let timeout = Duration::from_secs(context.settings.timeout_secs);
+        tokio::select! {
+            // A job picked up after release never starts.
+            biased;
+            () = context.release.cancelled() => Ended::Released,
+            result = tokio::time::timeout(timeout, work) => result.map_or(Ended::TimedOut(timeout), Ended::Finished),
+        }
+    };
+    metrics::histogram!("recete_job_run_seconds", "queue" => queue).record(started.elapsed().as_secs_f64());
+    let (label, attempt) = settle(context, row, ended).await;
+    count_execution(queue, label);
+    let (Some(due), Some((outcome, error))) = (due, attempt) else {
+        return;
+    };
+    let attempt = Attempt {
+        row,
+        queue,
+        number: due.attempt,
+        worker: &context.worker,
+        due_at: due.due_at,
+        started_at,
+        finished_at: Utc::now(),
+        outcome,
+        error: error.as_deref(),
+    };
+    let bound = if outcome == AttemptOutcome::Released { RELEASE_BOOKKEEPING } else { context_timeout(context) };
+    match tokio::time::timeout(bound, attempts::record_attempt(&context.pool, &attempt)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(queue, ?row, %error, "attempt not recorded in the history"),
+        Err(_) => tracing::warn!(queue, ?row, "attempt not recorded in the history in time"),
+    }
+}
+
+/// Bookkeeping after a normal end is bounded like the job itself.
+fn context_timeout(context: &JobContext) -> Duration {
+    Duration::from_secs(context.settings.timeout_secs.max(1))
+}
+
+fn count_execution(queue: &'static str, outcome: &'static str) {
+    metrics::counter!("recete_job_executions_total", "queue" => queue, "outcome" => outcome).increment(1);
+}
+
+fn record_start_timing(queue: &'static str, due: &DueRow, started_at: chrono::DateTime<Utc>) {
+    let seconds_since = |instant: chrono::DateTime<Utc>| (started_at - instant).as_seconds_f64().max(0.0);
+    metrics::histogram!("recete_job_wait_seconds", "queue" => queue).record(seconds_since(due.ready_at()));
+    if due.was_delayed() {
+        metrics::histogram!("recete_job_start_lateness_seconds", "queue" => queue).record(seconds_since(due.due_at));
+    }
+}
+
+/// The execution label, and the attempt to record with its error (none for a skip).
+async fn settle(
+    context: &JobContext,
+    row: JobRow,
+    ended: Ended,
+) -> (&'static str, Option<(AttemptOutcome, Option<String>)>) {
+    let queue = context.queue.as_str();
+    let (message, timed_out) = match ended {
+        Ended::Finished(Ok(Outcome::Done)) => return ("succeeded", Some((AttemptOutcome::Succeeded, None))),
+        Ended::Finished(Ok(Outcome::Skipped)) => return ("skipped", None),
+        Ended::Released => {
+            hand_back(context, row).await;
+            let error = "released at shutdown before it finished".to_owned();
+            return ("released", Some((AttemptOutcome::Released, Some(error))));
+        }
+        Ended::Finished(Err(error)) => (format!("{error:#}"), false),
+        Ended::TimedOut(after) => (format!("timed out after {} s", after.as_secs()), true),
+    };
+    let outcome = match attempts::record_failure(&context.pool, row, &message, &context.settings).await {
+        Ok(FailureOutcome::RetryAt(at)) => {
+            tracing::warn!(queue, ?row, error = %message, retry_at = %at, "job failed; will retry");
+            if timed_out { AttemptOutcome::TimedOut } else { AttemptOutcome::Failed }
+        }
+        Ok(FailureOutcome::DeadLettered) => {
+            tracing::error!(queue, ?row, error = %message, "job dead-lettered");
+            AttemptOutcome::Dead
+        }
+        Err(record_error) => {
+            // The row stays due; the reconciler hands it over again.
+            tracing::error!(queue, ?row, error = %message, %record_error, "job failed and the failure could not be recorded");
+            if timed_out { AttemptOutcome::TimedOut } else { AttemptOutcome::Failed }
+        }
+    };
+    (outcome.as_str(), Some((outcome, Some(message))))
+}
+
+/// Clears the row's hand-over so the next relay pass hands it over again at once.
+async fn hand_back(context: &JobContext, row: JobRow) {
+    let queue = context.queue.as_str();
+    match tokio::time::timeout(RELEASE_BOOKKEEPING, attempts::release(&context.pool, row)).await {
+        Ok(Ok(true)) => tracing::info!(queue, ?row, "job released at shutdown; handed over again on the next pass"),
+        Ok(Ok(false)) => tracing::info!(queue, ?row, "job released at shutdown; its row was already finished"),
+        Ok(Err(error)) => {
+            tracing::warn!(queue, ?row, %error, "job released but its row not handed back; the reconciler recovers it")
+        }
+        Err(_) => {
+            tracing::warn!(queue, ?row, "job released but its row not handed back in time; the reconciler recovers it")
+        }
+    }
 }
 
 /// An event row claimed for this transaction, opened, with the transaction scoped to its merchant.

@@ -21,9 +21,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobRow, Outcome};
-
-const QUEUE: &str = "knowledge";
+use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 #[derive(Clone)]
 pub struct KnowledgeDeps {
@@ -46,9 +44,9 @@ impl KnowledgeDeps {
     }
 }
 
-pub async fn process(job: TaskJob, deps: Data<KnowledgeDeps>) -> Result<(), BoxDynError> {
+pub async fn process(job: TaskJob, deps: Data<KnowledgeDeps>, context: Data<JobContext>) -> Result<(), BoxDynError> {
     let task_id = job.task_id();
-    jobs::run(QUEUE, JobRow::Task(task_id), &deps.pool, &deps.settings, handle_task(task_id, &deps)).await;
+    jobs::run(&context, JobRow::Task(task_id), handle_task(task_id, &deps)).await;
     Ok(())
 }
 

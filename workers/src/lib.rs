@@ -3,8 +3,11 @@
 //! A worker process runs, for each pool it was given: the apalis worker (supervised, restarted
 //! with backoff when its backend fails), the relay that feeds its queue from PostgreSQL, and
 //! the pruner that keeps finished jobs from piling up in Redis. Housekeeping (assumed
-//! deliveries, queue gauges, the analytics rollup, the daily API key expiry) runs beside them. One cancellation token stops everything: workers
-//! stop fetching, finish what they hold within `worker.shutdown_grace_secs`, and return.
+//! deliveries, the analytics rollup, the daily API key expiry, pruning), the queue gauges'
+//! sampler and the process's heartbeat run beside them. One cancellation token stops everything:
+//! workers stop fetching and finish what they hold; two seconds before
+//! `worker.shutdown_grace_secs` is over, jobs still running are released (their rows handed
+//! back for the next relay pass) so the process exits within the grace.
 //!
 //! # Layout
 //! - [`pools`]: the pools a process can run.
@@ -18,11 +21,13 @@
 //! - [`feeding`]: the relay and pruner loops of each queue.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
+//! - [`heartbeat`]: this process's identity, busy slots and `worker_processes` row.
 #![forbid(unsafe_code)]
 
 pub mod conversations;
 pub mod feeding;
 pub mod health;
+pub mod heartbeat;
 pub mod housekeeping;
 pub mod imports;
 pub mod jobs;
@@ -35,10 +40,11 @@ pub mod whatsapp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
-use recete_shared::queue::{EventJob, TaskJob};
+use recete_shared::queue::{EventJob, TaskJob, stats};
 use recete_shared::redis_client::RedisClient;
 use recete_shared::whatsapp::Sender;
 use sqlx::PgPool;
@@ -64,16 +70,43 @@ pub struct WorkerOptions {
     pub health_listen: Option<SocketAddr>,
 }
 
+/// Time left between releasing running jobs and the end of the grace period: enough to hand
+/// their rows back and record the attempts.
+const RELEASE_MARGIN: Duration = Duration::from_secs(2);
+
+/// When running jobs are released after shutdown begins: the grace less the margin, never negative.
+pub fn release_after(grace: Duration) -> Duration {
+    grace.saturating_sub(RELEASE_MARGIN)
+}
+
 /// Runs the chosen pools until `shutdown` fires, then lets them finish within the grace period.
 pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: CancellationToken) -> anyhow::Result<()> {
     let health = match options.health_listen {
         Some(address) => Some(health::serve(address, deps.clone(), shutdown.clone()).await?),
         None => None,
     };
+    let process = Arc::new(heartbeat::Process::new(&options.pools));
+    let release = CancellationToken::new();
+    let releaser = tokio::spawn(release_near_grace_end(
+        Duration::from_secs(deps.settings.worker.shutdown_grace_secs),
+        shutdown.clone(),
+        release.clone(),
+    ));
+    let stopped = CancellationToken::new();
+    let heartbeat_interval = Duration::from_secs(deps.settings.metrics.heartbeat_interval_secs);
+    let beating = (!options.pools.is_empty()).then(|| {
+        tokio::spawn(heartbeat::run(
+            process.clone(),
+            deps.pool.clone(),
+            heartbeat_interval,
+            shutdown.clone(),
+            stopped.clone(),
+        ))
+    });
     let mut tasks = tokio::task::JoinSet::new();
     for pool in &options.pools {
         let queue = pool.queue();
-        tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone()));
+        tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone(), process.clone(), release.clone()));
         match pool {
             Pool::OrderEvents | Pool::WhatsAppEvents => {
                 tasks.spawn(feeding::relay_loop::<EventJob>(queue, deps.clone(), shutdown.clone()));
@@ -86,16 +119,43 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
     }
     if !options.pools.is_empty() {
         tasks.spawn(housekeeping::run(deps.clone(), shutdown.clone()));
+        let sampler = stats::Sampler::new(deps.pool.clone(), &deps.settings.metrics);
+        tasks.spawn(sampler.run_until(shutdown.clone().cancelled_owned()));
     }
-    tracing::info!(pools = ?options.pools, "workers started");
+    tracing::info!(pools = ?options.pools, process = %process.id, "workers started");
     while let Some(joined) = tasks.join_next().await {
         if let Err(error) = joined {
             tracing::error!(%error, "a worker task panicked");
         }
+    }
+    releaser.abort();
+    stopped.cancel();
+    if let Some(beating) = beating
+        && let Err(error) = beating.await
+    {
+        tracing::error!(%error, "the heartbeat task panicked");
     }
     if let Some(health) = health {
         health.await??;
     }
     tracing::info!("workers stopped");
     Ok(())
+}
+
+async fn release_near_grace_end(grace: Duration, shutdown: CancellationToken, release: CancellationToken) {
+    shutdown.cancelled().await;
+    tokio::time::sleep(release_after(grace)).await;
+    tracing::warn!(grace_secs = grace.as_secs(), "grace period nearly over; releasing running jobs");
+    release.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_are_released_two_seconds_before_the_grace_ends_and_never_before_shutdown() {
+        assert_eq!(release_after(Duration::from_secs(25)), Duration::from_secs(23));
+        assert_eq!(release_after(Duration::from_secs(1)), Duration::ZERO);
+    }
 }

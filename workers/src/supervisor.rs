@@ -21,7 +21,9 @@ use recete_shared::queue::{EventJob, TaskJob};
 use tokio_util::sync::CancellationToken;
 
 use crate::conversations::{self, ConversationDeps};
+use crate::heartbeat::Process;
 use crate::imports::{self, ImportDeps};
+use crate::jobs::JobContext;
 use crate::knowledge::{self, KnowledgeDeps};
 use crate::messages::{self, MessageDeps};
 use crate::orders::{self, OrderDeps};
@@ -71,10 +73,17 @@ where
     }
 }
 
-pub async fn supervise(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken) {
+pub async fn supervise(
+    pool: Pool,
+    deps: WorkerDeps,
+    shutdown: CancellationToken,
+    process: Arc<Process>,
+    release: CancellationToken,
+) {
     let max_backoff = Duration::from_secs(deps.settings.queue.restart_backoff_max_secs);
+    let context = JobContext::new(pool, &deps, &process, release);
     supervise_with(pool.name(), max_backoff, shutdown.clone(), |run| {
-        run_pool(pool, deps.clone(), shutdown.clone(), run)
+        run_pool(pool, deps.clone(), shutdown.clone(), context.clone(), run)
     })
     .await;
 }
@@ -82,11 +91,12 @@ pub async fn supervise(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken
 /// Builds the pool's worker and spawns it where it is built: its future is Send, but proving it
 /// through a surrounding future trips a compiler limitation with apalis's higher-ranked types.
 macro_rules! spawn_worker {
-    ($name:expr, $backend:expr, $data:expr, $concurrency:expr, $handler:path, $signal:expr) => {
+    ($name:expr, $backend:expr, $data:expr, $context:expr, $concurrency:expr, $handler:path, $signal:expr) => {
         tokio::spawn(
             WorkerBuilder::new($name)
                 .backend($backend)
                 .data($data)
+                .data($context)
                 .concurrency($concurrency)
                 .parallelize(tokio::spawn)
                 .build($handler)
@@ -95,7 +105,13 @@ macro_rules! spawn_worker {
     };
 }
 
-async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run: u32) -> anyhow::Result<()> {
+async fn run_pool(
+    pool: Pool,
+    deps: WorkerDeps,
+    shutdown: CancellationToken,
+    context: JobContext,
+    run: u32,
+) -> anyhow::Result<()> {
     let settings = deps.settings.clone();
     let pool_settings = pool.settings(&settings).clone();
     let connection = deps.redis.connection().await?;
@@ -114,23 +130,55 @@ async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run
         Pool::OrderEvents => {
             let storage = backlog::storage::<EventJob>(connection, prefix, pool.queue(), &settings.queue, batch);
             let data = OrderDeps::new(&deps, pool_settings.clone());
-            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, orders::process, signal)
+            spawn_worker!(
+                name,
+                storage.poll_with_interval(poll),
+                data,
+                context.clone(),
+                concurrency,
+                orders::process,
+                signal
+            )
         }
         Pool::WhatsAppEvents => {
             let storage = backlog::storage::<EventJob>(connection, prefix, pool.queue(), &settings.queue, batch);
             let data = WhatsAppDeps::new(&deps, pool_settings.clone());
-            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, whatsapp::process, signal)
+            spawn_worker!(
+                name,
+                storage.poll_with_interval(poll),
+                data,
+                context.clone(),
+                concurrency,
+                whatsapp::process,
+                signal
+            )
         }
         Pool::Messages => {
             let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
             let data = MessageDeps::new(&deps, pool_settings.clone());
-            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, messages::process, signal)
+            spawn_worker!(
+                name,
+                storage.poll_with_interval(poll),
+                data,
+                context.clone(),
+                concurrency,
+                messages::process,
+                signal
+            )
         }
         Pool::Knowledge => {
             let embedder = load_embedder(&settings).await?;
             let data = KnowledgeDeps::new(&deps, embedder, pool_settings.clone())?;
             let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
-            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, knowledge::process, signal)
+            spawn_worker!(
+                name,
+                storage.poll_with_interval(poll),
+                data,
+                context.clone(),
+                concurrency,
+                knowledge::process,
+                signal
+            )
         }
         Pool::Conversations => {
             let embedder = load_embedder(&settings).await?;
@@ -142,16 +190,33 @@ async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run
             let agent = Arc::new(Agent::new(embedder, chat, settings.agent.clone()));
             let data = ConversationDeps::new(&deps, agent, pool_settings.clone());
             let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
-            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, conversations::process, signal)
+            spawn_worker!(
+                name,
+                storage.poll_with_interval(poll),
+                data,
+                context.clone(),
+                concurrency,
+                conversations::process,
+                signal
+            )
         }
         Pool::Imports => {
             let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
             let data = ImportDeps::new(&deps, pool_settings.clone());
-            spawn_worker!(name, storage.poll_with_interval(poll), data, concurrency, imports::process, signal)
+            spawn_worker!(
+                name,
+                storage.poll_with_interval(poll),
+                data,
+                context.clone(),
+                concurrency,
+                imports::process,
+                signal
+            )
         }
     };
+    context.slots.open(concurrency);
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
-    tokio::select! {
+    let stopped = tokio::select! {
         joined = &mut running => match joined {
             Ok(result) => result.map_err(|e| anyhow::anyhow!("{e}")),
             Err(join_error) => Err(anyhow::anyhow!("worker task ended abnormally: {join_error}")),
@@ -163,7 +228,9 @@ async fn run_pool(pool: Pool, deps: WorkerDeps, shutdown: CancellationToken, run
             running.abort();
             Ok(())
         }
-    }
+    };
+    context.slots.close();
+    stopped
 }
 
 /// The configured embedder; the local model is read from disk once per process, off the

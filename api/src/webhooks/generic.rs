@@ -31,7 +31,7 @@ pub async fn receive(
         .ok_or_else(|| signature_failure(SOURCE, "missing Recete-Signature header"))?;
     let signature = ReceteSignature::parse(value)
         .map_err(|reason| signature_failure(SOURCE, format!("Recete-Signature is malformed: {reason}")))?;
-    let skew = (Utc::now().timestamp() - signature.timestamp).abs();
+    let skew = signature.skew_secs(Utc::now().timestamp());
     if skew > state.generic_tolerance_secs {
         return Err(signature_failure(
             SOURCE,

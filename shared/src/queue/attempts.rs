@@ -3,6 +3,10 @@
 //! A failed attempt records its error, increments `attempts` and either schedules the next try
 //! (exponential backoff with jitter, capped) or, past `max_attempts`, moves the row to `dead`,
 //! where `recete jobs dead` lists it and `recete jobs retry` replays it.
+//!
+//! Every attempt that did something is also kept in `job_attempts` (its worker, timing, outcome
+//! and trimmed error) for operators; a row handed back at shutdown is [`release`]d so the next
+//! relay pass hands it over again at once.
 
 use std::time::Duration;
 
@@ -53,17 +57,25 @@ pub enum AttemptRow {
 }
 
 impl AttemptRow {
-    fn id(&self) -> uuid::Uuid {
+    pub fn id(&self) -> uuid::Uuid {
         match self {
             Self::Event(id) => id.as_uuid(),
             Self::Task(id) => id.as_uuid(),
         }
     }
 
-    fn table(&self) -> &'static str {
+    pub fn table(&self) -> &'static str {
         match self {
             Self::Event(_) => "external_events",
             Self::Task(_) => "scheduled_tasks",
+        }
+    }
+
+    /// The column holding when the row is due: an event's next try, a task's due time.
+    fn due_column(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "next_attempt_at",
+            Self::Task(_) => "due_at",
         }
     }
 
@@ -121,6 +133,127 @@ pub async fn record_failure(
     .await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// What a job reads of its row before it runs (one primary-key lookup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct DueRow {
+    /// The number this attempt will have: 1 for the first try.
+    pub attempt: i32,
+    pub due_at: DateTime<Utc>,
+    /// The last hand-over to Redis; `None` when the row was released or never handed over.
+    pub handed_over_at: Option<DateTime<Utc>>,
+}
+
+impl DueRow {
+    /// When the job became ready to run: due, and in Redis.
+    pub fn ready_at(&self) -> DateTime<Utc> {
+        self.handed_over_at.map_or(self.due_at, |handed_over| handed_over.max(self.due_at))
+    }
+
+    /// Handed over at least a second before its due time: pushed as a delayed job.
+    pub fn was_delayed(&self) -> bool {
+        self.handed_over_at.is_some_and(|handed_over| self.due_at - handed_over >= chrono::TimeDelta::seconds(1))
+    }
+}
+
+/// The row's due time and hand-over, or `None` when it is finished, dead or gone (so a duplicate
+/// job skips its work without claiming anything).
+pub async fn due_row(pool: &PgPool, row: AttemptRow) -> Result<Option<DueRow>, sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    let due = sqlx::query_as(&format!(
+        "SELECT attempts + 1 AS attempt, {} AS due_at, enqueued_at AS handed_over_at FROM {}
+         WHERE id = $1 AND state IN ('pending', 'failed')",
+        row.due_column(),
+        row.table()
+    ))
+    .bind(row.id())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(due)
+}
+
+/// How an attempt ended, as `job_attempts.outcome` stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Succeeded,
+    /// Failed; the row retries later.
+    Failed,
+    /// Failed for the last time; the row is a dead letter.
+    Dead,
+    /// Ran past the pool's timeout; the row retries later.
+    TimedOut,
+    /// Handed back unfinished at shutdown; the row is handed over again at once.
+    Released,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Dead => "dead",
+            Self::TimedOut => "timed_out",
+            Self::Released => "released",
+        }
+    }
+}
+
+/// One finished attempt, for the `job_attempts` history.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    pub row: AttemptRow,
+    pub queue: &'a str,
+    pub number: i32,
+    /// `<pool>@<process id>`.
+    pub worker: &'a str,
+    pub due_at: DateTime<Utc>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub outcome: AttemptOutcome,
+    pub error: Option<&'a str>,
+}
+
+/// Appends an attempt to the history. `job_attempts` is fleet-wide (no merchant), so no tenant
+/// scope is needed.
+pub async fn record_attempt(pool: &PgPool, attempt: &Attempt<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO job_attempts (job_id, job_table, queue, attempt, worker, due_at, started_at, finished_at, outcome, error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(attempt.row.id())
+    .bind(attempt.row.table())
+    .bind(attempt.queue)
+    .bind(attempt.number)
+    .bind(attempt.worker)
+    .bind(attempt.due_at)
+    .bind(attempt.started_at)
+    .bind(attempt.finished_at)
+    .bind(attempt.outcome.as_str())
+    .bind(attempt.error.map(trim_error))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Hands an unfinished row back: with no hand-over recorded, the next relay pass anywhere hands
+/// it over again instead of waiting out the reconcile delay. The abandoned attempt's own
+/// transaction may still hold the row for a moment while its rollback reaches the server, so
+/// the wait for that lock is bounded; past it the reconciler recovers the row later.
+pub async fn release(pool: &PgPool, row: AttemptRow) -> Result<bool, sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    sqlx::query("SET LOCAL lock_timeout = '500ms'").execute(&mut *tx).await?;
+    let released = sqlx::query(&format!(
+        "UPDATE {} SET enqueued_at = NULL WHERE id = $1 AND state IN ('pending', 'failed')",
+        row.table()
+    ))
+    .bind(row.id())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(released == 1)
 }
 
 /// A dead letter as an operator sees it: no payload, no personal data.
@@ -195,5 +328,22 @@ mod tests {
         let trimmed = trim_error(&long);
         assert!(trimmed.len() <= 2003);
         assert!(trimmed.ends_with('…'));
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).expect("a valid instant")
+    }
+
+    #[test]
+    fn a_job_is_ready_once_due_and_handed_over() {
+        let handed_over_late = DueRow { attempt: 1, due_at: at(0), handed_over_at: Some(at(30)) };
+        assert_eq!(handed_over_late.ready_at(), at(30));
+        assert!(!handed_over_late.was_delayed());
+        let delayed = DueRow { attempt: 1, due_at: at(600), handed_over_at: Some(at(0)) };
+        assert_eq!(delayed.ready_at(), at(600));
+        assert!(delayed.was_delayed());
+        let released = DueRow { attempt: 2, due_at: at(5), handed_over_at: None };
+        assert_eq!(released.ready_at(), at(5));
+        assert!(!released.was_delayed());
     }
 }

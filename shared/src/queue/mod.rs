@@ -31,11 +31,13 @@
 //! - [`relay`]: the relay and reconciler.
 //! - [`attempts`]: failure bookkeeping, backoff and dead letters.
 //! - [`control`]: queues paused and resumed by operators.
+//! - [`stats`]: each queue at a glance, for the queue gauges and the queue board.
 
 pub mod attempts;
 pub mod backlog;
 pub mod control;
 pub mod jobs;
 pub mod relay;
+pub mod stats;
 
 pub use jobs::{EventJob, QueueName, TaskJob};

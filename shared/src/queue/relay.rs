@@ -10,6 +10,8 @@
 //! `queue.schedule_horizon_secs` early, as delayed jobs that become visible at their due time.
 //! A row handed over again after its reconcile delay is counted as recovered: that is the
 //! reconciler at work (Redis lost the job, a worker died, a push was dropped).
+//!
+//! A queue an operator paused is skipped: its rows stay in PostgreSQL until it is resumed.
 
 use std::future::Future;
 use std::time::Duration;
@@ -21,8 +23,8 @@ use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::backlog;
 use super::jobs::{EventJob, QueueName, TaskJob};
+use super::{backlog, control};
 use crate::config::QueueSettings;
 use crate::db::{self, Tx};
 use crate::ids::{EventId, TaskId};
@@ -33,6 +35,8 @@ pub struct RelayReport {
     pub recovered: usize,
     /// The queue was at its backlog bound; nothing more could be pushed this pass.
     pub queue_full: bool,
+    /// An operator paused the queue; nothing was handed over.
+    pub paused: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +157,10 @@ impl<J: Feed> Relay<J> {
             return Ok(RelayReport { queue_full: true, ..RelayReport::default() });
         }
         let mut tx = db::system_tx(pool).await?;
+        if control::is_paused(&mut tx, self.queue).await? {
+            tx.commit().await?;
+            return Ok(RelayReport { paused: true, ..RelayReport::default() });
+        }
         let rows = J::claim(&mut tx, self.queue, &self.settings, room as i64).await?;
         if rows.is_empty() {
             tx.commit().await?;
@@ -165,11 +173,8 @@ impl<J: Feed> Relay<J> {
             .map(|row| {
                 let builder = TaskBuilder::new(J::for_row(row.id))
                     .task_id(apalis::prelude::TaskId::from_string(format!("{}:{}", row.id, row.enqueue_count)));
-                let builder = if row.due_in_secs >= 1.0 {
-                    builder.run_after(Duration::from_secs_f64(row.due_in_secs))
-                } else {
-                    builder
-                };
+                let builder =
+                    if is_delayed(row) { builder.run_after(Duration::from_secs_f64(row.due_in_secs)) } else { builder };
                 builder.build()
             })
             .collect();
@@ -178,9 +183,14 @@ impl<J: Feed> Relay<J> {
         self.storage.push_all(futures_util::stream::iter(tasks)).await.map_err(|e| RelayError::Push(e.to_string()))?;
         tx.commit().await?;
         let recovered = rows.iter().filter(|row| row.recovered).count();
-        let report = RelayReport { handed_over: rows.len(), recovered, queue_full: false };
-        metrics::counter!("recete_relay_enqueued_total", "queue" => self.queue.as_str())
-            .increment(report.handed_over as u64);
+        let report = RelayReport { handed_over: rows.len(), recovered, ..RelayReport::default() };
+        let delayed = rows.iter().filter(|row| is_delayed(row)).count();
+        for (schedule, count) in [("immediate", rows.len() - delayed), ("delayed", delayed)] {
+            if count > 0 {
+                metrics::counter!("recete_jobs_enqueued_total", "queue" => self.queue.as_str(), "schedule" => schedule)
+                    .increment(count as u64);
+            }
+        }
         if recovered > 0 {
             metrics::counter!("recete_reconciler_recovered_total", "queue" => self.queue.as_str())
                 .increment(recovered as u64);
@@ -188,6 +198,12 @@ impl<J: Feed> Relay<J> {
         }
         Ok(report)
     }
+}
+
+/// A row due a second or more from now is pushed as a delayed job that becomes visible when due;
+/// under a second apalis's own polling is the finer clock.
+fn is_delayed(row: &Claimed) -> bool {
+    row.due_in_secs >= 1.0
 }
 
 /// How long to wait before the next pass: at once after a full batch, else the relay interval.

@@ -62,6 +62,8 @@ impl ApiProcess {
             .env("REDIS_URL", &app.redis.url)
             .env("RECETE__REDIS__KEY_PREFIX", &app.redis.prefix)
             .env("RECETE__APP__ENVIRONMENT", "test")
+            // Tests run side by side: the board's fixed default address would be taken.
+            .env("RECETE__OPS__ENABLED", "false")
             .env("RECETE__LOG__FORMAT", "json")
             .env("RECETE__LOG__FILTER", "warn,recete_api::startup=info")
             .env_remove("RUST_LOG")

@@ -34,9 +34,8 @@ use sqlx::PgPool;
 use self::apply::{BatchContext, BatchError, Mode};
 use self::reading::{Item, Parsed, Reading, Record};
 use crate::WorkerDeps;
-use crate::jobs::{self, JobRow, Outcome};
+use crate::jobs::{self, JobContext, JobRow, Outcome};
 
-const QUEUE: &str = "imports";
 /// A batch also closes past this many bytes of fields, so files of long rows (product
 /// descriptions) hold as little in memory as files of short ones.
 const BATCH_BYTES: usize = 4 * 1024 * 1024;
@@ -62,9 +61,9 @@ impl ImportDeps {
 }
 
 /// The apalis handler.
-pub async fn process(job: TaskJob, deps: Data<ImportDeps>) -> Result<(), BoxDynError> {
+pub async fn process(job: TaskJob, deps: Data<ImportDeps>, context: Data<JobContext>) -> Result<(), BoxDynError> {
     let task_id = job.task_id();
-    jobs::run(QUEUE, JobRow::Task(task_id), &deps.pool, &deps.settings, handle_task(task_id, &deps)).await;
+    jobs::run(&context, JobRow::Task(task_id), handle_task(task_id, &deps)).await;
     if let Err(error) = fail_if_dead(&deps.pool, task_id).await {
         tracing::error!(%task_id, error = %format!("{error:#}"), "could not check a failed import task");
     }

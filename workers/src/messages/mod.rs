@@ -36,11 +36,10 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobRow, Outcome};
+use crate::jobs::{self, JobContext, JobRow, Outcome};
 use crate::whatsapp::message_context;
 
 const ACTOR: &str = "worker:messages";
-const QUEUE: &str = "messages";
 /// A wait this short for a rate limit is slept through; a longer one defers the task.
 const INLINE_WAIT: Duration = Duration::from_millis(1500);
 
@@ -81,9 +80,9 @@ impl MessageDeps {
     }
 }
 
-pub async fn process(job: TaskJob, deps: Data<MessageDeps>) -> Result<(), BoxDynError> {
+pub async fn process(job: TaskJob, deps: Data<MessageDeps>, context: Data<JobContext>) -> Result<(), BoxDynError> {
     let task_id = job.task_id();
-    jobs::run(QUEUE, JobRow::Task(task_id), &deps.pool, &deps.settings, handle_task(task_id, &deps)).await;
+    jobs::run(&context, JobRow::Task(task_id), handle_task(task_id, &deps)).await;
     Ok(())
 }
 

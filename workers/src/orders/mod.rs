@@ -22,10 +22,9 @@ use recete_shared::queue::EventJob;
 use sqlx::PgPool;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobRow, Outcome};
+use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 pub const ACTOR: &str = "worker:order-events";
-const QUEUE: &str = "order-events";
 
 /// What the handler needs; cheap to clone into every job.
 #[derive(Clone)]
@@ -71,8 +70,8 @@ pub async fn handle_event(event_id: EventId, deps: &OrderDeps) -> anyhow::Result
 }
 
 /// The apalis handler.
-pub async fn process(job: EventJob, deps: Data<OrderDeps>) -> Result<(), BoxDynError> {
+pub async fn process(job: EventJob, deps: Data<OrderDeps>, context: Data<JobContext>) -> Result<(), BoxDynError> {
     let event_id = job.event_id();
-    jobs::run(QUEUE, JobRow::Event(event_id), &deps.pool, &deps.settings, handle_event(event_id, &deps)).await;
+    jobs::run(&context, JobRow::Event(event_id), handle_event(event_id, &deps)).await;
     Ok(())
 }

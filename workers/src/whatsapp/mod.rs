@@ -22,10 +22,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobRow, Outcome};
+use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 const ACTOR: &str = "worker:whatsapp-events";
-const QUEUE: &str = "whatsapp-events";
 
 #[derive(Clone)]
 pub struct WhatsAppDeps {
@@ -40,9 +39,9 @@ impl WhatsAppDeps {
     }
 }
 
-pub async fn process(job: EventJob, deps: Data<WhatsAppDeps>) -> Result<(), BoxDynError> {
+pub async fn process(job: EventJob, deps: Data<WhatsAppDeps>, context: Data<JobContext>) -> Result<(), BoxDynError> {
     let event_id = job.event_id();
-    jobs::run(QUEUE, JobRow::Event(event_id), &deps.pool, &deps.settings, handle_event(event_id, &deps)).await;
+    jobs::run(&context, JobRow::Event(event_id), handle_event(event_id, &deps)).await;
     Ok(())
 }
 

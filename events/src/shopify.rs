@@ -4,11 +4,13 @@
 //! fulfillment (`fulfillments/update`, or inside an order's `fulfillments`) or as
 //! `status: "delivered"` on a fulfillment event.
 
+pub mod privacy;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::parse::{Amount, ExternalId, full_name, minor_units, non_empty, timestamp};
-use super::{
+use crate::parse::{Amount, ExternalId, full_name, minor_units, non_empty, timestamp};
+use crate::{
     ConsentSnapshot, CustomerSnapshot, EventBody, EventKind, EventSource, FulfillmentSnapshot, LineItem,
     NormalizeError, NormalizedEvent, OrderSnapshot, from_json,
 };
@@ -79,8 +81,8 @@ pub fn normalize(delivery: &Delivery<'_>, body: &[u8]) -> Result<Option<Normaliz
             };
             (kind, snapshot, happened_at)
         }
-        topic if crate::privacy::shopify::TOPICS.contains(&topic) => {
-            return crate::privacy::shopify::normalize(delivery, body);
+        topic if privacy::TOPICS.contains(&topic) => {
+            return privacy::normalize(delivery, body);
         }
         _ => return Ok(None),
     };

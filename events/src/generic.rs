@@ -22,8 +22,8 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::parse::{Amount, ExternalId, minor_units, non_empty, timestamp};
-use super::{
+use crate::parse::{Amount, ExternalId, minor_units, non_empty, timestamp};
+use crate::{
     ConsentSnapshot, CustomerSnapshot, EventBody, EventKind, EventSource, FulfillmentSnapshot, LineItem,
     NormalizeError, NormalizedEvent, OrderSnapshot, from_json,
 };

@@ -6,8 +6,8 @@
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::parse::{Amount, ExternalId, full_name, minor_units, non_empty, timestamp};
-use super::{
+use crate::parse::{Amount, ExternalId, full_name, minor_units, non_empty, timestamp};
+use crate::{
     CustomerSnapshot, EventBody, EventKind, EventSource, LineItem, NormalizeError, NormalizedEvent, OrderSnapshot,
     from_json,
 };

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use super::parse::{non_empty, unix_seconds};
-use super::{
+use crate::parse::{non_empty, unix_seconds};
+use crate::{
     EventBody, EventKind, EventSource, InboundMessage, MessageStatusUpdate, NormalizeError, NormalizedEvent,
     StatusError, from_json,
 };

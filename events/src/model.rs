@@ -99,7 +99,7 @@ pub enum EventBody {
     Order(Box<OrderSnapshot>),
     InboundMessage(InboundMessage),
     MessageStatus(MessageStatusUpdate),
-    Privacy(crate::privacy::StoreRequest),
+    Privacy(crate::store_request::StoreRequest),
 }
 
 /// What the event tells about an order. Fields a platform did not send are `None`, never

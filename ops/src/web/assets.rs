@@ -1,0 +1,15 @@
+//! The board's stylesheet and script, compiled into the binary: nothing comes from elsewhere.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+const CSS: &str = include_str!("assets/board.css");
+const JS: &str = include_str!("assets/board.js");
+
+pub async fn css() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
+}
+
+pub async fn js() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], JS)
+}

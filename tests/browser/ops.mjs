@@ -1,0 +1,99 @@
+// Drives the queue board in Debian's chromium: signs in, screenshots the queue list, the job
+// search and a job's page, clicks "Retry now" and checks the page says it is done.
+//
+// Environment: BOARD_URL (http://127.0.0.1:PORT), BOARD_TOKEN (an operator's token), JOB_ID (a
+// dead job), SCREENSHOT_DIR, BROWSER_MODULES (the node_modules holding playwright-core),
+// CHROMIUM (default /usr/bin/chromium). Exits non-zero with the reason on any failure.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+function fail(message) {
+  console.error(`ops.mjs: ${message}`);
+  process.exit(1);
+}
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) fail(`${name} is not set`);
+  return value;
+}
+
+const board = required("BOARD_URL");
+const token = required("BOARD_TOKEN");
+const jobId = required("JOB_ID");
+const shots = required("SCREENSHOT_DIR");
+const modules = path.resolve(required("BROWSER_MODULES"));
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+if (!existsSync(executablePath)) fail(`${executablePath} is missing: run make tools`);
+let chromium;
+try {
+  ({ chromium } = createRequire(path.join(modules, "resolve-from-here.js"))("playwright-core"));
+} catch {
+  fail(`playwright-core is missing in ${modules}: run make tools`);
+}
+
+mkdirSync(shots, { recursive: true });
+const userDataDir = mkdtempSync(path.join(tmpdir(), "recete-board-browser-"));
+const problems = [];
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath,
+  headless: true,
+  viewport: { width: 1360, height: 820 },
+  timeout: 60_000,
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  // Script errors and refused loads (a CSP violation, a missing file) fail the run.
+  page.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  // "Cancel this job?" and the like: a person would say yes.
+  page.on("dialog", (dialog) => dialog.accept());
+
+  await page.goto(`${board}/ops`);
+  if (!page.url().includes("/ops/sign-in")) fail(`expected the sign-in page, got ${page.url()}`);
+  await page.fill("#token", token);
+  await Promise.all([page.waitForURL(`${board}/ops`), page.click("button[type=submit]")]);
+  await page.waitForSelector("#queue-rows tr");
+  // One poll, so the screenshot shows the refreshed list and the polling works.
+  await page.waitForFunction(() => /Read at \d\d:\d\d:\d\d UTC/.test(document.getElementById("read-status").textContent));
+  await page.screenshot({ path: path.join(shots, "queues.png"), fullPage: true });
+
+  await page.goto(`${board}/ops/jobs?state=dead`);
+  await page.waitForSelector(`tr[data-job-id="${jobId}"]`);
+  await page.screenshot({ path: path.join(shots, "jobs.png"), fullPage: true });
+
+  await page.click(`tr[data-job-id="${jobId}"] a`);
+  await page.waitForURL(`${board}/ops/jobs/${jobId}`);
+  await page.waitForFunction(() => {
+    const text = document.querySelector("#payload pre")?.textContent ?? "";
+    return text.length > 0 && !text.startsWith("Loading");
+  });
+  const payload = await page.textContent("#payload pre");
+  if (payload.startsWith("Could not load")) fail(payload);
+  if (!payload.includes("[redacted]")) fail("the payload is shown without redaction");
+  await page.screenshot({ path: path.join(shots, "job.png"), fullPage: true });
+
+  await Promise.all([page.waitForURL(/done=retry/), page.click(`form[action$="/${jobId}/retry"] button`)]);
+  const flash = await page.textContent(".flash.ok");
+  if (!flash.includes("Done: retry")) fail(`after retrying, the page says: ${flash}`);
+  await page.screenshot({ path: path.join(shots, "job-retried.png"), fullPage: true });
+
+  if (problems.length > 0) fail(problems.join("\n"));
+  console.log(JSON.stringify({ signed_in: true, retried: jobId, screenshots: shots }));
+} catch (error) {
+  fail(error.stack || String(error));
+} finally {
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
