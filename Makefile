@@ -33,9 +33,11 @@ demo: migrate
 run: demo
 	RECETE__LOG__FORMAT=$${RECETE__LOG__FORMAT:-pretty} $(RECETE) all
 
-## The whole suite against the real services, ending with one `N passed, N failed` line.
+## The whole suite against the real services, a short run of every fuzz target (FUZZ_SECONDS
+## each, 30 by default), ending with one `N passed, N failed` line.
 test: services tools
 	mkdir -p target && set -o pipefail && $(CARGO) test --workspace --all-targets 2>&1 | tee target/test-output.log
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-30} bash scripts/fuzz.sh
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 
 lint:

@@ -106,7 +106,7 @@ if ((failed)); then
             echo >&2
             echo "--- $target: the end of $work/logs/$target.log" >&2
             grep -v '^#[0-9]' "$work/logs/$target.log" | tail -n 40 >&2
-            echo "reproduce: cd fuzz && cargo fuzz run --sanitizer $sanitizer $target <input above>" >&2
+            echo "reproduce: PATH=\"$tools/bin:\$PATH\"; cd fuzz && cargo fuzz run --sanitizer $sanitizer $target <the input named above>" >&2
         fi
     done
     exit 1

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Test tools that do not come from crates.io, pinned and installed once into target/tools:
-#   - schemathesis, which fuzzes the merchant API against its own OpenAPI document.
-# Idempotent: a second run only checks the installed version.
+# Test tools that do not come from crates.io, pinned and installed once:
+#   - schemathesis (PyPI, into target/tools/venv), which fuzzes the merchant API against its own
+#     OpenAPI document;
+#   - Prometheus and promtool (Debian), which lint /metrics and load the alert rules and dashboard;
+#   - Chromium (Debian) and playwright-core (npm, into target/tools/browser) for the queue board's
+#     browser test.
+# Idempotent: a second run only checks what is installed.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,10 +16,13 @@ installed() { [[ -x "$VENV/bin/st" ]] && "$VENV/bin/python" -c "import importlib
 
 if installed; then
     echo "tools: schemathesis $SCHEMATHESIS_VERSION present"
-    exit 0
+else
+    mkdir -p target/tools
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    installed || { echo "tools: ERROR: schemathesis $SCHEMATHESIS_VERSION did not install" >&2; exit 1; }
+    echo "tools: schemathesis $SCHEMATHESIS_VERSION installed in $VENV"
 fi
-mkdir -p target/tools
-python3 -m venv "$VENV"
-"$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
-installed || { echo "tools: ERROR: schemathesis $SCHEMATHESIS_VERSION did not install" >&2; exit 1; }
-echo "tools: schemathesis $SCHEMATHESIS_VERSION installed in $VENV"
+
+bash scripts/install-prometheus.sh
+bash scripts/install-browser.sh

@@ -145,8 +145,8 @@ fn describe_metrics() {
     );
     describe_counter!("recete_api_keys_expired_total", "API keys recorded as expired by the daily expiry job.");
     describe_counter!(
-        "recete_analytics_days_recomputed_total",
-        "Merchant days recomputed by the analytics rollup (unchanged ones included)."
+        "recete_analytics_daily_rows_recomputed_total",
+        "Daily analytics rows (one per merchant and day) recomputed by the rollup, unchanged ones included."
     );
     describe_gauge!("recete_dependency_up", "1 when the dependency answered the last readiness check, by dependency.");
     describe_counter!(

@@ -27,8 +27,7 @@ impl TestDatabase {
 
     /// Like [`TestDatabase::create`], on the server a superuser URL names (a private cluster).
     pub async fn create_in(admin_url: &str) -> anyhow::Result<Self> {
-        let admin: PgConnectOptions =
-            admin_url.parse().context("invalid superuser URL (RECETE_TEST_ADMIN_URL)")?;
+        let admin: PgConnectOptions = admin_url.parse().context("invalid superuser URL (RECETE_TEST_ADMIN_URL)")?;
         let template = ensure_template(&admin).await?;
         let name = format!("recete_test_{}", uuid::Uuid::new_v4().simple());
         let mut connection = PgConnection::connect_with(&admin).await.context("connect as the test superuser")?;

@@ -15,6 +15,9 @@ use sqlx::{Connection, Executor, PgConnection};
 use crate::process::free_port;
 
 const SERVER_USER: &str = "postgres";
+/// Trust authentication on a throwaway cluster; `--no-sync` because nothing must survive a crash
+/// of the machine.
+const INITDB_OPTIONS: &[&str] = &["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"];
 /// Seconds `pg_ctl` waits for the server to start or stop.
 const PG_CTL_WAIT_SECS: &str = "60";
 
@@ -38,11 +41,7 @@ impl PrivatePostgres {
             run(Command::new("chown").args(["-R", SERVER_USER]).arg(&cluster.root))?;
         }
         let data = cluster.data_dir();
-        run(cluster
-            .server_command("initdb")
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-sync"]))?;
+        run(cluster.server_command("initdb").arg("-D").arg(&data).args(INITDB_OPTIONS))?;
         cluster.restart().await?;
         cluster.create_app_role().await?;
         Ok(cluster)

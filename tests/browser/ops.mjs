@@ -1,5 +1,6 @@
 // Drives the queue board in Debian's chromium: signs in, screenshots the queue list, the job
-// search and a job's page, clicks "Retry now" and checks the page says it is done.
+// search and a job's page, clicks "Retry now" and checks the page says it is done, then retries
+// the other dead jobs in bulk through the confirmation page, and shows the schedules.
 //
 // Environment: BOARD_URL (http://127.0.0.1:PORT), BOARD_TOKEN (an operator's token), JOB_ID (a
 // dead job), SCREENSHOT_DIR, BROWSER_MODULES (the node_modules holding playwright-core),
@@ -88,6 +89,19 @@ try {
   const flash = await page.textContent(".flash.ok");
   if (!flash.includes("Done: retry")) fail(`after retrying, the page says: ${flash}`);
   await page.screenshot({ path: path.join(shots, "job-retried.png"), fullPage: true });
+
+  // The other dead jobs, in bulk: the confirmation page's count, then the progress page.
+  await page.goto(`${board}/ops/jobs?state=dead`);
+  await Promise.all([page.waitForURL(/\/ops\/bulk\/confirm/), page.click("text=Retry all matching")]);
+  await page.waitForSelector("#bulk-count");
+  await page.screenshot({ path: path.join(shots, "bulk-confirm.png"), fullPage: true });
+  await Promise.all([page.waitForURL(/\/ops\/bulk\/[0-9a-f-]{36}$/), page.click("#confirm-bulk")]);
+  await page.waitForFunction(() => document.querySelector(".progress-state")?.textContent.startsWith("done"));
+  await page.screenshot({ path: path.join(shots, "bulk-progress.png"), fullPage: true });
+
+  await page.goto(`${board}/ops/schedules`);
+  await page.waitForSelector("table.schedules");
+  await page.screenshot({ path: path.join(shots, "schedules.png"), fullPage: true });
 
   if (problems.length > 0) fail(problems.join("\n"));
   console.log(JSON.stringify({ signed_in: true, retried: jobId, screenshots: shots }));

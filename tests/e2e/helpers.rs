@@ -287,23 +287,6 @@ impl TestApp {
         RunningWorkers { shutdown, handle }
     }
 
-    /// A `recete worker` process of its own against this test's database and Redis prefix.
-    pub fn spawn_worker_process(&self) -> std::process::Child {
-        std::process::Command::new(env!("CARGO_BIN_EXE_recete"))
-            .args(["worker", "--listen", "127.0.0.1:0"])
-            .env("DATABASE_URL", self.db.app_url())
-            .env("REDIS_URL", &self.redis.url)
-            .env("RECETE__REDIS__KEY_PREFIX", &self.redis.prefix)
-            .env("RECETE__QUEUE__POLL_INTERVAL_MS", "50")
-            .env("RECETE__QUEUE__RELAY_INTERVAL_MS", "20")
-            .env("RECETE__QUEUE__RECONCILE_AFTER_SECS", "2")
-            .env("RECETE__QUEUE__HEARTBEAT_SECS", "2")
-            .env("RECETE__LOG__FILTER", "warn")
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("recete worker starts")
-    }
-
     /// Counts rows of a query run as the superuser (sees every merchant).
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.admin).await.unwrap_or_else(|e| panic!("{sql}: {e}"))

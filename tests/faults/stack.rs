@@ -91,15 +91,20 @@ impl Stack {
         let integration = integrations::create(
             &self.pool,
             &self.keyring,
-            NewIntegration { merchant_id: merchant, kind: IntegrationKind::Generic, secret: None, phone_number_id: None },
+            NewIntegration {
+                merchant_id: merchant,
+                kind: IntegrationKind::Generic,
+                secret: None,
+                phone_number_id: None,
+            },
         )
         .await?;
         Ok((merchant, integration))
     }
 
     /// Stores `count` new-order events through the API's own batch writer, as a burst of
-    /// webhooks would; returns the integration they came through.
-    pub async fn store_orders(&self, count: usize) -> anyhow::Result<Arc<CreatedIntegration>> {
+    /// webhooks would; returns their merchant and the integration they came through.
+    pub async fn store_orders(&self, count: usize) -> anyhow::Result<(MerchantId, Arc<CreatedIntegration>)> {
         let (merchant, integration) = self.generic_integration().await?;
         recete_testkit::orders::store_new_orders(
             &self.pool,
@@ -109,7 +114,7 @@ impl Stack {
             count,
         )
         .await?;
-        Ok(Arc::new(integration))
+        Ok((merchant, Arc::new(integration)))
     }
 
     /// Starts `recete` against this stack with short queue timings; `settings` are extra
@@ -155,10 +160,7 @@ impl Stack {
             if current >= target {
                 return Ok(started.elapsed());
             }
-            anyhow::ensure!(
-                started.elapsed() < timeout,
-                "{current} of {target} after {timeout:?} ({sql})"
-            );
+            anyhow::ensure!(started.elapsed() < timeout, "{current} of {target} after {timeout:?} ({sql})");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -180,13 +182,14 @@ impl Stack {
 }
 
 /// Queue timings short enough for a test: work is handed over within tens of milliseconds, a
-/// lost hand-over is repeated after 2 s, a failed pool restarts within 2 s.
+/// lost hand-over is repeated after 5 s, a failed pool restarts within 2 s.
 const QUICK_SETTINGS: &[(&str, &str)] = &[
     ("RECETE__LOG__FILTER", "warn"),
+    // The queue board listens on a fixed port; scenarios running side by side would collide.
+    ("RECETE__OPS__ENABLED", "false"),
     ("RECETE__QUEUE__POLL_INTERVAL_MS", "50"),
     ("RECETE__QUEUE__RELAY_INTERVAL_MS", "20"),
-    ("RECETE__QUEUE__RECONCILE_AFTER_SECS", "2"),
-    ("RECETE__QUEUE__HEARTBEAT_SECS", "2"),
+    ("RECETE__QUEUE__RECONCILE_AFTER_SECS", "5"),
     ("RECETE__QUEUE__PRUNE_INTERVAL_SECS", "1"),
     ("RECETE__QUEUE__RESTART_BACKOFF_MAX_SECS", "2"),
     ("RECETE__WORKER__SHUTDOWN_GRACE_SECS", "3"),

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::PgPool;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::Pool;
@@ -23,11 +24,14 @@ pub struct PoolSlots {
     pool: Pool,
     slots: AtomicI64,
     busy: AtomicI64,
+    /// Wakes the heartbeat when the slots open or close, so the fleet sees it without waiting
+    /// a whole interval.
+    changed: Arc<Notify>,
 }
 
 impl PoolSlots {
-    fn new(pool: Pool) -> Self {
-        let slots = Self { pool, slots: AtomicI64::new(0), busy: AtomicI64::new(0) };
+    fn new(pool: Pool, changed: Arc<Notify>) -> Self {
+        let slots = Self { pool, slots: AtomicI64::new(0), busy: AtomicI64::new(0), changed };
         slots.publish_slots(0);
         metrics::gauge!("recete_worker_busy_slots", "pool" => pool.name()).set(0.0);
         slots
@@ -38,12 +42,14 @@ impl PoolSlots {
         let concurrency = i64::try_from(concurrency).unwrap_or(i64::MAX);
         self.slots.store(concurrency, Ordering::Relaxed);
         self.publish_slots(concurrency);
+        self.changed.notify_one();
     }
 
     /// The pool's apalis worker stopped (shutdown, or a failure before its restart).
     pub fn close(&self) {
         self.slots.store(0, Ordering::Relaxed);
         self.publish_slots(0);
+        self.changed.notify_one();
     }
 
     /// Marks one slot busy until the returned guard is dropped.
@@ -86,6 +92,7 @@ pub struct Process {
     pub hostname: String,
     pub pid: u32,
     pools: HashMap<Pool, Arc<PoolSlots>>,
+    slots_changed: Arc<Notify>,
 }
 
 impl Process {
@@ -95,16 +102,17 @@ impl Process {
         let hostname = hostname();
         let pid = std::process::id();
         let id = format!("{hostname}-{pid}-{}", recete_shared::crypto::random_token(6));
+        let slots_changed = Arc::new(Notify::new());
         let mut slots: HashMap<Pool, Arc<PoolSlots>> =
-            Pool::ALL.iter().map(|pool| (*pool, Arc::new(PoolSlots::new(*pool)))).collect();
+            Pool::ALL.iter().map(|pool| (*pool, Arc::new(PoolSlots::new(*pool, slots_changed.clone())))).collect();
         slots.retain(|pool, _| pools.contains(pool));
-        Self { id, hostname, pid, pools: slots }
+        Self { id, hostname, pid, pools: slots, slots_changed }
     }
 
     /// The slots of `pool`; a pool the process was not started with gets counters of its own
     /// that no heartbeat reports.
     pub fn slots(&self, pool: Pool) -> Arc<PoolSlots> {
-        self.pools.get(&pool).cloned().unwrap_or_else(|| Arc::new(PoolSlots::new(pool)))
+        self.pools.get(&pool).cloned().unwrap_or_else(|| Arc::new(PoolSlots::new(pool, Arc::new(Notify::new()))))
     }
 
     /// How attempts name the worker that ran them.
@@ -153,6 +161,7 @@ pub async fn run(
             () = stopped.cancelled() => break,
             // Shutdown began after this beat: record the draining at once, not a beat later.
             () = shutdown.cancelled(), if !draining => {}
+            () = process.slots_changed.notified() => {}
             () = tokio::time::sleep(interval) => {}
         }
     }

@@ -84,7 +84,7 @@ pub async fn roll_up_analytics(deps: &WorkerDeps) {
     let overlap = Duration::from_secs(settings.analytics_overlap_secs);
     match analytics::run_periodic(&deps.pool, Utc::now(), interval, overlap).await {
         Ok(Run::Done(report)) => {
-            metrics::counter!("recete_analytics_days_recomputed_total").increment(report.days_recomputed);
+            metrics::counter!("recete_analytics_daily_rows_recomputed_total").increment(report.days_recomputed);
             tracing::debug!(days = report.days_recomputed, changed = report.days_changed, "analytics rolled up");
         }
         Ok(Run::Skipped) => {}

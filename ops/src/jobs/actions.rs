@@ -75,7 +75,9 @@ impl JobAction {
         };
         match (self, table) {
             (Self::Retry, _) => run_now.to_owned(),
-            (Self::Requeue, JobTable::ExternalEvents) => format!("{run_now}, processed_at = NULL, cancel_reason = NULL"),
+            (Self::Requeue, JobTable::ExternalEvents) => {
+                format!("{run_now}, processed_at = NULL, cancel_reason = NULL")
+            }
             (Self::Requeue, JobTable::ScheduledTasks) => format!("{run_now}, cancel_reason = NULL"),
             (Self::Cancel, JobTable::ExternalEvents) => {
                 format!("state = 'cancelled', cancel_reason = {reason}, enqueued_at = NULL")
@@ -158,7 +160,24 @@ struct LockedJob {
 pub async fn apply(pool: &PgPool, id: Uuid, action: JobAction, actor: &str) -> Result<ActionOutcome, ActionError> {
     let actor = operator_actor(actor)?;
     let mut tx = db::system_tx(pool).await?;
-    let job = match lock(&mut tx, id).await {
+    match apply_in(&mut tx, id, action, &actor).await {
+        Ok(outcome) => {
+            tx.commit().await?;
+            Ok(outcome)
+        }
+        Err(error) => {
+            // Released now, not whenever the pool gets to it: the operator's next click must not
+            // find the row still locked by this refusal.
+            if let Err(rollback_error) = tx.rollback().await {
+                tracing::warn!(job = %id, %rollback_error, "a refused job action could not be rolled back");
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn apply_in(tx: &mut Tx, id: Uuid, action: JobAction, actor: &str) -> Result<ActionOutcome, ActionError> {
+    let job = match lock(tx, id).await {
         Ok(Some(job)) => job,
         Ok(None) => return Err(ActionError::NotFound(id)),
         Err(error) if is_lock_unavailable(&error) => return Err(ActionError::Busy(id)),
@@ -168,7 +187,6 @@ pub async fn apply(pool: &PgPool, id: Uuid, action: JobAction, actor: &str) -> R
         let allowed = action.applies_to().iter().map(JobState::as_str).collect::<Vec<_>>().join(", ");
         return Err(ActionError::NotApplicable { action, state: job.state, allowed });
     }
-    let reason = cancel_reason(&actor);
     let (after_state, after_attempts): (String, i32) = sqlx::query_as(&format!(
         "UPDATE {table} SET {set} WHERE id = $1 RETURNING {state}, attempts",
         table = job.table.as_str(),
@@ -176,17 +194,17 @@ pub async fn apply(pool: &PgPool, id: Uuid, action: JobAction, actor: &str) -> R
         state = job.table.state_expression(),
     ))
     .bind(id)
-    .bind(&reason)
-    .fetch_one(&mut *tx)
+    .bind(cancel_reason(actor))
+    .fetch_one(&mut **tx)
     .await?;
     let after: JobState = after_state
         .parse()
         .map_err(|_| sqlx::Error::Protocol(format!("job {id} is in the unknown state `{after_state}`")))?;
     audit::record(
-        &mut tx,
+        tx,
         AuditEntry {
             merchant_id: Some(job.merchant_id),
-            actor: &actor,
+            actor,
             action: action.audit_action(),
             subject_type: job.table.subject_type(),
             subject_id: id.to_string(),
@@ -196,7 +214,6 @@ pub async fn apply(pool: &PgPool, id: Uuid, action: JobAction, actor: &str) -> R
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(ActionOutcome { id, table: job.table, action, before: job.state, after })
 }
 

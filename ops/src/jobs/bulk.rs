@@ -179,7 +179,8 @@ impl BulkRow {
             expected_count: self.expected_count,
             processed: self.processed,
             changed: self.changed,
-            state: BulkState::parse(&self.state).ok_or_else(|| self.corrupt(format!("unknown state `{}`", self.state)))?,
+            state: BulkState::parse(&self.state)
+                .ok_or_else(|| self.corrupt(format!("unknown state `{}`", self.state)))?,
             error: self.error.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -316,12 +317,11 @@ pub async fn run_batch(pool: &PgPool, id: BulkId, batch_size: usize) -> Result<B
     }
     let mut tx = db::system_tx(pool).await?;
     // Two processes resuming the same action take turns here, each seeing the other's position.
-    let row: BulkRow =
-        sqlx::query_as(&format!("SELECT {BULK_COLUMNS} FROM ops_bulk_actions WHERE id = $1 FOR UPDATE"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(BulkError::NotFound(id))?;
+    let row: BulkRow = sqlx::query_as(&format!("SELECT {BULK_COLUMNS} FROM ops_bulk_actions WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(BulkError::NotFound(id))?;
     let progress = row.progress()?;
     if progress.state != BulkState::Running {
         tx.commit().await?;
@@ -335,6 +335,7 @@ pub async fn run_batch(pool: &PgPool, id: BulkId, batch_size: usize) -> Result<B
     let (handled, changed) = match next {
         Some(table) => {
             let position = positions.get(table);
+            sql::prefer_ordered_scans(&mut tx, &progress.filter).await?;
             let batch = change_batch(&mut tx, &progress, table, position, batch_size).await?;
             let after = match batch.last {
                 Some(last) if batch.handled == batch_size => {
@@ -439,7 +440,12 @@ async fn change_batch(
 }
 
 /// One audit row per changed job, naming the operator and the bulk action.
-async fn record_audit(tx: &mut Tx, bulk: &BulkProgress, table: JobTable, rows: &[ChangedJob]) -> Result<(), sqlx::Error> {
+async fn record_audit(
+    tx: &mut Tx,
+    bulk: &BulkProgress,
+    table: JobTable,
+    rows: &[ChangedJob],
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }

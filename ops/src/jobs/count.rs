@@ -11,10 +11,11 @@ use super::search::SearchError;
 use super::sql;
 use super::state::JobTable;
 
-/// Up to this many matching rows per table are counted exactly.
-pub const EXACT_UP_TO: i64 = 10_000;
+/// Up to this many matching rows per table are counted exactly (a bounded count of this many
+/// index entries costs a few milliseconds).
+pub const EXACT_UP_TO: i64 = 1_000;
 /// Past this many estimated rows, counting is not even tried.
-const ESTIMATE_ONLY_ABOVE: i64 = 200_000;
+const ESTIMATE_ONLY_ABOVE: i64 = 20 * EXACT_UP_TO;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "lowercase")]
@@ -45,6 +46,22 @@ pub async fn count_jobs(pool: &PgPool, filter: &JobFilter) -> Result<Count, Sear
     Ok(total)
 }
 
+/// Every job `filter` matches, counted one by one however many there are: for reports and
+/// benchmarks, not for pages.
+pub async fn count_exact(pool: &PgPool, filter: &JobFilter) -> Result<i64, SearchError> {
+    filter.validate()?;
+    let mut tx = db::system_tx(pool).await?;
+    let mut total = 0;
+    for table in JobTable::ALL.iter().filter(|table| filter.may_match(**table)) {
+        let mut query = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {}", table.as_str()));
+        sql::push_where(&mut query, *table, filter);
+        let rows: i64 = query.build_query_scalar().fetch_one(&mut *tx).await?;
+        total += rows;
+    }
+    tx.commit().await?;
+    Ok(total)
+}
+
 pub(crate) async fn count(tx: &mut Tx, filter: &JobFilter) -> Result<Count, sqlx::Error> {
     let tables: Vec<JobTable> = JobTable::ALL.iter().copied().filter(|table| filter.may_match(*table)).collect();
     let mut estimate = 0_i64;
@@ -57,7 +74,8 @@ pub(crate) async fn count(tx: &mut Tx, filter: &JobFilter) -> Result<Count, sqlx
     let mut counted = 0_i64;
     let mut capped = false;
     for table in &tables {
-        let mut query = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM (SELECT 1 FROM {}", table.as_str()));
+        let mut query =
+            QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM (SELECT 1 FROM {}", table.as_str()));
         sql::push_where(&mut query, *table, filter);
         query.push(" LIMIT ").push_bind(EXACT_UP_TO + 1).push(") AS matching");
         let rows: i64 = query.build_query_scalar().fetch_one(&mut **tx).await?;

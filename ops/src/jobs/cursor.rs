@@ -39,11 +39,8 @@ pub(crate) fn decode(cursor: &str, filter: &JobFilter) -> Result<Position, Curso
     else {
         return Err(CursorError::Malformed);
     };
-    let created_at = micros
-        .parse::<i64>()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or(CursorError::Malformed)?;
+    let created_at =
+        micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros).ok_or(CursorError::Malformed)?;
     let id: Uuid = id.parse().map_err(|_| CursorError::Malformed)?;
     if print != fingerprint(filter) {
         return Err(CursorError::OtherFilter);

@@ -90,13 +90,17 @@ impl JobFilter {
             match key.as_ref() {
                 "id" => filter.id = Some(parse_uuid("id", value)?),
                 "queue" => {
-                    let queue: QueueName = value.parse().map_err(|e: recete_shared::queue::control::UnknownQueue| {
-                        invalid("queue", format!("{e} (one of {})", queue_names()))
-                    })?;
+                    let queue: QueueName =
+                        value.parse().map_err(|e: recete_shared::queue::control::UnknownQueue| {
+                            invalid("queue", format!("{e} (one of {})", queue_names()))
+                        })?;
                     filter.queue = Some(queue.as_str().to_owned());
                 }
                 "kind" => filter.kind = Some(text("kind", value)?),
-                "state" => filter.state = Some(value.parse().map_err(|e: super::state::UnknownState| invalid("state", e.to_string()))?),
+                "state" => {
+                    filter.state =
+                        Some(value.parse().map_err(|e: super::state::UnknownState| invalid("state", e.to_string()))?)
+                }
                 "merchant" => filter.merchant = Some(parse_uuid("merchant", value)?),
                 "order" => filter.order = Some(text("order", value)?),
                 "external_id" => filter.external_id = Some(text("external_id", value)?),
@@ -146,9 +150,7 @@ impl JobFilter {
     /// Checks what a filter built in code (not parsed) could still get wrong.
     pub fn validate(&self) -> Result<(), FilterError> {
         if let Some(queue) = &self.queue {
-            queue
-                .parse::<QueueName>()
-                .map_err(|e| invalid("queue", format!("{e} (one of {})", queue_names())))?;
+            queue.parse::<QueueName>().map_err(|e| invalid("queue", format!("{e} (one of {})", queue_names())))?;
         }
         for (field, value) in [("kind", &self.kind), ("order", &self.order), ("external_id", &self.external_id)] {
             if let Some(value) = value {
@@ -236,7 +238,10 @@ fn parse_time(field: &'static str, value: &str) -> Result<DateTime<Utc>, FilterE
     {
         return Ok(start.and_utc());
     }
-    Err(invalid(field, format!("`{}` is not a time (2026-11-23T10:00:00Z, 2026-11-23T10:00 UTC or 2026-11-23)", shorten(value))))
+    Err(invalid(
+        field,
+        format!("`{}` is not a time (2026-11-23T10:00:00Z, 2026-11-23T10:00 UTC or 2026-11-23)", shorten(value)),
+    ))
 }
 
 /// Echoes at most a few dozen characters of a bad value back.

@@ -98,7 +98,12 @@ async fn read_task(tx: &mut Tx, id: Uuid) -> Result<Option<(Value, usize)>, sqlx
     Ok(row.map(|(json, bytes)| (json, usize::try_from(bytes).unwrap_or(0))))
 }
 
-fn event_view(keyring: &Keyring, event: EventPayload, reveal: bool, max_bytes: usize) -> Result<PayloadView, OpenError> {
+fn event_view(
+    keyring: &Keyring,
+    event: EventPayload,
+    reveal: bool,
+    max_bytes: usize,
+) -> Result<PayloadView, OpenError> {
     if let Some(erased_at) = event.erased_at {
         return Ok(PayloadView {
             text: String::new(),

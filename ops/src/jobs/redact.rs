@@ -105,7 +105,8 @@ mod tests {
 
     #[test]
     fn whatsapp_numbers_and_message_text_are_hidden() {
-        let mut message = json!({ "from": "905551112233", "id": "wamid.X", "type": "text", "text": { "body": "Hi, I'm Ada" } });
+        let mut message =
+            json!({ "from": "905551112233", "id": "wamid.X", "type": "text", "text": { "body": "Hi, I'm Ada" } });
         redact(&mut message);
         assert_eq!(message, json!({ "from": REDACTED, "id": "wamid.X", "type": "text", "text": REDACTED }));
     }

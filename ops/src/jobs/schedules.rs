@@ -72,16 +72,14 @@ pub async fn schedules_with_tick(pool: &PgPool, tick: Duration) -> Result<Vec<Sc
     for (job, cadence) in jobs {
         let success = periodic::last_success(&mut *tx, job.name).await?;
         let last_outcome = match success {
-            Some(_) => {
-                sqlx::query_scalar(
-                    "SELECT outcome FROM periodic_runs WHERE job = $1 AND state = 'succeeded'
+            Some(_) => sqlx::query_scalar(
+                "SELECT outcome FROM periodic_runs WHERE job = $1 AND state = 'succeeded'
                      ORDER BY succeeded_at DESC LIMIT 1",
-                )
-                .bind(job.name)
-                .fetch_optional(&mut *tx)
-                .await?
-                .flatten()
-            }
+            )
+            .bind(job.name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten(),
             None => None,
         };
         let run = latest.iter().find(|run| run.job == job.name);
@@ -208,7 +206,8 @@ mod tests {
     #[test]
     fn a_tick_job_is_next_due_one_tick_after_its_period_started() {
         let done = run("2026-11-23T00:05:00Z", "succeeded", 1, None);
-        let next = next_run(&JOB, Cadence::HousekeepingTick, Duration::from_secs(300), &done, at("2026-11-23T00:06:00Z"));
+        let next =
+            next_run(&JOB, Cadence::HousekeepingTick, Duration::from_secs(300), &done, at("2026-11-23T00:06:00Z"));
         assert_eq!(next, Some(at("2026-11-23T00:10:00Z")));
     }
 }

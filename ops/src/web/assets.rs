@@ -5,6 +5,7 @@ use axum::response::IntoResponse;
 
 const CSS: &str = include_str!("assets/board.css");
 const JS: &str = include_str!("assets/board.js");
+const ICON: &str = include_str!("assets/favicon.svg");
 
 pub async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
@@ -12,4 +13,8 @@ pub async fn css() -> impl IntoResponse {
 
 pub async fn js() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], JS)
+}
+
+pub async fn icon() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], ICON)
 }

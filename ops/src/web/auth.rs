@@ -56,9 +56,11 @@ impl Viewer {
 pub async fn authenticate(State(state): State<BoardState>, request: Request, next: Next) -> Response {
     match signed_in(&state, request.headers()).await {
         Ok(Some(viewer)) => {
+            let html = wants_html(request.headers());
             let request = match check_csrf(&viewer, request).await {
                 Ok(request) => request,
-                Err(error) => return error.into_response(),
+                Err(error) if html => return error.into_response(),
+                Err(error) => return error.json().into_response(),
             };
             let mut request = request;
             request.extensions_mut().insert(viewer);
@@ -70,10 +72,18 @@ pub async fn authenticate(State(state): State<BoardState>, request: Request, nex
                 form_urlencoded::Serializer::new(String::new()).append_pair("next", target).finish();
             Redirect::to(&format!("/ops/sign-in?{next_query}")).into_response()
         }
-        Ok(None) => PageError::Unauthorized("sign in at /ops/sign-in, or send `Authorization: Bearer <token>`".into())
-            .into_response(),
-        Err(error) => error.into_response(),
+        Ok(None) => {
+            let error =
+                PageError::Unauthorized("sign in at /ops/sign-in, or send `Authorization: Bearer <token>`".into());
+            answer(error, request.headers())
+        }
+        Err(error) => answer(error, request.headers()),
     }
+}
+
+/// A page for a browser, `{"error": …}` for a script.
+fn answer(error: PageError, headers: &HeaderMap) -> Response {
+    if wants_html(headers) { error.into_response() } else { error.json().into_response() }
 }
 
 async fn signed_in(state: &BoardState, headers: &HeaderMap) -> Result<Option<Viewer>, PageError> {

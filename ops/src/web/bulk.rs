@@ -182,6 +182,10 @@ pub async fn start(
     Ok(Redirect::to(&format!("/ops/bulk/{id}")).into_response())
 }
 
+fn operator_name(actor: &str) -> &str {
+    actor.strip_prefix("operator:").unwrap_or(actor)
+}
+
 fn parse_bulk_id(id: &str) -> Result<Uuid, PageError> {
     id.parse().map_err(|_| {
         PageError::BadRequest(format!(
@@ -217,13 +221,20 @@ pub async fn page(
             }
             progress max=(bulk.expected_count.max(1)) value=(bulk.processed) {}
             div.progress-text { (bulk.processed) " of " (bulk.expected_count) " processed, " (bulk.changed) " changed" }
-            div.muted { "Requested by " (bulk.requested_by) " at " (layout::time(bulk.created_at)) }
+            div.muted { "Requested by " (operator_name(&bulk.requested_by)) " at " (layout::time(bulk.created_at)) }
             (describe(&bulk.filter))
             div.actions {
                 a.button href=(format!("/ops/jobs?{}", bulk.filter.to_query())) { "See the jobs" }
                 @if running && viewer.may(Role::Operator) {
-                    (layout::post_button(&viewer, &format!("/ops/bulk/{}/cancel", bulk.id), "Stop", "danger",
-                        Some("Stop this bulk action? Jobs already changed stay changed.")))
+                    span #bulk-stop {
+                        (layout::post_button(
+                            &viewer,
+                            &format!("/ops/bulk/{}/cancel", bulk.id),
+                            "Stop",
+                            "danger",
+                            Some("Stop this bulk action? Jobs already changed stay changed."),
+                        ))
+                    }
                 }
             }
         }
@@ -268,7 +279,7 @@ pub async fn list(State(state): State<BoardState>, Extension(viewer): Extension<
                             td { a href=(format!("/ops/bulk/{}", bulk.id)) { (layout::time(bulk.created_at)) } }
                             td { (bulk.action) }
                             td.mono { (bulk.filter.to_query()) }
-                            td { (bulk.requested_by) }
+                            td { (operator_name(&bulk.requested_by)) }
                             td { (layout::state_pill(bulk.state.as_str())) }
                             td.num { (bulk.processed) " / " (bulk.expected_count) }
                             td.num { (bulk.changed) }

@@ -41,7 +41,7 @@ pub async fn list(
     let filter = match JobFilter::from_query(&raw) {
         Ok(filter) => filter,
         Err(error) => {
-            let body = search_page(&viewer, &given, Err(&error.to_string()), None, None);
+            let body = search_page(&viewer, &given, Err(&error.to_string()), None);
             return Ok((StatusCode::BAD_REQUEST, body).into_response());
         }
     };
@@ -51,9 +51,7 @@ pub async fn list(
             Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
             _ => {
                 let problem = format!("limit: must be a number from 1 to {MAX_PAGE}, not `{value}`");
-                return Ok(
-                    (StatusCode::BAD_REQUEST, search_page(&viewer, &given, Err(&problem), None, None)).into_response()
-                );
+                return Ok((StatusCode::BAD_REQUEST, search_page(&viewer, &given, Err(&problem), None)).into_response());
             }
         },
     };
@@ -65,14 +63,17 @@ pub async fn list(
         return Ok(Redirect::to(&jobs_url(&canonical)).into_response());
     }
     match jobs::search(&state.pool, &filter, after, limit).await {
-        Ok(page) => Ok(search_page(&viewer, &given, Ok(&filter), Some(&page), after.map(|_| limit)).into_response()),
+        Ok(page) => {
+            let paging = Paging { limit, first: after.is_none() };
+            Ok(search_page(&viewer, &given, Ok(&filter), Some((&page, paging))).into_response())
+        }
         Err(SearchError::Database(error)) => Err(error.into()),
         Err(SearchError::Row(problem)) => {
             tracing::error!(%problem, "board: unreadable job row");
             Err(PageError::Internal)
         }
         Err(error) => {
-            let body = search_page(&viewer, &given, Err(&error.to_string()), None, None);
+            let body = search_page(&viewer, &given, Err(&error.to_string()), None);
             Ok((StatusCode::BAD_REQUEST, body).into_response())
         }
     }
@@ -93,12 +94,25 @@ fn with_page(filter_query: &str, after: Option<&str>, limit: Option<usize>) -> S
     query.finish()
 }
 
+/// Where a page of results stands: its size, and whether it is the first.
+#[derive(Debug, Clone, Copy)]
+struct Paging {
+    limit: usize,
+    first: bool,
+}
+
+impl Paging {
+    /// The limit as the URL carries it: absent when it is the default.
+    fn in_url(&self) -> Option<usize> {
+        (self.limit != DEFAULT_PAGE).then_some(self.limit)
+    }
+}
+
 fn search_page(
     viewer: &Viewer,
     given: &HashMap<&str, &str>,
     filter: Result<&JobFilter, &str>,
-    page: Option<&JobPage>,
-    paged_limit: Option<usize>,
+    page: Option<(&JobPage, Paging)>,
 ) -> Markup {
     let value = |key: &str| given.get(key).copied().unwrap_or_default().to_owned();
     let body = html! {
@@ -132,13 +146,13 @@ fn search_page(
         }
         @match filter {
             Err(problem) => p.flash.error #filter-error { (problem) }
-            Ok(filter) => @if let Some(page) = page { (results(viewer, filter, page, paged_limit)) }
+            Ok(filter) => @if let Some((page, paging)) = page { (results(viewer, filter, page, paging)) }
         }
     };
     layout::page(viewer, Section::Jobs, "Jobs", body)
 }
 
-fn results(viewer: &Viewer, filter: &JobFilter, page: &JobPage, paged_limit: Option<usize>) -> Markup {
+fn results(viewer: &Viewer, filter: &JobFilter, page: &JobPage, paging: Paging) -> Markup {
     let query = filter.to_query();
     html! {
         div.summary {
@@ -166,11 +180,11 @@ fn results(viewer: &Viewer, filter: &JobFilter, page: &JobPage, paged_limit: Opt
                 tbody {
                     @for job in &page.jobs {
                         tr data-job-id=(job.id) {
-                            td.mono { a href=(format!("/ops/jobs/{}", job.id)) { (short(job.id)) } }
+                            td.mono { a href=(format!("/ops/jobs/{}", job.id)) title=(job.id) { (short(job.id)) } }
                             td { (job.queue) }
                             td { (job.kind) }
                             td { (layout::state_pill(job.state.as_str())) }
-                            td.mono { a href=(jobs_url(&JobFilter { merchant: Some(job.merchant_id), ..JobFilter::default() }.to_query())) { (short(job.merchant_id)) } }
+                            td.mono { a href=(jobs_url(&JobFilter { merchant: Some(job.merchant_id), ..JobFilter::default() }.to_query())) title=(job.merchant_id) { (short(job.merchant_id)) } }
                             td.num { (job.attempts) }
                             td { (layout::time(job.created_at)) }
                             td { (layout::time(job.due_at)) }
@@ -181,16 +195,18 @@ fn results(viewer: &Viewer, filter: &JobFilter, page: &JobPage, paged_limit: Opt
             }
         }
         div.pager {
-            @if paged_limit.is_some() { a.button href=(jobs_url(&query)) { "« First page" } }
+            @if !paging.first { a.button href=(jobs_url(&with_page(&query, None, paging.in_url()))) { "« First page" } }
             @if let Some(next) = &page.next {
-                a.button #next-page href=(jobs_url(&with_page(&query, Some(next), paged_limit.filter(|l| *l != DEFAULT_PAGE)))) { "Next page »" }
+                a.button #next-page href=(jobs_url(&with_page(&query, Some(next), paging.in_url()))) { "Next page »" }
             }
         }
     }
 }
 
+/// The random tail of an id: time-ordered ids made in the same second share their head.
 fn short(id: Uuid) -> String {
-    id.simple().to_string()[..8].to_owned()
+    let simple = id.simple().to_string();
+    format!("…{}", &simple[simple.len() - 10..])
 }
 
 fn parse_id(id: &str) -> Result<Uuid, PageError> {
@@ -244,7 +260,7 @@ fn detail_body(viewer: &Viewer, job: &JobDetail, notice: Option<&str>) -> Markup
                         viewer,
                         &format!("/ops/jobs/{}/{}", summary.id, action.as_str()),
                         &action_label(*action),
-                        if *action == JobAction::Cancel { "danger" } else { "primary" },
+                        match action { JobAction::Retry => "primary", JobAction::Cancel => "danger", JobAction::Requeue => "" },
                         (*action == JobAction::Cancel).then_some("Cancel this job? It will not run again unless requeued."),
                     ))
                 }
@@ -310,14 +326,23 @@ fn detail_body(viewer: &Viewer, job: &JobDetail, notice: Option<&str>) -> Markup
                             td.mono { (attempt.worker) }
                             td { (layout::time(attempt.due_at)) }
                             td { (layout::time(attempt.started_at)) }
-                            td.num { (layout::age(attempt.waited_secs())) }
-                            td.num { (format!("{:.0} ms", attempt.duration_secs() * 1000.0)) }
+                            td.num { (span_of(attempt.waited_secs())) }
+                            td.num { (span_of(attempt.duration_secs())) }
                             td.error-text { (attempt.error.as_deref().unwrap_or_default()) }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// Milliseconds under a second, tenths under a minute, then the age format.
+fn span_of(secs: f64) -> String {
+    match secs {
+        s if s < 1.0 => format!("{:.0} ms", s.max(0.0) * 1000.0),
+        s if s < 60.0 => format!("{s:.1} s"),
+        s => layout::age(s),
     }
 }
 

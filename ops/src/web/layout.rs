@@ -33,6 +33,7 @@ fn head(title: &str, csrf: Option<&str>) -> Markup {
             meta name="referrer" content="same-origin";
             @if let Some(token) = csrf { meta name="csrf-token" content=(token); }
             title { (title) " · Recete queue board" }
+            link rel="icon" type="image/svg+xml" href="/ops/assets/favicon.svg";
             link rel="stylesheet" href="/ops/assets/board.css";
             script src="/ops/assets/board.js" defer {}
         }

@@ -138,6 +138,7 @@ fn router(state: BoardState) -> Router {
         .route("/ops/sign-in", get(signin::page).post(signin::sign_in))
         .route("/ops/assets/board.css", get(assets::css))
         .route("/ops/assets/board.js", get(assets::js))
+        .route("/ops/assets/favicon.svg", get(assets::icon))
         .fallback(not_found)
         .layer(middleware::from_fn(auth::same_origin_posts))
         .layer(middleware::from_fn(security_headers))

@@ -137,17 +137,17 @@ fn rows(viewer: &Viewer, state: &BoardState, queues: &[QueueOverview]) -> Markup
                     @if let Some(warning) = &warning { div.warning { "⚠ " (warning) } }
                 }
                 td.num { (count_link(queue.queue.as_str(), "pending", queue.pending)) }
-                td.num { (queue.running) }
+                td.num { (plain_count(queue.running)) }
                 td.num { (count_link(queue.queue.as_str(), "retrying", queue.retrying)) }
                 td.num { (count_link(queue.queue.as_str(), "scheduled", queue.scheduled)) }
-                td.num class=[(queue.dead > 0).then_some("bad")] { (count_link(queue.queue.as_str(), "dead", queue.dead)) }
+                td.num.bad[queue.dead > 0] { (count_link(queue.queue.as_str(), "dead", queue.dead)) }
                 td.num { @match queue.oldest_ready_age_secs { Some(age) => (layout::age(age)), None => span.muted { "—" } } }
                 td.num { (format!("{:.1}", queue.succeeded_recently as f64 / (RECENT_WINDOW.as_secs_f64() / 60.0))) }
-                td.num class=[(queue.failed_recently > 0).then_some("bad")] {
+                td.num.bad[queue.failed_recently > 0] {
                     @if attempts == 0 { span.muted { "—" } }
                     @else { (format!("{:.0} %", 100.0 * queue.failed_recently as f64 / attempts as f64)) }
                 }
-                td.num { (queue.live_workers) }
+                td.num { (plain_count(queue.live_workers)) }
                 td.num { (queue.busy_slots) " / " (queue.slots) }
                 td {
                     @match &queue.paused {
@@ -158,7 +158,7 @@ fn rows(viewer: &Viewer, state: &BoardState, queues: &[QueueOverview]) -> Markup
                             }
                         }
                         None => {
-                            span.pill.state-running { "running" }
+                            span.pill.state-done { "active" }
                             @if viewer.may(Role::Operator) {
                                 " " (layout::post_button(
                                     viewer,
@@ -174,6 +174,10 @@ fn rows(viewer: &Viewer, state: &BoardState, queues: &[QueueOverview]) -> Markup
             }
         }
     }
+}
+
+fn plain_count(count: i64) -> Markup {
+    html! { @if count == 0 { span.muted { "0" } } @else { (count) } }
 }
 
 fn count_link(queue: &str, state: &str, count: i64) -> Markup {

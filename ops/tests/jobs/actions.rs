@@ -50,7 +50,10 @@ async fn retry_puts_a_dead_job_back_in_line_with_a_fresh_count_and_an_audit_row(
     let audit = audit_rows(&fleet, dead).await;
     assert_eq!(audit.len(), 1);
     let row = &audit[0];
-    assert_eq!((row.actor.as_str(), row.action.as_str(), row.subject_type.as_str()), ("operator:ada", "job.retried", "external_event"));
+    assert_eq!(
+        (row.actor.as_str(), row.action.as_str(), row.subject_type.as_str()),
+        ("operator:ada", "job.retried", "external_event")
+    );
     assert_eq!(row.merchant_id, Some(fleet.shop.merchant));
     assert_eq!(row.before, Some(serde_json::json!({ "state": "dead", "attempts": 5 })));
     assert_eq!(row.after, Some(serde_json::json!({ "state": "pending", "attempts": 0 })));
@@ -80,18 +83,20 @@ async fn cancel_and_requeue_follow_their_state_rules_on_both_tables() {
 
     let requeued = apply(&fleet.pool, scheduled, JobAction::Requeue, "grace").await.expect("requeued");
     assert_eq!((requeued.before, requeued.after), (JobState::Cancelled, JobState::Pending));
-    let (attempts, finished, reason): (i32, bool, Option<String>) = sqlx::query_as(
-        "SELECT attempts, finished_at IS NOT NULL, cancel_reason FROM scheduled_tasks WHERE id = $1",
-    )
-    .bind(scheduled)
-    .fetch_one(&fleet.admin)
-    .await
-    .expect("row");
+    let (attempts, finished, reason): (i32, bool, Option<String>) =
+        sqlx::query_as("SELECT attempts, finished_at IS NOT NULL, cancel_reason FROM scheduled_tasks WHERE id = $1")
+            .bind(scheduled)
+            .fetch_one(&fleet.admin)
+            .await
+            .expect("row");
     assert_eq!((attempts, finished, reason), (0, false, None));
 
     let done = fleet.task(NewTask { kind: "answer", state: "done", attempts: 1, ..NewTask::default() }).await;
     let error = apply(&fleet.pool, done, JobAction::Cancel, "grace").await.expect_err("done is final");
-    assert_eq!(error.to_string(), "cannot cancel a job that is done: cancel applies to pending, scheduled, retrying, dead jobs");
+    assert_eq!(
+        error.to_string(),
+        "cannot cancel a job that is done: cancel applies to pending, scheduled, retrying, dead jobs"
+    );
     let error = apply(&fleet.pool, done, JobAction::Retry, "grace").await.expect_err("nothing to retry");
     assert!(error.to_string().contains("that is done"), "{error}");
     apply(&fleet.pool, done, JobAction::Requeue, "grace").await.expect("a finished job runs again");
@@ -105,7 +110,9 @@ async fn cancel_and_requeue_follow_their_state_rules_on_both_tables() {
         .expect("audit");
     assert_eq!(actions, vec!["job.requeued"]);
     let missing = Uuid::now_v7();
-    assert!(matches!(apply(&fleet.pool, missing, JobAction::Retry, "grace").await, Err(ActionError::NotFound(id)) if id == missing));
+    assert!(
+        matches!(apply(&fleet.pool, missing, JobAction::Retry, "grace").await, Err(ActionError::NotFound(id)) if id == missing)
+    );
 }
 
 #[tokio::test]

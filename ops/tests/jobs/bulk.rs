@@ -58,11 +58,12 @@ async fn a_bulk_retry_works_in_batches_resumes_after_a_stop_and_touches_only_its
     .await
     .expect("audit count");
     assert_eq!(audited, 2_500);
-    let started: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'jobs.bulk_started' AND subject_id = $1")
-        .bind(id.to_string())
-        .fetch_one(&fleet.admin)
-        .await
-        .expect("start audit");
+    let started: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'jobs.bulk_started' AND subject_id = $1")
+            .bind(id.to_string())
+            .fetch_one(&fleet.admin)
+            .await
+            .expect("start audit");
     assert_eq!(started, 1);
 
     let again = bulk::run(&fleet.pool, id, 500).await.expect("a finished action stays finished");

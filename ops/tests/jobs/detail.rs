@@ -93,10 +93,18 @@ async fn payloads_are_redacted_unless_revealed_and_cut_at_the_limit() {
     assert!(shown.text.starts_with(&cut.text));
 
     let task = fleet
-        .task(NewTask { kind: "reply", payload: json!({ "text": "Your serum ships today, Ada", "step": "reply" }), ..NewTask::default() })
+        .task(NewTask {
+            kind: "reply",
+            payload: json!({ "text": "Your serum ships today, Ada", "step": "reply" }),
+            ..NewTask::default()
+        })
         .await;
     let task_payload = payload(&fleet.pool, &fleet.keyring, task, false, 1024).await.expect("payload").expect("found");
-    assert!(!task_payload.text.contains("Ada") && task_payload.text.contains("\"step\": \"reply\""), "{}", task_payload.text);
+    assert!(
+        !task_payload.text.contains("Ada") && task_payload.text.contains("\"step\": \"reply\""),
+        "{}",
+        task_payload.text
+    );
     assert!(payload(&fleet.pool, &fleet.keyring, Uuid::now_v7(), false, 1024).await.expect("payload").is_none());
 }
 

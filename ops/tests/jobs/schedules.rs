@@ -11,7 +11,10 @@ use crate::fleet::Fleet;
 async fn every_fleet_job_is_listed_with_its_last_runs_and_lateness() {
     let fleet = Fleet::new().await;
     let before_any = schedules(&fleet.pool).await.expect("schedules");
-    assert_eq!(before_any.iter().map(|s| s.job.as_str()).collect::<Vec<_>>(), vec!["analytics_rollup", "api_key_expiry"]);
+    assert_eq!(
+        before_any.iter().map(|s| s.job.as_str()).collect::<Vec<_>>(),
+        vec!["analytics_rollup", "api_key_expiry"]
+    );
     assert!(before_any.iter().all(|s| s.last_run_at.is_none() && s.lateness_secs.is_none()));
 
     // Yesterday's expiry ran; today's has not yet, so it is late by the time since midnight.

@@ -45,10 +45,21 @@ async fn every_filter_field_narrows_the_search_over_both_tables() {
         })
         .await;
     let ignored = fleet
-        .event(NewEvent { source: "generic", kind: "order.created", state: "ignored", created_at: ago(400), ..NewEvent::default() })
+        .event(NewEvent {
+            source: "generic",
+            kind: "order.created",
+            state: "ignored",
+            created_at: ago(400),
+            ..NewEvent::default()
+        })
         .await;
     let processed_long_ago = fleet
-        .event(NewEvent { source: "woocommerce", state: "processed", created_at: ago(86_400 * 3), ..NewEvent::default() })
+        .event(NewEvent {
+            source: "woocommerce",
+            state: "processed",
+            created_at: ago(86_400 * 3),
+            ..NewEvent::default()
+        })
         .await;
     let follow_up_retrying = fleet
         .task(NewTask {
@@ -63,7 +74,8 @@ async fn every_filter_field_narrows_the_search_over_both_tables() {
         .await;
     let scrape_scheduled =
         fleet.task(NewTask { kind: "scrape", due_at: ago(-3600), created_at: ago(200), ..NewTask::default() }).await;
-    let answer_done = fleet.task(NewTask { kind: "answer", state: "done", created_at: ago(100), ..NewTask::default() }).await;
+    let answer_done =
+        fleet.task(NewTask { kind: "answer", state: "done", created_at: ago(100), ..NewTask::default() }).await;
 
     assert_eq!(ids(&fleet, &format!("id={paid}")).await, set(&[paid]));
     assert_eq!(ids(&fleet, &format!("id={answer_done}")).await, set(&[answer_done]));
@@ -180,13 +192,15 @@ async fn counts_are_exact_when_small_and_estimated_past_the_cap() {
     let large = count::count_jobs(&fleet.pool, &filter("state=dead")).await.expect("count");
     let Count::Estimated(estimate) = large else { panic!("a count past the cap is an estimate: {large:?}") };
     assert!(estimate > EXACT_UP_TO, "never below what was counted: {estimate}");
-    assert!((estimate - 12_025).abs() < 2_000, "close to the truth after ANALYZE: {estimate}");
+    let truth = EXACT_UP_TO + 2_025;
+    assert!((estimate - truth).abs() < truth / 5, "close to the truth ({truth}) after ANALYZE: {estimate}");
     let page = search::search(&fleet.pool, &filter("state=dead"), None, 50).await.expect("page");
     assert_eq!(page.jobs.len(), 50);
     assert!(!page.estimated_total.is_exact());
 
     let plan = search::explain(&fleet.pool, &filter("state=dead"), None, 50, false).await.expect("plan");
     assert!(plan.contains("Index Scan using external_events_state_created_at_idx"), "{plan}");
+    assert!(!plan.contains("Seq Scan") && !plan.contains("Sort  ("), "no scan and sort: {plan}");
     let plan = search::explain(&fleet.pool, &JobFilter::default(), None, 50, false).await.expect("plan");
-    assert!(plan.contains("external_events_created_at_id_idx"), "{plan}");
+    assert!(plan.contains("Index Scan using external_events_created_at_id_idx"), "{plan}");
 }

@@ -41,6 +41,8 @@ async fn a_job_that_fails_twice_then_succeeds_leaves_three_attempts_and_moves_th
     app.wait_for_count("SELECT count(*) FROM external_events WHERE attempts = 2 AND state = 'failed'", 1, 30).await;
     sqlx::query("UPDATE external_events SET key_id = $1").bind(&key_id).execute(&app.admin).await.expect("mend it");
     app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 1, 30).await;
+    // The attempt is recorded just after the job's own commit.
+    app.wait_for_count("SELECT count(*) FROM job_attempts", 3, 10).await;
 
     let attempts: Vec<AttemptRow> = sqlx::query_as(
         "SELECT job_table, queue, attempt, worker, due_at, started_at, finished_at, outcome, error

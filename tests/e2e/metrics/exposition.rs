@@ -67,8 +67,10 @@ async fn promtool_finds_nothing_wrong_with_the_api_and_worker_metrics_after_real
     let (_, shop) = app.merchant_with(IntegrationKind::Shopify).await;
     let body = fixture("shopify_orders_create.json");
     let signature = signing::base64_hmac(&shop.secret, &body);
-    assert_eq!(post_shopify(&app.client, &api, &shop, "promtool-1", &signature, &body).await, 200);
-    assert_eq!(post_shopify(&app.client, &api, &shop, "promtool-1", &signature, &body).await, 200, "duplicate");
+    for delivery in ["first", "duplicate"] {
+        let status = post_shopify(&app.client, &api, &shop, "promtool-1", &signature, &body).await;
+        assert!((200..300).contains(&status), "{delivery} delivery: {status}");
+    }
     assert_eq!(post_shopify(&app.client, &api, &shop, "promtool-2", "forged", &body).await, 401);
     let unknown = app.client.get(format!("{}/no/such/page", api.base_url)).send().await.expect("sent");
     assert_eq!(unknown.status(), 404);

@@ -114,10 +114,10 @@ pub async fn one_step_plan(app: &TestApp, shop: &Shop) {
              jsonb_build_array(jsonb_set(settings->'follow_up_plan'->0, '{offset_hours}', '1')))
          WHERE id = $1",
     )
-        .bind(shop.merchant.as_uuid())
-        .execute(&app.admin)
-        .await
-        .expect("one-step plan");
+    .bind(shop.merchant.as_uuid())
+    .execute(&app.admin)
+    .await
+    .expect("one-step plan");
 }
 
 /// Signed generic deliveries to the API process.

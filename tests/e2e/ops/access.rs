@@ -211,6 +211,15 @@ async fn a_database_that_cannot_be_reached_is_a_503_page_not_a_panic() {
         client.get(format!("{address}/ops")).bearer_auth(format!("rop_{}", "a".repeat(40))).send().await.expect("sent");
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(page.text().await.expect("page").contains("database cannot be reached"));
+    let polled = client
+        .get(format!("{address}/ops/queues.json"))
+        .bearer_auth(format!("rop_{}", "a".repeat(40)))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(polled.status(), StatusCode::SERVICE_UNAVAILABLE, "the polling script hears it too");
+    let body: serde_json::Value = polled.json().await.expect("a JSON error");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("database cannot be reached")), "{body}");
     let sign_in = client
         .post(format!("{address}/ops/sign-in"))
         .form(&[("token", format!("rop_{}", "a".repeat(40)))])
@@ -219,4 +228,49 @@ async fn a_database_that_cannot_be_reached_is_a_503_page_not_a_panic() {
         .expect("sent");
     assert_eq!(sign_in.status(), StatusCode::SERVICE_UNAVAILABLE);
     shutdown.cancel();
+}
+
+#[tokio::test]
+async fn operators_are_added_listed_and_disabled_from_the_command_line() {
+    let board = spawn_board().await;
+    let recete = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_recete"))
+            .args(args)
+            .env("DATABASE_URL", board.app.db.app_url())
+            .env("RECETE__LOG__FILTER", "warn")
+            .output()
+            .expect("recete runs")
+    };
+    let added = recete(&["operators", "add", "--name", "ada", "--role", "admin"]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let added: serde_json::Value = serde_json::from_slice(&added.stdout).expect("one JSON object");
+    assert_eq!((&added["name"], &added["role"]), (&"ada".into(), &"admin".into()));
+    let token = added["token"].as_str().expect("the token, shown once").to_owned();
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT token_hash FROM operators").fetch_one(&board.app.admin).await.expect("hash");
+    assert_eq!(stored, recete_shared::crypto::sha256(token.as_bytes()).to_vec(), "only its hash is kept");
+    let session = board.sign_in(&token).await;
+
+    let bad_role = recete(&["operators", "add", "--name", "bob", "--role", "root"]);
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("no role is named `root`"));
+    let duplicate = recete(&["operators", "add", "--name", "ada", "--role", "operator"]);
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("an operator named `ada` exists already"));
+
+    let listed = recete(&["operators", "list"]);
+    let line: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("one JSON line");
+    assert_eq!(
+        (&line["name"], &line["role"], &line["disabled_at"]),
+        (&"ada".into(), &"admin".into(), &serde_json::Value::Null)
+    );
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains(&token), "the list never shows tokens");
+
+    let disabled = recete(&["operators", "disable", "--name", "ada"]);
+    assert!(disabled.status.success(), "the last admin may be disabled from the command line");
+    assert_eq!(board.get(&session, "/ops/queues.json").await.status(), StatusCode::UNAUTHORIZED);
+    let refused =
+        board.client.post(board.url("/ops/sign-in")).form(&[("token", token.as_str())]).send().await.expect("sent");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let missing = recete(&["operators", "disable", "--name", "nobody"]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no operator is named `nobody`"));
 }

@@ -1,5 +1,6 @@
 //! The board in a real browser: Debian's chromium driven by playwright-core signs in, takes
-//! screenshots into target/screenshots and clicks "Retry now" on a dead job.
+//! screenshots into target/screenshots, clicks "Retry now" on a dead job and retries the rest in
+//! bulk through the confirmation page.
 
 use std::path::Path;
 use std::time::Duration;
@@ -87,10 +88,22 @@ async fn an_operator_signs_in_and_retries_a_dead_job_in_a_real_browser() {
     };
     let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
     assert!(status.success(), "the browser run failed:\n{}\n{}", read(&stdout), read(&stderr));
-    for shot in ["queues.png", "jobs.png", "job.png", "job-retried.png"] {
+    for shot in [
+        "queues.png",
+        "jobs.png",
+        "job.png",
+        "job-retried.png",
+        "bulk-confirm.png",
+        "bulk-progress.png",
+        "schedules.png",
+    ] {
         let size = std::fs::metadata(format!("{screenshots}/{shot}")).map(|m| m.len()).unwrap_or(0);
         assert!(size > 10_000, "{shot} was taken ({size} bytes)");
     }
     assert_eq!(board.job_state(job).await, "pending", "the click retried the job");
-    assert_eq!(board.audited("job.retried").await, vec![("operator:ada".to_owned(), Some(job.to_string()))]);
+    assert!(board.audited("job.retried").await.contains(&("operator:ada".to_owned(), Some(job.to_string()))));
+    for id in &dead[1..3] {
+        assert_eq!(board.job_state(*id).await, "pending", "the bulk retry reached every other dead job");
+    }
+    assert_eq!(board.app.count("SELECT count(*) FROM external_events WHERE state = 'dead'").await, 0);
 }

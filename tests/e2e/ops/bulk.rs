@@ -1,8 +1,11 @@
 //! Retrying every matching dead job: the confirmation page's exact count, a stale count refused,
-//! the work done in batches on the server, and only the matching jobs changed.
+//! the work done in batches on the server, only the matching jobs changed, and an action left
+//! running by a stopped process finished at the next start.
 
 use std::time::{Duration, Instant};
 
+use recete_ops::jobs::bulk::{self, BulkState};
+use recete_ops::jobs::{JobAction, JobFilter, JobState};
 use recete_ops::operators::Role;
 use reqwest::StatusCode;
 
@@ -69,4 +72,31 @@ async fn retrying_all_matching_dead_jobs_goes_through_a_confirmed_count_and_batc
     assert_eq!(unfiltered.status(), StatusCode::BAD_REQUEST, "a bulk action needs a filter");
     let requeue = board.get(&session, &format!("/ops/bulk/confirm?action=requeue&{query}")).await;
     assert_eq!(requeue.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_bulk_action_left_running_by_a_stopped_process_is_finished_when_the_board_starts() {
+    let app = crate::helpers::spawn_app().await;
+    let pool = app.pool.clone();
+    let (merchant, integration) = app.merchant_with(recete_shared::integrations::IntegrationKind::Generic).await;
+    recete_testkit::orders::store_new_orders(&pool, app.keyring.clone(), merchant, integration.integration_id, 7)
+        .await
+        .expect("events stored");
+    sqlx::query("UPDATE external_events SET state = 'dead'").execute(&app.admin).await.expect("dead-lettered");
+    let filter = JobFilter { state: Some(JobState::Dead), ..JobFilter::default() };
+    // Recorded, as a process stopped right after the confirmation would leave it: never run.
+    let id = bulk::start(&pool, &filter, JobAction::Retry, "operator:ops", 7).await.expect("bulk action recorded");
+
+    let board = start_board(app).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let progress = bulk::progress(&board.app.pool, id).await.expect("readable").expect("exists");
+        if progress.state == BulkState::Done {
+            assert_eq!((progress.processed, progress.changed), (7, 7));
+            break;
+        }
+        assert!(Instant::now() < deadline, "resumed and finished: {progress:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(board.app.count("SELECT count(*) FROM external_events WHERE state = 'pending'").await, 7);
 }

@@ -52,7 +52,7 @@ async fn a_search_is_a_bookmarkable_url_with_keyset_pages_and_bad_filters_name_t
     while let Some(url) = next.take() {
         let page = board.get_html(&session, &url.replace("&amp;", "&")).await;
         let ids = job_ids_on(&page);
-        assert!(ids.len() <= 2, "{ids:?}");
+        assert!(ids.len() <= 2, "{ids:?} on {url}: {page}");
         seen.extend(ids);
         next = page.split(r#"id="next-page" href=""#).nth(1).and_then(|rest| rest.split('"').next()).map(str::to_owned);
     }
@@ -101,8 +101,9 @@ async fn a_jobs_page_shows_its_attempts_and_a_redacted_payload_that_only_admins_
 
     let page = board.get_html(&operator, &format!("/ops/jobs/{id}")).await;
     assert!(page.contains("connection reset by the store") && page.contains("order-events-host-1-1"), "the attempt");
-    assert!(page.contains(&format!("/ops/jobs/{id}/retry")) && page.contains(&format!("/ops/jobs/{id}/cancel")));
-    assert!(!page.contains(&format!("/ops/jobs/{id}/requeue")), "no button for an action the state refuses");
+    for action in ["retry", "cancel", "requeue"] {
+        assert!(page.contains(&format!(r#"action="/ops/jobs/{id}/{action}""#)), "a dead job offers {action}");
+    }
     assert!(!page.contains("reveal-payload"), "revealing is for admins");
     assert!(board.get_html(&admin, &format!("/ops/jobs/{id}")).await.contains("reveal-payload"));
 
@@ -161,7 +162,12 @@ async fn read_only_cannot_retry_an_operator_can_and_the_retry_is_audited() {
         .expect("row");
     assert_eq!((state.as_str(), attempts), ("pending", 0));
     assert_eq!(board.audited("job.retried").await, vec![("operator:ops".to_owned(), Some(id.to_string()))]);
-    assert!(board.get_html(&operator, &location(&retried)).await.contains("Done: retry"));
+    let page = board.get_html(&operator, &location(&retried)).await;
+    assert!(page.contains("Done: retry — the job is pending now."));
+    assert!(page.contains(&format!(r#"action="/ops/jobs/{id}/cancel""#)), "a pending job may be cancelled");
+    for refused in ["retry", "requeue"] {
+        assert!(!page.contains(&format!(r#"action="/ops/jobs/{id}/{refused}""#)), "no button that would be refused");
+    }
 
     let again = board.post(&operator, &format!("/ops/jobs/{id}/retry"), &[]).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);

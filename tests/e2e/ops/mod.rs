@@ -5,9 +5,8 @@ mod access;
 mod browser;
 mod bulk;
 mod jobs;
+mod process;
 mod queues;
-
-use std::sync::Arc;
 
 use recete_ops::Board;
 use recete_ops::operators::{self, Role};
@@ -169,8 +168,4 @@ pub fn meta_csrf(page: &str) -> String {
 pub async fn signed_in(board: &BoardApp, name: &str, role: Role) -> Session {
     let token = board.operator(name, role).await;
     board.sign_in(&token).await
-}
-
-pub fn shared_keyring(board: &BoardApp) -> Arc<recete_shared::crypto::Keyring> {
-    board.app.keyring.clone()
 }

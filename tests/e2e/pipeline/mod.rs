@@ -1,4 +1,3 @@
 mod commerce;
-mod faults;
 mod queue;
 mod support;

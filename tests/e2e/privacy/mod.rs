@@ -344,6 +344,8 @@ const BINARY_COLUMNS: &[(&str, &str, &str)] = &[
     ("integrations", "verify_token_hash", "hash"),
     ("api_keys", "key_hash", "hash"),
     ("knowledge_chunks", "content_hash", "hash"),
+    ("operators", "token_hash", "hash"),
+    ("operator_sessions", "id_hash", "hash"),
     ("_sqlx_migrations", "checksum", "hash"),
 ];
 

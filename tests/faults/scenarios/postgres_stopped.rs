@@ -21,7 +21,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let mut postgres = PrivatePostgres::start().await?;
     let servers = Servers { postgres_admin_url: Some(postgres.admin_url()), ..Servers::default() };
     let stack = Stack::new("postgres-stopped", servers).await?;
-    let integration = stack.store_orders(STORED as usize).await?;
+    let (_, integration) = stack.store_orders(STORED as usize).await?;
     let mut recete = stack.recete(Role::All, &[]).await?;
     recete.http.wait_ready(Duration::from_secs(60)).await?;
     let before = recete.http.send_orders(&integration, 0..SENT_BEFORE).await;
@@ -33,7 +33,11 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let during = recete.http.send_orders(&integration, SENT_BEFORE..SENT_BEFORE + SENT_DURING_OUTAGE).await;
     let refused_to_retry =
         during.iter().filter(|answer| answer.status == Some(503) && answer.retry_after.is_some()).count();
-    tally.equal("webhooks answered 503 with Retry-After during the outage", refused_to_retry as i64, SENT_DURING_OUTAGE as i64);
+    tally.equal(
+        "webhooks answered 503 with Retry-After during the outage",
+        refused_to_retry as i64,
+        SENT_DURING_OUTAGE as i64,
+    );
     let (live, _) = recete.http.status_and_body("/livez").await?;
     tally.check(live == 200, format!("/livez {live}"));
     let (ready, body) = recete.http.status_and_body("/readyz").await?;

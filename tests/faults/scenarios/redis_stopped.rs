@@ -19,7 +19,7 @@ const OUTAGE: Duration = Duration::from_secs(30);
 pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let mut redis = PrivateRedis::start().await?;
     let stack = Stack::new("redis-stopped", Servers { redis_url: Some(redis.url()), ..Servers::default() }).await?;
-    let integration = stack.store_orders(STORED as usize).await?;
+    let (_, integration) = stack.store_orders(STORED as usize).await?;
     let mut recete = stack.recete(Role::All, &[]).await?;
     recete.http.wait_ready(Duration::from_secs(60)).await?;
     stack.wait_for_count(PROCESSED, STORED / 10, Duration::from_secs(60)).await?;
@@ -38,7 +38,10 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     );
 
     tokio::time::sleep(OUTAGE.saturating_sub(stopped.elapsed())).await;
-    tally.check(recete.process.is_running()?, format!("process {} alive after {OUTAGE:?} without Redis", recete.process.id()));
+    tally.check(
+        recete.process.is_running()?,
+        format!("process {} alive after {OUTAGE:?} without Redis", recete.process.id()),
+    );
     redis.restart().await?;
 
     let total = STORED + SENT_DURING_OUTAGE as i64;

@@ -1,54 +1,84 @@
-//! SIGTERM to a `recete all` process in the middle of a burst, with webhooks still arriving:
-//! readiness fails at once, the API stops accepting, the workers stop fetching, the process
-//! exits 0 within its grace, and every acknowledged webhook is on disk and processed once by
-//! the next process.
+//! SIGTERM to a `recete all` process in the middle of a burst, with webhooks still arriving and
+//! one job stuck on a row lock: readiness fails at once, the workers stop fetching, the stuck
+//! job is released at the end of the grace, the process exits 0, every acknowledged webhook is
+//! on disk, and the next process picks the released job up at once and finishes everything.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use crate::report::Tally;
-use crate::stack::{PROCESSED, Role, Servers, Stack};
+use crate::stack::{PROCESSED, Role, Servers, Stack, webhook_order};
 
 pub const FAULT: &str = "SIGTERM mid-burst";
-pub const EXPECTED: &str = "readyz 503 at once; exit 0 within the grace; fetching stops; nothing lost";
+pub const EXPECTED: &str =
+    "readyz 503 at once; fetching stops; running job released; exit 0 within the grace; nothing lost";
 
 const STORED: i64 = 2_000;
 const GRACE_SECS: u64 = 3;
-const GRACE: &str = "3";
+/// Long enough that a row picked up sooner was handed back by the process releasing it, not
+/// found again by the reconciler.
+const RECONCILE_AFTER_SECS: u64 = 60;
+/// The first order of the burst: its job is among the first handed over, so it is stuck while
+/// the rest of the burst is still being worked through.
+const STUCK_ORDER: &str = "order-0";
+/// How soon the next process must finish the released job: well before the reconciler would
+/// hand it over again.
+const PICKUP_LIMIT: Duration = Duration::from_secs(20);
 
 pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let stack = Stack::new("sigterm", Servers::default()).await?;
-    let integration = stack.store_orders(STORED as usize).await?;
-    let grace = [("RECETE__WORKER__SHUTDOWN_GRACE_SECS", GRACE), ("RECETE__API__SHUTDOWN_GRACE_SECS", GRACE)];
-    let mut recete = stack.recete(Role::All, &grace).await?;
+    let (merchant, integration) = stack.store_orders(STORED as usize).await?;
+    let grace = GRACE_SECS.to_string();
+    let reconcile = RECONCILE_AFTER_SECS.to_string();
+    let settings = [
+        ("RECETE__WORKER__SHUTDOWN_GRACE_SECS", grace.as_str()),
+        ("RECETE__API__SHUTDOWN_GRACE_SECS", grace.as_str()),
+        ("RECETE__QUEUE__RECONCILE_AFTER_SECS", reconcile.as_str()),
+        // The stuck job waits on a lock through the grace; only the release may end it.
+        ("RECETE__DATABASE__STATEMENT_TIMEOUT_MS", "60000"),
+    ];
+
+    // An uncommitted order with the stuck event's order id: the job applying that event waits
+    // in its INSERT until this transaction ends, through the whole grace period.
+    let mut blocker = stack.admin.begin().await?;
+    sqlx::query("INSERT INTO orders (id, merchant_id, external_order_id, status) VALUES ($1, $2, $3, 'created')")
+        .bind(uuid::Uuid::new_v4())
+        .bind(merchant)
+        .bind(STUCK_ORDER)
+        .execute(&mut *blocker)
+        .await?;
+
+    let mut recete = stack.recete(Role::All, &settings).await?;
     recete.http.wait_ready(Duration::from_secs(60)).await?;
     stack.wait_for_count(PROCESSED, STORED / 10, Duration::from_secs(60)).await?;
+    wait_for_lock_wait(&stack).await?;
 
-    // Webhooks keep arriving until the API stops answering; each 202 is a promise kept below.
+    // Webhooks keep arriving until the API stops answering; each 202 is a promise checked below.
     let acknowledged = Arc::new(AtomicI64::new(0));
-    let sender = {
+    let sender = tokio::spawn({
         let http = recete.http.clone();
         let integration = integration.clone();
         let acknowledged = acknowledged.clone();
-        tokio::spawn(async move {
+        async move {
             for number in 0.. {
-                match http.post_generic(&integration, &crate::stack::webhook_order(number)).await {
-                    Ok(response) if response.status().as_u16() == 202 => {
-                        acknowledged.fetch_add(1, Ordering::SeqCst);
-                    }
+                match http.post_generic(&integration, &webhook_order(number)).await {
+                    Ok(response) if response.status().as_u16() == 202 => acknowledged.fetch_add(1, Ordering::SeqCst),
                     _ => break,
-                }
+                };
             }
-        })
-    };
+        }
+    });
     tokio::time::sleep(Duration::from_millis(200)).await;
 
+    let signalled_at: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&stack.admin).await?;
     let at_signal = stack.count(PROCESSED).await?;
     recete.process.signal("TERM")?;
     let signalled = Instant::now();
     let readiness = match recete.http.get("/readyz").await {
-        Ok(response) => format!("{}", response.status().as_u16()),
+        Ok(response) => response.status().as_u16().to_string(),
         Err(error) => format!("no answer ({error})"),
     };
     tally.check(readiness == "503", format!("/readyz right after SIGTERM: {readiness}"));
@@ -57,22 +87,72 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let exited_in = signalled.elapsed();
     tally.check(
         exit.success() && exited_in <= Duration::from_secs(GRACE_SECS + 2),
-        format!("exit {exit} after {:.1} s (grace {GRACE_SECS} s)", exited_in.as_secs_f64()),
+        format!("{exit} {:.1} s after SIGTERM (grace {GRACE_SECS} s)", exited_in.as_secs_f64()),
     );
     sender.await?;
     let at_exit = stack.count(PROCESSED).await?;
-    tally.note(format!("{} events finished between SIGTERM and exit", at_exit - at_signal));
-    tally.check(at_exit < STORED, format!("{at_exit}/{STORED} processed at exit: fetching stopped"));
+    let events = stack.count("SELECT count(*) FROM external_events").await?;
+    let started_after_signal: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM job_attempts WHERE worker LIKE '%-' || $1 || '-%' AND started_at > $2",
+    )
+    .bind(recete.process.id().to_string())
+    .bind(signalled_at)
+    .fetch_one(&stack.admin)
+    .await?;
+    tally.check(
+        started_after_signal == 0 && at_exit < events,
+        format!(
+            "{started_after_signal} jobs started after SIGTERM; {} finished meanwhile, {at_exit}/{events} at exit",
+            at_exit - at_signal
+        ),
+    );
+    check_released(&stack, &tally).await?;
 
     let acknowledged = acknowledged.load(Ordering::SeqCst);
-    let events = stack.count("SELECT count(*) FROM external_events").await?;
+    let sent_after_burst = events - STORED;
     tally.check(
-        events >= STORED + acknowledged,
-        format!("{acknowledged} webhooks acknowledged, {} stored", events - STORED),
+        sent_after_burst >= acknowledged,
+        format!("{acknowledged} webhooks acknowledged, {sent_after_burst} stored"),
     );
 
-    let _next = stack.recete(Role::OrderWorker, &[]).await?;
+    blocker.rollback().await?;
+    let _next = stack.recete(Role::OrderWorker, &settings).await?;
+    let stuck_done =
+        format!("SELECT count(*) FROM external_events WHERE subject_id = '{STUCK_ORDER}' AND state = 'processed'");
+    match stack.wait_for_count(&stuck_done, 1, PICKUP_LIMIT).await {
+        Ok(picked_up) => {
+            tally.note(format!("released job finished {:.1} s after the next process started", picked_up.as_secs_f64()))
+        }
+        Err(_) => tally.check(false, format!("released job not picked up within {PICKUP_LIMIT:?}")),
+    }
     let finished = stack.wait_for_count(PROCESSED, events, Duration::from_secs(120)).await?;
     tally.note(format!("the next process finished the rest in {:.1} s", finished.as_secs_f64()));
     stack.tally_effects(&tally, events).await
+}
+
+/// Waits until a job is blocked on the uncommitted order.
+async fn wait_for_lock_wait(stack: &Stack) -> anyhow::Result<()> {
+    let waiting = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND wait_event_type = 'Lock'",
+        stack.db.name()
+    );
+    stack.wait_for_count(&waiting, 1, Duration::from_secs(30)).await.map(|_| ())
+}
+
+/// The stuck job was released: its attempt recorded as such, its row pending again and its
+/// hand-over cleared so the next relay pass hands it over at once.
+async fn check_released(stack: &Stack, tally: &Tally) -> anyhow::Result<()> {
+    let (state, handed_over, released): (String, bool, i64) = sqlx::query_as(
+        "SELECT e.state, e.enqueued_at IS NOT NULL,
+                (SELECT count(*) FROM job_attempts a WHERE a.job_id = e.id AND a.outcome = 'released')
+         FROM external_events e WHERE e.subject_id = $1",
+    )
+    .bind(STUCK_ORDER)
+    .fetch_one(&stack.admin)
+    .await?;
+    tally.check(
+        released == 1 && state == "pending" && !handed_over,
+        format!("stuck job: {released} released attempt, row {state}, hand-over cleared: {}", !handed_over),
+    );
+    Ok(())
 }

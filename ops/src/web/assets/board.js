@@ -96,6 +96,7 @@ function bulkProgress() {
       state.textContent = data.state + (data.error ? `: ${data.error}` : "");
       state.className = `progress-state pill state-${data.state}`;
       if (data.state === "running") setTimeout(refresh, 1000);
+      else document.getElementById("bulk-stop")?.remove();
     } catch (failure) {
       text.textContent = `Could not read the progress: ${failure.message}; retrying`;
       setTimeout(refresh, 3000);
