@@ -53,6 +53,7 @@ bench: services
 	target/release/ingest-bench
 	target/release/pipeline-bench
 	target/release/knowledge-bench --chunks 100000
+	target/release/jobs-search-bench --rows 1000000
 
 ## Test databases left behind by interrupted runs (normal runs drop their own).
 clean-test-databases:

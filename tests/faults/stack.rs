@@ -161,7 +161,7 @@ impl Stack {
                 return Ok(started.elapsed());
             }
             anyhow::ensure!(started.elapsed() < timeout, "{current} of {target} after {timeout:?} ({sql})");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

@@ -335,7 +335,7 @@ pub async fn run_batch(pool: &PgPool, id: BulkId, batch_size: usize) -> Result<B
     let (handled, changed) = match next {
         Some(table) => {
             let position = positions.get(table);
-            sql::prefer_ordered_scans(&mut tx, &progress.filter).await?;
+            sql::plan_for_pages(&mut tx, &progress.filter).await?;
             let batch = change_batch(&mut tx, &progress, table, position, batch_size).await?;
             let after = match batch.last {
                 Some(last) if batch.handled == batch_size => {

@@ -63,6 +63,8 @@ pub async fn count_exact(pool: &PgPool, filter: &JobFilter) -> Result<i64, Searc
 }
 
 pub(crate) async fn count(tx: &mut Tx, filter: &JobFilter) -> Result<Count, sqlx::Error> {
+    // Estimates and bounded counts are planned for their values, like pages (see `sql`).
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut **tx).await?;
     let tables: Vec<JobTable> = JobTable::ALL.iter().copied().filter(|table| filter.may_match(*table)).collect();
     let mut estimate = 0_i64;
     for table in &tables {

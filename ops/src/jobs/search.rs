@@ -120,7 +120,7 @@ pub async fn search(
         None => None,
     };
     let mut tx = db::system_tx(pool).await?;
-    sql::prefer_ordered_scans(&mut tx, filter).await?;
+    sql::plan_for_pages(&mut tx, filter).await?;
     let rows: Vec<SummaryRow> =
         page_query("", filter, position, limit + 1).build_query_as().fetch_all(&mut *tx).await?;
     sqlx::query("SET LOCAL enable_sort TO DEFAULT").execute(&mut *tx).await?;
@@ -181,7 +181,7 @@ pub async fn explain(
     let position = after.map(|cursor| cursor::decode(cursor, filter)).transpose()?;
     let prefix = if analyze { "EXPLAIN (ANALYZE, BUFFERS) " } else { "EXPLAIN " };
     let mut tx = db::system_tx(pool).await?;
-    sql::prefer_ordered_scans(&mut tx, filter).await?;
+    sql::plan_for_pages(&mut tx, filter).await?;
     let lines: Vec<String> =
         page_query(prefix, filter, position, limit + 1).build_query_scalar().fetch_all(&mut *tx).await?;
     tx.commit().await?;

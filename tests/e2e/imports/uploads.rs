@@ -56,7 +56,8 @@ async fn uploads_in_the_wrong_shape_are_refused_with_the_reason() {
     let empty = assert_problem(store.upload(&app, "products", "", "").await, 422).await;
     assert_eq!(empty["field"], "file");
     assert!(empty["detail"].as_str().is_some_and(|d| d.contains("is empty")), "{empty}");
-    let empty_part = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(Vec::new()).file_name("file"));
+    let empty_part =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(Vec::new()).file_name("file"));
     let empty_part = app
         .client
         .post(app.url("/api/imports/orders"))

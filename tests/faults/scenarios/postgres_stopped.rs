@@ -12,7 +12,7 @@ use crate::stack::{PROCESSED, Role, Servers, Stack, answered};
 pub const FAULT: &str = "PostgreSQL stopped, then started";
 pub const EXPECTED: &str = "webhooks 503 + Retry-After meanwhile; livez 200, readyz 503 naming postgres; nothing lost";
 
-const STORED: i64 = 1_000;
+const STORED: i64 = 500;
 const SENT_BEFORE: usize = 50;
 const SENT_DURING_OUTAGE: usize = 50;
 const OUTAGE: Duration = Duration::from_secs(5);
@@ -55,7 +55,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     tally.equal("refused webhooks answered 202 on retry", answered(&retried, 202), SENT_DURING_OUTAGE as i64);
 
     let total = STORED + (SENT_BEFORE + SENT_DURING_OUTAGE) as i64;
-    let finished = stack.wait_for_count(PROCESSED, total, Duration::from_secs(120)).await?;
+    let finished = stack.wait_for_count(PROCESSED, total, Duration::from_secs(180)).await?;
     tally.note(format!("all done {:.1} s after the retries", finished.as_secs_f64()));
     tally.check(recete.process.is_running()?, "never restarted");
     stack.tally_effects(&tally, total).await

@@ -12,7 +12,7 @@ use crate::stack::{PROCESSED, Role, Servers, Stack, answered};
 pub const FAULT: &str = "Redis stopped for 30 s, then started";
 pub const EXPECTED: &str = "same process recovers alone; webhooks accepted meanwhile; nothing lost";
 
-const STORED: i64 = 1_500;
+const STORED: i64 = 600;
 const SENT_DURING_OUTAGE: usize = 100;
 const OUTAGE: Duration = Duration::from_secs(30);
 
@@ -45,7 +45,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     redis.restart().await?;
 
     let total = STORED + SENT_DURING_OUTAGE as i64;
-    let finished = stack.wait_for_count(PROCESSED, total, Duration::from_secs(120)).await?;
+    let finished = stack.wait_for_count(PROCESSED, total, Duration::from_secs(180)).await?;
     tally.note(format!("all done {:.1} s after Redis came back", finished.as_secs_f64()));
     tally.check(recete.process.is_running()?, "never restarted");
     stack.tally_effects(&tally, total).await

@@ -9,7 +9,7 @@ use crate::stack::{PROCESSED, Role, Servers, Stack};
 pub const FAULT: &str = "SIGKILL of a worker process mid-burst";
 pub const EXPECTED: &str = "every order, item, customer and audit row exactly once";
 
-const EVENTS: i64 = 3_000;
+const EVENTS: i64 = 1_000;
 
 pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let stack = Stack::new("worker-killed", Servers::default()).await?;
@@ -21,7 +21,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     tally.check(at_kill < EVENTS, format!("SIGKILL at {at_kill}/{EVENTS} processed"));
 
     let _second = stack.recete(Role::OrderWorker, &[]).await?;
-    let finished = stack.wait_for_count(PROCESSED, EVENTS, Duration::from_secs(120)).await?;
+    let finished = stack.wait_for_count(PROCESSED, EVENTS, Duration::from_secs(180)).await?;
     tally.note(format!("a second process finished in {:.1} s", finished.as_secs_f64()));
     stack.tally_effects(&tally, EVENTS).await
 }
