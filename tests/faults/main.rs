@@ -163,7 +163,9 @@ fn main() -> ExitCode {
     eprintln!("running {} fault scenarios, {} at a time", selected.len(), options.parallel);
     let started = Instant::now();
     let rows = run_all(selected, options.parallel);
-    print_table(&rows);
+    if !rows.is_empty() {
+        print_table(&rows);
+    }
     let failed = rows.iter().filter(|row| !row.passed).count();
     eprintln!(
         "test result: {}. {} passed; {failed} failed; finished in {:.1} s",

@@ -119,7 +119,7 @@ impl Stack {
 
     /// Starts `recete` against this stack with short queue timings; `settings` are extra
     /// `RECETE__…` variables. Its log goes to a file under the target directory.
-    pub async fn recete(&self, role: Role, settings: &[(&str, &str)]) -> anyhow::Result<Recete> {
+    pub fn recete(&self, role: Role, settings: &[(&str, &str)]) -> anyhow::Result<Recete> {
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
         let (args, label): (Vec<&str>, &str) = match role {

@@ -39,7 +39,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let patient = [("RECETE__QUEUE__RECONCILE_AFTER_SECS", "60")];
     let mut workers = Vec::new();
     for _ in 0..WORKER_PROCESSES {
-        workers.push(stack.recete(Role::OrderWorker, &patient).await?);
+        workers.push(stack.recete(Role::OrderWorker, &patient)?);
     }
     let limit = Duration::from_secs((events / SLOWEST_RATE).max(60) as u64);
     let (drained_in, deepest) = drain_watching_depth(&stack, events, limit).await?;

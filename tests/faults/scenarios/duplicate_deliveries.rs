@@ -16,7 +16,7 @@ const DELIVERIES: usize = 20;
 pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let stack = Stack::new("duplicates", Servers::default()).await?;
     let (_, integration) = stack.generic_integration().await?;
-    let recete = stack.recete(Role::All, &[]).await?;
+    let recete = stack.recete(Role::All, &[])?;
     recete.http.wait_ready(Duration::from_secs(60)).await?;
 
     let body = webhook_order(0);

@@ -22,7 +22,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let servers = Servers { postgres_admin_url: Some(postgres.admin_url()), ..Servers::default() };
     let stack = Stack::new("postgres-stopped", servers).await?;
     let (_, integration) = stack.store_orders(STORED as usize).await?;
-    let mut recete = stack.recete(Role::All, &[]).await?;
+    let mut recete = stack.recete(Role::All, &[])?;
     recete.http.wait_ready(Duration::from_secs(60)).await?;
     let before = recete.http.send_orders(&integration, 0..SENT_BEFORE).await;
     tally.equal("webhooks answered 202 before the outage", answered(&before, 202), SENT_BEFORE as i64);

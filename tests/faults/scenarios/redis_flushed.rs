@@ -18,7 +18,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let redis = PrivateRedis::start().await?;
     let stack = Stack::new("redis-flushed", Servers { redis_url: Some(redis.url()), ..Servers::default() }).await?;
     stack.store_orders(EVENTS as usize).await?;
-    let _worker = stack.recete(Role::OrderWorker, &[]).await?;
+    let _worker = stack.recete(Role::OrderWorker, &[])?;
     stack.wait_for_count(PROCESSED, EVENTS / 10, Duration::from_secs(60)).await?;
 
     let keys = redis.key_count().await?;

@@ -20,7 +20,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let mut redis = PrivateRedis::start().await?;
     let stack = Stack::new("redis-stopped", Servers { redis_url: Some(redis.url()), ..Servers::default() }).await?;
     let (_, integration) = stack.store_orders(STORED as usize).await?;
-    let mut recete = stack.recete(Role::All, &[]).await?;
+    let mut recete = stack.recete(Role::All, &[])?;
     recete.http.wait_ready(Duration::from_secs(60)).await?;
     stack.wait_for_count(PROCESSED, STORED / 10, Duration::from_secs(60)).await?;
 

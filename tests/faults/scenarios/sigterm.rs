@@ -52,11 +52,12 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
         .bind(STUCK_ORDER)
         .execute(&mut *blocker)
         .await?;
+    let blocker_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *blocker).await?;
 
-    let mut recete = stack.recete(Role::All, &settings).await?;
+    let mut recete = stack.recete(Role::All, &settings)?;
     recete.http.wait_ready(Duration::from_secs(60)).await?;
     stack.wait_for_count(PROCESSED, STORED / 10, Duration::from_secs(60)).await?;
-    wait_for_lock_wait(&stack).await?;
+    wait_until_blocked_by(&stack, blocker_pid).await?;
 
     // Webhooks keep arriving until the API stops answering; each 202 is a promise checked below.
     let acknowledged = Arc::new(AtomicI64::new(0));
@@ -119,7 +120,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
     );
 
     blocker.rollback().await?;
-    let _next = stack.recete(Role::OrderWorker, &settings).await?;
+    let _next = stack.recete(Role::OrderWorker, &settings)?;
     let stuck_done =
         format!("SELECT count(*) FROM external_events WHERE subject_id = '{STUCK_ORDER}' AND state = 'processed'");
     match stack.wait_for_count(&stuck_done, 1, PICKUP_LIMIT).await {
@@ -153,13 +154,10 @@ async fn wait_until_not_ready(http: &Http) -> (String, Duration) {
     }
 }
 
-/// Waits until a job is blocked on the uncommitted order.
-async fn wait_for_lock_wait(stack: &Stack) -> anyhow::Result<()> {
-    let waiting = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND wait_event_type = 'Lock'",
-        stack.db.name()
-    );
-    stack.wait_for_count(&waiting, 1, Duration::from_secs(30)).await.map(|_| ())
+/// Waits until a job is blocked by the transaction holding the uncommitted order.
+async fn wait_until_blocked_by(stack: &Stack, blocker_pid: i32) -> anyhow::Result<()> {
+    let blocked = format!("SELECT count(*) FROM pg_stat_activity WHERE {blocker_pid} = ANY(pg_blocking_pids(pid))");
+    stack.wait_for_count(&blocked, 1, Duration::from_secs(60)).await.map(|_| ())
 }
 
 /// The stuck job was released: its attempt recorded as such, its row pending again and its

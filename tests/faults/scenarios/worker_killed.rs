@@ -14,13 +14,13 @@ const EVENTS: i64 = 1_000;
 pub async fn run(tally: Tally) -> anyhow::Result<()> {
     let stack = Stack::new("worker-killed", Servers::default()).await?;
     stack.store_orders(EVENTS as usize).await?;
-    let mut first = stack.recete(Role::OrderWorker, &[]).await?;
+    let mut first = stack.recete(Role::OrderWorker, &[])?;
     stack.wait_for_count(PROCESSED, EVENTS / 10, Duration::from_secs(60)).await?;
     first.process.kill()?;
     let at_kill = stack.count(PROCESSED).await?;
     tally.check(at_kill < EVENTS, format!("SIGKILL at {at_kill}/{EVENTS} processed"));
 
-    let _second = stack.recete(Role::OrderWorker, &[]).await?;
+    let _second = stack.recete(Role::OrderWorker, &[])?;
     let finished = stack.wait_for_count(PROCESSED, EVENTS, Duration::from_secs(180)).await?;
     tally.note(format!("a second process finished in {:.1} s", finished.as_secs_f64()));
     stack.tally_effects(&tally, EVENTS).await
