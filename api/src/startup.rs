@@ -1,9 +1,10 @@
 //! Building and running the API.
 //!
 //! `Application::build` binds the listener (port 0 in tests) so the caller knows the address
-//! before serving; `run_until_stopped` serves until the cancellation token fires, then stops
-//! accepting, lets in-flight requests finish within the grace period, and drains the event
-//! committers so every acknowledged webhook is on disk.
+//! before serving; `run_until_stopped` serves until the cancellation token fires, then answers
+//! 503 on `/readyz` while still serving for `api.readiness_drain_ms`, stops accepting, lets
+//! in-flight requests finish within the grace period, and drains the event committers so every
+//! acknowledged webhook is on disk.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub struct Application {
     draining: Draining,
     committers: Vec<JoinHandle<()>>,
     grace: Duration,
+    readiness_drain: Duration,
     queue_gauges: Sampler,
 }
 
@@ -90,6 +92,8 @@ impl Application {
             draining,
             committers,
             grace: Duration::from_secs(settings.api.shutdown_grace_secs),
+            readiness_drain: Duration::from_millis(settings.api.readiness_drain_ms)
+                .min(Duration::from_secs(settings.api.shutdown_grace_secs) / 2),
             queue_gauges,
         })
     }
@@ -103,7 +107,7 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { listener, router, draining, committers, grace, queue_gauges } = self;
+        let Self { listener, router, draining, committers, grace, readiness_drain, queue_gauges } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));
         let stopping = shutdown.clone();
@@ -112,7 +116,10 @@ impl Application {
         let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
             stopping.cancelled().await;
             draining.start();
-            tracing::info!("api draining");
+            tracing::info!(drain_ms = readiness_drain.as_millis() as u64, "api draining");
+            // Keep accepting while /readyz says 503, so a load balancer notices before the
+            // listener closes and no request meets a refused connection.
+            tokio::time::sleep(readiness_drain).await;
         });
         let mut serve = Box::pin(serve.into_future());
         tokio::select! {

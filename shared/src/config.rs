@@ -67,6 +67,9 @@ pub struct ApiSettings {
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
     pub shutdown_grace_secs: u64,
+    /// On SIGTERM, how long `/readyz` answers 503 while requests are still served, so load
+    /// balancers stop routing here before the listener closes. Part of the grace, at most half.
+    pub readiness_drain_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

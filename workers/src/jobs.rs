@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -31,6 +32,17 @@ pub enum Outcome {
 
 /// The row a job works on.
 pub type JobRow = AttemptRow;
+
+tokio::task_local! {
+    /// The PostgreSQL backend whose transaction claimed the running job's row (0 until claimed).
+    /// A job released at shutdown may be stuck in a statement on that backend, holding the row:
+    /// the hand-back ends that backend so the row is free at once, not when the lock clears.
+    static CLAIMING_BACKEND: Arc<AtomicI32>;
+}
+
+fn note_claiming_backend(pid: i32) {
+    let _ = CLAIMING_BACKEND.try_with(|slot| slot.store(pid, Ordering::Relaxed));
+}
 
 /// Each of the two writes after a release (the hand-back, the attempt) gets this long, so both
 /// fit in the two seconds left of the grace period.
@@ -95,9 +107,11 @@ where
         record_start_timing(queue, due, started_at);
     }
     let started = Instant::now();
+    let claiming_backend = Arc::new(AtomicI32::new(0));
     let ended = {
         let _busy = context.slots.occupy();
         let timeout = Duration::from_secs(context.settings.timeout_secs);
+        let work = CLAIMING_BACKEND.scope(claiming_backend.clone(), work);
         tokio::select! {
             // A job picked up after release never starts.
             biased;
@@ -106,7 +120,8 @@ where
         }
     };
     metrics::histogram!("recete_job_run_seconds", "queue" => queue).record(started.elapsed().as_secs_f64());
-    let (label, attempt) = settle(context, row, ended).await;
+    let claimed_by = Some(claiming_backend.load(Ordering::Relaxed)).filter(|pid| *pid != 0).map(|pid| (pid, started_at));
+    let (label, attempt) = settle(context, row, ended, claimed_by).await;
     count_execution(queue, label);
     let (Some(due), Some((outcome, error))) = (due, attempt) else {
         return;
@@ -152,13 +167,14 @@ async fn settle(
     context: &JobContext,
     row: JobRow,
     ended: Ended,
+    claimed_by: Option<(i32, chrono::DateTime<Utc>)>,
 ) -> (&'static str, Option<(AttemptOutcome, Option<String>)>) {
     let queue = context.queue.as_str();
     let (message, timed_out) = match ended {
         Ended::Finished(Ok(Outcome::Done)) => return ("succeeded", Some((AttemptOutcome::Succeeded, None))),
         Ended::Finished(Ok(Outcome::Skipped)) => return ("skipped", None),
         Ended::Released => {
-            hand_back(context, row).await;
+            hand_back(context, row, claimed_by).await;
             let error = "released at shutdown before it finished".to_owned();
             return ("released", Some((AttemptOutcome::Released, Some(error))));
         }
@@ -184,9 +200,9 @@ async fn settle(
 }
 
 /// Clears the row's hand-over so the next relay pass hands it over again at once.
-async fn hand_back(context: &JobContext, row: JobRow) {
+async fn hand_back(context: &JobContext, row: JobRow, claimed_by: Option<(i32, chrono::DateTime<Utc>)>) {
     let queue = context.queue.as_str();
-    match tokio::time::timeout(RELEASE_BOOKKEEPING, attempts::release(&context.pool, row)).await {
+    match tokio::time::timeout(RELEASE_BOOKKEEPING, attempts::release(&context.pool, row, claimed_by)).await {
         Ok(Ok(true)) => tracing::info!(queue, ?row, "job released at shutdown; handed over again on the next pass"),
         Ok(Ok(false)) => tracing::info!(queue, ?row, "job released at shutdown; its row was already finished"),
         Ok(Err(error)) => {
@@ -212,13 +228,15 @@ struct EventRow {
     dedup_key: String,
     key_id: String,
     normalized_sealed: Vec<u8>,
+    backend_pid: i32,
 }
 
 /// Claims a due event row with `FOR UPDATE SKIP LOCKED`; `None` when it is finished, claimed by
 /// another worker or not due. From then on `tx` sees only the event's merchant.
 pub async fn claim_event(tx: &mut Tx, event_id: EventId, keyring: &Keyring) -> anyhow::Result<Option<ClaimedEvent>> {
     let row: Option<EventRow> = sqlx::query_as(
-        "SELECT merchant_id, integration_id, dedup_key, key_id, normalized_sealed FROM external_events
+        "SELECT merchant_id, integration_id, dedup_key, key_id, normalized_sealed, pg_backend_pid() AS backend_pid
+         FROM external_events
          WHERE id = $1 AND state IN ('pending', 'failed') AND next_attempt_at <= now()
          FOR UPDATE SKIP LOCKED",
     )
@@ -229,6 +247,7 @@ pub async fn claim_event(tx: &mut Tx, event_id: EventId, keyring: &Keyring) -> a
     let Some(row) = row else {
         return Ok(None);
     };
+    note_claiming_backend(row.backend_pid);
     let context = payload_context(row.integration_id, &row.dedup_key, "normalized");
     let normalized = open_payload(keyring, &row.key_id, &row.normalized_sealed, &context)
         .context("Failed to open the normalized event")?;
@@ -262,8 +281,8 @@ pub struct ClaimedTask {
 /// Claims a due task with `FOR UPDATE SKIP LOCKED`; `None` when it is finished, claimed by
 /// another worker or not due.
 pub async fn claim_task(tx: &mut Tx, task_id: TaskId) -> anyhow::Result<Option<ClaimedTask>> {
-    let task: Option<ClaimedTask> = sqlx::query_as(
-        "SELECT merchant_id, kind, customer_id, payload FROM scheduled_tasks
+    let row: Option<(MerchantId, String, Option<CustomerId>, serde_json::Value, i32)> = sqlx::query_as(
+        "SELECT merchant_id, kind, customer_id, payload, pg_backend_pid() FROM scheduled_tasks
          WHERE id = $1 AND state IN ('pending', 'failed') AND due_at <= now() + interval '1 second'
          FOR UPDATE SKIP LOCKED",
     )
@@ -271,10 +290,12 @@ pub async fn claim_task(tx: &mut Tx, task_id: TaskId) -> anyhow::Result<Option<C
     .fetch_optional(&mut **tx)
     .await
     .context("Failed to claim the task")?;
-    if let Some(task) = &task {
-        db::set_tenant(tx, task.merchant_id).await.context("Failed to scope the transaction to the merchant")?;
-    }
-    Ok(task)
+    let Some((merchant_id, kind, customer_id, payload, backend_pid)) = row else {
+        return Ok(None);
+    };
+    note_claiming_backend(backend_pid);
+    db::set_tenant(tx, merchant_id).await.context("Failed to scope the transaction to the merchant")?;
+    Ok(Some(ClaimedTask { merchant_id, kind, customer_id, payload }))
 }
 
 /// A uuid field of a task's payload, named in the error when it is missing.

@@ -238,10 +238,33 @@ pub async fn record_attempt(pool: &PgPool, attempt: &Attempt<'_>) -> Result<(), 
 }
 
 /// Hands an unfinished row back: with no hand-over recorded, the next relay pass anywhere hands
-/// it over again instead of waiting out the reconcile delay. The abandoned attempt's own
-/// transaction may still hold the row for a moment while its rollback reaches the server, so
-/// the wait for that lock is bounded; past it the reconciler recovers the row later.
-pub async fn release(pool: &PgPool, row: AttemptRow) -> Result<bool, sqlx::Error> {
+/// it over again instead of waiting out the reconcile delay.
+///
+/// The abandoned attempt's transaction still holds the row: dropping its future does not stop
+/// a statement already on the server (one waiting on a lock waits on). `claimed_by` names that
+/// backend and when the attempt started; the backend is ended, which rolls its transaction back
+/// and frees the row, unless its current transaction began outside the attempt (the connection
+/// was reused, and what runs on it is someone else's). The wait for the row lock stays bounded;
+/// past it the reconciler recovers the row later.
+pub async fn release(
+    pool: &PgPool,
+    row: AttemptRow,
+    claimed_by: Option<(i32, DateTime<Utc>)>,
+) -> Result<bool, sqlx::Error> {
+    if let Some((pid, attempt_started)) = claimed_by {
+        // A second of slack for the clocks of this process and the server.
+        let released_at = Utc::now();
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE pid = $1 AND pid <> pg_backend_pid()
+               AND xact_start BETWEEN $2 - interval '1 second' AND $3",
+        )
+        .bind(pid)
+        .bind(attempt_started)
+        .bind(released_at)
+        .execute(pool)
+        .await?;
+    }
     let mut tx = db::system_tx(pool).await?;
     sqlx::query("SET LOCAL lock_timeout = '500ms'").execute(&mut *tx).await?;
     let released = sqlx::query(&format!(

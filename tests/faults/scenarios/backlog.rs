@@ -16,7 +16,7 @@ use redis::aio::ConnectionManager;
 use crate::report::Tally;
 use crate::stack::{PROCESSED, Role, Servers, Stack};
 
-pub const FAULT: &str = "backlog of 10,000 events (RECETE_FAULTS_BACKLOG)";
+pub const FAULT: &str = "backlog stored while no worker runs (10,000 unless RECETE_FAULTS_BACKLOG says)";
 pub const EXPECTED: &str = "all processed, each once; the Redis queue stays below apalis-redis's fetch limit";
 
 const DEFAULT_EVENTS: i64 = 10_000;

@@ -74,7 +74,7 @@ pub async fn run(tally: Tally) -> anyhow::Result<()> {
             }
         }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
 
     let at_signal = stack.count(PROCESSED).await?;
     recete.process.signal("TERM")?;
