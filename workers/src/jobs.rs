@@ -120,7 +120,8 @@ where
         }
     };
     metrics::histogram!("recete_job_run_seconds", "queue" => queue).record(started.elapsed().as_secs_f64());
-    let claimed_by = Some(claiming_backend.load(Ordering::Relaxed)).filter(|pid| *pid != 0).map(|pid| (pid, started_at));
+    let claimed_by =
+        Some(claiming_backend.load(Ordering::Relaxed)).filter(|pid| *pid != 0).map(|pid| (pid, started_at));
     let (label, attempt) = settle(context, row, ended, claimed_by).await;
     count_execution(queue, label);
     let (Some(due), Some((outcome, error))) = (due, attempt) else {
