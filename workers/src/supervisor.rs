@@ -126,59 +126,30 @@ async fn run_pool(
     };
     let concurrency = pool_settings.concurrency;
     let batch = pool_settings.fetch_batch;
+    // Every pool's worker differs only in its job type, data and handler.
+    macro_rules! start {
+        ($job:ty, $data:expr, $handler:path) => {{
+            let storage = backlog::storage::<$job>(connection, prefix, pool.queue(), &settings.queue, batch);
+            spawn_worker!(name, storage.poll_with_interval(poll), $data, context.clone(), concurrency, $handler, signal)
+        }};
+    }
     let mut running = match pool {
         Pool::OrderEvents => {
-            let storage = backlog::storage::<EventJob>(connection, prefix, pool.queue(), &settings.queue, batch);
             let data = OrderDeps::new(&deps, pool_settings.clone());
-            spawn_worker!(
-                name,
-                storage.poll_with_interval(poll),
-                data,
-                context.clone(),
-                concurrency,
-                orders::process,
-                signal
-            )
+            start!(EventJob, data, orders::process)
         }
         Pool::WhatsAppEvents => {
-            let storage = backlog::storage::<EventJob>(connection, prefix, pool.queue(), &settings.queue, batch);
             let data = WhatsAppDeps::new(&deps, pool_settings.clone());
-            spawn_worker!(
-                name,
-                storage.poll_with_interval(poll),
-                data,
-                context.clone(),
-                concurrency,
-                whatsapp::process,
-                signal
-            )
+            start!(EventJob, data, whatsapp::process)
         }
         Pool::Messages => {
-            let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
             let data = MessageDeps::new(&deps, pool_settings.clone());
-            spawn_worker!(
-                name,
-                storage.poll_with_interval(poll),
-                data,
-                context.clone(),
-                concurrency,
-                messages::process,
-                signal
-            )
+            start!(TaskJob, data, messages::process)
         }
         Pool::Knowledge => {
             let embedder = load_embedder(&settings).await?;
             let data = KnowledgeDeps::new(&deps, embedder, pool_settings.clone())?;
-            let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
-            spawn_worker!(
-                name,
-                storage.poll_with_interval(poll),
-                data,
-                context.clone(),
-                concurrency,
-                knowledge::process,
-                signal
-            )
+            start!(TaskJob, data, knowledge::process)
         }
         Pool::Conversations => {
             let embedder = load_embedder(&settings).await?;
@@ -189,29 +160,11 @@ async fn run_pool(
             };
             let agent = Arc::new(Agent::new(embedder, chat, settings.agent.clone()));
             let data = ConversationDeps::new(&deps, agent, pool_settings.clone());
-            let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
-            spawn_worker!(
-                name,
-                storage.poll_with_interval(poll),
-                data,
-                context.clone(),
-                concurrency,
-                conversations::process,
-                signal
-            )
+            start!(TaskJob, data, conversations::process)
         }
         Pool::Imports => {
-            let storage = backlog::storage::<TaskJob>(connection, prefix, pool.queue(), &settings.queue, batch);
             let data = ImportDeps::new(&deps, pool_settings.clone());
-            spawn_worker!(
-                name,
-                storage.poll_with_interval(poll),
-                data,
-                context.clone(),
-                concurrency,
-                imports::process,
-                signal
-            )
+            start!(TaskJob, data, imports::process)
         }
     };
     context.slots.open(concurrency);
