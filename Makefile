@@ -10,20 +10,23 @@ DEMO_FILE := .recete-demo.json
 models:
 	bash scripts/models.sh
 
-## Install (if missing) and start PostgreSQL with pgvector and Redis; create the app role.
+## Install (if missing) and start PostgreSQL with pgvector and Redis; create the owner and application roles.
 services: models
 	bash scripts/services.sh
 
-## Pinned test tools from PyPI (schemathesis) in target/tools; Prometheus and promtool (Debian).
+## Pinned test tools from PyPI (schemathesis) in target/tools; PgBouncer 1.21+ (built from Debian
+## source where the release ships an older one); Prometheus and promtool (Debian).
 tools:
 	bash scripts/tools.sh
+	bash scripts/pgbouncer.sh
 	bash scripts/install-prometheus.sh
 
 build:
 	$(CARGO) build --bin recete
 
+## As the owner role; the application role is granted what serving needs.
 migrate: services build
-	$(RECETE) migrate
+	DATABASE_MIGRATION_URL=$${DATABASE_MIGRATION_URL:-postgres://recete_owner@127.0.0.1:5432/recete} $(RECETE) migrate
 
 ## A demo merchant with a Shopify integration, created once and kept in .recete-demo.json.
 demo: migrate

@@ -11,6 +11,7 @@
 #
 # Environment overrides:
 #   RECETE_DB_ROLE             application role            (default: recete)
+#   RECETE_DB_OWNER_ROLE       schema owner, for migrations (default: recete_owner)
 #   RECETE_DB_NAME             application database        (default: recete)
 #   SERVICES_TIMEOUT           seconds to wait per service (default: 60)
 #   RECETE_PGVECTOR_SRC_SUITE  Debian suite to fetch the pgvector source from
@@ -20,6 +21,7 @@
 set -Eeuo pipefail
 
 ROLE="${RECETE_DB_ROLE:-recete}"
+OWNER="${RECETE_DB_OWNER_ROLE:-recete_owner}"
 DB="${RECETE_DB_NAME:-recete}"
 TIMEOUT="${SERVICES_TIMEOUT:-60}"
 PG_HOST=127.0.0.1
@@ -324,47 +326,66 @@ else
     install_pgvector
 fi
 
-# ------------------------------------------------------ application role / db
-role_state="$(su_psql -d postgres -At -v role="$ROLE" <<'SQL'
+# ------------------------------------------------------ roles / db
+# Two roles, as in production: OWNER owns the database and its schema and runs `recete migrate`;
+# ROLE serves traffic, owns nothing and gets only the grants `recete migrate` gives it.
+ensure_role() { # ensure_role NAME
+    local name="$1" state
+    state="$(su_psql -d postgres -At -v role="$name" <<'SQL'
 SELECT CASE WHEN rolcanlogin AND NOT rolsuper AND NOT rolcreatedb AND NOT rolcreaterole AND NOT rolbypassrls
             THEN 'ok' ELSE 'alter' END
   FROM pg_roles WHERE rolname = :'role';
 SQL
 )"
-case "$role_state" in
-ok) log "role $ROLE exists" ;;
-alter)
-    su_psql -d postgres -v role="$ROLE" <<'SQL'
+    case "$state" in
+    ok) log "role $name exists" ;;
+    alter)
+        su_psql -d postgres -v role="$name" <<'SQL'
 SELECT format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS', :'role') \gexec
 SQL
-    log "role $ROLE attributes fixed (LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS)"
-    ;;
-*)
-    su_psql -d postgres -v role="$ROLE" <<'SQL'
+        log "role $name attributes fixed (LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS)"
+        ;;
+    *)
+        su_psql -d postgres -v role="$name" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS', :'role')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
 SQL
-    log "role $ROLE created"
-    ;;
-esac
-
+        log "role $name created"
+        ;;
+    esac
+}
+ensure_role "$OWNER"
+ensure_role "$ROLE"
 db_owner="$(su_psql -d postgres -At -v db="$DB" <<'SQL'
 SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :'db';
 SQL
 )"
 if [[ -z "$db_owner" ]]; then
-    su_psql -d postgres -v db="$DB" -v role="$ROLE" <<'SQL'
+    su_psql -d postgres -v db="$DB" -v role="$OWNER" <<'SQL'
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'role')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
 SQL
-    log "database $DB created (owner $ROLE)"
-elif [[ "$db_owner" != "$ROLE" ]]; then
-    su_psql -d postgres -v db="$DB" -v role="$ROLE" <<'SQL'
+    log "database $DB created (owner $OWNER)"
+elif [[ "$db_owner" != "$OWNER" ]]; then
+    su_psql -d postgres -v db="$DB" -v role="$OWNER" <<'SQL'
 SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'role') \gexec
 SQL
-    log "database $DB owner changed from $db_owner to $ROLE"
+    log "database $DB owner changed from $db_owner to $OWNER"
 else
-    log "database $DB exists (owner $ROLE)"
+    log "database $DB exists (owner $OWNER)"
+fi
+# A database migrated before the roles were split: its tables move to the owner, and the next
+# `recete migrate` grants the application role again.
+app_owned="$(su_psql -d "$DB" -At -v role="$ROLE" <<'SQL'
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = :'role';
+SQL
+)"
+if [[ "$app_owned" != "0" ]]; then
+    su_psql -d "$DB" -v role="$ROLE" -v owner="$OWNER" <<'SQL'
+SELECT format('REASSIGN OWNED BY %I TO %I', :'role', :'owner') \gexec
+SQL
+    log "objects of $ROLE in $DB now belong to $OWNER"
 fi
 
 ext_state="$(su_psql -d "$DB" -At <<'SQL'

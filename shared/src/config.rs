@@ -90,7 +90,10 @@ pub struct IngestSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
+    /// The application role, which serves traffic and owns nothing.
     pub url: SecretString,
+    /// The owner role, for `recete migrate` only; empty means `url`.
+    pub migration_url: SecretString,
     pub max_connections: u32,
     pub acquire_timeout_ms: u64,
     pub statement_timeout_ms: u64,
@@ -99,7 +102,11 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
+    /// `redis://` or, for TLS, `rediss://`.
     pub url: SecretString,
+    /// PEM file of the certificate authority that signed the server's certificate, for
+    /// `rediss://`; empty means the public web roots.
+    pub ca_file: String,
     /// Prefix of every key we write, so several deployments or tests share one Redis.
     pub key_prefix: String,
     pub response_timeout_ms: u64,
@@ -512,6 +519,11 @@ impl Settings {
         if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(char::is_whitespace) {
             return invalid("redis.key_prefix must be a non-empty word without spaces".into());
         }
+        if self.redis.ca_file().is_some() && !self.redis.url_is_tls() {
+            return invalid(
+                "redis.ca_file is set but redis.url does not start with rediss://, so it would not be used".into(),
+            );
+        }
         if let Some(problem) = self.rate_limits.problem() {
             return invalid(problem);
         }
@@ -533,6 +545,7 @@ pub fn figment_with_env(figment: Figment) -> Figment {
     figment
         .merge(Env::prefixed("RECETE__").split("__"))
         .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
+        .merge(Env::raw().only(&["DATABASE_MIGRATION_URL"]).map(|_| "database.migration_url".into()))
         .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()))
 }
 
@@ -542,7 +555,32 @@ impl ApiSettings {
     }
 }
 
+impl RedisSettings {
+    /// `ca_file`, unless empty.
+    pub fn ca_file(&self) -> Option<&Path> {
+        let path = self.ca_file.trim();
+        (!path.is_empty()).then(|| Path::new(path))
+    }
+
+    /// True for `rediss://` (and `valkeys://`) URLs.
+    pub fn url_is_tls(&self) -> bool {
+        use secrecy::ExposeSecret;
+        let url = self.url.expose_secret();
+        url.starts_with("rediss://") || url.starts_with("valkeys://")
+    }
+}
+
 impl DatabaseSettings {
+    /// The URL `recete migrate` connects with: `migration_url`, else `url`.
+    pub fn migration_settings(&self) -> DatabaseSettings {
+        use secrecy::ExposeSecret;
+        let mut settings = self.clone();
+        if !self.migration_url.expose_secret().trim().is_empty() {
+            settings.url = self.migration_url.clone();
+        }
+        settings
+    }
+
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.acquire_timeout_ms)
     }

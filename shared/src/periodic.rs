@@ -19,6 +19,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgExecutor, PgPool};
 
+use crate::db;
+
 pub const LAST_SUCCESS_GAUGE: &str = "recete_periodic_job_last_success_timestamp_seconds";
 
 /// Longest error text kept on a run row.
@@ -154,7 +156,7 @@ async fn finish_success(
     attempt: i32,
     outcome: Option<serde_json::Value>,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     // Only the attempt that claimed the row finishes it: a run that outlived its lease and was
     // claimed again leaves the newer attempt's row alone.
     let succeeded_at: Option<DateTime<Utc>> = sqlx::query_scalar(

@@ -1,4 +1,8 @@
 //! The shared Redis connection: one multiplexed, auto-reconnecting connection per process.
+//!
+//! `rediss://` URLs speak TLS (rustls): the server certificate is checked against the public web
+//! roots, or against `redis.ca_file` alone when it is set (a managed service's own CA, or a
+//! private one). Every Redis connection of the process, the queue's included, comes from here.
 
 use std::time::Duration;
 
@@ -16,8 +20,19 @@ pub struct RedisClient {
 
 impl RedisClient {
     pub fn new(settings: &RedisSettings) -> Result<Self, redis::RedisError> {
+        let url = settings.url.expose_secret();
+        let client = match settings.ca_file() {
+            None => redis::Client::open(url)?,
+            Some(path) => {
+                let root_cert = std::fs::read(path).map_err(|error| {
+                    std::io::Error::new(error.kind(), format!("cannot read redis.ca_file {}: {error}", path.display()))
+                })?;
+                let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(root_cert) };
+                redis::Client::build_with_tls(url, certificates)?
+            }
+        };
         Ok(Self {
-            client: redis::Client::open(settings.url.expose_secret())?,
+            client,
             response_timeout: Duration::from_millis(settings.response_timeout_ms),
             key_prefix: settings.key_prefix.clone(),
         })

@@ -15,12 +15,35 @@ pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
+/// Migrates as the owner role (`database.migration_url`), then grants the application role (the
+/// user of `database.url`) what serving needs, unless both are one role.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let pool = connect(settings).await?;
-    db::migrate(&pool).await.context("migrations failed")?;
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&pool).await?;
-    println!("{}", serde_json::json!({ "migrations_applied": applied }));
+    let owner_settings = settings.database.migration_settings();
+    let pool = db::connect_lazy(&owner_settings).context("invalid database.migration_url")?;
+    let mut connection = pool.acquire().await.context("cannot reach PostgreSQL at database.migration_url")?;
+    db::MIGRATOR.run(&mut *connection).await.context("migrations failed")?;
+    let owner: String = sqlx::query_scalar("SELECT current_user").fetch_one(&mut *connection).await?;
+    let app_role = application_role(settings)?;
+    let granted = app_role != owner;
+    if granted {
+        db::privileges::grant_application_role(&mut connection, &app_role)
+            .await
+            .with_context(|| format!("cannot grant the application role `{app_role}` its privileges"))?;
+    }
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&mut *connection).await?;
+    println!(
+        "{}",
+        serde_json::json!({ "migrations_applied": applied, "owner": owner, "application_role": app_role, "granted": granted })
+    );
     Ok(())
+}
+
+/// The user name in `database.url`.
+fn application_role(settings: &Settings) -> anyhow::Result<String> {
+    use secrecy::ExposeSecret;
+    let options: sqlx::postgres::PgConnectOptions =
+        settings.database.url.expose_secret().parse().context("invalid database.url")?;
+    Ok(options.get_username().to_owned())
 }
 
 pub async fn create_merchant(settings: &Settings, name: &str, timezone: &str) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use recete_shared::db::MIGRATOR;
+use recete_shared::db::privileges::grant_application_role;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
@@ -14,7 +15,13 @@ pub(crate) fn app_role() -> String {
     std::env::var("RECETE_TEST_APP_ROLE").unwrap_or_else(|_| "recete".into())
 }
 
-/// A database of its own, migrated, owned by the application role; dropped with the guard.
+/// The role that owns the schema and runs migrations, as in production.
+pub(crate) fn owner_role() -> String {
+    std::env::var("RECETE_TEST_OWNER_ROLE").unwrap_or_else(|_| "recete_owner".into())
+}
+
+/// A database of its own, migrated by the owner role, with the application role granted what
+/// serving needs (and owning nothing); dropped with the guard.
 pub struct TestDatabase {
     name: String,
     admin: PgConnectOptions,
@@ -32,7 +39,7 @@ impl TestDatabase {
         let name = format!("recete_test_{}", uuid::Uuid::new_v4().simple());
         let mut connection = PgConnection::connect_with(&admin).await.context("connect as the test superuser")?;
         connection
-            .execute(format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}" OWNER "{}""#, app_role()).as_str())
+            .execute(format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}" OWNER "{}""#, owner_role()).as_str())
             .await
             .with_context(|| format!("create test database {name}"))?;
         connection.close().await?;
@@ -48,6 +55,13 @@ impl TestDatabase {
         let host = self.admin.get_host();
         let port = self.admin.get_port();
         format!("postgres://{}@{host}:{port}/{}", app_role(), self.name)
+    }
+
+    /// URL for the owner role, the one `recete migrate` connects as.
+    pub fn owner_url(&self) -> String {
+        let host = self.admin.get_host();
+        let port = self.admin.get_port();
+        format!("postgres://{}@{host}:{port}/{}", owner_role(), self.name)
     }
 
     /// A pool as the application role: row-level security applies.
@@ -119,9 +133,9 @@ async fn build_template_once(
         return Ok(());
     }
     let building = format!("{template}_building");
-    let role = app_role();
+    let owner = owner_role();
     connection.execute(format!(r#"DROP DATABASE IF EXISTS "{building}" WITH (FORCE)"#).as_str()).await?;
-    connection.execute(format!(r#"CREATE DATABASE "{building}" OWNER "{role}""#).as_str()).await?;
+    connection.execute(format!(r#"CREATE DATABASE "{building}" OWNER "{owner}""#).as_str()).await?;
     {
         let mut superuser = PgConnection::connect_with(&admin.clone().database(&building)).await?;
         superuser
@@ -131,11 +145,15 @@ async fn build_template_once(
         superuser.close().await?;
     }
     {
-        let app_options: PgConnectOptions =
-            format!("postgres://{role}@{}:{}/{building}", admin.get_host(), admin.get_port()).parse()?;
-        let mut app = PgConnection::connect_with(&app_options).await.context("connect as the application role")?;
-        MIGRATOR.run(&mut app).await.context("migrate the template")?;
-        app.close().await?;
+        let owner_options: PgConnectOptions =
+            format!("postgres://{owner}@{}:{}/{building}", admin.get_host(), admin.get_port()).parse()?;
+        let mut owner_connection =
+            PgConnection::connect_with(&owner_options).await.context("connect as the owner role")?;
+        MIGRATOR.run(&mut owner_connection).await.context("migrate the template")?;
+        grant_application_role(&mut owner_connection, &app_role())
+            .await
+            .context("grant the application role its privileges")?;
+        owner_connection.close().await?;
     }
     connection.execute(format!(r#"ALTER DATABASE "{building}" RENAME TO "{template}""#).as_str()).await?;
     Ok(())

@@ -10,19 +10,25 @@
 //!
 //! Environment: `RECETE_TEST_ADMIN_URL` (a superuser connection, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), `RECETE_TEST_APP_ROLE` (default `recete`, the
-//! application role without superuser or BYPASSRLS), `RECETE_TEST_REDIS_URL` (default
+//! application role without superuser or BYPASSRLS, owning nothing), `RECETE_TEST_OWNER_ROLE`
+//! (default `recete_owner`, the role that owns the schema and runs migrations),
+//! `RECETE_TEST_REDIS_URL` (default
 //! `redis://127.0.0.1:6379`).
 #![forbid(unsafe_code)]
 
 mod database;
 pub mod orders;
+mod pgbouncer;
 mod private_postgres;
 mod private_redis;
 pub mod process;
 mod redis_prefix;
 pub mod signing;
+mod tls;
 
 pub use database::TestDatabase;
+pub use pgbouncer::TestPgBouncer;
 pub use private_postgres::PrivatePostgres;
 pub use private_redis::PrivateRedis;
 pub use redis_prefix::TestRedis;
+pub use tls::TestCertificates;

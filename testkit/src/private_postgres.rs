@@ -4,7 +4,7 @@
 //! PostgreSQL refuses to run as root; when the tests run as root, the cluster belongs to the
 //! `postgres` system user and every server command runs as that user.
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -26,30 +26,57 @@ pub struct PrivatePostgres {
     root: PathBuf,
     port: u16,
     running: bool,
+    tls: bool,
 }
 
+/// Client authentication of a TLS-only cluster: the server's own socket for `pg_ctl`, TLS over
+/// TCP, and every plaintext TCP connection refused.
+const TLS_ONLY_HBA: &str =
+    "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n";
+
 impl PrivatePostgres {
-    /// Creates and starts a cluster with trust authentication on 127.0.0.1 and the application
-    /// role the tests connect as. Server binaries come from `RECETE_TEST_PG_BIN`, else the newest
-    /// `/usr/lib/postgresql/*/bin`.
+    /// Creates and starts a cluster with trust authentication on 127.0.0.1 and the owner and
+    /// application roles the tests connect as. Server binaries come from `RECETE_TEST_PG_BIN`,
+    /// else the newest `/usr/lib/postgresql/*/bin`.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(None).await
+    }
+
+    /// Like [`PrivatePostgres::start`], but TCP connections must use TLS (`ssl = on`, a
+    /// `hostssl`-only `pg_hba.conf`) with the server certificate of `certificates`.
+    pub async fn start_tls(certificates: &crate::TestCertificates) -> anyhow::Result<Self> {
+        Self::start_with(Some(certificates)).await
+    }
+
+    async fn start_with(certificates: Option<&crate::TestCertificates>) -> anyhow::Result<Self> {
         let bin = server_binaries()?;
         let root = std::env::temp_dir().join(format!("recete-pg-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
-        let mut cluster = Self { bin, root, port: free_port()?, running: false };
+        let mut cluster = Self { bin, root, port: free_port()?, running: false, tls: certificates.is_some() };
+        if let Some(certificates) = certificates {
+            std::fs::copy(certificates.server_certificate(), cluster.root.join("server.pem"))?;
+            std::fs::copy(certificates.server_key(), cluster.root.join("server.key"))?;
+            std::fs::set_permissions(cluster.root.join("server.key"), std::fs::Permissions::from_mode(0o600))?;
+        }
         if running_as_root()? {
             run(Command::new("chown").args(["-R", SERVER_USER]).arg(&cluster.root))?;
         }
         let data = cluster.data_dir();
         run(cluster.server_command("initdb").arg("-D").arg(&data).args(INITDB_OPTIONS))?;
+        if cluster.tls {
+            let hba = data.join("pg_hba.conf");
+            std::fs::write(&hba, TLS_ONLY_HBA).with_context(|| format!("cannot write {}", hba.display()))?;
+        }
         cluster.restart().await?;
-        cluster.create_app_role().await?;
+        cluster.create_roles().await?;
         Ok(cluster)
     }
 
-    /// A superuser URL, for `TestDatabase::create_in`.
+    /// A superuser URL, for `TestDatabase::create_in` (over TLS, checked against nothing, on a
+    /// TLS-only cluster).
     pub fn admin_url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+        let tls = if self.tls { "?sslmode=require" } else { "" };
+        format!("postgres://postgres@127.0.0.1:{}/postgres{tls}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -68,11 +95,18 @@ impl PrivatePostgres {
     /// connections.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         // The socket lives in the cluster's own directory, clear of the shared server's.
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
             self.port,
             self.root.display()
         );
+        if self.tls {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                self.root.join("server.pem").display(),
+                self.root.join("server.key").display()
+            ));
+        }
         let log = self.root.join("server.log");
         self.pg_ctl(&["start", "-o", &options, "-l", &log.to_string_lossy()]).await?;
         self.running = true;
@@ -101,14 +135,18 @@ impl PrivatePostgres {
         }
     }
 
-    async fn create_app_role(&self) -> anyhow::Result<()> {
+    /// The owner role (migrations) and the application role, as `make services` makes them.
+    async fn create_roles(&self) -> anyhow::Result<()> {
         let admin: PgConnectOptions = self.admin_url().parse()?;
         let mut connection = PgConnection::connect_with(&admin).await.context("connect to the private cluster")?;
-        let role = crate::database::app_role();
-        connection
-            .execute(format!(r#"CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"#).as_str())
-            .await
-            .with_context(|| format!("create role {role} in the private cluster"))?;
+        for role in [crate::database::owner_role(), crate::database::app_role()] {
+            connection
+                .execute(
+                    format!(r#"CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"#).as_str(),
+                )
+                .await
+                .with_context(|| format!("create role {role} in the private cluster"))?;
+        }
         connection.close().await?;
         Ok(())
     }

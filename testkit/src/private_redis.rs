@@ -17,19 +17,48 @@ pub struct PrivateRedis {
     port: u16,
     dir: PathBuf,
     server: Option<ChildProcess>,
+    /// The CA that signed the server's certificate, when the server speaks only TLS.
+    tls_ca: Option<PathBuf>,
 }
 
 impl PrivateRedis {
     /// Starts `redis-server` (from `PATH`) on a free port and waits until it answers.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(None).await
+    }
+
+    /// Starts a `redis-server` that speaks only TLS (`--port 0 --tls-port P`) with the server
+    /// certificate of `certificates`; its URL is `rediss://`.
+    pub async fn start_tls(certificates: &crate::TestCertificates) -> anyhow::Result<Self> {
+        Self::start_with(Some(certificates)).await
+    }
+
+    async fn start_with(certificates: Option<&crate::TestCertificates>) -> anyhow::Result<Self> {
         let dir = std::env::temp_dir().join(format!("recete-redis-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let mut redis = Self { port: free_port()?, dir, server: None };
+        let mut tls_ca = None;
+        if let Some(certificates) = certificates {
+            for (from, to) in [
+                (certificates.server_certificate(), "server.pem"),
+                (certificates.server_key(), "server.key"),
+                (certificates.ca_file(), "ca.pem"),
+            ] {
+                std::fs::copy(&from, dir.join(to)).with_context(|| format!("cannot copy {}", from.display()))?;
+            }
+            tls_ca = Some(dir.join("ca.pem"));
+        }
+        let mut redis = Self { port: free_port()?, dir, server: None, tls_ca };
         redis.launch().await?;
         Ok(redis)
     }
 
     pub fn url(&self) -> String {
+        let scheme = if self.tls_ca.is_some() { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// A plaintext URL for the same port, which a TLS-only server must refuse.
+    pub fn plaintext_url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
@@ -58,8 +87,23 @@ impl PrivateRedis {
     async fn launch(&mut self) -> anyhow::Result<()> {
         anyhow::ensure!(self.server.is_none(), "redis-server on port {} is already running", self.port);
         let mut command = Command::new("redis-server");
+        let port = self.port.to_string();
+        match &self.tls_ca {
+            None => command.args(["--port", &port]),
+            Some(_) => command.args(["--port", "0", "--tls-port", &port]).args([
+                "--tls-cert-file",
+                "server.pem",
+                "--tls-key-file",
+                "server.key",
+                "--tls-ca-cert-file",
+                "ca.pem",
+                "--tls-auth-clients",
+                "no",
+            ]),
+        };
         command
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .current_dir(&self.dir)
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -87,7 +131,13 @@ impl PrivateRedis {
     }
 
     async fn connection(&self) -> anyhow::Result<redis::aio::MultiplexedConnection> {
-        let client = redis::Client::open(self.url())?;
+        let client = match &self.tls_ca {
+            None => redis::Client::open(self.url())?,
+            Some(ca) => {
+                let root_cert = Some(std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?);
+                redis::Client::build_with_tls(self.url(), redis::TlsCertificates { client_tls: None, root_cert })?
+            }
+        };
         let connection = tokio::time::timeout(COMMAND_TIMEOUT, client.get_multiplexed_async_connection())
             .await
             .with_context(|| format!("no connection to {} in time", self.url()))??;

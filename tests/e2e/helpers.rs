@@ -41,7 +41,12 @@ pub async fn spawn_app() -> TestApp {
 /// override settings.
 pub async fn spawn_app_with(customize: impl FnOnce(Figment) -> Figment) -> TestApp {
     let db = TestDatabase::create().await.expect("test database");
-    let redis = TestRedis::new();
+    spawn_app_on(db, TestRedis::new(), customize).await
+}
+
+/// Like [`spawn_app_with`], on a database and Redis the test made (a private server, TLS, a
+/// pooler in front); `customize` may change how the app reaches them (`database.url`, ...).
+pub async fn spawn_app_on(db: TestDatabase, redis: TestRedis, customize: impl FnOnce(Figment) -> Figment) -> TestApp {
     let figment = base_figment(None)
         .merge(("app.environment", "test"))
         .merge(("database.url", db.app_url()))
@@ -95,6 +100,23 @@ impl Drop for TestApp {
             server.abort();
         }
     }
+}
+
+/// Runs the `recete` binary with `env` added to this process's environment, logging warnings
+/// only, and returns what it did.
+pub fn run_recete(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_recete"));
+    command.args(args).env("RECETE__LOG__FORMAT", "pretty").env("RECETE__LOG__FILTER", "warn");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("recete runs")
+}
+
+/// The one JSON object a successful command printed on stdout.
+pub fn json_output(output: &std::process::Output) -> serde_json::Value {
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("one JSON object on stdout")
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -16,7 +16,9 @@ use recete_shared::events::NormalizedEvent;
 use recete_shared::events::store::{open_payload, payload_context};
 use recete_shared::ids::{CustomerId, EventId, IntegrationId, MerchantId, TaskId};
 use recete_shared::queue::QueueName;
-use recete_shared::queue::attempts::{self, Attempt, AttemptOutcome, AttemptRow, DueRow, FailureOutcome};
+use recete_shared::queue::attempts::{
+    self, Attempt, AttemptOutcome, AttemptRow, ClaimingTransaction, DueRow, FailureOutcome,
+};
 use sqlx::{FromRow, PgPool};
 use tokio_util::sync::CancellationToken;
 
@@ -34,14 +36,18 @@ pub enum Outcome {
 pub type JobRow = AttemptRow;
 
 tokio::task_local! {
-    /// The PostgreSQL backend whose transaction claimed the running job's row (0 until claimed).
-    /// A job released at shutdown may be stuck in a statement on that backend, holding the row:
-    /// the hand-back ends that backend so the row is free at once, not when the lock clears.
-    static CLAIMING_BACKEND: Arc<AtomicI32>;
+    /// The PostgreSQL transaction that claimed the running job's row (none until claimed).
+    /// A job released at shutdown may be stuck in a statement of that transaction, holding the
+    /// row: the hand-back ends it so the row is free at once, not when the lock clears.
+    static CLAIMING_TRANSACTION: Arc<Mutex<Option<ClaimingTransaction>>>;
 }
 
-fn note_claiming_backend(pid: i32) {
-    let _ = CLAIMING_BACKEND.try_with(|slot| slot.store(pid, Ordering::Relaxed));
+fn note_claiming_transaction(claiming: ClaimingTransaction) {
+    let _ = CLAIMING_TRANSACTION.try_with(|slot| {
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(claiming);
+        }
+    });
 }
 
 /// Each of the two writes after a release (the hand-back, the attempt) gets this long, so both
@@ -107,11 +113,11 @@ where
         record_start_timing(queue, due, started_at);
     }
     let started = Instant::now();
-    let claiming_backend = Arc::new(AtomicI32::new(0));
+    let claiming_transaction = Arc::new(Mutex::new(None));
     let ended = {
         let _busy = context.slots.occupy();
         let timeout = Duration::from_secs(context.settings.timeout_secs);
-        let work = CLAIMING_BACKEND.scope(claiming_backend.clone(), work);
+        let work = CLAIMING_TRANSACTION.scope(claiming_transaction.clone(), work);
         tokio::select! {
             // A job picked up after release never starts.
             biased;
@@ -120,8 +126,7 @@ where
         }
     };
     metrics::histogram!("recete_job_run_seconds", "queue" => queue).record(started.elapsed().as_secs_f64());
-    let claimed_by =
-        Some(claiming_backend.load(Ordering::Relaxed)).filter(|pid| *pid != 0).map(|pid| (pid, started_at));
+    let claimed_by = claiming_transaction.lock().ok().and_then(|slot| *slot);
     let (label, attempt) = settle(context, row, ended, claimed_by).await;
     count_execution(queue, label);
     let (Some(due), Some((outcome, error))) = (due, attempt) else {
@@ -168,7 +173,7 @@ async fn settle(
     context: &JobContext,
     row: JobRow,
     ended: Ended,
-    claimed_by: Option<(i32, chrono::DateTime<Utc>)>,
+    claimed_by: Option<ClaimingTransaction>,
 ) -> (&'static str, Option<(AttemptOutcome, Option<String>)>) {
     let queue = context.queue.as_str();
     let (message, timed_out) = match ended {
@@ -201,7 +206,7 @@ async fn settle(
 }
 
 /// Clears the row's hand-over so the next relay pass hands it over again at once.
-async fn hand_back(context: &JobContext, row: JobRow, claimed_by: Option<(i32, chrono::DateTime<Utc>)>) {
+async fn hand_back(context: &JobContext, row: JobRow, claimed_by: Option<ClaimingTransaction>) {
     let queue = context.queue.as_str();
     match tokio::time::timeout(RELEASE_BOOKKEEPING, attempts::release(&context.pool, row, claimed_by)).await {
         Ok(Ok(true)) => tracing::info!(queue, ?row, "job released at shutdown; handed over again on the next pass"),
@@ -230,13 +235,15 @@ struct EventRow {
     key_id: String,
     normalized_sealed: Vec<u8>,
     backend_pid: i32,
+    backend_xid: i64,
 }
 
 /// Claims a due event row with `FOR UPDATE SKIP LOCKED`; `None` when it is finished, claimed by
 /// another worker or not due. From then on `tx` sees only the event's merchant.
 pub async fn claim_event(tx: &mut Tx, event_id: EventId, keyring: &Keyring) -> anyhow::Result<Option<ClaimedEvent>> {
     let row: Option<EventRow> = sqlx::query_as(
-        "SELECT merchant_id, integration_id, dedup_key, key_id, normalized_sealed, pg_backend_pid() AS backend_pid
+        "SELECT merchant_id, integration_id, dedup_key, key_id, normalized_sealed, pg_backend_pid() AS backend_pid,
+                txid_current() AS backend_xid
          FROM external_events
          WHERE id = $1 AND state IN ('pending', 'failed') AND next_attempt_at <= now()
          FOR UPDATE SKIP LOCKED",
@@ -248,7 +255,7 @@ pub async fn claim_event(tx: &mut Tx, event_id: EventId, keyring: &Keyring) -> a
     let Some(row) = row else {
         return Ok(None);
     };
-    note_claiming_backend(row.backend_pid);
+    note_claiming_transaction(ClaimingTransaction { pid: row.backend_pid, xid: row.backend_xid });
     let context = payload_context(row.integration_id, &row.dedup_key, "normalized");
     let normalized = open_payload(keyring, &row.key_id, &row.normalized_sealed, &context)
         .context("Failed to open the normalized event")?;
@@ -282,8 +289,8 @@ pub struct ClaimedTask {
 /// Claims a due task with `FOR UPDATE SKIP LOCKED`; `None` when it is finished, claimed by
 /// another worker or not due.
 pub async fn claim_task(tx: &mut Tx, task_id: TaskId) -> anyhow::Result<Option<ClaimedTask>> {
-    let row: Option<(MerchantId, String, Option<CustomerId>, serde_json::Value, i32)> = sqlx::query_as(
-        "SELECT merchant_id, kind, customer_id, payload, pg_backend_pid() FROM scheduled_tasks
+    let row: Option<(MerchantId, String, Option<CustomerId>, serde_json::Value, i32, i64)> = sqlx::query_as(
+        "SELECT merchant_id, kind, customer_id, payload, pg_backend_pid(), txid_current() FROM scheduled_tasks
          WHERE id = $1 AND state IN ('pending', 'failed') AND due_at <= now() + interval '1 second'
          FOR UPDATE SKIP LOCKED",
     )
@@ -291,10 +298,10 @@ pub async fn claim_task(tx: &mut Tx, task_id: TaskId) -> anyhow::Result<Option<C
     .fetch_optional(&mut **tx)
     .await
     .context("Failed to claim the task")?;
-    let Some((merchant_id, kind, customer_id, payload, backend_pid)) = row else {
+    let Some((merchant_id, kind, customer_id, payload, pid, xid)) = row else {
         return Ok(None);
     };
-    note_claiming_backend(backend_pid);
+    note_claiming_transaction(ClaimingTransaction { pid, xid });
     db::set_tenant(tx, merchant_id).await.context("Failed to scope the transaction to the merchant")?;
     Ok(Some(ClaimedTask { merchant_id, kind, customer_id, payload }))
 }

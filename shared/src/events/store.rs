@@ -265,7 +265,7 @@ async fn write_rows(pool: &PgPool, rows: &[&PreparedRow]) -> Result<Vec<StoreOut
         by_merchant.entry(row.merchant_id).or_default().push(index);
     }
     let mut outcomes = vec![None; rows.len()];
-    let mut tx = pool.begin().await?;
+    let mut tx = db::begin(pool).await?;
     for (merchant_id, indexes) in by_merchant {
         db::set_tenant(&mut tx, merchant_id).await?;
         let group: Vec<&PreparedRow> = indexes.iter().map(|&i| rows[i]).collect();

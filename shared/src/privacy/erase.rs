@@ -194,16 +194,11 @@ async fn cancel_and_strip_tasks(tx: &mut Tx, customer: CustomerId) -> Result<u64
     Ok(cancelled)
 }
 
-/// The agent's tool arguments and guardrail details may quote what the customer wrote.
+/// The agent's tool arguments and guardrail details may quote what the customer wrote. The
+/// application role may not rewrite `audit_log`; the owner's function does exactly this one
+/// redaction, within the transaction's merchant.
 async fn strip_agent_audit(tx: &mut Tx, customer: CustomerId) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE audit_log SET after = after - 'arguments' - 'detail'
-         WHERE subject_type = 'conversation' AND action IN ('agent.tool_called', 'agent.answer_blocked')
-           AND subject_id IN (SELECT id::text FROM conversations WHERE customer_id = $1)",
-    )
-    .bind(customer)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("SELECT recete_strip_agent_audit($1)").bind(customer).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -237,31 +237,36 @@ pub async fn record_attempt(pool: &PgPool, attempt: &Attempt<'_>) -> Result<(), 
     Ok(())
 }
 
+/// The transaction that claimed a job's row: its server backend and `txid_current()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimingTransaction {
+    pub pid: i32,
+    pub xid: i64,
+}
+
 /// Hands an unfinished row back: with no hand-over recorded, the next relay pass anywhere hands
 /// it over again instead of waiting out the reconcile delay.
 ///
 /// The abandoned attempt's transaction still holds the row: dropping its future does not stop
 /// a statement already on the server (one waiting on a lock waits on). `claimed_by` names that
-/// backend and when the attempt started; the backend is ended, which rolls its transaction back
-/// and frees the row, unless its current transaction began outside the attempt (the connection
-/// was reused, and what runs on it is someone else's). The wait for the row lock stays bounded;
-/// past it the reconciler recovers the row later.
+/// transaction by its backend and its transaction id; the backend is ended only while it still
+/// runs that very transaction, which rolls it back and frees the row. A backend id alone is not
+/// enough: the pool (or a pooler such as PgBouncer in transaction mode) may already have given
+/// the server connection to someone else, whose transaction must not be touched. The wait for the
+/// row lock stays bounded; past it the reconciler recovers the row later.
 pub async fn release(
     pool: &PgPool,
     row: AttemptRow,
-    claimed_by: Option<(i32, DateTime<Utc>)>,
+    claimed_by: Option<ClaimingTransaction>,
 ) -> Result<bool, sqlx::Error> {
-    if let Some((pid, attempt_started)) = claimed_by {
-        // A second of slack for the clocks of this process and the server.
-        let released_at = Utc::now();
+    if let Some(claiming) = claimed_by {
+        // `backend_xid` is the 32-bit transaction id; `txid_current()` adds an epoch above it.
         sqlx::query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE pid = $1 AND pid <> pg_backend_pid()
-               AND xact_start BETWEEN $2 - interval '1 second' AND $3",
+             WHERE pid = $1 AND pid <> pg_backend_pid() AND backend_xid::text::bigint = $2 % 4294967296",
         )
-        .bind(pid)
-        .bind(attempt_started)
-        .bind(released_at)
+        .bind(claiming.pid)
+        .bind(claiming.xid)
         .execute(pool)
         .await?;
     }

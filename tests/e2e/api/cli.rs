@@ -1,20 +1,10 @@
 use std::process::Command;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{json_output as json, run_recete, spawn_app};
 
 fn recete(app: &crate::helpers::TestApp, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_recete"))
-        .args(args)
-        .env("DATABASE_URL", app.db.app_url())
-        .env("RECETE__LOG__FORMAT", "pretty")
-        .env("RECETE__LOG__FILTER", "warn")
-        .output()
-        .expect("recete runs")
-}
-
-fn json(output: &std::process::Output) -> serde_json::Value {
-    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).expect("one JSON object on stdout")
+    let (app_url, owner_url) = (app.db.app_url(), app.db.owner_url());
+    run_recete(&[("DATABASE_URL", &app_url), ("DATABASE_MIGRATION_URL", &owner_url)], args)
 }
 
 #[tokio::test]
@@ -22,6 +12,9 @@ async fn merchants_and_integrations_are_created_from_the_command_line() {
     let app = spawn_app().await;
     let migrated = json(&recete(&app, &["migrate"]));
     assert!(migrated["migrations_applied"].as_i64().is_some_and(|n| n >= 6));
+    assert_eq!(migrated["owner"], "recete_owner", "{migrated}");
+    assert_eq!(migrated["application_role"], "recete", "{migrated}");
+    assert_eq!(migrated["granted"], true, "{migrated}");
 
     let merchant =
         json(&recete(&app, &["merchant", "create", "--name", "Serum Shop", "--timezone", "Europe/Istanbul"]));

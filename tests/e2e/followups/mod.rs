@@ -11,22 +11,39 @@ use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{PHONE_NUMBER_ID, TestApp, spawn_app_with};
+use figment::Figment;
+use recete_testkit::{TestDatabase, TestRedis};
+
+use crate::helpers::{PHONE_NUMBER_ID, TestApp, spawn_app_on, spawn_app_with};
 
 pub const CUSTOMER_PHONE: &str = "+905551234567";
 pub const CUSTOMER_WA_ID: &str = "905551234567";
 
 pub async fn spawn_messaging_app(graph: &MockServer) -> TestApp {
+    spawn_app_with(messaging_settings(graph)).await
+}
+
+/// Like [`spawn_messaging_app`], on backends the test made; `customize` comes last.
+pub async fn spawn_messaging_app_on(
+    graph: &MockServer,
+    db: TestDatabase,
+    redis: TestRedis,
+    customize: impl FnOnce(Figment) -> Figment,
+) -> TestApp {
+    let messaging = messaging_settings(graph);
+    spawn_app_on(db, redis, move |figment| customize(messaging(figment))).await
+}
+
+fn messaging_settings(graph: &MockServer) -> impl FnOnce(Figment) -> Figment + use<> {
     let uri = graph.uri();
-    spawn_app_with(move |figment| {
+    move |figment| {
         figment
             .merge(("whatsapp.graph_base_url", uri))
             .merge(("whatsapp.access_token", "test-token"))
             .merge(("whatsapp.request_timeout_ms", 700))
             .merge(("whatsapp.unknown_outcome_wait_secs", 2))
             .merge(("whatsapp.customer_gap_secs", 0))
-    })
-    .await
+    }
 }
 
 pub struct Shop {
