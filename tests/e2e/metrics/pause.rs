@@ -69,7 +69,13 @@ async fn a_paused_queue_hands_nothing_over_until_it_is_resumed() {
     assert!(control::resume(&mut tx, QueueName::OrderEvents).await.expect("resume"));
     tx.commit().await.expect("commit");
     app.wait_for_count(PROCESSED, 3, 15).await;
-    let done = order_events(&app).await;
+    // Each attempt is recorded just after its row commits; the last may still be on its way.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut done = order_events(&app).await;
+    while done.succeeded_recently < 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        done = order_events(&app).await;
+    }
     assert!(done.paused.is_none());
     assert_eq!((done.pending, done.oldest_ready_age_secs), (0, None));
     assert_eq!((done.succeeded_recently, done.failed_recently), (3, 0));
