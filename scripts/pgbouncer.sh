@@ -54,7 +54,12 @@ run_logged() { # run_logged NAME CMD...: output captured, its tail shown on fail
 }
 
 log "installing build dependencies (libevent-dev, libssl-dev, pkg-config, build-essential)"
-run_logged apt-install apt-get install -y -q -o DPkg::Lock::Timeout=300 libevent-dev libssl-dev pkg-config build-essential
+BUILD_DEPS=(libevent-dev libssl-dev pkg-config build-essential)
+if ! apt-get install -y -q -o DPkg::Lock::Timeout=300 "${BUILD_DEPS[@]}" >"$WORKDIR/apt-install.log" 2>&1; then
+    log "package lists are stale; apt-get update"
+    run_logged apt-update-all apt-get -q update
+    run_logged apt-install apt-get install -y -q -o DPkg::Lock::Timeout=300 "${BUILD_DEPS[@]}"
+fi
 if [[ -z "$(apt-cache showsrc "pgbouncer" 2>/dev/null | grep '^Version: 1\.\(2[1-9]\|[3-9][0-9]\)')" ]]; then
     run_logged apt-update apt-get -q update -o Dir::Etc::sourcelist="$APT_SRC_FILE" \
         -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
