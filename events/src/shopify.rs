@@ -303,7 +303,8 @@ mod tests {
     fn shop_domains_are_myshopify_names_lower_cased() {
         assert_eq!(shop_domain(" Snowdevil.MyShopify.com ").as_deref(), Some("snowdevil.myshopify.com"));
         assert_eq!(shop_domain("glow-store-2.myshopify.com").as_deref(), Some("glow-store-2.myshopify.com"));
-        for bad in ["snowdevil.com", ".myshopify.com", "-x.myshopify.com", "a.b.myshopify.com", "x.myshopify.com.evil"] {
+        for bad in ["snowdevil.com", ".myshopify.com", "-x.myshopify.com", "a.b.myshopify.com", "x.myshopify.com.evil"]
+        {
             assert_eq!(shop_domain(bad), None, "{bad}");
         }
     }

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
-use recete_shared::ids::{EventId, MerchantId};
+use recete_shared::ids::EventId;
 use recete_shared::integrations::{self, Given, NewIntegration};
 use recete_shared::queue::attempts;
 use recete_shared::{db, merchants};

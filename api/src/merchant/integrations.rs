@@ -225,7 +225,11 @@ pub struct NewIntegrationRequest {
     verify_token: Option<String>,
     /// Shopify only: the store's myshopify.com domain. Privacy webhooks naming any other shop are
     /// refused; when left out, the shop of the first verified delivery is recorded.
-    #[schema(max_length = 77, pattern = r"^[a-z0-9][a-z0-9-]{0,62}\.myshopify\.com$", example = "snowdevil.myshopify.com")]
+    #[schema(
+        max_length = 77,
+        pattern = r"^[a-z0-9][a-z0-9-]{0,62}\.myshopify\.com$",
+        example = "snowdevil.myshopify.com"
+    )]
     shop_domain: Option<String>,
 }
 
@@ -279,10 +283,13 @@ pub async fn create(
         secret: body.secret.as_deref(),
         phone_number_id: body.phone_number_id.as_deref(),
     };
-    let shop_domain = integrations::given_shop_domain(new.kind, body.shop_domain.as_deref()).map_err(|error| match error {
-        CreateIntegrationError::UnexpectedShopDomain => invalid("shop_domain", "applies to shopify integrations only"),
-        _ => invalid("shop_domain", "must be the store's myshopify.com domain, e.g. snowdevil.myshopify.com"),
-    })?;
+    let shop_domain =
+        integrations::given_shop_domain(new.kind, body.shop_domain.as_deref()).map_err(|error| match error {
+            CreateIntegrationError::UnexpectedShopDomain => {
+                invalid("shop_domain", "applies to shopify integrations only")
+            }
+            _ => invalid("shop_domain", "must be the store's myshopify.com domain, e.g. snowdevil.myshopify.com"),
+        })?;
     let mut tx = merchant.transaction(&state.pool).await?;
     let created =
         integrations::insert(&mut tx, &state.keyring, &new, body.verify_token.as_deref()).await.map_err(|error| {
@@ -339,7 +346,9 @@ pub async fn create(
     .await
     .map_err(ApiError::from_database)?;
     if let Some(domain) = &shop_domain {
-        integrations::bind_shop_domain(&mut tx, created.integration_id, domain).await.map_err(ApiError::from_database)?;
+        integrations::bind_shop_domain(&mut tx, created.integration_id, domain)
+            .await
+            .map_err(ApiError::from_database)?;
     }
     let integration = find(&mut tx, created.integration_id.as_uuid()).await?;
     crate::auth::commit(tx).await?;

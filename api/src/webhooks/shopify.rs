@@ -50,7 +50,11 @@ pub async fn receive(
     let delivery_shop = header(&headers, "x-shopify-shop-domain")
         .map(|raw| {
             shopify::shop_domain(raw).ok_or_else(|| {
-                rejected(SOURCE, "invalid_header", ApiError::BadRequest("X-Shopify-Shop-Domain must be a myshopify.com domain".into()))
+                rejected(
+                    SOURCE,
+                    "invalid_header",
+                    ApiError::BadRequest("X-Shopify-Shop-Domain must be a myshopify.com domain".into()),
+                )
             })
         })
         .transpose()?;

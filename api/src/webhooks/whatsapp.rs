@@ -21,7 +21,9 @@ use recete_shared::integrations::{ActiveIntegration, IntegrationLookup};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{charge_sender, find_integration, header, rejected, signature_failure, signed_by, store_events, unverified};
+use super::{
+    charge_sender, find_integration, header, rejected, signature_failure, signed_by, store_events, unverified,
+};
 use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::rate_limit::{Charged, is_phone_number_id};

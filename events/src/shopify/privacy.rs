@@ -205,7 +205,8 @@ mod tests {
     fn a_request_that_names_no_one_is_refused_naming_the_field() {
         let shop = r#""shop_id": 954889, "shop_domain": "snowdevil.myshopify.com""#;
         let body = |rest: &str| format!("{{{shop}, {rest}}}").into_bytes();
-        let missing = normalize(&delivery("customers/redact"), &body(r#""orders_to_redact": []"#)).expect_err("no customer");
+        let missing =
+            normalize(&delivery("customers/redact"), &body(r#""orders_to_redact": []"#)).expect_err("no customer");
         assert_eq!(missing, NormalizeError::invalid("customer", "is required for customers/redact"));
         let empty = normalize(
             &delivery("customers/data_request"),
@@ -226,7 +227,11 @@ mod tests {
             let no_id = normalize(&delivery(topic), br#"{"shop_domain": "snowdevil.myshopify.com"}"#).expect_err(topic);
             assert_eq!(no_id, NormalizeError::invalid("shop_id", format!("is required for {topic}")), "{topic}");
             let no_domain = normalize(&delivery(topic), br#"{"shop_id": 954889}"#).expect_err(topic);
-            assert_eq!(no_domain, NormalizeError::invalid("shop_domain", format!("is required for {topic}")), "{topic}");
+            assert_eq!(
+                no_domain,
+                NormalizeError::invalid("shop_domain", format!("is required for {topic}")),
+                "{topic}"
+            );
             let elsewhere = normalize(&delivery(topic), br#"{"shop_id": 954889, "shop_domain": "evil.example.com"}"#)
                 .expect_err(topic);
             assert_eq!(elsewhere, NormalizeError::invalid("shop_domain", "must be the shop's myshopify.com domain"));
@@ -235,7 +240,8 @@ mod tests {
 
     #[test]
     fn an_order_or_another_topics_body_cannot_pass_as_a_privacy_request() {
-        let order = br#"{"id": 450789469, "email": "john@example.com", "customer": {"id": 1, "email": "john@example.com"},
+        let order =
+            br#"{"id": 450789469, "email": "john@example.com", "customer": {"id": 1, "email": "john@example.com"},
             "line_items": []}"#;
         let redact = br#"{"shop_id": 954889, "shop_domain": "snowdevil.myshopify.com",
             "customer": {"id": 191167}, "orders_to_redact": [299938]}"#;
@@ -252,11 +258,7 @@ mod tests {
                 data_request,
                 NormalizeError::invalid("orders_to_redact", "is required for customers/redact"),
             ),
-            (
-                "customers/redact",
-                shop_redact,
-                NormalizeError::invalid("customer", "is required for customers/redact"),
-            ),
+            ("customers/redact", shop_redact, NormalizeError::invalid("customer", "is required for customers/redact")),
             (
                 "customers/data_request",
                 redact,
@@ -286,9 +288,10 @@ mod tests {
         let replay = Delivery { webhook_id: "a-fresh-id", ..delivery("shop/redact") };
         let second = normalize(&replay, body).expect("valid").expect("handled");
         assert_eq!(first.dedup_key, second.dedup_key);
-        let other = normalize(&delivery("shop/redact"), br#"{"shop_id": 954890, "shop_domain": "other.myshopify.com"}"#)
-            .expect("valid")
-            .expect("handled");
+        let other =
+            normalize(&delivery("shop/redact"), br#"{"shop_id": 954890, "shop_domain": "other.myshopify.com"}"#)
+                .expect("valid")
+                .expect("handled");
         assert_ne!(first.dedup_key, other.dedup_key);
     }
 }

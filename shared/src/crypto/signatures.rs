@@ -34,7 +34,9 @@ pub fn hmac_sha256_parts(key: &[u8], message_parts: &[&[u8]]) -> [u8; 32] {
 pub fn matches_any(computed: &[u8], candidates: &[Vec<u8>]) -> bool {
     candidates
         .iter()
-        .fold(subtle::Choice::from(0), |found, candidate| found | subtle::ConstantTimeEq::ct_eq(computed, candidate.as_slice()))
+        .fold(subtle::Choice::from(0), |found, candidate| {
+            found | subtle::ConstantTimeEq::ct_eq(computed, candidate.as_slice())
+        })
         .into()
 }
 

@@ -10,7 +10,9 @@ use std::time::Duration;
 use chrono::Utc;
 use recete_shared::db;
 use recete_shared::ids::IntegrationId;
-use recete_shared::integrations::{self, CreatedIntegration, Given, IntegrationKind, IntegrationLookup, NewIntegration};
+use recete_shared::integrations::{
+    self, CreatedIntegration, Given, IntegrationKind, IntegrationLookup, NewIntegration,
+};
 use recete_testkit::signing;
 use recete_workers::Pool;
 use serde_json::{Value, json};
@@ -44,7 +46,8 @@ async fn footprint(app: &TestApp) -> Footprint {
 
 async fn shopify_integration(app: &TestApp, shop_domain: Option<&str>) -> CreatedIntegration {
     let merchant = app.merchant().await;
-    let new = NewIntegration { merchant_id: merchant, kind: IntegrationKind::Shopify, secret: None, phone_number_id: None };
+    let new =
+        NewIntegration { merchant_id: merchant, kind: IntegrationKind::Shopify, secret: None, phone_number_id: None };
     integrations::create_given(&app.pool, &app.keyring, new, &Given { verify_token: None, shop_domain })
         .await
         .expect("integration")
@@ -114,7 +117,10 @@ async fn another_topics_request_cannot_pass_as_a_shop_erasure() {
     let app = spawn_app().await;
     let _workers = app.start_pools(&[Pool::OrderEvents]);
     let shop = shopify_integration(&app, Some(SHOP)).await;
-    assert_eq!(app.post_shopify(&shop, "orders/create", "order-1", &fixture("shopify_orders_create.json")).await.status(), 202);
+    assert_eq!(
+        app.post_shopify(&shop, "orders/create", "order-1", &fixture("shopify_orders_create.json")).await.status(),
+        202
+    );
     app.wait_for_count(UNPROCESSED, 0, 30).await;
     let before = footprint(&app).await;
 
@@ -138,7 +144,10 @@ async fn privacy_requests_from_another_shop_are_refused_and_a_request_is_carried
     // Created knowing its shop, before any delivery.
     let shop = shopify_integration(&app, Some("Test-Store.myshopify.com")).await;
     assert_eq!(stored_shop(&app, shop.integration_id).await.as_deref(), Some(SHOP));
-    assert_eq!(app.post_shopify(&shop, "orders/create", "order-1", &fixture("shopify_orders_create.json")).await.status(), 202);
+    assert_eq!(
+        app.post_shopify(&shop, "orders/create", "order-1", &fixture("shopify_orders_create.json")).await.status(),
+        202
+    );
     app.wait_for_count(UNPROCESSED, 0, 30).await;
     let before = footprint(&app).await;
 
@@ -328,7 +337,8 @@ async fn unknown_disabled_and_badly_signed_ids_answer_byte_for_byte_alike() {
 #[tokio::test]
 async fn unknown_ids_are_remembered_briefly_so_probes_cost_no_database_lookups() {
     let app = spawn_app().await;
-    let directory = integrations::IntegrationDirectory::new(app.pool.clone(), app.keyring.clone(), Duration::from_secs(30));
+    let directory =
+        integrations::IntegrationDirectory::new(app.pool.clone(), app.keyring.clone(), Duration::from_secs(30));
     let unknown = IntegrationLookup::Id(IntegrationId::generate());
     for _ in 0..100 {
         assert!(directory.find(&unknown).await.expect("lookup").is_none());
@@ -350,7 +360,12 @@ async fn unknown_ids_are_remembered_briefly_so_probes_cost_no_database_lookups()
     let created = integrations::create(
         &app.pool,
         &app.keyring,
-        NewIntegration { merchant_id: merchant, kind: IntegrationKind::WhatsApp, secret: None, phone_number_id: Some(probed) },
+        NewIntegration {
+            merchant_id: merchant,
+            kind: IntegrationKind::WhatsApp,
+            secret: None,
+            phone_number_id: Some(probed),
+        },
     )
     .await
     .expect("created by another process");
@@ -460,10 +475,22 @@ async fn a_phone_number_id_or_verify_token_in_use_is_a_conflict_that_names_no_on
     assert_eq!(app.count("SELECT count(*) FROM integrations").await, before);
 
     // A shop domain given at creation must be a shop.
-    let bad_shop = owner.post(&app, "/api/integrations", &json!({"kind": "shopify", "secret": "shpss_0123456789abcdef",
-                                                                 "shop_domain": "evil.example.com"})).await;
+    let bad_shop = owner
+        .post(
+            &app,
+            "/api/integrations",
+            &json!({"kind": "shopify", "secret": "shpss_0123456789abcdef",
+                                                                 "shop_domain": "evil.example.com"}),
+        )
+        .await;
     assert_eq!(assert_problem(bad_shop, 422).await["field"], "shop_domain");
-    let shop = owner.post(&app, "/api/integrations", &json!({"kind": "shopify", "secret": "shpss_0123456789abcdef",
-                                                             "shop_domain": SHOP})).await;
+    let shop = owner
+        .post(
+            &app,
+            "/api/integrations",
+            &json!({"kind": "shopify", "secret": "shpss_0123456789abcdef",
+                                                             "shop_domain": SHOP}),
+        )
+        .await;
     assert_eq!(shop.status(), 201);
 }

@@ -207,7 +207,7 @@ async fn the_old_secret_verifies_during_the_overlap_and_not_after_the_new_one_al
         401,
     )
     .await;
-    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("does not match")), "{refused}");
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("does not verify")), "{refused}");
     assert_eq!(shopify_delivery(&app, &new).await, 202, "the new secret keeps verifying");
     let listed = shop.get_json(&app, "/api/integrations?").await;
     assert_eq!(listed["integrations"][0]["rotation_overlap_active"], false);
