@@ -406,12 +406,12 @@ async fn a_signature_header_of_ten_thousand_entries_is_refused_and_eight_are_acc
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     assert!(problem["detail"].as_str().is_some_and(|d| d.contains("at most 8 v1 signatures")), "{problem}");
 
-    let nine = format!("t={now},{},{valid_entry}", vec![wrong_entry.as_str(); 8].join(","));
+    let nine = format!("t={now},{},{valid_entry}", [wrong_entry.as_str(); 8].join(","));
     let problem = assert_problem(send(nine).await.expect("sent"), 401).await;
     assert!(problem["detail"].as_str().is_some_and(|d| d.contains("at most 8 v1 signatures")), "{problem}");
     assert_eq!(app.event_count().await, 0);
 
-    let eight = format!("t={now},{},{valid_entry}", vec![wrong_entry.as_str(); 7].join(","));
+    let eight = format!("t={now},{},{valid_entry}", [wrong_entry.as_str(); 7].join(","));
     let accepted = send(eight).await.expect("sent");
     assert_eq!(accepted.status(), 202, "{:?}", accepted.text().await);
     assert_eq!(app.event_count().await, 1);
