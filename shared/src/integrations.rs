@@ -448,10 +448,12 @@ impl IntegrationDirectory {
     async fn load(&self, lookup: &IntegrationLookup) -> Result<Option<Arc<ActiveIntegration>>, LookupError> {
         self.database_lookups.fetch_add(1, Ordering::Relaxed);
         let Some(row) = self.fetch(lookup).await? else {
+            metrics::counter!("recete_integration_lookups_total", "result" => "unknown").increment(1);
             self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(lookup);
             self.remember_unknown(lookup);
             return Ok(None);
         };
+        metrics::counter!("recete_integration_lookups_total", "result" => "found").increment(1);
         let Ok(kind) = row.kind.parse::<IntegrationKind>() else {
             self.remember_unknown(lookup);
             return Ok(None);

@@ -320,6 +320,21 @@ async fn unknown_disabled_and_badly_signed_ids_answer_byte_for_byte_alike() {
         assert_eq!(observed, reference, "{case} answers unlike a bad signature");
     }
 
+    // WooCommerce's unsigned ping is answered before any lookup, so it tells nothing either.
+    let ping = |path: String| {
+        app.client
+            .post(app.url(&path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("webhook_id=15")
+            .send()
+    };
+    let known_ping = observe(ping(woo.webhook_path.clone()).await.expect("sent")).await;
+    let unknown_ping =
+        observe(ping(format!("/webhooks/commerce/woocommerce/{}", IntegrationId::generate())).await.expect("sent"))
+            .await;
+    assert_eq!(known_ping.status, 200);
+    assert_eq!(unknown_ping, known_ping);
+
     // Meta's webhooks: an unknown business phone number answers like a wrong app secret.
     let whatsapp = app.integration(app.merchant().await, IntegrationKind::WhatsApp).await;
     let inbound = String::from_utf8(fixture("whatsapp_inbound.json")).expect("utf8");
