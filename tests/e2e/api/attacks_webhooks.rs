@@ -198,6 +198,8 @@ async fn forged_floods_spend_no_senders_quota_and_are_refused_per_address() {
         figment
             .merge(("rate_limits.integration.quantity", 5))
             .merge(("rate_limits.integration.window_secs", 3600))
+            .merge(("rate_limits.whatsapp_number.quantity", 5))
+            .merge(("rate_limits.whatsapp_number.window_secs", 3600))
             .merge(("rate_limits.webhook_auth_failures.quantity", 4))
             .merge(("rate_limits.webhook_auth_failures.window_secs", 3600))
             // The test client stands for several addresses through a trusted proxy.
@@ -250,6 +252,38 @@ async fn forged_floods_spend_no_senders_quota_and_are_refused_per_address() {
     let limit = delivered.headers().get("ratelimit").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert!(limit.starts_with("\"integration\";r=4;"), "four of five left after one real delivery: {limit}");
     assert_eq!(app.event_count().await, 1);
+
+    // Meta's webhooks alike: forged notifications naming a real number spend nothing of its quota.
+    let whatsapp = app.integration(app.merchant().await, IntegrationKind::WhatsApp).await;
+    let inbound =
+        String::from_utf8(fixture("whatsapp_inbound.json")).expect("utf8").replace("PHONE_NUMBER_ID", PHONE_NUMBER_ID);
+    let number_key = format!("{}:ratelimit:http:whatsapp-number:{PHONE_NUMBER_ID}", app.redis.prefix);
+    for _ in 0..3 {
+        let forged = app
+            .client
+            .post(app.url("/webhooks/whatsapp"))
+            .header("x-forwarded-for", "198.51.100.8")
+            .header("x-hub-signature-256", signing::hub_signature("not-the-app-secret", inbound.as_bytes()))
+            .body(inbound.clone())
+            .send()
+            .await
+            .expect("sent");
+        assert_problem(forged, 401).await;
+    }
+    assert!(!app.redis.keys().await.expect("keys").contains(&number_key), "the number's quota is untouched");
+    let real = app
+        .client
+        .post(app.url("/webhooks/whatsapp"))
+        .header("x-forwarded-for", "203.0.113.6")
+        .header("x-hub-signature-256", signing::hub_signature(&whatsapp.secret, inbound.as_bytes()))
+        .body(inbound.clone())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(real.status(), 202);
+    let limit = real.headers().get("ratelimit").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(limit.starts_with("\"whatsapp_number\";r=4;"), "four of five left after one real notification: {limit}");
+    assert!(app.redis.keys().await.expect("keys").contains(&number_key), "charged once verified");
 }
 
 /// What a client can observe of an answer, save the request id and the clock.
