@@ -114,6 +114,13 @@ pub enum IntegrationCommand {
         /// Meta's id of the business phone number (whatsapp only).
         #[arg(long)]
         phone_number_id: Option<String>,
+        /// The verify token entered in Meta's webhook settings (whatsapp only); generated if absent.
+        #[arg(long)]
+        verify_token: Option<String>,
+        /// The store's myshopify.com domain (shopify only); privacy webhooks from any other shop
+        /// are refused. If absent, the shop of the first verified delivery is recorded.
+        #[arg(long)]
+        shop_domain: Option<String>,
     },
 }
 

@@ -25,6 +25,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A value that must be unique across every merchant is taken: names the field, never who
+    /// holds it.
+    #[error("{field}: {detail}")]
+    FieldConflict { field: String, detail: String },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -48,7 +52,8 @@ pub struct Problem {
     pub status: u16,
     /// What is wrong, in words meant for the developer calling the API.
     pub detail: String,
-    /// The field or parameter at fault, for `invalid-field` problems.
+    /// The field or parameter at fault, for `invalid-field` problems and conflicts over a value
+    /// that must be unique.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
@@ -84,7 +89,7 @@ impl ApiError {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Self::Conflict(_) | Self::FieldConflict { .. } => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
@@ -113,11 +118,11 @@ impl IntoResponse for ApiError {
                 tracing::error!(error.cause_chain = ?cause, "request failed");
                 "the server could not complete the request".to_owned()
             }
-            Self::InvalidField { detail, .. } => detail.clone(),
+            Self::InvalidField { detail, .. } | Self::FieldConflict { detail, .. } => detail.clone(),
             other => other.to_string(),
         };
         let field = match &self {
-            Self::InvalidField { field, .. } => Some(field.clone()),
+            Self::InvalidField { field, .. } | Self::FieldConflict { field, .. } => Some(field.clone()),
             _ => None,
         };
         let body = Problem {

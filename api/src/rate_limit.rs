@@ -1,14 +1,20 @@
 //! Rate limits at the HTTP edge: which quotas a request draws from, and the headers that tell the
 //! client where it stands (`RateLimit-Policy` and `RateLimit`, draft-ietf-httpapi-ratelimit-headers).
 //!
-//! [`enforce`] wraps every route and charges, before the handler or any extractor runs:
-//! - the sender's own quota for webhook deliveries: the integration named in a commerce webhook's
-//!   path, or the business phone number of a WhatsApp notification (stores and Meta send from
-//!   shared addresses, so an address says nothing about who is sending);
-//! - the client address for everything else, so a flood of bad API keys is refused before any
-//!   key is looked up;
+//! [`enforce`] wraps every route. Before the handler or any extractor runs, it charges:
+//! - the client address for the merchant API and everything else that is not a webhook, so a
+//!   flood of bad API keys is refused before any key is looked up;
 //! - nothing for `/healthz`, `/livez`, `/readyz` and `/metrics`: a probe or a scraper refused by
 //!   a limiter would take a healthy replica out of service.
+//!
+//! Webhook deliveries are counted by who sent them, which is known only once the signature
+//! verifies: the handler charges the sender's own quota (the integration named in a commerce
+//! webhook's path, or the business phone number of a WhatsApp notification) through
+//! [`charge_sender`], after verifying and before storing. Stores and Meta send from shared
+//! addresses, so an address says nothing about who is sending; and a forged delivery must not
+//! spend a real sender's quota. What the address does say is who keeps failing to sign: a
+//! delivery answered 401 is charged to its address's `webhook_auth_failures` quota, and an
+//! address past that quota is refused before its deliveries are read ([`RateLimiter::peek`]).
 //!
 //! The `Merchant` extractor charges the API key and its merchant through [`charge_api_key`] once
 //! the key is known. Every response carries the headers of the limit closest to refusing.
@@ -16,30 +22,28 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use recete_shared::events::whatsapp;
-use recete_shared::ids::{ApiKeyId, IntegrationId, MerchantId};
+use recete_shared::ids::{ApiKeyId, MerchantId};
 use recete_shared::rate_limit::{self, Limit, LimitStatus, RateLimiter};
 
-use crate::body::RawBody;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const RATELIMIT: &str = "ratelimit";
 pub const RATELIMIT_POLICY: &str = "ratelimit-policy";
 
-/// Meta's phone number ids are numeric; anything else is left to the handler to refuse, so a
-/// forged body cannot make keys of arbitrary names.
+/// Meta's phone number ids are numeric; only such ids name a quota, so no body can make keys of
+/// arbitrary names.
 const MAX_PHONE_NUMBER_ID_LEN: usize = 32;
 
 /// The statuses of every quota charged for one request, so the response can carry the tightest.
+/// Every request carries one, limits on or off.
 #[derive(Clone, Default)]
-struct Charged(Arc<Mutex<Vec<LimitStatus>>>);
+pub struct Charged(Arc<Mutex<Vec<LimitStatus>>>);
 
 impl Charged {
     fn record(&self, statuses: &[LimitStatus]) {
@@ -55,8 +59,8 @@ impl Charged {
 enum Subject {
     Unlimited,
     ClientAddress,
-    Integration(IntegrationId),
-    WhatsAppNotification,
+    /// A webhook delivery: its sender is charged by the handler once the signature verifies.
+    Webhook,
 }
 
 fn subject(method: &Method, path: &str) -> Subject {
@@ -64,33 +68,32 @@ fn subject(method: &Method, path: &str) -> Subject {
         "/healthz" | "/livez" | "/readyz" | "/metrics" => return Subject::Unlimited,
         // Meta's verification handshake comes once per subscription and is where a verify token
         // could be guessed, so it is counted by address like the merchant API.
-        "/webhooks/whatsapp" if method == Method::POST => return Subject::WhatsAppNotification,
+        "/webhooks/whatsapp" if method == Method::POST => return Subject::Webhook,
         _ => {}
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
-        ["webhooks", "commerce", _platform, raw_id] => match raw_id.parse() {
-            Ok(integration) => Subject::Integration(integration),
-            // The handler answers 404 without a database lookup.
-            Err(_) => Subject::Unlimited,
-        },
+        ["webhooks", "commerce", _platform, _raw_id] => Subject::Webhook,
         _ => Subject::ClientAddress,
     }
 }
 
 /// The middleware: charges the quota the request draws from before it is handled, and puts the
 /// `RateLimit` headers on whatever the handler answers.
-pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn enforce(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let charged = Charged::default();
+    request.extensions_mut().insert(charged.clone());
     let limiter = state.rate_limiter.clone();
     if !limiter.is_enabled() {
         return next.run(request).await;
     }
-    let (mut request, limits) = match limits_of(&state, &limiter, request).await {
-        Ok(found) => found,
-        Err(error) => return error.into_response(),
+    let limits = match subject(request.method(), request.uri().path()) {
+        Subject::Unlimited => Vec::new(),
+        Subject::ClientAddress => {
+            client_address(&request, &limiter).map(|ip| limiter.client_ip_limit(ip)).into_iter().collect()
+        }
+        Subject::Webhook => return webhook(&limiter, request, next, charged).await,
     };
-    let charged = Charged::default();
-    request.extensions_mut().insert(charged.clone());
     if let Some(verdict) = limiter.check(&limits).await {
         if let Some(refusal) = verdict.refusal() {
             return ApiError::TooManyRequests(refusal).into_response();
@@ -106,38 +109,51 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
     response
 }
 
-/// The limits `request` draws from before its handler runs; a WhatsApp notification's body is
-/// read (within the body limit) to find its phone number, and handed on untouched.
-async fn limits_of(
-    state: &AppState,
-    limiter: &RateLimiter,
-    request: Request,
-) -> Result<(Request, Vec<Limit>), ApiError> {
-    match subject(request.method(), request.uri().path()) {
-        Subject::Unlimited => Ok((request, Vec::new())),
-        Subject::Integration(integration) => Ok((request, vec![limiter.integration_limit(integration)])),
-        Subject::ClientAddress => {
-            let limits = client_address(&request, limiter).map(|ip| limiter.client_ip_limit(ip)).into_iter().collect();
-            Ok((request, limits))
-        }
-        Subject::WhatsAppNotification => {
-            let (parts, body) = request.into_parts();
-            let mut probe = Request::new(body);
-            *probe.headers_mut() = parts.headers.clone();
-            let RawBody(bytes) = RawBody::from_request(probe, state).await?;
-            let limits = whatsapp::phone_number_ids(&bytes)
-                .ok()
-                .and_then(|ids| ids.into_iter().next())
-                .filter(|id| is_phone_number_id(id))
-                .map(|id| limiter.whatsapp_number_limit(&id))
-                .into_iter()
-                .collect();
-            Ok((Request::from_parts(parts, Body::from(bytes)), limits))
-        }
+/// A webhook delivery: refused at once when its address is past its failures quota; otherwise
+/// handled (the handler charges the verified sender), and charged to the address's failures
+/// quota when it is answered 401.
+async fn webhook(limiter: &RateLimiter, request: Request, next: Next, charged: Charged) -> Response {
+    let failures = client_address(&request, limiter).map(|ip| limiter.webhook_auth_failures_limit(ip));
+    if let Some(failures) = &failures
+        && let Some(verdict) = limiter.peek(std::slice::from_ref(failures)).await
+        && let Some(refusal) = verdict.refusal()
+    {
+        return ApiError::TooManyRequests(refusal).into_response();
     }
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        // Every failure answers alike, whatever failed, with the failures quota's headers.
+        if let Some(failures) = failures
+            && let Some(verdict) = limiter.check(std::slice::from_ref(&failures)).await
+            && let Some(status) = verdict.statuses().first()
+        {
+            insert_headers(response.headers_mut(), status);
+        }
+        return response;
+    }
+    if !response.headers().contains_key(RATELIMIT)
+        && let Some(tightest) = charged.tightest()
+    {
+        insert_headers(response.headers_mut(), &tightest);
+    }
+    response
 }
 
-fn is_phone_number_id(candidate: &str) -> bool {
+/// Charges a webhook's sender (its integration, or its business phone number) once its
+/// signature has verified; a refusal is the 429 the sender gets.
+pub async fn charge_sender(limiter: &RateLimiter, charged: &Charged, limit: Limit) -> Result<(), ApiError> {
+    let Some(verdict) = limiter.check(std::slice::from_ref(&limit)).await else {
+        return Ok(());
+    };
+    if let Some(refusal) = verdict.refusal() {
+        return Err(ApiError::TooManyRequests(refusal));
+    }
+    charged.record(verdict.statuses());
+    Ok(())
+}
+
+/// Whether a phone number id may name a quota: Meta's ids are digits.
+pub fn is_phone_number_id(candidate: &str) -> bool {
     !candidate.is_empty() && candidate.len() <= MAX_PHONE_NUMBER_ID_LEN && candidate.bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -208,10 +224,10 @@ mod tests {
         let integration = "01a207ed-8965-7693-8efc-a111fff1b398";
         assert!(matches!(
             subject(&Method::POST, &format!("/webhooks/commerce/shopify/{integration}")),
-            Subject::Integration(id) if id.to_string() == integration
+            Subject::Webhook
         ));
-        assert!(matches!(subject(&Method::POST, "/webhooks/commerce/shopify/not-an-id"), Subject::Unlimited));
-        assert!(matches!(subject(&Method::POST, "/webhooks/whatsapp"), Subject::WhatsAppNotification));
+        assert!(matches!(subject(&Method::POST, "/webhooks/commerce/shopify/not-an-id"), Subject::Webhook));
+        assert!(matches!(subject(&Method::POST, "/webhooks/whatsapp"), Subject::Webhook));
         assert!(matches!(subject(&Method::GET, "/webhooks/whatsapp"), Subject::ClientAddress));
         assert!(matches!(subject(&Method::GET, "/api/conversations"), Subject::ClientAddress));
         assert!(matches!(subject(&Method::GET, "/openapi.json"), Subject::ClientAddress));

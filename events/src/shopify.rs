@@ -28,6 +28,17 @@ pub const TOPICS: &[&str] = &[
     "fulfillment_events/create",
 ];
 
+/// A shop's myshopify.com domain, lower-cased: how Shopify names a shop in the
+/// `X-Shopify-Shop-Domain` header and in privacy webhooks. `None` for anything else.
+pub fn shop_domain(value: &str) -> Option<String> {
+    let domain = value.trim().to_ascii_lowercase();
+    let name = domain.strip_suffix(".myshopify.com")?;
+    let well_formed = (1..=63).contains(&name.len())
+        && !name.starts_with('-')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    well_formed.then_some(domain)
+}
+
 /// Headers that identify one delivery.
 pub struct Delivery<'a> {
     pub topic: &'a str,
@@ -287,6 +298,16 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shop_domains_are_myshopify_names_lower_cased() {
+        assert_eq!(shop_domain(" Snowdevil.MyShopify.com ").as_deref(), Some("snowdevil.myshopify.com"));
+        assert_eq!(shop_domain("glow-store-2.myshopify.com").as_deref(), Some("glow-store-2.myshopify.com"));
+        for bad in ["snowdevil.com", ".myshopify.com", "-x.myshopify.com", "a.b.myshopify.com", "x.myshopify.com.evil"]
+        {
+            assert_eq!(shop_domain(bad), None, "{bad}");
+        }
+    }
 
     fn delivery(topic: &str) -> Delivery<'_> {
         Delivery {

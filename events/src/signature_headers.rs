@@ -17,8 +17,18 @@ pub fn hub_signature(value: &str) -> Option<Vec<u8>> {
     hex::decode(hex_mac).ok().filter(|mac| mac.len() == 32)
 }
 
+/// The most `v1` entries one `Recete-Signature` may carry. A sender needs two while it rotates a
+/// secret; a few more leave room for mistakes, and a bound keeps a header of thousands of
+/// entries from costing more than a refusal.
+pub const MAX_SIGNATURES: usize = 8;
+
+/// The most comma-separated parts one `Recete-Signature` may carry: `t`, the `v1` entries and a
+/// few entries of schemes we do not know yet.
+pub const MAX_PARTS: usize = 16;
+
 /// Our generic API: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`. Several `v1` entries
-/// may be present while a secret rotates; any one matching is enough.
+/// (at most [`MAX_SIGNATURES`]) may be present while a secret rotates; any one matching is
+/// enough. The MAC is computed once per secret and compared with each entry.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ReceteSignature {
     pub timestamp: i64,
@@ -26,22 +36,33 @@ pub struct ReceteSignature {
 }
 
 impl ReceteSignature {
+    /// Reads the header, stopping at the first part past the bounds: a header of thousands of
+    /// entries is refused after at most [`MAX_PARTS`] parts, and no entry is decoded until the
+    /// whole header is known to be within them.
     pub fn parse(value: &str) -> Result<Self, &'static str> {
         let mut timestamp = None;
-        let mut macs = Vec::new();
-        for part in value.split(',') {
+        let mut entries = Vec::new();
+        for (index, part) in value.split(',').enumerate() {
+            if index == MAX_PARTS {
+                return Err("at most 16 comma-separated parts are accepted");
+            }
             let (key, val) = part.trim().split_once('=').ok_or("each part must be key=value")?;
             match key {
-                "t" => timestamp = Some(val.parse::<i64>().map_err(|_| "t must be unix seconds")?),
-                "v1" => macs.push(hex::decode(val).ok().filter(|m| m.len() == 32).ok_or("v1 must be 64 hex digits")?),
+                "t" => timestamp = Some(val),
+                "v1" if entries.len() == MAX_SIGNATURES => return Err("at most 8 v1 signatures are accepted"),
+                "v1" => entries.push(val),
                 // Unknown schemes are skipped so a future v2 can be added beside v1.
                 _ => {}
             }
         }
-        let timestamp = timestamp.ok_or("t= is missing")?;
-        if macs.is_empty() {
+        let timestamp = timestamp.ok_or("t= is missing")?.parse::<i64>().map_err(|_| "t must be unix seconds")?;
+        if entries.is_empty() {
             return Err("v1= is missing");
         }
+        let macs = entries
+            .into_iter()
+            .map(|entry| hex::decode(entry).ok().filter(|mac| mac.len() == 32).ok_or("v1 must be 64 hex digits"))
+            .collect::<Result<_, _>>()?;
         Ok(Self { timestamp, macs })
     }
 
@@ -73,6 +94,29 @@ mod tests {
         for (header, reason) in cases {
             assert_eq!(ReceteSignature::parse(header), Err(reason), "{header}");
         }
+    }
+
+    #[test]
+    fn eight_v1_entries_are_accepted_and_a_ninth_is_refused_before_it_is_decoded() {
+        let mac = "b".repeat(64);
+        let eight = format!("t=1700000000,{}", vec![format!("v1={mac}"); 8].join(","));
+        assert_eq!(ReceteSignature::parse(&eight).expect("eight entries").macs.len(), 8);
+        // The ninth is not even hex: the bound is what refuses it.
+        let nine = format!("{eight},v1=not-hex");
+        assert_eq!(ReceteSignature::parse(&nine), Err("at most 8 v1 signatures are accepted"));
+        let short = format!("t=1700000000,{}", vec!["v1=ab"; 10_000].join(","));
+        assert_eq!(ReceteSignature::parse(&short), Err("at most 8 v1 signatures are accepted"));
+    }
+
+    #[test]
+    fn a_header_of_ten_thousand_entries_is_refused_after_the_first_parts() {
+        let mac = "c".repeat(64);
+        let flood = format!("t=1700000000,{}", vec![format!("v1={mac}"); 10_000].join(","));
+        assert_eq!(ReceteSignature::parse(&flood), Err("at most 8 v1 signatures are accepted"));
+        let unknown = format!("t=1700000000,v1={mac},{}", vec!["v9=x"; 10_000].join(","));
+        assert_eq!(ReceteSignature::parse(&unknown), Err("at most 16 comma-separated parts are accepted"));
+        let sixteen = format!("t=1700000000,v1={mac},{}", vec!["v9=x"; 14].join(","));
+        assert!(ReceteSignature::parse(&sixteen).is_ok(), "sixteen parts are within the bound");
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub struct StoreRequest {
     pub orders: Vec<String>,
     /// The store's own id of the request, for the merchant to answer it by.
     pub request_id: Option<String>,
+    /// The shop that asked (Shopify's myshopify.com domain); absent from requests stored before
+    /// shops were recorded.
+    #[serde(default)]
+    pub shop_domain: Option<String>,
 }
 
 /// How a store names a customer; any of the three may match.

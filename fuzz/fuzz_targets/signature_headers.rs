@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use recete_events::signature_headers::{ReceteSignature, base64_mac, hub_signature};
+use recete_events::signature_headers::{MAX_SIGNATURES, ReceteSignature, base64_mac, hub_signature};
 
 /// Clocks to measure the skew from: now, and the extremes a broken clock could report.
 const NOWS: [i64; 5] = [1_700_000_000, 0, -1, i64::MIN, i64::MAX];
@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
     match ReceteSignature::parse(value) {
         Ok(signature) => {
             assert!(!signature.macs.is_empty() && signature.macs.iter().all(|mac| mac.len() == 32));
+            assert!(signature.macs.len() <= MAX_SIGNATURES);
             for now in NOWS {
                 let skew = signature.skew_secs(now);
                 assert!(skew >= 0, "negative skew {skew} for t={} now={now}", signature.timestamp);

@@ -359,6 +359,9 @@ pub struct RateLimitSettings {
     pub merchant: QuotaSettings,
     pub integration: QuotaSettings,
     pub whatsapp_number: QuotaSettings,
+    /// Per client address, webhook deliveries whose signature did not verify (unknown ids
+    /// included); past it the address is refused before any signature is checked.
+    pub webhook_auth_failures: QuotaSettings,
 }
 
 /// `quantity` requests per `window_secs`, all of which may come at once.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -81,16 +82,22 @@ pub enum CreateIntegrationError {
     MissingPhoneNumberId,
     #[error("--phone-number-id applies to whatsapp integrations only")]
     UnexpectedPhoneNumberId,
-    #[error("phone number id {0} already belongs to an integration")]
-    DuplicatePhoneNumberId(String),
+    /// Says only that the id is taken: never whose it is.
+    #[error("this phone_number_id is already in use")]
+    DuplicatePhoneNumberId,
     #[error("the secret must be 16 to 256 printable characters")]
     WeakSecret,
     #[error("the verify token must be 16 to 256 printable characters")]
     WeakVerifyToken,
     #[error("a verify token applies to whatsapp integrations only")]
     UnexpectedVerifyToken,
-    #[error("this verify token already belongs to another integration; choose another")]
+    /// Says only that the token is taken: never whose it is.
+    #[error("this verify_token is already in use; choose another")]
     DuplicateVerifyToken,
+    #[error("the shop domain must be the store's myshopify.com domain, e.g. snowdevil.myshopify.com")]
+    InvalidShopDomain,
+    #[error("a shop domain applies to shopify integrations only")]
+    UnexpectedShopDomain,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -111,10 +118,81 @@ pub async fn create(
     keyring: &Keyring,
     new: NewIntegration<'_>,
 ) -> Result<CreatedIntegration, CreateIntegrationError> {
+    create_given(pool, keyring, new, &Given::default()).await
+}
+
+/// What an operator or a merchant may give when creating an integration besides
+/// [`NewIntegration`]: Meta's verify token, and the Shopify shop the integration serves.
+#[derive(Debug, Default)]
+pub struct Given<'a> {
+    /// WhatsApp only: the verify token entered in Meta's dashboard; generated when `None`.
+    pub verify_token: Option<&'a str>,
+    /// Shopify only: the store's myshopify.com domain; learnt from the first verified delivery
+    /// when `None`.
+    pub shop_domain: Option<&'a str>,
+}
+
+/// [`create`] with a verify token or a shop domain given.
+pub async fn create_given(
+    pool: &PgPool,
+    keyring: &Keyring,
+    new: NewIntegration<'_>,
+    given: &Given<'_>,
+) -> Result<CreatedIntegration, CreateIntegrationError> {
+    let shop_domain = given_shop_domain(new.kind, given.shop_domain)?;
     let mut tx = db::tenant_tx(pool, new.merchant_id).await?;
-    let created = insert(&mut tx, keyring, &new, None).await?;
+    let created = insert(&mut tx, keyring, &new, given.verify_token).await?;
+    if let Some(domain) = &shop_domain {
+        bind_shop_domain(&mut tx, created.integration_id, domain).await?;
+    }
     tx.commit().await?;
     Ok(created)
+}
+
+/// A given shop domain, checked: a Shopify integration's myshopify.com domain, lower-cased.
+pub fn given_shop_domain(kind: IntegrationKind, given: Option<&str>) -> Result<Option<String>, CreateIntegrationError> {
+    let Some(given) = given else {
+        return Ok(None);
+    };
+    if kind != IntegrationKind::Shopify {
+        return Err(CreateIntegrationError::UnexpectedShopDomain);
+    }
+    recete_events::shopify::shop_domain(given).map(Some).ok_or(CreateIntegrationError::InvalidShopDomain)
+}
+
+/// Records `domain` as Shopify integration `id`'s shop unless it already has one, inside the
+/// caller's transaction; returns the shop the integration serves from now on (`None` when the
+/// transaction cannot see it). A shop, once recorded, never changes: privacy webhooks from any
+/// other shop are refused.
+pub async fn bind_shop_domain(tx: &mut Tx, id: IntegrationId, domain: &str) -> Result<Option<String>, sqlx::Error> {
+    // The subquery reads the row as it was before the update: the stored shop, if any.
+    sqlx::query_scalar(
+        "WITH bound AS (
+             UPDATE integrations SET shop_domain = $2, updated_at = now()
+             WHERE id = $1 AND kind = 'shopify' AND shop_domain IS NULL
+             RETURNING shop_domain
+         )
+         SELECT coalesce((SELECT shop_domain FROM bound), (SELECT shop_domain FROM integrations WHERE id = $1))",
+    )
+    .bind(id)
+    .bind(domain)
+    .fetch_optional(&mut **tx)
+    .await
+    .map(Option::flatten)
+}
+
+/// [`bind_shop_domain`] in a transaction of its own, for the first verified delivery of an
+/// integration created without its shop.
+pub async fn learn_shop_domain(
+    pool: &PgPool,
+    merchant: MerchantId,
+    id: IntegrationId,
+    domain: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = db::tenant_tx(pool, merchant).await?;
+    let bound = bind_shop_domain(&mut tx, id, domain).await?;
+    tx.commit().await?;
+    Ok(bound)
 }
 
 /// Creates an integration inside the caller's transaction (scoped to `new.merchant_id`), so the
@@ -169,7 +247,7 @@ pub async fn insert(
     .await;
     match inserted {
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("integrations_phone_number_id_key") => {
-            return Err(CreateIntegrationError::DuplicatePhoneNumberId(phone_number_id.unwrap_or_default().to_owned()));
+            return Err(CreateIntegrationError::DuplicatePhoneNumberId);
         }
         Err(sqlx::Error::Database(e)) if e.constraint() == Some("integrations_verify_token_hash_key") => {
             return Err(CreateIntegrationError::DuplicateVerifyToken);
@@ -200,6 +278,8 @@ pub struct ActiveIntegration {
     pub secret: SecretSlice<u8>,
     /// The secret replaced by the last rotation, while its overlap runs.
     pub previous_secret: Option<PreviousSecret>,
+    /// Shopify only: the shop (myshopify.com domain) it serves, once known.
+    pub shop_domain: Option<String>,
 }
 
 /// A rotated-out secret and the moment it stops verifying.
@@ -236,6 +316,7 @@ struct IntegrationRow {
     previous_secret_key_id: Option<String>,
     previous_secret_sealed: Option<Vec<u8>>,
     previous_secret_expires_at: Option<DateTime<Utc>>,
+    shop_domain: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -263,6 +344,12 @@ impl IntegrationLookup {
 /// Finds active integrations by id, phone number id or verify token, caching hits for a short
 /// time: a store's burst of webhooks costs one lookup.
 ///
+/// Misses are cached too, for [`UNKNOWN_TTL`] and at most [`UNKNOWN_CAPACITY`] of them, so a
+/// flood of deliveries naming ids that do not exist (or no longer do) costs the database one
+/// lookup per id and per few seconds, whatever its rate. An integration created in this process
+/// is found at once ([`IntegrationDirectory::forget_unknown`]); one created elsewhere is found
+/// by this process within [`UNKNOWN_TTL`] of a miss.
+///
 /// How changes reach the cache: the process that rotates or disables an integration forgets it
 /// at once ([`IntegrationDirectory::forget`]); every other process notices a disable within the
 /// TTL (`ingest.integration_cache_ttl_secs`). A new secret is honoured sooner: a signature that
@@ -274,10 +361,21 @@ pub struct IntegrationDirectory {
     keyring: Arc<Keyring>,
     ttl: Duration,
     cache: RwLock<HashMap<IntegrationLookup, (Instant, Arc<ActiveIntegration>)>>,
+    /// Lookups the database answered with nothing, and when.
+    unknown: RwLock<HashMap<IntegrationLookup, Instant>>,
+    /// Lookups sent to the database, found or not.
+    database_lookups: AtomicU64,
 }
 
-/// Bounds the cache; random unknown ids are never cached, so only real integrations count.
+/// Bounds the cache of integrations found.
 const CACHE_CAPACITY: usize = 10_000;
+
+/// How long a lookup the database answered with nothing is answered from memory.
+pub const UNKNOWN_TTL: Duration = Duration::from_secs(10);
+
+/// Bounds the cache of misses: a flood of random ids fills it and empties it again, and never
+/// holds more than this many entries.
+pub const UNKNOWN_CAPACITY: usize = 10_000;
 
 /// How often a failing signature may send one integration's lookup to the database: forged
 /// deliveries cannot turn the cache off.
@@ -285,14 +383,50 @@ const REFRESH_FLOOR: Duration = Duration::from_secs(1);
 
 impl IntegrationDirectory {
     pub fn new(pool: PgPool, keyring: Arc<Keyring>, ttl: Duration) -> Self {
-        Self { pool, keyring, ttl, cache: RwLock::new(HashMap::new()) }
+        Self {
+            pool,
+            keyring,
+            ttl,
+            cache: RwLock::new(HashMap::new()),
+            unknown: RwLock::new(HashMap::new()),
+            database_lookups: AtomicU64::new(0),
+        }
     }
 
     pub async fn find(&self, lookup: &IntegrationLookup) -> Result<Option<Arc<ActiveIntegration>>, LookupError> {
         if let Some((_, hit)) = self.cached(lookup) {
             return Ok(Some(hit));
         }
+        if self.known_unknown(lookup) {
+            return Ok(None);
+        }
         self.load(lookup).await
+    }
+
+    /// How many lookups this directory has sent to the database.
+    pub fn database_lookups(&self) -> u64 {
+        self.database_lookups.load(Ordering::Relaxed)
+    }
+
+    /// Forgets every cached miss, so an integration just created is found at once.
+    pub fn forget_unknown(&self) {
+        self.unknown.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+    }
+
+    fn known_unknown(&self, lookup: &IntegrationLookup) -> bool {
+        let unknown = self.unknown.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        unknown.get(lookup).is_some_and(|stored_at| stored_at.elapsed() < UNKNOWN_TTL)
+    }
+
+    fn remember_unknown(&self, lookup: &IntegrationLookup) {
+        let mut unknown = self.unknown.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if unknown.len() >= UNKNOWN_CAPACITY {
+            unknown.retain(|_, stored_at| stored_at.elapsed() < UNKNOWN_TTL);
+            if unknown.len() >= UNKNOWN_CAPACITY {
+                unknown.clear();
+            }
+        }
+        unknown.insert(lookup.clone(), Instant::now());
     }
 
     /// The integration as the database has it now, unless the cached entry is younger than
@@ -312,11 +446,16 @@ impl IntegrationDirectory {
     }
 
     async fn load(&self, lookup: &IntegrationLookup) -> Result<Option<Arc<ActiveIntegration>>, LookupError> {
+        self.database_lookups.fetch_add(1, Ordering::Relaxed);
         let Some(row) = self.fetch(lookup).await? else {
+            metrics::counter!("recete_integration_lookups_total", "result" => "unknown").increment(1);
             self.cache.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(lookup);
+            self.remember_unknown(lookup);
             return Ok(None);
         };
+        metrics::counter!("recete_integration_lookups_total", "result" => "found").increment(1);
         let Ok(kind) = row.kind.parse::<IntegrationKind>() else {
+            self.remember_unknown(lookup);
             return Ok(None);
         };
         let context = secret_context(row.id);
@@ -345,6 +484,7 @@ impl IntegrationDirectory {
             kind,
             secret: SecretSlice::from(secret),
             previous_secret,
+            shop_domain: row.shop_domain,
         });
         self.remember(lookup.clone(), found.clone());
         Ok(Some(found))
@@ -375,7 +515,8 @@ impl IntegrationDirectory {
                    CASE WHEN previous_secret_expires_at > now() THEN previous_secret_key_id END AS previous_secret_key_id,
                    CASE WHEN previous_secret_expires_at > now() THEN previous_secret_sealed END AS previous_secret_sealed,
                    CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at END
-                       AS previous_secret_expires_at
+                       AS previous_secret_expires_at,
+                   shop_domain
                FROM integrations WHERE status = 'active' AND ";
         // Routing happens before any merchant is known, hence the system scope.
         let mut tx = db::system_tx(&self.pool).await?;
@@ -529,6 +670,7 @@ mod tests {
                 secret: SecretSlice::from(secret.as_bytes().to_vec()),
                 valid_until,
             }),
+            shop_domain: None,
         }
     }
 

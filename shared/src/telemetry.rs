@@ -76,7 +76,11 @@ fn describe_metrics() {
     describe_counter!("recete_webhook_duplicates_total", "Webhook deliveries already stored earlier, by source.");
     describe_counter!(
         "recete_webhook_signature_failures_total",
-        "Webhook requests refused for a missing or wrong signature, by source."
+        "Webhook requests refused for a missing or wrong signature, or an unknown or disabled id, by source."
+    );
+    describe_counter!(
+        "recete_integration_lookups_total",
+        "Integration lookups sent to the database by webhook routing, by result (found, unknown); misses are then remembered for a few seconds."
     );
     describe_counter!(
         "recete_webhook_rejected_total",

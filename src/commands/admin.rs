@@ -3,8 +3,8 @@
 use anyhow::Context;
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
-use recete_shared::ids::{EventId, MerchantId};
-use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
+use recete_shared::ids::EventId;
+use recete_shared::integrations::{self, Given, NewIntegration};
 use recete_shared::queue::attempts;
 use recete_shared::{db, merchants};
 use sqlx::PgPool;
@@ -53,18 +53,10 @@ pub async fn create_merchant(settings: &Settings, name: &str, timezone: &str) ->
     Ok(())
 }
 
-pub async fn create_integration(
-    settings: &Settings,
-    merchant: MerchantId,
-    kind: IntegrationKind,
-    secret: Option<&str>,
-    phone_number_id: Option<&str>,
-) -> anyhow::Result<()> {
+pub async fn create_integration(settings: &Settings, new: NewIntegration<'_>, given: &Given<'_>) -> anyhow::Result<()> {
     let pool = connect(settings).await?;
     let keyring = Keyring::from_settings(&settings.crypto)?;
-    let created =
-        integrations::create(&pool, &keyring, NewIntegration { merchant_id: merchant, kind, secret, phone_number_id })
-            .await?;
+    let created = integrations::create_given(&pool, &keyring, new, given).await?;
     let mut output = serde_json::to_value(&created)?;
     output["webhook_url"] = format!("{}{}", settings.app.public_url.trim_end_matches('/'), created.webhook_path).into();
     println!("{output}");

@@ -6,6 +6,7 @@ pub mod operators;
 
 use recete_shared::config::Settings;
 use recete_shared::imports::ImportKind;
+use recete_shared::integrations::{Given, NewIntegration};
 
 use crate::cli::{
     Command, ImportCommand, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand, OperatorsCommand,
@@ -19,8 +20,17 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
         Command::Merchant { command: MerchantCommand::Create { name, timezone } } => {
             admin::create_merchant(&settings, &name, &timezone).await
         }
-        Command::Integration { command: IntegrationCommand::Create { merchant, kind, secret, phone_number_id } } => {
-            admin::create_integration(&settings, merchant, kind, secret.as_deref(), phone_number_id.as_deref()).await
+        Command::Integration {
+            command: IntegrationCommand::Create { merchant, kind, secret, phone_number_id, verify_token, shop_domain },
+        } => {
+            let new = NewIntegration {
+                merchant_id: merchant,
+                kind,
+                secret: secret.as_deref(),
+                phone_number_id: phone_number_id.as_deref(),
+            };
+            let given = Given { verify_token: verify_token.as_deref(), shop_domain: shop_domain.as_deref() };
+            admin::create_integration(&settings, new, &given).await
         }
         Command::Jobs { command: JobsCommand::Dead { limit } } => admin::list_dead_jobs(&settings, limit).await,
         Command::Jobs { command: JobsCommand::Retry { id, .. } } => admin::retry_dead_jobs(&settings, id).await,

@@ -223,6 +223,14 @@ pub struct NewIntegrationRequest {
     /// WhatsApp only: the verify token entered in Meta's webhook settings; generated when left out.
     #[schema(min_length = 16, max_length = 256, pattern = r"^[\x21-\x7E]+$")]
     verify_token: Option<String>,
+    /// Shopify only: the store's myshopify.com domain. Privacy webhooks naming any other shop are
+    /// refused; when left out, the shop of the first verified delivery is recorded.
+    #[schema(
+        max_length = 77,
+        pattern = r"^[a-z0-9][a-z0-9-]{0,62}\.myshopify\.com$",
+        example = "snowdevil.myshopify.com"
+    )]
+    shop_domain: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -242,7 +250,8 @@ pub struct CreatedIntegration {
     request_body = NewIntegrationRequest,
     responses(
         (status = 201, description = "Created; configure `webhook_path` in the store.", body = CreatedIntegration),
-        (status = 409, description = "The phone number id or verify token belongs to another integration.",
+        (status = 409, description = "The `phone_number_id` or `verify_token` is already in use; the problem \
+         names the field and nothing about who uses it.",
          body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -274,6 +283,13 @@ pub async fn create(
         secret: body.secret.as_deref(),
         phone_number_id: body.phone_number_id.as_deref(),
     };
+    let shop_domain =
+        integrations::given_shop_domain(new.kind, body.shop_domain.as_deref()).map_err(|error| match error {
+            CreateIntegrationError::UnexpectedShopDomain => {
+                invalid("shop_domain", "applies to shopify integrations only")
+            }
+            _ => invalid("shop_domain", "must be the store's myshopify.com domain, e.g. snowdevil.myshopify.com"),
+        })?;
     let mut tx = merchant.transaction(&state.pool).await?;
     let created =
         integrations::insert(&mut tx, &state.keyring, &new, body.verify_token.as_deref()).await.map_err(|error| {
@@ -291,8 +307,19 @@ pub async fn create(
                 CreateIntegrationError::WeakVerifyToken => {
                     invalid("verify_token", "must be 16 to 256 printable characters")
                 }
-                duplicate @ (CreateIntegrationError::DuplicatePhoneNumberId(_)
-                | CreateIntegrationError::DuplicateVerifyToken) => ApiError::Conflict(duplicate.to_string()),
+                // The same answer whoever holds the value, this merchant or another.
+                CreateIntegrationError::DuplicatePhoneNumberId => ApiError::FieldConflict {
+                    field: "phone_number_id".into(),
+                    detail: "is already in use by an integration; each business phone number may be connected once"
+                        .into(),
+                },
+                CreateIntegrationError::DuplicateVerifyToken => ApiError::FieldConflict {
+                    field: "verify_token".into(),
+                    detail: "is already in use by an integration; choose another".into(),
+                },
+                CreateIntegrationError::InvalidShopDomain | CreateIntegrationError::UnexpectedShopDomain => {
+                    invalid("shop_domain", &error.to_string())
+                }
                 CreateIntegrationError::Database(error) => ApiError::from_database(error),
                 other @ CreateIntegrationError::UnknownMerchant(_) => ApiError::Internal(other.into()),
             }
@@ -311,14 +338,22 @@ pub async fn create(
             after: Some(json!({
                 "kind": created.kind,
                 "phone_number_id": body.phone_number_id,
+                "shop_domain": shop_domain,
                 "secret": if body.secret.is_some() { "given" } else { "generated" },
             })),
         },
     )
     .await
     .map_err(ApiError::from_database)?;
+    if let Some(domain) = &shop_domain {
+        integrations::bind_shop_domain(&mut tx, created.integration_id, domain)
+            .await
+            .map_err(ApiError::from_database)?;
+    }
     let integration = find(&mut tx, created.integration_id.as_uuid()).await?;
     crate::auth::commit(tx).await?;
+    // Deliveries for it may have been refused (and remembered as unknown) before it existed.
+    state.integrations.forget_unknown();
     Ok((
         StatusCode::CREATED,
         Json(CreatedIntegration {

@@ -6,27 +6,30 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
-use recete_shared::crypto::verify_hmac_sha256;
+use recete_shared::crypto::{hmac_sha256_parts, matches_any};
 use recete_shared::events::{EventSource, generic};
-use recete_shared::integrations::{IntegrationKind, IntegrationLookup};
+use recete_shared::integrations::IntegrationKind;
 
 use super::signature::ReceteSignature;
-use super::{commerce_integration, header, rejected, signature_failure, signed_by, store_events};
+use super::{charge_sender, header, rejected, signature_failure, store_events, verified_commerce};
 use crate::body::RawBody;
 use crate::error::ApiError;
+use crate::rate_limit::Charged;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
 const SOURCE: EventSource = EventSource::Generic;
 
+const MISMATCH: &str = "Recete-Signature does not verify for this webhook URL";
+
 pub async fn receive(
     State(state): State<AppState>,
     Path(integration_id): Path<String>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    Extension(charged): Extension<Charged>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let integration = commerce_integration(&state, &integration_id, IntegrationKind::Generic).await?;
     let value = header(&headers, "recete-signature")
         .ok_or_else(|| signature_failure(SOURCE, "missing Recete-Signature header"))?;
     let signature = ReceteSignature::parse(value)
@@ -42,12 +45,13 @@ pub async fn receive(
         ));
     }
     let signed_prefix = format!("{}.", signature.timestamp);
-    let lookup = IntegrationLookup::Id(integration.id);
-    let integration = signed_by(&state, &lookup, integration, |secret| {
-        signature.macs.iter().any(|mac| verify_hmac_sha256(secret, &[signed_prefix.as_bytes(), &body], mac))
-    })
-    .await?
-    .ok_or_else(|| signature_failure(SOURCE, "Recete-Signature does not match the body"))?;
+    // One MAC per secret, compared with every `v1` entry (at most eight).
+    let integration =
+        verified_commerce(&state, SOURCE, &integration_id, IntegrationKind::Generic, MISMATCH, |secret| {
+            matches_any(&hmac_sha256_parts(secret, &[signed_prefix.as_bytes(), &body]), &signature.macs)
+        })
+        .await?;
+    charge_sender(&state, &charged, state.rate_limiter.integration_limit(integration.id)).await?;
     let event = generic::normalize(&body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
     store_events(&state, &request_id, &body, &[(integration, event)]).await
 }

@@ -1,9 +1,15 @@
 //! Webhook receivers: each checks the sender's signature over the raw body before trusting a
 //! byte of it, normalizes the body and answers 2xx only once the event row is committed.
 //!
-//! Order of checks, the same for every platform: find the integration (404), verify the
-//! signature (401), read the headers and body (400/422), store (503 when the database is down,
-//! so the sender retries). A duplicate delivery gets 200 and adds nothing.
+//! Order of checks, the same for every platform: read the signature header (401 when missing or
+//! malformed), find the integration and verify the signature (401), charge the sender's rate
+//! limit (429), read the headers and body (400/422), store (503 when the database is down, so
+//! the sender retries). A duplicate delivery gets 200 and adds nothing.
+//!
+//! An unknown id, a disabled integration, an integration of another platform and a signature
+//! that does not match all answer the same 401, with the same body and headers, and all cost
+//! one HMAC: nobody can learn which ids exist by probing. Unknown ids are remembered for a few
+//! seconds (see `IntegrationDirectory`), so probing costs the database nothing either.
 
 pub mod generic;
 pub mod shopify;
@@ -25,6 +31,10 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The key a signature is checked with when no integration was found, so an unknown id costs
+/// the same HMAC as a known one and answers as late.
+const NO_SECRET: &[u8] = b"no integration answers to this id; the signature is checked all the same";
 
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
@@ -65,18 +75,45 @@ pub(crate) async fn signed_by(
     Ok(fresh.filter(|fresh| !Arc::ptr_eq(fresh, &integration) && fresh.signed_with_any(Utc::now(), &check)))
 }
 
-/// The active commerce integration named in the path, of the kind the path says.
-pub(crate) async fn commerce_integration(
+/// The active commerce integration named in the path, of the kind the path says, when `check`
+/// accepts one of its secrets. Everything else (a malformed, unknown or disabled id, another
+/// platform's integration, a signature that does not match) is the same 401 with `mismatch` for
+/// its detail.
+pub(crate) async fn verified_commerce(
     state: &AppState,
+    source: EventSource,
     raw_id: &str,
     kind: IntegrationKind,
+    mismatch: &'static str,
+    check: impl Fn(&[u8]) -> bool,
 ) -> Result<Arc<ActiveIntegration>, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no active {kind} integration {raw_id}"));
-    let id: IntegrationId = raw_id.parse().map_err(|_| not_found())?;
-    find_integration(state, &IntegrationLookup::Id(id))
+    let Ok(id) = raw_id.parse::<IntegrationId>() else {
+        return Err(unverified(source, mismatch, &check));
+    };
+    let lookup = IntegrationLookup::Id(id);
+    let Some(found) = find_integration(state, &lookup).await?.filter(|found| found.kind == kind) else {
+        return Err(unverified(source, mismatch, &check));
+    };
+    signed_by(state, &lookup, found, &check)
         .await?
-        .filter(|integration| integration.kind == kind)
-        .ok_or_else(not_found)
+        .filter(|verified| verified.kind == kind)
+        .ok_or_else(|| signature_failure(source, mismatch))
+}
+
+/// The answer for a delivery no integration could verify: the signature is still checked once
+/// (against [`NO_SECRET`]), so it takes as long as a mismatch, and the answer is the mismatch's.
+pub(crate) fn unverified(source: EventSource, mismatch: &'static str, check: impl Fn(&[u8]) -> bool) -> ApiError {
+    std::hint::black_box(check(NO_SECRET));
+    signature_failure(source, mismatch)
+}
+
+/// Charges a verified sender's quota; see [`crate::rate_limit`].
+pub(crate) async fn charge_sender(
+    state: &AppState,
+    charged: &crate::rate_limit::Charged,
+    limit: recete_shared::rate_limit::Limit,
+) -> Result<(), ApiError> {
+    crate::rate_limit::charge_sender(&state.rate_limiter, charged, limit).await
 }
 
 pub(crate) fn signature_failure(source: EventSource, detail: impl Into<String>) -> ApiError {

@@ -4,7 +4,8 @@
 //! Meta signs the body with the app secret, and one app may serve several business phone
 //! numbers. Before the signature is checked we read only `metadata.phone_number_id`, to find the
 //! integration whose secret to check against; every other phone number in the same body must
-//! verify against its own integration's secret too, or its events are dropped.
+//! verify against its own integration's secret too, or its events are dropped. An unknown phone
+//! number id answers exactly like a wrong signature, so nobody learns which numbers we serve.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,13 +21,18 @@ use recete_shared::integrations::{ActiveIntegration, IntegrationLookup};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{find_integration, header, rejected, signature_failure, signed_by, store_events};
+use super::{
+    charge_sender, find_integration, header, rejected, signature_failure, signed_by, store_events, unverified,
+};
 use crate::body::RawBody;
 use crate::error::ApiError;
+use crate::rate_limit::{Charged, is_phone_number_id};
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
 const SOURCE: EventSource = EventSource::WhatsApp;
+
+const MISMATCH: &str = "X-Hub-Signature-256 does not verify for this phone number";
 
 #[derive(Deserialize)]
 pub struct Handshake {
@@ -59,9 +65,15 @@ pub async fn verify(State(state): State<AppState>, Query(handshake): Query<Hands
 pub async fn receive(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    Extension(charged): Extension<Charged>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
+    let signature = header(&headers, "x-hub-signature-256")
+        .ok_or_else(|| signature_failure(SOURCE, "missing X-Hub-Signature-256 header"))?;
+    let mac = super::signature::hub_signature(signature)
+        .ok_or_else(|| signature_failure(SOURCE, "X-Hub-Signature-256 must be sha256= followed by 64 hex digits"))?;
+    let signed_with = |secret: &[u8]| verify_hmac_sha256(secret, &[&body], &mac);
     let phone_number_ids = whatsapp::phone_number_ids(&body).map_err(|e| rejected(SOURCE, "invalid_body", e.into()))?;
     let Some(first) = phone_number_ids.first() else {
         // Account-level notifications carry no phone number: nothing for us to act on.
@@ -71,17 +83,15 @@ pub async fn receive(
         )
             .into_response());
     };
-    let Some(primary) = find_integration(&state, &IntegrationLookup::PhoneNumberId(first.clone())).await? else {
-        return Err(ApiError::NotFound(format!("no WhatsApp integration for phone number id {first}")));
+    let lookup = IntegrationLookup::PhoneNumberId(first.clone());
+    let Some(primary) = find_integration(&state, &lookup).await? else {
+        return Err(unverified(SOURCE, MISMATCH, signed_with));
     };
-    let signature = header(&headers, "x-hub-signature-256")
-        .ok_or_else(|| signature_failure(SOURCE, "missing X-Hub-Signature-256 header"))?;
-    let mac = super::signature::hub_signature(signature)
-        .ok_or_else(|| signature_failure(SOURCE, "X-Hub-Signature-256 must be sha256= followed by 64 hex digits"))?;
-    let signed_with = |secret: &[u8]| verify_hmac_sha256(secret, &[&body], &mac);
-    let primary = signed_by(&state, &IntegrationLookup::PhoneNumberId(first.clone()), primary, signed_with)
-        .await?
-        .ok_or_else(|| signature_failure(SOURCE, "X-Hub-Signature-256 does not match the body"))?;
+    let primary =
+        signed_by(&state, &lookup, primary, signed_with).await?.ok_or_else(|| signature_failure(SOURCE, MISMATCH))?;
+    if is_phone_number_id(first) {
+        charge_sender(&state, &charged, state.rate_limiter.whatsapp_number_limit(first)).await?;
+    }
     let mut routes: HashMap<String, Arc<ActiveIntegration>> = HashMap::from([(first.clone(), primary)]);
     for phone_number_id in &phone_number_ids[1..] {
         let lookup = IntegrationLookup::PhoneNumberId(phone_number_id.clone());

@@ -7,21 +7,25 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use recete_shared::crypto::verify_hmac_sha256;
 use recete_shared::events::{EventSource, woocommerce};
-use recete_shared::integrations::{IntegrationKind, IntegrationLookup};
+use recete_shared::integrations::IntegrationKind;
 use serde_json::json;
 
 use super::{
-    commerce_integration, header, ignored, rejected, required_header, signature_failure, signed_by, store_events,
+    charge_sender, header, ignored, rejected, required_header, signature_failure, store_events, verified_commerce,
 };
 use crate::body::RawBody;
 use crate::error::ApiError;
+use crate::rate_limit::Charged;
 use crate::request_id::RequestId;
 use crate::state::AppState;
 
 const SOURCE: EventSource = EventSource::WooCommerce;
 
+const MISMATCH: &str = "X-WC-Webhook-Signature does not verify for this webhook URL";
+
 /// WooCommerce checks a new webhook URL with an unsigned form post `webhook_id=N` and disables
-/// the webhook unless it gets a 2xx.
+/// the webhook unless it gets a 2xx. The ping is answered before any lookup, whatever the id:
+/// it stores nothing, and answering it only for ids that exist would tell a prober which do.
 fn is_ping(headers: &HeaderMap, body: &[u8]) -> bool {
     if header(headers, "x-wc-webhook-signature").is_some() {
         return false;
@@ -36,10 +40,10 @@ pub async fn receive(
     State(state): State<AppState>,
     Path(integration_id): Path<String>,
     Extension(RequestId(request_id)): Extension<RequestId>,
+    Extension(charged): Extension<Charged>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let integration = commerce_integration(&state, &integration_id, IntegrationKind::WooCommerce).await?;
     if is_ping(&headers, &body) {
         tracing::info!("woocommerce webhook ping acknowledged");
         return Ok((StatusCode::OK, Json(json!({ "status": "ping" }))).into_response());
@@ -48,10 +52,12 @@ pub async fn receive(
         .ok_or_else(|| signature_failure(SOURCE, "missing X-WC-Webhook-Signature header"))?;
     let mac = super::signature::base64_mac(signature)
         .ok_or_else(|| signature_failure(SOURCE, "X-WC-Webhook-Signature is not base64 of a SHA-256 HMAC"))?;
-    let lookup = IntegrationLookup::Id(integration.id);
-    let integration = signed_by(&state, &lookup, integration, |secret| verify_hmac_sha256(secret, &[&body], &mac))
-        .await?
-        .ok_or_else(|| signature_failure(SOURCE, "X-WC-Webhook-Signature does not match the body"))?;
+    let integration =
+        verified_commerce(&state, SOURCE, &integration_id, IntegrationKind::WooCommerce, MISMATCH, |secret| {
+            verify_hmac_sha256(secret, &[&body], &mac)
+        })
+        .await?;
+    charge_sender(&state, &charged, state.rate_limiter.integration_limit(integration.id)).await?;
     let delivery = woocommerce::Delivery {
         topic: required_header(&headers, "x-wc-webhook-topic")?,
         delivery_id: required_header(&headers, "x-wc-webhook-delivery-id")?,

@@ -11,5 +11,5 @@ mod signatures;
 mod tokens;
 
 pub use keyring::{Keyring, KeyringError, Sealed};
-pub use signatures::{hmac_sha256, sha256, verify_hmac_sha256};
+pub use signatures::{hmac_sha256, hmac_sha256_parts, matches_any, sha256, verify_hmac_sha256};
 pub use tokens::{random_bytes, random_token};

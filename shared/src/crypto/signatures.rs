@@ -20,6 +20,26 @@ pub fn verify_hmac_sha256(key: &[u8], message_parts: &[&[u8]], expected_mac: &[u
     mac.verify_slice(expected_mac).is_ok()
 }
 
+/// HMAC-SHA256 of the message parts, for a caller that compares it with several candidates.
+pub fn hmac_sha256_parts(key: &[u8], message_parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    for part in message_parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Whether any candidate equals `computed`, comparing each in constant time and every one of
+/// them, so the answer takes as long whichever candidate matches.
+pub fn matches_any(computed: &[u8], candidates: &[Vec<u8>]) -> bool {
+    candidates
+        .iter()
+        .fold(subtle::Choice::from(0), |found, candidate| {
+            found | subtle::ConstantTimeEq::ct_eq(computed, candidate.as_slice())
+        })
+        .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +51,17 @@ mod tests {
         assert!(verify_hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"], &mac));
         assert!(!verify_hmac_sha256(b"Jefe", &[b"what do ya want for nothing!"], &mac));
         assert!(!verify_hmac_sha256(b"Jefe", &[b"what do ya want for nothing?"], &mac[..31]));
+    }
+
+    #[test]
+    fn a_mac_computed_once_is_matched_against_any_of_several_candidates() {
+        let mac = hmac_sha256_parts(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
+        assert_eq!(mac, hmac_sha256(b"Jefe", b"what do ya want for nothing?"));
+        let other = vec![0u8; 32];
+        assert!(matches_any(&mac, &[other.clone(), mac.to_vec()]));
+        assert!(matches_any(&mac, &[mac.to_vec(), other.clone()]));
+        assert!(!matches_any(&mac, &[other.clone(), other]));
+        assert!(!matches_any(&mac, &[mac[..31].to_vec()]));
+        assert!(!matches_any(&mac, &[]));
     }
 }

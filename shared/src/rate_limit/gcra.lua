@@ -5,6 +5,7 @@
 -- KEYS[i]      state of limit i: its theoretical arrival time (TAT), microseconds since the epoch
 -- ARGV[2i-1]   emission interval of limit i in microseconds (window / quantity)
 -- ARGV[2i]     burst capacity of limit i in microseconds (interval * quantity)
+-- ARGV[2n+1]   optional: 'peek' answers as for a request without charging any limit
 --
 -- Returns one {refused, available, wait} per limit: refused is 1 when this limit refused the
 -- request, available the requests it would still admit now, and wait the microseconds until it
@@ -12,6 +13,7 @@
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 
+local charge = ARGV[2 * #KEYS + 1] ~= 'peek'
 local tats, intervals, capacities = {}, {}, {}
 local admitted = true
 for i = 1, #KEYS do
@@ -33,7 +35,7 @@ for i = 1, #KEYS do
   local refused = 0
   if tat + interval - capacity > now then
     refused = 1
-  elseif admitted then
+  elseif admitted and charge then
     tat = tat + interval
     redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
   end

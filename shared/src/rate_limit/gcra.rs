@@ -12,7 +12,14 @@ use super::{Limit, LimitStatus, Verdict};
 /// restart or failover has forgotten the script.
 static SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("gcra.lua")));
 
-pub(super) async fn evaluate<C>(connection: &mut C, limits: &[Limit]) -> Result<Verdict, redis::RedisError>
+/// Whether an evaluation charges the limits that admit a request, or only looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Charge,
+    Peek,
+}
+
+pub(super) async fn evaluate<C>(connection: &mut C, limits: &[Limit], mode: Mode) -> Result<Verdict, redis::RedisError>
 where
     C: ConnectionLike + Send,
 {
@@ -22,6 +29,9 @@ where
     let mut invocation = SCRIPT.prepare_invoke();
     for limit in limits {
         invocation.key(&limit.key).arg(limit.quota.interval_micros()).arg(limit.quota.capacity_micros());
+    }
+    if mode == Mode::Peek {
+        invocation.arg("peek");
     }
     let rows: Vec<(u8, u64, u64)> = invocation.invoke_async(connection).await?;
     if rows.len() != limits.len() {

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
-use super::{Cidr, Limit, LimitKind, Quota, Verdict, canonical, describe_metrics, gcra};
+use super::gcra::{self, Mode};
+use super::{Cidr, Limit, LimitKind, Quota, Verdict, canonical, describe_metrics};
 use crate::config::RateLimitSettings;
 use crate::ids::{ApiKeyId, IntegrationId, MerchantId};
 use crate::redis_client::RedisClient;
@@ -36,6 +37,7 @@ pub struct RateLimiter {
     merchant: Quota,
     integration: Quota,
     whatsapp_number: Quota,
+    webhook_auth_failures: Quota,
     redis: RedisClient,
     /// Made on first use, so the API starts even while Redis is down; it reconnects by itself.
     connection: OnceCell<ConnectionManager>,
@@ -54,6 +56,7 @@ impl RateLimiter {
             merchant: Quota::from(&settings.merchant),
             integration: Quota::from(&settings.integration),
             whatsapp_number: Quota::from(&settings.whatsapp_number),
+            webhook_auth_failures: Quota::from(&settings.webhook_auth_failures),
             redis,
             connection: OnceCell::new(),
             timeout: Duration::from_millis(settings.redis_timeout_ms),
@@ -78,14 +81,14 @@ impl RateLimiter {
     /// Per client address. An IPv6 client is counted by its /64, the block one subscriber
     /// usually holds, so rotating addresses within it buys nothing.
     pub fn client_ip_limit(&self, ip: IpAddr) -> Limit {
-        let subject = match canonical(ip) {
-            IpAddr::V4(v4) => format!("ip:{v4}"),
-            IpAddr::V6(v6) => {
-                let [a, b, c, d, ..] = v6.segments();
-                format!("ip:{a:x}:{b:x}:{c:x}:{d:x}::/64")
-            }
-        };
-        self.limit(LimitKind::Ip, self.ip, &subject)
+        self.limit(LimitKind::Ip, self.ip, &format!("ip:{}", address_subject(ip)))
+    }
+
+    /// Per client address (IPv6 per /64, as [`Self::client_ip_limit`]): webhook deliveries from
+    /// it that failed to verify.
+    pub fn webhook_auth_failures_limit(&self, ip: IpAddr) -> Limit {
+        let subject = format!("webhook-auth-failures:{}", address_subject(ip));
+        self.limit(LimitKind::WebhookAuthFailures, self.webhook_auth_failures, &subject)
     }
 
     /// The key's own quota and its merchant's, checked together. Both keys carry the merchant as
@@ -110,6 +113,15 @@ impl RateLimiter {
     /// limiting is off, or Redis did not answer in time (logged at most every few seconds and
     /// counted in `recete_rate_limit_unavailable_total`).
     pub async fn check(&self, limits: &[Limit]) -> Option<Verdict> {
+        self.evaluate(limits, Mode::Charge).await
+    }
+
+    /// Where `limits` stand, as [`Self::check`] would answer, without charging any of them.
+    pub async fn peek(&self, limits: &[Limit]) -> Option<Verdict> {
+        self.evaluate(limits, Mode::Peek).await
+    }
+
+    async fn evaluate(&self, limits: &[Limit], mode: Mode) -> Option<Verdict> {
         if !self.enabled || limits.is_empty() {
             return None;
         }
@@ -119,7 +131,7 @@ impl RateLimiter {
             metrics::counter!("recete_rate_limit_unavailable_total").increment(1);
             return None;
         }
-        match self.try_check(limits).await {
+        match self.try_evaluate(limits, mode).await {
             Ok(verdict) => {
                 if let Some(refusal) = verdict.refusal() {
                     metrics::counter!("recete_rate_limited_total", "limit" => refusal.kind.as_str()).increment(1);
@@ -137,10 +149,14 @@ impl RateLimiter {
 
     /// One check against Redis, within the configured timeout, with its error.
     pub async fn try_check(&self, limits: &[Limit]) -> Result<Verdict, RateLimitError> {
+        self.try_evaluate(limits, Mode::Charge).await
+    }
+
+    async fn try_evaluate(&self, limits: &[Limit], mode: Mode) -> Result<Verdict, RateLimitError> {
         let attempt = async {
             let connection = self.connection.get_or_try_init(|| self.redis.connection()).await?;
             let mut connection = connection.clone();
-            gcra::evaluate(&mut connection, limits).await
+            gcra::evaluate(&mut connection, limits, mode).await
         };
         match tokio::time::timeout(self.timeout, attempt).await {
             Ok(result) => Ok(result?),
@@ -164,6 +180,17 @@ impl RateLimiter {
         if last.is_none_or(|at| now.duration_since(at) >= WARNING_INTERVAL) {
             *last = Some(now);
             tracing::warn!(error = %error, "rate limits are not enforced: Redis is unavailable; serving requests unchecked");
+        }
+    }
+}
+
+/// How a client address is named in a limit's key: IPv4 as is, IPv6 by its /64.
+fn address_subject(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
         }
     }
 }

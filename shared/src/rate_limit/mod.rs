@@ -12,7 +12,11 @@
 //! - `api_key` and `merchant`: after authentication; two keys of a merchant share its quota.
 //! - `integration` (store webhooks) and `whatsapp_number` (Meta's webhooks, per business phone
 //!   number): stores and Meta send from shared addresses, so webhooks are counted per sender,
-//!   never per address, with quotas high enough for their bursts.
+//!   never per address, with quotas high enough for their bursts. They are charged only once the
+//!   signature verifies: a forger cannot spend a real sender's quota.
+//! - `webhook_auth_failures`: per client address, webhook deliveries that did not verify. It is
+//!   looked at without being charged ([`RateLimiter::peek`]) before a delivery is read, and
+//!   charged only when the delivery fails to verify.
 //!
 //! When Redis cannot answer in time the request is served (fail open): losing Redis must not take
 //! the API down with it.
@@ -38,10 +42,12 @@ pub enum LimitKind {
     Merchant,
     Integration,
     WhatsAppNumber,
+    WebhookAuthFailures,
 }
 
 impl LimitKind {
-    pub const ALL: [Self; 5] = [Self::Ip, Self::ApiKey, Self::Merchant, Self::Integration, Self::WhatsAppNumber];
+    pub const ALL: [Self; 6] =
+        [Self::Ip, Self::ApiKey, Self::Merchant, Self::Integration, Self::WhatsAppNumber, Self::WebhookAuthFailures];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -50,6 +56,7 @@ impl LimitKind {
             Self::Merchant => "merchant",
             Self::Integration => "integration",
             Self::WhatsAppNumber => "whatsapp_number",
+            Self::WebhookAuthFailures => "webhook_auth_failures",
         }
     }
 
@@ -61,6 +68,7 @@ impl LimitKind {
             Self::Merchant => "merchant (all its API keys together)",
             Self::Integration => "store integration",
             Self::WhatsAppNumber => "WhatsApp business phone number",
+            Self::WebhookAuthFailures => "client address (webhook deliveries that failed to verify)",
         }
     }
 }
@@ -163,7 +171,7 @@ impl Verdict {
 fn describe_metrics() {
     metrics::describe_counter!(
         "recete_rate_limited_total",
-        "Requests refused with 429 by a rate limit, by limit (ip, api_key, merchant, integration, whatsapp_number)."
+        "Requests refused with 429 by a rate limit, by limit (ip, api_key, merchant, integration, whatsapp_number, webhook_auth_failures)."
     );
     metrics::describe_counter!(
         "recete_rate_limit_unavailable_total",

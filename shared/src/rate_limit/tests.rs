@@ -274,3 +274,23 @@ mod settings {
         assert!(message.contains("10.0.0.0/40") && message.contains("trusted_proxies"), "{message}");
     }
 }
+
+#[tokio::test]
+async fn a_peek_answers_like_a_check_and_charges_nothing() {
+    let fixture = Fixture::new(|limits| limits.webhook_auth_failures = quota(2, 3600));
+    let limit = fixture.limiter.webhook_auth_failures_limit(client());
+    let limits = std::slice::from_ref(&limit);
+    for _ in 0..5 {
+        let looked = fixture.limiter.peek(limits).await.expect("Redis answers");
+        assert!(looked.is_admitted());
+        assert_eq!(looked.statuses()[0].available, 2, "looking spends nothing");
+    }
+    assert!(fixture.keys().await.is_empty(), "a peek writes no state");
+    assert!(fixture.check(limits).await.is_admitted());
+    assert!(fixture.check(limits).await.is_admitted());
+    let looked = fixture.limiter.peek(limits).await.expect("Redis answers");
+    let refusal = looked.refusal().expect("the quota is spent, so the next one would be refused");
+    assert_eq!(refusal.kind, LimitKind::WebhookAuthFailures);
+    assert!(limit.key().ends_with(":ratelimit:http:webhook-auth-failures:203.0.113.9"), "{}", limit.key());
+    fixture.clean().await;
+}

@@ -1,3 +1,4 @@
+mod attacks_webhooks;
 mod cli;
 mod generic;
 mod observability;

@@ -97,7 +97,7 @@ async fn signature_failures_are_401_and_store_nothing() {
 }
 
 #[tokio::test]
-async fn unknown_or_mismatched_integrations_are_404() {
+async fn unknown_or_mismatched_integrations_are_refused_like_a_bad_signature() {
     let app = spawn_app().await;
     let (merchant, shop) = app.merchant_with(IntegrationKind::Shopify).await;
     let woo = app.integration(merchant, IntegrationKind::WooCommerce).await;
@@ -118,7 +118,8 @@ async fn unknown_or_mismatched_integrations_are_404() {
             .send()
             .await
             .expect("sent");
-        assert_problem(response, 404).await;
+        let problem = assert_problem(response, 401).await;
+        assert_eq!(problem["detail"], "X-Shopify-Hmac-Sha256 does not verify for this webhook URL", "{path}");
     }
     assert_eq!(app.event_count().await, 0);
 }

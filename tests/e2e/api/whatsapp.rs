@@ -82,7 +82,8 @@ async fn a_wrong_signature_or_unknown_number_is_refused() {
 
     let other_number = String::from_utf8(body).expect("utf8").replace(PHONE_NUMBER_ID, "999999999");
     let unknown = app.post_whatsapp(&whatsapp.secret, other_number.as_bytes()).await;
-    assert_problem(unknown, 404).await;
+    let problem = assert_problem(unknown, 401).await;
+    assert_eq!(problem["detail"], "X-Hub-Signature-256 does not verify for this phone number");
 
     let not_json = app.post_whatsapp(&whatsapp.secret, b"<xml/>").await;
     assert_problem(not_json, 400).await;

@@ -207,7 +207,7 @@ async fn the_old_secret_verifies_during_the_overlap_and_not_after_the_new_one_al
         401,
     )
     .await;
-    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("does not match")), "{refused}");
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("does not verify")), "{refused}");
     assert_eq!(shopify_delivery(&app, &new).await, 202, "the new secret keeps verifying");
     let listed = shop.get_json(&app, "/api/integrations?").await;
     assert_eq!(listed["integrations"][0]["rotation_overlap_active"], false);
@@ -268,8 +268,8 @@ async fn a_disabled_integration_refuses_its_webhooks_and_cannot_be_rotated() {
     let disabled = json_with(shop.post(&app, &format!("{path}/disable"), &json!({})).await, 200).await;
     assert_eq!(disabled["status"], "disabled");
     assert!(disabled["disabled_at"].as_str().is_some());
-    let refused = assert_problem(app.post_generic(&store, Utc::now().timestamp(), &generic_body()).await, 404).await;
-    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("no active generic integration")), "{refused}");
+    let refused = assert_problem(app.post_generic(&store, Utc::now().timestamp(), &generic_body()).await, 401).await;
+    assert_eq!(refused["detail"], "Recete-Signature does not verify for this webhook URL", "like any bad signature");
 
     let again = json_with(shop.post(&app, &format!("{path}/disable"), &json!({})).await, 200).await;
     assert_eq!(again["disabled_at"], disabled["disabled_at"], "disabling twice changes nothing");
@@ -310,7 +310,7 @@ async fn a_rotation_or_disable_by_another_process_reaches_this_one() {
     assert_eq!(integrations::disable(&mut tx, id).await.expect("disabled"), Some(true));
     tx.commit().await.expect("commit");
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    assert_problem(app.post_generic(&new, Utc::now().timestamp(), &generic_body()).await, 404).await;
+    assert_problem(app.post_generic(&new, Utc::now().timestamp(), &generic_body()).await, 401).await;
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ async fn a_data_request_leaves_a_document_for_the_merchant_and_a_customer_redact
     app.wait_for_count(PROCESSED, 0, WAIT_SECS).await;
 
     let data_request = json!({
-        "shop_id": 954889, "shop_domain": "glow-store.myshopify.com",
+        "shop_id": 954889, "shop_domain": "test-store.myshopify.com",
         "orders_requested": [order_number(&ADALET)],
         "customer": store_customer(&ADALET),
         "data_request": {"id": 9999}
@@ -84,7 +84,7 @@ async fn a_data_request_leaves_a_document_for_the_merchant_and_a_customer_redact
     assert_eq!(order_webhook["payload"]["shipping_address"]["address1"], ADALET.street);
 
     let redact = json!({
-        "shop_id": 954889, "shop_domain": "glow-store.myshopify.com",
+        "shop_id": 954889, "shop_domain": "test-store.myshopify.com",
         "customer": store_customer(&ADALET),
         "orders_to_redact": [order_number(&ADALET)]
     })
@@ -137,7 +137,7 @@ async fn a_shop_redact_erases_every_customer_of_the_shop_in_batches() {
     let live = format!("SELECT count(*) FROM customers WHERE merchant_id = '{}' AND erased_at IS NULL", shop.merchant);
     assert_eq!(app.count(&live).await, customers as i64);
 
-    let body = br#"{"shop_id": 954889, "shop_domain": "big-store.myshopify.com"}"#;
+    let body = br#"{"shop_id": 954889, "shop_domain": "test-store.myshopify.com"}"#;
     assert_eq!(app.post_shopify(&shop.shopify, "shop/redact", "privacy-shop", body).await.status(), 202);
     app.wait_for_count(PROCESSED, 0, 60).await;
 
