@@ -4,8 +4,11 @@
 //! on. [`tenant_tx`] sets `recete.merchant_id` for one merchant; [`system_tx`] sets
 //! `recete.scope = 'system'` for the few paths that act across merchants (webhook routing,
 //! workers). Both settings are transaction-local, so a pooled connection never carries them to
-//! the next user.
+//! the next user. Each transaction also sets its own `idle_in_transaction_session_timeout`
+//! (`database.idle_in_transaction_timeout_ms`), so PostgreSQL ends a transaction left idle.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, RwLock};
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -17,6 +20,21 @@ use crate::ids::MerchantId;
 
 pub type Tx = Transaction<'static, Postgres>;
 
+/// Used for a database no [`connect_lazy`] has described (pools made by tests' own helpers).
+const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS: u64 = 60_000;
+
+/// `database.idle_in_transaction_timeout_ms` by database name, recorded by [`connect_lazy`]: a
+/// pool cannot carry it, and it must be set inside every transaction to hold through a
+/// transaction-mode pooler.
+static IDLE_IN_TRANSACTION_TIMEOUTS: LazyLock<RwLock<HashMap<String, u64>>> = LazyLock::new(Default::default);
+
+fn idle_in_transaction_timeout_ms(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    let database = options.get_database().unwrap_or_default();
+    let timeouts = IDLE_IN_TRANSACTION_TIMEOUTS.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    timeouts.get(database).copied().unwrap_or(DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS).to_string()
+}
+
 /// The migrations, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
@@ -24,6 +42,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// and requests report it instead.
 pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+    IDLE_IN_TRANSACTION_TIMEOUTS
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(options.get_database().unwrap_or_default().to_owned(), settings.idle_in_transaction_timeout_ms);
     let options = options
         .application_name("recete")
         .options([("statement_timeout", settings.statement_timeout_ms.to_string())])
@@ -41,7 +63,14 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 /// A transaction that sees and writes only `merchant`'s rows.
 pub async fn tenant_tx(pool: &PgPool, merchant: MerchantId) -> Result<Tx, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    set_tenant(&mut tx, merchant).await?;
+    sqlx::query(
+        "SELECT set_config('recete.merchant_id', $1, true), set_config('recete.scope', '', true),
+                set_config('idle_in_transaction_session_timeout', $2, true)",
+    )
+    .bind(merchant.to_string())
+    .bind(idle_in_transaction_timeout_ms(pool))
+    .execute(&mut *tx)
+    .await?;
     Ok(tx)
 }
 
@@ -59,7 +88,13 @@ pub async fn set_tenant(tx: &mut Tx, merchant: MerchantId) -> Result<(), sqlx::E
 /// or where the work is the fleet's own (routing, relays, reconcilers).
 pub async fn system_tx(pool: &PgPool) -> Result<Tx, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('recete.scope', 'system', true)").execute(&mut *tx).await?;
+    sqlx::query(
+        "SELECT set_config('recete.scope', 'system', true),
+                set_config('idle_in_transaction_session_timeout', $1, true)",
+    )
+    .bind(idle_in_transaction_timeout_ms(pool))
+    .execute(&mut *tx)
+    .await?;
     Ok(tx)
 }
 

@@ -1,7 +1,9 @@
 mod cli;
 mod generic;
+mod headers;
 mod observability;
 mod openapi;
+mod operator_listener;
 mod security;
 mod shopify;
 mod whatsapp;
