@@ -17,8 +17,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use metrics_exporter_prometheus::PrometheusHandle;
+use recete_shared::redis_client::RedisClient;
+use sqlx::PgPool;
+
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Draining};
 
 /// `api.metrics_token`: what opens `/metrics` and the detailed `/readyz` on the public listener.
 #[derive(Clone, Default)]
@@ -54,18 +58,40 @@ pub async fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "alive" }))
 }
 
+/// What health and metrics need, and nothing else: the operators' routes hold no handle that
+/// would keep the API's event committers alive past its shutdown.
+#[derive(Clone)]
+pub struct HealthState {
+    pub pool: PgPool,
+    pub redis: RedisClient,
+    pub draining: Draining,
+    pub metrics: PrometheusHandle,
+}
+
+impl HealthState {
+    pub fn of(state: &AppState) -> Self {
+        Self {
+            pool: state.pool.clone(),
+            redis: state.redis.clone(),
+            draining: state.draining.clone(),
+            metrics: state.metrics.clone(),
+        }
+    }
+}
+
 /// The public `/readyz`: ready or not, and the details only with the metrics token.
 pub async fn ready(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let health = HealthState::of(&state);
     if state.metrics_token.admits(&headers) {
-        return ready_in_detail(State(state)).await;
+        return ready_in_detail(State(health)).await;
     }
-    let readiness = recete_shared::health::readiness(&state.pool, &state.redis, state.draining.is_draining()).await;
+    let readiness = recete_shared::health::readiness(&health.pool, &health.redis, health.draining.is_draining()).await;
     let code = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(json!({ "status": readiness.status }))).into_response()
 }
 
 /// `/readyz` with every dependency's state, latency and error.
-pub async fn ready_in_detail(State(state): State<AppState>) -> Response {
+pub async fn ready_in_detail(State(state): State<HealthState>) -> Response {
     let readiness = recete_shared::health::readiness(&state.pool, &state.redis, state.draining.is_draining()).await;
     let code = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(readiness)).into_response()
@@ -74,7 +100,7 @@ pub async fn ready_in_detail(State(state): State<AppState>) -> Response {
 /// The public `/metrics`: only with the metrics token; without one configured it does not exist.
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if state.metrics_token.admits(&headers) {
-        return metrics_exposition(State(state)).await;
+        return metrics_exposition(State(HealthState::of(&state))).await;
     }
     if state.metrics_token.is_set() {
         return ApiError::Unauthorized("send `Authorization: Bearer <api.metrics_token>`".into()).into_response();
@@ -82,13 +108,13 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     ApiError::NotFound("no such route".into()).into_response()
 }
 
-pub async fn metrics_exposition(State(state): State<AppState>) -> Response {
+pub async fn metrics_exposition(State(state): State<HealthState>) -> Response {
     state.metrics.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
 }
 
 /// What the operators' listener serves besides the board: health with details, and metrics.
-pub fn operator_routes(state: AppState) -> Router {
+pub fn operator_routes(state: HealthState) -> Router {
     Router::new()
         .route("/healthz", get(live))
         .route("/livez", get(live))

@@ -92,7 +92,7 @@ impl Application {
             metrics_token: health::MetricsToken::new(&settings.api.metrics_token),
             draining: draining.clone(),
         };
-        let operator_routes = health::operator_routes(state.clone());
+        let operator_routes = health::operator_routes(health::HealthState::of(&state));
         Ok(Self {
             listener,
             operator_routes,
@@ -125,7 +125,8 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { listener, router, draining, committers, grace, readiness_drain, queue_gauges, .. } = self;
+        let Self { listener, router, operator_routes: _, draining, committers, grace, readiness_drain, queue_gauges } =
+            self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));
         let stopping = shutdown.clone();
