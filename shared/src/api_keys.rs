@@ -135,7 +135,11 @@ pub async fn insert(
 }
 
 /// Stores a new key as `grant` says and returns its id and the plaintext to show once.
-pub async fn create(tx: &mut Tx, merchant: MerchantId, grant: &KeyGrant<'_>) -> Result<(ApiKeyId, String), sqlx::Error> {
+pub async fn create(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    grant: &KeyGrant<'_>,
+) -> Result<(ApiKeyId, String), sqlx::Error> {
     let key = NewApiKey::generate();
     let id = ApiKeyId::generate();
     sqlx::query(

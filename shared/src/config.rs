@@ -536,7 +536,9 @@ impl Settings {
             use secrecy::ExposeSecret;
             let token = self.api.metrics_token.expose_secret();
             if !token.is_empty() && token.trim().len() < 24 {
-                return invalid("api.metrics_token must be at least 24 characters (or empty: not served publicly)".into());
+                return invalid(
+                    "api.metrics_token must be at least 24 characters (or empty: not served publicly)".into(),
+                );
             }
         }
         if i64::from(self.api.default_key_expiry_days) > 730 {

@@ -266,8 +266,8 @@ pub async fn create(
         .await
         .map_err(ApiError::from_database)?
         .ok_or_else(|| ApiError::Unauthorized("the API key is not valid, revoked or expired".into()))?;
-    let default_expiry = (state.default_key_expiry_days > 0)
-        .then(|| now + Duration::days(i64::from(state.default_key_expiry_days)));
+    let default_expiry =
+        (state.default_key_expiry_days > 0).then(|| now + Duration::days(i64::from(state.default_key_expiry_days)));
     let expires_at = match (body.expires_at.or(default_expiry), maker_expires_at) {
         (Some(wanted), Some(maker)) if wanted > maker => {
             if body.expires_at.is_some() {
@@ -281,8 +281,7 @@ pub async fn create(
         (wanted, maker) => wanted.or(maker),
     };
     let grant = KeyGrant { name, expires_at, scopes: &scopes, created_by: Some(merchant.api_key_id) };
-    let (id, key) =
-        api_keys::create(&mut tx, merchant.merchant_id, &grant).await.map_err(ApiError::from_database)?;
+    let (id, key) = api_keys::create(&mut tx, merchant.merchant_id, &grant).await.map_err(ApiError::from_database)?;
     let api_key = find(&mut tx, id.as_uuid()).await?;
     let actor = format!("api-key:{}", merchant.api_key_id);
     audit::record(
@@ -340,8 +339,7 @@ pub async fn revoke(
     let revoked = api_keys::revoke_with_descendants(&mut tx, target).await.map_err(ApiError::from_database)?;
     let api_key = find(&mut tx, api_key_id).await?;
     let revoked_calling_key = revoked.contains(&merchant.api_key_id) || api_key_id == merchant.api_key_id.as_uuid();
-    let revoked_descendants: Vec<Uuid> =
-        revoked.iter().filter(|id| **id != target).map(|id| id.as_uuid()).collect();
+    let revoked_descendants: Vec<Uuid> = revoked.iter().filter(|id| **id != target).map(|id| id.as_uuid()).collect();
     let actor = format!("api-key:{}", merchant.api_key_id);
     for id in &revoked {
         let cascaded = *id != target;

@@ -361,7 +361,9 @@ async fn upload(
             // Bytes of the parts other than the file, counted against the same limit.
             let mut other_bytes = 0_u64;
             let limit = limits.max_upload_bytes as u64;
-            while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, limits.max_upload_bytes))? {
+            while let Some(mut field) =
+                multipart.next_field().await.map_err(|e| multipart_error(e, limits.max_upload_bytes))?
+            {
                 let is_file = field.name() == Some("file") && !found;
                 if is_file {
                     found = true;

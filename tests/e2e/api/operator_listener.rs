@@ -38,10 +38,9 @@ async fn by_default_the_public_listener_says_only_ready_or_not_and_has_no_metric
     assert_problem(public_metrics(&app, None).await, 404).await;
     assert_problem(public_metrics(&app, Some(METRICS_TOKEN)).await, 404).await;
 
-    let down = spawn_app_with(|figment| {
-        figment.merge(("api.metrics_token", "")).merge(("redis.url", "redis://127.0.0.1:1"))
-    })
-    .await;
+    let down =
+        spawn_app_with(|figment| figment.merge(("api.metrics_token", "")).merge(("redis.url", "redis://127.0.0.1:1")))
+            .await;
     let (status, body) = public_readiness(&down, None).await;
     assert_eq!((status, body), (503, json!({ "status": "unavailable" })), "which dependency is down stays private");
 }
@@ -71,9 +70,8 @@ async fn the_operators_listener_serves_metrics_and_readiness_in_detail_beside_th
         redis: RedisClient::new(&app.settings.redis).expect("redis client"),
         keyring: app.keyring.clone(),
     };
-    let api = Application::build(&app.settings, "127.0.0.1:0".parse().expect("address"), deps)
-        .await
-        .expect("the API builds");
+    let api =
+        Application::build(&app.settings, "127.0.0.1:0".parse().expect("address"), deps).await.expect("the API builds");
     let board = Board::build(&app.settings, "127.0.0.1:0".parse().expect("address"), pool, Arc::clone(&app.keyring))
         .await
         .expect("the board binds")

@@ -58,8 +58,10 @@ async fn a_read_key_changes_nothing_and_a_write_key_cannot_touch_credentials() {
     forbidden(writer.post(&app, "/api/api-keys", &json!({"name": "escalate", "scopes": ["admin"]})).await, "admin")
         .await;
     forbidden(writer.get(&app, "/api/api-keys").await, "admin").await;
-    let shop_key_id: String =
-        sqlx::query_scalar("SELECT id::text FROM api_keys WHERE name = 'default'").fetch_one(&app.admin).await.expect("id");
+    let shop_key_id: String = sqlx::query_scalar("SELECT id::text FROM api_keys WHERE name = 'default'")
+        .fetch_one(&app.admin)
+        .await
+        .expect("id");
     forbidden(writer.delete(&app, &format!("/api/api-keys/{shop_key_id}")).await, "admin").await;
     forbidden(writer.post(&app, "/api/integrations", &json!({"kind": "generic"})).await, "admin").await;
     assert_eq!(writer.get(&app, "/api/integrations").await.status(), 200, "integrations can be read");
@@ -96,7 +98,8 @@ async fn revoking_a_key_revokes_every_key_it_made_and_no_other() {
         }),
     )
     .await;
-    let (child, child_key) = make_key(&app, &parent, json!({"name": "agency intern", "scopes": ["read", "admin"]})).await;
+    let (child, child_key) =
+        make_key(&app, &parent, json!({"name": "agency intern", "scopes": ["read", "admin"]})).await;
     assert_eq!(child_key["created_by_key_id"], parent_key["id"]);
     assert_eq!(
         timestamp(&child_key["expires_at"]),

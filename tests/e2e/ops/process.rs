@@ -62,14 +62,8 @@ async fn the_api_process_serves_the_board_metrics_and_readiness_details_on_its_o
     let metrics = client.get(format!("http://{board}/metrics")).send().await.expect("board answers");
     assert_eq!(metrics.status(), StatusCode::OK);
     assert!(metrics.text().await.expect("text").contains("# TYPE"), "an exposition");
-    let details: serde_json::Value = client
-        .get(format!("http://{board}/readyz"))
-        .send()
-        .await
-        .expect("board answers")
-        .json()
-        .await
-        .expect("JSON");
+    let details: serde_json::Value =
+        client.get(format!("http://{board}/readyz")).send().await.expect("board answers").json().await.expect("JSON");
     assert!(details["checks"]["postgres"]["status"].is_string(), "{details}");
     let public_metrics = client.get(format!("http://{api}/metrics")).send().await.expect("api answers");
     assert_eq!(public_metrics.status(), StatusCode::NOT_FOUND, "no metrics on the public address");

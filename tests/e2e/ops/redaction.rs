@@ -8,7 +8,7 @@ use recete_shared::integrations::IntegrationKind;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{spawn_board, signed_in};
+use super::{signed_in, spawn_board};
 use crate::helpers::{PHONE_NUMBER_ID, fixture};
 
 const TOP_SECRET: &str = "P-1234567-TOP";
@@ -22,10 +22,10 @@ fn with_surprises(name: &str, nested: &str) -> Vec<u8> {
         .replace("OCCURRED_AT", &Utc::now().to_rfc3339());
     let mut body: Value = serde_json::from_str(&text).expect("fixture JSON");
     body["passport_number"] = json!(TOP_SECRET);
-    body.pointer_mut(nested).and_then(Value::as_object_mut).expect("nested object").insert(
-        "national_id".to_owned(),
-        json!(NESTED_SECRET),
-    );
+    body.pointer_mut(nested)
+        .and_then(Value::as_object_mut)
+        .expect("nested object")
+        .insert("national_id".to_owned(), json!(NESTED_SECRET));
     serde_json::to_vec(&body).expect("JSON")
 }
 
