@@ -626,6 +626,28 @@ mod tests {
     }
 
     #[test]
+    fn upload_bounds_metrics_token_and_key_expiry_are_checked_by_name() {
+        let cases = [
+            (base_figment(None).merge(("imports.max_concurrent_uploads_per_merchant", 0)), "max_concurrent_uploads"),
+            (
+                base_figment(None)
+                    .merge(("imports.max_concurrent_uploads_per_merchant", 4))
+                    .merge(("imports.max_concurrent_uploads", 3)),
+                "max_concurrent_uploads",
+            ),
+            (base_figment(None).merge(("api.metrics_token", "short")), "api.metrics_token"),
+            (base_figment(None).merge(("api.default_key_expiry_days", 731)), "api.default_key_expiry_days"),
+            (base_figment(None).merge(("database.idle_in_transaction_timeout_ms", 0)), "idle_in_transaction"),
+        ];
+        for (figment, named) in cases {
+            let error = Settings::load_from(figment).expect_err("must fail");
+            assert!(error.to_string().contains(named), "{named}: {error}");
+        }
+        let token = base_figment(None).merge(("api.metrics_token", "a-long-enough-metrics-token-1234"));
+        Settings::load_from(token).expect("a long token is fine");
+    }
+
+    #[test]
     fn a_typo_in_a_key_is_reported() {
         let figment = base_figment(None).merge(("api.lisen", "x"));
         let error = Settings::load_from(figment).expect_err("must fail");

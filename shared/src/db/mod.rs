@@ -21,7 +21,7 @@ use crate::ids::MerchantId;
 pub type Tx = Transaction<'static, Postgres>;
 
 /// Used for a database no [`connect_lazy`] has described (pools made by tests' own helpers).
-const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS: u64 = 60_000;
+const DEFAULT_IDLE_IN_TRANSACTION_TIMEOUT_MS: u64 = 120_000;
 
 /// `database.idle_in_transaction_timeout_ms` by database name, recorded by [`connect_lazy`]: a
 /// pool cannot carry it, and it must be set inside every transaction to hold through a
