@@ -56,10 +56,14 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
     if let Some(listen) = roles.api {
         let deps = Dependencies { pool: pool.clone(), redis: redis.clone(), keyring: keyring.clone() };
         let app = Application::build(settings, listen.unwrap_or(settings.api.listen), deps).await?;
+        let operator_routes = app.operator_routes();
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
-        // The queue board lives with the API, on an address of its own.
+        // The queue board lives with the API, on an address of its own, with the API's metrics
+        // and detailed readiness beside it (the public listener keeps neither).
         if settings.ops.enabled {
-            let board = recete_ops::Board::build(settings, settings.ops.listen, pool.clone(), keyring.clone()).await?;
+            let board = recete_ops::Board::build(settings, settings.ops.listen, pool.clone(), keyring.clone())
+                .await?
+                .with_routes(operator_routes);
             tasks.spawn(board.run_until_stopped(shutdown.clone()));
         }
     }

@@ -3,13 +3,15 @@
 //! A key is checked for our shape and checksum first (no database round trip for garbage), then
 //! found by its SHA-256, which is compared again in constant time. Revoked and expired keys are
 //! refused; every refusal is a 401 problem that says what to send. A found key is then charged to
-//! its own and its merchant's rate limits (429 when either is spent).
+//! its own and its merchant's rate limits (429 when either is spent), and must hold the scope the
+//! route needs ([`required_scope`]: 403 otherwise).
 
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::Method;
 use axum::http::request::Parts;
-use recete_shared::api_keys;
+use recete_shared::api_keys::{self, Scope, ScopeSet};
 use recete_shared::crypto::sha256;
 use recete_shared::db;
 use recete_shared::ids::{ApiKeyId, MerchantId};
@@ -24,6 +26,8 @@ use crate::error::ApiError;
 pub struct Merchant {
     pub merchant_id: MerchantId,
     pub api_key_id: ApiKeyId,
+    /// What the key may do; the route's own scope is already checked.
+    pub scopes: ScopeSet,
 }
 
 impl Merchant {
@@ -37,6 +41,20 @@ impl Merchant {
 /// Commits a merchant handler's transaction; an unreachable database is a 503 like any other.
 pub async fn commit(tx: db::Tx) -> Result<(), ApiError> {
     tx.commit().await.map_err(ApiError::from_database)
+}
+
+/// The scope a merchant route needs: credentials (API keys, and changes to integrations, which
+/// create and rotate webhook secrets) need `admin`; other reads need `read`, other writes `write`.
+pub fn required_scope(method: &Method, path: &str) -> Scope {
+    let is_read = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if under("/api/api-keys") || (under("/api/integrations") && !is_read) {
+        Scope::Admin
+    } else if is_read {
+        Scope::Read
+    } else {
+        Scope::Write
+    }
 }
 
 fn presented_key(parts: &Parts) -> Option<&str> {
@@ -69,25 +87,47 @@ where
         }
         let hash = sha256(key.as_bytes());
         let pool = PgPool::from_ref(state);
-        // Finding the key is what tells whose it is, so no merchant scope exists yet.
-        let mut tx = db::system_tx(&pool).await.map_err(ApiError::from_database)?;
-        let found: Option<(ApiKeyId, MerchantId, Vec<u8>)> = sqlx::query_as(
-            "UPDATE api_keys SET last_used_at = now()
-             WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-             RETURNING id, merchant_id, key_hash",
-        )
-        .bind(&hash[..])
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(ApiError::from_database)?;
-        tx.commit().await.map_err(ApiError::from_database)?;
-        match found {
-            Some((api_key_id, merchant_id, stored)) if bool::from(stored.as_slice().ct_eq(&hash[..])) => {
-                let limiter = Arc::<RateLimiter>::from_ref(state);
-                crate::rate_limit::charge_api_key(parts, &limiter, merchant_id, api_key_id).await?;
-                Ok(Self { merchant_id, api_key_id })
-            }
-            _ => Err(ApiError::Unauthorized("the API key is not valid, revoked or expired".into())),
+        let found = api_keys::authenticate(&pool, &hash).await.map_err(ApiError::from_database)?;
+        let Some(found) = found.filter(|found| bool::from(found.key_hash.as_slice().ct_eq(&hash[..]))) else {
+            return Err(ApiError::Unauthorized("the API key is not valid, revoked or expired".into()));
+        };
+        let limiter = Arc::<RateLimiter>::from_ref(state);
+        crate::rate_limit::charge_api_key(parts, &limiter, found.merchant_id, found.id).await?;
+        let needed = required_scope(&parts.method, parts.uri.path());
+        if !found.scopes.contains(needed) {
+            let held: Vec<&str> = found.scopes.to_vec().into_iter().map(Scope::as_str).collect();
+            return Err(ApiError::Forbidden(format!(
+                "this API key lacks the `{}` scope this request needs (its scopes: {})",
+                needed.as_str(),
+                held.join(", ")
+            )));
+        }
+        Ok(Self { merchant_id: found.merchant_id, api_key_id: found.id, scopes: found.scopes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_need_read_write_or_admin() {
+        let cases = [
+            (Method::GET, "/api/orders", Scope::Read),
+            (Method::GET, "/api/integrations", Scope::Read),
+            (Method::POST, "/api/products", Scope::Write),
+            (Method::PATCH, "/api/settings", Scope::Write),
+            (Method::DELETE, "/api/products/1", Scope::Write),
+            (Method::POST, "/api/imports/orders", Scope::Write),
+            (Method::GET, "/api/api-keys", Scope::Admin),
+            (Method::POST, "/api/api-keys", Scope::Admin),
+            (Method::DELETE, "/api/api-keys/1", Scope::Admin),
+            (Method::POST, "/api/integrations", Scope::Admin),
+            (Method::POST, "/api/integrations/1/rotate-secret", Scope::Admin),
+            (Method::POST, "/api/api-keysmith", Scope::Write),
+        ];
+        for (method, path, scope) in cases {
+            assert_eq!(required_scope(&method, path), scope, "{method} {path}");
         }
     }
 }

@@ -38,6 +38,9 @@ pub enum ApiError {
     /// A rate limit refused the request; renders `Retry-After`, `RateLimit-Policy` and `RateLimit`.
     #[error("{}", crate::rate_limit::refusal_detail(.0))]
     TooManyRequests(recete_shared::rate_limit::LimitStatus),
+    /// A bound on work in progress (such as concurrent uploads) is reached; renders `Retry-After`.
+    #[error("{detail}")]
+    TooManyInProgress { detail: String, retry_after: Duration },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -96,6 +99,9 @@ impl ApiError {
             }
             Self::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            Self::TooManyInProgress { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too-many-in-progress", "Too many requests in progress")
+            }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
         }
     }
@@ -135,7 +141,7 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Self::Unavailable { retry_after, .. } = &self {
+        if let Self::Unavailable { retry_after, .. } | Self::TooManyInProgress { retry_after, .. } = &self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
         }
         if let Self::TooManyRequests(limit) = &self {

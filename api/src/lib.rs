@@ -12,6 +12,7 @@
 //! - [`error`]: the problem-details error type.
 //! - [`body`], [`request_id`], [`http_metrics`]: extractors and middleware.
 //! - [`rate_limit`]: quotas per client address, API key, merchant and webhook sender.
+//! - [`security_headers`]: `nosniff`, `no-store`, HSTS and content security policies.
 #![forbid(unsafe_code)]
 
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod request_id;
 pub mod request_timeout;
+pub mod security_headers;
 pub mod startup;
 pub mod state;
 pub mod webhooks;

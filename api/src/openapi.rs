@@ -32,7 +32,8 @@ const HEADER_KEY: &str = "api_key_header";
         title = "Recete merchant API",
         description = "Products, imports, customers, orders, messages, conversations, analytics and account \
                        settings of one merchant. Authenticate with an API key (`rk_live_...`) as \
-                       `Authorization: Bearer <key>` or `X-Api-Key: <key>`. Errors are RFC 9457 problem documents. \
+                       `Authorization: Bearer <key>` or `X-Api-Key: <key>`; a key's scopes (`read`, `write`, \
+                       `admin`) decide which operations it may call. Errors are RFC 9457 problem documents. \
                        Lists are paginated with an opaque `cursor` and a `limit`."
     ),
     components(schemas(Problem))
@@ -111,6 +112,14 @@ fn common_responses() -> BTreeMap<&'static str, Response> {
     BTreeMap::from([
         ("400", problem("The request is malformed: a body that is not JSON, a wrong content type.").build()),
         ("401", problem("No API key, or a malformed, revoked or expired one.").build()),
+        (
+            "403",
+            problem(
+                "The API key lacks the scope this operation needs: `read` for GET, `write` for changes, `admin` \
+                 for API keys and for creating, rotating or disabling integrations.",
+            )
+            .build(),
+        ),
         ("404", problem("No such resource for this merchant (another merchant's ids answer the same).").build()),
         ("422", problem("A field or parameter is invalid; `field` names it.").build()),
         (
@@ -149,7 +158,7 @@ mod tests {
         assert!(!paths.is_empty());
         for (path, item) in paths {
             for (method, operation) in item.as_object().expect("item") {
-                for status in ["400", "401", "404", "422", "429", "500", "503"] {
+                for status in ["400", "401", "403", "404", "422", "429", "500", "503"] {
                     assert!(
                         operation["responses"][status]["content"][PROBLEM_JSON].is_object(),
                         "{method} {path}: {status}"

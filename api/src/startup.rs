@@ -27,8 +27,9 @@ use tokio_util::sync::CancellationToken;
 use crate::body::BodyLimit;
 use crate::error::ApiError;
 use crate::request_timeout::RequestTimeouts;
+use crate::security_headers::SecurityHeaders;
 use crate::state::{AppState, Draining};
-use crate::{health, http_metrics, openapi, rate_limit, request_id, request_timeout, webhooks};
+use crate::{health, http_metrics, openapi, rate_limit, request_id, request_timeout, security_headers, webhooks};
 
 /// Connections the API shares with the rest of the process.
 #[derive(Clone)]
@@ -41,6 +42,8 @@ pub struct Dependencies {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// Health with details and metrics, for the operators' listener.
+    operator_routes: Router,
     draining: Draining,
     committers: Vec<JoinHandle<()>>,
     grace: Duration,
@@ -78,16 +81,25 @@ impl Application {
             import_limits: crate::merchant::imports::UploadLimits {
                 max_upload_bytes: settings.imports.max_upload_bytes,
                 chunk_bytes: settings.imports.chunk_bytes,
+                slots: Arc::new(crate::merchant::upload_slots::UploadSlots::new(
+                    settings.imports.max_concurrent_uploads_per_merchant,
+                    settings.imports.max_concurrent_uploads,
+                )),
             },
             generic_tolerance_secs: settings.ingest.generic_signature_tolerance_secs,
+            default_key_expiry_days: settings.api.default_key_expiry_days,
             metrics: recete_shared::telemetry::metrics_handle(),
+            metrics_token: health::MetricsToken::new(&settings.api.metrics_token),
             draining: draining.clone(),
         };
+        let operator_routes = health::operator_routes(health::HealthState::of(&state));
         Ok(Self {
             listener,
+            operator_routes,
             router: router(
                 state,
                 RequestTimeouts { default: settings.api.request_timeout(), upload: settings.imports.upload_timeout() },
+                SecurityHeaders::for_public_url(&settings.app.public_url),
             ),
             draining,
             committers,
@@ -106,8 +118,15 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// `/readyz` with every dependency's details and `/metrics`, to serve on the operators'
+    /// listener (`ops.listen`), never on the public one.
+    pub fn operator_routes(&self) -> Router {
+        self.operator_routes.clone()
+    }
+
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { listener, router, draining, committers, grace, readiness_drain, queue_gauges } = self;
+        let Self { listener, router, operator_routes: _, draining, committers, grace, readiness_drain, queue_gauges } =
+            self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));
         let stopping = shutdown.clone();
@@ -139,7 +158,7 @@ impl Application {
     }
 }
 
-fn router(state: AppState, timeouts: RequestTimeouts) -> Router {
+fn router(state: AppState, timeouts: RequestTimeouts, security: SecurityHeaders) -> Router {
     Router::new()
         .route("/webhooks/commerce/shopify/{integration_id}", post(webhooks::shopify::receive))
         .route("/webhooks/commerce/woocommerce/{integration_id}", post(webhooks::woocommerce::receive))
@@ -155,6 +174,7 @@ fn router(state: AppState, timeouts: RequestTimeouts) -> Router {
         .layer(axum::middleware::from_fn(http_metrics::record))
         .layer(axum::middleware::from_fn_with_state(timeouts, request_timeout::limit))
         .layer(axum::middleware::from_fn(request_id::assign))
+        .layer(axum::middleware::from_fn_with_state(security, security_headers::add))
         .with_state(state)
 }
 

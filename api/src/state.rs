@@ -25,7 +25,11 @@ pub struct AppState {
     /// The largest CSV upload, and the pieces it is stored in.
     pub import_limits: crate::merchant::imports::UploadLimits,
     pub generic_tolerance_secs: i64,
+    /// `api.default_key_expiry_days`: the life of an API key that does not say (0: none).
+    pub default_key_expiry_days: u32,
     pub metrics: PrometheusHandle,
+    /// Opens `/metrics` and the detailed `/readyz` on the public listener (`api.metrics_token`).
+    pub metrics_token: crate::health::MetricsToken,
     pub draining: Draining,
     pub rate_limiter: Arc<RateLimiter>,
 }

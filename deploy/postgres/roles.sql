@@ -19,7 +19,7 @@ SELECT format('ALTER ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSR
 -- Server-side limits for the serving role, whatever pooler sits in between: no statement runs
 -- for ever and no transaction idles while holding locks and a connection.
 SELECT format('ALTER ROLE %I SET statement_timeout = %L', :'app', '5s') \gexec
-SELECT format('ALTER ROLE %I SET idle_in_transaction_session_timeout = %L', :'app', '60s') \gexec
+SELECT format('ALTER ROLE %I SET idle_in_transaction_session_timeout = %L', :'app', '120s') \gexec
 
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'owner')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec

@@ -10,8 +10,10 @@ pub enum ScrapeError {
     /// The URL cannot be fetched as given (unparseable, not http(s), no host, carries credentials).
     #[error("invalid product URL: {0}")]
     InvalidUrl(String),
-    /// The host is, or resolves to, an address outside the public internet.
-    #[error("refusing to fetch from {host}: it resolves to {address}, a {reason} address")]
+    /// The host is, or resolves to, an address outside the public internet. The message is
+    /// shown to merchants, so it names neither the address nor its kind: a product URL must not
+    /// become a way to map the fleet's own network. Both stay in the value for the logs.
+    #[error("the URL's host ({host}) resolves to an address that is not public, so it is never fetched")]
     ForbiddenAddress { host: String, address: IpAddr, reason: &'static str },
     #[error("{url} may not be fetched: {reason}")]
     RobotsDisallowed { url: String, reason: RobotsRefusal },
@@ -111,14 +113,15 @@ mod tests {
     }
 
     #[test]
-    fn forbidden_address_names_host_and_address() {
+    fn forbidden_address_names_the_host_but_not_the_address_it_resolves_to() {
         let error = ScrapeError::ForbiddenAddress {
             host: "intranet.example".into(),
-            address: IpAddr::from([10, 0, 0, 1]),
+            address: IpAddr::from([10, 0, 0, 5]),
             reason: "private",
         };
         let message = error.to_string();
-        assert!(message.contains("intranet.example") && message.contains("10.0.0.1"), "{message}");
+        assert!(message.contains("intranet.example") && message.contains("not public"), "{message}");
+        assert!(!message.contains("10.0.0.5") && !message.contains("private"), "{message}");
         assert_eq!(error.code(), "forbidden_address");
     }
 }

@@ -70,6 +70,12 @@ pub struct ApiSettings {
     /// On SIGTERM, how long `/readyz` answers 503 while requests are still served, so load
     /// balancers stop routing here before the listener closes. Part of the grace, at most half.
     pub readiness_drain_ms: u64,
+    /// Days a key made through the API lives when it does not say; 0 means such keys never expire
+    /// (unless the key making them does).
+    pub default_key_expiry_days: u32,
+    /// Opens `/metrics` and the detailed `/readyz` on this listener to `Authorization: Bearer
+    /// <token>`; empty keeps both on the operators' listener (`ops.listen`) only.
+    pub metrics_token: SecretString,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,6 +103,10 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub acquire_timeout_ms: u64,
     pub statement_timeout_ms: u64,
+    /// A transaction left idle (no statement running) this long is ended by PostgreSQL, with its
+    /// connection, so a stalled holder cannot keep locks or a pooled connection. Set per
+    /// transaction, so it also holds through a transaction-mode pooler.
+    pub idle_in_transaction_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -306,6 +316,10 @@ pub struct ImportSettings {
     /// How long an upload may take, in place of `api.request_timeout_ms`: 50 MB from a merchant
     /// on a slow line needs minutes, not seconds.
     pub upload_timeout_secs: u64,
+    /// Uploads one merchant may have streaming in at once on one API process.
+    pub max_concurrent_uploads_per_merchant: usize,
+    /// Uploads all merchants together may have streaming in at once on one API process.
+    pub max_concurrent_uploads: usize,
 }
 
 /// The operators' queue board, served by the API process on its own address.
@@ -513,8 +527,32 @@ impl Settings {
                     .into(),
             );
         }
+        if self.imports.max_concurrent_uploads_per_merchant == 0
+            || self.imports.max_concurrent_uploads < self.imports.max_concurrent_uploads_per_merchant
+        {
+            return invalid(
+                "imports.max_concurrent_uploads_per_merchant must be at least 1 and imports.max_concurrent_uploads \
+                 at least as large"
+                    .into(),
+            );
+        }
+        if self.database.idle_in_transaction_timeout_ms == 0 {
+            return invalid("database.idle_in_transaction_timeout_ms must be positive".into());
+        }
         if self.housekeeping.interval_secs == 0 {
             return invalid("housekeeping.interval_secs must be at least 1".into());
+        }
+        {
+            use secrecy::ExposeSecret;
+            let token = self.api.metrics_token.expose_secret();
+            if !token.is_empty() && token.trim().len() < 24 {
+                return invalid(
+                    "api.metrics_token must be at least 24 characters (or empty: not served publicly)".into(),
+                );
+            }
+        }
+        if i64::from(self.api.default_key_expiry_days) > 730 {
+            return invalid("api.default_key_expiry_days must be at most 730 (the longest an API key may live)".into());
         }
         if self.api.body_limit_bytes == 0 {
             return invalid("api.body_limit_bytes must be positive".into());
@@ -626,6 +664,28 @@ mod tests {
             assert_eq!(settings.database.url.expose_secret(), "postgres://someone@db/elsewhere");
             Ok(())
         });
+    }
+
+    #[test]
+    fn upload_bounds_metrics_token_and_key_expiry_are_checked_by_name() {
+        let cases = [
+            (base_figment(None).merge(("imports.max_concurrent_uploads_per_merchant", 0)), "max_concurrent_uploads"),
+            (
+                base_figment(None)
+                    .merge(("imports.max_concurrent_uploads_per_merchant", 4))
+                    .merge(("imports.max_concurrent_uploads", 3)),
+                "max_concurrent_uploads",
+            ),
+            (base_figment(None).merge(("api.metrics_token", "short")), "api.metrics_token"),
+            (base_figment(None).merge(("api.default_key_expiry_days", 731)), "api.default_key_expiry_days"),
+            (base_figment(None).merge(("database.idle_in_transaction_timeout_ms", 0)), "idle_in_transaction"),
+        ];
+        for (figment, named) in cases {
+            let error = Settings::load_from(figment).expect_err("must fail");
+            assert!(error.to_string().contains(named), "{named}: {error}");
+        }
+        let token = base_figment(None).merge(("api.metrics_token", "a-long-enough-metrics-token-1234"));
+        Settings::load_from(token).expect("a long token is fine");
     }
 
     #[test]

@@ -140,6 +140,7 @@ fn upload_error(error: UploadError, file: &Path) -> anyhow::Error {
         UploadError::TooLarge { limit } => {
             anyhow::anyhow!("{} is larger than imports.max_upload_bytes ({limit} bytes)", file.display())
         }
+        UploadError::Spool(error) => anyhow::Error::new(error).context("Failed to spool the file"),
         UploadError::Database(error) => anyhow::Error::new(error).context("Failed to store the file"),
     }
 }

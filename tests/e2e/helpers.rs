@@ -15,6 +15,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
+/// `api.metrics_token` of every test app and process: opens `/metrics` and the detailed `/readyz`
+/// on the API's own address (the default serves neither there).
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 pub struct TestApp {
     pub address: String,
@@ -66,7 +69,8 @@ pub async fn spawn_app_on(db: TestDatabase, redis: TestRedis, customize: impl Fn
         .merge(("rate_limits.api_key.quantity", 1_000_000))
         .merge(("rate_limits.merchant.quantity", 1_000_000))
         .merge(("rate_limits.integration.quantity", 1_000_000))
-        .merge(("rate_limits.whatsapp_number.quantity", 1_000_000));
+        .merge(("rate_limits.whatsapp_number.quantity", 1_000_000))
+        .merge(("api.metrics_token", METRICS_TOKEN));
     let settings = Settings::load_from(customize(figment)).expect("valid test settings");
     let pool = db::connect_lazy(&settings.database).expect("pool");
     let keyring = Arc::new(Keyring::from_settings(&settings.crypto).expect("keyring"));
@@ -160,6 +164,22 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// `/metrics` of this app, with the metrics token.
+    pub async fn metrics_text(&self) -> String {
+        let response =
+            self.client.get(self.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.expect("/metrics sent");
+        assert_eq!(response.status(), 200, "/metrics with the token");
+        response.text().await.expect("/metrics text")
+    }
+
+    /// The detailed `/readyz` of this app (with the metrics token): its status and body.
+    pub async fn readiness(&self) -> (u16, serde_json::Value) {
+        let response =
+            self.client.get(self.url("/readyz")).bearer_auth(METRICS_TOKEN).send().await.expect("/readyz sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("/readyz JSON"))
     }
 
     pub async fn post_shopify(

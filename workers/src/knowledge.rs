@@ -90,7 +90,9 @@ async fn scrape(
         }
         Err(error) => {
             let reason = error.to_string();
-            tracing::info!(%product_id, code = error.code(), "product page not scraped");
+            // The log keeps what the merchant's message leaves out (such as the address a host
+            // resolved to).
+            tracing::info!(%product_id, code = error.code(), detail = ?error, "product page not scraped");
             products::record_scrape_failure(tx, product_id, &reason).await?;
             finish(tx, task_id, "cancelled", &format!("not scraped: {reason}")).await?;
             metrics::counter!("recete_scrapes_total", "outcome" => "refused").increment(1);

@@ -1,16 +1,21 @@
 //! `/api/api-keys`: the merchant's API keys. A key is shown once, when it is created; lists show
 //! its first characters so keys can be told apart, never the key or its hash.
+//!
+//! Every route here needs a key with the `admin` scope. A new key gets `read` and `write` unless
+//! it asks for others, never a scope its maker lacks, and expires after
+//! `api.default_key_expiry_days` unless it says when (never after its maker). Revoking a key
+//! revokes every key it made.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
-use recete_shared::api_keys;
+use recete_shared::api_keys::{self, ApiKeyRecord, KeyGrant, ListFilter, Scope, ScopeSet};
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::db;
+use recete_shared::ids::ApiKeyId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -32,43 +37,101 @@ const MAX_NAME: usize = 100;
 /// Keys live at most this long: a forgotten key should not work forever.
 const MAX_LIFETIME_DAYS: i64 = 730;
 
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum ApiKeyState {
     Active,
     Revoked,
     Expired,
 }
 
+impl ApiKeyState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+
+    fn parse(value: &str) -> Self {
+        match value {
+            "revoked" => Self::Revoked,
+            "expired" => Self::Expired,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// What a key may do: `read` (every GET), `write` (every other change to the merchant's data),
+/// `admin` (API keys and integrations, whose secrets are credentials).
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeView {
+    Read,
+    Write,
+    Admin,
+}
+
+impl From<Scope> for ScopeView {
+    fn from(scope: Scope) -> Self {
+        match scope {
+            Scope::Read => Self::Read,
+            Scope::Write => Self::Write,
+            Scope::Admin => Self::Admin,
+        }
+    }
+}
+
+impl From<ScopeView> for Scope {
+    fn from(scope: ScopeView) -> Self {
+        match scope {
+            ScopeView::Read => Self::Read,
+            ScopeView::Write => Self::Write,
+            ScopeView::Admin => Self::Admin,
+        }
+    }
+}
+
 /// An API key, without the key.
-#[derive(Serialize, FromRow, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ApiKey {
     id: Uuid,
     name: String,
     /// The key's first characters (`rk_live_ab12`), to tell keys apart.
     display_prefix: String,
     state: ApiKeyState,
+    scopes: Vec<ScopeView>,
+    /// The key that created this one; revoking it revokes this one too.
+    created_by_key_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
 }
 
-const SELECT_KEY: &str = "
-    SELECT id, name, display_prefix,
-           CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
-                WHEN expires_at <= now() THEN 'expired'
-                ELSE 'active' END AS state,
-           created_at, last_used_at, expires_at, revoked_at
-    FROM api_keys";
+impl From<ApiKeyRecord> for ApiKey {
+    fn from(record: ApiKeyRecord) -> Self {
+        Self {
+            scopes: record.scopes().into_iter().map(Into::into).collect(),
+            id: record.id.as_uuid(),
+            name: record.name,
+            display_prefix: record.display_prefix,
+            state: ApiKeyState::parse(&record.state),
+            created_by_key_id: record.created_by_key_id.map(|id| id.as_uuid()),
+            created_at: record.created_at,
+            last_used_at: record.last_used_at,
+            expires_at: record.expires_at,
+            revoked_at: record.revoked_at,
+        }
+    }
+}
 
 async fn find(tx: &mut db::Tx, api_key_id: Uuid) -> Result<ApiKey, ApiError> {
-    sqlx::query_as(&format!("{SELECT_KEY} WHERE id = $1"))
-        .bind(api_key_id)
-        .fetch_optional(&mut **tx)
+    api_keys::find(tx, ApiKeyId::from_uuid(api_key_id))
         .await
         .map_err(ApiError::from_database)?
+        .map(ApiKey::from)
         .ok_or_else(|| ApiError::NotFound(format!("no API key {api_key_id}")))
 }
 
@@ -111,27 +174,17 @@ pub async fn list(
     let limit = pagination::limit(query.limit)?;
     let after = pagination::after(query.cursor.as_deref())?;
     pagination::check_range(query.from, query.to)?;
+    let filter = ListFilter {
+        state: query.state.map(ApiKeyState::as_str),
+        from: query.from,
+        to: query.to,
+        before: after.map(|(at, id)| (at, ApiKeyId::from_uuid(id))),
+    };
     let mut tx = merchant.transaction(&state.pool).await?;
-    let mut api_keys: Vec<ApiKey> = sqlx::query_as(&format!(
-        "SELECT * FROM ({SELECT_KEY} WHERE merchant_id = $1) AS keys
-         WHERE ($2::text IS NULL OR state = $2)
-           AND ($3::timestamptz IS NULL OR created_at >= $3)
-           AND ($4::timestamptz IS NULL OR created_at < $4)
-           AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
-         ORDER BY created_at DESC, id DESC
-         LIMIT $7"
-    ))
-    .bind(merchant.merchant_id)
-    .bind(query.state)
-    .bind(query.from)
-    .bind(query.to)
-    .bind(after.map(|(at, _)| at))
-    .bind(after.map(|(_, id)| id))
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let records =
+        api_keys::list(&mut tx, merchant.merchant_id, &filter, limit + 1).await.map_err(ApiError::from_database)?;
     crate::auth::commit(tx).await?;
+    let mut api_keys: Vec<ApiKey> = records.into_iter().map(ApiKey::from).collect();
     let next_cursor = pagination::finish_page(&mut api_keys, limit, |last| (last.created_at, last.id));
     Ok(Json(ApiKeyList { api_keys, next_cursor }))
 }
@@ -142,9 +195,13 @@ pub struct NewApiKey {
     /// What the key is for (`warehouse sync`), 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     name: String,
-    /// When the key stops working (RFC 3339): in the future, at most two years ahead. Never,
-    /// when left out.
+    /// When the key stops working (RFC 3339): in the future, at most two years ahead, and not
+    /// after the key making it. When left out: `api.default_key_expiry_days` from now (90 by
+    /// default), or never if that is 0 and the making key never expires either.
     expires_at: Option<DateTime<Utc>>,
+    /// What the key may do; `["read", "write"]` when left out. Only scopes the making key holds.
+    #[schema(min_items = 1)]
+    scopes: Option<Vec<ScopeView>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -154,7 +211,8 @@ pub struct CreatedApiKey {
     key: String,
 }
 
-/// Creates an API key for this merchant.
+/// Creates an API key for this merchant (needs the `admin` scope). The new key is revoked
+/// together with the key that made it.
 #[utoipa::path(
     post,
     path = "/api/api-keys",
@@ -174,8 +232,8 @@ pub async fn create(
             detail: format!("must be 1 to {MAX_NAME} characters, without control characters"),
         });
     }
+    let now = Utc::now();
     if let Some(expires_at) = body.expires_at {
-        let now = Utc::now();
         if expires_at <= now {
             return Err(ApiError::InvalidField { field: "expires_at".into(), detail: "must be in the future".into() });
         }
@@ -186,10 +244,44 @@ pub async fn create(
             });
         }
     }
+    let scopes: Vec<Scope> = match &body.scopes {
+        Some(scopes) if scopes.is_empty() => {
+            return Err(ApiError::InvalidField {
+                field: "scopes".into(),
+                detail: "must name at least one of read, write, admin".into(),
+            });
+        }
+        Some(scopes) => scopes.iter().map(|scope| Scope::from(*scope)).collect(),
+        None => vec![Scope::Read, Scope::Write],
+    };
+    if !ScopeSet::of(&scopes).is_subset_of(merchant.scopes) {
+        return Err(ApiError::InvalidField {
+            field: "scopes".into(),
+            detail: "may only name scopes the API key making the request holds".into(),
+        });
+    }
     let mut tx = merchant.transaction(&state.pool).await?;
-    let (id, key) = api_keys::insert(&mut tx, merchant.merchant_id, name, body.expires_at)
+    // The maker stays live until this commits, and bounds the new key's life.
+    let maker_expires_at = api_keys::lock_live(&mut tx, merchant.api_key_id)
         .await
-        .map_err(ApiError::from_database)?;
+        .map_err(ApiError::from_database)?
+        .ok_or_else(|| ApiError::Unauthorized("the API key is not valid, revoked or expired".into()))?;
+    let default_expiry =
+        (state.default_key_expiry_days > 0).then(|| now + Duration::days(i64::from(state.default_key_expiry_days)));
+    let expires_at = match (body.expires_at.or(default_expiry), maker_expires_at) {
+        (Some(wanted), Some(maker)) if wanted > maker => {
+            if body.expires_at.is_some() {
+                return Err(ApiError::InvalidField {
+                    field: "expires_at".into(),
+                    detail: format!("must not be after the expiry of the API key making the request ({maker})"),
+                });
+            }
+            Some(maker)
+        }
+        (wanted, maker) => wanted.or(maker),
+    };
+    let grant = KeyGrant { name, expires_at, scopes: &scopes, created_by: Some(merchant.api_key_id) };
+    let (id, key) = api_keys::create(&mut tx, merchant.merchant_id, &grant).await.map_err(ApiError::from_database)?;
     let api_key = find(&mut tx, id.as_uuid()).await?;
     let actor = format!("api-key:{}", merchant.api_key_id);
     audit::record(
@@ -206,6 +298,8 @@ pub async fn create(
                 "name": api_key.name,
                 "display_prefix": api_key.display_prefix,
                 "expires_at": api_key.expires_at,
+                "scopes": api_key.scopes,
+                "created_by_key_id": api_key.created_by_key_id,
             })),
         },
     )
@@ -221,10 +315,13 @@ pub struct RevokedApiKey {
     /// True when the key revoked is the one that made this request: it works no more, so the
     /// next request needs another key.
     revoked_calling_key: bool,
+    /// Keys made by this one (and by those, and so on) revoked with it now.
+    revoked_descendants: Vec<Uuid>,
 }
 
-/// Revokes an API key at once. Revoking the key that makes the request is allowed (and said
-/// in the response); revoking a revoked key changes nothing.
+/// Revokes an API key at once, with every key it made (and every key those made). Revoking the
+/// key that makes the request is allowed (and said in the response); revoking a revoked key
+/// changes nothing.
 #[utoipa::path(
     delete,
     path = "/api/api-keys/{api_key_id}",
@@ -238,16 +335,14 @@ pub async fn revoke(
     Path(api_key_id): Path<Uuid>,
 ) -> Result<Json<RevokedApiKey>, ApiError> {
     let mut tx = merchant.transaction(&state.pool).await?;
-    let revoked: Option<Uuid> =
-        sqlx::query_scalar("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id")
-            .bind(api_key_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(ApiError::from_database)?;
+    let target = ApiKeyId::from_uuid(api_key_id);
+    let revoked = api_keys::revoke_with_descendants(&mut tx, target).await.map_err(ApiError::from_database)?;
     let api_key = find(&mut tx, api_key_id).await?;
-    let revoked_calling_key = api_key_id == merchant.api_key_id.as_uuid();
-    if revoked.is_some() {
-        let actor = format!("api-key:{}", merchant.api_key_id);
+    let revoked_calling_key = revoked.contains(&merchant.api_key_id) || api_key_id == merchant.api_key_id.as_uuid();
+    let revoked_descendants: Vec<Uuid> = revoked.iter().filter(|id| **id != target).map(|id| id.as_uuid()).collect();
+    let actor = format!("api-key:{}", merchant.api_key_id);
+    for id in &revoked {
+        let cascaded = *id != target;
         audit::record(
             &mut tx,
             AuditEntry {
@@ -255,15 +350,19 @@ pub async fn revoke(
                 actor: &actor,
                 action: "api_key.revoked",
                 subject_type: "api_key",
-                subject_id: api_key_id.to_string(),
+                subject_id: id.to_string(),
                 event_id: None,
                 before: Some(json!({ "revoked_at": null })),
-                after: Some(json!({ "revoked_at": api_key.revoked_at, "revoked_calling_key": revoked_calling_key })),
+                after: Some(json!({
+                    "revoked_at": api_key.revoked_at,
+                    "revoked_calling_key": *id == merchant.api_key_id,
+                    "revoked_with": cascaded.then_some(api_key_id),
+                })),
             },
         )
         .await
         .map_err(ApiError::from_database)?;
     }
     crate::auth::commit(tx).await?;
-    Ok(Json(RevokedApiKey { api_key, revoked_calling_key }))
+    Ok(Json(RevokedApiKey { api_key, revoked_calling_key, revoked_descendants }))
 }

@@ -1,9 +1,11 @@
 //! CSV imports of the merchant's orders and products: the upload, the import's progress and its
 //! failed rows, the failed rows as a CSV file to fix and upload again, and the templates.
 //!
-//! An upload is streamed into storage as it arrives (never held whole in memory) and answered
-//! 202 once stored; a worker of the imports pool reads it. The upload routes lift the usual body
-//! limit for their own, `imports.max_upload_bytes`.
+//! An upload is streamed into storage as it arrives (never held whole in memory, and holding no
+//! database connection until the whole file is in) and answered 202 once stored; a worker of the
+//! imports pool reads it. The upload routes lift the usual body limit for their own,
+//! `imports.max_upload_bytes`, which every part of a multipart body counts against. Uploads in
+//! progress are bounded per merchant and per process ([`super::upload_slots`]).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -32,6 +34,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::pagination;
+use super::upload_slots::UploadSlots;
 use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
@@ -43,11 +46,18 @@ const ERRORS_SHOWN: i64 = 20;
 const ERRORS_CSV_PAGE: i64 = 500;
 const CSV: &str = "text/csv; charset=utf-8";
 
-/// How large an upload may be and how it is stored; part of the application state.
-#[derive(Debug, Clone, Copy)]
+/// What a refused upload is told to wait before trying again.
+const UPLOAD_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+/// Room in a multipart body for boundaries and part headers, beyond `imports.max_upload_bytes`.
+const MULTIPART_OVERHEAD_BYTES: usize = 64 * 1024;
+
+/// How large an upload may be, how it is stored, and how many may arrive at once; part of the
+/// application state.
+#[derive(Debug, Clone)]
 pub struct UploadLimits {
     pub max_upload_bytes: usize,
     pub chunk_bytes: usize,
+    pub slots: Arc<UploadSlots>,
 }
 
 /// The import routes, with their part of the OpenAPI document.
@@ -222,8 +232,9 @@ pub struct ImportAccepted {
     ),
     responses(
         (status = 202, description = "Stored and queued; follow it at `status_url`.", body = ImportAccepted),
-        (status = 413, description = "The file is larger than the limit.", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is neither `text/csv` nor `multipart/form-data`.", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 413, description = "The file (or the multipart body, all parts counted) is larger than the limit.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither `text/csv` nor `multipart/form-data`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many uploads in progress for this merchant or this server; retry after `Retry-After` seconds.", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn upload_orders(
@@ -251,8 +262,9 @@ pub async fn upload_orders(
     ),
     responses(
         (status = 202, description = "Stored and queued; follow it at `status_url`.", body = ImportAccepted),
-        (status = 413, description = "The file is larger than the limit.", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is neither `text/csv` nor `multipart/form-data`.", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 413, description = "The file (or the multipart body, all parts counted) is larger than the limit.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither `text/csv` nor `multipart/form-data`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many uploads in progress for this merchant or this server; retry after `Retry-After` seconds.", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn upload_products(
@@ -307,17 +319,22 @@ async fn upload(
     options: ImportOptions,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let limits = state.import_limits;
+    let limits = state.import_limits.clone();
     let body = body_kind(request.headers())?;
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if matches!(body, Arrival::Csv) && declared.is_some_and(|length| length > limits.max_upload_bytes as u64) {
         return Err(ApiError::PayloadTooLarge { limit: limits.max_upload_bytes });
     }
+    // Held until the response is built, whatever happens to the upload.
+    let _slot = limits.slots.try_take(merchant.merchant_id).map_err(|refusal| {
+        tracing::info!(merchant = %merchant.merchant_id, ?refusal, "upload refused: too many in progress");
+        ApiError::TooManyInProgress { detail: refusal.detail(), retry_after: UPLOAD_RETRY_AFTER }
+    })?;
     let mut upload =
         Upload::begin(&state.pool, &state.keyring, merchant.merchant_id, limits.max_upload_bytes, limits.chunk_bytes)
             .await
-            .map_err(ApiError::from_database)?;
+            .map_err(upload_error)?;
     let file_name = match body {
         Arrival::Csv => {
             let mut stream = request.into_body().into_data_stream();
@@ -328,19 +345,39 @@ async fn upload(
             None
         }
         Arrival::Multipart => {
+            // The whole body is bounded too, so neither other parts nor part headers can carry
+            // more than the file may.
+            let (parts, body) = request.into_parts();
+            let bounded = Body::new(http_body_util::Limited::new(
+                body,
+                limits.max_upload_bytes.saturating_add(MULTIPART_OVERHEAD_BYTES),
+            ));
+            let request = Request::from_parts(parts, bounded);
             let mut multipart = Multipart::from_request(request, &state)
                 .await
                 .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
             let mut file_name = None;
             let mut found = false;
-            while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
-                if field.name() != Some("file") || found {
-                    continue;
+            // Bytes of the parts other than the file, counted against the same limit.
+            let mut other_bytes = 0_u64;
+            let limit = limits.max_upload_bytes as u64;
+            while let Some(mut field) =
+                multipart.next_field().await.map_err(|e| multipart_error(e, limits.max_upload_bytes))?
+            {
+                let is_file = field.name() == Some("file") && !found;
+                if is_file {
+                    found = true;
+                    file_name = field.file_name().map(|name| name.chars().take(255).collect::<String>());
                 }
-                found = true;
-                file_name = field.file_name().map(|name| name.chars().take(255).collect::<String>());
-                while let Some(bytes) = field.chunk().await.map_err(multipart_error)? {
-                    upload.write(&bytes).await.map_err(upload_error)?;
+                while let Some(bytes) = field.chunk().await.map_err(|e| multipart_error(e, limits.max_upload_bytes))? {
+                    if upload.byte_size() + other_bytes + bytes.len() as u64 > limit {
+                        return Err(ApiError::PayloadTooLarge { limit: limits.max_upload_bytes });
+                    }
+                    if is_file {
+                        upload.write(&bytes).await.map_err(upload_error)?;
+                    } else {
+                        other_bytes += bytes.len() as u64;
+                    }
                 }
             }
             if !found {
@@ -383,11 +420,15 @@ async fn upload(
 fn upload_error(error: UploadError) -> ApiError {
     match error {
         UploadError::TooLarge { limit } => ApiError::PayloadTooLarge { limit },
+        UploadError::Spool(error) => ApiError::Internal(anyhow::Error::new(error).context("Failed to spool an upload")),
         UploadError::Database(error) => ApiError::from_database(error),
     }
 }
 
-fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
+fn multipart_error(error: axum::extract::multipart::MultipartError, limit: usize) -> ApiError {
+    if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge { limit };
+    }
     ApiError::BadRequest(format!("the multipart body is malformed: {}", error.body_text()))
 }
 

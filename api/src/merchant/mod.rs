@@ -15,6 +15,7 @@ pub mod patch;
 pub mod privacy;
 pub mod products;
 pub mod settings;
+pub mod upload_slots;
 
 use utoipa_axum::router::OpenApiRouter;
 

@@ -1,6 +1,6 @@
 //! A job's payload for a person to read: an event's raw body as the platform sent it (opened from
-//! its sealed column), or a task's JSON; pretty-printed, with personal values redacted unless
-//! revealed, and cut at a size limit.
+//! its sealed column), or a task's JSON; pretty-printed, with every value its source does not
+//! list as non-personal redacted unless revealed ([`redact`]), and cut at a size limit.
 //!
 //! Memory: the opened body is parsed once into a JSON value and dropped, and the pretty text is
 //! written through a writer that stops at the limit, so a 5 MB payload never becomes a 5 MB
@@ -51,6 +51,7 @@ pub enum PayloadError {
 #[derive(FromRow)]
 struct EventPayload {
     integration_id: Uuid,
+    source: String,
     dedup_key: String,
     key_id: String,
     payload_sealed: Vec<u8>,
@@ -72,7 +73,9 @@ pub async fn payload(
     let mut tx = db::system_tx(pool).await?;
     let view = match read_event(&mut tx, id).await? {
         Some(event) => Some(event_view(keyring, event, reveal, max_bytes)?),
-        None => read_task(&mut tx, id).await?.map(|(json, bytes)| render_json(json, bytes, reveal, max_bytes)),
+        None => read_task(&mut tx, id)
+            .await?
+            .map(|(json, bytes)| render_json(json, redact::Source::Task, bytes, reveal, max_bytes)),
     };
     tx.commit().await?;
     Ok(view)
@@ -80,7 +83,7 @@ pub async fn payload(
 
 async fn read_event(tx: &mut Tx, id: Uuid) -> Result<Option<EventPayload>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT integration_id, dedup_key, key_id,
+        "SELECT integration_id, source, dedup_key, key_id,
                 CASE WHEN erased_at IS NULL THEN payload_sealed ELSE ''::bytea END AS payload_sealed, erased_at
          FROM external_events WHERE id = $1",
     )
@@ -120,19 +123,26 @@ fn event_view(
     }
     let context = payload_context(IntegrationId::from_uuid(event.integration_id), &event.dedup_key, "payload");
     let body = open_payload(keyring, &event.key_id, &event.payload_sealed, &context)?;
+    let source = redact::Source::of_event(&event.source);
     drop(event);
     let total_bytes = body.len();
     Ok(match serde_json::from_slice::<Value>(&body) {
         Ok(json) => {
             drop(body);
-            render_json(json, total_bytes, reveal, max_bytes)
+            render_json(json, source, total_bytes, reveal, max_bytes)
         }
         Err(_) => render_text(&body, reveal, max_bytes),
     })
 }
 
-fn render_json(mut json: Value, total_bytes: usize, reveal: bool, max_bytes: usize) -> PayloadView {
-    let redacted_values = if reveal { 0 } else { redact::redact(&mut json) };
+fn render_json(
+    mut json: Value,
+    source: redact::Source,
+    total_bytes: usize,
+    reveal: bool,
+    max_bytes: usize,
+) -> PayloadView {
+    let redacted_values = if reveal { 0 } else { redact::redact(&mut json, source) };
     let mut writer = BoundedWriter::new(max_bytes);
     // A full writer stops serialization with an error on purpose; `truncated` tells it apart.
     let written = serde_json::to_writer_pretty(&mut writer, &json);
@@ -239,14 +249,14 @@ mod tests {
     #[test]
     fn a_cut_never_splits_a_character() {
         // `{\n  "a": "` is 10 bytes; byte 13 falls inside the second `ç`.
-        let view = render_json(json!({ "a": "çççç" }), 0, true, 13);
+        let view = render_json(json!({ "a": "çççç" }), redact::Source::Task, 0, true, 13);
         assert!(view.truncated);
         assert_eq!(view.text, "{\n  \"a\": \"ç");
     }
 
     #[test]
     fn a_payload_that_fits_is_whole_and_says_nothing() {
-        let view = render_json(json!({ "sku": "SERUM-30" }), 16, false, 1000);
+        let view = render_json(json!({ "sku": "SERUM-30" }), redact::Source::Generic, 16, false, 1000);
         assert_eq!(view.text, "{\n  \"sku\": \"SERUM-30\"\n}");
         assert!(!view.truncated && view.redacted && view.note.is_none());
     }

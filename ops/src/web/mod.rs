@@ -56,6 +56,8 @@ pub struct BoardState {
 pub struct Board {
     listener: TcpListener,
     state: BoardState,
+    /// Served beside the board without signing in (the API's `/metrics` and detailed `/readyz`).
+    extra_routes: Option<Router>,
 }
 
 impl Board {
@@ -81,7 +83,17 @@ impl Board {
             housekeeping_tick: Duration::from_secs(settings.housekeeping.interval_secs),
             stopping: CancellationToken::new(),
         };
-        Ok(Self { listener, state })
+        Ok(Self { listener, state, extra_routes: None })
+    }
+
+    /// Adds routes served on the board's address without signing in, such as the API's health
+    /// details and metrics for Prometheus. They must not overlap the board's own `/ops` paths.
+    pub fn with_routes(mut self, routes: Router) -> Self {
+        self.extra_routes = Some(match self.extra_routes.take() {
+            Some(existing) => existing.merge(routes),
+            None => routes,
+        });
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -95,11 +107,14 @@ impl Board {
     /// Serves until `shutdown` fires, then finishes in-flight requests. Bulk actions left
     /// running by an earlier process are resumed first.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { listener, state } = self;
+        let Self { listener, state, extra_routes } = self;
         tracing::info!(address = %listener.local_addr()?, "ops board listening");
         bulk::resume_unfinished(&state);
         let stopping = state.stopping.clone();
-        let router = router(state);
+        let mut router = router(state);
+        if let Some(extra) = extra_routes {
+            router = router.merge(extra);
+        }
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.cancelled().await;

@@ -7,11 +7,14 @@
 //! the next user.
 //!
 //! Nothing is set for a whole session, because a pooler in transaction mode (PgBouncer) hands
-//! one server connection to many clients: the statement timeout too is set in every transaction
-//! ([`begin`]), and the role's own default (`ALTER ROLE … SET statement_timeout`, see
-//! `deploy/postgres/init.sql`) covers the few single statements run outside one.
+//! one server connection to many clients: every transaction sets its own `statement_timeout`
+//! (`database.statement_timeout_ms`) and `idle_in_transaction_session_timeout`
+//! (`database.idle_in_transaction_timeout_ms`), so PostgreSQL cancels a runaway statement and ends
+//! a transaction left idle. The role's own defaults (`deploy/postgres/roles.sql`) cover the few
+//! single statements run outside a transaction.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::{LazyLock, RwLock};
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -19,24 +22,51 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool, Postgres, Transaction};
 
 use crate::config::DatabaseSettings;
-
-pub mod privileges;
 use crate::ids::MerchantId;
 
+pub mod privileges;
+
 pub type Tx = Transaction<'static, Postgres>;
+
+/// The limits every transaction sets for itself.
+#[derive(Debug, Clone, Copy)]
+struct TransactionLimits {
+    statement_timeout_ms: u64,
+    idle_in_transaction_timeout_ms: u64,
+}
+
+/// Used for a database no [`connect_lazy`] has described (pools made by tests' own helpers).
+const DEFAULT_LIMITS: TransactionLimits =
+    TransactionLimits { statement_timeout_ms: 5_000, idle_in_transaction_timeout_ms: 120_000 };
+
+/// The limits by database name, recorded by [`connect_lazy`]: a pool cannot carry them, and they
+/// must be set inside every transaction to hold through a transaction-mode pooler.
+static TRANSACTION_LIMITS: LazyLock<RwLock<HashMap<String, TransactionLimits>>> = LazyLock::new(Default::default);
+
+/// `(statement_timeout, idle_in_transaction_session_timeout)` in milliseconds, as `set_config`
+/// takes them.
+fn limits(pool: &PgPool) -> (String, String) {
+    let options = pool.connect_options();
+    let database = options.get_database().unwrap_or_default();
+    let limits = TRANSACTION_LIMITS.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let limits = limits.get(database).copied().unwrap_or(DEFAULT_LIMITS);
+    (limits.statement_timeout_ms.to_string(), limits.idle_in_transaction_timeout_ms.to_string())
+}
 
 /// The migrations, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
-/// `database.statement_timeout_ms` of this process (one setting per process), set by
-/// [`connect_lazy`]; the default until then.
-static STATEMENT_TIMEOUT_MS: AtomicU64 = AtomicU64::new(5_000);
-
 /// A lazily connecting pool: the process starts even while PostgreSQL is down, and readiness
 /// and requests report it instead. TLS follows the URL's `sslmode` and `sslrootcert`.
 pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    STATEMENT_TIMEOUT_MS.store(settings.statement_timeout_ms, Ordering::Relaxed);
     let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+    TRANSACTION_LIMITS.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(
+        options.get_database().unwrap_or_default().to_owned(),
+        TransactionLimits {
+            statement_timeout_ms: settings.statement_timeout_ms,
+            idle_in_transaction_timeout_ms: settings.idle_in_transaction_timeout_ms,
+        },
+    );
     let options =
         options.application_name("recete").log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     Ok(PgPoolOptions::new()
@@ -49,26 +79,32 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }
 
-/// A transaction whose statements are cancelled after `database.statement_timeout_ms`. It sees
-/// no tenant's rows until [`set_tenant`] or the system scope says whose.
+/// A transaction with the limits above. It sees no tenant's rows until [`set_tenant`] or the
+/// system scope says whose.
 pub async fn begin(pool: &PgPool) -> Result<Tx, sqlx::Error> {
+    let (statement_timeout, idle_timeout) = limits(pool);
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
-        .bind(STATEMENT_TIMEOUT_MS.load(Ordering::Relaxed).to_string())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "SELECT set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)",
+    )
+    .bind(statement_timeout)
+    .bind(idle_timeout)
+    .execute(&mut *tx)
+    .await?;
     Ok(tx)
 }
 
 /// A transaction that sees and writes only `merchant`'s rows.
 pub async fn tenant_tx(pool: &PgPool, merchant: MerchantId) -> Result<Tx, sqlx::Error> {
+    let (statement_timeout, idle_timeout) = limits(pool);
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "SELECT set_config('statement_timeout', $2, true), set_config('recete.merchant_id', $1, true),
-                set_config('recete.scope', '', true)",
+        "SELECT set_config('recete.merchant_id', $1, true), set_config('recete.scope', '', true),
+                set_config('statement_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true)",
     )
     .bind(merchant.to_string())
-    .bind(STATEMENT_TIMEOUT_MS.load(Ordering::Relaxed).to_string())
+    .bind(statement_timeout)
+    .bind(idle_timeout)
     .execute(&mut *tx)
     .await?;
     Ok(tx)
@@ -87,11 +123,16 @@ pub async fn set_tenant(tx: &mut Tx, merchant: MerchantId) -> Result<(), sqlx::E
 /// A transaction that acts across merchants. Use only where no single merchant is known yet
 /// or where the work is the fleet's own (routing, relays, reconcilers).
 pub async fn system_tx(pool: &PgPool) -> Result<Tx, sqlx::Error> {
+    let (statement_timeout, idle_timeout) = limits(pool);
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('statement_timeout', $1, true), set_config('recete.scope', 'system', true)")
-        .bind(STATEMENT_TIMEOUT_MS.load(Ordering::Relaxed).to_string())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "SELECT set_config('recete.scope', 'system', true), set_config('statement_timeout', $1, true),
+                set_config('idle_in_transaction_session_timeout', $2, true)",
+    )
+    .bind(statement_timeout)
+    .bind(idle_timeout)
+    .execute(&mut *tx)
+    .await?;
     Ok(tx)
 }
 

@@ -1,8 +1,9 @@
 //! CSV imports: the uploaded file, the import's progress and the rows that failed.
 //!
-//! An upload is streamed into `import_chunks` in sealed pieces inside one transaction that also
-//! creates the `imports` row and its `import` task, so an upload cut off half-way leaves nothing
-//! behind. A worker of the imports pool reads the pieces back as a stream and commits the rows
+//! An upload is sealed piece by piece into a temporary file as it arrives (no database
+//! connection is held meanwhile), then written to `import_chunks` in one short transaction that
+//! also creates the `imports` row and its `import` task, so an upload cut off half-way leaves
+//! nothing behind. A worker of the imports pool reads the pieces back as a stream and commits the rows
 //! in batches, each batch together with the import's checkpoint and counters; the CSV reading
 //! itself is the `recete-imports` crate's.
 //!

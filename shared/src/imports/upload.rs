@@ -1,16 +1,22 @@
 //! Storing an uploaded file: streamed in, sealed piece by piece, committed whole or not at all.
 //!
-//! [`Upload`] holds one tenant transaction for the length of the upload and at most one piece
-//! of the file in memory. The pieces are written first and the `imports` row last, when the size
-//! and digest are known (the foreign key from a piece to its import is checked at commit), with
-//! the task that hands the import to a worker in the same commit.
+//! While the file arrives, no database connection is held: a client trickling its body for
+//! minutes must not keep a pooled connection (and an open transaction) for that long. Each full
+//! piece is sealed at once and appended to an unnamed temporary file (removed by the operating
+//! system when the upload ends, however it ends); only sealed bytes ever touch the disk, and at
+//! most one piece is held in memory. When the whole file is in, [`Upload::finish`] writes the
+//! pieces, the `imports` row and the task that hands the import to a worker in one short
+//! transaction whose length depends on the database, not on the client.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use super::{ImportKind, ImportOptions, chunk_context};
 use crate::crypto::Keyring;
-use crate::db::{self, Tx};
+use crate::db;
 use crate::ids::{ImportId, MerchantId, TaskId};
 use crate::tasks;
 
@@ -18,6 +24,8 @@ use crate::tasks;
 pub enum UploadError {
     #[error("the file is larger than {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("cannot hold the upload in temporary storage: {0}")]
+    Spool(#[from] std::io::Error),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -40,40 +48,48 @@ pub struct StoredImport {
     pub sha256: [u8; 32],
 }
 
+/// A sealed piece waiting in the spool file: its key and its length there.
+struct SpooledPiece {
+    key_id: String,
+    len: usize,
+}
+
 pub struct Upload<'k> {
-    tx: Tx,
+    pool: PgPool,
     keyring: &'k Keyring,
     merchant: MerchantId,
     id: ImportId,
     limit: usize,
     chunk_bytes: usize,
     buffer: Vec<u8>,
-    next_seq: i32,
+    /// Sealed pieces in order; `None` only while a write is under way on a blocking thread.
+    spool: Option<File>,
+    pieces: Vec<SpooledPiece>,
     size: u64,
     digest: Sha256,
 }
 
 impl<'k> Upload<'k> {
-    /// Starts an upload of at most `limit` bytes, stored in pieces of `chunk_bytes`.
+    /// Starts an upload of at most `limit` bytes, stored in pieces of `chunk_bytes`. Takes no
+    /// connection from `pool` until [`Upload::finish`].
     pub async fn begin(
         pool: &PgPool,
         keyring: &'k Keyring,
         merchant: MerchantId,
         limit: usize,
         chunk_bytes: usize,
-    ) -> Result<Self, sqlx::Error> {
-        let mut tx = db::tenant_tx(pool, merchant).await?;
-        // The piece-to-import key is checked when the import row exists, at commit.
-        sqlx::query("SET CONSTRAINTS import_chunks_import_id_fkey DEFERRED").execute(&mut *tx).await?;
+    ) -> Result<Self, UploadError> {
+        let spool = tokio::task::spawn_blocking(tempfile::tempfile).await.map_err(std::io::Error::other)??;
         Ok(Self {
-            tx,
+            pool: pool.clone(),
             keyring,
             merchant,
             id: ImportId::generate(),
             limit,
             chunk_bytes: chunk_bytes.max(1),
             buffer: Vec::with_capacity(chunk_bytes.max(1)),
-            next_seq: 0,
+            spool: Some(spool),
+            pieces: Vec::new(),
             size: 0,
             digest: Sha256::new(),
         })
@@ -88,7 +104,7 @@ impl<'k> Upload<'k> {
         self.size
     }
 
-    /// Appends bytes; a full piece is sealed and written at once.
+    /// Appends bytes; a full piece is sealed and spooled at once.
     pub async fn write(&mut self, mut bytes: &[u8]) -> Result<(), UploadError> {
         if self.size + bytes.len() as u64 > self.limit as u64 {
             return Err(UploadError::TooLarge { limit: self.limit });
@@ -101,38 +117,63 @@ impl<'k> Upload<'k> {
             self.buffer.extend_from_slice(now);
             bytes = later;
             if self.buffer.len() == self.chunk_bytes {
-                self.flush().await?;
+                self.seal_piece().await?;
             }
         }
         Ok(())
     }
 
-    async fn flush(&mut self) -> Result<(), sqlx::Error> {
+    async fn seal_piece(&mut self) -> Result<(), UploadError> {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let seq = self.next_seq;
+        let seq = self.pieces.len() as i32;
         let sealed = self.keyring.seal(&self.buffer, &chunk_context(self.merchant, self.id, seq));
-        sqlx::query(
-            "INSERT INTO import_chunks (import_id, merchant_id, seq, key_id, data_sealed) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(self.id)
-        .bind(self.merchant)
-        .bind(seq)
-        .bind(&sealed.key_id)
-        .bind(&sealed.bytes)
-        .execute(&mut *self.tx)
-        .await?;
         self.buffer.clear();
-        self.next_seq += 1;
+        let mut spool = self.spool.take().ok_or_else(spool_lost)?;
+        let len = sealed.bytes.len();
+        let spool = tokio::task::spawn_blocking(move || spool.write_all(&sealed.bytes).map(|()| spool))
+            .await
+            .map_err(std::io::Error::other)??;
+        self.spool = Some(spool);
+        self.pieces.push(SpooledPiece { key_id: sealed.key_id, len });
         Ok(())
     }
 
-    /// Writes the last piece, the import row and its task, and commits them together.
+    /// Seals the last piece, then writes every piece, the import row and its task in one
+    /// transaction.
     pub async fn finish(mut self, import: NewImport<'_>) -> Result<StoredImport, UploadError> {
-        self.flush().await?;
+        self.seal_piece().await?;
         let sha256: [u8; 32] = self.digest.finalize().into();
         let options = serde_json::to_value(import.options).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let mut spool = self.spool.take().ok_or_else(spool_lost)?;
+        spool = tokio::task::spawn_blocking(move || spool.seek(SeekFrom::Start(0)).map(|_| spool))
+            .await
+            .map_err(std::io::Error::other)??;
+        let mut tx = db::tenant_tx(&self.pool, self.merchant).await?;
+        // The piece-to-import key is checked when the import row exists, at commit.
+        sqlx::query("SET CONSTRAINTS import_chunks_import_id_fkey DEFERRED").execute(&mut *tx).await?;
+        for (seq, piece) in self.pieces.iter().enumerate() {
+            let len = piece.len;
+            let (bytes, back) = tokio::task::spawn_blocking(move || {
+                let mut bytes = vec![0; len];
+                spool.read_exact(&mut bytes).map(|()| (bytes, spool))
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            spool = back;
+            sqlx::query(
+                "INSERT INTO import_chunks (import_id, merchant_id, seq, key_id, data_sealed)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(self.id)
+            .bind(self.merchant)
+            .bind(seq as i32)
+            .bind(&piece.key_id)
+            .bind(&bytes)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO imports (id, merchant_id, kind, options, file_name, byte_size, sha256, chunk_count, created_by)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -144,12 +185,16 @@ impl<'k> Upload<'k> {
         .bind(import.file_name)
         .bind(self.size as i64)
         .bind(&sha256[..])
-        .bind(self.next_seq)
+        .bind(self.pieces.len() as i32)
         .bind(import.created_by)
-        .execute(&mut *self.tx)
+        .execute(&mut *tx)
         .await?;
-        let task_id = tasks::schedule_import(&mut self.tx, self.merchant, self.id).await?;
-        self.tx.commit().await?;
+        let task_id = tasks::schedule_import(&mut tx, self.merchant, self.id).await?;
+        tx.commit().await?;
         Ok(StoredImport { id: self.id, task_id, byte_size: self.size, sha256 })
     }
+}
+
+fn spool_lost() -> std::io::Error {
+    std::io::Error::other("an earlier write to the upload's temporary file failed")
 }

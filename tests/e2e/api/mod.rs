@@ -1,8 +1,10 @@
 mod attacks_webhooks;
 mod cli;
 mod generic;
+mod headers;
 mod observability;
 mod openapi;
+mod operator_listener;
 mod security;
 mod shopify;
 mod whatsapp;

@@ -7,9 +7,8 @@ async fn liveness_and_readiness_report_each_dependency() {
     let app = spawn_app().await;
     let live = app.client.get(app.url("/healthz")).send().await.expect("sent");
     assert_eq!(live.status().as_u16(), 200);
-    let ready = app.client.get(app.url("/readyz")).send().await.expect("sent");
-    assert_eq!(ready.status().as_u16(), 200);
-    let body: serde_json::Value = ready.json().await.expect("json");
+    let (status, body) = app.readiness().await;
+    assert_eq!(status, 200);
     assert_eq!(body["status"], "ready");
     assert_eq!(body["checks"]["postgres"]["status"], "up");
     assert_eq!(body["checks"]["redis"]["status"], "up");
@@ -18,9 +17,8 @@ async fn liveness_and_readiness_report_each_dependency() {
 #[tokio::test]
 async fn readiness_names_the_dependency_that_is_down() {
     let app = spawn_app_with(|figment| figment.merge(("redis.url", "redis://127.0.0.1:1"))).await;
-    let ready = app.client.get(app.url("/readyz")).send().await.expect("sent");
-    assert_eq!(ready.status().as_u16(), 503);
-    let body: serde_json::Value = ready.json().await.expect("json");
+    let (status, body) = app.readiness().await;
+    assert_eq!(status, 503);
     assert_eq!(body["checks"]["postgres"]["status"], "up");
     assert_eq!(body["checks"]["redis"]["status"], "down");
     assert!(body["checks"]["redis"]["error"].as_str().is_some());
@@ -80,7 +78,7 @@ async fn metrics_use_route_templates_and_count_webhook_outcomes() {
         let unknown = app.client.get(app.url(&format!("/wp-admin/probe-{n}.php"))).send().await.expect("sent");
         assert_problem(unknown, 404).await;
     }
-    let metrics = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
+    let metrics = app.metrics_text().await;
     for expected in [
         r#"route="/webhooks/commerce/shopify/{integration_id}""#,
         r#"route="unmatched""#,

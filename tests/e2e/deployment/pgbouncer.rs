@@ -54,8 +54,8 @@ async fn transaction_settings_never_leak_to_the_next_client_of_a_shared_server_c
         migration_url: SecretString::from(String::new()),
         max_connections: 8,
         acquire_timeout_ms: 5000,
-        // The timeout every test process uses (it is one setting per process).
-        statement_timeout_ms: 5000,
+        statement_timeout_ms: 1234,
+        idle_in_transaction_timeout_ms: 120_000,
     };
     let pool = db::connect_lazy(&settings).expect("pool");
 
@@ -72,7 +72,7 @@ async fn transaction_settings_never_leak_to_the_next_client_of_a_shared_server_c
                 )
                 .fetch_one(&mut *tx)
                 .await?;
-                assert_eq!(timeout, "5s");
+                assert_eq!(timeout, "1234ms");
                 assert_eq!(tenant, merchant.to_string());
                 tx.commit().await?;
             } else {
@@ -83,7 +83,7 @@ async fn transaction_settings_never_leak_to_the_next_client_of_a_shared_server_c
                 )
                 .fetch_one(&mut *tx)
                 .await?;
-                assert_eq!(timeout, "5s", "the timeout is set in every transaction");
+                assert_eq!(timeout, "1234ms", "the timeout is set in every transaction");
                 assert!(tenant.unwrap_or_default().is_empty(), "another client's tenant leaked in");
                 assert!(scope.unwrap_or_default().is_empty(), "another client's scope leaked in");
                 tx.commit().await?;
@@ -99,5 +99,5 @@ async fn transaction_settings_never_leak_to_the_next_client_of_a_shared_server_c
     // was the transaction's own, not a session setting left for the next client.
     let timeout: String =
         sqlx::query_scalar("SELECT current_setting('statement_timeout')").fetch_one(&pool).await.expect("query");
-    assert_ne!(timeout, "5s", "statement_timeout must not be a session setting behind a pooler");
+    assert_ne!(timeout, "1234ms", "statement_timeout must not be a session setting behind a pooler");
 }

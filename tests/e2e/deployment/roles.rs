@@ -139,7 +139,7 @@ async fn the_deploying_steps_make_two_roles_and_migrate_grants_the_serving_one_o
     .fetch_one(&mut app)
     .await
     .expect("role defaults");
-    assert_eq!(defaults, ("5s".to_owned(), "1min".to_owned()), "server-side limits from roles.sql");
+    assert_eq!(defaults, ("5s".to_owned(), "2min".to_owned()), "server-side limits from roles.sql");
     for statement in ["DROP TABLE orders", "ALTER TABLE customers DISABLE ROW LEVEL SECURITY", "DELETE FROM audit_log"]
     {
         let error = app.execute(statement).await.expect_err(statement);

@@ -2,6 +2,7 @@
 //! imports worker into PostgreSQL, and the results as the merchant sees them.
 
 mod cli;
+mod connections;
 mod files;
 mod rerun;
 mod scale;

@@ -132,32 +132,40 @@ async fn a_scraped_page_becomes_a_titled_product_with_embedded_sections() {
 }
 
 #[tokio::test]
-async fn a_page_on_a_loopback_address_is_refused_without_a_request() {
+async fn a_page_on_a_loopback_address_is_refused_without_a_request_and_the_merchant_sees_no_address() {
     let page = product_page().await;
     let app = spawn_knowledge_app(|figment| figment).await;
     let shop = shop(&app).await;
     let _workers = app.start_pools(&[Pool::Knowledge]);
 
-    let product = schedule(&app, &shop, &format!("{}{PAGE_PATH}", page.uri())).await;
+    // A name that resolves to the fleet's own loopback, and a literal private address.
+    let port = page.address().port();
+    let by_name = schedule(&app, &shop, &format!("http://localhost:{port}{PAGE_PATH}")).await;
+    let literal = schedule(&app, &shop, "http://10.0.0.5/products/internal").await;
     app.wait_for_count(
         "SELECT count(*) FROM scheduled_tasks WHERE kind = 'scrape' AND state = 'cancelled'",
-        1,
+        2,
         WAIT_SECS,
     )
     .await;
 
-    let reason: String = sqlx::query_scalar("SELECT cancel_reason FROM scheduled_tasks WHERE kind = 'scrape'")
-        .fetch_one(&app.admin)
+    let reasons: Vec<String> = sqlx::query_scalar("SELECT cancel_reason FROM scheduled_tasks WHERE kind = 'scrape'")
+        .fetch_all(&app.admin)
         .await
-        .expect("reason");
-    assert!(
-        reason.starts_with("not scraped: ") && reason.contains("127.0.0.1") && reason.contains("loopback"),
-        "{reason}"
-    );
-    let row = product_row(&app, product).await;
-    assert_eq!(row.scrape_state, "failed");
-    assert!(row.scrape_error.as_deref().is_some_and(|e| e.contains("127.0.0.1")), "{:?}", row.scrape_error);
-    assert_eq!(row.title, "(untitled)");
+        .expect("reasons");
+    for (product, host) in [(by_name, "localhost"), (literal, "10.0.0.5")] {
+        let shown = shop.get_json(&app, &format!("/api/products/{product}")).await;
+        assert_eq!(shown["scrape_state"], "failed", "{shown}");
+        let error = shown["scrape_error"].as_str().expect("a scrape error").to_owned();
+        assert!(error.contains(host) && error.contains("not public"), "{error}");
+        for leak in ["127.0.0.1", "::1", "loopback", "private"] {
+            assert!(!error.contains(leak), "the merchant's message names {leak}: {error}");
+            assert!(reasons.iter().all(|reason| !reason.contains(leak)), "{reasons:?}");
+        }
+        let row = product_row(&app, product).await;
+        assert_eq!(row.title, "(untitled)");
+    }
+    assert!(reasons.iter().all(|reason| reason.starts_with("not scraped: ")), "{reasons:?}");
     assert_eq!(app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'embed'").await, 0);
     assert_eq!(app.count("SELECT count(*) FROM knowledge_chunks").await, 0);
     assert!(page.received_requests().await.unwrap_or_default().is_empty(), "the page server saw no request");

@@ -5,6 +5,7 @@
 mod api_keys;
 mod integrations;
 mod products;
+mod scopes;
 mod settings;
 
 use recete_shared::ids::MerchantId;

@@ -124,7 +124,7 @@ async fn the_daily_expiry_runs_once_a_day_across_replicas_and_records_each_lapse
     assert_eq!(future_row, (None, None));
 
     // Every replica reports when the fleet last ran the job, with help text.
-    let metrics = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
+    let metrics = app.metrics_text().await;
     assert!(metrics.contains("# HELP recete_periodic_job_last_success_timestamp_seconds"), "{metrics}");
     let reported = metrics
         .lines()

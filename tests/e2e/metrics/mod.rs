@@ -55,6 +55,7 @@ impl RecordedProcess {
             .env("RECETE__METRICS__SAMPLE_INTERVAL_SECS", "1")
             .env("RECETE__METRICS__HEARTBEAT_INTERVAL_SECS", "1")
             .env("RECETE__LOG__FILTER", "warn")
+            .env("RECETE__API__METRICS_TOKEN", crate::helpers::METRICS_TOKEN)
             .envs(env.iter().copied())
             .stdout(Stdio::null());
         let process = ChildProcess::spawn(format!("recete {}", args.join(" ")), &mut command).expect("recete starts");
@@ -77,7 +78,14 @@ impl RecordedProcess {
     }
 
     pub async fn metrics(&self, client: &reqwest::Client) -> Exposition {
-        let response = client.get(format!("{}/metrics", self.base_url)).send().await.expect("/metrics answers");
+        // An API process serves /metrics on its own address only with the token; a worker's
+        // health listener ignores it.
+        let response = client
+            .get(format!("{}/metrics", self.base_url))
+            .bearer_auth(crate::helpers::METRICS_TOKEN)
+            .send()
+            .await
+            .expect("/metrics answers");
         assert_eq!(response.status(), 200, "/metrics of {}", self.process.name());
         Exposition(response.text().await.expect("/metrics body"))
     }

@@ -44,6 +44,8 @@ fn recete(app: &TestApp, role: &str, settings: &[(&str, String)]) -> FleetProces
             .env_remove("RUST_LOG")
             // The queue board has a fixed address of its own; it is not what this test watches.
             .env("RECETE__OPS__ENABLED", "false")
+            // Prometheus scrapes the API's own address with this token (see prometheus.rs).
+            .env("RECETE__API__METRICS_TOKEN", crate::helpers::METRICS_TOKEN)
             .env("RECETE__METRICS__SAMPLE_INTERVAL_SECS", "1")
             .env("RECETE__METRICS__HEARTBEAT_INTERVAL_SECS", "1")
             .env("RECETE__QUEUE__POLL_INTERVAL_MS", "50")

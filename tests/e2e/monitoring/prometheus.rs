@@ -46,7 +46,13 @@ impl Prometheus {
         std::fs::create_dir_all(&directory).expect("temporary directory for prometheus");
         let scrape_configs: String = targets
             .iter()
-            .map(|(job, target)| format!("  - job_name: {job}\n    static_configs:\n      - targets: [\"{target}\"]\n"))
+            .map(|(job, target)| {
+                format!(
+                    "  - job_name: {job}\n    authorization:\n      credentials: {}\n    static_configs:\n      \
+                     - targets: [\"{target}\"]\n",
+                    crate::helpers::METRICS_TOKEN
+                )
+            })
             .collect();
         let config = format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\

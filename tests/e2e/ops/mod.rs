@@ -7,6 +7,7 @@ mod bulk;
 mod jobs;
 mod process;
 mod queues;
+mod redaction;
 
 use recete_ops::Board;
 use recete_ops::operators::{self, Role};

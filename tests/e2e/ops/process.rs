@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use crate::helpers::spawn_app;
 
 #[tokio::test]
-async fn the_api_process_serves_the_board_on_its_own_address_and_stops_it_on_sigterm() {
+async fn the_api_process_serves_the_board_metrics_and_readiness_details_on_its_own_address_and_stops_on_sigterm() {
     let app = spawn_app().await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_recete"))
         .args(["api", "--listen", "127.0.0.1:0"])
@@ -57,6 +57,19 @@ async fn the_api_process_serves_the_board_on_its_own_address_and_stops_it_on_sig
     assert!(sign_in.text().await.expect("page").contains("Sign in"));
     let not_on_api = client.get(format!("http://{api}/ops/sign-in")).send().await.expect("api answers");
     assert_eq!(not_on_api.status(), StatusCode::NOT_FOUND, "the public API does not serve the board");
+
+    // Metrics and readiness in detail are on the board's address, not the public one.
+    let metrics = client.get(format!("http://{board}/metrics")).send().await.expect("board answers");
+    assert_eq!(metrics.status(), StatusCode::OK);
+    assert!(metrics.text().await.expect("text").contains("# TYPE"), "an exposition");
+    let details: serde_json::Value =
+        client.get(format!("http://{board}/readyz")).send().await.expect("board answers").json().await.expect("JSON");
+    assert!(details["checks"]["postgres"]["status"].is_string(), "{details}");
+    let public_metrics = client.get(format!("http://{api}/metrics")).send().await.expect("api answers");
+    assert_eq!(public_metrics.status(), StatusCode::NOT_FOUND, "no metrics on the public address");
+    let public_ready: serde_json::Value =
+        client.get(format!("http://{api}/readyz")).send().await.expect("api answers").json().await.expect("JSON");
+    assert!(public_ready.get("checks").is_none(), "no details on the public address: {public_ready}");
 
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(killed.success());

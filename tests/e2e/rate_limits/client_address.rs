@@ -67,7 +67,7 @@ async fn the_101st_request_from_one_address_is_refused_by_either_of_two_api_proc
     let health = app.client.get(second.url("/healthz")).send().await.expect("sent");
     assert_eq!(health.status().as_u16(), 200);
     assert!(policy(&health).is_none());
-    let metrics = app.client.get(second.url("/metrics")).send().await.expect("sent").text().await.expect("text");
+    let metrics = second.metrics_text().await;
     assert!(metrics.contains("# HELP recete_rate_limited_total"), "{metrics}");
     assert!(metrics.contains("recete_rate_limited_total{limit=\"ip\"} 1\n"), "one refusal by this process: {metrics}");
 
@@ -111,7 +111,7 @@ async fn a_trusted_proxy_names_the_client_by_its_rightmost_untrusted_forwarded_a
         ["127.0.0.1", "203.0.113.7", "203.0.113.8"].map(|ip| format!("{prefix}:ratelimit:http:ip:{ip}"))
     );
 
-    let metrics = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
+    let metrics = app.metrics_text().await;
     assert!(metrics.contains("# HELP recete_rate_limited_total"), "{metrics}");
     assert!(metrics.contains("recete_rate_limited_total{limit=\"ip\"}"), "{metrics}");
 }

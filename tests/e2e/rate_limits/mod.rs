@@ -64,6 +64,7 @@ impl ApiProcess {
             .env("RECETE__APP__ENVIRONMENT", "test")
             // Tests run side by side: the board's fixed default address would be taken.
             .env("RECETE__OPS__ENABLED", "false")
+            .env("RECETE__API__METRICS_TOKEN", crate::helpers::METRICS_TOKEN)
             .env("RECETE__LOG__FORMAT", "json")
             .env("RECETE__LOG__FILTER", "warn,recete_api::startup=info")
             .env_remove("RUST_LOG")
@@ -94,6 +95,19 @@ impl ApiProcess {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
+
+    /// `/metrics` of this process, with the metrics token.
+    pub async fn metrics_text(&self) -> String {
+        let client = reqwest::Client::new();
+        let response = client
+            .get(self.url("/metrics"))
+            .bearer_auth(crate::helpers::METRICS_TOKEN)
+            .send()
+            .await
+            .expect("/metrics sent");
+        assert_eq!(response.status(), 200, "/metrics with the token");
+        response.text().await.expect("/metrics text")
+    }
 }
 
 impl Drop for ApiProcess {
@@ -105,6 +119,6 @@ impl Drop for ApiProcess {
 
 /// The value of an unlabelled counter on the app's `/metrics`, 0 when not yet recorded.
 pub async fn counter(app: &TestApp, name: &str) -> f64 {
-    let text = app.client.get(app.url("/metrics")).send().await.expect("sent").text().await.expect("text");
+    let text = app.metrics_text().await;
     text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok()).unwrap_or(0.0)
 }
