@@ -27,6 +27,7 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
+    #[serde(default)]
     pub crypto: CryptoSettings,
     pub log: LogSettings,
     pub worker: WorkerSettings,
@@ -787,7 +788,7 @@ fn with_development_keys(figment: Figment) -> Result<Figment, ConfigError> {
     let given = |keys: &[&str]| keys.iter().any(|key| figment.find_value(key).is_ok());
     let sealing_given = given(&["crypto.active_key_id", "crypto.keys"]);
     let lookup_given = given(&["crypto.active_lookup_key_id", "crypto.lookup_keys", "crypto.lookup_key"]);
-    let mut figment = figment.clone();
+    let mut figment = figment;
     if !sealing_given {
         figment = figment
             .merge(("crypto.active_key_id", DEVELOPMENT_KEY_ID))
@@ -809,7 +810,8 @@ fn describe_load_error(error: figment::Error) -> String {
 
 fn describe_one(error: &figment::Error) -> String {
     use figment::error::Kind;
-    let secret = holds_secret(&error.path);
+    // An error without a path may be about any value, so its value is not shown either.
+    let secret = error.path.is_empty() || holds_secret(&error.path);
     let mut text = match &error.kind {
         Kind::InvalidType(actual, expected) if secret => {
             format!("invalid type: found {}, expected {expected}", shape(actual))

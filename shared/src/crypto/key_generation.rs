@@ -45,7 +45,7 @@ mod tests {
         assert_ne!(section, production_crypto_section(day));
         let figment = base_figment(None)
             .merge(("app.environment", "production"))
-            .merge(figment::providers::Toml::string(&section));
+            .merge(<figment::providers::Toml as figment::providers::Format>::string(&section));
         let settings = Settings::load_from(figment).expect("a generated section is a valid production key set");
         assert_eq!(settings.app.environment, Environment::Production);
         assert!(settings.crypto.active_key_id.starts_with("k-20261207-"), "{}", settings.crypto.active_key_id);

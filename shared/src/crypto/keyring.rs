@@ -180,6 +180,30 @@ mod tests {
     }
 
     #[test]
+    fn lookups_try_every_lookup_key_the_active_one_first() {
+        let settings = |active: &str| -> CryptoSettings {
+            serde_json::from_value(serde_json::json!({
+                "active_key_id": "k-1",
+                "keys": { "k-1": "Pq0G3y8rZmG3qk2Q8m0w9b1m7n5r3t1v2x4z6c8e0g0=" },
+                "active_lookup_key_id": active,
+                "lookup_keys": {
+                    "l-1": "BzxC+rlEZCf5VID7fWW6s9kglaxSdM0YYl/57SGViLo=",
+                    "l-2": "c2VjcmV0LWxvb2t1cC1rZXktb2YtdGhpcnR5LXR3by1ieXRlcw==",
+                },
+            }))
+            .expect("settings")
+        };
+        let old = Keyring::from_settings(&settings("l-1")).expect("keyring");
+        let new = Keyring::from_settings(&settings("l-2")).expect("keyring");
+        assert_eq!(new.active_lookup_key_id(), "l-2");
+        assert_ne!(old.lookup_hash("phone", "+1555"), new.lookup_hash("phone", "+1555"));
+        let hashes = new.lookup_hashes("phone", "+1555");
+        assert_eq!(hashes, [new.lookup_hash("phone", "+1555").to_vec(), old.lookup_hash("phone", "+1555").to_vec()]);
+        let unknown = Keyring::from_settings(&settings("l-9")).expect_err("no such lookup key");
+        assert!(matches!(unknown, KeyringError::UnknownLookupKey(id) if id == "l-9"));
+    }
+
+    #[test]
     fn lookup_hashes_are_stable_and_domain_separated() {
         let keyring = keyring();
         assert_eq!(keyring.lookup_hash("phone", "+1555"), keyring.lookup_hash("phone", "+1555"));
