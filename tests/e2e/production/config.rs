@@ -155,9 +155,8 @@ impl Deployment {
             assert!(Instant::now() < deadline, "the order was not committed within 30 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let (pii_key_id, event_key_id): (String, String) = sqlx::query_as(
-            "SELECT c.pii_key_id, e.key_id FROM customers c, external_events e WHERE e.dedup_key LIKE '%w-production%'",
-        )
+        let (pii_key_id, event_key_id): (String, String) =
+            sqlx::query_as("SELECT c.pii_key_id, e.key_id FROM customers c, external_events e")
         .fetch_one(&admin)
         .await
         .expect("customer and event");
