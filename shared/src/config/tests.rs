@@ -34,9 +34,8 @@ fn operator_keys_are_the_whole_key_set() {
     // The lookup key set was not given, so outside production it is still the development one.
     assert_eq!(settings.crypto.lookup_key_set().0, DEVELOPMENT_LOOKUP_KEY_ID);
 
-    let figment = base_figment(None)
-        .merge(("crypto.active_lookup_key_id", "l-1"))
-        .merge(("crypto.lookup_keys.l-1", LOOKUP));
+    let figment =
+        base_figment(None).merge(("crypto.active_lookup_key_id", "l-1")).merge(("crypto.lookup_keys.l-1", LOOKUP));
     let settings = Settings::load_from(figment).expect("loads");
     let (active, lookup_keys) = settings.crypto.lookup_key_set();
     assert_eq!((active.as_str(), lookup_keys.keys().collect::<Vec<_>>()), ("l-1", vec![&"l-1".to_owned()]));
@@ -104,7 +103,9 @@ fn production_refuses_each_bad_key_by_name_without_its_value() {
             Some(KEY),
         ),
         (
-            format!("active_key_id = \"k-1\"\nkeys = {{ \"k-1\" = \"{KEY}\" }}\nlookup_key = \"{DEVELOPMENT_LOOKUP_KEY}\"\n"),
+            format!(
+                "active_key_id = \"k-1\"\nkeys = {{ \"k-1\" = \"{KEY}\" }}\nlookup_key = \"{DEVELOPMENT_LOOKUP_KEY}\"\n"
+            ),
             "crypto.lookup_key is the default (development) lookup key",
             Some(DEVELOPMENT_LOOKUP_KEY),
         ),
@@ -238,7 +239,8 @@ fn a_keys_file_gives_the_key_set() {
 fn errors_never_quote_a_secret() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("broken.toml", "[crypto]\nkeys = { \"k-1\" = \"topsecretvalue }\n")?;
-        let error = Settings::load_from(base_figment(Some(Path::new("broken.toml")))).expect_err("bad TOML").to_string();
+        let error =
+            Settings::load_from(base_figment(Some(Path::new("broken.toml")))).expect_err("bad TOML").to_string();
         assert!(!error.contains("topsecretvalue"), "{error}");
         assert!(error.contains("broken.toml"), "{error}");
 
@@ -247,10 +249,9 @@ fn errors_never_quote_a_secret() {
         assert!(!error.contains("123456789") && !error.contains("987654321"), "{error}");
         Ok(())
     });
-    let keyring = crate::crypto::Keyring::from_settings(
-        &Settings::load_from(base_figment(None)).expect("defaults").crypto,
-    )
-    .expect("keyring");
+    let keyring =
+        crate::crypto::Keyring::from_settings(&Settings::load_from(base_figment(None)).expect("defaults").crypto)
+            .expect("keyring");
     let shown = format!("{keyring:?} {:?}", Settings::load_from(base_figment(None)).expect("defaults").crypto);
     assert!(!shown.contains(DEVELOPMENT_KEY) && !shown.contains(DEVELOPMENT_LOOKUP_KEY), "{shown}");
 }

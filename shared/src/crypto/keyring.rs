@@ -65,7 +65,8 @@ impl Keyring {
         let mut lookups = Vec::with_capacity(lookup_keys.len());
         for (id, encoded) in lookup_keys {
             let key = decode_key(encoded, false).ok_or_else(|| KeyringError::BadLookupKey(id.clone()))?;
-            let mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).map_err(|_| KeyringError::BadLookupKey(id.clone()))?;
+            let mac =
+                <Hmac<Sha256> as Mac>::new_from_slice(&key).map_err(|_| KeyringError::BadLookupKey(id.clone()))?;
             lookups.push((id, mac));
         }
         let Some(active) = lookups.iter().position(|(id, _)| *id == active_lookup_key_id) else {

@@ -67,10 +67,9 @@ pub async fn lookups_of(
     for row in rows {
         lookups.extend(row.phone_lookup.into_iter().chain(row.email_lookup));
         let Some(key_id) = row.pii_key_id.as_deref() else { continue };
-        for (field, domain, sealed) in [
-            ("phone", PHONE_LOOKUP_DOMAIN, &row.phone_sealed),
-            ("email", EMAIL_LOOKUP_DOMAIN, &row.email_sealed),
-        ] {
+        for (field, domain, sealed) in
+            [("phone", PHONE_LOOKUP_DOMAIN, &row.phone_sealed), ("email", EMAIL_LOOKUP_DOMAIN, &row.email_sealed)]
+        {
             let Some(sealed) = sealed else { continue };
             let plain = keyring.open(key_id, sealed, &field_context(row.merchant_id, field))?;
             lookups.extend(keyring.lookup_hashes(domain, &String::from_utf8_lossy(&plain)));

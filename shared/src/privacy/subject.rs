@@ -76,8 +76,8 @@ pub async fn find(
             )
             .bind(merchant)
             .bind(&lookups)
-                .fetch_all(&mut **tx)
-                .await?
+            .fetch_all(&mut **tx)
+            .await?
         }
         Subject::Email(raw) => {
             let email = normalize_email(raw).ok_or(SubjectError::Email)?;
@@ -88,8 +88,8 @@ pub async fn find(
             )
             .bind(merchant)
             .bind(&lookups)
-                .fetch_all(&mut **tx)
-                .await?
+            .fetch_all(&mut **tx)
+            .await?
         }
     };
     Ok(rows)

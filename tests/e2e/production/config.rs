@@ -145,10 +145,11 @@ impl Deployment {
         let admin = self.db.admin_pool().await.expect("admin pool");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE external_order_id = '820982911946154508'")
-                .fetch_one(&admin)
-                .await
-                .expect("orders");
+            let orders: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM orders WHERE external_order_id = '820982911946154508'")
+                    .fetch_one(&admin)
+                    .await
+                    .expect("orders");
             if orders == 1 {
                 break;
             }
@@ -157,9 +158,9 @@ impl Deployment {
         }
         let (pii_key_id, event_key_id): (String, String) =
             sqlx::query_as("SELECT c.pii_key_id, e.key_id FROM customers c, external_events e")
-        .fetch_one(&admin)
-        .await
-        .expect("customer and event");
+                .fetch_one(&admin)
+                .await
+                .expect("customer and event");
         assert_eq!((pii_key_id.as_str(), event_key_id.as_str()), (key_id, key_id));
     }
 }
@@ -195,7 +196,10 @@ async fn production_starts_with_keys_from_a_config_file() {
     let scratch = Scratch::new();
     let file = scratch.write(
         "recete.toml",
-        &format!("[app]\nenvironment = \"production\"\n{}", crypto_section("prod-2026", SEALING_KEY, "l-1", LOOKUP_KEY)),
+        &format!(
+            "[app]\nenvironment = \"production\"\n{}",
+            crypto_section("prod-2026", SEALING_KEY, "l-1", LOOKUP_KEY)
+        ),
     );
     let mut command = deployment.command(&[]);
     command.env("RECETE_CONFIG", &file);
@@ -297,8 +301,13 @@ async fn production_refuses_each_bad_configuration_by_name_without_showing_keys(
     };
     refused(&deployment, |_| {}, "no crypto keys are configured", None).await;
     let development_key = "V9Vc3qhT+72RXDN4fudRtgKoeU6B+4fiWftwxACTK+k=";
-    refused(&deployment, |c| keys(c, "dev-1", development_key), "crypto.keys.dev-1 is a development key", Some(development_key))
-        .await;
+    refused(
+        &deployment,
+        |c| keys(c, "dev-1", development_key),
+        "crypto.keys.dev-1 is a development key",
+        Some(development_key),
+    )
+    .await;
     refused(
         &deployment,
         |c| {
@@ -322,8 +331,13 @@ async fn production_refuses_each_bad_configuration_by_name_without_showing_keys(
     )
     .await;
     let short = "c2hvcnQtYnktb25lLWJ5dGUtMzEtYnl0ZXMtb2theQ=="; // 31 bytes
-    refused(&deployment, |c| keys(c, "prod-2026", short), "crypto.keys.prod-2026 is not base64 of 32 bytes", Some(short))
-        .await;
+    refused(
+        &deployment,
+        |c| keys(c, "prod-2026", short),
+        "crypto.keys.prod-2026 is not base64 of 32 bytes",
+        Some(short),
+    )
+    .await;
     let not_base64 = "this-is-not-base64-at-all!";
     refused(
         &deployment,

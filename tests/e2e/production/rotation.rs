@@ -81,9 +81,10 @@ async fn rotation_rehashes_lookups_and_reseals_task_payloads_so_the_old_keys_can
 
     // A reply planned before the rotation, its text sealed with the development key.
     let mut tx = db::tenant_tx(&app.pool, merchant).await.expect("tx");
-    let planned = schedule_reply(&mut tx, &app.keyring, merchant, customer, "reply:rotation", REPLY, &ReplyContext::default())
-        .await
-        .expect("reply planned");
+    let planned =
+        schedule_reply(&mut tx, &app.keyring, merchant, customer, "reply:rotation", REPLY, &ReplyContext::default())
+            .await
+            .expect("reply planned");
     tx.commit().await.expect("commit");
     assert!(planned);
 
@@ -97,7 +98,10 @@ async fn rotation_rehashes_lookups_and_reseals_task_payloads_so_the_old_keys_can
         .env("DATABASE_URL", app.db.app_url())
         .env("RECETE__CRYPTO__KEYS", format!("{{dev-1=\"{DEVELOPMENT_KEY}\",k-2=\"{NEW_KEY}\"}}"))
         .env("RECETE__CRYPTO__ACTIVE_KEY_ID", "k-2")
-        .env("RECETE__CRYPTO__LOOKUP_KEYS", format!("{{dev-lookup-1=\"{DEVELOPMENT_LOOKUP_KEY}\",l-2=\"{NEW_LOOKUP_KEY}\"}}"))
+        .env(
+            "RECETE__CRYPTO__LOOKUP_KEYS",
+            format!("{{dev-lookup-1=\"{DEVELOPMENT_LOOKUP_KEY}\",l-2=\"{NEW_LOOKUP_KEY}\"}}"),
+        )
         .env("RECETE__CRYPTO__ACTIVE_LOOKUP_KEY_ID", "l-2")
         .env("RECETE__LOG__FILTER", "warn")
         .env_remove("RUST_LOG")
@@ -122,8 +126,14 @@ async fn rotation_rehashes_lookups_and_reseals_task_payloads_so_the_old_keys_can
         .expect("lookup");
     assert_eq!(phone_lookup, after.lookup_hash(PHONE_LOOKUP_DOMAIN, "+16135551212").to_vec());
     let failed_row: (Option<String>, Vec<Vec<u8>>) =
-        sqlx::query_as("SELECT lookup_key_id, subject_lookups FROM import_errors").fetch_one(&app.admin).await.expect("row");
-    assert_eq!(failed_row, (Some("l-2".into()), vec![after.lookup_hash(PHONE_LOOKUP_DOMAIN, "+4915123456780").to_vec()]));
+        sqlx::query_as("SELECT lookup_key_id, subject_lookups FROM import_errors")
+            .fetch_one(&app.admin)
+            .await
+            .expect("row");
+    assert_eq!(
+        failed_row,
+        (Some("l-2".into()), vec![after.lookup_hash(PHONE_LOOKUP_DOMAIN, "+4915123456780").to_vec()])
+    );
 
     // A second run finds nothing left to do.
     let again = Command::new(env!("CARGO_BIN_EXE_recete"))
