@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use recete_shared::config::CryptoSettings;
 use recete_shared::crypto::Keyring;
-use recete_shared::customers::PHONE_LOOKUP_DOMAIN;
+use recete_shared::customers::{self, PHONE_LOOKUP_DOMAIN};
 use recete_shared::db;
+use recete_shared::events::CustomerSnapshot;
 use recete_shared::followups::planning::{ReplyContext, schedule_reply};
 use recete_shared::ids::{CustomerId, MerchantId};
 use recete_shared::integrations::IntegrationKind;
@@ -92,6 +93,24 @@ async fn rotation_rehashes_lookups_and_reseals_task_payloads_so_the_old_keys_can
     // only the new one, not until the rotation has run.
     assert_eq!(customers_by_phone(&app, &during_rotation(), merchant).await, [customer]);
     assert!(customers_by_phone(&app, &after_rotation(), merchant).await.is_empty());
+    // An event naming the customer's phone during the rotation finds the same customer rather
+    // than creating a second one; its phone hash moves to the new key, its email hash not yet.
+    let mut tx = db::tenant_tx(&app.pool, merchant).await.expect("tx");
+    let snapshot = CustomerSnapshot { phone: Some("+16135551212".into()), ..CustomerSnapshot::default() };
+    let provenance = customers::Provenance { actor: "test", event_id: None, occurred_at: chrono::Utc::now() };
+    let upserted = customers::upsert_from_snapshot(&mut tx, &during_rotation(), merchant, &snapshot, None, &provenance)
+        .await
+        .expect("upsert")
+        .expect("a customer");
+    tx.commit().await.expect("commit");
+    assert_eq!(upserted.id, customer);
+    assert_eq!(app.count("SELECT count(*) FROM customers").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM customers WHERE lookup_key_id = 'dev-lookup-1' AND email_lookup IS NOT NULL")
+            .await,
+        1,
+        "the email hash is still under the old lookup key"
+    );
 
     let output = Command::new(env!("CARGO_BIN_EXE_recete"))
         .args(["keys", "rotate"])
