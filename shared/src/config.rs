@@ -3,8 +3,15 @@
 //! Sources, later ones winning: `config/default.toml` (every key documented there), an optional
 //! file named by `RECETE_CONFIG`, then `RECETE__SECTION__KEY` environment variables
 //! (`RECETE__API__LISTEN=0.0.0.0:8080`). `DATABASE_URL` and `REDIS_URL` are honoured as they are,
-//! because every platform that provisions PostgreSQL or Redis sets them. Loading fails fast with a
-//! message naming the key at fault; nothing reads the environment after start.
+//! because every platform that provisions PostgreSQL or Redis sets them. Each variable has a
+//! `_FILE` form naming a file that holds the value (`RECETE__CRYPTO__KEYS__K-1_FILE`,
+//! `DATABASE_URL_FILE`), and `crypto.keys_file` names a file holding the whole `[crypto]` section,
+//! read last: how container platforms mount secrets.
+//!
+//! Crypto keys are never merged with defaults: the defaults hold none, and the public development
+//! keys fill in only outside production and only a key set (sealing, lookup) that no layer gives.
+//! Loading fails fast with a message naming the key at fault, never a secret's value; nothing
+//! reads the environment after start.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,6 +22,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// The defaults compiled into the binary, so `recete` runs from any directory.
 const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -740,23 +748,28 @@ fn peek(figment: &Figment) -> Result<Peek, ConfigError> {
     figment.extract::<Peek>().map_err(|error| ConfigError::Load(describe_load_error(error)))
 }
 
-/// The `[crypto]` section of a keys file, and nothing else.
+/// The shape of a keys file: one `[crypto]` section with key settings, nothing else. Only the
+/// names are checked here; the values are read with every other layer.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeysFile {
-    #[allow(dead_code)] // read for its shape; the figment layer carries the values
-    crypto: KeysFileCrypto,
+    #[serde(rename = "crypto")]
+    _crypto: KeysFileCrypto,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 struct KeysFileCrypto {
-    active_key_id: Option<String>,
-    keys: Option<BTreeMap<String, SecretString>>,
-    active_lookup_key_id: Option<String>,
-    lookup_keys: Option<BTreeMap<String, SecretString>>,
-    lookup_key: Option<SecretString>,
+    #[serde(rename = "active_key_id")]
+    _active_key_id: Option<IgnoredAny>,
+    #[serde(rename = "keys")]
+    _keys: Option<IgnoredAny>,
+    #[serde(rename = "active_lookup_key_id")]
+    _active_lookup_key_id: Option<IgnoredAny>,
+    #[serde(rename = "lookup_keys")]
+    _lookup_keys: Option<IgnoredAny>,
+    #[serde(rename = "lookup_key")]
+    _lookup_key: Option<IgnoredAny>,
 }
 
 /// Layers the file named by `crypto.keys_file` over everything else.
@@ -775,7 +788,8 @@ fn with_keys_file(figment: Figment) -> Result<Figment, ConfigError> {
             describe_load_error(error)
         ))
     })?;
-    Ok(figment.merge(keys))
+    // Layered from the file itself, so a wrong value is reported with the file's name.
+    Ok(figment.merge(Toml::file_exact(&path)))
 }
 
 /// Outside production, a key set the operator's layers do not give at all (sealing keys, lookup
