@@ -203,8 +203,12 @@ pub enum OperatorsCommand {
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
-    /// Re-seal every stored secret and personal field with crypto.active_key_id.
+    /// Re-seal every stored secret, personal field and sealed task payload with
+    /// crypto.active_key_id, and re-hash every lookup hash with crypto.active_lookup_key_id.
     Rotate,
+    /// Print a fresh, complete production [crypto] section (new key ids, sealing key and lookup
+    /// key from the operating system's generator) to store as a secret. Reads no configuration.
+    Generate,
 }
 
 fn parse_kind(value: &str) -> Result<IntegrationKind, String> {
@@ -216,6 +220,10 @@ fn parse_kind(value: &str) -> Result<IntegrationKind, String> {
 pub fn run(cli: Cli) -> ExitCode {
     if let Command::Healthcheck { url } = &cli.command {
         return commands::healthcheck::run(url);
+    }
+    if let Command::Keys { command: KeysCommand::Generate } = &cli.command {
+        commands::admin::generate_keys();
+        return ExitCode::SUCCESS;
     }
     let settings = match Settings::load() {
         Ok(settings) => settings,

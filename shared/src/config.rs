@@ -3,8 +3,15 @@
 //! Sources, later ones winning: `config/default.toml` (every key documented there), an optional
 //! file named by `RECETE_CONFIG`, then `RECETE__SECTION__KEY` environment variables
 //! (`RECETE__API__LISTEN=0.0.0.0:8080`). `DATABASE_URL` and `REDIS_URL` are honoured as they are,
-//! because every platform that provisions PostgreSQL or Redis sets them. Loading fails fast with a
-//! message naming the key at fault; nothing reads the environment after start.
+//! because every platform that provisions PostgreSQL or Redis sets them. Each variable has a
+//! `_FILE` form naming a file that holds the value (`RECETE__CRYPTO__KEYS__K-1_FILE`,
+//! `DATABASE_URL_FILE`), and `crypto.keys_file` names a file holding the whole `[crypto]` section,
+//! read last: how container platforms mount secrets.
+//!
+//! Crypto keys are never merged with defaults: the defaults hold none, and the public development
+//! keys fill in only outside production and only a key set (sealing, lookup) that no layer gives.
+//! Loading fails fast with a message naming the key at fault, never a secret's value; nothing
+//! reads the environment after start.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -15,6 +22,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// The defaults compiled into the binary, so `recete` runs from any directory.
 const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -27,6 +35,7 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
+    #[serde(default)]
     pub crypto: CryptoSettings,
     pub log: LogSettings,
     pub worker: WorkerSettings,
@@ -122,15 +131,149 @@ pub struct RedisSettings {
     pub response_timeout_ms: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// The keys that seal personal data and key its lookup hashes. The whole set comes from one
+/// place: the operator's layers (`RECETE_CONFIG`, `crypto.keys_file`, `RECETE__CRYPTO__…` and
+/// their `_FILE` forms) or, outside production and only when those give none, the public
+/// development keys built into the binary. The two are never mixed.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CryptoSettings {
     /// Key id used for new data; every id ever used must stay in `keys` until re-encrypted.
+    #[serde(default)]
     pub active_key_id: String,
     /// Key id to base64 of 32 random bytes.
+    #[serde(default)]
     pub keys: BTreeMap<String, SecretString>,
-    /// Base64 of at least 32 random bytes for keyed lookup hashes (phone, email).
-    pub lookup_key: SecretString,
+    /// Lookup key id used for new lookup hashes (phones, emails).
+    #[serde(default)]
+    pub active_lookup_key_id: String,
+    /// Lookup key id to base64 of at least 32 random bytes. Lookups try every one, so a rotated
+    /// out key stays here until `recete keys rotate` has re-hashed its rows.
+    #[serde(default)]
+    pub lookup_keys: BTreeMap<String, SecretString>,
+    /// The single lookup key of earlier versions, read as the lookup key with id
+    /// [`LEGACY_LOOKUP_KEY_ID`] (and active unless `active_lookup_key_id` names another).
+    #[serde(default)]
+    pub lookup_key: Option<SecretString>,
+    /// A TOML file holding a `[crypto]` section (what `recete keys generate` prints), read
+    /// after every other layer: how Docker and Kubernetes secrets are mounted.
+    #[serde(default)]
+    pub keys_file: Option<PathBuf>,
+}
+
+/// The id `crypto.lookup_key` (the single lookup key of earlier versions) is known by.
+pub const LEGACY_LOOKUP_KEY_ID: &str = "lookup";
+
+/// The public development keys: used outside production when no crypto keys are configured.
+pub const DEVELOPMENT_KEY_ID: &str = "dev-1";
+const DEVELOPMENT_KEY: &str = "V9Vc3qhT+72RXDN4fudRtgKoeU6B+4fiWftwxACTK+k=";
+pub const DEVELOPMENT_LOOKUP_KEY_ID: &str = "dev-lookup-1";
+const DEVELOPMENT_LOOKUP_KEY: &str = "BzxC+rlEZCf5VID7fWW6s9kglaxSdM0YYl/57SGViLo=";
+
+/// Key ids of development keys; refused in production.
+const DEVELOPMENT_KEY_PREFIX: &str = "dev-";
+
+/// The bytes of a base64 key, when it decodes to exactly (or, for lookup keys, at least) 32.
+pub fn decode_key(encoded: &SecretString, exactly_32: bool) -> Option<Vec<u8>> {
+    use base64::Engine;
+    use secrecy::ExposeSecret;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded.expose_secret().trim()).ok()?;
+    let fits = if exactly_32 { bytes.len() == 32 } else { bytes.len() >= 32 };
+    fits.then_some(bytes)
+}
+
+impl CryptoSettings {
+    /// The active lookup key id and every lookup key by id, `crypto.lookup_key` included.
+    pub fn lookup_key_set(&self) -> (String, BTreeMap<String, &SecretString>) {
+        let mut set: BTreeMap<String, &SecretString> =
+            self.lookup_keys.iter().map(|(id, key)| (id.clone(), key)).collect();
+        if let Some(legacy) = &self.lookup_key {
+            set.entry(LEGACY_LOOKUP_KEY_ID.to_owned()).or_insert(legacy);
+        }
+        let active = if !self.active_lookup_key_id.is_empty() {
+            self.active_lookup_key_id.clone()
+        } else if self.lookup_key.is_some() {
+            LEGACY_LOOKUP_KEY_ID.to_owned()
+        } else {
+            String::new()
+        };
+        (active, set)
+    }
+
+    /// The first thing wrong with the keys, by the name of the key at fault; never a key's value.
+    fn problem(&self, environment: Environment) -> Option<String> {
+        use secrecy::ExposeSecret;
+        let production = environment == Environment::Production;
+        let generate = "`recete keys generate` prints a complete set";
+        if self.keys.is_empty() && self.active_key_id.is_empty() {
+            return Some(format!(
+                "no crypto keys are configured: set crypto.active_key_id and crypto.keys (in RECETE_CONFIG, \
+                 crypto.keys_file or RECETE__CRYPTO__… variables); {generate}"
+            ));
+        }
+        for (id, key) in &self.keys {
+            if production && id.starts_with(DEVELOPMENT_KEY_PREFIX) {
+                return Some(format!(
+                    "crypto.keys.{id} is a development key (id starting `{DEVELOPMENT_KEY_PREFIX}`); production needs its own keys: {generate}"
+                ));
+            }
+            if decode_key(key, true).is_none() {
+                return Some(format!("crypto.keys.{id} is not base64 of 32 bytes"));
+            }
+            if production && key.expose_secret().trim() == DEVELOPMENT_KEY {
+                return Some(format!(
+                    "crypto.keys.{id} is the public development key; production needs its own keys: {generate}"
+                ));
+            }
+        }
+        if self.active_key_id.is_empty() {
+            return Some("crypto.active_key_id is not set: it names the key in crypto.keys that seals new data".into());
+        }
+        if !self.keys.contains_key(&self.active_key_id) {
+            return Some(format!("crypto.active_key_id `{}` is not one of crypto.keys", self.active_key_id));
+        }
+        let (active_lookup, lookup_keys) = self.lookup_key_set();
+        if self.lookup_key.is_some() && self.lookup_keys.contains_key(LEGACY_LOOKUP_KEY_ID) {
+            return Some(format!(
+                "crypto.lookup_key and crypto.lookup_keys.{LEGACY_LOOKUP_KEY_ID} are both set; keep one"
+            ));
+        }
+        if lookup_keys.is_empty() && active_lookup.is_empty() {
+            return Some(format!(
+                "no lookup key is configured: set crypto.active_lookup_key_id and crypto.lookup_keys; {generate}"
+            ));
+        }
+        for (id, key) in &lookup_keys {
+            let name = if self.lookup_keys.contains_key(id) {
+                format!("crypto.lookup_keys.{id}")
+            } else {
+                "crypto.lookup_key".to_owned()
+            };
+            if production && id.starts_with(DEVELOPMENT_KEY_PREFIX) {
+                return Some(format!(
+                    "{name} is a development lookup key (id starting `{DEVELOPMENT_KEY_PREFIX}`); production needs its own: {generate}"
+                ));
+            }
+            if decode_key(key, false).is_none() {
+                return Some(format!("{name} is not base64 of at least 32 bytes"));
+            }
+            if production && key.expose_secret().trim() == DEVELOPMENT_LOOKUP_KEY {
+                return Some(format!(
+                    "{name} is the default (development) lookup key; production needs its own: {generate}"
+                ));
+            }
+        }
+        if active_lookup.is_empty() {
+            return Some(
+                "crypto.active_lookup_key_id is not set: it names the key in crypto.lookup_keys that hashes new lookups"
+                    .into(),
+            );
+        }
+        if !lookup_keys.contains_key(&active_lookup) {
+            return Some(format!("crypto.active_lookup_key_id `{active_lookup}` is not one of crypto.lookup_keys"));
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -430,12 +573,11 @@ pub struct HousekeepingSettings {
 pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    /// The configuration could not be read; the message names the key and source at fault but
+    /// never a secret's value.
     #[error("cannot read configuration: {0}")]
-    Load(#[from] Box<figment::Error>),
+    Load(String),
 }
-
-/// Key ids of the development keys in `config/default.toml`; refused in production.
-const DEVELOPMENT_KEY_PREFIX: &str = "dev-";
 
 impl Settings {
     /// Loads settings from the defaults, `RECETE_CONFIG` and the process environment.
@@ -444,24 +586,20 @@ impl Settings {
         Self::load_from(figment_with_env(base_figment(extra.as_deref())))
     }
 
-    /// Loads and validates settings from an already layered figment (tests pass their own).
+    /// Loads and validates settings from an already layered figment (tests pass their own):
+    /// reads `crypto.keys_file`, falls back to the development keys where allowed, validates.
     pub fn load_from(figment: Figment) -> Result<Self, ConfigError> {
-        let settings: Settings = figment.extract().map_err(Box::new)?;
+        let figment = with_keys_file(figment)?;
+        let figment = with_development_keys(figment)?;
+        let settings: Settings = figment.extract().map_err(|error| ConfigError::Load(describe_load_error(error)))?;
         settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |message: String| Err(ConfigError::Invalid(message));
-        if !self.crypto.keys.contains_key(&self.crypto.active_key_id) {
-            return invalid(format!("crypto.active_key_id `{}` is not one of crypto.keys", self.crypto.active_key_id));
-        }
-        if self.app.environment == Environment::Production
-            && self.crypto.keys.keys().any(|id| id.starts_with(DEVELOPMENT_KEY_PREFIX))
-        {
-            return invalid(format!(
-                "crypto.keys holds a development key (id starting `{DEVELOPMENT_KEY_PREFIX}`); production needs its own keys"
-            ));
+        if let Some(problem) = self.crypto.problem(self.app.environment) {
+            return invalid(problem);
         }
         if self.ingest.max_batch == 0 || self.ingest.writers == 0 || self.ingest.queue_capacity == 0 {
             return invalid("ingest.max_batch, ingest.writers and ingest.queue_capacity must be at least 1".into());
@@ -581,13 +719,226 @@ pub fn base_figment(extra_file: Option<&Path>) -> Figment {
     }
 }
 
-/// Adds `RECETE__SECTION__KEY` variables and the conventional `DATABASE_URL` / `REDIS_URL`.
+/// Adds `RECETE__SECTION__KEY` variables, the conventional `DATABASE_URL` / `REDIS_URL`, and
+/// the `_FILE` form of each (`RECETE__SECTION__KEY_FILE`, `DATABASE_URL_FILE`,
+/// `REDIS_URL_FILE`), whose value is read from the file the variable names.
 pub fn figment_with_env(figment: Figment) -> Figment {
     figment
-        .merge(Env::prefixed("RECETE__").split("__"))
+        .merge(Env::prefixed("RECETE__").split("__").filter(|key| !names_a_file(key.as_str())))
         .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
         .merge(Env::raw().only(&["DATABASE_MIGRATION_URL"]).map(|_| "database.migration_url".into()))
         .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()))
+        .merge(SecretFiles)
+}
+
+/// Settings whose own name ends in `_file` (they hold a path the process reads itself); every
+/// other `RECETE__…_FILE` variable names a file holding the value.
+const SETTINGS_NAMED_FILE: [&str; 2] = ["crypto.keys_file", "redis.ca_file"];
+
+fn names_a_file(dotted_key: &str) -> bool {
+    let key = dotted_key.to_ascii_lowercase();
+    key.ends_with("_file") && !SETTINGS_NAMED_FILE.contains(&key.as_str())
+}
+
+/// The setting a `_FILE` environment variable fills, if it is one.
+fn file_variable_key(name: &str) -> Option<String> {
+    match name {
+        "DATABASE_URL_FILE" => return Some("database.url".into()),
+        "REDIS_URL_FILE" => return Some("redis.url".into()),
+        _ => {}
+    }
+    let upper = name.to_ascii_uppercase();
+    let rest = upper.strip_prefix("RECETE__")?;
+    let dotted = rest.replace("__", ".").to_ascii_lowercase();
+    let key = dotted.strip_suffix("_file").filter(|_| names_a_file(&dotted))?;
+    (!key.is_empty() && !key.split('.').any(str::is_empty)).then(|| key.to_owned())
+}
+
+/// Settings whose value sits in a file, as Docker and Kubernetes mount secrets: the file's content
+/// without its trailing newline. A file that cannot be read is an error naming the variable and
+/// the path.
+struct SecretFiles;
+
+impl figment::Provider for SecretFiles {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("`_FILE` environment variable(s)")
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut files = Figment::new();
+        for (name, path) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            let Some(key) = file_variable_key(name) else { continue };
+            let path = PathBuf::from(path);
+            let content = std::fs::read_to_string(&path).map_err(|error| {
+                figment::Error::from(format!("{name} names {}, which cannot be read: {error}", path.display()))
+            })?;
+            files = files.merge((key, content.trim_end_matches(['\n', '\r']).to_owned()));
+        }
+        files.data()
+    }
+}
+
+/// What `load_from` needs to know before extracting everything.
+#[derive(Deserialize, Default)]
+struct Peek {
+    #[serde(default)]
+    app: PeekApp,
+    #[serde(default)]
+    crypto: PeekCrypto,
+}
+
+#[derive(Deserialize, Default)]
+struct PeekApp {
+    environment: Option<Environment>,
+}
+
+#[derive(Deserialize, Default)]
+struct PeekCrypto {
+    keys_file: Option<PathBuf>,
+}
+
+fn peek(figment: &Figment) -> Result<Peek, ConfigError> {
+    figment.extract::<Peek>().map_err(|error| ConfigError::Load(describe_load_error(error)))
+}
+
+/// The shape of a keys file: one `[crypto]` section with key settings, nothing else. Only the
+/// names are checked here; the values are read with every other layer.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysFile {
+    #[serde(rename = "crypto")]
+    _crypto: KeysFileCrypto,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeysFileCrypto {
+    #[serde(rename = "active_key_id")]
+    _active_key_id: Option<IgnoredAny>,
+    #[serde(rename = "keys")]
+    _keys: Option<IgnoredAny>,
+    #[serde(rename = "active_lookup_key_id")]
+    _active_lookup_key_id: Option<IgnoredAny>,
+    #[serde(rename = "lookup_keys")]
+    _lookup_keys: Option<IgnoredAny>,
+    #[serde(rename = "lookup_key")]
+    _lookup_key: Option<IgnoredAny>,
+}
+
+/// Layers the file named by `crypto.keys_file` over everything else.
+fn with_keys_file(figment: Figment) -> Result<Figment, ConfigError> {
+    let Some(path) = peek(&figment)?.crypto.keys_file.filter(|path| !path.as_os_str().is_empty()) else {
+        return Ok(figment);
+    };
+    let content = std::fs::read_to_string(&path).map_err(|error| {
+        ConfigError::Invalid(format!("crypto.keys_file names {}, which cannot be read: {error}", path.display()))
+    })?;
+    let keys = Figment::from(Toml::string(&content));
+    keys.extract::<KeysFile>().map_err(|error| {
+        ConfigError::Invalid(format!(
+            "crypto.keys_file {} must hold one [crypto] section as `recete keys generate` prints it: {}",
+            path.display(),
+            describe_load_error(error)
+        ))
+    })?;
+    // Layered from the file itself, so a wrong value is reported with the file's name.
+    Ok(figment.merge(Toml::file_exact(&path)))
+}
+
+/// Outside production, a key set the operator's layers do not give at all (sealing keys, lookup
+/// keys) is the public development one. In production nothing is filled in.
+fn with_development_keys(figment: Figment) -> Result<Figment, ConfigError> {
+    let environment = peek(&figment)?.app.environment.unwrap_or(Environment::Development);
+    if environment == Environment::Production {
+        return Ok(figment);
+    }
+    let given = |keys: &[&str]| keys.iter().any(|key| figment.find_value(key).is_ok());
+    let sealing_given = given(&["crypto.active_key_id", "crypto.keys"]);
+    let lookup_given = given(&["crypto.active_lookup_key_id", "crypto.lookup_keys", "crypto.lookup_key"]);
+    let mut figment = figment;
+    if !sealing_given {
+        figment = figment
+            .merge(("crypto.active_key_id", DEVELOPMENT_KEY_ID))
+            .merge(("crypto.keys", BTreeMap::from([(DEVELOPMENT_KEY_ID, DEVELOPMENT_KEY)])));
+    }
+    if !lookup_given {
+        figment = figment
+            .merge(("crypto.active_lookup_key_id", DEVELOPMENT_LOOKUP_KEY_ID))
+            .merge(("crypto.lookup_keys", BTreeMap::from([(DEVELOPMENT_LOOKUP_KEY_ID, DEVELOPMENT_LOOKUP_KEY)])));
+    }
+    Ok(figment)
+}
+
+/// A figment error as a message naming the key and where it came from, without the value when
+/// the key holds a secret, and without the quoted source line a TOML syntax error carries.
+fn describe_load_error(error: figment::Error) -> String {
+    error.into_iter().map(|error| describe_one(&error)).collect::<Vec<_>>().join("; ")
+}
+
+fn describe_one(error: &figment::Error) -> String {
+    use figment::error::Kind;
+    // An error without a path may be about any value, so its value is not shown either.
+    let secret = error.path.is_empty() || holds_secret(&error.path);
+    let mut text = match &error.kind {
+        Kind::InvalidType(actual, expected) if secret => {
+            format!("invalid type: found {}, expected {expected}", shape(actual))
+        }
+        Kind::InvalidValue(actual, expected) if secret => {
+            format!("invalid value: found {}, expected {expected}", shape(actual))
+        }
+        Kind::Unsupported(actual) | Kind::UnsupportedKey(actual, _) if secret => {
+            format!("unsupported {}", shape(actual))
+        }
+        Kind::Message(message) => without_source_lines(message),
+        kind => kind.to_string(),
+    };
+    if !error.path.is_empty() {
+        text.push_str(&format!(" for key `{}`", error.path.join(".")));
+    }
+    if let Some(metadata) = &error.metadata {
+        text.push_str(&format!(" in {}", metadata.name));
+        if let Some(source) = &metadata.source {
+            text.push_str(&format!(" {source}"));
+        }
+    }
+    text
+}
+
+/// Whether a setting holds a secret whose value must never be printed.
+fn holds_secret(path: &[String]) -> bool {
+    match path {
+        [section, ..] if section == "crypto" => true,
+        [section, key] if (section == "database" || section == "redis") && key == "url" => true,
+        [.., key] => key == "api_key" || key == "access_token",
+        [] => false,
+    }
+}
+
+fn shape(actual: &figment::error::Actual) -> &'static str {
+    use figment::error::Actual;
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_) => "a number",
+        Actual::Char(_) | Actual::Str(_) => "a string",
+        Actual::Bytes(_) => "bytes",
+        Actual::Seq => "an array",
+        Actual::Map => "a table",
+        _ => "another kind of value",
+    }
+}
+
+/// A TOML syntax error quotes the offending line (`12 | key = "…"`): drop those lines.
+fn without_source_lines(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            let quoted = line.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+            !line.is_empty() && !quoted.starts_with('|')
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl ApiSettings {
@@ -628,70 +979,4 @@ impl DatabaseSettings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        let settings = Settings::load_from(base_figment(None)).expect("default.toml must load");
-        assert_eq!(settings.app.environment, Environment::Development);
-        assert_eq!(settings.api.body_limit_bytes, 1024 * 1024);
-    }
-
-    #[test]
-    fn unknown_active_key_is_rejected_by_name() {
-        let figment = base_figment(None).merge(("crypto.active_key_id", "missing"));
-        let error = Settings::load_from(figment).expect_err("must fail");
-        assert!(error.to_string().contains("crypto.active_key_id `missing`"), "{error}");
-    }
-
-    #[test]
-    fn production_refuses_development_keys() {
-        let figment = base_figment(None).merge(("app.environment", "production"));
-        let error = Settings::load_from(figment).expect_err("must fail");
-        assert!(error.to_string().contains("development key"), "{error}");
-    }
-
-    #[test]
-    #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
-    fn environment_variables_override_files() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("RECETE__API__LISTEN", "127.0.0.1:9999");
-            jail.set_env("DATABASE_URL", "postgres://someone@db/elsewhere");
-            let settings = Settings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
-            assert_eq!(settings.api.listen.port(), 9999);
-            use secrecy::ExposeSecret;
-            assert_eq!(settings.database.url.expose_secret(), "postgres://someone@db/elsewhere");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn upload_bounds_metrics_token_and_key_expiry_are_checked_by_name() {
-        let cases = [
-            (base_figment(None).merge(("imports.max_concurrent_uploads_per_merchant", 0)), "max_concurrent_uploads"),
-            (
-                base_figment(None)
-                    .merge(("imports.max_concurrent_uploads_per_merchant", 4))
-                    .merge(("imports.max_concurrent_uploads", 3)),
-                "max_concurrent_uploads",
-            ),
-            (base_figment(None).merge(("api.metrics_token", "short")), "api.metrics_token"),
-            (base_figment(None).merge(("api.default_key_expiry_days", 731)), "api.default_key_expiry_days"),
-            (base_figment(None).merge(("database.idle_in_transaction_timeout_ms", 0)), "idle_in_transaction"),
-        ];
-        for (figment, named) in cases {
-            let error = Settings::load_from(figment).expect_err("must fail");
-            assert!(error.to_string().contains(named), "{named}: {error}");
-        }
-        let token = base_figment(None).merge(("api.metrics_token", "a-long-enough-metrics-token-1234"));
-        Settings::load_from(token).expect("a long token is fine");
-    }
-
-    #[test]
-    fn a_typo_in_a_key_is_reported() {
-        let figment = base_figment(None).merge(("api.lisen", "x"));
-        let error = Settings::load_from(figment).expect_err("must fail");
-        assert!(error.to_string().contains("lisen"), "{error}");
-    }
-}
+mod tests;

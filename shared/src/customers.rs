@@ -1,4 +1,7 @@
 //! Customers, found by keyed hashes of their phone (E.164) and email, never by plaintext.
+//! Hashes are made with the active lookup key and its id is kept beside them; finding a
+//! customer tries every configured lookup key, so rows hashed before a lookup key rotation are
+//! still found until `recete keys rotate` has re-hashed them.
 //!
 //! Phone, email and name are sealed with AES-256-GCM bound to the merchant, so a value copied
 //! into another merchant's row does not open. Consent changes are applied only when newer than
@@ -117,6 +120,9 @@ pub async fn upsert_from_snapshot(
     }
     let phone_lookup = phone.as_ref().map(|p| keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, p.as_e164()).to_vec());
     let email_lookup = email.as_deref().map(|e| keyring.lookup_hash(EMAIL_LOOKUP_DOMAIN, e).to_vec());
+    let phone_lookups = phone.as_ref().map(|p| keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, p.as_e164()));
+    let email_lookups = email.as_deref().map(|e| keyring.lookup_hashes(EMAIL_LOOKUP_DOMAIN, e));
+    let lookup_key_id = keyring.active_lookup_key_id();
     let key_id = keyring.active_key_id();
     let seal = |field: &str, value: &str| keyring.seal(value.as_bytes(), &field_context(merchant, field)).bytes;
     let phone_sealed = phone.as_ref().map(|p| seal("phone", p.as_e164()));
@@ -125,7 +131,7 @@ pub async fn upsert_from_snapshot(
     let country_code = snapshot.country_code.as_deref().map(str::to_ascii_uppercase);
 
     let mut changed = false;
-    let existing = match find(tx, merchant, phone_lookup.as_deref(), email_lookup.as_deref(), external_id).await? {
+    let existing = match find(tx, merchant, phone_lookups.as_deref(), email_lookups.as_deref(), external_id).await? {
         Some(existing) if holds_already(keyring, merchant, &existing, &phone_lookup, &email_lookup, snapshot)? => {
             existing
         }
@@ -145,7 +151,11 @@ pub async fn upsert_from_snapshot(
                     phone_sealed = $3, phone_lookup = coalesce($4, phone_lookup),
                     email_sealed = $5, email_lookup = coalesce($6, email_lookup),
                     name_sealed = $7, country_code = coalesce($8, country_code),
-                    external_id = coalesce(external_id, $9)
+                    external_id = coalesce(external_id, $9),
+                    -- The row's hashes are all under the active lookup key once each is new or absent.
+                    lookup_key_id = CASE WHEN ($4::bytea IS NOT NULL OR phone_lookup IS NULL)
+                                          AND ($6::bytea IS NOT NULL OR email_lookup IS NULL)
+                                     THEN $10 ELSE lookup_key_id END
                  WHERE id = $1",
             )
             .bind(existing.id)
@@ -157,6 +167,7 @@ pub async fn upsert_from_snapshot(
             .bind(name)
             .bind(&country_code)
             .bind(external_id)
+            .bind(lookup_key_id)
             .execute(&mut **tx)
             .await?;
             existing
@@ -165,8 +176,8 @@ pub async fn upsert_from_snapshot(
             let id = CustomerId::generate();
             let inserted = sqlx::query(
                 "INSERT INTO customers (id, merchant_id, external_id, pii_key_id, phone_sealed, phone_lookup,
-                     email_sealed, email_lookup, name_sealed, country_code)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     email_sealed, email_lookup, name_sealed, country_code, lookup_key_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT DO NOTHING",
             )
             .bind(id)
@@ -179,12 +190,13 @@ pub async fn upsert_from_snapshot(
             .bind(&email_lookup)
             .bind(&name_sealed)
             .bind(&country_code)
+            .bind(lookup_key_id)
             .execute(&mut **tx)
             .await?;
             changed = inserted.rows_affected() == 1;
             if inserted.rows_affected() == 0 {
                 // Another event created this customer at the same moment; use that row.
-                find(tx, merchant, phone_lookup.as_deref(), email_lookup.as_deref(), external_id)
+                find(tx, merchant, phone_lookups.as_deref(), email_lookups.as_deref(), external_id)
                     .await?
                     .ok_or_else(|| sqlx::Error::Protocol("customer vanished after a conflicting insert".into()))?
             } else {
@@ -271,11 +283,12 @@ fn holds_already(
     }
 }
 
+/// `phone_lookups` and `email_lookups` hold the value's hash under every configured lookup key.
 async fn find(
     tx: &mut Tx,
     merchant: MerchantId,
-    phone_lookup: Option<&[u8]>,
-    email_lookup: Option<&[u8]>,
+    phone_lookups: Option<&[Vec<u8>]>,
+    email_lookups: Option<&[Vec<u8>]>,
     external_id: Option<&str>,
 ) -> Result<Option<Existing>, sqlx::Error> {
     // A phone match wins over a platform id, which wins over an email (emails are shared more).
@@ -284,15 +297,15 @@ async fn find(
              phone_lookup, email_lookup, country_code, external_id
          FROM customers
          WHERE merchant_id = $1
-           AND ((phone_lookup = $2) OR (external_id = $3) OR (email_lookup = $4))
-         ORDER BY (phone_lookup = $2) IS TRUE DESC, (external_id = $3) IS TRUE DESC, created_at
+           AND ((phone_lookup = ANY($2)) OR (external_id = $3) OR (email_lookup = ANY($4)))
+         ORDER BY (phone_lookup = ANY($2)) IS TRUE DESC, (external_id = $3) IS TRUE DESC, created_at
          LIMIT 1
          FOR UPDATE",
     )
     .bind(merchant)
-    .bind(phone_lookup)
+    .bind(phone_lookups)
     .bind(external_id)
-    .bind(email_lookup)
+    .bind(email_lookups)
     .fetch_optional(&mut **tx)
     .await
 }

@@ -46,6 +46,43 @@ pub fn open_from_payload(
     open(keyring, merchant, Some(key_id), Some(&sealed))?.ok_or(BodyError::Malformed)
 }
 
+/// Re-seals with the active key every text [`seal_for_payload`] put anywhere in a task payload
+/// (an object holding `key_id` and `sealed`) that another key sealed; returns how many.
+pub fn reseal_in_payload(
+    keyring: &Keyring,
+    merchant: MerchantId,
+    payload: &mut serde_json::Value,
+) -> Result<usize, BodyError> {
+    use serde_json::Value;
+    match payload {
+        Value::Object(fields) if fields.contains_key("sealed") && fields.contains_key("key_id") => {
+            let sealed_with_other_key =
+                fields.get("key_id").and_then(Value::as_str).is_some_and(|key_id| key_id != keyring.active_key_id());
+            if !sealed_with_other_key {
+                return Ok(0);
+            }
+            let text = open_from_payload(keyring, merchant, payload)?;
+            *payload = seal_for_payload(keyring, merchant, &text);
+            Ok(1)
+        }
+        Value::Object(fields) => {
+            let mut resealed = 0;
+            for value in fields.values_mut() {
+                resealed += reseal_in_payload(keyring, merchant, value)?;
+            }
+            Ok(resealed)
+        }
+        Value::Array(values) => {
+            let mut resealed = 0;
+            for value in values {
+                resealed += reseal_in_payload(keyring, merchant, value)?;
+            }
+            Ok(resealed)
+        }
+        _ => Ok(0),
+    }
+}
+
 /// The text of a message row; `None` when it has no body (media, templates).
 pub fn open(
     keyring: &Keyring,

@@ -88,3 +88,8 @@ pub async fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
+
+/// Prints a fresh production `[crypto]` section; needs no configuration.
+pub fn generate_keys() {
+    print!("{}", recete_shared::crypto::production_crypto_section(recete_shared::crypto::today()));
+}

@@ -35,6 +35,10 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
         Command::Jobs { command: JobsCommand::Dead { limit } } => admin::list_dead_jobs(&settings, limit).await,
         Command::Jobs { command: JobsCommand::Retry { id, .. } } => admin::retry_dead_jobs(&settings, id).await,
         Command::Keys { command: KeysCommand::Rotate } => admin::rotate_keys(&settings).await,
+        Command::Keys { command: KeysCommand::Generate } => {
+            admin::generate_keys();
+            Ok(())
+        }
         Command::Operators { command: OperatorsCommand::Add { name, role } } => {
             operators::add(&settings, &name, role).await
         }

@@ -1,7 +1,8 @@
 //! Child processes a test starts, signalled by their own id and never outliving their guard.
 
+use std::io::Read;
 use std::net::TcpListener;
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Child, ChildStderr, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -28,6 +29,25 @@ impl ChildProcess {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The process's standard error, when it was piped and not taken yet.
+    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
+        self.child.stderr.take()
+    }
+
+    /// What the process wrote to its piped standard output and error, read to the end: for a
+    /// process that has exited (or writes little).
+    pub fn read_output(&mut self) -> anyhow::Result<(String, String)> {
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stdout.take() {
+            pipe.read_to_string(&mut stdout).with_context(|| format!("cannot read {}'s output", self.name))?;
+        }
+        if let Some(mut pipe) = self.child.stderr.take() {
+            pipe.read_to_string(&mut stderr).with_context(|| format!("cannot read {}'s errors", self.name))?;
+        }
+        Ok((stdout, stderr))
     }
 
     /// Sends `signal` (a name `kill -s` knows: TERM, KILL, STOP, …) to this process only.

@@ -13,4 +13,5 @@ mod monitoring;
 mod ops;
 mod pipeline;
 mod privacy;
+mod production;
 mod rate_limits;

@@ -187,8 +187,8 @@ pub async fn list(
            AND ($2::text IS NULL OR c.whatsapp_consent = $2)
            AND ($3::timestamptz IS NULL OR c.created_at >= $3)
            AND ($4::timestamptz IS NULL OR c.created_at < $4)
-           AND ($5::bytea IS NULL OR c.phone_lookup = $5)
-           AND ($6::bytea IS NULL OR c.email_lookup = $6)
+           AND ($5::bytea[] IS NULL OR c.phone_lookup = ANY($5))
+           AND ($6::bytea[] IS NULL OR c.email_lookup = ANY($6))
            AND ($7::timestamptz IS NULL OR (c.created_at, c.id) < ($7, $8))
          ORDER BY c.created_at DESC, c.id DESC
          LIMIT $9"
@@ -236,14 +236,14 @@ pub async fn show(
     Ok(Json(open(&state.keyring, merchant.merchant_id, row)?))
 }
 
-/// The lookup hash of a phone filter, parsed as the customer's numbers were when stored. The
-/// problem never repeats the number.
+/// The lookup hashes (one per configured lookup key) of a phone filter, parsed as the customer's
+/// numbers were when stored. The problem never repeats the number.
 async fn phone_lookup(
     tx: &mut db::Tx,
     keyring: &Keyring,
     merchant: MerchantId,
     raw: &str,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<Vec<u8>>, ApiError> {
     let invalid = |detail: String| ApiError::InvalidField { field: "phone".into(), detail };
     if raw.trim().is_empty() {
         return Err(invalid("must not be empty".into()));
@@ -257,16 +257,16 @@ async fn phone_lookup(
             if country.is_none() { " (write it with its +country code: no default phone country is set)" } else { "" };
         invalid(format!("{error}{hint}"))
     })?;
-    Ok(keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, phone.as_e164()).to_vec())
+    Ok(keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone.as_e164()))
 }
 
-fn email_lookup(keyring: &Keyring, raw: &str) -> Result<Vec<u8>, ApiError> {
+fn email_lookup(keyring: &Keyring, raw: &str) -> Result<Vec<Vec<u8>>, ApiError> {
     let invalid = |detail: String| ApiError::InvalidField { field: "email".into(), detail };
     if raw.chars().count() > MAX_EMAIL_CHARS {
         return Err(invalid(format!("must be at most {MAX_EMAIL_CHARS} characters")));
     }
     let email = customers::normalize_email(raw).ok_or_else(|| invalid("is not an email address".into()))?;
-    Ok(keyring.lookup_hash(EMAIL_LOOKUP_DOMAIN, &email).to_vec())
+    Ok(keyring.lookup_hashes(EMAIL_LOOKUP_DOMAIN, &email))
 }
 
 /// The row as the merchant sees it: name and email opened, the phone opened only to be masked.

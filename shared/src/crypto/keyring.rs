@@ -2,13 +2,10 @@ use std::collections::BTreeMap;
 
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
-use secrecy::ExposeSecret;
 use sha2::Sha256;
 
-use crate::config::CryptoSettings;
+use crate::config::{CryptoSettings, decode_key};
 
 const NONCE_LEN: usize = 12;
 
@@ -23,19 +20,23 @@ pub struct Sealed {
 pub enum KeyringError {
     #[error("crypto key `{0}` is not base64 of exactly 32 bytes")]
     BadKey(String),
-    #[error("crypto.lookup_key must be base64 of at least 32 bytes")]
-    BadLookupKey,
+    #[error("lookup key `{0}` is not base64 of at least 32 bytes")]
+    BadLookupKey(String),
+    #[error("no lookup key with id `{0}` is configured")]
+    UnknownLookupKey(String),
     #[error("no crypto key with id `{0}` is configured")]
     UnknownKey(String),
     #[error("sealed value is corrupt or bound to another record")]
     Corrupt,
 }
 
-/// Every configured data key plus the lookup-hash key. Cheap to share behind an `Arc`.
+/// Every configured data key plus every lookup-hash key. Cheap to share behind an `Arc`.
 pub struct Keyring {
     active_key_id: String,
     ciphers: BTreeMap<String, Aes256Gcm>,
-    lookup: Hmac<Sha256>,
+    active_lookup_key_id: String,
+    /// The active lookup key first, then the others.
+    lookups: Vec<(String, Hmac<Sha256>)>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -43,6 +44,8 @@ impl std::fmt::Debug for Keyring {
         f.debug_struct("Keyring")
             .field("active_key_id", &self.active_key_id)
             .field("key_ids", &self.ciphers.keys().collect::<Vec<_>>())
+            .field("active_lookup_key_id", &self.active_lookup_key_id)
+            .field("lookup_key_ids", &self.lookups.iter().map(|(id, _)| id).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -51,24 +54,26 @@ impl Keyring {
     pub fn from_settings(settings: &CryptoSettings) -> Result<Self, KeyringError> {
         let mut ciphers = BTreeMap::new();
         for (id, encoded) in &settings.keys {
-            let key = STANDARD
-                .decode(encoded.expose_secret().trim())
-                .ok()
-                .filter(|bytes| bytes.len() == 32)
-                .ok_or_else(|| KeyringError::BadKey(id.clone()))?;
+            let key = decode_key(encoded, true).ok_or_else(|| KeyringError::BadKey(id.clone()))?;
             let cipher = Aes256Gcm::new_from_slice(&key).map_err(|_| KeyringError::BadKey(id.clone()))?;
             ciphers.insert(id.clone(), cipher);
         }
         if !ciphers.contains_key(&settings.active_key_id) {
             return Err(KeyringError::UnknownKey(settings.active_key_id.clone()));
         }
-        let lookup_key = STANDARD
-            .decode(settings.lookup_key.expose_secret().trim())
-            .ok()
-            .filter(|bytes| bytes.len() >= 32)
-            .ok_or(KeyringError::BadLookupKey)?;
-        let lookup = <Hmac<Sha256> as Mac>::new_from_slice(&lookup_key).map_err(|_| KeyringError::BadLookupKey)?;
-        Ok(Self { active_key_id: settings.active_key_id.clone(), ciphers, lookup })
+        let (active_lookup_key_id, lookup_keys) = settings.lookup_key_set();
+        let mut lookups = Vec::with_capacity(lookup_keys.len());
+        for (id, encoded) in lookup_keys {
+            let key = decode_key(encoded, false).ok_or_else(|| KeyringError::BadLookupKey(id.clone()))?;
+            let mac =
+                <Hmac<Sha256> as Mac>::new_from_slice(&key).map_err(|_| KeyringError::BadLookupKey(id.clone()))?;
+            lookups.push((id, mac));
+        }
+        let Some(active) = lookups.iter().position(|(id, _)| *id == active_lookup_key_id) else {
+            return Err(KeyringError::UnknownLookupKey(active_lookup_key_id));
+        };
+        lookups.swap(0, active);
+        Ok(Self { active_key_id: settings.active_key_id.clone(), ciphers, active_lookup_key_id, lookups })
     }
 
     pub fn active_key_id(&self) -> &str {
@@ -106,19 +111,36 @@ impl Keyring {
             .map_err(|_| KeyringError::Corrupt)
     }
 
+    /// The id of the lookup key [`Keyring::lookup_hash`] uses; stored beside the hashes it makes.
+    pub fn active_lookup_key_id(&self) -> &str {
+        &self.active_lookup_key_id
+    }
+
     /// A keyed hash for equality lookups of personal data (a phone in E.164, a lower-cased
-    /// email) without storing it in clear. `domain` keeps hashes of different fields apart.
+    /// email) without storing it in clear, under the active lookup key. `domain` keeps hashes of
+    /// different fields apart.
     pub fn lookup_hash(&self, domain: &str, value: &str) -> [u8; 32] {
-        let mut mac = self.lookup.clone();
-        mac.update(domain.as_bytes());
-        mac.update(&[0]);
-        mac.update(value.as_bytes());
-        mac.finalize().into_bytes().into()
+        let (_, active) = &self.lookups[0];
+        hash_with(active, domain, value)
+    }
+
+    /// The hashes of `value` under every configured lookup key, the active one first: what a
+    /// lookup matches while rows hashed with an older key await `recete keys rotate`.
+    pub fn lookup_hashes(&self, domain: &str, value: &str) -> Vec<Vec<u8>> {
+        self.lookups.iter().map(|(_, mac)| hash_with(mac, domain, value).to_vec()).collect()
     }
 
     fn cipher(&self, key_id: &str) -> Result<&Aes256Gcm, KeyringError> {
         self.ciphers.get(key_id).ok_or_else(|| KeyringError::UnknownKey(key_id.to_owned()))
     }
+}
+
+fn hash_with(key: &Hmac<Sha256>, domain: &str, value: &str) -> [u8; 32] {
+    let mut mac = key.clone();
+    mac.update(domain.as_bytes());
+    mac.update(&[0]);
+    mac.update(value.as_bytes());
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
@@ -156,6 +178,30 @@ mod tests {
         let keyring = keyring();
         assert!(matches!(keyring.open("nope", b"0123456789abcdef", b""), Err(KeyringError::UnknownKey(_))));
         assert!(matches!(keyring.open("dev-1", b"short", b""), Err(KeyringError::Corrupt)));
+    }
+
+    #[test]
+    fn lookups_try_every_lookup_key_the_active_one_first() {
+        let settings = |active: &str| -> CryptoSettings {
+            serde_json::from_value(serde_json::json!({
+                "active_key_id": "k-1",
+                "keys": { "k-1": "Pq0G3y8rZmG3qk2Q8m0w9b1m7n5r3t1v2x4z6c8e0g0=" },
+                "active_lookup_key_id": active,
+                "lookup_keys": {
+                    "l-1": "BzxC+rlEZCf5VID7fWW6s9kglaxSdM0YYl/57SGViLo=",
+                    "l-2": "c2VjcmV0LWxvb2t1cC1rZXktb2YtdGhpcnR5LXR3by1ieXRlcw==",
+                },
+            }))
+            .expect("settings")
+        };
+        let old = Keyring::from_settings(&settings("l-1")).expect("keyring");
+        let new = Keyring::from_settings(&settings("l-2")).expect("keyring");
+        assert_eq!(new.active_lookup_key_id(), "l-2");
+        assert_ne!(old.lookup_hash("phone", "+1555"), new.lookup_hash("phone", "+1555"));
+        let hashes = new.lookup_hashes("phone", "+1555");
+        assert_eq!(hashes, [new.lookup_hash("phone", "+1555").to_vec(), old.lookup_hash("phone", "+1555").to_vec()]);
+        let unknown = Keyring::from_settings(&settings("l-9")).expect_err("no such lookup key");
+        assert!(matches!(unknown, KeyringError::UnknownLookupKey(id) if id == "l-9"));
     }
 
     #[test]

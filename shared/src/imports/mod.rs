@@ -103,6 +103,25 @@ pub fn seal_error_row(
     (sealed.key_id, sealed.bytes)
 }
 
+/// The lookup hashes, under the active lookup key, of every field of a failed row that reads as
+/// an email or a phone number (read in `default_country` when it has no `+`), so the customer's
+/// failed rows can be found and erased.
+pub fn subject_lookups(keyring: &Keyring, fields: &[String], default_country: Option<&str>) -> Vec<Vec<u8>> {
+    let mut lookups = Vec::new();
+    for field in fields {
+        if let Some(email) = crate::customers::normalize_email(field) {
+            lookups.push(keyring.lookup_hash(crate::customers::EMAIL_LOOKUP_DOMAIN, &email).to_vec());
+        } else if field.chars().filter(char::is_ascii_digit).count() >= 6
+            && let Ok(phone) = crate::phone::PhoneNumber::parse(field, default_country)
+        {
+            lookups.push(keyring.lookup_hash(crate::customers::PHONE_LOOKUP_DOMAIN, phone.as_e164()).to_vec());
+        }
+    }
+    lookups.sort();
+    lookups.dedup();
+    lookups
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorRowError {
     #[error(transparent)]

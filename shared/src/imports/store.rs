@@ -130,7 +130,9 @@ pub struct NewRowError<'a> {
     pub message: &'a str,
     /// The raw fields, sealed with [`super::seal_error_row`].
     pub row_sealed: Option<(String, Vec<u8>)>,
+    /// Made with [`super::subject_lookups`] under the lookup key `lookup_key_id`.
     pub subject_lookups: Vec<Vec<u8>>,
+    pub lookup_key_id: &'a str,
 }
 
 /// Stores a failed row; storing the same line again (a repeated batch) changes nothing.
@@ -144,8 +146,8 @@ pub async fn insert_error(
         error.row_sealed.as_ref().map(|(k, s)| (Some(k.as_str()), Some(s.as_slice()))).unwrap_or_default();
     sqlx::query(
         "INSERT INTO import_errors (import_id, merchant_id, line, column_name, value, message, pii_key_id, row_sealed,
-             subject_lookups)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             subject_lookups, lookup_key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT ON CONSTRAINT import_errors_pkey DO NOTHING",
     )
     .bind(import)
@@ -157,6 +159,7 @@ pub async fn insert_error(
     .bind(key_id)
     .bind(sealed)
     .bind(&error.subject_lookups)
+    .bind(error.lookup_key_id)
     .execute(&mut **tx)
     .await?;
     Ok(())

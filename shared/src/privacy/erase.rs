@@ -90,7 +90,7 @@ pub async fn erase_customer(
     counts.messages = strip_messages(tx, customer).await?;
     counts.follow_ups = cancel_and_strip_tasks(tx, customer).await?;
     strip_agent_audit(tx, customer).await?;
-    let lookups = imports::lookups_of(tx, &customers).await?;
+    let lookups = imports::lookups_of(tx, keyring, &customers).await?;
     counts.import_errors = imports::delete_naming(tx, merchant, &lookups).await?;
     counts.documents = sqlx::query(
         "UPDATE privacy_requests SET document_sealed = NULL, document_key_id = NULL, document_erased_at = now()

@@ -327,7 +327,7 @@ pub async fn build(
     let scheduled_messages = scheduled(tx, keyring, merchant, customer_ids).await?;
     let event_ids = traces::naming(tx, keyring, merchant, customer_ids, &identifiers, extra_orders).await?;
     let events = traces::open(tx, keyring, &event_ids).await?;
-    let lookups = imports::lookups_of(tx, customer_ids).await?;
+    let lookups = imports::lookups_of(tx, keyring, customer_ids).await?;
     let import_errors = imports::naming(tx, keyring, merchant, &lookups).await?;
     Ok(ExportDocument {
         generated_at: Utc::now(),

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::PrivacyError;
 use crate::crypto::Keyring;
+use crate::customers::{EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, field_context};
 use crate::db::Tx;
 use crate::ids::{CustomerId, ImportId, MerchantId};
 use crate::imports::open_error_row;
@@ -37,15 +38,46 @@ struct ErrorRow {
     created_at: DateTime<Utc>,
 }
 
-/// The phone and email lookup hashes of `customers`, as their rows still hold them.
-pub async fn lookups_of(tx: &mut Tx, customers: &[CustomerId]) -> Result<Vec<Vec<u8>>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT lookup FROM customers, LATERAL (VALUES (phone_lookup), (email_lookup)) AS l(lookup)
-         WHERE id = ANY($1) AND lookup IS NOT NULL",
+#[derive(FromRow)]
+struct CustomerLookups {
+    merchant_id: MerchantId,
+    pii_key_id: Option<String>,
+    phone_sealed: Option<Vec<u8>>,
+    email_sealed: Option<Vec<u8>>,
+    phone_lookup: Option<Vec<u8>>,
+    email_lookup: Option<Vec<u8>>,
+}
+
+/// The phone and email lookup hashes of `customers`: as their rows hold them, and of their
+/// phones and emails under every configured lookup key, so failed rows hashed before a lookup
+/// key rotation finished are found too.
+pub async fn lookups_of(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    customers: &[CustomerId],
+) -> Result<Vec<Vec<u8>>, PrivacyError> {
+    let rows: Vec<CustomerLookups> = sqlx::query_as(
+        "SELECT merchant_id, pii_key_id, phone_sealed, email_sealed, phone_lookup, email_lookup
+         FROM customers WHERE id = ANY($1)",
     )
     .bind(customers)
     .fetch_all(&mut **tx)
-    .await
+    .await?;
+    let mut lookups = Vec::new();
+    for row in rows {
+        lookups.extend(row.phone_lookup.into_iter().chain(row.email_lookup));
+        let Some(key_id) = row.pii_key_id.as_deref() else { continue };
+        for (field, domain, sealed) in
+            [("phone", PHONE_LOOKUP_DOMAIN, &row.phone_sealed), ("email", EMAIL_LOOKUP_DOMAIN, &row.email_sealed)]
+        {
+            let Some(sealed) = sealed else { continue };
+            let plain = keyring.open(key_id, sealed, &field_context(row.merchant_id, field))?;
+            lookups.extend(keyring.lookup_hashes(domain, &String::from_utf8_lossy(&plain)));
+        }
+    }
+    lookups.sort();
+    lookups.dedup();
+    Ok(lookups)
 }
 
 /// The failed rows that name any of `lookups`, opened, oldest first.

@@ -69,25 +69,27 @@ pub async fn find(
         Subject::Phone(raw) => {
             let country = merchants::settings(tx, merchant).await?.default_phone_country;
             let phone = PhoneNumber::parse(raw, country.as_deref()).map_err(SubjectError::Phone)?;
-            let lookup = keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, phone.as_e164());
+            let lookups = keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone.as_e164());
             sqlx::query_as(
-                "SELECT id, erased_at FROM customers WHERE merchant_id = $1 AND phone_lookup = $2 ORDER BY created_at, id",
+                "SELECT id, erased_at FROM customers WHERE merchant_id = $1 AND phone_lookup = ANY($2)
+                 ORDER BY created_at, id",
             )
             .bind(merchant)
-            .bind(&lookup[..])
-                .fetch_all(&mut **tx)
-                .await?
+            .bind(&lookups)
+            .fetch_all(&mut **tx)
+            .await?
         }
         Subject::Email(raw) => {
             let email = normalize_email(raw).ok_or(SubjectError::Email)?;
-            let lookup = keyring.lookup_hash(EMAIL_LOOKUP_DOMAIN, &email);
+            let lookups = keyring.lookup_hashes(EMAIL_LOOKUP_DOMAIN, &email);
             sqlx::query_as(
-                "SELECT id, erased_at FROM customers WHERE merchant_id = $1 AND email_lookup = $2 ORDER BY created_at, id",
+                "SELECT id, erased_at FROM customers WHERE merchant_id = $1 AND email_lookup = ANY($2)
+                 ORDER BY created_at, id",
             )
             .bind(merchant)
-            .bind(&lookup[..])
-                .fetch_all(&mut **tx)
-                .await?
+            .bind(&lookups)
+            .fetch_all(&mut **tx)
+            .await?
         }
     };
     Ok(rows)
@@ -106,15 +108,15 @@ pub async fn find_store_customer(
         .phone
         .as_deref()
         .and_then(|raw| PhoneNumber::parse(raw, country.as_deref()).ok())
-        .map(|phone| keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, phone.as_e164()).to_vec());
+        .map(|phone| keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone.as_e164()));
     let email_lookup = customer
         .email
         .as_deref()
         .and_then(normalize_email)
-        .map(|email| keyring.lookup_hash(EMAIL_LOOKUP_DOMAIN, &email).to_vec());
+        .map(|email| keyring.lookup_hashes(EMAIL_LOOKUP_DOMAIN, &email));
     sqlx::query_as(
         "SELECT id, erased_at FROM customers
-         WHERE merchant_id = $1 AND (external_id = $2 OR phone_lookup = $3 OR email_lookup = $4)
+         WHERE merchant_id = $1 AND (external_id = $2 OR phone_lookup = ANY($3) OR email_lookup = ANY($4))
          ORDER BY created_at, id",
     )
     .bind(merchant)

@@ -28,7 +28,6 @@ use recete_shared::ids::{ImportId, MerchantId};
 use recete_shared::imports::store::{self, BatchTally, NewRowError};
 use recete_shared::imports::{ImportOptions, seal_error_row};
 use recete_shared::orders::apply::{ApplyError, DeliveryFollowUps, EventContext, apply_order_with};
-use recete_shared::phone::PhoneNumber;
 use recete_shared::tasks;
 
 use super::reading::{Parsed, Record};
@@ -142,32 +141,23 @@ async fn store_failure(
         RowFailure::Parsed(error) => (error.column.as_deref(), error.value.as_deref(), error.message.clone()),
         RowFailure::Stored(reason) => (None, None, format!("could not be stored: {reason}")),
     };
-    let subject_lookups = lookups_in(ctx, fields);
+    let subject_lookups = recete_shared::imports::subject_lookups(ctx.keyring, fields, ctx.default_country);
     let row_sealed = (!fields.is_empty()).then(|| seal_error_row(ctx.keyring, ctx.merchant, ctx.import, fields));
     store::insert_error(
         tx,
         ctx.merchant,
         ctx.import,
-        &NewRowError { line: line as i64, column, value, message: &message, row_sealed, subject_lookups },
+        &NewRowError {
+            line: line as i64,
+            column,
+            value,
+            message: &message,
+            row_sealed,
+            subject_lookups,
+            lookup_key_id: ctx.keyring.active_lookup_key_id(),
+        },
     )
     .await
-}
-
-/// The keyed lookup hashes of every field that reads as an email or a phone number.
-fn lookups_in(ctx: &BatchContext<'_>, fields: &[String]) -> Vec<Vec<u8>> {
-    let mut lookups = Vec::new();
-    for field in fields {
-        if let Some(email) = recete_shared::customers::normalize_email(field) {
-            lookups.push(ctx.keyring.lookup_hash(EMAIL_LOOKUP_DOMAIN, &email).to_vec());
-        } else if field.chars().filter(char::is_ascii_digit).count() >= 6
-            && let Ok(phone) = PhoneNumber::parse(field, ctx.default_country)
-        {
-            lookups.push(ctx.keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, phone.as_e164()).to_vec());
-        }
-    }
-    lookups.sort();
-    lookups.dedup();
-    lookups
 }
 
 /// What is applied as one: an order with all its rows in the batch, or one product.
@@ -429,10 +419,11 @@ async fn chose_on_whatsapp(
     phone: &Option<String>,
     email: &Option<String>,
 ) -> Result<bool, sqlx::Error> {
-    let phone_lookup = phone.as_deref().map(|phone| ctx.keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, phone).to_vec());
-    let email_lookup = email.as_deref().map(|email| ctx.keyring.lookup_hash(EMAIL_LOOKUP_DOMAIN, email).to_vec());
+    let phone_lookup = phone.as_deref().map(|phone| ctx.keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone));
+    let email_lookup = email.as_deref().map(|email| ctx.keyring.lookup_hashes(EMAIL_LOOKUP_DOMAIN, email));
     sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM customers WHERE merchant_id = $1 AND (phone_lookup = $2 OR email_lookup = $3)
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE merchant_id = $1
+             AND (phone_lookup = ANY($2) OR email_lookup = ANY($3))
              AND consent_source LIKE 'whatsapp:%')",
     )
     .bind(ctx.merchant)

@@ -229,11 +229,11 @@ async fn find_or_create_customer(
     phone: &PhoneNumber,
     profile_name: Option<&str>,
 ) -> anyhow::Result<CustomerId> {
-    let lookup = keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, phone.as_e164()).to_vec();
+    let lookups = keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone.as_e164());
     let existing: Option<CustomerId> =
-        sqlx::query_scalar("SELECT id FROM customers WHERE merchant_id = $1 AND phone_lookup = $2")
+        sqlx::query_scalar("SELECT id FROM customers WHERE merchant_id = $1 AND phone_lookup = ANY($2)")
             .bind(merchant)
-            .bind(&lookup)
+            .bind(&lookups)
             .fetch_optional(&mut **tx)
             .await?;
     if let Some(id) = existing {
