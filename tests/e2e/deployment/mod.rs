@@ -2,6 +2,7 @@
 //! mode in front of PostgreSQL, and the two roles (an owner that migrates, an application role
 //! that owns nothing). Each runs against real servers the test starts on loopback.
 
+mod compose;
 mod pgbouncer;
 mod roles;
 mod tls;
