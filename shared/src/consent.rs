@@ -101,22 +101,35 @@ pub struct ConsentChange<'a> {
 
 /// Sets the customer's consent and audits the change; returns false when it was already so.
 pub async fn record(tx: &mut Tx, change: &ConsentChange<'_>) -> Result<bool, sqlx::Error> {
-    apply(tx, change, false).await
+    apply(tx, change, false, false).await
+}
+
+/// Like [`record`] for a change reported with its own time that may arrive late (Meta's
+/// `user_preferences`): applied only when no later change is recorded already.
+pub async fn record_unless_outdated(tx: &mut Tx, change: &ConsentChange<'_>) -> Result<bool, sqlx::Error> {
+    apply(tx, change, false, true).await
 }
 
 /// Grants consent back only to a customer who had revoked it: a customer resuming marketing
 /// messages in WhatsApp's settings undoes an opt-out, and grants nothing a customer never gave.
 /// Returns false when nothing changed.
+/// A restore is never older than the change it undoes: a late one changes nothing.
 pub async fn restore(tx: &mut Tx, change: &ConsentChange<'_>) -> Result<bool, sqlx::Error> {
-    apply(tx, &ConsentChange { granted: true, ..*change }, true).await
+    apply(tx, &ConsentChange { granted: true, ..*change }, true, true).await
 }
 
-async fn apply(tx: &mut Tx, change: &ConsentChange<'_>, only_if_revoked: bool) -> Result<bool, sqlx::Error> {
+async fn apply(
+    tx: &mut Tx,
+    change: &ConsentChange<'_>,
+    only_if_revoked: bool,
+    only_if_newer: bool,
+) -> Result<bool, sqlx::Error> {
     let state = if change.granted { "granted" } else { "revoked" };
     let before: Option<String> = sqlx::query_scalar(
         "UPDATE customers c SET whatsapp_consent = $2, consent_source = $3, consent_updated_at = $4
-         FROM (SELECT whatsapp_consent FROM customers WHERE id = $1 FOR UPDATE) AS old
+         FROM (SELECT whatsapp_consent, consent_updated_at FROM customers WHERE id = $1 FOR UPDATE) AS old
          WHERE c.id = $1 AND old.whatsapp_consent <> $2 AND (NOT $5 OR old.whatsapp_consent = 'revoked')
+           AND (NOT $6 OR old.consent_updated_at IS NULL OR old.consent_updated_at <= $4)
          RETURNING old.whatsapp_consent",
     )
     .bind(change.customer_id)
@@ -124,6 +137,7 @@ async fn apply(tx: &mut Tx, change: &ConsentChange<'_>, only_if_revoked: bool) -
     .bind(change.source)
     .bind(change.at)
     .bind(only_if_revoked)
+    .bind(only_if_newer)
     .fetch_optional(&mut **tx)
     .await?;
     let Some(before) = before else {

@@ -96,7 +96,12 @@ async fn marketing_stopped_in_whatsapp_settings_opts_out_cancels_follow_ups_and_
     assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &resume).await.status(), 200);
     app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'granted'", 1, 20).await;
     assert_eq!(consent(&app).await, ("granted".into(), Some("whatsapp:user_preferences".into())));
-    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 3, 20).await;
+
+    // A stop from before the resume, delivered late, changes nothing.
+    let late_stop = meta("user_preferences_stop.json", CUSTOMER_WA_ID, now - 600);
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &late_stop).await.status(), 200);
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 4, 20).await;
+    assert_eq!(consent(&app).await, ("granted".into(), Some("whatsapp:user_preferences".into())));
     assert_eq!(app.count(STOPPED_EVENTS).await, 0);
 }
 

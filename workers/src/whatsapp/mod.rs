@@ -267,8 +267,9 @@ async fn receive(
 
 /// A customer stopping (`stop`) or resuming (`resume`) marketing messages in WhatsApp's own
 /// settings. A stop opts the customer out and cancels pending follow-ups, as STOP does, and is
-/// remembered for a number we have not met yet; a resume undoes an opt-out. No confirmation is
-/// sent: the customer wrote nothing, and WhatsApp shows them the change itself.
+/// remembered for a number we have not met yet; a resume undoes an opt-out. Either one older
+/// than the customer's latest recorded consent change (a late delivery) changes nothing. No
+/// confirmation is sent: the customer wrote nothing, and WhatsApp shows them the change itself.
 async fn apply_preference(
     tx: &mut Tx,
     keyring: &Keyring,
@@ -320,8 +321,11 @@ async fn apply_preference(
         event_id: Some(event_id),
     };
     if stop {
-        consent::record(tx, &change).await?;
-        planning::cancel_for_customer(tx, customer_id, "customer opted out").await?;
+        if consent::record_unless_outdated(tx, &change).await? {
+            planning::cancel_for_customer(tx, customer_id, "customer opted out").await?;
+        } else {
+            tracing::info!(%event_id, "marketing stop changed nothing (already out, or a later change is recorded)");
+        }
     } else {
         consent::restore(tx, &change).await?;
     }
