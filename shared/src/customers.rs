@@ -113,6 +113,19 @@ pub async fn upsert_from_snapshot(
             None
         }
     });
+    upsert_with_phone(tx, keyring, merchant, snapshot, phone, provenance).await
+}
+
+/// Like [`upsert_from_snapshot`], with the phone number already read (a WhatsApp sender's id,
+/// which is accepted on terms of its own); the snapshot's `phone` is not read.
+pub async fn upsert_with_phone(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    snapshot: &CustomerSnapshot,
+    phone: Option<PhoneNumber>,
+    provenance: &Provenance<'_>,
+) -> Result<Option<CustomerUpsert>, UpsertError> {
     let email = snapshot.email.as_deref().and_then(normalize_email);
     let external_id = snapshot.external_id.as_deref();
     if phone.is_none() && email.is_none() && external_id.is_none() {
