@@ -1,7 +1,7 @@
 //! Applying one normalized commerce event to the customer, the order and its items, inside the
 //! caller's transaction, so the effect commits together with the event being marked processed.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sqlx::FromRow;
 
@@ -11,7 +11,7 @@ use crate::crypto::Keyring;
 use crate::customers::{self, Provenance, UpsertError};
 use crate::db::Tx;
 use crate::events::{EventBody, LineItem, NormalizedEvent, OrderSnapshot};
-use crate::followups::planning::{self, Delivery};
+use crate::followups::planning::{self, Delivery, PlanOutcome};
 use crate::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId};
 use crate::merchants;
 
@@ -66,6 +66,7 @@ struct ExistingOrder {
     id: OrderId,
     status: String,
     source_updated_at: Option<DateTime<Utc>>,
+    customer_id: Option<CustomerId>,
 }
 
 /// The column that records when an order reached `status`.
@@ -125,10 +126,10 @@ pub async fn apply_order_with(
     };
     let customer_id = customer.map(|customer| customer.id);
     let target = OrderStatus::target_of(event.kind);
-    let (applied, order_changed) = match lock_order(tx, ctx.merchant_id, &order.external_order_id).await? {
+    let (applied, order_changed, attached) = match lock_order(tx, ctx.merchant_id, &order.external_order_id).await? {
         Some(existing) => update_order(tx, ctx, event, order, existing, target, customer_id).await?,
         None => match insert_order(tx, ctx, event, order, target.unwrap_or(OrderStatus::Created), customer_id).await? {
-            Some(applied) => (applied, true),
+            Some(applied) => (applied, true, false),
             // Created by a concurrent event a moment ago: apply to that row instead.
             None => {
                 let existing = lock_order(tx, ctx.merchant_id, &order.external_order_id)
@@ -144,8 +145,51 @@ pub async fn apply_order_with(
             follow_status(tx, ctx, *order_id, *status, reached_at(*status, event, order), &settings).await?;
         }
     }
+    // Events of one order arrive in any order: a delivery applied before the event that names
+    // the customer, or grants their consent, is planned when that event comes.
+    if let Some(customer) = customer
+        && on_delivery == DeliveryFollowUps::Plan
+        && (attached || customer.consent_granted)
+    {
+        plan_unplanned_delivery(tx, ctx.merchant_id, customer.id, ctx.actor, ctx.event_id, &settings).await?;
+    }
     let changed = order_changed || customer.is_some_and(|customer| customer.changed);
     Ok(OrderOutcome { applied, changed })
+}
+
+/// Plans the follow-ups of the customer's latest delivered order when that delivery is not
+/// stale and its follow-ups were never planned (the order had no customer when it was
+/// delivered, or the customer gave consent after it). Called when a change enables planning:
+/// an order gaining its customer, consent becoming granted. Returns whether steps were planned.
+pub async fn plan_unplanned_delivery(
+    tx: &mut Tx,
+    merchant_id: MerchantId,
+    customer_id: CustomerId,
+    actor: &str,
+    event_id: Option<EventId>,
+    settings: &merchants::MerchantSettings,
+) -> Result<bool, sqlx::Error> {
+    let latest: Option<(OrderId, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT id, delivered_at FROM orders
+         WHERE merchant_id = $1 AND customer_id = $2 AND status = 'delivered' AND delivered_at IS NOT NULL
+         ORDER BY delivered_at DESC, id DESC LIMIT 1",
+    )
+    .bind(merchant_id)
+    .bind(customer_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((order_id, delivered_at)) = latest else {
+        return Ok(false);
+    };
+    let now = Utc::now();
+    if now - delivered_at > Duration::hours(i64::from(settings.stale_delivery_hours))
+        || planning::ever_planned(tx, order_id).await?
+    {
+        return Ok(false);
+    }
+    let delivery = Delivery { merchant_id, order_id, customer_id: Some(customer_id), delivered_at, actor, event_id };
+    let outcome = planning::plan_after_delivery(tx, &delivery, settings, now).await?;
+    Ok(matches!(outcome, PlanOutcome::Planned { steps } if steps > 0))
 }
 
 /// What a new status means for follow-ups: delivery plans them, cancellation and refund end them.
@@ -190,7 +234,7 @@ async fn lock_order(
     external_order_id: &str,
 ) -> Result<Option<ExistingOrder>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, status, source_updated_at FROM orders
+        "SELECT id, status, source_updated_at, customer_id FROM orders
          WHERE merchant_id = $1 AND external_order_id = $2 FOR UPDATE",
     )
     .bind(merchant)
@@ -259,7 +303,9 @@ async fn update_order(
     existing: ExistingOrder,
     target: Option<OrderStatus>,
     customer_id: Option<CustomerId>,
-) -> Result<(Applied, bool), ApplyError> {
+) -> Result<(Applied, bool, bool), ApplyError> {
+    // The order gains the customer an earlier-applied event could not name.
+    let attached = existing.customer_id.is_none() && customer_id.is_some();
     let current: OrderStatus = existing.status.parse().map_err(ApplyError::CorruptStatus)?;
     // Newer in the platform's own time than every change applied so far.
     let is_newer = existing.source_updated_at.is_none_or(|applied| event.occurred_at > applied);
@@ -307,7 +353,7 @@ async fn update_order(
         filled.rows_affected() > 0 || items > 0
     };
     let Some(next) = next else {
-        return Ok((Applied::Unchanged { order_id: existing.id }, changed));
+        return Ok((Applied::Unchanged { order_id: existing.id }, changed, attached));
     };
     sqlx::query(&format!(
         "UPDATE orders SET status = $2, {column} = coalesce({column}, $3) WHERE id = $1",
@@ -332,7 +378,7 @@ async fn update_order(
         },
     )
     .await?;
-    Ok((Applied::StatusChanged { order_id: existing.id, from: current, to: next }, true))
+    Ok((Applied::StatusChanged { order_id: existing.id, from: current, to: next }, true, attached))
 }
 
 /// Lines are keyed by the platform's line id, so a re-sent order updates its lines in place.
