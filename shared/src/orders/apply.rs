@@ -1,7 +1,7 @@
 //! Applying one normalized commerce event to the customer, the order and its items, inside the
 //! caller's transaction, so the effect commits together with the event being marked processed.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::FromRow;
 
@@ -30,6 +30,16 @@ pub enum Applied {
     Created { order_id: OrderId, status: OrderStatus },
     StatusChanged { order_id: OrderId, from: OrderStatus, to: OrderStatus },
     Unchanged { order_id: OrderId },
+}
+
+impl Applied {
+    pub fn order_id(&self) -> OrderId {
+        match self {
+            Self::Created { order_id, .. } | Self::StatusChanged { order_id, .. } | Self::Unchanged { order_id } => {
+                *order_id
+            }
+        }
+    }
 }
 
 /// Whether a delivery plans the merchant's follow-ups. A cancellation or refund ends pending
@@ -147,48 +157,45 @@ pub async fn apply_order_with(
     }
     // Events of one order arrive in any order: a delivery applied before the event that names
     // the customer, or grants their consent, is planned when that event comes.
-    if let Some(customer) = customer
-        && on_delivery == DeliveryFollowUps::Plan
-        && (attached || customer.consent_granted)
-    {
-        plan_unplanned_delivery(tx, ctx.merchant_id, customer.id, ctx.actor, ctx.event_id, &settings).await?;
+    if customer.is_some_and(|customer| attached || customer.consent_granted) && on_delivery == DeliveryFollowUps::Plan {
+        plan_unplanned_delivery(tx, ctx, applied.order_id(), &settings).await?;
     }
     let changed = order_changed || customer.is_some_and(|customer| customer.changed);
     Ok(OrderOutcome { applied, changed })
 }
 
-/// Plans the follow-ups of the customer's latest delivered order when that delivery is not
-/// stale and its follow-ups were never planned (the order had no customer when it was
-/// delivered, or the customer gave consent after it). Called when a change enables planning:
-/// an order gaining its customer, consent becoming granted. Returns whether steps were planned.
+/// Plans the order's follow-ups when it is delivered to a known customer and its follow-ups
+/// were never planned (a stale delivery plans nothing): the delivery was applied before the event that
+/// named the customer. Called when a change enables planning (the order gaining its customer,
+/// the customer's consent becoming granted), so the plan is the one the delivery would have made
+/// had the events arrived in the store's order. Returns whether steps were planned.
 pub async fn plan_unplanned_delivery(
     tx: &mut Tx,
-    merchant_id: MerchantId,
-    customer_id: CustomerId,
-    actor: &str,
-    event_id: Option<EventId>,
+    ctx: &EventContext<'_>,
+    order_id: OrderId,
     settings: &merchants::MerchantSettings,
 ) -> Result<bool, sqlx::Error> {
-    let latest: Option<(OrderId, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, delivered_at FROM orders
-         WHERE merchant_id = $1 AND customer_id = $2 AND status = 'delivered' AND delivered_at IS NOT NULL
-         ORDER BY delivered_at DESC, id DESC LIMIT 1",
-    )
-    .bind(merchant_id)
-    .bind(customer_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some((order_id, delivered_at)) = latest else {
+    let (status, customer_id, delivered_at): (String, Option<CustomerId>, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT status, customer_id, delivered_at FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let (Some(customer_id), Some(delivered_at)) = (customer_id, delivered_at) else {
         return Ok(false);
     };
-    let now = Utc::now();
-    if now - delivered_at > Duration::hours(i64::from(settings.stale_delivery_hours))
-        || planning::ever_planned(tx, order_id).await?
-    {
+    if status != OrderStatus::Delivered.as_str() || planning::ever_planned(tx, order_id).await? {
         return Ok(false);
     }
-    let delivery = Delivery { merchant_id, order_id, customer_id: Some(customer_id), delivered_at, actor, event_id };
-    let outcome = planning::plan_after_delivery(tx, &delivery, settings, now).await?;
+    let delivery = Delivery {
+        merchant_id: ctx.merchant_id,
+        order_id,
+        customer_id: Some(customer_id),
+        delivered_at,
+        actor: ctx.actor,
+        event_id: ctx.event_id,
+    };
+    // A stale delivery plans nothing, and says so, as it would have when it was applied.
+    let outcome = planning::plan_after_delivery(tx, &delivery, settings, Utc::now()).await?;
     Ok(matches!(outcome, PlanOutcome::Planned { steps } if steps > 0))
 }
 

@@ -33,7 +33,11 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
 /// consent, as a store's fulfilment webhooks name only the order. The store's own times follow
 /// the order's life: created 40 minutes ago, delivered 10 minutes ago.
 fn webhook(order: &str, phone: &str, kind: usize) -> Vec<u8> {
-    let occurred_at = (Utc::now() - Duration::minutes(40 - 10 * kind as i64)).to_rfc3339();
+    webhook_at(order, phone, kind, Utc::now() - Duration::minutes(40 - 10 * kind as i64))
+}
+
+fn webhook_at(order: &str, phone: &str, kind: usize, occurred_at: chrono::DateTime<Utc>) -> Vec<u8> {
+    let occurred_at = occurred_at.to_rfc3339();
     let body = if kind == 0 {
         json!({
             "id": format!("{order}-{}", KINDS[kind]), "type": KINDS[kind], "occurred_at": occurred_at,
@@ -126,4 +130,38 @@ async fn an_orders_webhooks_applied_at_the_same_moment_on_several_workers_give_t
     }
     assert_eq!(app.count("SELECT count(*) FROM orders").await, orders as i64);
     assert_eq!(app.count("SELECT count(*) FROM customers").await, orders as i64);
+}
+
+#[tokio::test]
+async fn a_stale_delivery_plans_nothing_whether_it_comes_before_or_after_the_customer() {
+    let app = spawn_app().await;
+    let (_, api) = app.merchant_with(IntegrationKind::Generic).await;
+    let _workers = app.start_pools(&[Pool::OrderEvents]);
+    // Delivered four days ago, past the default 72 hours; created the week before.
+    let created = Utc::now() - Duration::days(10);
+    let delivered = Utc::now() - Duration::days(4);
+    let mut sent = 0;
+    for (round, arrival) in [[0, 3], [3, 0]].iter().enumerate() {
+        for kind in arrival {
+            let order = format!("S-{round}");
+            let at = if *kind == 0 { created } else { delivered };
+            send(&app, &api, &webhook_at(&order, &format!("+90533{round:07}"), *kind, at)).await;
+            sent += 1;
+            app.wait_for_count(PROCESSED, sent, 30).await;
+        }
+    }
+    for order in ["S-0", "S-1"] {
+        assert_eq!(app.order_status(order).await.as_deref(), Some("delivered"), "{order}");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up'").await, 0);
+    // Either way the merchant's trail says why nothing was planned, once per order.
+    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'follow_ups.not_planned'").await, 2);
+
+    // The legitimate path beside it: a recent delivery ahead of its customer is planned.
+    send(&app, &api, &webhook("R-1", "+905330000009", 3)).await;
+    app.wait_for_count(PROCESSED, 5, 30).await;
+    assert_eq!(app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up'").await, 0);
+    send(&app, &api, &webhook("R-1", "+905330000009", 0)).await;
+    app.wait_for_count(PROCESSED, 6, 30).await;
+    assert_same_result(&app, "R-1", "delivered → created").await;
 }

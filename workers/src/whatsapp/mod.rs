@@ -15,8 +15,6 @@ use recete_shared::db::{self, Tx};
 use recete_shared::events::{EventBody, InboundMessage, MessageStatusUpdate};
 use recete_shared::followups::planning;
 use recete_shared::ids::{CustomerId, EventId, MerchantId};
-use recete_shared::merchants;
-use recete_shared::orders::apply::plan_unplanned_delivery;
 use recete_shared::phone::PhoneNumber;
 use recete_shared::queue::EventJob;
 use recete_shared::tasks;
@@ -193,11 +191,7 @@ async fn receive(
         actor: ACTOR,
         event_id: Some(event_id),
     };
-    if consent::record(tx, &change).await? && granted {
-        // Opting in enables what unknown consent held back: a recent delivery never planned.
-        let settings = merchants::settings(tx, merchant).await?;
-        plan_unplanned_delivery(tx, merchant, customer_id, ACTOR, Some(event_id), &settings).await?;
-    }
+    consent::record(tx, &change).await?;
     let merchant_name: String =
         sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut **tx).await?;
     let confirmation = if granted {
