@@ -165,10 +165,11 @@ pub async fn apply_order_with(
 }
 
 /// Plans the order's follow-ups when it is delivered to a known customer and its follow-ups
-/// were never planned (a stale delivery plans nothing): the delivery was applied before the event that
-/// named the customer. Called when a change enables planning (the order gaining its customer,
-/// the customer's consent becoming granted), so the plan is the one the delivery would have made
-/// had the events arrived in the store's order. Returns whether steps were planned.
+/// were never planned, because the delivery was applied before the event that named the
+/// customer. Called when a change enables planning (the order gaining its customer, the
+/// customer's consent becoming granted), so the plan is the one the delivery would have made
+/// had the events arrived in the store's order; a stale delivery plans nothing. Returns whether
+/// steps were planned.
 pub async fn plan_unplanned_delivery(
     tx: &mut Tx,
     ctx: &EventContext<'_>,
