@@ -63,6 +63,8 @@ pub struct CustomerUpsert {
     /// Created, a field or the consent changed. An unchanged customer's row is not written, so
     /// its `updated_at` stays put.
     pub changed: bool,
+    /// The snapshot turned the customer's WhatsApp consent to granted.
+    pub consent_granted: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +146,7 @@ pub async fn upsert_with_phone(
     let country_code = snapshot.country_code.as_deref().map(str::to_ascii_uppercase);
 
     let mut changed = false;
+    let mut consent_granted = false;
     let existing = match find(tx, merchant, phone_lookups.as_deref(), email_lookups.as_deref(), external_id).await? {
         Some(existing) if holds_already(keyring, merchant, &existing, &phone_lookup, &email_lookup, snapshot)? => {
             existing
@@ -244,6 +247,7 @@ pub async fn upsert_with_phone(
             .execute(&mut **tx)
             .await?;
             changed = true;
+            consent_granted = consent.granted;
             audit::record(
                 tx,
                 AuditEntry {
@@ -262,7 +266,7 @@ pub async fn upsert_with_phone(
             .await?;
         }
     }
-    Ok(Some(CustomerUpsert { id: existing.id, changed }))
+    Ok(Some(CustomerUpsert { id: existing.id, changed, consent_granted }))
 }
 
 /// Whether the stored customer already holds everything the snapshot says, under the active
