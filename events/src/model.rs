@@ -37,6 +37,9 @@ pub enum EventKind {
     OrderUpdated,
     MessageInbound,
     MessageStatus,
+    /// A customer stopped or resumed marketing messages in WhatsApp itself (Meta's
+    /// `user_preferences` webhook).
+    MarketingPreference,
     /// A store asks for everything held about a customer (Shopify's `customers/data_request`).
     PrivacyDataRequest,
     /// A store asks for a customer's data to be erased (`customers/redact`).
@@ -57,6 +60,7 @@ impl EventKind {
             Self::OrderUpdated => "order_updated",
             Self::MessageInbound => "message_inbound",
             Self::MessageStatus => "message_status",
+            Self::MarketingPreference => "marketing_preference",
             Self::PrivacyDataRequest => "privacy_data_request",
             Self::PrivacyCustomerRedact => "privacy_customer_redact",
             Self::PrivacyShopRedact => "privacy_shop_redact",
@@ -87,6 +91,8 @@ impl NormalizedEvent {
             EventBody::Order(order) => Some(&order.external_order_id),
             EventBody::InboundMessage(message) => Some(&message.message_id),
             EventBody::MessageStatus(status) => Some(&status.message_id),
+            // A preference names the customer by phone number only: personal data.
+            EventBody::MarketingPreference(_) => None,
             // The customer a privacy request names is personal data: never stored in clear.
             EventBody::Privacy(_) => None,
         }
@@ -99,6 +105,7 @@ pub enum EventBody {
     Order(Box<OrderSnapshot>),
     InboundMessage(InboundMessage),
     MessageStatus(MessageStatusUpdate),
+    MarketingPreference(MarketingPreference),
     Privacy(crate::store_request::StoreRequest),
 }
 
@@ -172,8 +179,26 @@ pub struct InboundMessage {
     pub message_type: String,
     /// The text a person typed or tapped, where the message has one.
     pub text: Option<String>,
+    /// A tapped quick-reply button's payload (`button.payload`), which says which button it was
+    /// whatever its label.
+    #[serde(default)]
+    pub button_payload: Option<String>,
     /// The message this one answers, when the customer replied to one of ours.
     pub context_message_id: Option<String>,
+}
+
+/// A customer's choice about a category of messages, made in WhatsApp's own settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketingPreference {
+    pub phone_number_id: String,
+    /// The customer's WhatsApp id (their phone number without `+`).
+    pub wa_id: String,
+    /// `marketing_messages` is the only category Meta sends today.
+    pub category: String,
+    /// `stop` or `resume`.
+    pub value: String,
+    /// Meta's own words for the change (`User requested to stop marketing messages`).
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

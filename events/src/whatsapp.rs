@@ -1,17 +1,21 @@
-//! WhatsApp Business Cloud API webhooks (`field: "messages"`).
+//! WhatsApp Business Cloud API webhooks: `field: "messages"` (messages and statuses) and
+//! `field: "user_preferences"` (a customer stopping or resuming marketing messages in WhatsApp's
+//! own settings). Other fields (`message_template_status_update`...) carry nothing about a
+//! customer and are skipped.
 //!
 //! One POST can carry several entries and changes, each with messages and statuses; every
-//! message and every status becomes its own event. Statuses are unique per message and status,
-//! because Meta sends `sent`, `delivered` and `read` for one message, in any order.
+//! message, status and preference becomes its own event. Statuses are unique per message and
+//! status, because Meta sends `sent`, `delivered` and `read` for one message, in any order.
 
 use std::collections::BTreeSet;
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::parse::{non_empty, unix_seconds};
 use crate::{
-    EventBody, EventKind, EventSource, InboundMessage, MessageStatusUpdate, NormalizeError, NormalizedEvent,
-    StatusError, from_json,
+    EventBody, EventKind, EventSource, InboundMessage, MarketingPreference, MessageStatusUpdate, NormalizeError,
+    NormalizedEvent, StatusError, from_json,
 };
 
 /// Only what routing needs, read before the signature is checked: the phone number ids that
@@ -67,7 +71,9 @@ struct Entry {
 #[derive(Deserialize)]
 struct Change {
     field: String,
-    value: Value,
+    /// Read by `field`: each field has its own shape (a template status update has no
+    /// `metadata`, for one).
+    value: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +85,23 @@ struct Value {
     messages: Vec<Message>,
     #[serde(default)]
     statuses: Vec<Status>,
+}
+
+#[derive(Deserialize)]
+struct PreferencesValue {
+    metadata: Metadata,
+    #[serde(default)]
+    user_preferences: Vec<Preference>,
+}
+
+#[derive(Deserialize)]
+struct Preference {
+    wa_id: String,
+    category: String,
+    value: String,
+    detail: Option<String>,
+    /// Unix seconds, as a number in Meta's reference (a string is read too).
+    timestamp: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -172,14 +195,70 @@ pub fn normalize(body: &[u8]) -> Result<Vec<NormalizedEvent>, NormalizeError> {
     let mut events = Vec::new();
     for (entry_index, entry) in notification.entry.into_iter().enumerate() {
         for (change_index, change) in entry.changes.into_iter().enumerate() {
-            if change.field != "messages" {
-                continue;
-            }
             let path = format!("entry[{entry_index}].changes[{change_index}].value");
-            collect_change(&path, change.value, &mut events)?;
+            match change.field.as_str() {
+                "messages" => collect_change(&path, read_value(&path, change.value)?, &mut events)?,
+                "user_preferences" => collect_preferences(&path, read_value(&path, change.value)?, &mut events)?,
+                _ => {}
+            }
         }
     }
     Ok(events)
+}
+
+fn read_value<T: serde::de::DeserializeOwned>(path: &str, value: serde_json::Value) -> Result<T, NormalizeError> {
+    serde_json::from_value(value).map_err(|error| NormalizeError::invalid(path, error.to_string()))
+}
+
+fn collect_preferences(
+    path: &str,
+    value: PreferencesValue,
+    events: &mut Vec<NormalizedEvent>,
+) -> Result<(), NormalizeError> {
+    for (index, preference) in value.user_preferences.into_iter().enumerate() {
+        let seconds = match &preference.timestamp {
+            serde_json::Value::Number(number) => number.as_i64().map(|n| n.to_string()),
+            serde_json::Value::String(text) => Some(text.clone()),
+            _ => None,
+        };
+        let occurred_at = seconds.as_deref().and_then(unix_seconds).ok_or_else(|| {
+            NormalizeError::invalid(format!("{path}.user_preferences[{index}].timestamp"), "must be unix seconds")
+        })?;
+        if preference.wa_id.trim().is_empty() {
+            return Err(NormalizeError::invalid(
+                format!("{path}.user_preferences[{index}].wa_id"),
+                "must not be empty",
+            ));
+        }
+        events.push(NormalizedEvent {
+            source: EventSource::WhatsApp,
+            kind: EventKind::MarketingPreference,
+            topic: format!("user_preferences.{}", preference.value),
+            // One customer's change at one moment. Meta gives it no id; the key is a digest, so the
+            // customer's number is not written in clear beside the sealed payload.
+            dedup_key: format!(
+                "preference:{}",
+                hex::encode(Sha256::digest(format!(
+                    "{}\n{}\n{}\n{}\n{}",
+                    value.metadata.phone_number_id,
+                    preference.wa_id,
+                    preference.category,
+                    preference.value,
+                    occurred_at.timestamp()
+                )))
+            ),
+            platform_event_id: None,
+            occurred_at,
+            body: EventBody::MarketingPreference(MarketingPreference {
+                phone_number_id: value.metadata.phone_number_id.clone(),
+                wa_id: preference.wa_id,
+                category: preference.category,
+                value: preference.value,
+                detail: non_empty(preference.detail),
+            }),
+        });
+    }
+    Ok(())
 }
 
 fn collect_change(path: &str, value: Value, events: &mut Vec<NormalizedEvent>) -> Result<(), NormalizeError> {
@@ -195,10 +274,11 @@ fn collect_change(path: &str, value: Value, events: &mut Vec<NormalizedEvent>) -
             .or(value.contacts.first())
             .and_then(|c| c.profile.as_ref())
             .and_then(|p| non_empty(p.name.clone()));
+        let button_payload = message.button.as_ref().and_then(|b| non_empty(b.payload.clone()));
         let text = message
             .text
             .map(|t| t.body)
-            .or_else(|| message.button.and_then(|b| b.text.or(b.payload)))
+            .or_else(|| message.button.and_then(|b| non_empty(b.text).or(non_empty(b.payload))))
             .or_else(|| message.interactive.and_then(|i| i.button_reply.or(i.list_reply)).and_then(|r| r.title));
         events.push(NormalizedEvent {
             source: EventSource::WhatsApp,
@@ -214,6 +294,7 @@ fn collect_change(path: &str, value: Value, events: &mut Vec<NormalizedEvent>) -
                 profile_name,
                 message_type: message.message_type,
                 text,
+                button_payload,
                 context_message_id: message.context.and_then(|c| c.id),
             }),
         });
@@ -296,5 +377,44 @@ mod tests {
         assert!(
             matches!(normalize(wrong_object.as_bytes()), Err(NormalizeError::InvalidField { field, .. }) if field == "object")
         );
+    }
+
+    #[test]
+    fn preferences_become_events_and_other_fields_are_skipped() {
+        let body = r#"{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+            {"field": "user_preferences", "value": {"messaging_product": "whatsapp",
+              "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+              "user_preferences": [{"wa_id": "16505551234", "detail": "User requested to stop marketing messages",
+                                    "category": "marketing_messages", "value": "stop", "timestamp": 1731705721}]}},
+            {"field": "message_template_status_update", "value": {"event": "APPROVED", "message_template_id": 1,
+              "message_template_name": "recete_how_to_use", "message_template_language": "en", "reason": "NONE"}}]}]}"#;
+        let events = normalize(body.as_bytes()).expect("valid");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, EventKind::MarketingPreference);
+        assert!(!events[0].dedup_key.contains("16505551234"), "the number is not written in clear");
+        let EventBody::MarketingPreference(preference) = &events[0].body else { panic!("preference") };
+        assert_eq!((preference.wa_id.as_str(), preference.value.as_str()), ("16505551234", "stop"));
+        assert_eq!(events[0].occurred_at.timestamp(), 1731705721);
+        let as_text = body.replace("1731705721", "\"1731705721\"");
+        assert_eq!(normalize(as_text.as_bytes()).expect("valid")[0].dedup_key, events[0].dedup_key);
+    }
+
+    #[test]
+    fn buttons_and_replies_carry_their_words() {
+        let button = INBOUND_AND_STATUS.replace(
+            r#""type": "text", "text": {"body": "Does it shorten the cycle?"}"#,
+            r#""type": "button", "button": {"payload": "STOP_PROMO", "text": "Stop promotions"}"#,
+        );
+        let events = normalize(button.as_bytes()).expect("valid");
+        let EventBody::InboundMessage(message) = &events[0].body else { panic!("inbound") };
+        assert_eq!(message.text.as_deref(), Some("Stop promotions"));
+        assert_eq!(message.button_payload.as_deref(), Some("STOP_PROMO"));
+        let list = INBOUND_AND_STATUS.replace(
+            r#""type": "text", "text": {"body": "Does it shorten the cycle?"}"#,
+            r#""type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": "a", "title": "Evening use"}}"#,
+        );
+        let events = normalize(list.as_bytes()).expect("valid");
+        let EventBody::InboundMessage(message) = &events[0].body else { panic!("inbound") };
+        assert_eq!(message.text.as_deref(), Some("Evening use"));
     }
 }

@@ -12,8 +12,9 @@
 //!   customer answered, meaning any message from the same customer within 24 hours after the
 //!   follow-up was sent (a STOP counts: it is an answer too).
 //! - `inbound_messages`: messages customers wrote that day.
-//! - `opt_outs`: WhatsApp consent changes to revoked recorded that day (STOP, Meta's opt-out
-//!   error, the store's own consent field), from the audit trail.
+//! - `opt_outs`: WhatsApp consent changes to revoked recorded that day (STOP, Meta's "Stop
+//!   promotions" button and `user_preferences` webhook, Meta's opt-out error, the store's own
+//!   consent field), from the audit trail.
 //! - `hand_overs`: conversations handed to a person that day, from the audit trail.
 //! - `orders_delivered`: orders whose delivery time falls on the day.
 //! - `follow_ups_planned`: follow-ups planned that day, whatever became of them.

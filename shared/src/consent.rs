@@ -76,6 +76,18 @@ pub fn command_in(text: &str) -> Option<ConsentCommand> {
     }
 }
 
+/// The labels of the opt-out quick-reply button Meta adds to marketing templates, folded.
+const OPT_OUT_BUTTONS: &[&str] = &["stop promotions", "stop promotion", "promosyonlari durdur"];
+
+/// Whether a tapped quick-reply button (its label and payload) is an opt-out: Meta's own
+/// "Stop promotions" button, or a button that says STOP in any of its common forms.
+pub fn is_opt_out_button(text: Option<&str>, payload: Option<&str>) -> bool {
+    [text, payload].into_iter().flatten().any(|words| {
+        OPT_OUT_BUTTONS.contains(&fold(words).as_str()) || command_in(words) == Some(ConsentCommand::OptOut)
+    })
+}
+
+#[derive(Clone, Copy)]
 pub struct ConsentChange<'a> {
     pub merchant_id: MerchantId,
     pub customer_id: CustomerId,
@@ -89,17 +101,43 @@ pub struct ConsentChange<'a> {
 
 /// Sets the customer's consent and audits the change; returns false when it was already so.
 pub async fn record(tx: &mut Tx, change: &ConsentChange<'_>) -> Result<bool, sqlx::Error> {
+    apply(tx, change, false, false).await
+}
+
+/// Like [`record`] for a change reported with its own time that may arrive late (Meta's
+/// `user_preferences`): applied only when no later change is recorded already.
+pub async fn record_unless_outdated(tx: &mut Tx, change: &ConsentChange<'_>) -> Result<bool, sqlx::Error> {
+    apply(tx, change, false, true).await
+}
+
+/// Grants consent back only to a customer who had revoked it: a customer resuming marketing
+/// messages in WhatsApp's settings undoes an opt-out, and grants nothing a customer never gave.
+/// Returns false when nothing changed.
+/// A restore is never older than the change it undoes: a late one changes nothing.
+pub async fn restore(tx: &mut Tx, change: &ConsentChange<'_>) -> Result<bool, sqlx::Error> {
+    apply(tx, &ConsentChange { granted: true, ..*change }, true, true).await
+}
+
+async fn apply(
+    tx: &mut Tx,
+    change: &ConsentChange<'_>,
+    only_if_revoked: bool,
+    only_if_newer: bool,
+) -> Result<bool, sqlx::Error> {
     let state = if change.granted { "granted" } else { "revoked" };
     let before: Option<String> = sqlx::query_scalar(
         "UPDATE customers c SET whatsapp_consent = $2, consent_source = $3, consent_updated_at = $4
-         FROM (SELECT whatsapp_consent FROM customers WHERE id = $1 FOR UPDATE) AS old
-         WHERE c.id = $1 AND old.whatsapp_consent <> $2
+         FROM (SELECT whatsapp_consent, consent_updated_at FROM customers WHERE id = $1 FOR UPDATE) AS old
+         WHERE c.id = $1 AND old.whatsapp_consent <> $2 AND (NOT $5 OR old.whatsapp_consent = 'revoked')
+           AND (NOT $6 OR old.consent_updated_at IS NULL OR old.consent_updated_at <= $4)
          RETURNING old.whatsapp_consent",
     )
     .bind(change.customer_id)
     .bind(state)
     .bind(change.source)
     .bind(change.at)
+    .bind(only_if_revoked)
+    .bind(only_if_newer)
     .fetch_optional(&mut **tx)
     .await?;
     let Some(before) = before else {
@@ -151,5 +189,14 @@ mod tests {
         for text in ["How do I stop the serum from pilling?", "when will it end?", "hello", ""] {
             assert_eq!(command_in(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn meta_opt_out_buttons_are_recognised_by_label_or_payload() {
+        assert!(is_opt_out_button(Some("Stop promotions"), None));
+        assert!(is_opt_out_button(Some("Promosyonları durdur"), Some("")));
+        assert!(is_opt_out_button(Some("Not now"), Some("STOP")));
+        assert!(!is_opt_out_button(Some("Yes, tell me more"), Some("more-info")));
+        assert!(!is_opt_out_button(None, None));
     }
 }

@@ -63,6 +63,8 @@ pub struct CustomerUpsert {
     /// Created, a field or the consent changed. An unchanged customer's row is not written, so
     /// its `updated_at` stays put.
     pub changed: bool,
+    /// The snapshot turned the customer's WhatsApp consent to granted.
+    pub consent_granted: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +115,19 @@ pub async fn upsert_from_snapshot(
             None
         }
     });
+    upsert_with_phone(tx, keyring, merchant, snapshot, phone, provenance).await
+}
+
+/// Like [`upsert_from_snapshot`], with the phone number already read (a WhatsApp sender's id,
+/// which is accepted on terms of its own); the snapshot's `phone` is not read.
+pub async fn upsert_with_phone(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    snapshot: &CustomerSnapshot,
+    phone: Option<PhoneNumber>,
+    provenance: &Provenance<'_>,
+) -> Result<Option<CustomerUpsert>, UpsertError> {
     let email = snapshot.email.as_deref().and_then(normalize_email);
     let external_id = snapshot.external_id.as_deref();
     if phone.is_none() && email.is_none() && external_id.is_none() {
@@ -131,6 +146,7 @@ pub async fn upsert_from_snapshot(
     let country_code = snapshot.country_code.as_deref().map(str::to_ascii_uppercase);
 
     let mut changed = false;
+    let mut consent_granted = false;
     let existing = match find(tx, merchant, phone_lookups.as_deref(), email_lookups.as_deref(), external_id).await? {
         Some(existing) if holds_already(keyring, merchant, &existing, &phone_lookup, &email_lookup, snapshot)? => {
             existing
@@ -231,6 +247,7 @@ pub async fn upsert_from_snapshot(
             .execute(&mut **tx)
             .await?;
             changed = true;
+            consent_granted = consent.granted;
             audit::record(
                 tx,
                 AuditEntry {
@@ -249,7 +266,7 @@ pub async fn upsert_from_snapshot(
             .await?;
         }
     }
-    Ok(Some(CustomerUpsert { id: existing.id, changed }))
+    Ok(Some(CustomerUpsert { id: existing.id, changed, consent_granted }))
 }
 
 /// Whether the stored customer already holds everything the snapshot says, under the active

@@ -44,6 +44,21 @@ impl PhoneNumber {
         Ok(Self(parsed.format().mode(Mode::E164).to_string()))
     }
 
+    /// A sender's WhatsApp id (`905551112233`, E.164 without the `+`). Meta's id is
+    /// authoritative: a number range the bundled metadata does not know yet is accepted as long
+    /// as it is possible (a known country code and a length that country's numbers have).
+    pub fn from_wa_id(wa_id: &str) -> Result<Self, PhoneError> {
+        let digits = wa_id.trim().trim_start_matches('+');
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(PhoneError::Unparseable);
+        }
+        let parsed = phonenumber::parse(None, format!("+{digits}")).map_err(|_| PhoneError::Unparseable)?;
+        if !phonenumber::is_valid(&parsed) && !is_possible(&parsed) {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(Self(parsed.format().mode(Mode::E164).to_string()))
+    }
+
     pub fn as_e164(&self) -> &str {
         &self.0
     }
@@ -52,6 +67,36 @@ impl PhoneNumber {
     pub fn wa_id(&self) -> &str {
         self.0.trim_start_matches('+')
     }
+}
+
+/// Whether the number's national part has a length some number of its country code has
+/// (libphonenumber's "possible number" test), whatever its digits.
+fn is_possible(parsed: &phonenumber::PhoneNumber) -> bool {
+    let national = parsed.national().to_string();
+    let length = u16::try_from(national.len()).unwrap_or(u16::MAX);
+    phonenumber::metadata::DATABASE.by_code(&parsed.code().value()).is_some_and(|regions| {
+        regions.iter().any(|region| {
+            let kinds = region.descriptors();
+            // The general description's lengths are the union of the kinds' in libphonenumber's
+            // own builds; the bundled metadata keeps them per kind.
+            [
+                Some(kinds.general()),
+                kinds.fixed_line(),
+                kinds.mobile(),
+                kinds.toll_free(),
+                kinds.premium_rate(),
+                kinds.shared_cost(),
+                kinds.personal_number(),
+                kinds.voip(),
+                kinds.pager(),
+                kinds.uan(),
+                kinds.voicemail(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|kind| kind.possible_length().contains(&length))
+        })
+    })
 }
 
 /// A stored number as a dashboard may show it: the country calling code and the last two digits
@@ -115,6 +160,19 @@ mod tests {
     fn an_international_number_ignores_the_default_country() {
         let phone = PhoneNumber::parse("+49 151 23456789", Some("US")).expect("valid");
         assert_eq!(phone.as_e164(), "+4915123456789");
+    }
+
+    #[test]
+    fn a_wa_id_needs_only_to_be_possible() {
+        // Valid by the metadata.
+        assert_eq!(PhoneNumber::from_wa_id("905551112233").expect("valid").as_e164(), "+905551112233");
+        // A Turkish mobile range the metadata does not list (59x): possible, not valid.
+        assert_eq!(PhoneNumber::parse("+905951112233", None), Err(PhoneError::Invalid));
+        assert_eq!(PhoneNumber::from_wa_id("905951112233").expect("possible").as_e164(), "+905951112233");
+        // Too short for its country, or not digits at all.
+        assert_eq!(PhoneNumber::from_wa_id("90555"), Err(PhoneError::Invalid));
+        assert!(PhoneNumber::from_wa_id("90555abc1122").is_err());
+        assert!(PhoneNumber::from_wa_id("").is_err());
     }
 
     #[test]

@@ -136,12 +136,24 @@ pub(crate) fn ignored(source: EventSource, topic: &str) -> Response {
 }
 
 /// Stores every event of one delivery and answers 202 when anything was new, 200 when all of
-/// it was seen before.
+/// it was seen before (the stores: any 2xx is a delivery to them).
 pub(crate) async fn store_events(
     state: &AppState,
     request_id: &str,
     raw_body: &[u8],
     events: &[(Arc<ActiveIntegration>, NormalizedEvent)],
+) -> Result<Response, ApiError> {
+    store_events_answering(state, request_id, raw_body, events, StatusCode::ACCEPTED).await
+}
+
+/// Stores every event of one delivery and answers `new` when anything was new, 200 when all of
+/// it was seen before. Meta counts only 200 as delivered, so WhatsApp passes 200 for `new`.
+pub(crate) async fn store_events_answering(
+    state: &AppState,
+    request_id: &str,
+    raw_body: &[u8],
+    events: &[(Arc<ActiveIntegration>, NormalizedEvent)],
+    new: StatusCode,
 ) -> Result<Response, ApiError> {
     let stores = events.iter().map(|(integration, event)| {
         state.events.store(IncomingEvent {
@@ -172,8 +184,7 @@ pub(crate) async fn store_events(
             }
         }
     }
-    let (status, word) =
-        if stored.is_empty() { (StatusCode::OK, "duplicate") } else { (StatusCode::ACCEPTED, "stored") };
+    let (status, word) = if stored.is_empty() { (StatusCode::OK, "duplicate") } else { (new, "stored") };
     tracing::info!(stored = stored.len(), duplicates = duplicates.len(), "webhook accepted");
     Ok((status, Json(json!({ "status": word, "stored": stored, "duplicates": duplicates }))).into_response())
 }

@@ -1,5 +1,5 @@
 //! `GET /webhooks/whatsapp` (Meta's verification handshake) and `POST /webhooks/whatsapp`
-//! (messages and statuses).
+//! (messages, statuses and marketing preferences), answered 200 whenever accepted.
 //!
 //! Meta signs the body with the app secret, and one app may serve several business phone
 //! numbers. Before the signature is checked we read only `metadata.phone_number_id`, to find the
@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    charge_sender, find_integration, header, rejected, signature_failure, signed_by, store_events, unverified,
+    charge_sender, find_integration, header, rejected, signature_failure, signed_by, store_events_answering, unverified,
 };
 use crate::body::RawBody;
 use crate::error::ApiError;
@@ -113,15 +113,20 @@ pub async fn receive(
             let phone_number_id = match &event.body {
                 EventBody::InboundMessage(message) => &message.phone_number_id,
                 EventBody::MessageStatus(status) => &status.phone_number_id,
+                EventBody::MarketingPreference(preference) => &preference.phone_number_id,
                 EventBody::Order(_) | EventBody::Privacy(_) => return None,
             };
             routes.get(phone_number_id).map(|integration| (integration.clone(), event))
         })
         .collect();
     if routed.is_empty() {
-        return Ok(
-            (StatusCode::OK, Json(json!({ "status": "ignored", "reason": "no messages or statuses" }))).into_response()
-        );
+        return Ok((
+            StatusCode::OK,
+            Json(json!({ "status": "ignored", "reason": "no messages, statuses or preferences" })),
+        )
+            .into_response());
     }
-    store_events(&state, &request_id, &body, &routed).await
+    // Meta and the providers built on it count only 200 as delivered: anything else is retried
+    // and, if it persists, gets the subscription disabled.
+    store_events_answering(&state, &request_id, &body, &routed, StatusCode::OK).await
 }

@@ -102,6 +102,15 @@ pub async fn plan_after_delivery(
     Ok(PlanOutcome::Planned { steps: planned })
 }
 
+/// Whether follow-ups were ever planned for the order, whatever became of them since (sent,
+/// cancelled by an opt-out): a plan is made once per order.
+pub async fn ever_planned(tx: &mut Tx, order_id: OrderId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM scheduled_tasks WHERE order_id = $1 AND kind = 'follow_up')")
+        .bind(order_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
 /// Cancels an order's pending follow-ups (cancelled or refunded order); returns how many.
 pub async fn cancel_for_order(tx: &mut Tx, order_id: OrderId, reason: &str) -> Result<u64, sqlx::Error> {
     cancel_where(tx, "order_id = $1 AND kind = 'follow_up' AND $2::uuid IS NULL", order_id.as_uuid(), None, reason)

@@ -11,7 +11,7 @@ use crate::crypto::Keyring;
 use crate::customers::{self, Provenance, UpsertError};
 use crate::db::Tx;
 use crate::events::{EventBody, LineItem, NormalizedEvent, OrderSnapshot};
-use crate::followups::planning::{self, Delivery};
+use crate::followups::planning::{self, Delivery, PlanOutcome};
 use crate::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId};
 use crate::merchants;
 
@@ -30,6 +30,16 @@ pub enum Applied {
     Created { order_id: OrderId, status: OrderStatus },
     StatusChanged { order_id: OrderId, from: OrderStatus, to: OrderStatus },
     Unchanged { order_id: OrderId },
+}
+
+impl Applied {
+    pub fn order_id(&self) -> OrderId {
+        match self {
+            Self::Created { order_id, .. } | Self::StatusChanged { order_id, .. } | Self::Unchanged { order_id } => {
+                *order_id
+            }
+        }
+    }
 }
 
 /// Whether a delivery plans the merchant's follow-ups. A cancellation or refund ends pending
@@ -66,6 +76,7 @@ struct ExistingOrder {
     id: OrderId,
     status: String,
     source_updated_at: Option<DateTime<Utc>>,
+    customer_id: Option<CustomerId>,
 }
 
 /// The column that records when an order reached `status`.
@@ -125,10 +136,10 @@ pub async fn apply_order_with(
     };
     let customer_id = customer.map(|customer| customer.id);
     let target = OrderStatus::target_of(event.kind);
-    let (applied, order_changed) = match lock_order(tx, ctx.merchant_id, &order.external_order_id).await? {
+    let (applied, order_changed, attached) = match lock_order(tx, ctx.merchant_id, &order.external_order_id).await? {
         Some(existing) => update_order(tx, ctx, event, order, existing, target, customer_id).await?,
         None => match insert_order(tx, ctx, event, order, target.unwrap_or(OrderStatus::Created), customer_id).await? {
-            Some(applied) => (applied, true),
+            Some(applied) => (applied, true, false),
             // Created by a concurrent event a moment ago: apply to that row instead.
             None => {
                 let existing = lock_order(tx, ctx.merchant_id, &order.external_order_id)
@@ -144,8 +155,49 @@ pub async fn apply_order_with(
             follow_status(tx, ctx, *order_id, *status, reached_at(*status, event, order), &settings).await?;
         }
     }
+    // Events of one order arrive in any order: a delivery applied before the event that names
+    // the customer, or grants their consent, is planned when that event comes.
+    if customer.is_some_and(|customer| attached || customer.consent_granted) && on_delivery == DeliveryFollowUps::Plan {
+        plan_unplanned_delivery(tx, ctx, applied.order_id(), &settings).await?;
+    }
     let changed = order_changed || customer.is_some_and(|customer| customer.changed);
     Ok(OrderOutcome { applied, changed })
+}
+
+/// Plans the order's follow-ups when it is delivered to a known customer and its follow-ups
+/// were never planned, because the delivery was applied before the event that named the
+/// customer. Called when a change enables planning (the order gaining its customer, the
+/// customer's consent becoming granted), so the plan is the one the delivery would have made
+/// had the events arrived in the store's order; a stale delivery plans nothing. Returns whether
+/// steps were planned.
+pub async fn plan_unplanned_delivery(
+    tx: &mut Tx,
+    ctx: &EventContext<'_>,
+    order_id: OrderId,
+    settings: &merchants::MerchantSettings,
+) -> Result<bool, sqlx::Error> {
+    let (status, customer_id, delivered_at): (String, Option<CustomerId>, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT status, customer_id, delivered_at FROM orders WHERE id = $1")
+            .bind(order_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let (Some(customer_id), Some(delivered_at)) = (customer_id, delivered_at) else {
+        return Ok(false);
+    };
+    if status != OrderStatus::Delivered.as_str() || planning::ever_planned(tx, order_id).await? {
+        return Ok(false);
+    }
+    let delivery = Delivery {
+        merchant_id: ctx.merchant_id,
+        order_id,
+        customer_id: Some(customer_id),
+        delivered_at,
+        actor: ctx.actor,
+        event_id: ctx.event_id,
+    };
+    // A stale delivery plans nothing, and says so, as it would have when it was applied.
+    let outcome = planning::plan_after_delivery(tx, &delivery, settings, Utc::now()).await?;
+    Ok(matches!(outcome, PlanOutcome::Planned { steps } if steps > 0))
 }
 
 /// What a new status means for follow-ups: delivery plans them, cancellation and refund end them.
@@ -190,7 +242,7 @@ async fn lock_order(
     external_order_id: &str,
 ) -> Result<Option<ExistingOrder>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, status, source_updated_at FROM orders
+        "SELECT id, status, source_updated_at, customer_id FROM orders
          WHERE merchant_id = $1 AND external_order_id = $2 FOR UPDATE",
     )
     .bind(merchant)
@@ -259,7 +311,9 @@ async fn update_order(
     existing: ExistingOrder,
     target: Option<OrderStatus>,
     customer_id: Option<CustomerId>,
-) -> Result<(Applied, bool), ApplyError> {
+) -> Result<(Applied, bool, bool), ApplyError> {
+    // The order gains the customer an earlier-applied event could not name.
+    let attached = existing.customer_id.is_none() && customer_id.is_some();
     let current: OrderStatus = existing.status.parse().map_err(ApplyError::CorruptStatus)?;
     // Newer in the platform's own time than every change applied so far.
     let is_newer = existing.source_updated_at.is_none_or(|applied| event.occurred_at > applied);
@@ -307,7 +361,7 @@ async fn update_order(
         filled.rows_affected() > 0 || items > 0
     };
     let Some(next) = next else {
-        return Ok((Applied::Unchanged { order_id: existing.id }, changed));
+        return Ok((Applied::Unchanged { order_id: existing.id }, changed, attached));
     };
     sqlx::query(&format!(
         "UPDATE orders SET status = $2, {column} = coalesce({column}, $3) WHERE id = $1",
@@ -332,7 +386,7 @@ async fn update_order(
         },
     )
     .await?;
-    Ok((Applied::StatusChanged { order_id: existing.id, from: current, to: next }, true))
+    Ok((Applied::StatusChanged { order_id: existing.id, from: current, to: next }, true, attached))
 }
 
 /// Lines are keyed by the platform's line id, so a re-sent order updates its lines in place.

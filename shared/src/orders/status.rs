@@ -39,6 +39,7 @@ impl OrderStatus {
             EventKind::OrderUpdated
             | EventKind::MessageInbound
             | EventKind::MessageStatus
+            | EventKind::MarketingPreference
             | EventKind::PrivacyDataRequest
             | EventKind::PrivacyCustomerRedact
             | EventKind::PrivacyShopRedact => None,

@@ -76,6 +76,7 @@ impl Identifiers {
             }),
             EventBody::InboundMessage(message) => self.has_wa_id(&message.from),
             EventBody::MessageStatus(status) => status.recipient_id.as_deref().is_some_and(|id| self.has_wa_id(id)),
+            EventBody::MarketingPreference(preference) => self.has_wa_id(&preference.wa_id),
             EventBody::Privacy(_) => false,
         }
     }
@@ -411,6 +412,7 @@ mod tests {
                 profile_name: None,
                 message_type: "text".into(),
                 text: Some("hello".into()),
+                button_payload: None,
                 context_message_id: None,
             }))
         };

@@ -3,6 +3,7 @@
 
 mod cloud_api;
 mod flows;
+mod meta_webhooks;
 
 use chrono::{Duration, Utc};
 use recete_shared::ids::MerchantId;

@@ -1,3 +1,4 @@
 mod commerce;
+mod permutations;
 mod queue;
 mod support;

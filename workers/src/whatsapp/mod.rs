@@ -1,18 +1,21 @@
 //! The whatsapp-events pool: delivery statuses update our messages, inbound messages open the
-//! 24-hour service window, STOP or START change consent at once, and any other text is handed
-//! to the conversations queue to be answered.
+//! 24-hour service window, STOP or START (or Meta's "Stop promotions" button) change consent at
+//! once, and any other text is handed to the conversations queue to be answered. A customer
+//! stopping marketing messages in WhatsApp's own settings opts out the same way; resuming them
+//! undoes that opt-out.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use chrono::{DateTime, Duration, Utc};
+use recete_shared::audit::{self, AuditEntry};
 use recete_shared::config::PoolSettings;
 use recete_shared::consent::{self, ConsentChange, ConsentCommand};
 use recete_shared::crypto::Keyring;
 use recete_shared::customers::{self, PHONE_LOOKUP_DOMAIN};
 use recete_shared::db::{self, Tx};
-use recete_shared::events::{EventBody, InboundMessage, MessageStatusUpdate};
+use recete_shared::events::{EventBody, InboundMessage, MarketingPreference, MessageStatusUpdate};
 use recete_shared::followups::planning;
 use recete_shared::ids::{CustomerId, EventId, MerchantId};
 use recete_shared::phone::PhoneNumber;
@@ -54,6 +57,17 @@ pub async fn handle_event(event_id: EventId, deps: &WhatsAppDeps) -> anyhow::Res
         EventBody::MessageStatus(status) => apply_status(&mut tx, status, claimed.event.occurred_at).await?,
         EventBody::InboundMessage(message) => {
             receive(&mut tx, &deps.keyring, claimed.merchant_id, event_id, message, claimed.event.occurred_at).await?
+        }
+        EventBody::MarketingPreference(preference) => {
+            apply_preference(
+                &mut tx,
+                &deps.keyring,
+                claimed.merchant_id,
+                event_id,
+                preference,
+                claimed.event.occurred_at,
+            )
+            .await?
         }
         EventBody::Order(_) | EventBody::Privacy(_) => {
             anyhow::bail!("a store's event reached the whatsapp-events queue")
@@ -117,9 +131,32 @@ async fn receive(
     message: &InboundMessage,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let Ok(phone) = PhoneNumber::parse(&format!("+{}", message.from), None) else {
-        tracing::warn!(%event_id, "inbound message from a number that does not parse; ignored");
-        return Ok(());
+    let phone = match PhoneNumber::from_wa_id(&message.from) {
+        Ok(phone) => phone,
+        Err(error) => {
+            // Nobody to answer, but the merchant sees that a message came and why it went
+            // unanswered.
+            tracing::warn!(%event_id, %error, "inbound message from a WhatsApp id that is not a phone number");
+            audit::record(
+                tx,
+                AuditEntry {
+                    merchant_id: Some(merchant),
+                    actor: ACTOR,
+                    action: "whatsapp.message_unanswerable",
+                    subject_type: "external_event",
+                    subject_id: event_id.to_string(),
+                    event_id: Some(event_id),
+                    before: None,
+                    after: Some(serde_json::json!({
+                        "reason": format!("the sender's WhatsApp id is {error}"),
+                        "message_type": message.message_type,
+                        "wa_message_id": message.message_id,
+                    })),
+                },
+            )
+            .await?;
+            return Ok(());
+        }
     };
     let customer_id = find_or_create_customer(tx, keyring, merchant, &phone, message.profile_name.as_deref()).await?;
     let conversation_id: Uuid = sqlx::query_scalar(
@@ -174,14 +211,25 @@ async fn receive(
         return Ok(());
     }
 
-    let Some(command) = message.text.as_deref().and_then(consent::command_in) else {
+    let opt_out_button = message.message_type == "button"
+        && consent::is_opt_out_button(message.text.as_deref(), message.button_payload.as_deref());
+    let command = if opt_out_button {
+        Some(ConsentCommand::OptOut)
+    } else {
+        message.text.as_deref().and_then(consent::command_in)
+    };
+    let Some(command) = command else {
         if message.text.as_deref().is_some_and(|text| !text.trim().is_empty()) {
             tasks::schedule_answer(tx, merchant, customer_id, inbound_id).await?;
         }
         return Ok(());
     };
     let granted = command == ConsentCommand::OptIn;
-    let source = if granted { "whatsapp:START" } else { "whatsapp:STOP" };
+    let source = match (granted, opt_out_button) {
+        (true, _) => "whatsapp:START",
+        (false, true) => "whatsapp:button",
+        (false, false) => "whatsapp:STOP",
+    };
     let change = ConsentChange {
         merchant_id: merchant,
         customer_id,
@@ -217,6 +265,73 @@ async fn receive(
     Ok(())
 }
 
+/// A customer stopping (`stop`) or resuming (`resume`) marketing messages in WhatsApp's own
+/// settings. A stop opts the customer out and cancels pending follow-ups, as STOP does, and is
+/// remembered for a number we have not met yet; a resume undoes an opt-out. Either one older
+/// than the customer's latest recorded consent change (a late delivery) changes nothing. No
+/// confirmation is sent: the customer wrote nothing, and WhatsApp shows them the change itself.
+async fn apply_preference(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    event_id: EventId,
+    preference: &MarketingPreference,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let stop = match (preference.category.as_str(), preference.value.as_str()) {
+        ("marketing_messages", "stop") => true,
+        ("marketing_messages", "resume") => false,
+        (category, value) => {
+            tracing::info!(%event_id, category, value, "user preference of no consequence for us");
+            return Ok(());
+        }
+    };
+    let phone = match PhoneNumber::from_wa_id(&preference.wa_id) {
+        Ok(phone) => phone,
+        Err(error) => {
+            tracing::warn!(%event_id, %error, "user preference for a WhatsApp id that is not a phone number");
+            audit::record(
+                tx,
+                AuditEntry {
+                    merchant_id: Some(merchant),
+                    actor: ACTOR,
+                    action: "whatsapp.preference_unapplied",
+                    subject_type: "external_event",
+                    subject_id: event_id.to_string(),
+                    event_id: Some(event_id),
+                    before: None,
+                    after: Some(serde_json::json!({
+                        "reason": format!("the customer's WhatsApp id is {error}"),
+                        "value": preference.value,
+                    })),
+                },
+            )
+            .await?;
+            return Ok(());
+        }
+    };
+    let customer_id = find_or_create_customer(tx, keyring, merchant, &phone, None).await?;
+    let change = ConsentChange {
+        merchant_id: merchant,
+        customer_id,
+        granted: !stop,
+        source: "whatsapp:user_preferences",
+        at,
+        actor: ACTOR,
+        event_id: Some(event_id),
+    };
+    if stop {
+        if consent::record_unless_outdated(tx, &change).await? {
+            planning::cancel_for_customer(tx, customer_id, "customer opted out").await?;
+        } else {
+            tracing::info!(%event_id, "marketing stop changed nothing (already out, or a later change is recorded)");
+        }
+    } else {
+        consent::restore(tx, &change).await?;
+    }
+    Ok(())
+}
+
 /// The context message bodies are sealed with.
 pub fn message_context(merchant: MerchantId) -> Vec<u8> {
     recete_shared::message_bodies::context(merchant)
@@ -245,7 +360,7 @@ async fn find_or_create_customer(
         ..Default::default()
     };
     let provenance = customers::Provenance { actor: ACTOR, event_id: None, occurred_at: Utc::now() };
-    customers::upsert_from_snapshot(tx, keyring, merchant, &snapshot, None, &provenance)
+    customers::upsert_with_phone(tx, keyring, merchant, &snapshot, Some(phone.clone()), &provenance)
         .await?
         .map(|customer| customer.id)
         .context("a customer with a phone number is always created")

@@ -1,0 +1,243 @@
+//! What Meta actually sends beside typed text: a customer turning marketing messages off (or back
+//! on) in WhatsApp's settings, the "Stop promotions" button of marketing templates, quick-reply
+//! and list replies, and shapes we only acknowledge (images, reactions, unsupported messages,
+//! priced statuses, template status updates). Bodies are the fixtures under
+//! `tests/fixtures/whatsapp/`, written from Meta's webhook reference, signed like Meta signs.
+
+use chrono::Utc;
+use serde_json::json;
+use wiremock::MockServer;
+
+use super::{CUSTOMER_WA_ID, SENT, Shop, deliver, graph_accepts, sent_bodies, shop, spawn_messaging_app};
+use crate::helpers::{PHONE_NUMBER_ID, RunningWorkers, TestApp, fixture};
+
+const PENDING_FOLLOW_UPS: &str =
+    "SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up' AND state IN ('pending', 'failed')";
+const STOPPED_EVENTS: &str = "SELECT count(*) FROM external_events WHERE state IN ('failed', 'dead')";
+
+/// A fixture for our number and `wa_id`, stamped `at` (unix seconds).
+fn meta(name: &str, wa_id: &str, at: i64) -> Vec<u8> {
+    String::from_utf8(fixture(&format!("whatsapp/{name}")))
+        .expect("utf8")
+        .replace("PHONE_NUMBER_ID", PHONE_NUMBER_ID)
+        .replace("WA_ID", wa_id)
+        .replace("TIMESTAMP", &at.to_string())
+        .into_bytes()
+}
+
+fn text(wa_id: &str, wamid: &str, body: &str) -> Vec<u8> {
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [{"profile": {"name": "Ada"}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": wamid, "timestamp": Utc::now().timestamp().to_string(),
+                          "type": "text", "text": {"body": body}}]
+        }}]}]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+async fn consent(app: &TestApp) -> (String, Option<String>) {
+    sqlx::query_as("SELECT whatsapp_consent, consent_source FROM customers")
+        .fetch_one(&app.admin)
+        .await
+        .expect("one customer")
+}
+
+/// A delivered order whose first follow-up went out and whose second is pending.
+async fn delivered_with_a_pending_follow_up(graph: &MockServer) -> (TestApp, Shop, RunningWorkers) {
+    graph_accepts(graph).await;
+    let app = spawn_messaging_app(graph).await;
+    let shop = shop(&app).await;
+    let workers = app.start_workers();
+    deliver(&app, &shop, "7007").await;
+    app.wait_for_count(SENT, 1, 20).await;
+    assert_eq!(app.count(PENDING_FOLLOW_UPS).await, 1, "the second step waits for its hour");
+    (app, shop, workers)
+}
+
+#[tokio::test]
+async fn marketing_stopped_in_whatsapp_settings_opts_out_cancels_follow_ups_and_resume_opts_back_in() {
+    let graph = MockServer::start().await;
+    let (app, shop, _workers) = delivered_with_a_pending_follow_up(&graph).await;
+    let now = Utc::now().timestamp();
+
+    let stop = meta("user_preferences_stop.json", CUSTOMER_WA_ID, now);
+    for copy in 0..2 {
+        let response = app.post_whatsapp(&shop.whatsapp.secret, &stop).await;
+        assert_eq!(response.status(), 200, "copy {copy}");
+    }
+    app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'revoked'", 1, 20).await;
+    assert_eq!(consent(&app).await, ("revoked".into(), Some("whatsapp:user_preferences".into())));
+    app.wait_for_count(PENDING_FOLLOW_UPS, 0, 20).await;
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up' AND cancel_reason = 'customer opted out'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'customer.consent_changed'
+               AND after->>'source' = 'whatsapp:user_preferences' AND after->>'whatsapp_consent' = 'revoked'"
+        )
+        .await,
+        1,
+        "one opt-out in the consent history, the repeat stored nothing"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM external_events WHERE kind = 'marketing_preference'").await, 1);
+    assert_eq!(sent_bodies(&graph).await.len(), 1, "the customer wrote nothing: no confirmation is sent");
+
+    let resume = meta("user_preferences_resume.json", CUSTOMER_WA_ID, now + 60);
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &resume).await.status(), 200);
+    app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'granted'", 1, 20).await;
+    assert_eq!(consent(&app).await, ("granted".into(), Some("whatsapp:user_preferences".into())));
+
+    // A stop from before the resume, delivered late, changes nothing.
+    let late_stop = meta("user_preferences_stop.json", CUSTOMER_WA_ID, now - 600);
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &late_stop).await.status(), 200);
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 4, 20).await;
+    assert_eq!(consent(&app).await, ("granted".into(), Some("whatsapp:user_preferences".into())));
+    assert_eq!(app.count(STOPPED_EVENTS).await, 0);
+}
+
+#[tokio::test]
+async fn a_resume_grants_nothing_a_customer_never_gave() {
+    let graph = MockServer::start().await;
+    graph_accepts(&graph).await;
+    let app = spawn_messaging_app(&graph).await;
+    let shop = shop(&app).await;
+    let _workers = app.start_workers();
+    let resume = meta("user_preferences_resume.json", "905557654321", Utc::now().timestamp());
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &resume).await.status(), 200);
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 1, 20).await;
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'granted'").await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'customer.consent_changed'").await, 0);
+}
+
+#[tokio::test]
+async fn the_stop_promotions_button_opts_out_cancels_follow_ups_and_is_confirmed() {
+    let graph = MockServer::start().await;
+    let (app, shop, _workers) = delivered_with_a_pending_follow_up(&graph).await;
+
+    let tapped = meta("button_stop_promotions.json", CUSTOMER_WA_ID, Utc::now().timestamp());
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &tapped).await.status(), 200);
+    app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'revoked'", 1, 20).await;
+    assert_eq!(consent(&app).await, ("revoked".into(), Some("whatsapp:button".into())));
+    app.wait_for_count(PENDING_FOLLOW_UPS, 0, 20).await;
+    app.wait_for_count(SENT, 2, 20).await;
+    let bodies = sent_bodies(&graph).await;
+    assert_eq!(bodies.len(), 2, "the follow-up and one confirmation");
+    assert!(bodies[1]["text"]["body"].as_str().is_some_and(|b| b.contains("START")), "{}", bodies[1]);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'customer.consent_changed' AND after->>'source' = 'whatsapp:button'")
+            .await,
+        1
+    );
+    assert_eq!(app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'answer'").await, 0, "not a question");
+}
+
+#[tokio::test]
+async fn quick_reply_and_list_replies_are_the_customers_words() {
+    let graph = MockServer::start().await;
+    graph_accepts(&graph).await;
+    let app = spawn_messaging_app(&graph).await;
+    let shop = shop(&app).await;
+    let _workers = app.start_workers();
+    let now = Utc::now().timestamp();
+    for name in ["button_quick_reply.json", "interactive_button_reply.json", "interactive_list_reply.json"] {
+        assert_eq!(
+            app.post_whatsapp(&shop.whatsapp.secret, &meta(name, CUSTOMER_WA_ID, now)).await.status(),
+            200,
+            "{name}"
+        );
+    }
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 3, 20).await;
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM messages WHERE direction = 'inbound' AND kind = 'text' AND body_sealed IS NOT NULL"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'answer'").await,
+        3,
+        "each one is answered"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'revoked'").await, 0);
+    assert_eq!(app.count(STOPPED_EVENTS).await, 0);
+}
+
+#[tokio::test]
+async fn shapes_we_do_not_act_on_are_acknowledged_and_the_next_message_still_goes_through() {
+    let graph = MockServer::start().await;
+    graph_accepts(&graph).await;
+    let app = spawn_messaging_app(&graph).await;
+    let shop = shop(&app).await;
+    let _workers = app.start_workers();
+    let now = Utc::now().timestamp();
+    let shapes = [
+        "image.json",
+        "reaction.json",
+        "unsupported.json",
+        "statuses_pricing.json",
+        "message_template_status_update.json",
+    ];
+    for (index, name) in shapes.iter().enumerate() {
+        let response = app.post_whatsapp(&shop.whatsapp.secret, &meta(name, CUSTOMER_WA_ID, now)).await;
+        assert_eq!(response.status(), 200, "{name}");
+        let next = text(CUSTOMER_WA_ID, &format!("wamid.NEXT{index}"), "Is it fine for sensitive skin?");
+        assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &next).await.status(), 200, "the text after {name}");
+        app.wait_for_count(
+            "SELECT count(*) FROM messages WHERE direction = 'inbound' AND kind = 'text'",
+            index as i64 + 1,
+            20,
+        )
+        .await;
+    }
+    // Image, reaction and unsupported messages are kept (as `other`) and open the window; the
+    // priced status and the template update change nothing.
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 9, 20).await;
+    assert_eq!(app.count("SELECT count(*) FROM messages WHERE direction = 'inbound' AND kind = 'other'").await, 3);
+    assert_eq!(app.count(STOPPED_EVENTS).await, 0);
+    assert_eq!(app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'answer'").await, 5, "only the texts");
+}
+
+#[tokio::test]
+async fn a_number_in_a_range_the_metadata_does_not_know_reaches_the_conversation() {
+    let graph = MockServer::start().await;
+    graph_accepts(&graph).await;
+    let app = spawn_messaging_app(&graph).await;
+    let shop = shop(&app).await;
+    let _workers = app.start_workers();
+
+    // Turkish mobile, 59x: possible (the right length) but in no range the bundled metadata lists.
+    let new_range = text("905951112233", "wamid.NEW-RANGE", "Hello, is my order on its way?");
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &new_range).await.status(), 200);
+    app.wait_for_count(
+        "SELECT count(*) FROM messages WHERE direction = 'inbound' AND wa_message_id = 'wamid.NEW-RANGE'",
+        1,
+        20,
+    )
+    .await;
+    assert_eq!(app.count("SELECT count(*) FROM conversations WHERE window_expires_at > now()").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM customers WHERE phone_lookup IS NOT NULL").await, 1);
+    assert_eq!(app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'answer'").await, 1);
+
+    // Not even possible: nobody to answer, and the message leaves a trace the merchant sees.
+    let impossible = text("9055", "wamid.IMPOSSIBLE", "hello");
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &impossible).await.status(), 200);
+    app.wait_for_count(
+        "SELECT count(*) FROM audit_log WHERE action = 'whatsapp.message_unanswerable' AND after->>'wa_message_id' = 'wamid.IMPOSSIBLE'",
+        1,
+        20,
+    )
+    .await;
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 2, 20).await;
+    assert_eq!(app.count(STOPPED_EVENTS).await, 0);
+}
