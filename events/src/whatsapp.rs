@@ -34,8 +34,16 @@ struct EnvelopeEntry {
 
 #[derive(Deserialize)]
 struct EnvelopeChange {
-    value: Option<EnvelopeValue>,
+    #[serde(default)]
+    field: String,
+    /// Read only for the fields acted on: each field has its own shape.
+    #[serde(default)]
+    value: serde_json::Value,
 }
+
+/// The change fields that become events; routing reads only these, as [`normalize`] does, so a
+/// change of another shape (a template status update has no `metadata`) routes nowhere.
+const FIELDS_ACTED_ON: [&str; 2] = ["messages", "user_preferences"];
 
 #[derive(Deserialize)]
 struct EnvelopeValue {
@@ -46,13 +54,22 @@ struct EnvelopeValue {
 pub fn phone_number_ids(body: &[u8]) -> Result<Vec<String>, NormalizeError> {
     let envelope: Envelope = from_json(body)?;
     let mut seen = BTreeSet::new();
-    Ok(envelope
-        .entry
-        .into_iter()
-        .flat_map(|entry| entry.changes)
-        .filter_map(|change| change.value?.metadata.map(|m| m.phone_number_id))
-        .filter(|id| seen.insert(id.clone()))
-        .collect())
+    let mut ids = Vec::new();
+    for (entry_index, entry) in envelope.entry.into_iter().enumerate() {
+        for (change_index, change) in entry.changes.into_iter().enumerate() {
+            if !FIELDS_ACTED_ON.contains(&change.field.as_str()) {
+                continue;
+            }
+            let path = format!("entry[{entry_index}].changes[{change_index}].value");
+            let value: Option<EnvelopeValue> = read_value(&path, change.value)?;
+            if let Some(id) = value.and_then(|value| value.metadata).map(|metadata| metadata.phone_number_id)
+                && seen.insert(id.clone())
+            {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
 }
 
 #[derive(Deserialize)]
@@ -334,6 +351,18 @@ fn collect_change(path: &str, value: Value, events: &mut Vec<NormalizedEvent>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routing_reads_only_the_fields_that_become_events() {
+        // A template status update has no metadata; a misspelt field's value is not read at all.
+        let body = br#"{"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+            {"field": "message_template_status_update", "value": {"event": "APPROVED", "message_template_id": 1}},
+            {"field": "messates", "value": {"metadata": {"phone_numberUid": "x"}}},
+            {"field": "messages", "value": {"metadata": {"phone_number_id": "106540352242922"}}}
+        ]}]}"#;
+        assert_eq!(phone_number_ids(body).expect("routing"), ["106540352242922"]);
+        assert!(normalize(body).expect("normalizes").is_empty());
+    }
 
     const INBOUND_AND_STATUS: &str = r#"{
       "object": "whatsapp_business_account",

@@ -29,7 +29,11 @@ fuzz_target!(|body: &[u8]| {
                         assert_eq!(event.kind, EventKind::MessageStatus);
                         &status.phone_number_id
                     }
-                    other => panic!("not a message or status: {other:?}"),
+                    EventBody::MarketingPreference(preference) => {
+                        assert_eq!(event.kind, EventKind::MarketingPreference);
+                        &preference.phone_number_id
+                    }
+                    other => panic!("not a message, status or preference: {other:?}"),
                 };
                 assert!(ids.contains(phone_number_id), "{phone_number_id} is not among the routed ids {ids:?}");
                 check_event(event);
