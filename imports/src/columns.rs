@@ -83,8 +83,8 @@ const ORDER_COLUMNS: &[ColumnSpec] = &[
             "shipping phone",
         ],
         required: false,
-        description: "The customer's phone number, with + and country code or in the store country's local format. \
-                      Each row needs an email or a phone.",
+        description: "The customer's phone number, with + and country code or in the local format of the row's \
+                      country (else the store's country). Each row needs an email or a phone.",
         example: "+49 151 2345 6789",
         field: Field::Phone,
     },

@@ -142,12 +142,16 @@ pub(crate) fn parse(cells: &Cells<'_>, options: &ParseOptions) -> Result<OrderRo
         return Err(cells.empty(Field::OrderId, "the order id is empty"));
     };
     let email = cells.read(Field::Email, values::email, shown::email)?;
-    let phone = cells.read(Field::Phone, |raw| values::phone(raw, options.default_country), shown::phone)?;
+    // A phone written without `+` was dialled in the row's own country when it names one, else
+    // in the country the import was given (or the merchant's).
+    let country = cells.read(Field::Country, values::country, shown::plain)?;
+    let phone_country =
+        country.as_deref().and_then(|code| code.parse::<phonenumber::country::Id>().ok()).or(options.default_country);
+    let phone = cells.read(Field::Phone, |raw| values::phone(raw, phone_country), shown::phone)?;
     if email.is_none() && phone.is_none() {
         return Err(RowError::row(line, "has neither an email nor a phone number"));
     }
     let name = cells.text(Field::Name);
-    let country = cells.read(Field::Country, values::country, shown::plain)?;
     let date = |field| cells.read(field, |raw| values::datetime(raw, options), shown::plain);
     let created_at = date(Field::CreatedAt)?;
     let fulfilled_at = date(Field::FulfilledAt)?;

@@ -571,3 +571,36 @@ fn a_read_failure_midway_ends_the_rows_with_an_error() {
     assert_eq!(stop.to_string(), "line 4: the file could not be read further: connection reset");
     assert!(matches!(records.interrupted(), Some(FileError::ReadFailed { line: 4, .. })));
 }
+
+#[test]
+fn a_local_phone_is_read_in_the_rows_own_country_and_without_any_country_the_error_names_the_fix() {
+    let file = b"order_id,phone,country,status\n\
+                 1001,612 345 678,ES,delivered\n\
+                 1002,0151 23456789,,delivered\n\
+                 1003,(415) 555-2671,US,delivered\n";
+    // The import's own country (DE) is used only where the row names none.
+    let parsed = orders(file, &berlin());
+    let phones: Vec<(String, Option<String>)> = parsed
+        .rows
+        .iter()
+        .map(|row| match row {
+            ParsedRow::Order(order) => (order.order_id.clone(), order.phone.clone()),
+            other => panic!("not an order row: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        phones,
+        [
+            ("1001".to_owned(), some("+34612345678")),
+            ("1002".to_owned(), some("+4915123456789")),
+            ("1003".to_owned(), some("+14155552671")),
+        ]
+    );
+
+    // No country in the row and none given: the row fails, and the message says what to do.
+    let unknown = ParseOptions { default_country: None, ..berlin() };
+    let parsed = orders(b"order_id,phone,status\n1002,0151 23456789,delivered\n", &unknown);
+    assert!(parsed.rows.is_empty(), "{:?}", parsed.rows);
+    let message = parsed.errors.first().map(|error| error.to_string()).unwrap_or_default();
+    assert!(message.contains("international form") && message.contains("+"), "{message}");
+}
