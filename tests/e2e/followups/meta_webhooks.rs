@@ -5,7 +5,6 @@
 //! `tests/fixtures/whatsapp/`, written from Meta's webhook reference, signed like Meta signs.
 
 use chrono::Utc;
-use serde_json::json;
 use wiremock::MockServer;
 
 use super::{CUSTOMER_WA_ID, SENT, Shop, deliver, graph_accepts, sent_bodies, shop, spawn_messaging_app};
@@ -25,19 +24,9 @@ fn meta(name: &str, wa_id: &str, at: i64) -> Vec<u8> {
         .into_bytes()
 }
 
+/// A text message from `wa_id`, sent now.
 fn text(wa_id: &str, wamid: &str, body: &str) -> Vec<u8> {
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": "Ada"}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid, "timestamp": Utc::now().timestamp().to_string(),
-                          "type": "text", "text": {"body": body}}]
-        }}]}]
-    })
-    .to_string()
-    .into_bytes()
+    crate::knowledge::inbound(wa_id, body, wamid, Utc::now().timestamp())
 }
 
 async fn consent(app: &TestApp) -> (String, Option<String>) {
