@@ -10,7 +10,9 @@ const COUNTRIES: [Option<phonenumber::country::Id>; 4] =
     [None, Some(phonenumber::country::Id::TR), Some(phonenumber::country::Id::US), Some(phonenumber::country::Id::DE)];
 
 fn options(selector: u8) -> (ImportKind, ParseOptions) {
-    let kind = if selector & 1 == 0 { ImportKind::Orders } else { ImportKind::Products };
+    let kind = [ImportKind::Orders, ImportKind::Products, ImportKind::Customers, ImportKind::Orders]
+        [usize::from(selector >> 6)];
+    let kind = if selector & 1 == 0 { kind } else { ImportKind::Products };
     let options = ParseOptions {
         day_first: selector & 2 == 0,
         timezone: TIMEZONES[usize::from(selector >> 2) % TIMEZONES.len()],
@@ -30,6 +32,14 @@ fuzz_target!(|data: &[u8]| {
         assert!(lines.windows(2).all(|pair| pair[0] < pair[1]), "lines out of order: {lines:?}");
         assert!(lines.iter().all(|line| (2..=last_line).contains(line)), "a line beyond the file: {lines:?}");
     }
+    // Every order put together can be reached, has its rows' lines in order, and no line is both
+    // in an order and in an error.
+    for order in &file.orders {
+        assert!(order.email.is_some() || order.phone.is_some(), "an order no one can be reached by");
+        assert!(order.lines.windows(2).all(|pair| pair[0] < pair[1]), "order lines out of order");
+        assert!(order.lines.iter().all(|line| !error_lines.contains(line)), "a line both imported and failed");
+        assert!(order.items.iter().all(|item| item.quantity >= 1));
+    }
     for error in &file.errors {
         assert!(!error.message.is_empty(), "an error without a message at line {}", error.line);
     }
@@ -38,10 +48,16 @@ fuzz_target!(|data: &[u8]| {
             ParsedRow::Order(order) => {
                 assert_eq!(kind, ImportKind::Orders);
                 assert!(order.quantity >= 1);
-                assert!(order.email.is_some() || order.phone.is_some(), "an order row no one can be reached by");
+                if file.profile == recete_imports::Profile::Generic {
+                    assert!(order.email.is_some() || order.phone.is_some(), "an order row no one can be reached by");
+                }
                 if let Some(phone) = &order.phone {
                     assert!(phone.starts_with('+') && phone[1..].bytes().all(|b| b.is_ascii_digit()), "{phone}");
                 }
+            }
+            ParsedRow::Customer(customer) => {
+                assert_eq!(kind, ImportKind::Customers);
+                assert!(customer.email.is_some() || customer.phone.is_some(), "a customer no one can be reached by");
             }
             ParsedRow::Product(product) => {
                 assert_eq!(kind, ImportKind::Products);

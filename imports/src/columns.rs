@@ -4,23 +4,43 @@
 
 use crate::ImportKind;
 use crate::errors::FileError;
+use crate::profiles::{Profile, ProfileSpec, StatusRule};
 
 /// A value a row can carry; each [`ColumnSpec`] stands for one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Field {
     OrderId,
+    /// The number a customer sees (`#1001`), when a file has it beside the store's id.
+    OrderNumber,
     Email,
     Phone,
+    ShippingPhone,
+    BillingPhone,
     Name,
+    ShippingName,
+    BillingName,
+    FirstName,
+    LastName,
     Country,
+    ShippingCountry,
+    BillingCountry,
     CreatedAt,
+    PaidAt,
     FulfilledAt,
     DeliveredAt,
+    CancelledAt,
     Status,
+    /// Shopify's `Financial Status`: paid, pending, refunded, partially_refunded, voided...
+    FinancialStatus,
+    /// Shopify's `Fulfillment Status`: fulfilled, partial, unfulfilled, restocked.
+    FulfillmentStatus,
     Sku,
     ProductTitle,
     Quantity,
+    UnitPrice,
     WhatsappConsent,
+    /// Consent to SMS marketing, which the stores' WhatsApp consent is recorded as.
+    SmsConsent,
     ConsentAt,
     Currency,
     Total,
@@ -79,8 +99,6 @@ const ORDER_COLUMNS: &[ColumnSpec] = &[
             "tel",
             "whatsapp number",
             "customer phone",
-            "billing phone",
-            "shipping phone",
         ],
         required: false,
         description: "The customer's phone number, with + and country code or in the local format of the row's \
@@ -90,7 +108,7 @@ const ORDER_COLUMNS: &[ColumnSpec] = &[
     },
     ColumnSpec {
         name: "name",
-        aliases: &["customer name", "full name", "customer", "billing name", "shipping name"],
+        aliases: &["customer name", "full name", "customer"],
         required: false,
         description: "The customer's name.",
         example: "Ada Lovelace",
@@ -98,7 +116,7 @@ const ORDER_COLUMNS: &[ColumnSpec] = &[
     },
     ColumnSpec {
         name: "country",
-        aliases: &["country code", "shipping country", "billing country", "shipping country code"],
+        aliases: &["country code"],
         required: false,
         description: "The customer's country as a two-letter ISO 3166 code.",
         example: "DE",
@@ -273,33 +291,126 @@ const PRODUCT_COLUMNS: &[ColumnSpec] = &[
     },
 ];
 
+const CUSTOMER_COLUMNS: &[ColumnSpec] = &[
+    ColumnSpec {
+        name: "customer_id",
+        aliases: &["customer number", "customer no", "customer ref", "id"],
+        required: false,
+        description: "The store's own id of the customer.",
+        example: "C-501",
+        field: Field::CustomerId,
+    },
+    ColumnSpec {
+        name: "email",
+        aliases: &["email address", "customer email", "mail"],
+        required: false,
+        description: "The customer's email address. Each row needs an email or a phone.",
+        example: "ada@example.com",
+        field: Field::Email,
+    },
+    ColumnSpec {
+        name: "phone",
+        aliases: &["phone number", "mobile", "mobile number", "mobile phone", "cell", "telephone", "whatsapp number"],
+        required: false,
+        description: "The customer's phone number, with + and country code or in the local format of the row's \
+                      country (else the store's country). Each row needs an email or a phone.",
+        example: "+49 151 2345 6789",
+        field: Field::Phone,
+    },
+    ColumnSpec {
+        name: "name",
+        aliases: &["customer name", "full name"],
+        required: false,
+        description: "The customer's name.",
+        example: "Ada Lovelace",
+        field: Field::Name,
+    },
+    ColumnSpec {
+        name: "country",
+        aliases: &["country code"],
+        required: false,
+        description: "The customer's country as a two-letter ISO 3166 code.",
+        example: "DE",
+        field: Field::Country,
+    },
+    ColumnSpec {
+        name: "whatsapp_consent",
+        aliases: &["whatsapp opt in", "consent", "opt in", "whatsapp marketing"],
+        required: false,
+        description: "Whether the customer agreed to WhatsApp messages: yes/no/y/n/true/false/1/0, or unknown or \
+                      empty when not asked.",
+        example: "yes",
+        field: Field::WhatsappConsent,
+    },
+    ColumnSpec {
+        name: "consent_at",
+        aliases: &["consent date", "consented at", "opt in date", "opted in at"],
+        required: false,
+        description: "When the customer gave or withdrew WhatsApp consent.",
+        example: "2026-03-05 14:00",
+        field: Field::ConsentAt,
+    },
+];
+
+/// Headers of hand-made and exported spreadsheets that name a value the template holds in
+/// another column: read where the file has them, never required, not in the template.
+const ORDER_EXTRA_HEADERS: &[(Field, &[&str])] = &[
+    (Field::ShippingPhone, &["shipping phone", "delivery phone"]),
+    (Field::BillingPhone, &["billing phone"]),
+    (Field::ShippingName, &["shipping name", "delivery name"]),
+    (Field::BillingName, &["billing name"]),
+    (Field::FirstName, &["first name", "given name"]),
+    (Field::LastName, &["last name", "surname", "family name"]),
+    (Field::ShippingCountry, &["shipping country", "shipping country code", "delivery country"]),
+    (Field::BillingCountry, &["billing country", "billing country code"]),
+    (Field::PaidAt, &["paid at", "paid date", "payment date"]),
+    (Field::CancelledAt, &["cancelled at", "canceled at", "cancellation date"]),
+    (Field::UnitPrice, &["unit price", "item price", "lineitem price", "price"]),
+    (Field::SmsConsent, &["sms consent", "accepts sms marketing", "sms marketing"]),
+];
+
 /// The documented columns of a kind of file, in template order.
 pub fn columns(kind: ImportKind) -> &'static [ColumnSpec] {
     match kind {
         ImportKind::Orders => ORDER_COLUMNS,
         ImportKind::Products => PRODUCT_COLUMNS,
+        ImportKind::Customers => CUSTOMER_COLUMNS,
     }
 }
 
-/// A header reduced to what identifies it: lower-case letters and digits.
-fn fold(header: &str) -> String {
+/// A header reduced to what identifies it: lower-case letters and digits (and `#`).
+pub(crate) fn fold(header: &str) -> String {
     header.chars().filter(|c| c.is_alphanumeric() || *c == '#').flat_map(char::to_lowercase).collect()
 }
 
-fn spec_for(kind: ImportKind, header: &str) -> Option<&'static ColumnSpec> {
+/// The field a header names in a file read by the generic mapping.
+fn generic_field(kind: ImportKind, header: &str) -> Option<(Field, &'static str)> {
     let folded = fold(header);
     if folded.is_empty() {
         return None;
     }
-    columns(kind)
+    let documented = columns(kind)
         .iter()
         .find(|spec| fold(spec.name) == folded || spec.aliases.iter().any(|alias| fold(alias) == folded))
+        .map(|spec| (spec.field, spec.name));
+    let extra = || {
+        let extras: &[(Field, &[&str])] = match kind {
+            ImportKind::Orders | ImportKind::Customers => ORDER_EXTRA_HEADERS,
+            ImportKind::Products => &[],
+        };
+        extras
+            .iter()
+            .find(|(_, aliases)| aliases.iter().any(|alias| fold(alias) == folded))
+            .and_then(|(field, aliases)| aliases.first().map(|name| (*field, *name)))
+    };
+    documented.or_else(extra)
 }
 
 /// Where each known column sits in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ColumnMap {
     pub(crate) kind: ImportKind,
+    pub(crate) profile: Profile,
     /// Per recognised field, its position in a record and the header as written.
     positions: Vec<(Field, usize, String)>,
     /// How many fields a record must have: up to the last named header.
@@ -307,28 +418,25 @@ pub(crate) struct ColumnMap {
 }
 
 impl ColumnMap {
-    /// Matches a file's headers to the kind's columns; `ignored` receives headers it does not use.
+    /// Recognises the file's origin and matches its headers to the fields that origin's columns
+    /// hold; `ignored` receives the headers it does not use.
     pub(crate) fn resolve(kind: ImportKind, headers: &[String], ignored: &mut Vec<String>) -> Result<Self, FileError> {
-        let mut positions: Vec<(Field, usize, String)> = Vec::new();
-        for (position, header) in headers.iter().enumerate() {
-            let Some(spec) = spec_for(kind, header) else {
-                if !header.trim().is_empty() {
-                    ignored.push(header.clone());
-                }
-                continue;
-            };
-            if positions.iter().any(|(field, _, _)| *field == spec.field) {
-                let headers = headers
-                    .iter()
-                    .filter(|other| spec_for(kind, other).is_some_and(|other| other.field == spec.field))
-                    .cloned()
-                    .collect();
-                return Err(FileError::DuplicateColumn { column: spec.name.to_owned(), headers });
+        let profile = Profile::detect(headers);
+        if let Some(spec) = profile.spec() {
+            if let Some(reason) = spec.refusal {
+                return Err(FileError::Refused { profile: profile.label(), reason });
             }
-            positions.push((spec.field, position, header.clone()));
+            if let Some(holds) = profile.kind().filter(|holds| *holds != kind) {
+                return Err(FileError::WrongKind { profile: profile.label(), holds, chosen: kind });
+            }
         }
+        let positions = match profile.spec() {
+            Some(spec) => Self::profile_positions(spec, headers, ignored),
+            None => Self::generic_positions(kind, headers, ignored)?,
+        };
         let map = Self {
             kind,
+            profile,
             width: headers.iter().rposition(|header| !header.trim().is_empty()).map_or(0, |last| last + 1),
             positions,
         };
@@ -336,26 +444,99 @@ impl ColumnMap {
         if missing.is_empty() { Ok(map) } else { Err(FileError::MissingColumns(missing)) }
     }
 
-    fn has(&self, field: Field) -> bool {
+    /// A known export: each of its headers holds what its table says; a field named by two of
+    /// its headers is read from the one listed first.
+    fn profile_positions(
+        spec: &ProfileSpec,
+        headers: &[String],
+        ignored: &mut Vec<String>,
+    ) -> Vec<(Field, usize, String)> {
+        let mut positions: Vec<(Field, usize, String)> = Vec::new();
+        for (wanted, field) in spec.columns {
+            if positions.iter().any(|(known, _, _)| known == field) {
+                continue;
+            }
+            if let Some(position) = headers.iter().position(|header| fold(header) == fold(wanted)) {
+                positions.push((*field, position, headers[position].clone()));
+            }
+        }
+        for (position, header) in headers.iter().enumerate() {
+            if !header.trim().is_empty() && !positions.iter().any(|(_, used, _)| *used == position) {
+                ignored.push(header.clone());
+            }
+        }
+        positions
+    }
+
+    fn generic_positions(
+        kind: ImportKind,
+        headers: &[String],
+        ignored: &mut Vec<String>,
+    ) -> Result<Vec<(Field, usize, String)>, FileError> {
+        let mut positions: Vec<(Field, usize, String)> = Vec::new();
+        for (position, header) in headers.iter().enumerate() {
+            let Some((field, name)) = generic_field(kind, header) else {
+                if !header.trim().is_empty() {
+                    ignored.push(header.clone());
+                }
+                continue;
+            };
+            if positions.iter().any(|(known, _, _)| *known == field) {
+                let headers = headers
+                    .iter()
+                    .filter(|other| generic_field(kind, other).is_some_and(|(other, _)| other == field))
+                    .cloned()
+                    .collect();
+                return Err(FileError::DuplicateColumn { column: name.to_owned(), headers });
+            }
+            positions.push((field, position, header.clone()));
+        }
+        Ok(positions)
+    }
+
+    pub(crate) fn has(&self, field: Field) -> bool {
         self.positions.iter().any(|(known, _, _)| *known == field)
     }
 
     fn missing_columns(&self) -> Vec<String> {
-        let mut missing: Vec<String> = columns(self.kind)
-            .iter()
-            .filter(|spec| spec.required && !self.has(spec.field))
-            .map(|spec| spec.name.to_owned())
-            .collect();
-        if self.kind == ImportKind::Orders {
-            if !self.has(Field::Email) && !self.has(Field::Phone) {
-                missing.push("email or phone".to_owned());
+        let mut missing: Vec<String> = Vec::new();
+        if self.profile == Profile::Generic {
+            missing.extend(
+                columns(self.kind)
+                    .iter()
+                    .filter(|spec| spec.required && !self.has(spec.field))
+                    .map(|spec| spec.name.to_owned()),
+            );
+        } else if self.kind == ImportKind::Orders {
+            let group = self.profile.spec().map(|spec| spec.group_by);
+            if let Some(group) = group.filter(|group| !self.has(*group)) {
+                missing.push(self.profile_header(group).unwrap_or("order_id").to_owned());
             }
-            let status_sources = [Field::Status, Field::CreatedAt, Field::FulfilledAt, Field::DeliveredAt];
+        }
+        let reaches = [Field::Email, Field::Phone, Field::ShippingPhone, Field::BillingPhone];
+        if self.kind != ImportKind::Products && !reaches.iter().any(|field| self.has(*field)) {
+            missing.push("email or phone".to_owned());
+        }
+        if self.kind == ImportKind::Orders {
+            let status_sources = [
+                Field::Status,
+                Field::FinancialStatus,
+                Field::FulfillmentStatus,
+                Field::CreatedAt,
+                Field::FulfilledAt,
+                Field::DeliveredAt,
+            ];
             if !status_sources.iter().any(|field| self.has(*field)) {
                 missing.push("status (or created_at, fulfilled_at or delivered_at)".to_owned());
             }
         }
         missing
+    }
+
+    /// The header the file's profile gives a field, for messages.
+    fn profile_header(&self, field: Field) -> Option<&'static str> {
+        let spec = self.profile.spec()?;
+        spec.columns.iter().find(|(_, known)| *known == field).map(|(header, _)| *header)
     }
 
     /// The position of a field in a record and the header it was found under.
@@ -364,6 +545,15 @@ impl ColumnMap {
             .iter()
             .find(|(known, _, _)| *known == field)
             .map(|(_, position, header)| (*position, header.as_str()))
+    }
+
+    /// How the file's rows are grouped into orders and its statuses read.
+    pub(crate) fn group_by(&self) -> Field {
+        self.profile.spec().map_or(Field::OrderId, |spec| spec.group_by)
+    }
+
+    pub(crate) fn status_rule(&self) -> StatusRule {
+        self.profile.spec().map_or(StatusRule::Words, |spec| spec.statuses)
     }
 }
 
@@ -389,7 +579,7 @@ mod tests {
         assert_eq!(map.width, 6);
         assert_eq!(ignored, ["Notes"]);
         for spelling in ["Order ID", "order_id", "order-id", "OrderId", "Order #"] {
-            let found = spec_for(ImportKind::Orders, spelling).map(|spec| spec.name);
+            let found = generic_field(ImportKind::Orders, spelling).map(|(_, name)| name);
             assert_eq!(found, Some("order_id"), "{spelling}");
         }
     }
@@ -416,10 +606,15 @@ mod tests {
 
     #[test]
     fn documented_names_and_aliases_never_collide() {
-        for kind in [ImportKind::Orders, ImportKind::Products] {
+        for kind in [ImportKind::Orders, ImportKind::Products, ImportKind::Customers] {
             let mut seen = std::collections::HashSet::new();
             for spec in columns(kind) {
                 for name in std::iter::once(&spec.name).chain(spec.aliases) {
+                    assert!(seen.insert(fold(name)), "{kind}: `{name}` is claimed twice");
+                }
+            }
+            if kind != ImportKind::Products {
+                for name in ORDER_EXTRA_HEADERS.iter().flat_map(|(_, aliases)| aliases.iter()) {
                     assert!(seen.insert(fold(name)), "{kind}: `{name}` is claimed twice");
                 }
             }

@@ -20,6 +20,10 @@ pub enum FileError {
     MissingColumns(Vec<String>),
     #[error("the columns {} all mean `{column}`; keep only one of them", quoted(.headers))]
     DuplicateColumn { column: String, headers: Vec<String> },
+    #[error("{reason}")]
+    Refused { profile: &'static str, reason: &'static str },
+    #[error("this file is a {profile}, which holds {holds}; upload it as {holds}, not {chosen}")]
+    WrongKind { profile: &'static str, holds: crate::ImportKind, chosen: crate::ImportKind },
     #[error("line {line}: a record is longer than {limit} bytes (an unclosed quote?); reading stopped there")]
     RecordTooLarge { line: u64, limit: usize },
     #[error("line {line}: the file could not be read further: {source}")]

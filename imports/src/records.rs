@@ -11,11 +11,13 @@ use std::io::{self, Chain, Cursor, Read};
 use std::sync::Arc;
 
 use crate::columns::{ColumnMap, Field};
+use crate::customers::{self, CustomerRow};
 use crate::decode::{self, Source, TextEncoding};
 use crate::errors::{FileError, RowError};
 use crate::input::TrackedInput;
 use crate::orders::{self, OrderRow};
 use crate::products::{self, ProductRow};
+use crate::profiles::{Profile, StatusRule};
 use crate::{ImportKind, ParseOptions, ParsedRow, shown, sniff};
 
 /// The longest header line read before giving up on a file as not CSV.
@@ -85,6 +87,11 @@ impl<R: Read> CsvRecords<R> {
 
     pub fn kind(&self) -> ImportKind {
         self.map.kind
+    }
+
+    /// The origin the header was recognised as.
+    pub fn profile(&self) -> Profile {
+        self.map.profile
     }
 
     /// Why reading stopped before the end of the file, if it did. The iterator's last item is
@@ -179,7 +186,13 @@ impl RawRow {
         match self.map.kind {
             ImportKind::Orders => self.parse_order(options).map(ParsedRow::Order),
             ImportKind::Products => self.parse_product().map(ParsedRow::Product),
+            ImportKind::Customers => self.parse_customer(options).map(ParsedRow::Customer),
         }
+    }
+
+    pub fn parse_customer(&self, options: &ParseOptions) -> Result<CustomerRow, RowError> {
+        self.expect_kind(ImportKind::Customers)?;
+        customers::parse(&self.cells()?, options)
     }
 
     pub fn parse_order(&self, options: &ParseOptions) -> Result<OrderRow, RowError> {
@@ -243,6 +256,19 @@ impl<'a> Cells<'a> {
         (!value.is_empty()).then_some((header, value))
     }
 
+    pub(crate) fn profile(&self) -> Profile {
+        self.map.profile
+    }
+
+    /// The field the rows of one order share.
+    pub(crate) fn group_by(&self) -> Field {
+        self.map.group_by()
+    }
+
+    pub(crate) fn status_rule(&self) -> StatusRule {
+        self.map.status_rule()
+    }
+
     /// A free-text value, trimmed.
     pub(crate) fn text(&self, field: Field) -> Option<String> {
         self.get(field).map(|(_, value)| value.to_owned())
@@ -265,7 +291,13 @@ impl<'a> Cells<'a> {
         let too_long = |value: &str| {
             (value.chars().count() > MAX_ID_CHARS).then(|| format!("is longer than {MAX_ID_CHARS} characters"))
         };
-        self.read(field, |value| too_long(value).map_or_else(|| Ok(value.to_owned()), Err), shown::plain)
+        // Shopify and the errors file write ids as `'7264918307124`, so that spreadsheets keep
+        // them as text; the apostrophe is not part of the id.
+        let read = |value: &str| {
+            let value = value.strip_prefix('\'').unwrap_or(value).trim();
+            too_long(value).map_or_else(|| Ok(value.to_owned()), Err)
+        };
+        self.read(field, read, shown::plain)
     }
 
     /// An error about a required value that is empty, on its column when the file has one.

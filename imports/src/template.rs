@@ -22,10 +22,17 @@ Light sunscreen for every day.,Apply generously 15 minutes before sun exposure.,
 \"Aqua, Zinc Oxide, Glycerin\",Reapply after swimming.
 ";
 
+const CUSTOMERS: &str = "\
+customer_id,email,phone,name,country,whatsapp_consent,consent_at
+C-501,ada@example.com,+49 151 2345 6789,Ada Lovelace,DE,yes,2026-03-05 14:00
+C-502,grace@example.com,(415) 555-0100,Grace Hopper,US,no,
+";
+
 /// A CSV file with the header and two example rows.
 pub fn template(kind: ImportKind) -> &'static str {
     match kind {
         ImportKind::Orders => ORDERS,
         ImportKind::Products => PRODUCTS,
+        ImportKind::Customers => CUSTOMERS,
     }
 }

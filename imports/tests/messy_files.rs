@@ -32,18 +32,24 @@ fn at(text: &str) -> Option<DateTime<Utc>> {
 fn order(line: u64, order_id: &str, status: OrderStatusValue) -> OrderRow {
     OrderRow {
         line,
-        order_id: order_id.to_owned(),
+        group: order_id.to_owned(),
+        order_id: Some(order_id.to_owned()),
+        order_number: None,
         email: None,
         phone: None,
         name: None,
         country: None,
         created_at: None,
+        paid_at: None,
         fulfilled_at: None,
         delivered_at: None,
-        status,
+        cancelled_at: None,
+        status: Some(status),
+        platform_status: None,
         sku: None,
         product_title: None,
         quantity: 1,
+        unit_price: None,
         whatsapp_consent: Consent::Unknown,
         consent_at: None,
         currency: None,
@@ -66,7 +72,7 @@ fn order_rows(file: &ParsedFile) -> Vec<OrderRow> {
         .iter()
         .map(|row| match row {
             ParsedRow::Order(order) => order.clone(),
-            ParsedRow::Product(product) => panic!("a product in an orders file: {product:?}"),
+            other => panic!("not an order in an orders file: {other:?}"),
         })
         .collect()
 }
@@ -584,7 +590,7 @@ fn a_local_phone_is_read_in_the_rows_own_country_and_without_any_country_the_err
         .rows
         .iter()
         .map(|row| match row {
-            ParsedRow::Order(order) => (order.order_id.clone(), order.phone.clone()),
+            ParsedRow::Order(order) => (order.group.clone(), order.phone.clone()),
             other => panic!("not an order row: {other:?}"),
         })
         .collect();

@@ -67,6 +67,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     let uploads = OpenApiRouter::new()
         .routes(routes!(upload_orders))
         .routes(routes!(upload_products))
+        .routes(routes!(upload_customers))
         .layer(DefaultBodyLimit::disable());
     OpenApiRouter::new()
         .merge(uploads)
@@ -76,6 +77,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(errors_csv))
         .routes(routes!(orders_template))
         .routes(routes!(products_template))
+        .routes(routes!(customers_template))
 }
 
 /// How `05/03/2026` is read.
@@ -150,6 +152,7 @@ pub struct UploadForm {
 pub enum ImportKindView {
     Orders,
     Products,
+    Customers,
 }
 
 impl From<ImportKind> for ImportKindView {
@@ -157,6 +160,7 @@ impl From<ImportKind> for ImportKindView {
         match kind {
             ImportKind::Orders => Self::Orders,
             ImportKind::Products => Self::Products,
+            ImportKind::Customers => Self::Customers,
         }
     }
 }
@@ -166,6 +170,7 @@ impl From<ImportKindView> for ImportKind {
         match kind {
             ImportKindView::Orders => Self::Orders,
             ImportKindView::Products => Self::Products,
+            ImportKindView::Customers => Self::Customers,
         }
     }
 }
@@ -275,6 +280,39 @@ pub async fn upload_products(
 ) -> Result<Response, ApiError> {
     let options = options(false, query.default_country, query.date_order)?;
     upload(state, merchant, ImportKind::Products, options, request).await
+}
+
+/// Upload a customers CSV.
+///
+/// One row per customer, found again by phone, email or the store's customer id: a customer
+/// uploaded again is updated. Reads Shopify's customers export as it is (its `Accepts SMS
+/// Marketing` is the WhatsApp consent Shopify's webhooks carry; `Accepts Email Marketing` is never
+/// read as consent) and the customers template. Send the file as the body (`Content-Type:
+/// text/csv`) or as the `file` part of a `multipart/form-data` body.
+#[utoipa::path(
+    post,
+    path = "/api/imports/customers",
+    tag = "imports",
+    params(ProductsUploadQuery),
+    request_body(
+        description = "The CSV file, up to `imports.max_upload_bytes` (50 MB by default).",
+        content((CsvFile = "text/csv"), (UploadForm = "multipart/form-data"))
+    ),
+    responses(
+        (status = 202, description = "Stored and queued; follow it at `status_url`.", body = ImportAccepted),
+        (status = 413, description = "The file (or the multipart body, all parts counted) is larger than the limit.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is neither `text/csv` nor `multipart/form-data`.", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many uploads in progress for this merchant or this server; retry after `Retry-After` seconds.", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+pub async fn upload_customers(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Query(query): Query<ProductsUploadQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let options = options(false, query.default_country, query.date_order)?;
+    upload(state, merchant, ImportKind::Customers, options, request).await
 }
 
 fn options(
@@ -479,6 +517,10 @@ pub struct ImportView {
     failed: i64,
     /// Share of the file read, 0 to 1.
     progress: f64,
+    /// The origin the file's header was recognised as (`shopify_orders`, `shopify_customers`,
+    /// `woocommerce_order_export`, `woocommerce_advanced_order_export`, or `generic` for the
+    /// template and other spreadsheets); unset until the header has been read.
+    profile: Option<String>,
     /// Columns of the file that are not read.
     ignored_columns: Vec<String>,
     failure_reason: Option<String>,
@@ -522,6 +564,7 @@ fn view(record: ImportRecord, errors: Vec<StoredRowError>, next_cursor: Option<S
         file_name: record.file_name,
         byte_size: record.byte_size,
         ignored_columns: record.ignored_columns,
+        profile: record.profile,
         failure_reason: record.failure_reason,
         created_at: record.created_at,
         started_at: record.started_at,
@@ -825,6 +868,17 @@ pub async fn orders_template(_merchant: Merchant) -> Response {
 )]
 pub async fn products_template(_merchant: Merchant) -> Response {
     template(ImportKind::Products)
+}
+
+/// The customers template: every column, with two example rows.
+#[utoipa::path(
+    get,
+    path = "/api/imports/templates/customers.csv",
+    tag = "imports",
+    responses((status = 200, description = "A customers CSV to fill in.", body = String, content_type = "text/csv; charset=utf-8"))
+)]
+pub async fn customers_template(_merchant: Merchant) -> Response {
+    template(ImportKind::Customers)
 }
 
 fn template(kind: ImportKind) -> Response {

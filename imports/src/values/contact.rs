@@ -9,7 +9,8 @@ use phonenumber::{Mode, country};
 /// given one, the parser strips that country's trunk prefix from the digits after the country
 /// code (with `US`, `+49 151 ...` would lose its `1`).
 pub(crate) fn phone(raw: &str, default_country: Option<country::Id>) -> Result<String, String> {
-    let trimmed = raw.trim();
+    // A leading apostrophe keeps a spreadsheet from reading the number as a formula or a number.
+    let trimmed = raw.trim().trim_start_matches('\'').trim_start();
     if trimmed.contains(['e', 'E']) && trimmed.contains('+') && trimmed.contains(['.', ',']) {
         return Err("a spreadsheet turned this number into scientific notation; format the column as text".into());
     }

@@ -25,6 +25,8 @@ pub struct ImportRecord {
     pub created_by: String,
     pub headers: Option<Vec<String>>,
     pub ignored_columns: Vec<String>,
+    /// The origin the header was recognised as ([`recete_imports::Profile`]'s name).
+    pub profile: Option<String>,
     pub total_rows: Option<i64>,
     pub records_done: i64,
     pub bytes_done: i64,
@@ -39,7 +41,12 @@ pub struct ImportRecord {
 }
 
 impl ImportRecord {
-    /// The kind; the column's check constraint admits only the two kinds there are.
+    /// The origin the header was recognised as, once read.
+    pub fn profile(&self) -> Option<recete_imports::Profile> {
+        self.profile.as_deref().and_then(recete_imports::Profile::parse)
+    }
+
+    /// The kind; the column's check constraint admits only the kinds there are.
     pub fn kind(&self) -> ImportKind {
         self.kind.parse().unwrap_or(ImportKind::Orders)
     }
@@ -51,7 +58,7 @@ impl ImportRecord {
 }
 
 const COLUMNS: &str = "id, merchant_id, kind, status, options, file_name, byte_size, sha256, chunk_count, created_by,
-    headers, ignored_columns, total_rows, records_done, bytes_done, imported, skipped, failed, failure_reason,
+    headers, ignored_columns, profile, total_rows, records_done, bytes_done, imported, skipped, failed, failure_reason,
     started_at, finished_at, created_at, updated_at";
 
 pub async fn find(tx: &mut Tx, id: ImportId) -> sqlx::Result<Option<ImportRecord>> {
@@ -208,14 +215,22 @@ pub async fn start(tx: &mut Tx, import: ImportId) -> sqlx::Result<bool> {
 }
 
 /// Records the file's header line and the columns it has that are not read.
-pub async fn record_columns(tx: &mut Tx, import: ImportId, headers: &[String], ignored: &[String]) -> sqlx::Result<()> {
+pub async fn record_columns(
+    tx: &mut Tx,
+    import: ImportId,
+    headers: &[String],
+    ignored: &[String],
+    profile: recete_imports::Profile,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE imports SET headers = $2, ignored_columns = $3
-         WHERE id = $1 AND (headers IS DISTINCT FROM $2 OR ignored_columns IS DISTINCT FROM $3)",
+        "UPDATE imports SET headers = $2, ignored_columns = $3, profile = $4
+         WHERE id = $1
+           AND (headers IS DISTINCT FROM $2 OR ignored_columns IS DISTINCT FROM $3 OR profile IS DISTINCT FROM $4)",
     )
     .bind(import)
     .bind(headers)
     .bind(ignored)
+    .bind(profile.as_str())
     .execute(&mut **tx)
     .await?;
     Ok(())

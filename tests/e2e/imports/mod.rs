@@ -6,6 +6,7 @@ mod connections;
 mod files;
 mod rerun;
 mod scale;
+mod store_exports;
 mod uploads;
 
 use std::time::{Duration, Instant};

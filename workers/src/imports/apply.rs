@@ -14,11 +14,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use recete_imports::{Consent, OrderRow, OrderStatusValue, ProductRow};
+use recete_imports::{
+    Consent, CustomerRow, ImportedOrder, OrderStatusValue, ProductRow, Profile, assemble_order, group_orders,
+};
 use recete_knowledge::products::{self, ProductInput, Source};
 use recete_knowledge::{Section, SectionKind};
 use recete_shared::crypto::Keyring;
-use recete_shared::customers::{EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, UpsertError};
+use recete_shared::customers::{self, EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, Provenance, UpsertError};
 use recete_shared::db::{self, Tx};
 use recete_shared::events::{
     ConsentSnapshot, CustomerSnapshot, EventBody, EventKind, EventSource, FulfillmentSnapshot, LineItem,
@@ -46,6 +48,8 @@ pub struct BatchContext<'a> {
     pub uploaded_at: DateTime<Utc>,
     /// The country the file's phone numbers were read against, for matching failed rows.
     pub default_country: Option<&'a str>,
+    /// The origin the file's header was recognised as: how its rows make orders.
+    pub profile: Profile,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,14 +79,19 @@ pub async fn apply_batch(
     let mut tally = BatchTally { records: records.len() as i64, ..BatchTally::default() };
     tally.bytes_done = records.iter().map(|record| record.bytes_read).max().unwrap_or(0) as i64;
     let mut failures: Vec<(u64, RowFailure<'_>)> = Vec::new();
-    for unit in units(records) {
+    let (units, unassembled) = units(records, ctx.profile);
+    for error in unassembled {
+        failures.push((error.line, RowFailure::Grouped(error)));
+    }
+    for unit in units {
         let lines = unit.lines();
         if mode == Mode::Guarded {
             sqlx::query("SAVEPOINT import_unit").execute(&mut **tx).await?;
         }
         let outcome = match &unit {
-            Unit::Order { rows, .. } => apply_order(tx, ctx, rows).await,
+            Unit::Order(order) => apply_order(tx, ctx, order).await,
             Unit::Product(row) => apply_product(tx, ctx, row).await,
+            Unit::Customer(row) => apply_customer(tx, ctx, row).await,
         };
         match outcome {
             Ok(changed) => {
@@ -122,9 +131,10 @@ pub async fn apply_batch(
     Ok(tally)
 }
 
-/// A record that did not go in: it did not parse, or storing it failed.
+/// A record that did not go in: it did not parse, its order's rows disagree, or storing it failed.
 enum RowFailure<'a> {
     Parsed(&'a recete_imports::RowError),
+    Grouped(recete_imports::RowError),
     Stored(String),
 }
 
@@ -139,6 +149,7 @@ async fn store_failure(
 ) -> Result<(), sqlx::Error> {
     let (column, value, message) = match failure {
         RowFailure::Parsed(error) => (error.column.as_deref(), error.value.as_deref(), error.message.clone()),
+        RowFailure::Grouped(error) => (error.column.as_deref(), error.value.as_deref(), error.message.clone()),
         RowFailure::Stored(reason) => (None, None, format!("could not be stored: {reason}")),
     };
     let subject_lookups = recete_shared::imports::subject_lookups(ctx.keyring, fields, ctx.default_country);
@@ -160,43 +171,46 @@ async fn store_failure(
     .await
 }
 
-/// What is applied as one: an order with all its rows in the batch, or one product.
+/// What is applied as one: an order with all its rows in the batch, one product or one customer.
 enum Unit<'a> {
-    Order { rows: Vec<&'a OrderRow> },
+    Order(Box<ImportedOrder>),
     Product(&'a ProductRow),
+    Customer(&'a CustomerRow),
 }
 
 impl Unit<'_> {
     fn lines(&self) -> Vec<u64> {
         match self {
-            Self::Order { rows } => rows.iter().map(|row| row.line).collect(),
+            Self::Order(order) => order.lines.clone(),
             Self::Product(row) => vec![row.line],
+            Self::Customer(row) => vec![row.line],
         }
     }
 }
 
-/// The batch's orders in order of first appearance, each with all its rows, and its products.
-fn units(records: &[Record]) -> Vec<Unit<'_>> {
+/// The batch's orders (each with all its rows, put together) in order of first appearance, then
+/// its products and customers; and the errors of the rows whose order could not be put together.
+fn units(records: &[Record], profile: Profile) -> (Vec<Unit<'_>>, Vec<recete_imports::RowError>) {
     let mut units: Vec<Unit<'_>> = Vec::new();
-    let mut order_positions: HashMap<&str, usize> = HashMap::new();
-    for record in records {
-        match &record.parsed {
-            Parsed::Order(row) => match order_positions.get(row.order_id.as_str()) {
-                Some(&position) => {
-                    if let Unit::Order { rows } = &mut units[position] {
-                        rows.push(row);
-                    }
-                }
-                None => {
-                    order_positions.insert(&row.order_id, units.len());
-                    units.push(Unit::Order { rows: vec![row] });
-                }
-            },
-            Parsed::Product(row) => units.push(Unit::Product(row)),
-            Parsed::Failed { .. } => {}
+    let mut errors = Vec::new();
+    let order_rows = records.iter().filter_map(|record| match &record.parsed {
+        Parsed::Order(row) => Some(row.as_ref()),
+        _ => None,
+    });
+    for group in group_orders(order_rows) {
+        match assemble_order(&group, profile) {
+            Ok(order) => units.push(Unit::Order(Box::new(order))),
+            Err(failures) => errors.extend(failures),
         }
     }
-    units
+    for record in records {
+        match &record.parsed {
+            Parsed::Product(row) => units.push(Unit::Product(row)),
+            Parsed::Customer(row) => units.push(Unit::Customer(row)),
+            Parsed::Order(_) | Parsed::Failed(_) => {}
+        }
+    }
+    (units, errors)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -260,39 +274,56 @@ async fn apply_product(tx: &mut Tx, ctx: &BatchContext<'_>, row: &ProductRow) ->
     Ok(saved.changed)
 }
 
-async fn apply_order(tx: &mut Tx, ctx: &BatchContext<'_>, rows: &[&OrderRow]) -> Result<bool, UnitError> {
-    let Some(first) = rows.first() else {
-        return Ok(false);
-    };
-    let occurred_at = match latest_date(rows) {
+async fn apply_order(tx: &mut Tx, ctx: &BatchContext<'_>, order: &ImportedOrder) -> Result<bool, UnitError> {
+    let occurred_at = match order.latest_date() {
         Some(at) => at,
         // An undated row is never newer than what is stored: it fills in and moves forward only.
-        None => stored_change_time(tx, ctx.merchant, &first.order_id).await?.unwrap_or(ctx.uploaded_at),
+        None => stored_change_time(tx, ctx.merchant, &order.order_id).await?.unwrap_or(ctx.uploaded_at),
     };
-    let customer = customer_snapshot(tx, ctx, rows).await?;
-    let status = rows.iter().map(|row| row.status).max_by_key(|status| progress(*status)).unwrap_or(first.status);
-    let order = OrderSnapshot {
-        external_order_id: first.order_id.clone(),
-        order_number: None,
-        platform_status: Some(status.as_str().to_owned()),
-        currency: rows.iter().find_map(|row| row.currency.clone()),
-        total_minor: rows.iter().find_map(|row| row.total_minor),
-        placed_at: rows.iter().find_map(|row| row.created_at),
+    let contact = Contact {
+        external_id: order.customer_external_id.clone(),
+        name: order.name.clone(),
+        email: order.email.clone(),
+        phone: order.phone.clone(),
+        country: order.country.clone(),
+        consent: order.whatsapp_consent,
+        consent_at: order.consent_at,
+    };
+    let customer = customer_snapshot(tx, ctx, &contact).await?;
+    let snapshot = OrderSnapshot {
+        external_order_id: order.order_id.clone(),
+        order_number: order.order_number.clone(),
+        platform_status: Some(order.platform_status.clone().unwrap_or_else(|| order.status.as_str().to_owned())),
+        currency: order.currency.clone(),
+        total_minor: order.total_minor,
+        placed_at: order.created_at,
         customer,
-        items: line_items(rows),
-        fulfillment: rows.iter().find_map(|row| row.delivered_at).map(|delivered_at| FulfillmentSnapshot {
+        items: order
+            .items
+            .iter()
+            .map(|item| LineItem {
+                line_key: item.line_key.clone(),
+                external_product_id: None,
+                sku: item.sku.clone(),
+                title: item.title.clone(),
+                quantity: i32::try_from(item.quantity).unwrap_or(i32::MAX),
+                unit_price_minor: item.unit_price_minor,
+                product_url: item.product_url.clone(),
+            })
+            .collect(),
+        fulfillment: order.delivered_at.map(|delivered_at| FulfillmentSnapshot {
             delivered_at: Some(delivered_at),
             ..FulfillmentSnapshot::default()
         }),
     };
     let event = NormalizedEvent {
         source: EventSource::Csv,
-        kind: event_kind(status),
-        topic: format!("csv:orders:{}", status.as_str()),
-        dedup_key: format!("{}:{}", ctx.import, first.order_id),
+        kind: event_kind(order.status),
+        topic: format!("csv:orders:{}", order.status.as_str()),
+        dedup_key: format!("{}:{}", ctx.import, order.order_id),
         platform_event_id: None,
         occurred_at,
-        body: EventBody::Order(Box::new(order)),
+        body: EventBody::Order(Box::new(snapshot)),
     };
     let event_ctx = EventContext {
         keyring: ctx.keyring,
@@ -306,16 +337,27 @@ async fn apply_order(tx: &mut Tx, ctx: &BatchContext<'_>, rows: &[&OrderRow]) ->
     Ok(outcome.changed)
 }
 
-/// How far along the happy path a status is; a cancellation or refund outranks every step of it.
-fn progress(status: OrderStatusValue) -> u8 {
-    match status {
-        OrderStatusValue::Created => 0,
-        OrderStatusValue::Paid => 1,
-        OrderStatusValue::Fulfilled => 2,
-        OrderStatusValue::Delivered => 3,
-        OrderStatusValue::Cancelled => 4,
-        OrderStatusValue::Refunded => 5,
-    }
+/// A customer of a customers file: stored or updated like the customer of an order, with the
+/// consent the file gives.
+async fn apply_customer(tx: &mut Tx, ctx: &BatchContext<'_>, row: &CustomerRow) -> Result<bool, UnitError> {
+    let contact = Contact {
+        external_id: row.external_id.clone(),
+        name: row.name.clone(),
+        email: row.email.clone(),
+        phone: row.phone.clone(),
+        country: row.country.clone(),
+        consent: row.whatsapp_consent,
+        consent_at: row.consent_at,
+    };
+    let Some(snapshot) = customer_snapshot(tx, ctx, &contact).await? else {
+        return Ok(false);
+    };
+    let provenance = Provenance { actor: ctx.actor, event_id: None, occurred_at: ctx.uploaded_at };
+    let saved =
+        customers::upsert_from_snapshot(tx, ctx.keyring, ctx.merchant, &snapshot, ctx.default_country, &provenance)
+            .await
+            .map_err(|error| UnitError::from(ApplyError::Customer(error)))?;
+    Ok(saved.is_some_and(|saved| saved.changed))
 }
 
 fn event_kind(status: OrderStatusValue) -> EventKind {
@@ -327,11 +369,6 @@ fn event_kind(status: OrderStatusValue) -> EventKind {
         OrderStatusValue::Cancelled => EventKind::OrderCancelled,
         OrderStatusValue::Refunded => EventKind::OrderRefunded,
     }
-}
-
-/// The order's own latest time: its delivery, fulfilment or creation.
-fn latest_date(rows: &[&OrderRow]) -> Option<DateTime<Utc>> {
-    rows.iter().flat_map(|row| [row.created_at, row.fulfilled_at, row.delivered_at]).flatten().max()
 }
 
 async fn stored_change_time(
@@ -348,31 +385,15 @@ async fn stored_change_time(
     Ok(stored.flatten())
 }
 
-/// The order's lines, one per SKU (or title when a row has no SKU); rows repeating a product
-/// add up their quantities.
-fn line_items(rows: &[&OrderRow]) -> Vec<LineItem> {
-    let mut items: Vec<LineItem> = Vec::new();
-    for row in rows {
-        let line_key = match (&row.sku, &row.product_title) {
-            (Some(sku), _) => format!("sku:{sku}"),
-            (None, Some(title)) => format!("title:{}", title.trim().to_lowercase()),
-            (None, None) => continue,
-        };
-        let quantity = i32::try_from(row.quantity).unwrap_or(i32::MAX);
-        match items.iter_mut().find(|item| item.line_key == line_key) {
-            Some(item) => item.quantity = item.quantity.saturating_add(quantity),
-            None => items.push(LineItem {
-                line_key,
-                external_product_id: None,
-                sku: row.sku.clone(),
-                title: row.product_title.clone().or_else(|| row.sku.clone()).unwrap_or_default(),
-                quantity,
-                unit_price_minor: None,
-                product_url: row.product_url.clone(),
-            }),
-        }
-    }
-    items
+/// The customer columns of an order or a customers row.
+struct Contact {
+    external_id: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    country: Option<String>,
+    consent: Consent,
+    consent_at: Option<DateTime<Utc>>,
 }
 
 /// The customer the rows name, with the consent they give.
@@ -384,30 +405,27 @@ fn line_items(rows: &[&OrderRow]) -> Vec<LineItem> {
 async fn customer_snapshot(
     tx: &mut Tx,
     ctx: &BatchContext<'_>,
-    rows: &[&OrderRow],
+    contact: &Contact,
 ) -> Result<Option<CustomerSnapshot>, sqlx::Error> {
-    let email = rows.iter().find_map(|row| row.email.clone());
-    let phone = rows.iter().find_map(|row| row.phone.clone());
-    let external_id = rows.iter().find_map(|row| row.customer_external_id.clone());
+    let Contact { external_id, name, email, phone, country, consent, consent_at } = contact;
     if email.is_none() && phone.is_none() && external_id.is_none() {
         return Ok(None);
     }
-    let consent_row = rows.iter().find(|row| row.whatsapp_consent != Consent::Unknown);
-    let messaging_consent = match consent_row {
-        None => None,
-        Some(row) if row.consent_at.is_none() && chose_on_whatsapp(tx, ctx, &phone, &email).await? => None,
-        Some(row) => Some(ConsentSnapshot {
-            granted: row.whatsapp_consent == Consent::Granted,
+    let messaging_consent = match consent {
+        Consent::Unknown => None,
+        _ if consent_at.is_none() && chose_on_whatsapp(tx, ctx, phone, email).await? => None,
+        _ => Some(ConsentSnapshot {
+            granted: *consent == Consent::Granted,
             source: ctx.consent_source.to_owned(),
-            recorded_at: Some(row.consent_at.unwrap_or(ctx.uploaded_at)),
+            recorded_at: Some(consent_at.unwrap_or(ctx.uploaded_at)),
         }),
     };
     Ok(Some(CustomerSnapshot {
-        external_id,
-        name: rows.iter().find_map(|row| row.name.clone()),
-        email,
-        phone,
-        country_code: rows.iter().find_map(|row| row.country.clone()),
+        external_id: external_id.clone(),
+        name: name.clone(),
+        email: email.clone(),
+        phone: phone.clone(),
+        country_code: country.clone(),
         messaging_consent,
     }))
 }

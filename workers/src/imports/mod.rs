@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
-use recete_imports::ParseOptions;
+use recete_imports::{ParseOptions, Profile};
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
@@ -113,7 +113,7 @@ async fn run(deps: &ImportDeps, claim: &mut Tx, merchant: MerchantId, import: Im
     let kind: ImportKind = record.kind();
     let actor = format!("import:{import}");
     let consent_source = format!("csv:{import}");
-    let ctx = BatchContext {
+    let mut ctx = BatchContext {
         keyring: &deps.keyring,
         merchant,
         import,
@@ -122,6 +122,7 @@ async fn run(deps: &ImportDeps, claim: &mut Tx, merchant: MerchantId, import: Im
         options: &record.options.0,
         uploaded_at: record.created_at,
         default_country: default_country.as_deref(),
+        profile: record.profile().unwrap_or(Profile::Generic),
     };
     let batch_rows = deps.batch_rows.max(1);
     let mut reading = reading::start(reading::Source {
@@ -144,10 +145,11 @@ async fn run(deps: &ImportDeps, claim: &mut Tx, merchant: MerchantId, import: Im
             anyhow::bail!("reading the file stopped unexpectedly");
         };
         match item {
-            Item::Opened { headers, ignored } => {
+            Item::Opened { headers, ignored, profile } => {
                 let mut tx = db::tenant_tx(&deps.pool, merchant).await?;
-                store::record_columns(&mut tx, import, &headers, &ignored).await?;
+                store::record_columns(&mut tx, import, &headers, &ignored, profile).await?;
                 tx.commit().await?;
+                ctx.profile = profile;
             }
             Item::Record(next) => {
                 if closes_batch(&batch, batch_bytes, &next, batch_rows) {
@@ -186,7 +188,8 @@ fn closes_batch(batch: &[Record], batch_bytes: usize, next: &Record, batch_rows:
     if batch.len() < batch_rows && batch_bytes < BATCH_BYTES {
         return false;
     }
-    let continues_order = next.order_id().is_some() && next.order_id() == batch.last().and_then(Record::order_id);
+    let continues_order =
+        next.order_group().is_some() && next.order_group() == batch.last().and_then(Record::order_group);
     !continues_order || batch.len() >= batch_rows * 4 || batch_bytes >= BATCH_BYTES * 4
 }
 

@@ -19,7 +19,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use recete_imports::{CsvRecords, ImportKind, OrderRow, ParseOptions, ProductRow, RowError};
+use recete_imports::{CsvRecords, CustomerRow, ImportKind, OrderRow, ParseOptions, ProductRow, Profile, RowError};
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
 use recete_shared::ids::{ImportId, MerchantId};
@@ -32,6 +32,7 @@ use tokio::sync::mpsc;
 pub enum Parsed {
     Order(Box<OrderRow>),
     Product(Box<ProductRow>),
+    Customer(Box<CustomerRow>),
     /// The record could not be imported.
     Failed(RowError),
 }
@@ -48,9 +49,9 @@ pub struct Record {
 
 impl Record {
     /// The order a record belongs to, for keeping an order's rows in one batch.
-    pub fn order_id(&self) -> Option<&str> {
+    pub fn order_group(&self) -> Option<&str> {
         match &self.parsed {
-            Parsed::Order(row) => Some(&row.order_id),
+            Parsed::Order(row) => Some(&row.group),
             _ => None,
         }
     }
@@ -58,10 +59,12 @@ impl Record {
 
 #[derive(Debug)]
 pub enum Item {
-    /// The header was read: the file's columns as written, and those not used.
+    /// The header was read: the file's columns as written, those not used, and the origin it
+    /// was recognised as.
     Opened {
         headers: Vec<String>,
         ignored: Vec<String>,
+        profile: Profile,
     },
     Record(Record),
     /// Reading stopped before the end of the file (a record too large, an unreadable byte
@@ -245,7 +248,11 @@ fn parse(reader: PieceReader, kind: ImportKind, options: &ParseOptions, skip: u6
             return;
         }
     };
-    let opened = Item::Opened { headers: records.headers().to_vec(), ignored: records.ignored_columns().to_vec() };
+    let opened = Item::Opened {
+        headers: records.headers().to_vec(),
+        ignored: records.ignored_columns().to_vec(),
+        profile: records.profile(),
+    };
     if items.blocking_send(opened).is_err() {
         return;
     }
@@ -263,6 +270,7 @@ fn parse(reader: PieceReader, kind: ImportKind, options: &ParseOptions, skip: u6
                 let parsed = match kind {
                     ImportKind::Orders => raw.parse_order(options).map(|row| Parsed::Order(Box::new(row))),
                     ImportKind::Products => raw.parse_product().map(|row| Parsed::Product(Box::new(row))),
+                    ImportKind::Customers => raw.parse_customer(options).map(|row| Parsed::Customer(Box::new(row))),
                 };
                 let parsed = parsed.unwrap_or_else(Parsed::Failed);
                 Item::Record(Record { line: raw.line, fields: raw.fields, parsed, bytes_read })
