@@ -153,7 +153,8 @@ pub enum ProductsCommand {
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
-    /// One row per line item; rows sharing an order id are one order.
+    /// One row per line item; rows sharing an order id are one order (Shopify's and WooCommerce's
+    /// order exports read as they are).
     Orders {
         #[command(flatten)]
         file: ImportFile,
@@ -163,6 +164,11 @@ pub enum ImportCommand {
     },
     /// One row per product, identified by its SKU.
     Products {
+        #[command(flatten)]
+        file: ImportFile,
+    },
+    /// One row per customer, with their WhatsApp consent (Shopify's customers export reads as is).
+    Customers {
         #[command(flatten)]
         file: ImportFile,
     },

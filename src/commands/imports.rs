@@ -51,7 +51,7 @@ pub async fn import(settings: &Settings, request: ImportRequest<'_>) -> anyhow::
         date_order: if request.month_first { DateOrder::MonthFirst } else { DateOrder::DayFirst },
     };
     anyhow::ensure!(
-        !(request.plan_followups && request.kind == ImportKind::Products),
+        !(request.plan_followups && request.kind != ImportKind::Orders),
         "--plan-followups applies to orders only"
     );
     let pool = connect(settings).await?;
@@ -117,6 +117,7 @@ pub async fn import(settings: &Settings, request: ImportRequest<'_>) -> anyhow::
     let summary = json!({
         "import_id": record.id,
         "kind": record.kind,
+        "profile": record.profile,
         "status": record.status,
         "file_name": record.file_name,
         "byte_size": record.byte_size,

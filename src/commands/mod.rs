@@ -54,6 +54,7 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
             let (kind, file, plan_followups) = match command {
                 ImportCommand::Orders { file, plan_followups } => (ImportKind::Orders, file, plan_followups),
                 ImportCommand::Products { file } => (ImportKind::Products, file, false),
+                ImportCommand::Customers { file } => (ImportKind::Customers, file, false),
             };
             let request = imports::ImportRequest {
                 merchant: file.merchant,

@@ -86,6 +86,22 @@ async fn orders_and_products_are_imported_from_the_command_line() {
     let result = summary(&output);
     assert_eq!((result["status"].clone(), result["imported"].clone()), (json!("completed"), json!(2)));
 
+    // Shopify's customers export, as Shopify writes it, read by its own profile.
+    let customers = folder.join("customers_export.csv");
+    std::fs::write(&customers, crate::helpers::fixture("imports/shopify_customers_export.csv")).expect("write");
+    let output = recete(&app, &["import", "customers", "--merchant", &merchant, customers.to_str().expect("path")]);
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let result = summary(&output);
+    assert_eq!(
+        (result["kind"].clone(), result["profile"].clone(), result["imported"].clone()),
+        (json!("customers"), json!("shopify_customers"), json!(3))
+    );
+    let refused_follow_ups = recete(
+        &app,
+        &["import", "customers", "--merchant", &merchant, customers.to_str().expect("path"), "--plan-followups"],
+    );
+    assert!(!refused_follow_ups.status.success(), "customers files take no --plan-followups");
+
     let refused = folder.join("refused.csv");
     std::fs::write(&refused, "sku\nX-1\n").expect("write");
     let output = recete(&app, &["import", "products", "--merchant", &merchant, refused.to_str().expect("path")]);
