@@ -428,8 +428,9 @@ async fn write_items(
     } else {
         "DO NOTHING"
     };
+    let keys = line_keys(tx, order_id, items).await?;
     let mut written = 0;
-    for item in items {
+    for (item, line_key) in items.iter().zip(keys) {
         let product_id = match item.external_product_id.as_deref().or(item.sku.as_deref()) {
             Some(_) => Some(upsert_product(tx, merchant, item).await?),
             None => None,
@@ -444,7 +445,7 @@ async fn write_items(
         .bind(merchant)
         .bind(order_id)
         .bind(product_id)
-        .bind(&item.line_key)
+        .bind(&line_key)
         .bind(&item.sku)
         .bind(if item.title.is_empty() { "(untitled)" } else { item.title.as_str() })
         .bind(item.quantity.max(1))
@@ -454,6 +455,54 @@ async fn write_items(
         written += inserted.rows_affected();
     }
     Ok(written)
+}
+
+/// Whether a line key is a file's (`sku:<sku>` or `title:<title>`, what an imported row is
+/// known by) rather than the store's own line id.
+fn is_file_line_key(key: &str) -> bool {
+    key.starts_with("sku:") || key.starts_with("title:")
+}
+
+/// The key each line is stored under. An order imported from a store's export and later sent by
+/// the store's webhooks (or the other way round) names the same lines twice: by SKU or title in
+/// the file, by line id in the webhook. A file's line takes the key of the store's line for the
+/// same product, and a store's line takes over the file's line (re-keyed here), so the order
+/// keeps one line per product whichever came first.
+async fn line_keys(tx: &mut Tx, order_id: OrderId, items: &[LineItem]) -> Result<Vec<String>, sqlx::Error> {
+    let stored: Vec<(String, Option<String>, String)> =
+        sqlx::query_as("SELECT line_key, sku, lower(title) FROM order_items WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut keys = Vec::with_capacity(items.len());
+    for item in items {
+        let same_product = |(_, sku, title): &&(String, Option<String>, String)| match &item.sku {
+            Some(wanted) => sku.as_ref() == Some(wanted),
+            None => sku.is_none() && *title == item.title.trim().to_lowercase(),
+        };
+        let stored_key = |file_keyed: bool| {
+            stored
+                .iter()
+                .filter(|(key, _, _)| is_file_line_key(key) == file_keyed && *key != item.line_key)
+                .find(same_product)
+                .map(|(key, _, _)| key.clone())
+        };
+        let already = stored.iter().any(|(key, _, _)| *key == item.line_key);
+        if is_file_line_key(&item.line_key) {
+            keys.push(if already { None } else { stored_key(false) }.unwrap_or_else(|| item.line_key.clone()));
+            continue;
+        }
+        if let Some(file_key) = stored_key(true).filter(|_| !already) {
+            sqlx::query("UPDATE order_items SET line_key = $3 WHERE order_id = $1 AND line_key = $2")
+                .bind(order_id)
+                .bind(&file_key)
+                .bind(&item.line_key)
+                .execute(&mut **tx)
+                .await?;
+        }
+        keys.push(item.line_key.clone());
+    }
+    Ok(keys)
 }
 
 /// The catalogue learns products from the orders that name them; scraping fills in the rest.

@@ -134,6 +134,63 @@ async fn shopifys_orders_export_imports_once_and_a_later_webhook_updates_the_sam
     app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 1, 20).await;
     assert_eq!(app.count("SELECT count(*) FROM orders").await, 3);
     assert_eq!(app.order_status("5730291466420").await.as_deref(), Some("delivered"));
+
+    // Shopify's `orders/updated` for #1001 names its lines by Shopify's line ids: they take over
+    // the imported lines for the same products instead of doubling them.
+    let mut updated: serde_json::Value =
+        serde_json::from_slice(&fixture("shopify_orders_create.json")).expect("fixture JSON");
+    updated["id"] = json!(5730291466420_u64);
+    updated["name"] = json!("#1001");
+    updated["updated_at"] = json!("2026-11-30T10:00:00+01:00");
+    updated["line_items"][0]["sku"] = json!("SERUM-30");
+    updated["line_items"][0]["quantity"] = json!(1);
+    updated["line_items"][1]["sku"] = json!("SPF-50");
+    updated["line_items"][1]["quantity"] = json!(2);
+    let body = serde_json::to_vec(&updated).expect("JSON");
+    let response = app.post_shopify(&shop, "orders/updated", "w-updated-after-import", &body).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 2, 20).await;
+    let lines: Vec<(String, Option<String>, i32)> = sqlx::query_as(
+        "SELECT i.line_key, i.sku, i.quantity FROM order_items i JOIN orders o ON o.id = i.order_id
+         WHERE o.external_order_id = '5730291466420' ORDER BY i.sku",
+    )
+    .fetch_all(&app.admin)
+    .await
+    .expect("lines");
+    let line_id = |index: usize| updated["line_items"][index]["id"].as_u64().expect("line id").to_string();
+    assert_eq!(lines, vec![(line_id(0), Some("SERUM-30".into()), 1), (line_id(1), Some("SPF-50".into()), 2)]);
+    assert_eq!(app.count("SELECT count(*) FROM orders").await, 3);
+}
+
+#[tokio::test]
+async fn an_export_imported_after_the_webhooks_updates_their_lines_instead_of_adding_its_own() {
+    let app = spawn_app().await;
+    let store = store(&app).await;
+    let _workers = app.start_pools(&[Pool::Imports, Pool::OrderEvents]);
+    let shop = app.integration(store.merchant, IntegrationKind::Shopify).await;
+    let mut created: serde_json::Value =
+        serde_json::from_slice(&fixture("shopify_orders_create.json")).expect("fixture JSON");
+    created["id"] = json!(5730291466420_u64);
+    created["name"] = json!("#1001");
+    created["line_items"][0]["sku"] = json!("SERUM-30");
+    created["line_items"][1]["sku"] = json!("SPF-50");
+    created["line_items"][1]["quantity"] = json!(2);
+    let body = serde_json::to_vec(&created).expect("JSON");
+    assert!(app.post_shopify(&shop, "orders/create", "w-first", &body).await.status().is_success());
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 1, 20).await;
+
+    let import = store.import(&app, "orders", "", fixture("imports/shopify_orders_export.csv")).await;
+    assert_eq!(counts(&import), (5, 5, 0, 0), "{import}");
+    assert_eq!(app.count("SELECT count(*) FROM orders").await, 3);
+    let lines: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT i.line_key, i.sku FROM order_items i JOIN orders o ON o.id = i.order_id
+         WHERE o.external_order_id = '5730291466420' ORDER BY i.sku",
+    )
+    .fetch_all(&app.admin)
+    .await
+    .expect("lines");
+    let line_id = |index: usize| created["line_items"][index]["id"].as_u64().expect("line id").to_string();
+    assert_eq!(lines, vec![(line_id(0), Some("SERUM-30".into())), (line_id(1), Some("SPF-50".into()))]);
 }
 
 #[tokio::test]
