@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use recete_knowledge::embedder::cosine;
-use recete_knowledge::{EmbedError, Embedder, RetrievedChunk, SectionKind, sentences};
+use recete_knowledge::{EmbedError, Embedder, RetrievedChunk, sentences};
 use uuid::Uuid;
 
 /// Thresholds on the cosine similarity of a sentence to the question.
@@ -58,31 +58,58 @@ struct Candidate<'a> {
     sentence: String,
 }
 
+/// The best sentences of `chunks` for `question`, whose vector `question_vector` is when the
+/// caller has it. Sentences stored with their vectors (every chunk synced since they are) cost
+/// no model call; the question, when its vector is not given, and the sentences of chunks synced
+/// before are embedded in one call.
 pub async fn answer(
     question: &str,
+    question_vector: Option<&[f32]>,
     chunks: &[RetrievedChunk],
     embedder: &dyn Embedder,
     thresholds: Thresholds,
 ) -> Result<Extraction, EmbedError> {
-    let candidates: Vec<Candidate> = chunks
-        .iter()
-        .take(CANDIDATE_CHUNKS)
-        .flat_map(|chunk| {
-            sentences::split(&chunk.content)
-                .into_iter()
-                .filter_map(|sentence| quotable(&sentence, chunk.section))
-                .map(move |sentence| Candidate { chunk, sentence })
-        })
-        .collect();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut vectors: Vec<Option<&[f32]>> = Vec::new();
+    for chunk in chunks.iter().take(CANDIDATE_CHUNKS) {
+        match &chunk.sentences {
+            Some(stored) => {
+                for sentence in stored {
+                    candidates.push(Candidate { chunk, sentence: sentence.text.clone() });
+                    vectors.push(Some(&sentence.vector));
+                }
+            }
+            None => {
+                for sentence in sentences::quotable(&chunk.content, chunk.section) {
+                    candidates.push(Candidate { chunk, sentence });
+                    vectors.push(None);
+                }
+            }
+        }
+    }
     if candidates.is_empty() {
         return Ok(Extraction::NotFound { best_similarity: 0.0 });
     }
-    let mut texts = vec![question.to_owned()];
-    texts.extend(candidates.iter().map(|c| format!("{}: {}", c.chunk.product_title, c.sentence)));
-    let vectors = embedder.embed(&texts).await?;
-    let Some((question_vector, sentence_vectors)) = vectors.split_first() else {
-        return Ok(Extraction::NotFound { best_similarity: 0.0 });
+    let mut texts: Vec<String> = Vec::new();
+    if question_vector.is_none() {
+        texts.push(question.to_owned());
+    }
+    for (candidate, vector) in candidates.iter().zip(&vectors) {
+        if vector.is_none() {
+            texts.push(sentences::embedding_input(&candidate.chunk.product_title, &candidate.sentence));
+        }
+    }
+    let embedded = if texts.is_empty() { Vec::new() } else { embedder.embed(&texts).await? };
+    if embedded.len() != texts.len() {
+        return Err(EmbedError::Count { expected: texts.len(), got: embedded.len() });
+    }
+    let mut fresh = embedded.iter();
+    let question_vector = match question_vector {
+        Some(vector) => vector,
+        None => fresh.next().map(Vec::as_slice).unwrap_or_default(),
     };
+    let sentence_vectors: Vec<&[f32]> =
+        vectors.iter().map(|stored| stored.or_else(|| fresh.next().map(Vec::as_slice)).unwrap_or_default()).collect();
     let key_words = key_words(question, chunks);
     let cues = question_cues(question);
     // Ranked by the sentence's own closeness and its chunk's: a sentence of the chunk retrieval
@@ -130,23 +157,6 @@ pub async fn answer(
         product_title: chunk.product_title.clone(),
         similarity: best_score,
     }))
-}
-
-/// A sentence fit to quote: FAQ questions are dropped (their answers are quoted), "A:" prefixes
-/// removed.
-fn quotable(sentence: &str, section: SectionKind) -> Option<String> {
-    let trimmed = sentence.trim();
-    let lower = trimmed.to_lowercase();
-    if section == SectionKind::Faq
-        && (lower.starts_with("q:") || lower.starts_with("q.") || lower.starts_with("question:"))
-    {
-        return None;
-    }
-    let without_prefix = ["a:", "answer:"]
-        .iter()
-        .find_map(|prefix| lower.starts_with(prefix).then(|| trimmed[prefix.len()..].trim()))
-        .unwrap_or(trimmed);
-    (without_prefix.split_whitespace().count() >= 2).then(|| without_prefix.to_owned())
 }
 
 const STOP_WORDS: &[&str] = &[
@@ -283,14 +293,9 @@ fn clip(text: &str, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use recete_knowledge::SectionKind;
 
-    #[test]
-    fn faq_questions_are_not_quoted_and_answer_prefixes_go() {
-        assert_eq!(quotable("Q: Is it vegan?", SectionKind::Faq), None);
-        assert_eq!(quotable("A: Yes, fully vegan.", SectionKind::Faq).as_deref(), Some("Yes, fully vegan."));
-        assert_eq!(quotable("Apply four drops.", SectionKind::Usage).as_deref(), Some("Apply four drops."));
-    }
+    use super::*;
 
     #[test]
     fn key_words_skip_filler_and_the_product_name() {
@@ -301,11 +306,84 @@ mod tests {
             section: SectionKind::Overview,
             content: String::new(),
             similarity: 0.5,
+            sentences: None,
         };
         let words = key_words("is the shampoo vegan?", &[chunk]);
         assert_eq!(words, HashSet::from(["vegan".to_owned()]));
         assert!(shares_word("This formula is 100% vegan.", &words));
         assert!(!shares_word("Contains coconut oil.", &words));
+    }
+
+    /// Counts calls and texts; each text's vector points along one axis chosen by its words, so
+    /// "drops" sentences and questions land together.
+    struct CountingEmbedder {
+        calls: std::sync::atomic::AtomicUsize,
+        texts: std::sync::atomic::AtomicUsize,
+    }
+
+    fn axis_vector(text: &str) -> Vec<f32> {
+        let mut vector = vec![0.0; 4];
+        let axis = if text.contains("drop") {
+            0
+        } else if text.contains("vegan") {
+            1
+        } else {
+            2
+        };
+        vector[axis] = 1.0;
+        vector
+    }
+
+    impl Embedder for CountingEmbedder {
+        fn model_name(&self) -> &str {
+            "counting"
+        }
+
+        fn embed<'a>(
+            &'a self,
+            texts: &'a [String],
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Vec<f32>>, EmbedError>> + Send + 'a>>
+        {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.texts.fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async move { Ok(texts.iter().map(|text| axis_vector(text)).collect()) })
+        }
+    }
+
+    fn usage_chunk(sentences: Option<Vec<recete_knowledge::StoredSentence>>) -> RetrievedChunk {
+        RetrievedChunk {
+            id: Uuid::from_u128(7),
+            product_id: Uuid::nil(),
+            product_title: "Vitamin C Serum".into(),
+            section: SectionKind::Usage,
+            content: "Apply four drops to clean skin. Store in a cool place.".into(),
+            similarity: 0.7,
+            sentences,
+        }
+    }
+
+    #[tokio::test]
+    async fn stored_sentence_vectors_and_the_question_vector_need_no_model_call() {
+        let embedder = CountingEmbedder { calls: 0.into(), texts: 0.into() };
+        let stored = ["Apply four drops to clean skin.", "Store in a cool place."]
+            .map(|text| recete_knowledge::StoredSentence { text: text.to_owned(), vector: axis_vector(text) })
+            .to_vec();
+        let question = "how many drops do I use?";
+        let chunks = [usage_chunk(Some(stored))];
+        let extracted = answer(question, Some(&axis_vector(question)), &chunks, &embedder, Thresholds::default())
+            .await
+            .expect("answers");
+        let Extraction::Answer(found) = extracted else { panic!("no answer: {extracted:?}") };
+        assert_eq!(found.text, "Vitamin C Serum: Apply four drops to clean skin.");
+        assert_eq!(embedder.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        // A chunk synced before sentences were stored: the question and its two sentences go to
+        // the model in one call, and the answer is the same.
+        let chunks = [usage_chunk(None)];
+        let again = answer(question, None, &chunks, &embedder, Thresholds::default()).await.expect("answers");
+        assert_eq!(again, Extraction::Answer(found));
+        assert_eq!(embedder.calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(embedder.texts.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
     #[test]

@@ -245,11 +245,11 @@ impl Agent {
             }
             Some(Err(reason)) => {
                 tracing::warn!(%reason, "language model unavailable; answering from the product text");
-                let mut reply = self.extractive_answer(inquiry, &supporting, intent).await?;
+                let mut reply = self.extractive_answer(inquiry, &query, &supporting, intent).await?;
                 reply.model_error = Some(reason);
                 reply
             }
-            None => self.extractive_answer(inquiry, &supporting, intent).await?,
+            None => self.extractive_answer(inquiry, &query, &supporting, intent).await?,
         };
         if reply.handoff.is_some() || reply.mode == AnswerMode::Template {
             return Ok(reply);
@@ -285,6 +285,7 @@ impl Agent {
     async fn extractive_answer(
         &self,
         inquiry: &Inquiry<'_>,
+        query: &[f32],
         supporting: &[RetrievedChunk],
         intent: Intent,
     ) -> anyhow::Result<Reply> {
@@ -293,7 +294,8 @@ impl Agent {
                 .handed_over("no product text matches the question")
                 .blocked(Rule::Unsupported.as_str(), "no product text is close enough to the question"));
         }
-        match extractive::answer(inquiry.text, supporting, self.embedder.as_ref(), self.thresholds).await? {
+        match extractive::answer(inquiry.text, Some(query), supporting, self.embedder.as_ref(), self.thresholds).await?
+        {
             Extraction::Answer(answer) => Ok(Reply {
                 text: answer.text,
                 intent,

@@ -19,4 +19,4 @@ pub mod store;
 
 pub use document::{ProductDocument, Section, SectionKind};
 pub use embedder::{DIMENSIONS, EmbedError, Embedder};
-pub use retrieval::RetrievedChunk;
+pub use retrieval::{RetrievedChunk, StoredSentence};

@@ -18,6 +18,17 @@ pub struct RetrievedChunk {
     pub section: SectionKind,
     pub content: String,
     pub similarity: f32,
+    /// The chunk's quotable sentences with their vectors, as stored when its product was synced;
+    /// `None` for a chunk synced before sentences were stored.
+    #[serde(skip)]
+    pub sentences: Option<Vec<StoredSentence>>,
+}
+
+/// A quotable sentence of a chunk and the vector of its embedding input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSentence {
+    pub text: String,
+    pub vector: Vec<f32>,
 }
 
 #[derive(FromRow)]
@@ -28,6 +39,23 @@ struct ChunkRow {
     section: String,
     content: String,
     similarity: f64,
+    sentences: Option<Vec<String>>,
+    sentence_embeddings: Option<Vec<Vector>>,
+}
+
+impl ChunkRow {
+    fn stored_sentences(&mut self) -> Option<Vec<StoredSentence>> {
+        let texts = self.sentences.take()?;
+        let vectors = self.sentence_embeddings.take()?;
+        // The table's check keeps both the same length; a mismatch reads as not stored.
+        (texts.len() == vectors.len()).then(|| {
+            texts
+                .into_iter()
+                .zip(vectors)
+                .map(|(text, vector)| StoredSentence { text, vector: vector.to_vec() })
+                .collect()
+        })
+    }
 }
 
 /// How many candidates the HNSW graph search keeps; above the default 40 for better recall on
@@ -48,13 +76,14 @@ pub async fn search(
     sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut **tx).await?;
     let rows: Vec<ChunkRow> = sqlx::query_as(
         "WITH nearest AS MATERIALIZED (
-             SELECT id, product_id, section, content, embedding <=> $1 AS distance
+             SELECT id, product_id, section, content, sentences, sentence_embeddings, embedding <=> $1 AS distance
              FROM knowledge_chunks
              WHERE merchant_id = $2 AND model = $3
              ORDER BY embedding <=> $1
              LIMIT $4
          )
-         SELECT n.id, n.product_id, p.title AS product_title, n.section, n.content, 1 - n.distance AS similarity
+         SELECT n.id, n.product_id, p.title AS product_title, n.section, n.content, n.sentences,
+                n.sentence_embeddings, 1 - n.distance AS similarity
          FROM nearest n JOIN products p ON p.id = n.product_id
          ORDER BY n.distance",
     )
@@ -66,8 +95,9 @@ pub async fn search(
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|row| {
+        .filter_map(|mut row| {
             let section = row.section.parse().ok()?;
+            let sentences = row.stored_sentences();
             Some(RetrievedChunk {
                 id: row.id,
                 product_id: row.product_id,
@@ -75,6 +105,7 @@ pub async fn search(
                 section,
                 content: row.content,
                 similarity: row.similarity as f32,
+                sentences,
             })
         })
         .collect())

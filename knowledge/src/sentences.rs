@@ -1,5 +1,34 @@
 //! Splitting product text into sentences: chunks are packed from whole sentences, and
-//! extractive answers quote them.
+//! extractive answers quote them. A chunk's quotable sentences are embedded when its product is
+//! synced ([`crate::store`]), so answering a question embeds only the question.
+
+use crate::document::SectionKind;
+
+/// The sentences of a chunk an answer may quote, as quoted: FAQ questions dropped (their answers
+/// are quoted), "A:" prefixes removed, fragments of one word left out.
+pub fn quotable(content: &str, section: SectionKind) -> Vec<String> {
+    split(content).iter().filter_map(|sentence| quotable_sentence(sentence, section)).collect()
+}
+
+fn quotable_sentence(sentence: &str, section: SectionKind) -> Option<String> {
+    let trimmed = sentence.trim();
+    let lower = trimmed.to_lowercase();
+    if section == SectionKind::Faq
+        && (lower.starts_with("q:") || lower.starts_with("q.") || lower.starts_with("question:"))
+    {
+        return None;
+    }
+    let without_prefix = ["a:", "answer:"]
+        .iter()
+        .find_map(|prefix| lower.starts_with(prefix).then(|| trimmed[prefix.len()..].trim()))
+        .unwrap_or(trimmed);
+    (without_prefix.split_whitespace().count() >= 2).then(|| without_prefix.to_owned())
+}
+
+/// The text a quotable sentence is embedded as: the product's name gives it its subject.
+pub fn embedding_input(product_title: &str, sentence: &str) -> String {
+    format!("{product_title}: {sentence}")
+}
 
 /// Sentences of `text` in order, trimmed, without empty ones. A line break always ends a
 /// sentence (product pages put list items and "Q:"/"A:" on their own lines); `.`, `!` and `?`
@@ -53,6 +82,15 @@ fn ends_with_abbreviation(before_dot: &[char]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn faq_questions_are_not_quoted_and_answer_prefixes_go() {
+        assert_eq!(
+            quotable("Q: Is it vegan?\nA: Yes, fully vegan. Really.", SectionKind::Faq),
+            vec!["Yes, fully vegan.".to_owned()]
+        );
+        assert_eq!(quotable("Apply four drops.", SectionKind::Usage), vec!["Apply four drops.".to_owned()]);
+    }
 
     #[test]
     fn sentences_end_at_stops_and_line_breaks() {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::chunking::{ChunkDraft, chunk_document};
 use crate::document::ProductDocument;
 use crate::embedder::{DIMENSIONS, EmbedError, Embedder};
+use crate::sentences;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncReport {
@@ -54,18 +55,21 @@ pub async fn sync_product(
             .filter(|(hash, _)| seen.insert(hash.clone()))
             .collect()
     };
-    let stored: Vec<(Uuid, Vec<u8>)> =
-        sqlx::query_as("SELECT id, content_hash FROM knowledge_chunks WHERE product_id = $1 FOR UPDATE")
-            .bind(product_id)
-            .fetch_all(&mut **tx)
-            .await?;
+    let stored: Vec<(Uuid, Vec<u8>, bool)> = sqlx::query_as(
+        "SELECT id, content_hash, sentences IS NULL FROM knowledge_chunks WHERE product_id = $1 FOR UPDATE",
+    )
+    .bind(product_id)
+    .fetch_all(&mut **tx)
+    .await?;
     let wanted: HashSet<&[u8]> = hashed.iter().map(|(hash, _)| hash.as_slice()).collect();
     let stale: Vec<Uuid> =
-        stored.iter().filter(|(_, hash)| !wanted.contains(hash.as_slice())).map(|(id, _)| *id).collect();
+        stored.iter().filter(|(_, hash, _)| !wanted.contains(hash.as_slice())).map(|(id, _, _)| *id).collect();
     if !stale.is_empty() {
         sqlx::query("DELETE FROM knowledge_chunks WHERE id = ANY($1)").bind(&stale).execute(&mut **tx).await?;
     }
-    let stored_ids: HashMap<&[u8], Uuid> = stored.iter().map(|(id, hash)| (hash.as_slice(), *id)).collect();
+    let stored_ids: HashMap<&[u8], Uuid> = stored.iter().map(|(id, hash, _)| (hash.as_slice(), *id)).collect();
+    let without_sentences: HashSet<Uuid> =
+        stored.iter().filter(|(_, _, missing)| *missing).map(|(id, _, _)| *id).collect();
     let (kept, missing): (Vec<_>, Vec<_>) =
         hashed.iter().partition(|(hash, _)| stored_ids.contains_key(hash.as_slice()));
     if !kept.is_empty() {
@@ -81,19 +85,40 @@ pub async fn sync_product(
         .execute(&mut **tx)
         .await?;
     }
+    // Chunks kept from a sync before sentences were stored get theirs now.
+    let backfill: Vec<(Uuid, &ChunkDraft)> = kept
+        .iter()
+        .filter_map(|(hash, draft)| stored_ids.get(hash.as_slice()).map(|id| (*id, *draft)))
+        .filter(|(id, _)| without_sentences.contains(id))
+        .collect();
+    for (id, draft) in &backfill {
+        let sentences = sentences::quotable(&draft.content, draft.section);
+        let inputs: Vec<String> =
+            sentences.iter().map(|sentence| sentences::embedding_input(&document.title, sentence)).collect();
+        let vectors = embed_all(embedder, &inputs, batch_size).await?;
+        sqlx::query("UPDATE knowledge_chunks SET sentences = $2, sentence_embeddings = $3 WHERE id = $1")
+            .bind(id)
+            .bind(&sentences)
+            .bind(vectors.into_iter().map(Vector::from).collect::<Vec<_>>())
+            .execute(&mut **tx)
+            .await?;
+    }
     for batch in missing.chunks(batch_size.max(1)) {
-        let inputs: Vec<String> = batch.iter().map(|(_, draft)| draft.embedding_input.clone()).collect();
-        let vectors = embedder.embed(&inputs).await?;
-        if vectors.len() != inputs.len() {
-            return Err(EmbedError::Count { expected: inputs.len(), got: vectors.len() }.into());
+        // The chunks' own texts and their quotable sentences, embedded together.
+        let quotable: Vec<Vec<String>> =
+            batch.iter().map(|(_, draft)| sentences::quotable(&draft.content, draft.section)).collect();
+        let mut inputs: Vec<String> = batch.iter().map(|(_, draft)| draft.embedding_input.clone()).collect();
+        for sentences in &quotable {
+            inputs.extend(sentences.iter().map(|sentence| sentences::embedding_input(&document.title, sentence)));
         }
-        for ((hash, draft), vector) in batch.iter().zip(vectors) {
-            if vector.len() != DIMENSIONS {
-                return Err(EmbedError::Dimensions { expected: DIMENSIONS, got: vector.len() }.into());
-            }
+        let mut vectors = embed_all(embedder, &inputs, batch_size).await?.into_iter();
+        let chunk_vectors: Vec<Vec<f32>> = vectors.by_ref().take(batch.len()).collect();
+        for (((hash, draft), vector), sentences) in batch.iter().zip(chunk_vectors).zip(quotable) {
+            let sentence_vectors: Vec<Vector> = vectors.by_ref().take(sentences.len()).map(Vector::from).collect();
             sqlx::query(
-                "INSERT INTO knowledge_chunks (id, merchant_id, product_id, section, heading, position, content, content_hash, model, embedding)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                "INSERT INTO knowledge_chunks (id, merchant_id, product_id, section, heading, position, content, content_hash,
+                     model, embedding, sentences, sentence_embeddings)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                  ON CONFLICT ON CONSTRAINT knowledge_chunks_product_id_content_hash_key DO NOTHING",
             )
             .bind(Uuid::now_v7())
@@ -106,10 +131,28 @@ pub async fn sync_product(
             .bind(hash)
             .bind(&model)
             .bind(Vector::from(vector))
+            .bind(&sentences)
+            .bind(sentence_vectors)
             .execute(&mut **tx)
             .await?;
         }
     }
     sqlx::query("UPDATE products SET embedded_at = now() WHERE id = $1").bind(product_id).execute(&mut **tx).await?;
     Ok(SyncReport { embedded: missing.len(), kept: kept.len(), removed: stale.len() })
+}
+
+/// Embeds `texts` in calls of at most `batch_size`, checking every vector's count and width.
+async fn embed_all(embedder: &dyn Embedder, texts: &[String], batch_size: usize) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let mut vectors = Vec::with_capacity(texts.len());
+    for batch in texts.chunks(batch_size.max(1)) {
+        let embedded = embedder.embed(batch).await?;
+        if embedded.len() != batch.len() {
+            return Err(EmbedError::Count { expected: batch.len(), got: embedded.len() });
+        }
+        if let Some(wrong) = embedded.iter().find(|vector| vector.len() != DIMENSIONS) {
+            return Err(EmbedError::Dimensions { expected: DIMENSIONS, got: wrong.len() });
+        }
+        vectors.extend(embedded);
+    }
+    Ok(vectors)
 }

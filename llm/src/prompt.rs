@@ -115,6 +115,7 @@ mod tests {
             section,
             content: content.into(),
             similarity: 0.8,
+            sentences: None,
         }
     }
 

@@ -37,6 +37,7 @@ pub fn chunk(title: &str, section: SectionKind, content: &str) -> RetrievedChunk
         section,
         content: content.into(),
         similarity: 0.82,
+        sentences: None,
     }
 }
 

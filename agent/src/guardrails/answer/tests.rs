@@ -13,6 +13,7 @@ fn chunk(section: SectionKind, content: &str) -> RetrievedChunk {
         section,
         content: content.to_owned(),
         similarity: 0.8,
+        sentences: None,
     }
 }
 
