@@ -119,6 +119,7 @@ pub async fn apply_order_with(
         return Err(ApplyError::NotAnOrderEvent);
     };
     let settings = merchants::settings(tx, ctx.merchant_id).await?;
+    let phone_country = settings.phone_country(merchants::timezone(tx, ctx.merchant_id).await?.as_deref());
     let customer = match &order.customer {
         Some(snapshot) => {
             let provenance = Provenance { actor: ctx.actor, event_id: ctx.event_id, occurred_at: event.occurred_at };
@@ -127,7 +128,7 @@ pub async fn apply_order_with(
                 ctx.keyring,
                 ctx.merchant_id,
                 snapshot,
-                settings.default_phone_country.as_deref(),
+                phone_country.as_ref().map(|country| country.code.as_str()),
                 &provenance,
             )
             .await?
