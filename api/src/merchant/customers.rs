@@ -94,7 +94,8 @@ pub struct Customer {
     /// The customer's own IANA time zone, when known.
     timezone: Option<String>,
     consent: ConsentState,
-    /// Where the consent came from: `whatsapp:STOP`, `shopify:sms_marketing_consent`...
+    /// Where the consent came from: `whatsapp:STOP`, `whatsapp:button`, `whatsapp:user_preferences`,
+    /// `shopify:sms_marketing_consent`...
     consent_source: Option<String>,
     consent_updated_at: Option<DateTime<Utc>>,
     order_count: i64,

@@ -118,24 +118,23 @@ pub async fn ever_planned(tx: &mut Tx, order_id: OrderId) -> Result<bool, sqlx::
         .await
 }
 
-/// Puts back the order's follow-ups that an opt-out cancelled and whose time is still to come,
-/// when none of its follow-ups is pending: a customer opting back in gets the rest of the plan
-/// they stopped, once. Steps sent before the opt-out, steps whose time passed meanwhile and
-/// steps cancelled for any other reason stay as they are. Returns how many were put back.
-pub async fn resume_for_order(tx: &mut Tx, order_id: OrderId, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+/// Puts back the order's follow-ups that an opt-out cancelled, when none of its follow-ups is
+/// pending: a customer opting back in gets the rest of the plan they stopped, once, each step at
+/// its own time (a step whose time passed meanwhile goes at once, within quiet hours and the
+/// cap, as it would for a delivery reported late). Steps sent before the opt-out and steps
+/// cancelled for any other reason stay as they are. Returns how many were put back.
+pub async fn resume_for_order(tx: &mut Tx, order_id: OrderId) -> Result<u64, sqlx::Error> {
     let resumed = sqlx::query(
         "UPDATE scheduled_tasks SET state = 'pending', attempts = 0, last_error = NULL, cancel_reason = NULL,
                 status_reason = 'resumed: the customer opted back in', finished_at = NULL, enqueued_at = NULL,
                 updated_at = now()
          WHERE order_id = $1 AND kind = 'follow_up' AND state = 'cancelled' AND cancel_reason = ANY($2)
-           AND due_at > $3
            AND NOT EXISTS (SELECT 1 FROM scheduled_tasks pending
                            WHERE pending.order_id = $1 AND pending.kind = 'follow_up'
                              AND pending.state IN ('pending', 'running', 'failed'))",
     )
     .bind(order_id)
     .bind([OPTED_OUT, STOPPED_MARKETING])
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(resumed.rows_affected())

@@ -39,7 +39,7 @@ pub async fn after_consent_granted(
     if now - delivered_at > Duration::hours(i64::from(settings.stale_delivery_hours)) {
         return Ok(0);
     }
-    let resumed = planning::resume_for_order(tx, order_id, now).await?;
+    let resumed = planning::resume_for_order(tx, order_id).await?;
     if resumed > 0 {
         audit::record(
             tx,

@@ -32,10 +32,7 @@ pub struct PhoneCountry {
 
 /// The country of IANA time zone `zone` (`Europe/Madrid` → `ES`), when it has one.
 pub fn of_zone(zone: &str) -> Option<&'static str> {
-    ZONE_COUNTRIES
-        .binary_search_by(|(name, _)| (*name).cmp(zone))
-        .ok()
-        .map(|index| ZONE_COUNTRIES[index].1)
+    ZONE_COUNTRIES.binary_search_by(|(name, _)| (*name).cmp(zone)).ok().map(|index| ZONE_COUNTRIES[index].1)
 }
 
 /// The setting when there is one, else the country of `timezone` when phone parsing knows it.

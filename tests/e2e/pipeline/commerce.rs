@@ -112,7 +112,10 @@ async fn a_local_phone_on_an_order_without_a_country_is_read_in_the_shops_time_z
     app.wait_for_count(PROCESSED, 1, 20).await;
 
     let (lookup, country): (Option<Vec<u8>>, Option<String>) =
-        sqlx::query_as("SELECT phone_lookup, country_code FROM customers").fetch_one(&app.admin).await.expect("customer");
+        sqlx::query_as("SELECT phone_lookup, country_code FROM customers")
+            .fetch_one(&app.admin)
+            .await
+            .expect("customer");
     assert_eq!(lookup, Some(app.keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, "+34612345678").to_vec()));
     assert_eq!(country, None, "the order named no country; only the phone was read in Spain's");
 }
