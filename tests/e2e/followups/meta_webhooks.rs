@@ -358,3 +358,34 @@ async fn opt_outs_from_whatsapp_settings_and_the_button_are_in_the_consent_histo
         api("/api/analytics/summary").send().await.expect("sent").json().await.expect("JSON");
     assert_eq!(summary["totals"]["opt_outs"], 2, "{summary}");
 }
+
+#[tokio::test]
+async fn consent_the_store_reports_after_a_stop_gives_back_the_cancelled_follow_ups() {
+    let graph = MockServer::start().await;
+    let (app, shop, _workers) = delivered_with_a_pending_follow_up(&graph).await;
+
+    let stop = text(CUSTOMER_WA_ID, "wamid.STOP", "STOP");
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &stop).await.status(), 200);
+    app.wait_for_count(PENDING_FOLLOW_UPS, 0, 20).await;
+
+    // The store reports the customer's WhatsApp consent again, given after the STOP.
+    let given_at = (Utc::now() + chrono::Duration::seconds(30)).to_rfc3339();
+    let body = serde_json::json!({
+        "id": "consent-again", "type": "order.delivered", "occurred_at": given_at,
+        "order": {"id": "7007", "customer": {"phone": super::CUSTOMER_PHONE, "whatsapp_consent": true,
+                                             "consent_at": given_at}}
+    });
+    let response = app.post_generic(&shop.generic, Utc::now().timestamp(), body.to_string().as_bytes()).await;
+    assert_eq!(response.status(), 202);
+    app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'granted'", 1, 20).await;
+    app.wait_for_count(PENDING_FOLLOW_UPS, 1, 20).await;
+    assert_eq!(app.count(FOLLOW_UPS).await, 2);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'follow_ups.resumed'
+               AND after->>'consent_source' = 'generic:whatsapp_consent'"
+        )
+        .await,
+        1
+    );
+}
