@@ -193,7 +193,9 @@ fn import_error_lookups(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowEr
         }
         _ => Vec::new(),
     };
-    let lookups = imports::subject_lookups(keyring, &fields, row.label.as_deref());
+    // The label is the country the import read phones in, or the shop's time zone when none was set.
+    let country = row.label.as_deref().and_then(crate::phone_country::from_code_or_zone);
+    let lookups = imports::subject_lookups(keyring, &fields, country.as_deref());
     Ok(Rewritten { values: lookups.into_iter().map(Some).collect(), payload: None })
 }
 
@@ -351,8 +353,9 @@ const PASSES: [Pass; 11] = [
         table: "import_errors",
         target: Target::Lookup,
         select: "SELECT e.import_id AS row_id, e.line AS part, e.merchant_id, NULL::uuid AS scope,
-                        nullif(upper(btrim(coalesce(i.options->>'default_country',
-                                                    m.settings->>'default_phone_country'))), '') AS label,
+                        coalesce(nullif(btrim(coalesce(i.options->>'default_country',
+                                                       m.settings->>'default_phone_country')), ''),
+                                 m.timezone) AS label,
                         e.pii_key_id AS key_id, ARRAY[e.row_sealed] AS sealed, NULL::jsonb AS payload
                  FROM import_errors e
                  JOIN imports i ON i.id = e.import_id

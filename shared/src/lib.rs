@@ -11,7 +11,8 @@
 //! - [`imports`]: CSV imports: the stored upload, progress, failed rows.
 //! - [`merchants`], [`integrations`], [`api_keys`]: the accounts that own every other row;
 //!   [`api_key_expiry`]: the daily record of keys that lapsed.
-//! - [`customers`], [`phone`]: customers found by keyed hashes of E.164 phones and emails.
+//! - [`customers`], [`phone`]: customers found by keyed hashes of E.164 phones and emails;
+//!   [`phone_country`]: the country local numbers are read in, from the setting or the time zone.
 //! - [`orders`]: the order state machine and how commerce events move it.
 //! - [`audit`]: the audit trail of state changes.
 //! - [`message_bodies`]: sealing and opening message texts.
@@ -50,6 +51,7 @@ pub mod message_bodies;
 pub mod orders;
 pub mod periodic;
 pub mod phone;
+pub mod phone_country;
 pub mod privacy;
 pub mod queue;
 pub mod rate_limit;

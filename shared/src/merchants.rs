@@ -7,6 +7,7 @@ use crate::api_keys;
 use crate::db::{self, Tx};
 use crate::followups::plan::{FollowUpStep, FrequencyCap, QuietHours, default_plan, validate_plan};
 use crate::ids::MerchantId;
+use crate::phone_country::{self, PhoneCountry};
 
 #[derive(Debug, Serialize)]
 pub struct CreatedMerchant {
@@ -51,7 +52,8 @@ pub async fn create(pool: &PgPool, name: &str, timezone: &str) -> Result<Created
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MerchantSettings {
-    /// Country (ISO 3166-1 alpha-2) for phone numbers written without a `+` prefix.
+    /// Country (ISO 3166-1 alpha-2) for phone numbers written without a `+` prefix. Unset, the
+    /// country of the merchant's time zone is used: see [`MerchantSettings::phone_country`].
     pub default_phone_country: Option<String>,
     /// For stores that never report delivery: an order fulfilled this many days ago and still
     /// not delivered is taken as delivered.
@@ -87,6 +89,12 @@ pub struct InvalidSetting {
 }
 
 impl MerchantSettings {
+    /// The country phone numbers without `+` are read in for a merchant in `timezone`: this
+    /// setting, else the time zone's country. Read it through here, never the setting alone.
+    pub fn phone_country(&self, timezone: Option<&str>) -> Option<PhoneCountry> {
+        phone_country::effective(self.default_phone_country.as_deref(), timezone)
+    }
+
     /// Checks every setting against what the planner, the sender and phone parsing accept, so a
     /// stored setting never has to fall back to its default.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
@@ -138,6 +146,19 @@ pub async fn save_settings(
         .execute(&mut **tx)
         .await?;
     Ok(updated.rows_affected() == 1)
+}
+
+/// The merchant's IANA time zone, as seen in `tx`.
+pub async fn timezone(tx: &mut Tx, merchant: MerchantId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT timezone FROM merchants WHERE id = $1").bind(merchant).fetch_optional(&mut **tx).await
+}
+
+/// The country the merchant's phone numbers without `+` are read in (the setting, else its time
+/// zone's country), as seen in `tx`; `None` when neither gives one.
+pub async fn phone_country(tx: &mut Tx, merchant: MerchantId) -> Result<Option<String>, sqlx::Error> {
+    let settings = settings(tx, merchant).await?;
+    let timezone = timezone(tx, merchant).await?;
+    Ok(settings.phone_country(timezone.as_deref()).map(|country| country.code))
 }
 
 /// The merchant's settings as seen in `tx`; defaults where a key is absent or malformed.

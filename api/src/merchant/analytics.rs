@@ -55,7 +55,8 @@ pub struct AnalyticsFigures {
     replied: i64,
     /// Messages customers wrote.
     inbound_messages: i64,
-    /// Customers who revoked WhatsApp consent (a STOP, or through the store).
+    /// Customers who revoked WhatsApp consent: a STOP, the "Stop promotions" button, marketing
+    /// stopped in WhatsApp's settings or refused by Meta (131050), or through the store.
     opt_outs: i64,
     /// Conversations handed to a person.
     hand_overs: i64,

@@ -94,7 +94,8 @@ pub struct Customer {
     /// The customer's own IANA time zone, when known.
     timezone: Option<String>,
     consent: ConsentState,
-    /// Where the consent came from: `whatsapp:STOP`, `shopify:sms_marketing_consent`...
+    /// Where the consent came from: `whatsapp:STOP`, `whatsapp:button`, `whatsapp:user_preferences`,
+    /// `shopify:sms_marketing_consent`...
     consent_source: Option<String>,
     consent_updated_at: Option<DateTime<Utc>>,
     order_count: i64,
@@ -251,10 +252,10 @@ async fn phone_lookup(
     if raw.chars().count() > MAX_PHONE_CHARS {
         return Err(invalid(format!("must be at most {MAX_PHONE_CHARS} characters")));
     }
-    let country = merchants::settings(tx, merchant).await.map_err(ApiError::from_database)?.default_phone_country;
+    let country = merchants::phone_country(tx, merchant).await.map_err(ApiError::from_database)?;
     let phone = PhoneNumber::parse(raw, country.as_deref()).map_err(|error| {
         let hint =
-            if country.is_none() { " (write it with its +country code: no default phone country is set)" } else { "" };
+            if country.is_none() { " (write it with its +country code: no default phone country is set and the shop's time zone names no country)" } else { "" };
         invalid(format!("{error}{hint}"))
     })?;
     Ok(keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone.as_e164()))

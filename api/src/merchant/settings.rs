@@ -1,6 +1,6 @@
 //! `GET /api/settings` and `PATCH /api/settings`: the shop's time zone and how follow-ups go
 //! out (the plan, quiet hours, the frequency cap), and the country phone numbers without a `+`
-//! are read in. A change is validated as a whole, the way the planner and sender will read it,
+//! are read in (as set, and in effect: the setting, else the time zone's country). A change is validated as a whole, the way the planner and sender will read it,
 //! and recorded in the audit trail with the values before and after.
 
 use axum::Json;
@@ -12,6 +12,7 @@ use recete_shared::followups::plan::{
     FollowUpStep, FrequencyCap, QuietHours, TemplateCategory, TemplateParameter, TemplateSpec,
 };
 use recete_shared::merchants::{self, MerchantSettings};
+use recete_shared::phone_country::PhoneCountrySource;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -122,13 +123,27 @@ impl From<StepView> for FollowUpStep {
     }
 }
 
+/// The country in effect for phone numbers without `+`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = EffectivePhoneCountry)]
+pub struct PhoneCountryView {
+    /// ISO 3166-1 alpha-2 (`ES`).
+    #[schema(example = "ES")]
+    country: String,
+    source: PhoneCountrySource,
+}
+
 #[derive(Serialize, ToSchema)]
 #[schema(as = MerchantSettings)]
 pub struct SettingsView {
     /// The shop's IANA time zone (`Europe/Istanbul`).
     timezone: String,
-    /// ISO 3166-1 alpha-2 country that phone numbers written without `+` belong to.
+    /// ISO 3166-1 alpha-2 country that phone numbers written without `+` belong to, as set;
+    /// null leaves it to the time zone.
     default_phone_country: Option<String>,
+    /// The country phone numbers written without `+` are read in, and where it comes from: the
+    /// setting, else the country of the time zone; null when neither names one (UTC).
+    phone_country: Option<PhoneCountryView>,
     quiet_hours: QuietHoursView,
     frequency_cap: FrequencyCapView,
     /// The messages planned after each delivery, in order.
@@ -142,9 +157,13 @@ pub struct SettingsView {
 }
 
 fn view(timezone: String, settings: MerchantSettings, updated_at: DateTime<Utc>) -> SettingsView {
+    let phone_country = settings
+        .phone_country(Some(&timezone))
+        .map(|country| PhoneCountryView { country: country.code, source: country.source });
     SettingsView {
         timezone,
         default_phone_country: settings.default_phone_country,
+        phone_country,
         quiet_hours: QuietHoursView {
             start: settings.quiet_hours.start.format(TIME_FORMAT).to_string(),
             end: settings.quiet_hours.end.format(TIME_FORMAT).to_string(),

@@ -12,6 +12,13 @@ use crate::merchants::MerchantSettings;
 pub const FOLLOW_UP: &str = "follow_up";
 pub const REPLY: &str = "reply";
 
+/// Why follow-ups cancelled by a customer's opt-out (STOP, the "Stop promotions" button, marketing
+/// stopped in WhatsApp's settings) were cancelled: [`resume_for_order`] puts back only these.
+pub const OPTED_OUT: &str = "customer opted out";
+/// Why follow-ups were cancelled when Meta refused a send because the customer stopped
+/// marketing messages (error 131050); undone by a resume like [`OPTED_OUT`].
+pub const STOPPED_MARKETING: &str = "customer stopped marketing messages (131050)";
+
 pub struct Delivery<'a> {
     pub merchant_id: MerchantId,
     pub order_id: OrderId,
@@ -109,6 +116,28 @@ pub async fn ever_planned(tx: &mut Tx, order_id: OrderId) -> Result<bool, sqlx::
         .bind(order_id)
         .fetch_one(&mut **tx)
         .await
+}
+
+/// Puts back the order's follow-ups that an opt-out cancelled, when none of its follow-ups is
+/// pending: a customer opting back in gets the rest of the plan they stopped, once, each step at
+/// its own time (a step whose time passed meanwhile goes at once, within quiet hours and the
+/// cap, as it would for a delivery reported late). Steps sent before the opt-out and steps
+/// cancelled for any other reason stay as they are. Returns how many were put back.
+pub async fn resume_for_order(tx: &mut Tx, order_id: OrderId) -> Result<u64, sqlx::Error> {
+    let resumed = sqlx::query(
+        "UPDATE scheduled_tasks SET state = 'pending', attempts = 0, last_error = NULL, cancel_reason = NULL,
+                status_reason = 'resumed: the customer opted back in', finished_at = NULL, enqueued_at = NULL,
+                updated_at = now()
+         WHERE order_id = $1 AND kind = 'follow_up' AND state = 'cancelled' AND cancel_reason = ANY($2)
+           AND NOT EXISTS (SELECT 1 FROM scheduled_tasks pending
+                           WHERE pending.order_id = $1 AND pending.kind = 'follow_up'
+                             AND pending.state IN ('pending', 'running', 'failed'))",
+    )
+    .bind(order_id)
+    .bind([OPTED_OUT, STOPPED_MARKETING])
+    .execute(&mut **tx)
+    .await?;
+    Ok(resumed.rows_affected())
 }
 
 /// Cancels an order's pending follow-ups (cancelled or refunded order); returns how many.

@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::FromRow;
 
-use super::OrderStatus;
+use super::{OrderStatus, resume};
 use crate::audit::{self, AuditEntry};
+use crate::consent::ConsentChange;
 use crate::crypto::Keyring;
 use crate::customers::{self, Provenance, UpsertError};
 use crate::db::Tx;
@@ -119,6 +120,7 @@ pub async fn apply_order_with(
         return Err(ApplyError::NotAnOrderEvent);
     };
     let settings = merchants::settings(tx, ctx.merchant_id).await?;
+    let phone_country = settings.phone_country(merchants::timezone(tx, ctx.merchant_id).await?.as_deref());
     let customer = match &order.customer {
         Some(snapshot) => {
             let provenance = Provenance { actor: ctx.actor, event_id: ctx.event_id, occurred_at: event.occurred_at };
@@ -127,7 +129,7 @@ pub async fn apply_order_with(
                 ctx.keyring,
                 ctx.merchant_id,
                 snapshot,
-                settings.default_phone_country.as_deref(),
+                phone_country.as_ref().map(|country| country.code.as_str()),
                 &provenance,
             )
             .await?
@@ -159,6 +161,22 @@ pub async fn apply_order_with(
     // the customer, or grants their consent, is planned when that event comes.
     if customer.is_some_and(|customer| attached || customer.consent_granted) && on_delivery == DeliveryFollowUps::Plan {
         plan_unplanned_delivery(tx, ctx, applied.order_id(), &settings).await?;
+    }
+    // Consent granted again after an opt-out gives back the follow-ups the opt-out cancelled.
+    if let Some(customer) = customer.filter(|customer| customer.consent_granted)
+        && on_delivery == DeliveryFollowUps::Plan
+    {
+        let source = order.customer.as_ref().and_then(|c| c.messaging_consent.as_ref()).map(|c| c.source.as_str());
+        let grant = ConsentChange {
+            merchant_id: ctx.merchant_id,
+            customer_id: customer.id,
+            granted: true,
+            source: source.unwrap_or("store"),
+            at: event.occurred_at,
+            actor: ctx.actor,
+            event_id: ctx.event_id,
+        };
+        resume::after_consent_granted(tx, &grant, Utc::now()).await?;
     }
     let changed = order_changed || customer.is_some_and(|customer| customer.changed);
     Ok(OrderOutcome { applied, changed })

@@ -5,9 +5,11 @@
 //! - [`apply`]: applying one event inside the caller's transaction (customer, order, items,
 //!   audit rows), idempotent per event.
 //! - [`assume_delivered`]: delivery inferred for stores that never report it.
+//! - [`resume`]: follow-ups an opt-out cancelled, given back when consent is granted again.
 
 pub mod apply;
 pub mod assume_delivered;
+pub mod resume;
 pub mod status;
 
 pub use status::OrderStatus;

@@ -67,7 +67,7 @@ pub async fn find(
                 .await?
         }
         Subject::Phone(raw) => {
-            let country = merchants::settings(tx, merchant).await?.default_phone_country;
+            let country = merchants::phone_country(tx, merchant).await?;
             let phone = PhoneNumber::parse(raw, country.as_deref()).map_err(SubjectError::Phone)?;
             let lookups = keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone.as_e164());
             sqlx::query_as(
@@ -103,7 +103,7 @@ pub async fn find_store_customer(
     merchant: MerchantId,
     customer: &StoreCustomer,
 ) -> Result<Vec<Matched>, sqlx::Error> {
-    let country = merchants::settings(tx, merchant).await?.default_phone_country;
+    let country = merchants::phone_country(tx, merchant).await?;
     let phone_lookup = customer
         .phone
         .as_deref()

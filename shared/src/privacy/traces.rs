@@ -144,7 +144,7 @@ async fn unprocessed_naming(
     merchant: MerchantId,
     identifiers: &Identifiers,
 ) -> Result<Vec<EventId>, PrivacyError> {
-    let country = crate::merchants::settings(tx, merchant).await?.default_phone_country;
+    let country = crate::merchants::phone_country(tx, merchant).await?;
     let mut found = Vec::new();
     let mut after = Uuid::nil();
     loop {

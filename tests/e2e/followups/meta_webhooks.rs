@@ -230,3 +230,162 @@ async fn a_number_in_a_range_the_metadata_does_not_know_reaches_the_conversation
     app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 2, 20).await;
     assert_eq!(app.count(STOPPED_EVENTS).await, 0);
 }
+
+const FOLLOW_UPS: &str = "SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up'";
+const RESUMED: &str = "SELECT count(*) FROM audit_log WHERE action = 'follow_ups.resumed'";
+
+#[tokio::test]
+async fn a_resume_gives_back_the_follow_ups_the_stop_cancelled_once() {
+    let graph = MockServer::start().await;
+    let (app, shop, _workers) = delivered_with_a_pending_follow_up(&graph).await;
+    let now = Utc::now().timestamp();
+
+    let stop = meta("user_preferences_stop.json", CUSTOMER_WA_ID, now);
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &stop).await.status(), 200);
+    app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'revoked'", 1, 20).await;
+    app.wait_for_count(PENDING_FOLLOW_UPS, 0, 20).await;
+
+    let resume = meta("user_preferences_resume.json", CUSTOMER_WA_ID, now + 60);
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &resume).await.status(), 200);
+    app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'granted'", 1, 20).await;
+    app.wait_for_count(PENDING_FOLLOW_UPS, 1, 20).await;
+    assert_eq!(app.count(FOLLOW_UPS).await, 2, "the cancelled step is put back, not planned a second time");
+    assert_eq!(
+        app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up' AND state = 'done'").await,
+        1,
+        "the step sent before the stop stays sent"
+    );
+
+    // A second resume (a later one, then the first again as Meta retries it) changes nothing.
+    let again = meta("user_preferences_resume.json", CUSTOMER_WA_ID, now + 120);
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &again).await.status(), 200);
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &resume).await.status(), 200);
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 4, 20).await;
+    assert_eq!(app.count(PENDING_FOLLOW_UPS).await, 1);
+    assert_eq!(app.count(FOLLOW_UPS).await, 2);
+    assert_eq!(app.count(RESUMED).await, 1, "re-planned once");
+    assert_eq!(sent_bodies(&graph).await.len(), 1, "the frequency cap still holds the step back");
+    assert_eq!(app.count(STOPPED_EVENTS).await, 0);
+}
+
+#[tokio::test]
+async fn start_after_the_stop_promotions_button_gives_back_the_cancelled_follow_ups() {
+    let graph = MockServer::start().await;
+    let (app, shop, _workers) = delivered_with_a_pending_follow_up(&graph).await;
+
+    let tapped = meta("button_stop_promotions.json", CUSTOMER_WA_ID, Utc::now().timestamp());
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &tapped).await.status(), 200);
+    app.wait_for_count(PENDING_FOLLOW_UPS, 0, 20).await;
+
+    for (wamid, body) in [("wamid.START-1", "START"), ("wamid.START-2", "start")] {
+        assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &text(CUSTOMER_WA_ID, wamid, body)).await.status(), 200);
+    }
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 4, 20).await;
+    assert_eq!(consent(&app).await, ("granted".into(), Some("whatsapp:START".into())));
+    assert_eq!(app.count(PENDING_FOLLOW_UPS).await, 1);
+    assert_eq!(app.count(FOLLOW_UPS).await, 2);
+    assert_eq!(app.count(RESUMED).await, 1, "the second START changed nothing");
+}
+
+#[tokio::test]
+async fn opt_outs_from_whatsapp_settings_and_the_button_are_in_the_consent_history_and_counted() {
+    let graph = MockServer::start().await;
+    graph_accepts(&graph).await;
+    let app = spawn_messaging_app(&graph).await;
+    let shop = shop(&app).await;
+    let workers = app.start_workers();
+    let api_key = {
+        let mut tx = recete_shared::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
+        let (_, key) = recete_shared::api_keys::insert(&mut tx, shop.merchant, "test", None).await.expect("key");
+        tx.commit().await.expect("commit");
+        key
+    };
+    let api = |path: &str| app.client.get(app.url(path)).bearer_auth(&api_key);
+    const ADA: &str = "905551234567";
+    const BORA: &str = "905557654321";
+
+    let now = Utc::now().timestamp();
+    let stop = meta("user_preferences_stop.json", ADA, now);
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &stop).await.status(), 200);
+    let tapped = meta("button_stop_promotions.json", BORA, now);
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &tapped).await.status(), 200);
+    app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'revoked'", 2, 20).await;
+    app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 2, 20).await;
+    workers.stop().await;
+
+    // The customers list says where each opt-out came from.
+    let listed: serde_json::Value =
+        api("/api/customers?consent=revoked").send().await.expect("sent").json().await.expect("JSON");
+    let mut sources: Vec<&str> = listed["customers"]
+        .as_array()
+        .expect("customers")
+        .iter()
+        .filter_map(|customer| customer["consent_source"].as_str())
+        .collect();
+    sources.sort_unstable();
+    assert_eq!(sources, ["whatsapp:button", "whatsapp:user_preferences"], "{listed}");
+
+    // Each customer's export carries the opt-out in their consent history.
+    for (wa_id, source) in [(ADA, "whatsapp:user_preferences"), (BORA, "whatsapp:button")] {
+        let response = app
+            .client
+            .post(app.url("/api/customers/export"))
+            .bearer_auth(&api_key)
+            .json(&serde_json::json!({"phone": format!("+{wa_id}")}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 200, "export of {wa_id}");
+        let exported: serde_json::Value = response.json().await.expect("JSON");
+        let history = exported["document"]["consent_history"].as_array().expect("history").clone();
+        assert_eq!(history.len(), 1, "{exported}");
+        assert_eq!(history[0]["after"]["whatsapp_consent"], "revoked", "{wa_id}");
+        assert_eq!(history[0]["after"]["source"], source, "{wa_id}");
+    }
+
+    // The day's figures count both as opt-outs.
+    let later = Utc::now() + chrono::Duration::seconds(60);
+    let ran = recete_shared::analytics::run_periodic(
+        &app.pool,
+        later,
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(600),
+    )
+    .await
+    .expect("rollup");
+    assert!(matches!(ran, recete_shared::periodic::Run::Done(_)), "the rollup ran");
+    let summary: serde_json::Value =
+        api("/api/analytics/summary").send().await.expect("sent").json().await.expect("JSON");
+    assert_eq!(summary["totals"]["opt_outs"], 2, "{summary}");
+}
+
+#[tokio::test]
+async fn consent_the_store_reports_after_a_stop_gives_back_the_cancelled_follow_ups() {
+    let graph = MockServer::start().await;
+    let (app, shop, _workers) = delivered_with_a_pending_follow_up(&graph).await;
+
+    let stop = text(CUSTOMER_WA_ID, "wamid.STOP", "STOP");
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &stop).await.status(), 200);
+    app.wait_for_count(PENDING_FOLLOW_UPS, 0, 20).await;
+
+    // The store reports the customer's WhatsApp consent again, given after the STOP.
+    let given_at = (Utc::now() + chrono::Duration::seconds(30)).to_rfc3339();
+    let body = serde_json::json!({
+        "id": "consent-again", "type": "order.delivered", "occurred_at": given_at,
+        "order": {"id": "7007", "customer": {"phone": super::CUSTOMER_PHONE, "whatsapp_consent": true,
+                                             "consent_at": given_at}}
+    });
+    let response = app.post_generic(&shop.generic, Utc::now().timestamp(), body.to_string().as_bytes()).await;
+    assert_eq!(response.status(), 202);
+    app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'granted'", 1, 20).await;
+    app.wait_for_count(PENDING_FOLLOW_UPS, 1, 20).await;
+    assert_eq!(app.count(FOLLOW_UPS).await, 2);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'follow_ups.resumed'
+               AND after->>'consent_source' = 'generic:whatsapp_consent'"
+        )
+        .await,
+        1
+    );
+}

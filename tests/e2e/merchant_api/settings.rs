@@ -29,6 +29,7 @@ async fn settings_change_in_part_are_stored_as_the_planner_reads_them_and_audite
     assert_eq!(defaults["quiet_hours"], json!({"start": "21:00", "end": "09:00"}));
     assert_eq!(defaults["frequency_cap"], json!({"max_messages": 1, "per_hours": 24}));
     assert_eq!(defaults["default_phone_country"], Value::Null);
+    assert_eq!(defaults["phone_country"], json!({"country": "TR", "source": "timezone"}), "unset: the zone's country");
     let default_keys: Vec<&str> =
         defaults["follow_up_plan"].as_array().expect("plan").iter().filter_map(|s| s["key"].as_str()).collect();
     assert_eq!(default_keys, ["t3", "t14"]);
@@ -53,6 +54,7 @@ async fn settings_change_in_part_are_stored_as_the_planner_reads_them_and_audite
     assert_eq!(changed["quiet_hours"], json!({"start": "22:30", "end": "09:00"}), "end left as it was");
     assert_eq!(changed["frequency_cap"], json!({"max_messages": 2, "per_hours": 48}));
     assert_eq!(changed["default_phone_country"], "TR");
+    assert_eq!(changed["phone_country"], json!({"country": "TR", "source": "setting"}), "set: the setting");
     assert_eq!(changed["follow_up_plan"], json!([step("day2", 48)]));
     assert_eq!(changed["stale_delivery_hours"], defaults["stale_delivery_hours"]);
     assert_eq!(shop.get_json(&app, "/api/settings").await, changed);
@@ -80,9 +82,12 @@ async fn settings_change_in_part_are_stored_as_the_planner_reads_them_and_audite
     let cleared =
         json_with(shop.patch(&app, "/api/settings", &json!({"default_phone_country": null})).await, 200).await;
     assert_eq!(cleared["default_phone_country"], Value::Null);
+    assert_eq!(cleared["phone_country"], json!({"country": "US", "source": "timezone"}), "New York's country");
+    let in_utc = json_with(shop.patch(&app, "/api/settings", &json!({"timezone": "UTC"})).await, 200).await;
+    assert_eq!(in_utc["phone_country"], Value::Null, "a zone of no country gives none");
     let unchanged = json_with(shop.patch(&app, "/api/settings", &json!({})).await, 200).await;
-    assert_eq!(unchanged, cleared, "an empty change changes nothing");
-    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'merchant.settings_changed'").await, 2);
+    assert_eq!(unchanged, in_utc, "an empty change changes nothing");
+    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'merchant.settings_changed'").await, 3);
 
     let untouched = other.get_json(&app, "/api/settings").await;
     assert_eq!(untouched["timezone"], "Europe/Istanbul", "another merchant's settings are their own");

@@ -1,5 +1,6 @@
 use recete_shared::customers::PHONE_LOOKUP_DOMAIN;
 use recete_shared::integrations::IntegrationKind;
+use recete_shared::merchants;
 
 use crate::helpers::{fixture, spawn_app};
 
@@ -92,6 +93,31 @@ async fn a_woocommerce_order_reaches_delivered_through_its_statuses() {
     let lookup: Vec<u8> =
         sqlx::query_scalar("SELECT phone_lookup FROM customers").fetch_one(&app.admin).await.expect("customer");
     assert_eq!(lookup, app.keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, "+4930901820").to_vec());
+}
+
+#[tokio::test]
+async fn a_local_phone_on_an_order_without_a_country_is_read_in_the_shops_time_zone_country() {
+    let app = spawn_app().await;
+    let _workers = app.start_workers();
+    // A shop in Madrid that never set a default phone country.
+    let merchant = merchants::create(&app.pool, "Tienda", "Europe/Madrid").await.expect("merchant").merchant_id;
+    let shop = app.integration(merchant, IntegrationKind::Shopify).await;
+    let mut order: serde_json::Value =
+        serde_json::from_slice(&fixture("shopify_orders_create.json")).expect("fixture JSON");
+    order["customer"]["phone"] = "612 345 678".into();
+    order["billing_address"] = serde_json::Value::Null;
+    order["shipping_address"] = serde_json::Value::Null;
+    let body = serde_json::to_vec(&order).expect("JSON");
+    assert_eq!(app.post_shopify(&shop, "orders/create", "w-madrid", &body).await.status(), 202);
+    app.wait_for_count(PROCESSED, 1, 20).await;
+
+    let (lookup, country): (Option<Vec<u8>>, Option<String>) =
+        sqlx::query_as("SELECT phone_lookup, country_code FROM customers")
+            .fetch_one(&app.admin)
+            .await
+            .expect("customer");
+    assert_eq!(lookup, Some(app.keyring.lookup_hash(PHONE_LOOKUP_DOMAIN, "+34612345678").to_vec()));
+    assert_eq!(country, None, "the order named no country; only the phone was read in Spain's");
 }
 
 #[tokio::test]

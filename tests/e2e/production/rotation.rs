@@ -65,20 +65,23 @@ async fn rotation_rehashes_lookups_and_reseals_task_payloads_so_the_old_keys_can
     let customer: CustomerId =
         sqlx::query_scalar("SELECT id FROM customers").fetch_one(&app.admin).await.expect("customer");
 
-    // A failed import row naming a phone, found for erasure through its lookup hash.
-    let file = std::env::temp_dir().join(format!("recete-rotation-{}.csv", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&file, "Order ID;Mobile;Status;SKU;Qty\n3002;0151 23456780;paid;SERUM-30;x\n").expect("file");
-    let imported = Command::new(env!("CARGO_BIN_EXE_recete"))
-        .args(["import", "orders", "--merchant", &merchant.to_string(), file.to_str().expect("path")])
-        .args(["--default-country", "DE"])
-        .env("DATABASE_URL", app.db.app_url())
-        .env("RECETE__LOG__FILTER", "warn")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("recete runs");
-    let _ = std::fs::remove_file(&file);
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
-    assert_eq!(app.count("SELECT count(*) FROM import_errors").await, 1);
+    // Failed import rows naming a phone, found for erasure through their lookup hashes: one read
+    // in the import's country, one in the country of the shop's time zone (Europe/Istanbul).
+    for (row, country) in [("3002;0151 23456780", Some("DE")), ("3003;0555 123 45 67", None)] {
+        let file = std::env::temp_dir().join(format!("recete-rotation-{}.csv", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, format!("Order ID;Mobile;Status;SKU;Qty\n{row};paid;SERUM-30;x\n")).expect("file");
+        let imported = Command::new(env!("CARGO_BIN_EXE_recete"))
+            .args(["import", "orders", "--merchant", &merchant.to_string(), file.to_str().expect("path")])
+            .args(country.map(|country| ["--default-country", country]).into_iter().flatten())
+            .env("DATABASE_URL", app.db.app_url())
+            .env("RECETE__LOG__FILTER", "warn")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("recete runs");
+        let _ = std::fs::remove_file(&file);
+        assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    }
+    assert_eq!(app.count("SELECT count(*) FROM import_errors").await, 2);
 
     // A reply planned before the rotation, its text sealed with the development key.
     let mut tx = db::tenant_tx(&app.pool, merchant).await.expect("tx");
@@ -131,7 +134,7 @@ async fn rotation_rehashes_lookups_and_reseals_task_payloads_so_the_old_keys_can
     assert_eq!(report["active_lookup_key_id"], "l-2", "{report}");
     assert_eq!(report["customer_lookups"], 1, "{report}");
     assert_eq!(report["scheduled_tasks"], 1, "{report}");
-    assert_eq!((report["import_errors"].as_u64(), report["import_error_lookups"].as_u64()), (Some(1), Some(1)));
+    assert_eq!((report["import_errors"].as_u64(), report["import_error_lookups"].as_u64()), (Some(2), Some(2)));
     assert_eq!(app.count("SELECT count(*) FROM customers WHERE lookup_key_id IS DISTINCT FROM 'l-2'").await, 0);
     assert_eq!(
         app.count("SELECT count(*) FROM scheduled_tasks WHERE payload -> 'text_sealed' ->> 'key_id' <> 'k-2'").await,
@@ -144,14 +147,17 @@ async fn rotation_rehashes_lookups_and_reseals_task_payloads_so_the_old_keys_can
         .await
         .expect("lookup");
     assert_eq!(phone_lookup, after.lookup_hash(PHONE_LOOKUP_DOMAIN, "+16135551212").to_vec());
-    let failed_row: (Option<String>, Vec<Vec<u8>>) =
-        sqlx::query_as("SELECT lookup_key_id, subject_lookups FROM import_errors")
-            .fetch_one(&app.admin)
+    let failed_rows: Vec<(Option<String>, Vec<Vec<u8>>)> =
+        sqlx::query_as("SELECT lookup_key_id, subject_lookups FROM import_errors ORDER BY created_at, import_id")
+            .fetch_all(&app.admin)
             .await
-            .expect("row");
+            .expect("rows");
     assert_eq!(
-        failed_row,
-        (Some("l-2".into()), vec![after.lookup_hash(PHONE_LOOKUP_DOMAIN, "+4915123456780").to_vec()])
+        failed_rows,
+        [
+            (Some("l-2".into()), vec![after.lookup_hash(PHONE_LOOKUP_DOMAIN, "+4915123456780").to_vec()]),
+            (Some("l-2".into()), vec![after.lookup_hash(PHONE_LOOKUP_DOMAIN, "+905551234567").to_vec()]),
+        ]
     );
 
     // A second run finds nothing left to do.

@@ -247,8 +247,11 @@ async fn parse_options(
         .bind(merchant)
         .fetch_optional(&mut **tx)
         .await?;
-    let country =
-        options.default_country.clone().or(settings.default_phone_country).map(|c| c.trim().to_ascii_uppercase());
+    let country = options
+        .default_country
+        .clone()
+        .or(settings.phone_country(timezone.as_deref()).map(|c| c.code))
+        .map(|c| c.trim().to_ascii_uppercase());
     let parse = ParseOptions {
         default_country: country.as_deref().and_then(|code| code.parse().ok()),
         timezone: timezone.and_then(|zone| zone.parse().ok()).unwrap_or(chrono_tz::UTC),

@@ -191,12 +191,7 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
                     event_id: None,
                 };
                 consent::record(&mut tx, &change).await?;
-                planning::cancel_for_customer(
-                    &mut tx,
-                    prepared.customer_id,
-                    "customer stopped marketing messages (131050)",
-                )
-                .await?;
+                planning::cancel_for_customer(&mut tx, prepared.customer_id, planning::STOPPED_MARKETING).await?;
             }
             tx.commit().await?;
             metrics::counter!("recete_whatsapp_sends_total", "outcome" => "permanent", "proactive" => prepared.proactive.to_string()).increment(1);

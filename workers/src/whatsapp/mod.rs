@@ -2,7 +2,8 @@
 //! 24-hour service window, STOP or START (or Meta's "Stop promotions" button) change consent at
 //! once, and any other text is handed to the conversations queue to be answered. A customer
 //! stopping marketing messages in WhatsApp's own settings opts out the same way; resuming them
-//! undoes that opt-out.
+//! undoes that opt-out. Opting back in (START, a resume) gives back, once, the follow-ups the
+//! opt-out cancelled.
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use recete_shared::db::{self, Tx};
 use recete_shared::events::{EventBody, InboundMessage, MarketingPreference, MessageStatusUpdate};
 use recete_shared::followups::planning;
 use recete_shared::ids::{CustomerId, EventId, MerchantId};
+use recete_shared::orders::resume;
 use recete_shared::phone::PhoneNumber;
 use recete_shared::queue::EventJob;
 use recete_shared::tasks;
@@ -239,13 +241,16 @@ async fn receive(
         actor: ACTOR,
         event_id: Some(event_id),
     };
-    consent::record(tx, &change).await?;
+    let changed = consent::record(tx, &change).await?;
+    if changed && granted {
+        resume::after_consent_granted(tx, &change, Utc::now()).await?;
+    }
     let merchant_name: String =
         sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut **tx).await?;
     let confirmation = if granted {
         format!("You will receive messages from {merchant_name} again. Reply STOP at any time to opt out.")
     } else {
-        planning::cancel_for_customer(tx, customer_id, "customer opted out").await?;
+        planning::cancel_for_customer(tx, customer_id, planning::OPTED_OUT).await?;
         format!("You will not receive more messages from {merchant_name}. Reply START to opt back in.")
     };
     let context = planning::ReplyContext {
@@ -267,9 +272,10 @@ async fn receive(
 
 /// A customer stopping (`stop`) or resuming (`resume`) marketing messages in WhatsApp's own
 /// settings. A stop opts the customer out and cancels pending follow-ups, as STOP does, and is
-/// remembered for a number we have not met yet; a resume undoes an opt-out. Either one older
-/// than the customer's latest recorded consent change (a late delivery) changes nothing. No
-/// confirmation is sent: the customer wrote nothing, and WhatsApp shows them the change itself.
+/// remembered for a number we have not met yet; a resume undoes an opt-out and gives back the
+/// follow-ups it cancelled. Either one older than the customer's latest recorded consent change
+/// (a late delivery) changes nothing. No confirmation is sent: the customer wrote nothing, and
+/// WhatsApp shows them the change itself.
 async fn apply_preference(
     tx: &mut Tx,
     keyring: &Keyring,
@@ -322,12 +328,12 @@ async fn apply_preference(
     };
     if stop {
         if consent::record_unless_outdated(tx, &change).await? {
-            planning::cancel_for_customer(tx, customer_id, "customer opted out").await?;
+            planning::cancel_for_customer(tx, customer_id, planning::OPTED_OUT).await?;
         } else {
             tracing::info!(%event_id, "marketing stop changed nothing (already out, or a later change is recorded)");
         }
-    } else {
-        consent::restore(tx, &change).await?;
+    } else if consent::restore(tx, &change).await? {
+        resume::after_consent_granted(tx, &change, Utc::now()).await?;
     }
     Ok(())
 }
