@@ -472,11 +472,20 @@ mod tests {
     #[test]
     fn media_messages_carry_their_caption_and_locations_their_place() {
         let cases = [
-            (r#""type": "image", "image": {"caption": "Is this rash normal?", "mime_type": "image/jpeg", "id": "1"}"#, Some("Is this rash normal?")),
-            (r#""type": "document", "document": {"filename": "invoice.pdf", "mime_type": "application/pdf", "id": "2"}"#, Some("invoice.pdf")),
+            (
+                r#""type": "image", "image": {"caption": "Is this rash normal?", "mime_type": "image/jpeg", "id": "1"}"#,
+                Some("Is this rash normal?"),
+            ),
+            (
+                r#""type": "document", "document": {"filename": "invoice.pdf", "mime_type": "application/pdf", "id": "2"}"#,
+                Some("invoice.pdf"),
+            ),
             (r#""type": "audio", "audio": {"mime_type": "audio/ogg; codecs=opus", "voice": true, "id": "3"}"#, None),
             (r#""type": "sticker", "sticker": {"mime_type": "image/webp", "animated": false, "id": "4"}"#, None),
-            (r#""type": "location", "location": {"latitude": 41.0, "longitude": 29.0, "name": "Home", "address": "Kadikoy"}"#, Some("Home, Kadikoy")),
+            (
+                r#""type": "location", "location": {"latitude": 41.0, "longitude": 29.0, "name": "Home", "address": "Kadikoy"}"#,
+                Some("Home, Kadikoy"),
+            ),
             (r#""type": "location", "location": {"latitude": 41.5, "longitude": 29.25}"#, Some("41.5, 29.25")),
         ];
         for (shape, caption) in cases {

@@ -48,7 +48,7 @@ pub struct ReplyRequest {
     tag = "conversations",
     params(
         ("conversation_id" = Uuid, Path, description = "The conversation."),
-        ("Idempotency-Key" = Option<String>, Header,
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
          description = "Up to 255 visible ASCII characters; a repeat with the same key sends nothing and \
                         answers the first answer (kept 24 hours)."),
     ),
@@ -96,13 +96,8 @@ pub async fn reply(
     }
     let author = recete_shared::conversations::author::merchant(merchant.api_key_id);
     let actor = format!("api-key:{}", merchant.api_key_id);
-    let reply = NewReply {
-        merchant: merchant.merchant_id,
-        conversation_id,
-        author: &author,
-        actor: &actor,
-        content: &content,
-    };
+    let reply =
+        NewReply { merchant: merchant.merchant_id, conversation_id, author: &author, actor: &actor, content: &content };
     let queued = replies::send(&mut tx, &state.keyring, &reply).await?;
     let body = serde_json::to_value(&queued).map_err(|error| ApiError::Internal(error.into()))?;
     if let Some(key) = key {

@@ -41,7 +41,8 @@ async fn the_same_idempotency_key_twice_sends_once_and_answers_the_same() {
     assert_eq!(again.status(), 202);
     assert_eq!(again.json::<Value>().await.expect("JSON body"), first);
     // The same key with another text is a mistake the client must hear about.
-    let other = post_reply(&app, &shop.api_key, conversation, &json!({"text": "Something else"}), Some("reply-7f3a")).await;
+    let other =
+        post_reply(&app, &shop.api_key, conversation, &json!({"text": "Something else"}), Some("reply-7f3a")).await;
     let problem = assert_problem(other, 422).await;
     assert_eq!(problem["field"], "Idempotency-Key");
     let bad_key = post_reply(&app, &shop.api_key, conversation, &body, Some("has spaces in it")).await;
@@ -56,7 +57,11 @@ async fn the_same_idempotency_key_twice_sends_once_and_answers_the_same() {
     let texts = texts_sent(&graph).await;
     assert_eq!(texts.iter().filter(|t| t.starts_with("Hello, this is Deniz")).count(), 2, "{texts:#?}");
     assert_eq!(app.count("SELECT count(*) FROM messages WHERE author LIKE 'merchant:%'").await, 2);
-    assert_eq!(app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'reply' AND unique_key LIKE 'merchant-reply:%'").await, 2);
+    assert_eq!(
+        app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'reply' AND unique_key LIKE 'merchant-reply:%'")
+            .await,
+        2
+    );
 }
 
 #[tokio::test]

@@ -43,7 +43,13 @@ pub fn reply_path(conversation: Uuid) -> String {
 }
 
 /// POSTs a reply as `shop`, with an `Idempotency-Key` when given.
-pub async fn post_reply(app: &TestApp, api_key: &str, conversation: Uuid, body: &Value, key: Option<&str>) -> reqwest::Response {
+pub async fn post_reply(
+    app: &TestApp,
+    api_key: &str,
+    conversation: Uuid,
+    body: &Value,
+    key: Option<&str>,
+) -> reqwest::Response {
     let mut request = app.client.post(app.url(&reply_path(conversation))).bearer_auth(api_key).json(body);
     if let Some(key) = key {
         request = request.header("idempotency-key", key);
@@ -53,8 +59,12 @@ pub async fn post_reply(app: &TestApp, api_key: &str, conversation: Uuid, body: 
 
 /// Waits until message `id` has `status`, polling as the superuser.
 pub async fn wait_for_status(app: &TestApp, id: &str, status: &str) {
-    app.wait_for_count(&format!("SELECT count(*) FROM messages WHERE id = '{id}' AND status = '{status}'"), 1, WAIT_SECS)
-        .await;
+    app.wait_for_count(
+        &format!("SELECT count(*) FROM messages WHERE id = '{id}' AND status = '{status}'"),
+        1,
+        WAIT_SECS,
+    )
+    .await;
 }
 
 /// The bodies the fake Graph API received with `type` text, as their text.

@@ -38,10 +38,8 @@ async fn a_handed_over_customer_gets_the_merchants_reply_and_the_agent_answers_a
     assert_eq!(queued["kind"], "text");
     assert_eq!(queued["conversation_id"], conversation.to_string());
     let author = queued["author"].as_str().expect("author").to_owned();
-    let key_id: String = sqlx::query_scalar("SELECT id::text FROM api_keys")
-        .fetch_one(&app.admin)
-        .await
-        .expect("the shop's one key");
+    let key_id: String =
+        sqlx::query_scalar("SELECT id::text FROM api_keys").fetch_one(&app.admin).await.expect("the shop's one key");
     assert_eq!(author, format!("merchant:{key_id}"));
     assert!(queued.get("text").is_none(), "the answer repeats no message text: {queued}");
     wait_for_status(&app, &reply_id, "sent").await;

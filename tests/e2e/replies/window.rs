@@ -3,7 +3,8 @@
 
 use chrono::{Duration, SecondsFormat, TimeZone, Utc};
 use serde_json::{Value, json};
-use wiremock::MockServer;
+use wiremock::matchers::{body_partial_json, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::{message, post_reply, reply_path, spawn_replies_app, wait_for_status};
 use crate::followups::sent_bodies;
@@ -65,6 +66,34 @@ async fn after_the_window_closed_a_text_is_refused_naming_the_time_and_a_templat
 
     let thread = shop.get_json(&app, &reply_path(conversation)).await;
     let sent = message(&thread, &id);
-    assert_eq!((&sent["kind"], &sent["template_name"], &sent["status"]), (&json!("template"), &json!("order_update"), &json!("sent")));
+    assert_eq!(
+        (&sent["kind"], &sent["template_name"], &sent["status"]),
+        (&json!("template"), &json!("order_update"), &json!("sent"))
+    );
     assert!(sent["author"].as_str().is_some_and(|a| a.starts_with("merchant:")), "{sent}");
+
+    // A template Meta does not know fails, and the thread says why.
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({"template": {"name": "no_such_template"}})))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#132001) Template name does not exist in the translation", "type": "OAuthException",
+            "code": 132001, "error_data": {"messaging_product": "whatsapp", "details": "template name (no_such_template) does not exist in en"},
+            "fbtrace_id": "AbCdEf"}})))
+        .with_priority(1)
+        .mount(&graph)
+        .await;
+    let unknown = json!({"template": {"name": "no_such_template", "language": "en"}});
+    let response = post_reply(&app, &shop.api_key, conversation, &unknown, None).await;
+    assert_eq!(response.status(), 202);
+    let failed_id = response.json::<Value>().await.expect("JSON body")["id"].as_str().expect("id").to_owned();
+    wait_for_status(&app, &failed_id, "failed").await;
+    let thread = shop.get_json(&app, &reply_path(conversation)).await;
+    let failed = message(&thread, &failed_id);
+    assert_eq!(failed["error_code"], "132001");
+    assert!(failed["error_reason"].as_str().is_some_and(|r| r.contains("template")), "{failed}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'reply' AND state = 'done'").await,
+        2,
+        "a permanent refusal ends the task: it is not retried"
+    );
 }
