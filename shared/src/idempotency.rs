@@ -5,7 +5,7 @@
 //! A key is claimed by inserting its row. A concurrent repeat blocks on that row until the first
 //! request commits (then reads its answer) or rolls back (then does the work itself), so two
 //! racing retries still act once. Keys are scoped to the merchant and the route, and kept for
-//! [`RETENTION_HOURS`].
+//! [`RETENTION_HOURS`]: the workers' housekeeping deletes older ones ([`prune_expired`]).
 
 use serde_json::Value;
 
@@ -103,6 +103,24 @@ pub async fn record(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Deletes up to `batch` answers past [`RETENTION_HOURS`], across merchants; returns how many.
+pub async fn prune_expired(pool: &sqlx::PgPool, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = crate::db::system_tx(pool).await?;
+    let deleted = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE (merchant_id, route, key) IN (
+             SELECT merchant_id, route, key FROM idempotency_keys
+             WHERE created_at < now() - make_interval(hours => $1)
+             ORDER BY created_at LIMIT $2)",
+    )
+    .bind(RETENTION_HOURS)
+    .bind(batch)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(deleted)
 }
 
 #[cfg(test)]

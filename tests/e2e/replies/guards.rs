@@ -62,6 +62,15 @@ async fn the_same_idempotency_key_twice_sends_once_and_answers_the_same() {
             .await,
         2
     );
+
+    assert_eq!(app.count("SELECT count(*) FROM idempotency_keys").await, 1, "one key, kept with its answer");
+    // A day later the answer is gone: housekeeping prunes it, and the key may be used afresh.
+    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours'")
+        .execute(&app.admin)
+        .await
+        .expect("age the key");
+    recete_workers::housekeeping::tick(&app.worker_deps()).await;
+    assert_eq!(app.count("SELECT count(*) FROM idempotency_keys").await, 0);
 }
 
 #[tokio::test]
