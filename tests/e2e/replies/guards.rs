@@ -154,3 +154,22 @@ async fn another_merchants_conversation_is_not_found_and_nothing_is_sent() {
     assert_eq!(app.count("SELECT count(*) FROM idempotency_keys").await, 0, "a refused request keeps no key");
     assert_eq!(app.count("SELECT count(*) FROM conversations WHERE state = 'handed_over'").await, 1);
 }
+
+#[tokio::test]
+async fn a_reply_that_cannot_go_out_says_why_instead_of_staying_queued() {
+    let graph = MockServer::start().await;
+    let (app, shop) = spawn_replies_app(&graph).await;
+    let _workers = app.start_workers();
+    let conversation = handed_over(&app, &shop).await;
+    let disable = format!("/api/integrations/{}/disable", shop.whatsapp.integration_id);
+    assert_eq!(shop.post(&app, &disable, &json!({})).await.status(), 200);
+
+    let reply = shop.post(&app, &reply_path(conversation), &json!({"text": "Are you still there?"})).await;
+    assert_eq!(reply.status(), 202);
+    let id = reply.json::<Value>().await.expect("JSON body")["id"].as_str().expect("id").to_owned();
+    wait_for_status(&app, &id, "skipped").await;
+    let thread = shop.get_json(&app, &reply_path(conversation)).await;
+    let skipped = super::message(&thread, &id);
+    assert_eq!(skipped["error_reason"], "the merchant has no active WhatsApp integration");
+    assert_eq!(sent_bodies(&graph).await.len(), 1, "only the agent's notice, sent before");
+}

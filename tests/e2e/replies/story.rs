@@ -66,7 +66,11 @@ async fn a_handed_over_customer_gets_the_merchants_reply_and_the_agent_answers_a
     assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &read).await.status(), 200);
     wait_for_status(&app, &reply_id, "read").await;
 
-    // The reply did not resolve the hand-over: the customer's answer is stored, the agent silent.
+    // The reply did not resolve the hand-over: the customer's answer is stored, the agent silent,
+    // and it opens the window again.
+    let window_before =
+        shop.get_json(&app, &reply_path(conversation)).await["conversation"]["window_expires_at"].clone();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     ask(&app, &shop, "great, and how much does shipping cost?", "wamid.THANKS").await;
     app.wait_for_count(
         "SELECT count(*) FROM scheduled_tasks WHERE kind = 'answer' AND state = 'cancelled'
@@ -88,6 +92,11 @@ async fn a_handed_over_customer_gets_the_merchants_reply_and_the_agent_answers_a
 
     let thread = shop.get_json(&app, &reply_path(conversation)).await;
     assert_eq!(thread["conversation"]["state"], "handed_over", "a reply does not resolve");
+    let window_after = &thread["conversation"]["window_expires_at"];
+    let at = |value: &Value| {
+        value.as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).expect("a window end")
+    };
+    assert!(at(window_after) > at(&window_before), "{window_before} -> {window_after}");
     let shown: Vec<(&str, &str, &str)> = thread["messages"]
         .as_array()
         .expect("messages")
