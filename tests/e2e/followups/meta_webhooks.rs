@@ -1,7 +1,7 @@
 //! What Meta actually sends beside typed text: a customer turning marketing messages off (or back
 //! on) in WhatsApp's settings, the "Stop promotions" button of marketing templates, quick-reply
-//! and list replies, and shapes we only acknowledge (images, reactions, unsupported messages,
-//! priced statuses, template status updates). Bodies are the fixtures under
+//! and list replies, and shapes the agent does not answer (images, kept as images; reactions,
+//! unsupported messages, priced statuses, template status updates). Bodies are the fixtures under
 //! `tests/fixtures/whatsapp/`, written from Meta's webhook reference, signed like Meta signs.
 
 use chrono::Utc;

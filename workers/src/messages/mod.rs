@@ -6,6 +6,8 @@
 //! is the Cloud API called. A retry finds the row: already sent means done; a send whose outcome
 //! is unknown (a timeout) waits `whatsapp.unknown_outcome_wait_secs` for Meta's status webhook,
 //! which carries our message id, before it sends again. The customer never sees two copies.
+//! A person's reply comes with its row already written (`queued`, so the merchant sees it at
+//! once); the send reuses that row, and a task cancelled instead marks it `skipped` with why.
 
 mod render;
 
