@@ -125,6 +125,9 @@ mod tests {
             (Method::POST, "/api/integrations", Scope::Admin),
             (Method::POST, "/api/integrations/1/rotate-secret", Scope::Admin),
             (Method::POST, "/api/api-keysmith", Scope::Write),
+            (Method::GET, "/api/conversations/1/messages", Scope::Read),
+            (Method::POST, "/api/conversations/1/messages", Scope::Write),
+            (Method::POST, "/api/conversations/1/take-over", Scope::Write),
         ];
         for (method, path, scope) in cases {
             assert_eq!(required_scope(&method, path), scope, "{method} {path}");

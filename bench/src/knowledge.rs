@@ -513,8 +513,8 @@ async fn receive(
     let wa_message_id = format!("wamid.bench-{sequence}");
     sqlx::query(
         "INSERT INTO messages (id, merchant_id, conversation_id, customer_id, direction, kind, pii_key_id, body_sealed,
-             idempotency_key, wa_message_id, status, status_at)
-         VALUES ($1, $2, $3, $4, 'inbound', 'text', $5, $6, $7, $8, 'received', $9)",
+             idempotency_key, wa_message_id, status, status_at, author)
+         VALUES ($1, $2, $3, $4, 'inbound', 'text', $5, $6, $7, $8, 'received', $9, 'customer')",
     )
     .bind(message_id)
     .bind(merchant)

@@ -185,6 +185,11 @@ pub struct InboundMessage {
     pub button_payload: Option<String>,
     /// The message this one answers, when the customer replied to one of ours.
     pub context_message_id: Option<String>,
+    /// What a media message says beside its media: an image's, video's or document's caption (a
+    /// document's file name when it has none), a location's name and address (its coordinates
+    /// when it has neither). Shown to the merchant; never answered by the agent.
+    #[serde(default)]
+    pub caption: Option<String>,
 }
 
 /// A customer's choice about a category of messages, made in WhatsApp's own settings.

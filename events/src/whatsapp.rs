@@ -148,6 +148,45 @@ struct Message {
     button: Option<Button>,
     interactive: Option<Interactive>,
     context: Option<Context>,
+    image: Option<Media>,
+    video: Option<Media>,
+    document: Option<Media>,
+    location: Option<Location>,
+}
+
+/// An image, video or document; audio and stickers carry no words.
+#[derive(Deserialize)]
+struct Media {
+    caption: Option<String>,
+    filename: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Location {
+    name: Option<String>,
+    address: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+impl Message {
+    /// The words beside a media message's media, if any.
+    fn caption(&self) -> Option<String> {
+        let media = [&self.image, &self.video, &self.document].into_iter().flatten().next();
+        if let Some(media) = media {
+            return non_empty(media.caption.clone()).or_else(|| non_empty(media.filename.clone()));
+        }
+        let location = self.location.as_ref()?;
+        let named: Vec<String> =
+            [&location.name, &location.address].into_iter().filter_map(|part| non_empty(part.clone())).collect();
+        if !named.is_empty() {
+            return Some(named.join(", "));
+        }
+        match (location.latitude, location.longitude) {
+            (Some(latitude), Some(longitude)) => Some(format!("{latitude}, {longitude}")),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -292,6 +331,7 @@ fn collect_change(path: &str, value: Value, events: &mut Vec<NormalizedEvent>) -
             .and_then(|c| c.profile.as_ref())
             .and_then(|p| non_empty(p.name.clone()));
         let button_payload = message.button.as_ref().and_then(|b| non_empty(b.payload.clone()));
+        let caption = message.caption();
         let text = message
             .text
             .map(|t| t.body)
@@ -313,6 +353,7 @@ fn collect_change(path: &str, value: Value, events: &mut Vec<NormalizedEvent>) -
                 text,
                 button_payload,
                 context_message_id: message.context.and_then(|c| c.id),
+                caption,
             }),
         });
     }
@@ -426,6 +467,35 @@ mod tests {
         assert_eq!(events[0].occurred_at.timestamp(), 1731705721);
         let as_text = body.replace("1731705721", "\"1731705721\"");
         assert_eq!(normalize(as_text.as_bytes()).expect("valid")[0].dedup_key, events[0].dedup_key);
+    }
+
+    #[test]
+    fn media_messages_carry_their_caption_and_locations_their_place() {
+        let cases = [
+            (
+                r#""type": "image", "image": {"caption": "Is this rash normal?", "mime_type": "image/jpeg", "id": "1"}"#,
+                Some("Is this rash normal?"),
+            ),
+            (
+                r#""type": "document", "document": {"filename": "invoice.pdf", "mime_type": "application/pdf", "id": "2"}"#,
+                Some("invoice.pdf"),
+            ),
+            (r#""type": "audio", "audio": {"mime_type": "audio/ogg; codecs=opus", "voice": true, "id": "3"}"#, None),
+            (r#""type": "sticker", "sticker": {"mime_type": "image/webp", "animated": false, "id": "4"}"#, None),
+            (
+                r#""type": "location", "location": {"latitude": 41.0, "longitude": 29.0, "name": "Home", "address": "Kadikoy"}"#,
+                Some("Home, Kadikoy"),
+            ),
+            (r#""type": "location", "location": {"latitude": 41.5, "longitude": 29.25}"#, Some("41.5, 29.25")),
+        ];
+        for (shape, caption) in cases {
+            let body =
+                INBOUND_AND_STATUS.replace(r#""type": "text", "text": {"body": "Does it shorten the cycle?"}"#, shape);
+            let events = normalize(body.as_bytes()).expect("valid");
+            let EventBody::InboundMessage(message) = &events[0].body else { panic!("inbound") };
+            assert_eq!(message.caption.as_deref(), caption, "{shape}");
+            assert_eq!(message.text, None, "a caption is not a question to answer: {shape}");
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - [`orders`]: the order state machine and how commerce events move it.
 //! - [`audit`]: the audit trail of state changes.
 //! - [`message_bodies`]: sealing and opening message texts.
+//! - [`conversations`]: WhatsApp conversations, their threads, hand-over and a person's replies.
+//! - [`idempotency`]: `Idempotency-Key` answers of merchant API writes.
 //! - [`events`]: the canonical event every webhook is normalized into, one module per platform,
 //!   and the group-committing writer that stores them.
 //! - [`privacy`]: customers' data exports and erasures, from the API or a store's privacy webhooks.
@@ -36,12 +38,14 @@ pub mod api_keys;
 pub mod audit;
 pub mod config;
 pub mod consent;
+pub mod conversations;
 pub mod crypto;
 pub mod customers;
 pub mod db;
 pub mod events;
 pub mod followups;
 pub mod health;
+pub mod idempotency;
 pub mod ids;
 pub mod imports;
 pub mod integrations;

@@ -1,14 +1,15 @@
 //! Periodic jobs of the fleet. Each is safe to run on every replica at once: assumed deliveries
 //! take an advisory lock per tick; the analytics rollup (once per tick) and the API key expiry
 //! (once per UTC day) are claimed through `periodic_runs`, so one replica runs each period;
-//! gauges only read; and pruning deletes what any replica may delete.
+//! gauges only read; and pruning (old job attempts, expired `Idempotency-Key` answers) deletes
+//! what any replica may delete.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use recete_shared::orders::assume_delivered;
 use recete_shared::periodic::{self, Run};
-use recete_shared::{analytics, api_key_expiry};
+use recete_shared::{analytics, api_key_expiry, idempotency};
 use tokio_util::sync::CancellationToken;
 
 use crate::{WorkerDeps, heartbeat};
@@ -41,6 +42,21 @@ pub async fn tick(deps: &WorkerDeps) {
         tracing::warn!(%error, "periodic job gauges unavailable");
     }
     prune_observability(deps).await;
+    prune_idempotency_keys(deps).await;
+}
+
+/// Removes `Idempotency-Key` answers past their retention, in batches.
+async fn prune_idempotency_keys(deps: &WorkerDeps) {
+    loop {
+        match idempotency::prune_expired(&deps.pool, ATTEMPT_PRUNE_BATCH).await {
+            Ok(deleted) if deleted < ATTEMPT_PRUNE_BATCH as u64 => return,
+            Ok(_) => tokio::task::yield_now().await,
+            Err(error) => {
+                tracing::warn!(%error, "pruning expired idempotency keys failed");
+                return;
+            }
+        }
+    }
 }
 
 /// Job attempts kept for operators this long; the queue board reads the recent ones.

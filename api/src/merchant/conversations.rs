@@ -1,20 +1,20 @@
 //! The merchant's view of WhatsApp conversations: the list (newest first), each conversation's
-//! messages with what the agent cited and any guardrail verdict, and closing a hand-over.
+//! messages with who wrote them, what the agent cited and any guardrail verdict, taking a
+//! conversation over from the agent, and handing it back (resolving the hand-over). Replies are
+//! in [`super::replies`].
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
-use recete_shared::audit::{self, AuditEntry};
-use recete_shared::{db, message_bodies};
+use recete_shared::conversations::thread::{self, ConversationMessage};
+use recete_shared::conversations::{ConversationError, store};
+pub use recete_shared::conversations::{ConversationState, ConversationSummary};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::pagination;
+use super::{pagination, replies};
 use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
@@ -22,19 +22,24 @@ use crate::state::AppState;
 
 /// The conversation routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(messages)).routes(routes!(resolve))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(messages, replies::reply))
+        .routes(routes!(resolve))
+        .routes(routes!(take_over))
 }
 
-/// Where a conversation stands.
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum ConversationState {
-    /// The agent answers.
-    Open,
-    /// A person answers; the agent stays quiet until the hand-over is resolved.
-    HandedOver,
-    Closed,
+impl From<ConversationError> for ApiError {
+    fn from(error: ConversationError) -> Self {
+        match error {
+            ConversationError::NotFound(_) => Self::NotFound(error.to_string()),
+            ConversationError::Conflict(_) | ConversationError::WindowClosed { .. } => {
+                Self::Conflict(error.to_string())
+            }
+            ConversationError::Database(error) => Self::from_database(error),
+            ConversationError::Body(error) => Self::Internal(error.into()),
+        }
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -47,17 +52,6 @@ pub struct ListQuery {
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
     state: Option<ConversationState>,
-}
-
-#[derive(Serialize, FromRow, ToSchema)]
-pub struct ConversationSummary {
-    id: Uuid,
-    state: ConversationState,
-    handed_over: bool,
-    handover_reason: Option<String>,
-    last_message_at: Option<DateTime<Utc>>,
-    window_expires_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -83,63 +77,13 @@ pub async fn list(
     let limit = pagination::limit(query.limit)?;
     let after = pagination::after(query.cursor.as_deref())?;
     let mut tx = merchant.transaction(&state.pool).await?;
-    let mut conversations: Vec<ConversationSummary> = sqlx::query_as(
-        "SELECT id, state, state = 'handed_over' AS handed_over, handover_reason, last_message_at, window_expires_at,
-                created_at
-         FROM conversations
-         WHERE ($1::text IS NULL OR state = $1)
-           AND ($2::timestamptz IS NULL
-                OR (coalesce(last_message_at, created_at), id) < ($2, $3))
-         ORDER BY coalesce(last_message_at, created_at) DESC, id DESC
-         LIMIT $4",
-    )
-    .bind(query.state)
-    .bind(after.map(|(at, _)| at))
-    .bind(after.map(|(_, id)| id))
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let mut conversations =
+        store::list(&mut tx, query.state, after, limit + 1).await.map_err(ApiError::from_database)?;
     crate::auth::commit(tx).await?;
     let next_cursor = pagination::finish_page(&mut conversations, limit, |last| {
         (last.last_message_at.unwrap_or(last.created_at), last.id)
     });
     Ok(Json(ConversationList { conversations, next_cursor }))
-}
-
-#[derive(FromRow)]
-struct MessageRow {
-    id: Uuid,
-    direction: String,
-    kind: String,
-    pii_key_id: Option<String>,
-    body_sealed: Option<Vec<u8>>,
-    template_name: Option<String>,
-    status: String,
-    status_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    metadata: Value,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ConversationMessage {
-    id: Uuid,
-    /// inbound (from the customer) or outbound (from the shop).
-    direction: String,
-    kind: String,
-    text: Option<String>,
-    template_name: Option<String>,
-    status: String,
-    status_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    /// For the agent's answers: the intent it saw, how it answered, the chunks it cited and
-    /// the guardrail verdict when an answer was blocked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    agent: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    intent: Option<Value>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -149,7 +93,8 @@ pub struct MessageList {
     messages: Vec<ConversationMessage>,
 }
 
-/// A conversation and its messages, oldest first (the latest 500), decrypted.
+/// A conversation and its messages, oldest first (the latest 500), decrypted, each with its
+/// author and, for ours, its delivery status.
 #[utoipa::path(
     get,
     path = "/api/conversations/{conversation_id}/messages",
@@ -163,54 +108,10 @@ pub async fn messages(
     Path(conversation_id): Path<Uuid>,
 ) -> Result<Json<MessageList>, ApiError> {
     let mut tx = merchant.transaction(&state.pool).await?;
-    let conversation = find(&mut tx, conversation_id).await?;
-    let rows: Vec<MessageRow> = sqlx::query_as(
-        "SELECT id, direction, kind, pii_key_id, body_sealed, template_name, status, status_at, created_at, metadata
-         FROM messages WHERE conversation_id = $1
-         ORDER BY created_at, id
-         LIMIT 500",
-    )
-    .bind(conversation_id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let conversation = store::find(&mut tx, conversation_id).await?;
+    let messages = thread::messages(&mut tx, &state.keyring, merchant.merchant_id, conversation_id).await?;
     crate::auth::commit(tx).await?;
-    let mut messages = Vec::with_capacity(rows.len());
-    for row in rows {
-        let text = message_bodies::open(
-            &state.keyring,
-            merchant.merchant_id,
-            row.pii_key_id.as_deref(),
-            row.body_sealed.as_deref(),
-        )
-        .map_err(|error| ApiError::Internal(error.into()))?;
-        messages.push(ConversationMessage {
-            id: row.id,
-            direction: row.direction,
-            kind: row.kind,
-            text,
-            template_name: row.template_name,
-            status: row.status,
-            status_at: row.status_at,
-            created_at: row.created_at,
-            agent: row.metadata.get("agent").cloned(),
-            intent: row.metadata.get("intent").cloned(),
-        });
-    }
     Ok(Json(MessageList { conversation, messages }))
-}
-
-async fn find(tx: &mut db::Tx, conversation_id: Uuid) -> Result<ConversationSummary, ApiError> {
-    sqlx::query_as(
-        "SELECT id, state, state = 'handed_over' AS handed_over, handover_reason, last_message_at, window_expires_at,
-                created_at
-         FROM conversations WHERE id = $1",
-    )
-    .bind(conversation_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(ApiError::from_database)?
-    .ok_or_else(|| ApiError::NotFound(format!("no conversation {conversation_id}")))
 }
 
 /// Closes the hand-over: the agent answers this customer's messages again.
@@ -231,36 +132,33 @@ pub async fn resolve(
     Path(conversation_id): Path<Uuid>,
 ) -> Result<Json<ConversationSummary>, ApiError> {
     let mut tx = merchant.transaction(&state.pool).await?;
-    let current = find(&mut tx, conversation_id).await?;
-    if current.state != ConversationState::HandedOver {
-        let state =
-            serde_json::to_value(current.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        return Err(ApiError::Conflict(format!(
-            "conversation {conversation_id} is {state}, not handed over to a person"
-        )));
-    }
-    sqlx::query("UPDATE conversations SET state = 'open', resolved_at = now() WHERE id = $1")
-        .bind(conversation_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(ApiError::from_database)?;
     let actor = format!("api-key:{}", merchant.api_key_id);
-    audit::record(
-        &mut tx,
-        AuditEntry {
-            merchant_id: Some(merchant.merchant_id),
-            actor: &actor,
-            action: "conversation.handover_resolved",
-            subject_type: "conversation",
-            subject_id: conversation_id.to_string(),
-            event_id: None,
-            before: Some(json!({ "state": "handed_over", "reason": current.handover_reason })),
-            after: Some(json!({ "state": "open" })),
-        },
-    )
-    .await
-    .map_err(ApiError::from_database)?;
-    let resolved = find(&mut tx, conversation_id).await?;
+    let resolved = store::resolve(&mut tx, merchant.merchant_id, conversation_id, &actor).await?;
     crate::auth::commit(tx).await?;
     Ok(Json(resolved))
+}
+
+/// Takes the conversation over from the agent before it hands over: the agent stays silent, as
+/// after its own hand-over, until the conversation is resolved.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{conversation_id}/take-over",
+    tag = "conversations",
+    params(("conversation_id" = Uuid, Path, description = "The conversation.")),
+    responses(
+        (status = 200, description = "Handed over to a person.", body = ConversationSummary),
+        (status = 409, description = "The conversation is already with a person, or closed.",
+         body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn take_over(
+    State(state): State<AppState>,
+    merchant: Merchant,
+    Path(conversation_id): Path<Uuid>,
+) -> Result<Json<ConversationSummary>, ApiError> {
+    let mut tx = merchant.transaction(&state.pool).await?;
+    let actor = format!("api-key:{}", merchant.api_key_id);
+    let taken = store::take_over(&mut tx, merchant.merchant_id, conversation_id, &actor).await?;
+    crate::auth::commit(tx).await?;
+    Ok(Json(taken))
 }

@@ -14,6 +14,7 @@ pub mod pagination;
 pub mod patch;
 pub mod privacy;
 pub mod products;
+pub mod replies;
 pub mod settings;
 pub mod upload_slots;
 

@@ -414,6 +414,7 @@ mod tests {
                 text: Some("hello".into()),
                 button_payload: None,
                 context_message_id: None,
+                caption: None,
             }))
         };
         assert!(ids.named_in(&inbound("905551234567"), None));

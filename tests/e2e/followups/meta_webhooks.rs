@@ -1,7 +1,7 @@
 //! What Meta actually sends beside typed text: a customer turning marketing messages off (or back
 //! on) in WhatsApp's settings, the "Stop promotions" button of marketing templates, quick-reply
-//! and list replies, and shapes we only acknowledge (images, reactions, unsupported messages,
-//! priced statuses, template status updates). Bodies are the fixtures under
+//! and list replies, and shapes the agent does not answer (images, kept as images; reactions,
+//! unsupported messages, priced statuses, template status updates). Bodies are the fixtures under
 //! `tests/fixtures/whatsapp/`, written from Meta's webhook reference, signed like Meta signs.
 
 use chrono::Utc;
@@ -189,10 +189,11 @@ async fn shapes_we_do_not_act_on_are_acknowledged_and_the_next_message_still_goe
         )
         .await;
     }
-    // Image, reaction and unsupported messages are kept (as `other`) and open the window; the
-    // priced status and the template update change nothing.
+    // The image is kept as an image, reaction and unsupported messages as `other`; all open the
+    // window. The priced status and the template update change nothing.
     app.wait_for_count("SELECT count(*) FROM external_events WHERE state = 'processed'", 9, 20).await;
-    assert_eq!(app.count("SELECT count(*) FROM messages WHERE direction = 'inbound' AND kind = 'other'").await, 3);
+    assert_eq!(app.count("SELECT count(*) FROM messages WHERE direction = 'inbound' AND kind = 'other'").await, 2);
+    assert_eq!(app.count("SELECT count(*) FROM messages WHERE direction = 'inbound' AND kind = 'image'").await, 1);
     assert_eq!(app.count(STOPPED_EVENTS).await, 0);
     assert_eq!(app.count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'answer'").await, 5, "only the texts");
 }

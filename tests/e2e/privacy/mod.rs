@@ -343,6 +343,7 @@ const BINARY_COLUMNS: &[(&str, &str, &str)] = &[
     ("integrations", "previous_secret_sealed", "a store's signing secret"),
     ("integrations", "verify_token_hash", "hash"),
     ("api_keys", "key_hash", "hash"),
+    ("idempotency_keys", "request_hash", "hash"),
     ("knowledge_chunks", "content_hash", "hash"),
     ("operators", "token_hash", "hash"),
     ("operator_sessions", "id_hash", "hash"),

@@ -6,6 +6,8 @@
 //! is the Cloud API called. A retry finds the row: already sent means done; a send whose outcome
 //! is unknown (a timeout) waits `whatsapp.unknown_outcome_wait_secs` for Meta's status webhook,
 //! which carries our message id, before it sends again. The customer never sees two copies.
+//! A person's reply comes with its row already written (`queued`, so the merchant sees it at
+//! once); the send reuses that row, and a task cancelled instead marks it `skipped` with why.
 
 mod render;
 
@@ -18,6 +20,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use recete_shared::config::{PoolSettings, WhatsAppSettings};
 use recete_shared::consent::{self, ConsentChange};
+use recete_shared::conversations::author;
 use recete_shared::crypto::Keyring;
 use recete_shared::customers;
 use recete_shared::db::{self, Tx};
@@ -124,6 +127,7 @@ struct Prepared {
 
 pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Outcome> {
     let Some(prepared) = prepare(task_id, deps).await? else {
+        settle_unsent(&deps.pool, task_id).await.context("Failed to settle the unsent message")?;
         return Ok(Outcome::Skipped);
     };
     let mut connection = deps.redis_connection().await.context("Failed to reach Redis for rate limits")?;
@@ -350,8 +354,8 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
     let sealed = body_text.map(|text| deps.keyring.seal(text.as_bytes(), &message_context(task.merchant_id)));
     sqlx::query(
         "INSERT INTO messages (id, merchant_id, customer_id, order_id, scheduled_task_id, direction, kind, pii_key_id, body_sealed,
-             template_name, idempotency_key, status, status_at, proactive, metadata, conversation_id)
-         VALUES ($1, $2, $3, $4, $5, 'outbound', $6, $7, $8, $9, $10, 'sending', now(), $11, $12, $13)
+             template_name, idempotency_key, status, status_at, proactive, metadata, conversation_id, author)
+         VALUES ($1, $2, $3, $4, $5, 'outbound', $6, $7, $8, $9, $10, 'sending', now(), $11, $12, $13, $14)
          ON CONFLICT (merchant_id, idempotency_key) WHERE idempotency_key IS NOT NULL
          DO UPDATE SET status = 'sending', status_at = now(), kind = EXCLUDED.kind, template_name = EXCLUDED.template_name,
              pii_key_id = EXCLUDED.pii_key_id, body_sealed = EXCLUDED.body_sealed",
@@ -369,6 +373,7 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
     .bind(proactive)
     .bind(message_metadata(&task))
     .bind(reply_conversation(&task))
+    .bind(message_author(&task))
     .execute(&mut *tx)
     .await
     .context("Failed to record the message before sending")?;
@@ -393,6 +398,16 @@ fn message_metadata(task: &TaskRow) -> serde_json::Value {
         metadata.insert("step".into(), step.clone().into());
     }
     serde_json::Value::Object(metadata)
+}
+
+/// Who wrote the message: the person named in the task (a merchant's reply), the agent when
+/// its verdict is attached, else the system (follow-ups, consent confirmations).
+fn message_author(task: &TaskRow) -> String {
+    if let Some(author) = task.payload.get("author").and_then(serde_json::Value::as_str) {
+        return author.to_owned();
+    }
+    let by_agent = task.payload.get("metadata").and_then(|metadata| metadata.get("agent")).is_some();
+    if by_agent { author::AGENT } else { author::SYSTEM }.to_owned()
 }
 
 fn reply_conversation(task: &TaskRow) -> Option<Uuid> {
@@ -461,6 +476,22 @@ async fn set_message_failed(pool: &PgPool, message_id: Uuid, code: &str, reason:
     .bind(message_id)
     .bind(code)
     .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// A message written before its task was decided (a person's reply is in the thread at once)
+/// whose task was then cancelled: it says it was skipped and why, instead of staying queued.
+async fn settle_unsent(pool: &PgPool, task_id: TaskId) -> Result<(), sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    sqlx::query(
+        "UPDATE messages m SET status = 'skipped', status_at = now(), error_reason = t.status_reason
+         FROM scheduled_tasks t
+         WHERE t.id = $1 AND t.state = 'cancelled' AND m.merchant_id = t.merchant_id
+           AND m.idempotency_key = 'task:' || t.id::text AND m.status = 'queued'",
+    )
+    .bind(task_id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await

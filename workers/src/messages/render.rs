@@ -1,7 +1,8 @@
 //! What a task says: the step's text inside an open service window, its template outside it,
-//! a reply's own text.
+//! a reply's own text or the template a person chose.
 
 use anyhow::Context;
+use recete_shared::conversations::replies;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::Tx;
 use recete_shared::followups::plan::TemplateParameter;
@@ -20,6 +21,9 @@ pub(super) async fn content(
     customer_name: Option<&str>,
 ) -> anyhow::Result<Option<Content>> {
     if task.kind == "reply" {
+        if let Some(template) = task.payload.get("template") {
+            return template_reply(keyring, task, template).map(Some);
+        }
         let sealed = task.payload.get("text_sealed").context("a reply task carries its sealed text")?;
         let text = message_bodies::open_from_payload(keyring, task.merchant_id, sealed)
             .context("Failed to open the reply's text")?;
@@ -55,4 +59,21 @@ pub(super) async fn content(
         language: step.template.language.clone(),
         parameters,
     }))
+}
+
+/// A person's template reply: its name and language as chosen, its parameters opened.
+fn template_reply(keyring: &Keyring, task: &TaskRow, template: &serde_json::Value) -> anyhow::Result<Content> {
+    let field = |name: &str| {
+        template
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| format!("a template reply carries its template's {name}"))
+    };
+    let parameters = match template.get("parameters_sealed") {
+        Some(sealed) => replies::open_template_parameters(keyring, task.merchant_id, sealed)
+            .context("Failed to open the template reply's parameters")?,
+        None => Vec::new(),
+    };
+    Ok(Content::Template { name: field("name")?, language: field("language")?, parameters })
 }

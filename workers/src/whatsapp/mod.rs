@@ -1,6 +1,7 @@
 //! The whatsapp-events pool: delivery statuses update our messages, inbound messages open the
 //! 24-hour service window, STOP or START (or Meta's "Stop promotions" button) change consent at
-//! once, and any other text is handed to the conversations queue to be answered. A customer
+//! once, and any other text is handed to the conversations queue to be answered. Media messages
+//! are stored as their kind with their caption, shown to the merchant, never answered. A customer
 //! stopping marketing messages in WhatsApp's own settings opts out the same way; resuming them
 //! undoes that opt-out. Opting back in (START, a resume) gives back, once, the follow-ups the
 //! opt-out cancelled.
@@ -187,19 +188,21 @@ async fn receive(
     .bind(at + Duration::hours(24))
     .execute(&mut **tx)
     .await?;
-    let body = message.text.as_deref().map(|text| keyring.seal(text.as_bytes(), &message_context(merchant)));
+    // A media message is kept as its kind with its caption, so the merchant sees what came.
+    let shown = message.text.as_deref().or(message.caption.as_deref());
+    let body = shown.map(|text| keyring.seal(text.as_bytes(), &message_context(merchant)));
     let inbound_id = Uuid::now_v7();
     let stored = sqlx::query(
         "INSERT INTO messages (id, merchant_id, conversation_id, customer_id, direction, kind, pii_key_id, body_sealed,
-             idempotency_key, wa_message_id, status, status_at)
-         VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, 'received', $10)
+             idempotency_key, wa_message_id, status, status_at, author)
+         VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, 'received', $10, 'customer')
          ON CONFLICT DO NOTHING",
     )
     .bind(inbound_id)
     .bind(merchant)
     .bind(conversation_id)
     .bind(customer_id)
-    .bind(if message.text.is_some() { "text" } else { "other" })
+    .bind(inbound_kind(message))
     .bind(body.as_ref().map(|b| b.key_id.clone()))
     .bind(body.map(|b| b.bytes))
     .bind(format!("inbound:{}", message.message_id))
@@ -336,6 +339,23 @@ async fn apply_preference(
         resume::after_consent_granted(tx, &change, Utc::now()).await?;
     }
     Ok(())
+}
+
+/// `messages.kind` of a customer's message: text (typed or tapped), a media kind, or `other`
+/// (reactions, unsupported messages).
+fn inbound_kind(message: &InboundMessage) -> &'static str {
+    if message.text.is_some() {
+        return "text";
+    }
+    match message.message_type.as_str() {
+        "image" => "image",
+        "document" => "document",
+        "audio" => "audio",
+        "video" => "video",
+        "sticker" => "sticker",
+        "location" => "location",
+        _ => "other",
+    }
 }
 
 /// The context message bodies are sealed with.
