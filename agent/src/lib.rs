@@ -18,4 +18,4 @@ pub mod orders;
 pub mod respond;
 pub mod tools;
 
-pub use respond::{Agent, AnswerMode, Citation, GuardrailRecord, Inquiry, Reply};
+pub use respond::{Agent, AnswerMode, Citation, GuardrailRecord, Inquiry, Reply, Understanding};

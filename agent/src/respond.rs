@@ -100,6 +100,16 @@ impl Reply {
     }
 }
 
+/// A question read before answering: its guardrail flags, its intent and, when the intent took
+/// one, its vector.
+#[derive(Debug, Clone)]
+pub struct Understanding {
+    text: String,
+    flags: Vec<InputFlag>,
+    intent: Intent,
+    query: Option<Vec<f32>>,
+}
+
 pub const DONT_KNOW: &str = "I don't know the answer to that, sorry. A person from our team will follow up here.";
 
 pub struct Agent {
@@ -121,7 +131,31 @@ impl Agent {
 
     /// The reply to `inquiry`. Runs in the caller's transaction, scoped to the merchant.
     pub async fn respond(&self, tx: &mut Tx, inquiry: &Inquiry<'_>) -> anyhow::Result<Reply> {
-        let flags = guardrails::check_question(inquiry.text);
+        let understood = self.understand(inquiry.text).await?;
+        self.respond_understood(tx, inquiry, understood).await
+    }
+
+    /// What the question is and its vector: the only model call an answer without a language
+    /// model makes, so a caller runs it before opening a transaction and holds no connection
+    /// while the model runs.
+    pub async fn understand(&self, text: &str) -> anyhow::Result<Understanding> {
+        let flags = guardrails::check_question(text);
+        let injected = flags.iter().any(|flag| matches!(flag, InputFlag::PromptInjection { .. }));
+        let (intent, query) = if injected { (Intent::Other, None) } else { self.classify(text).await? };
+        Ok(Understanding { text: text.to_owned(), flags, intent, query })
+    }
+
+    /// The reply to `inquiry` once [`Agent::understand`] has read its text; an understanding of
+    /// another text is read again.
+    pub async fn respond_understood(
+        &self,
+        tx: &mut Tx,
+        inquiry: &Inquiry<'_>,
+        understood: Understanding,
+    ) -> anyhow::Result<Reply> {
+        let understood =
+            if understood.text == inquiry.text { understood } else { self.understand(inquiry.text).await? };
+        let Understanding { flags, intent, query, .. } = understood;
         if let Some(InputFlag::PromptInjection { pattern }) =
             flags.iter().find(|flag| matches!(flag, InputFlag::PromptInjection { .. }))
         {
@@ -130,8 +164,8 @@ impl Agent {
             return Ok(Reply::template(Intent::Other, text)
                 .blocked(Rule::PromptInjection.as_str(), format!("question matched `{pattern}`")));
         }
-        // The question's vector, once embedded for the intent, serves retrieval too.
-        let (intent, query) = self.classify(inquiry.text).await?;
+        // The question's vector, once embedded for the intent, serves retrieval and the
+        // extractive answer too.
         match intent {
             Intent::Greeting => Ok(Reply::template(
                 intent,

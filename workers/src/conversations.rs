@@ -74,6 +74,12 @@ struct ConversationRow {
 
 pub async fn handle_task(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
+    // The question is read by the model before the task is claimed, so no transaction (and no
+    // connection) is held while the model runs; the claim then checks it is still the same text.
+    let understood = match peek_question(task_id, deps).await? {
+        Some(text) => Some(deps.agent.understand(&text).await?),
+        None => None,
+    };
     let mut tx = db::system_tx(&deps.pool).await.context("Failed to begin the task transaction")?;
     let Some(task) = jobs::claim_task(&mut tx, task_id).await? else {
         return Ok(Outcome::Skipped);
@@ -114,7 +120,10 @@ pub async fn handle_task(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Re
     let merchant_name: String =
         sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut *tx).await?;
     let inquiry = Inquiry { merchant, merchant_name: &merchant_name, customer, text: &text, history: &history };
-    let reply = deps.agent.respond(&mut tx, &inquiry).await?;
+    let reply = match understood {
+        Some(understood) => deps.agent.respond_understood(&mut tx, &inquiry, understood).await?,
+        None => deps.agent.respond(&mut tx, &inquiry).await?,
+    };
     record(&mut tx, &deps.keyring, merchant, customer, conversation_id, message_id, &reply).await?;
     finish(&mut tx, task_id, "done", &format!("answered ({})", reply.intent.as_str())).await?;
     tx.commit().await.context("Failed to commit the answer")?;
@@ -215,6 +224,28 @@ async fn mark_inbound(tx: &mut Tx, message_id: Uuid, fields: serde_json::Value) 
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The text of the message a pending answer task is about, read without claiming the task: what
+/// the model reads before the claim. `None` when there is nothing to read (the task already
+/// ended, or the message is not text).
+async fn peek_question(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Result<Option<String>> {
+    let mut tx = db::system_tx(&deps.pool).await.context("Failed to begin a read of the question")?;
+    let row: Option<(MerchantId, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT t.merchant_id, m.pii_key_id, m.body_sealed
+         FROM scheduled_tasks t JOIN messages m ON m.id = (t.payload->>'message_id')::uuid
+         WHERE t.id = $1 AND t.kind = $2 AND t.state IN ('pending', 'failed') AND m.direction = 'inbound'",
+    )
+    .bind(task_id)
+    .bind(tasks::ANSWER)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let Some((merchant, key_id, sealed)) = row else {
+        return Ok(None);
+    };
+    // A body that does not open now will not open under the claim either; that path says why.
+    Ok(open_body(&deps.keyring, merchant, key_id.as_deref(), sealed.as_deref()).ok().flatten())
 }
 
 fn open_body(
