@@ -69,6 +69,53 @@ pub struct ColumnSpec {
     pub(crate) field: Field,
 }
 
+/// Columns orders and customers files share.
+const EMAIL_COLUMN: ColumnSpec = ColumnSpec {
+    name: "email",
+    aliases: &["email address", "customer email", "mail"],
+    required: false,
+    description: "The customer's email address. Each row needs an email or a phone.",
+    example: "ada@example.com",
+    field: Field::Email,
+};
+
+const NAME_COLUMN: ColumnSpec = ColumnSpec {
+    name: "name",
+    aliases: &["customer name", "full name", "customer"],
+    required: false,
+    description: "The customer's name.",
+    example: "Ada Lovelace",
+    field: Field::Name,
+};
+
+const COUNTRY_COLUMN: ColumnSpec = ColumnSpec {
+    name: "country",
+    aliases: &["country code"],
+    required: false,
+    description: "The customer's country as a two-letter ISO 3166 code.",
+    example: "DE",
+    field: Field::Country,
+};
+
+const WHATSAPP_CONSENT_COLUMN: ColumnSpec = ColumnSpec {
+    name: "whatsapp_consent",
+    aliases: &["whatsapp opt in", "consent", "opt in", "whatsapp marketing"],
+    required: false,
+    description: "Whether the customer agreed to WhatsApp messages: yes/no/y/n/true/false/1/0, or unknown or \
+                  empty when not asked.",
+    example: "yes",
+    field: Field::WhatsappConsent,
+};
+
+const CONSENT_AT_COLUMN: ColumnSpec = ColumnSpec {
+    name: "consent_at",
+    aliases: &["consent date", "consented at", "opt in date", "opted in at"],
+    required: false,
+    description: "When the customer gave or withdrew WhatsApp consent.",
+    example: "2026-03-05 14:00",
+    field: Field::ConsentAt,
+};
+
 const ORDER_COLUMNS: &[ColumnSpec] = &[
     ColumnSpec {
         name: "order_id",
@@ -78,14 +125,7 @@ const ORDER_COLUMNS: &[ColumnSpec] = &[
         example: "1001",
         field: Field::OrderId,
     },
-    ColumnSpec {
-        name: "email",
-        aliases: &["email address", "customer email", "mail"],
-        required: false,
-        description: "The customer's email address. Each row needs an email or a phone.",
-        example: "ada@example.com",
-        field: Field::Email,
-    },
+    EMAIL_COLUMN,
     ColumnSpec {
         name: "phone",
         aliases: &[
@@ -106,22 +146,8 @@ const ORDER_COLUMNS: &[ColumnSpec] = &[
         example: "+49 151 2345 6789",
         field: Field::Phone,
     },
-    ColumnSpec {
-        name: "name",
-        aliases: &["customer name", "full name", "customer"],
-        required: false,
-        description: "The customer's name.",
-        example: "Ada Lovelace",
-        field: Field::Name,
-    },
-    ColumnSpec {
-        name: "country",
-        aliases: &["country code"],
-        required: false,
-        description: "The customer's country as a two-letter ISO 3166 code.",
-        example: "DE",
-        field: Field::Country,
-    },
+    NAME_COLUMN,
+    COUNTRY_COLUMN,
     ColumnSpec {
         name: "created_at",
         aliases: &["created", "order date", "date", "ordered at", "purchase date", "placed at"],
@@ -180,23 +206,8 @@ const ORDER_COLUMNS: &[ColumnSpec] = &[
         example: "1",
         field: Field::Quantity,
     },
-    ColumnSpec {
-        name: "whatsapp_consent",
-        aliases: &["whatsapp opt in", "consent", "opt in", "whatsapp marketing"],
-        required: false,
-        description: "Whether the customer agreed to WhatsApp messages: yes/no/y/n/true/false/1/0, or unknown or \
-                      empty when not asked.",
-        example: "yes",
-        field: Field::WhatsappConsent,
-    },
-    ColumnSpec {
-        name: "consent_at",
-        aliases: &["consent date", "consented at", "opt in date", "opted in at"],
-        required: false,
-        description: "When the customer gave or withdrew WhatsApp consent.",
-        example: "2026-03-05 14:00",
-        field: Field::ConsentAt,
-    },
+    WHATSAPP_CONSENT_COLUMN,
+    CONSENT_AT_COLUMN,
     ColumnSpec {
         name: "currency",
         aliases: &["currency code"],
@@ -300,14 +311,7 @@ const CUSTOMER_COLUMNS: &[ColumnSpec] = &[
         example: "C-501",
         field: Field::CustomerId,
     },
-    ColumnSpec {
-        name: "email",
-        aliases: &["email address", "customer email", "mail"],
-        required: false,
-        description: "The customer's email address. Each row needs an email or a phone.",
-        example: "ada@example.com",
-        field: Field::Email,
-    },
+    EMAIL_COLUMN,
     ColumnSpec {
         name: "phone",
         aliases: &["phone number", "mobile", "mobile number", "mobile phone", "cell", "telephone", "whatsapp number"],
@@ -317,39 +321,10 @@ const CUSTOMER_COLUMNS: &[ColumnSpec] = &[
         example: "+49 151 2345 6789",
         field: Field::Phone,
     },
-    ColumnSpec {
-        name: "name",
-        aliases: &["customer name", "full name"],
-        required: false,
-        description: "The customer's name.",
-        example: "Ada Lovelace",
-        field: Field::Name,
-    },
-    ColumnSpec {
-        name: "country",
-        aliases: &["country code"],
-        required: false,
-        description: "The customer's country as a two-letter ISO 3166 code.",
-        example: "DE",
-        field: Field::Country,
-    },
-    ColumnSpec {
-        name: "whatsapp_consent",
-        aliases: &["whatsapp opt in", "consent", "opt in", "whatsapp marketing"],
-        required: false,
-        description: "Whether the customer agreed to WhatsApp messages: yes/no/y/n/true/false/1/0, or unknown or \
-                      empty when not asked.",
-        example: "yes",
-        field: Field::WhatsappConsent,
-    },
-    ColumnSpec {
-        name: "consent_at",
-        aliases: &["consent date", "consented at", "opt in date", "opted in at"],
-        required: false,
-        description: "When the customer gave or withdrew WhatsApp consent.",
-        example: "2026-03-05 14:00",
-        field: Field::ConsentAt,
-    },
+    NAME_COLUMN,
+    COUNTRY_COLUMN,
+    WHATSAPP_CONSENT_COLUMN,
+    CONSENT_AT_COLUMN,
 ];
 
 /// Headers of hand-made and exported spreadsheets that name a value the template holds in
