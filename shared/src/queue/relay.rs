@@ -69,9 +69,35 @@ pub trait Feed: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
         settings: &'a QueueSettings,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Claimed>, sqlx::Error>> + Send + 'a;
+
+    /// The table whose rows this job names.
+    const TABLE: &'static str;
+
+    /// Gives back rows claimed by a pass whose push failed: not handed over after all, unless a
+    /// later hand-over took them since.
+    fn release<'a>(pool: &'a PgPool, rows: &'a [Claimed]) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
+        async move {
+            let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+            let counts: Vec<i32> = rows.iter().map(|row| row.enqueue_count).collect();
+            let mut tx = db::system_tx(pool).await?;
+            sqlx::query(&format!(
+                "UPDATE {table} t SET enqueued_at = NULL
+                 FROM unnest($1::uuid[], $2::int[]) AS claimed (id, enqueue_count)
+                 WHERE t.id = claimed.id AND t.enqueue_count = claimed.enqueue_count",
+                table = Self::TABLE
+            ))
+            .bind(&ids)
+            .bind(&counts)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+    }
 }
 
 impl Feed for EventJob {
+    const TABLE: &'static str = "external_events";
+
     fn for_row(id: Uuid) -> Self {
         Self::V1 { event_id: EventId::from_uuid(id) }
     }
@@ -103,6 +129,8 @@ impl Feed for EventJob {
 }
 
 impl Feed for TaskJob {
+    const TABLE: &'static str = "scheduled_tasks";
+
     fn for_row(id: Uuid) -> Self {
         Self::V1 { task_id: TaskId::from_uuid(id) }
     }
@@ -178,10 +206,18 @@ impl<J: Feed> Relay<J> {
                 builder.build()
             })
             .collect();
-        // Push before commit: if the push fails the rows stay un-handed-over; if the commit
-        // fails after a push, the job finds its row still due and works on it anyway.
-        self.storage.push_all(futures_util::stream::iter(tasks)).await.map_err(|e| RelayError::Push(e.to_string()))?;
+        // Commit before the push: a job is never visible in Redis while the row it names is still
+        // locked by this transaction, so a worker that fetches it at once finds the row free
+        // instead of skipping it and leaving it to the reconciler. A push that fails gives the
+        // rows back at once (the next pass hands them over again); a relay that dies between the
+        // commit and the push leaves them to the reconciler after `reconcile_after_secs`.
         tx.commit().await?;
+        if let Err(error) = self.storage.push_all(futures_util::stream::iter(tasks)).await {
+            if let Err(release) = J::release(pool, &rows).await {
+                tracing::warn!(queue = %self.queue, error = %release, "could not give back rows whose push failed");
+            }
+            return Err(RelayError::Push(error.to_string()));
+        }
         let recovered = rows.iter().filter(|row| row.recovered).count();
         let report = RelayReport { handed_over: rows.len(), recovered, ..RelayReport::default() };
         let delayed = rows.iter().filter(|row| is_delayed(row)).count();

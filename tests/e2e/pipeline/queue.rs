@@ -48,6 +48,31 @@ async fn the_relay_keeps_the_redis_backlog_under_its_bound() {
 }
 
 #[tokio::test]
+async fn a_push_that_fails_gives_the_rows_back_to_the_next_pass_at_once() {
+    let app = spawn_app().await;
+    store_orders(&app, 3).await;
+    let mut relay = relay_for(&app).await;
+    // The jobs go to a Redis that has gone away; the backlog check still reaches the live one.
+    let mut gone = recete_testkit::PrivateRedis::start().await.expect("a private redis");
+    let client = redis::Client::open(gone.url()).expect("client");
+    let connection = apalis_redis::ConnectionManager::new(client).await.expect("connected");
+    gone.stop().await.expect("stopped");
+    let prefix =
+        recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client").key_prefix().to_owned();
+    relay.storage = backlog::storage(connection, &prefix, QueueName::OrderEvents, &app.settings.queue, 1);
+    let failed = relay.relay_once(&app.pool).await;
+    assert!(matches!(failed, Err(recete_shared::queue::relay::RelayError::Push(_))), "{failed:?}");
+    assert_eq!(app.count("SELECT count(*) FROM external_events WHERE enqueued_at IS NOT NULL").await, 0);
+
+    // Redis reachable again: the rows go at the next pass, not after the reconcile delay.
+    let mut relay = relay_for(&app).await;
+    let report = relay.relay_once(&app.pool).await.expect("relay");
+    assert_eq!((report.handed_over, report.recovered), (3, 0));
+    let _workers = app.start_workers();
+    app.wait_for_count(PROCESSED, 3, 20).await;
+}
+
+#[tokio::test]
 async fn a_handed_over_row_is_not_pushed_twice_and_a_task_id_deduplicates() {
     let app = spawn_app().await;
     store_orders(&app, 5).await;
