@@ -269,6 +269,42 @@ pub async fn upsert_with_phone(
     Ok(Some(CustomerUpsert { id: existing.id, changed, consent_granted }))
 }
 
+/// What a merchant's systems may be told of a customer: the name and the phone masked to its
+/// country code and last two digits. `None` when the customer is gone; empty once erased.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct MaskedContact {
+    pub id: uuid::Uuid,
+    pub name: Option<String>,
+    /// `+49 ****89`
+    pub phone: Option<String>,
+}
+
+pub async fn masked_contact(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    customer: CustomerId,
+) -> Result<Option<MaskedContact>, UpsertError> {
+    let row: Option<(Option<String>, Option<Vec<u8>>, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT pii_key_id, name_sealed, phone_sealed FROM customers WHERE id = $1")
+            .bind(customer)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some((key_id, name_sealed, phone_sealed)) = row else {
+        return Ok(None);
+    };
+    let open = |field: &str, sealed: Option<Vec<u8>>| -> Result<Option<String>, UpsertError> {
+        let (Some(key_id), Some(sealed)) = (key_id.as_deref(), sealed) else {
+            return Ok(None);
+        };
+        let plain = keyring.open(key_id, &sealed, &field_context(merchant, field))?;
+        Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+    };
+    let name = open("name", name_sealed)?;
+    let phone = open("phone", phone_sealed)?.map(|e164| crate::phone::masked(&e164));
+    Ok(Some(MaskedContact { id: customer.as_uuid(), name, phone }))
+}
+
 /// Whether the stored customer already holds everything the snapshot says, under the active
 /// key, so writing it again would change nothing.
 fn holds_already(
