@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
+use crate::merchant_events::{self, MerchantEvent, OptedOut};
 use crate::db::Tx;
 use crate::ids::{CustomerId, EventId, MerchantId};
 
@@ -157,6 +158,14 @@ async fn apply(
         },
     )
     .await?;
+    if !change.granted {
+        let event = MerchantEvent::OptedOut(OptedOut {
+            customer_id: change.customer_id.as_uuid(),
+            source: change.source.to_owned(),
+            opted_out_at: change.at,
+        });
+        merchant_events::raise(tx, change.merchant_id, &event).await?;
+    }
     Ok(true)
 }
 

@@ -16,6 +16,7 @@ use crate::crypto::Keyring;
 use crate::db::Tx;
 use crate::events::CustomerSnapshot;
 use crate::ids::{CustomerId, EventId, MerchantId};
+use crate::merchant_events::{self, MerchantEvent, OptedOut};
 use crate::phone::PhoneNumber;
 
 pub const PHONE_LOOKUP_DOMAIN: &str = "phone";
@@ -264,6 +265,14 @@ pub async fn upsert_with_phone(
                 },
             )
             .await?;
+            if !consent.granted {
+                let event = MerchantEvent::OptedOut(OptedOut {
+                    customer_id: existing.id.as_uuid(),
+                    source: consent.source.clone(),
+                    opted_out_at: recorded_at,
+                });
+                merchant_events::raise(tx, merchant, &event).await?;
+            }
         }
     }
     Ok(Some(CustomerUpsert { id: existing.id, changed, consent_granted }))

@@ -16,6 +16,7 @@ pub mod privacy;
 pub mod products;
 pub mod settings;
 pub mod upload_slots;
+pub mod webhook_endpoints;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -35,4 +36,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(integrations::routes())
         .merge(api_keys::routes())
         .merge(settings::routes())
+        .merge(webhook_endpoints::routes())
 }

@@ -24,6 +24,7 @@ use recete_shared::db::{self, Tx};
 use recete_shared::followups::planning;
 use recete_shared::followups::timing::{self, Consent, Decision, TimingInput};
 use recete_shared::followups::zones;
+use recete_shared::merchant_events::{self, MerchantEvent, MessageFailed};
 use recete_shared::ids::{CustomerId, MerchantId, OrderId, TaskId};
 use recete_shared::merchants;
 use recete_shared::orders::OrderStatus;
@@ -169,18 +170,25 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
         }
         Err(SendError::Permanent { code, reason, opted_out }) => {
             let mut tx = db::system_tx(&deps.pool).await?;
-            sqlx::query("UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1")
-                .bind(prepared.message_id)
-                .bind(&code)
-                .bind(&reason)
-                .execute(&mut *tx)
-                .await?;
+            let (merchant, conversation_id): (MerchantId, Option<Uuid>) = sqlx::query_as(
+                "UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1
+                 RETURNING merchant_id, conversation_id",
+            )
+            .bind(prepared.message_id)
+            .bind(&code)
+            .bind(&reason)
+            .fetch_one(&mut *tx)
+            .await?;
             finish(&mut tx, task_id, "done", &format!("not sent ({code}): {reason}")).await?;
+            let event = MerchantEvent::MessageFailed(MessageFailed {
+                message_id: prepared.message_id,
+                customer_id: Some(prepared.customer_id.as_uuid()),
+                conversation_id,
+                code: Some(code.clone()),
+                reason: Some(reason.clone()),
+            });
+            merchant_events::raise(&mut tx, merchant, &event).await?;
             if opted_out {
-                let merchant: MerchantId = sqlx::query_scalar("SELECT merchant_id FROM scheduled_tasks WHERE id = $1")
-                    .bind(task_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
                 let change = ConsentChange {
                     merchant_id: merchant,
                     customer_id: prepared.customer_id,
