@@ -15,3 +15,4 @@ mod pipeline;
 mod privacy;
 mod production;
 mod rate_limits;
+mod webhooks;
