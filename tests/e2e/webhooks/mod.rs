@@ -5,6 +5,7 @@
 
 mod delivery;
 mod endpoints;
+mod events;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
