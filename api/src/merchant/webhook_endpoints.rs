@@ -575,3 +575,37 @@ async fn record_audit(
     .await
     .map_err(ApiError::from_database)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(require_https: bool) -> WebhookPolicy {
+        WebhookPolicy {
+            require_https,
+            allow_loopback: true,
+            lookup_timeout: Duration::from_secs(1),
+            secret_overlap: chrono::Duration::hours(24),
+        }
+    }
+
+    fn refusal(error: ApiError) -> String {
+        match error {
+            ApiError::InvalidField { field, detail } => format!("{field}: {detail}"),
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn production_endpoints_must_use_https() {
+        let refused = refusal(checked_url(&policy(true), "http://127.0.0.1:9/hooks").await.expect_err("http"));
+        assert_eq!(refused, "url: must use https");
+        assert_eq!(
+            checked_url(&policy(true), " https://127.0.0.1:9/hooks ").await.expect("https"),
+            "https://127.0.0.1:9/hooks"
+        );
+        assert!(checked_url(&policy(false), "http://127.0.0.1:9/hooks").await.is_ok(), "http outside production");
+        let refused = refusal(checked_url(&policy(true), "https://127.0.0.1:9/hooks#x").await.expect_err("fragment"));
+        assert!(refused.contains("fragment"), "{refused}");
+    }
+}
