@@ -54,7 +54,7 @@ const COLUMNS: &str = "id, url, description, event_types, disabled_at, disabled_
     previous_secret_expires_at, created_at, updated_at";
 
 /// The context an endpoint's secret is sealed with: it opens only in its own row.
-fn secret_context(merchant: MerchantId, endpoint: Uuid) -> Vec<u8> {
+pub fn secret_context(merchant: MerchantId, endpoint: Uuid) -> Vec<u8> {
     format!("webhook_endpoints.secret:{merchant}:{endpoint}").into_bytes()
 }
 

@@ -144,3 +144,47 @@ async fn private_loopback_and_link_local_urls_are_refused_outside_the_test_allow
     .await;
     assert!(problem["detail"].as_str().unwrap_or_default().contains("private"), "{problem}");
 }
+
+/// The development keys every test app seals with, and a new key to rotate to.
+const DEVELOPMENT_KEY: &str = "V9Vc3qhT+72RXDN4fudRtgKoeU6B+4fiWftwxACTK+k=";
+const DEVELOPMENT_LOOKUP_KEY: &str = "BzxC+rlEZCf5VID7fWW6s9kglaxSdM0YYl/57SGViLo=";
+const NEW_KEY: &str = "Pq0G3y8rZmG3qk2Q8m0w9b1m7n5r3t1v2x4z6c8e0g0=";
+
+fn keyring(keys: serde_json::Value) -> recete_shared::crypto::Keyring {
+    let crypto: recete_shared::config::CryptoSettings = serde_json::from_value(json!({
+        "active_key_id": "k-2", "keys": keys,
+        "active_lookup_key_id": "dev-lookup-1", "lookup_keys": { "dev-lookup-1": DEVELOPMENT_LOOKUP_KEY },
+    }))
+    .expect("crypto settings");
+    recete_shared::crypto::Keyring::from_settings(&crypto).expect("keyring")
+}
+
+#[tokio::test]
+async fn endpoint_secrets_are_resealed_by_a_key_rotation_and_still_sign_the_same() {
+    let app = spawn_webhook_app().await;
+    let shop = tenant(&app, "Serum Shop").await;
+    let (id, first) = register(&app, &shop, "http://127.0.0.1:9/hooks", &["message.failed"]).await;
+    let rotated =
+        json_with(shop.post(&app, &format!("/api/webhook-endpoints/{id}/rotate-secret"), &json!({})).await, 200).await;
+    let second = rotated["secret"].as_str().expect("secret").to_owned();
+
+    let during = keyring(json!({ "dev-1": DEVELOPMENT_KEY, "k-2": NEW_KEY }));
+    let report = recete_shared::key_rotation::rotate_all(&app.pool, &during).await.expect("rotation");
+    assert_eq!(report.webhook_endpoints, 2, "the current and the overlapping secret");
+    assert_eq!(
+        app.count("SELECT count(*) FROM webhook_endpoints WHERE secret_key_id = 'k-2' AND previous_secret_key_id = 'k-2'")
+            .await,
+        1
+    );
+
+    let after = keyring(json!({ "k-2": NEW_KEY }));
+    let endpoint = uuid::Uuid::parse_str(&id).expect("uuid");
+    let mut tx = recete_shared::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
+    let signing = recete_shared::webhooks::endpoints::for_signing(&mut tx, &after, shop.merchant, endpoint)
+        .await
+        .expect("secrets open with the new key alone")
+        .expect("the endpoint");
+    tx.commit().await.expect("commit");
+    let secrets: Vec<String> = signing.secrets.iter().map(|secret| secret.expose()).collect();
+    assert_eq!(secrets, vec![second, first]);
+}
