@@ -86,8 +86,9 @@ mod tests {
 
     #[tokio::test]
     async fn names_are_judged_by_what_they_resolve_to() {
-        let refused =
-            check_destination(&url("http://localhost:9/hook"), false, Duration::from_secs(2)).await.expect_err("loopback");
+        let refused = check_destination(&url("http://localhost:9/hook"), false, Duration::from_secs(2))
+            .await
+            .expect_err("loopback");
         assert!(refused.contains("loopback"), "{refused}");
     }
 }

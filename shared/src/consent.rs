@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
-use crate::merchant_events::{self, MerchantEvent, OptedOut};
 use crate::db::Tx;
 use crate::ids::{CustomerId, EventId, MerchantId};
+use crate::merchant_events::{self, MerchantEvent, OptedOut};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentCommand {

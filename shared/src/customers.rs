@@ -294,12 +294,18 @@ pub async fn masked_contact(
     merchant: MerchantId,
     customer: CustomerId,
 ) -> Result<Option<MaskedContact>, UpsertError> {
-    let row: Option<(Option<String>, Option<Vec<u8>>, Option<Vec<u8>>)> =
+    #[derive(FromRow)]
+    struct Sealed {
+        pii_key_id: Option<String>,
+        name_sealed: Option<Vec<u8>>,
+        phone_sealed: Option<Vec<u8>>,
+    }
+    let row: Option<Sealed> =
         sqlx::query_as("SELECT pii_key_id, name_sealed, phone_sealed FROM customers WHERE id = $1")
             .bind(customer)
             .fetch_optional(&mut **tx)
             .await?;
-    let Some((key_id, name_sealed, phone_sealed)) = row else {
+    let Some(Sealed { pii_key_id: key_id, name_sealed, phone_sealed }) = row else {
         return Ok(None);
     };
     let open = |field: &str, sealed: Option<Vec<u8>>| -> Result<Option<String>, UpsertError> {

@@ -18,8 +18,15 @@ pub enum Pool {
 }
 
 impl Pool {
-    pub const ALL: &'static [Pool] =
-        &[Pool::OrderEvents, Pool::WhatsAppEvents, Pool::Messages, Pool::Knowledge, Pool::Conversations, Pool::Imports, Pool::Webhooks];
+    pub const ALL: &'static [Pool] = &[
+        Pool::OrderEvents,
+        Pool::WhatsAppEvents,
+        Pool::Messages,
+        Pool::Knowledge,
+        Pool::Conversations,
+        Pool::Imports,
+        Pool::Webhooks,
+    ];
 
     pub fn queue(&self) -> QueueName {
         match self {

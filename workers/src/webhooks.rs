@@ -61,7 +61,9 @@ impl WebhookDeps {
             settings,
             client,
             allow_loopback: webhooks.allow_loopback,
-            disable_after: chrono::Duration::seconds(i64::try_from(webhooks.disable_after_secs).unwrap_or(i64::MAX / 2)),
+            disable_after: chrono::Duration::seconds(
+                i64::try_from(webhooks.disable_after_secs).unwrap_or(i64::MAX / 2),
+            ),
         })
     }
 }
@@ -161,7 +163,11 @@ async fn send(
     };
     let status = response.status();
     if status.is_success() {
-        return AttemptResult { status_code: Some(status.as_u16()), error: None, duration_ms: started.elapsed().as_millis() as u64 };
+        return AttemptResult {
+            status_code: Some(status.as_u16()),
+            error: None,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
     }
     // A short excerpt of what the receiver said, read within the same time bound.
     let excerpt = match tokio::time::timeout(Duration::from_secs(1), response.bytes()).await {

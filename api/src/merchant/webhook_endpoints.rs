@@ -184,8 +184,9 @@ pub async fn create(
         )));
     }
     let new = NewEndpoint { url: &url, description, event_types: &event_types };
-    let (record, secret) =
-        endpoints::create(&mut tx, &state.keyring, merchant.merchant_id, &new).await.map_err(ApiError::from_database)?;
+    let (record, secret) = endpoints::create(&mut tx, &state.keyring, merchant.merchant_id, &new)
+        .await
+        .map_err(ApiError::from_database)?;
     let webhook_endpoint = WebhookEndpoint::from(record);
     let after = json!({ "url": webhook_endpoint.url, "event_types": webhook_endpoint.event_types });
     record_audit(&mut tx, &merchant, "webhook_endpoint.created", webhook_endpoint.id, None, Some(after)).await?;
@@ -279,9 +280,7 @@ pub async fn update(
         .map_err(ApiError::from_database)?
         .ok_or_else(|| ApiError::NotFound(format!("no webhook endpoint {endpoint_id}")))?;
     let after = WebhookEndpoint::from(record);
-    let summary = |endpoint: &WebhookEndpoint| {
-        json!({ "url": endpoint.url, "event_types": endpoint.event_types, "enabled": endpoint.enabled })
-    };
+    let summary = |endpoint: &WebhookEndpoint| json!({ "url": endpoint.url, "event_types": endpoint.event_types, "enabled": endpoint.enabled });
     record_audit(
         &mut tx,
         &merchant,
@@ -342,10 +341,11 @@ pub async fn rotate_secret(
 ) -> Result<Json<RotatedWebhookSecret>, ApiError> {
     let mut tx = merchant.transaction(&state.pool).await?;
     let overlap = state.webhooks.secret_overlap;
-    let (record, secret) = endpoints::rotate_secret(&mut tx, &state.keyring, merchant.merchant_id, endpoint_id, overlap)
-        .await
-        .map_err(ApiError::from_database)?
-        .ok_or_else(|| ApiError::NotFound(format!("no webhook endpoint {endpoint_id}")))?;
+    let (record, secret) =
+        endpoints::rotate_secret(&mut tx, &state.keyring, merchant.merchant_id, endpoint_id, overlap)
+            .await
+            .map_err(ApiError::from_database)?
+            .ok_or_else(|| ApiError::NotFound(format!("no webhook endpoint {endpoint_id}")))?;
     let previous_secret_expires_at = record.previous_secret_expires_at.unwrap_or_else(|| Utc::now() + overlap);
     let after = json!({ "previous_secret_expires_at": previous_secret_expires_at });
     record_audit(&mut tx, &merchant, "webhook_endpoint.secret_rotated", endpoint_id, None, Some(after)).await?;

@@ -174,11 +174,13 @@ pub async fn record_attempt(tx: &mut Tx, id: Uuid, result: &AttemptResult) -> sq
 
 /// Not sent, and why (the endpoint was disabled when its turn came).
 pub async fn cancel(tx: &mut Tx, id: Uuid, reason: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE webhook_deliveries SET state = 'cancelled', last_error = $2, next_attempt_at = NULL WHERE id = $1")
-        .bind(id)
-        .bind(reason)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'cancelled', last_error = $2, next_attempt_at = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

@@ -274,6 +274,6 @@ pub async fn subscribed(tx: &mut Tx, merchant: MerchantId, kind: EventType) -> s
     )
     .bind(merchant)
     .bind(kind.as_str())
-        .fetch_all(&mut **tx)
-        .await
+    .fetch_all(&mut **tx)
+    .await
 }

@@ -69,10 +69,12 @@ async fn a_customer_writing_during_a_hand_over_is_sent_with_their_words() {
     let first = app.post_whatsapp(&shop.whatsapp.secret, &inbound_text("Is the serum vegan?", "wamid.Q1")).await;
     assert_eq!(first.status(), 200);
     app.wait_for_count("SELECT count(*) FROM conversations", 1, 20).await;
-    sqlx::query("UPDATE conversations SET state = 'handed_over', handed_over_at = now(), handover_reason = 'unsupported'")
-        .execute(&app.admin)
-        .await
-        .expect("handed over");
+    sqlx::query(
+        "UPDATE conversations SET state = 'handed_over', handed_over_at = now(), handover_reason = 'unsupported'",
+    )
+    .execute(&app.admin)
+    .await
+    .expect("handed over");
     let second = app.post_whatsapp(&shop.whatsapp.secret, &inbound_text("Any news?", "wamid.Q2")).await;
     assert_eq!(second.status(), 200);
 
@@ -132,13 +134,15 @@ async fn a_receiver_that_hangs_is_timed_out_and_tried_again() {
     assert_eq!(received.len(), 2, "{received:#?}");
     assert_eq!(received[0]["answered"], "hang");
     assert_eq!(received[0]["webhook_id"], received[1]["webhook_id"]);
-    let waited = received[1]["received_at"].as_f64().unwrap_or_default() - received[0]["received_at"].as_f64().unwrap_or_default();
+    let waited = received[1]["received_at"].as_f64().unwrap_or_default()
+        - received[0]["received_at"].as_f64().unwrap_or_default();
     assert!(waited < 10.0, "the hung attempt was cut off at the 1.5 s timeout, not after 30 s: {waited}");
     assert_eq!(delivered["attempts"], 2);
-    let first_error: String = sqlx::query_scalar("SELECT error FROM job_attempts WHERE queue = 'webhooks' AND outcome = 'failed'")
-        .fetch_one(&app.admin)
-        .await
-        .expect("the failed attempt");
+    let first_error: String =
+        sqlx::query_scalar("SELECT error FROM job_attempts WHERE queue = 'webhooks' AND outcome = 'failed'")
+            .fetch_one(&app.admin)
+            .await
+            .expect("the failed attempt");
     assert!(first_error.contains("timed out"), "{first_error}");
 }
 
@@ -173,7 +177,12 @@ async fn a_replayed_delivery_keeps_its_webhook_id_and_a_rotated_secret_still_sig
 
     let received = receiver.wait_for(2, 30).await;
     assert_eq!(received[1]["webhook_id"], received[0]["webhook_id"], "a replay keeps the webhook-id");
-    assert_eq!(received[1]["verified_with"], json!([0, 1]), "signed with the new and the old secret: {:#}", received[1]);
+    assert_eq!(
+        received[1]["verified_with"],
+        json!([0, 1]),
+        "signed with the new and the old secret: {:#}",
+        received[1]
+    );
     assert_eq!(received[1]["signatures"], 2);
     let replayed = wait_for_delivery_state(&app, &shop.tenant, &endpoint, "delivered").await;
     assert_eq!(replayed["attempts"], 2);
@@ -181,7 +190,9 @@ async fn a_replayed_delivery_keeps_its_webhook_id_and_a_rotated_secret_still_sig
 
     let missing = uuid::Uuid::now_v7();
     assert_problem(
-        shop.tenant.post(&app, &format!("/api/webhook-endpoints/{endpoint}/deliveries/{missing}/retry"), &json!({})).await,
+        shop.tenant
+            .post(&app, &format!("/api/webhook-endpoints/{endpoint}/deliveries/{missing}/retry"), &json!({}))
+            .await,
         404,
     )
     .await;

@@ -46,10 +46,14 @@ async fn an_endpoint_is_registered_changed_rotated_and_deleted_with_its_secret_s
     )
     .await;
     assert_eq!(changed["event_types"], json!(["message.failed", "import.completed"]));
-    assert_eq!((changed["enabled"].clone(), changed["disabled_reason"].clone()), (json!(false), json!("disabled by the merchant")));
+    assert_eq!(
+        (changed["enabled"].clone(), changed["disabled_reason"].clone()),
+        (json!(false), json!("disabled by the merchant"))
+    );
     assert_eq!(changed["description"], json!(null));
     let enabled =
-        json_with(shop.patch(&app, &format!("/api/webhook-endpoints/{id}"), &json!({"enabled": true})).await, 200).await;
+        json_with(shop.patch(&app, &format!("/api/webhook-endpoints/{id}"), &json!({"enabled": true})).await, 200)
+            .await;
     assert_eq!((enabled["enabled"].clone(), enabled["disabled_reason"].clone()), (json!(true), json!(null)));
 
     let rotated =
@@ -137,8 +141,12 @@ async fn private_loopback_and_link_local_urls_are_refused_outside_the_test_allow
     let shop = tenant(&allowed, "Serum Shop").await;
     register(&allowed, &shop, "http://127.0.0.1:8080/hooks", &["message.failed"]).await;
     let problem = assert_problem(
-        shop.post(&allowed, "/api/webhook-endpoints", &json!({"url": "https://10.1.2.3/hooks", "event_types": ["message.failed"]}))
-            .await,
+        shop.post(
+            &allowed,
+            "/api/webhook-endpoints",
+            &json!({"url": "https://10.1.2.3/hooks", "event_types": ["message.failed"]}),
+        )
+        .await,
         422,
     )
     .await;
@@ -172,8 +180,10 @@ async fn endpoint_secrets_are_resealed_by_a_key_rotation_and_still_sign_the_same
     let report = recete_shared::key_rotation::rotate_all(&app.pool, &during).await.expect("rotation");
     assert_eq!(report.webhook_endpoints, 2, "the current and the overlapping secret");
     assert_eq!(
-        app.count("SELECT count(*) FROM webhook_endpoints WHERE secret_key_id = 'k-2' AND previous_secret_key_id = 'k-2'")
-            .await,
+        app.count(
+            "SELECT count(*) FROM webhook_endpoints WHERE secret_key_id = 'k-2' AND previous_secret_key_id = 'k-2'"
+        )
+        .await,
         1
     );
 

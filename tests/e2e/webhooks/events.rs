@@ -93,7 +93,11 @@ async fn failed_messages_exports_and_imports_reach_the_endpoints_subscribed_to_t
 
     let received = receiver.wait_for(3, 30).await;
     for request in &received {
-        assert_eq!((request["verified_with"].clone(), request["answered"].clone()), (json!([0]), json!(204)), "{request:#}");
+        assert_eq!(
+            (request["verified_with"].clone(), request["answered"].clone()),
+            (json!([0]), json!(204)),
+            "{request:#}"
+        );
     }
     let failed = &by_type(&received, "message.failed")["body"]["data"];
     assert_eq!(failed["message_id"], message.to_string());
