@@ -257,3 +257,48 @@ async fn an_endpoint_failing_for_too_long_is_disabled_with_the_reason_and_can_be
     json_with(shop.tenant.post(&app, &retry, &json!({})).await, 202).await;
     receiver.wait_for(3, 30).await;
 }
+
+#[tokio::test]
+async fn a_hand_over_reaches_the_endpoint_with_the_question_and_the_reason_then_the_customers_next_words() {
+    let model_dir = format!("{}/models/all-MiniLM-L6-v2", env!("CARGO_MANIFEST_DIR"));
+    let app = spawn_webhook_app_with(|figment| figment.merge(("embedding.model_dir", model_dir))).await;
+    let shop = shop(&app, "Serum Shop").await;
+    let receiver = Receiver::start();
+    let (_, secret) = register(
+        &app,
+        &shop.tenant,
+        &receiver.url("/ok"),
+        &["conversation.handed_over", "conversation.message_received"],
+    )
+    .await;
+    receiver.trust(&[&secret]);
+    let _workers = app.start_pools(&[Pool::WhatsAppEvents, Pool::Conversations, Pool::Webhooks]);
+
+    let asked = inbound_text("I want to talk to a real person", "wamid.PERSON");
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &asked).await.status(), 200);
+    let received = receiver.wait_for(1, 60).await;
+    let handed_over = &received[0];
+    assert!(verified_by_first_secret(handed_over), "{handed_over:#}");
+    assert_eq!(handed_over["body"]["type"], "conversation.handed_over");
+    let data = &handed_over["body"]["data"];
+    assert_eq!(data["question"], "I want to talk to a real person");
+    assert_eq!(data["reason"], "the customer asked for a person");
+    assert_eq!(data["guardrail"], json!(null));
+    assert_eq!(
+        (data["customer"]["name"].clone(), data["customer"]["phone"].clone()),
+        (json!("Ada Yilmaz"), json!("+90 ****67"))
+    );
+    let conversation: String = sqlx::query_scalar("SELECT id::text FROM conversations WHERE state = 'handed_over'")
+        .fetch_one(&app.admin)
+        .await
+        .expect("the conversation is with a person");
+    assert_eq!(data["conversation_id"], conversation.as_str());
+
+    let follow_up = inbound_text("Hello? Anyone there?", "wamid.WAITING");
+    assert_eq!(app.post_whatsapp(&shop.whatsapp.secret, &follow_up).await.status(), 200);
+    let received = receiver.wait_for(2, 30).await;
+    assert_eq!(received[1]["body"]["type"], "conversation.message_received");
+    assert_eq!(received[1]["body"]["data"]["text"], "Hello? Anyone there?");
+    assert_eq!(received[1]["body"]["data"]["conversation_id"], conversation.as_str());
+    assert!(verified_by_first_secret(&received[1]), "{:#}", received[1]);
+}
