@@ -198,3 +198,34 @@ async fn endpoint_secrets_are_resealed_by_a_key_rotation_and_still_sign_the_same
     let secrets: Vec<String> = signing.secrets.iter().map(|secret| secret.expose()).collect();
     assert_eq!(secrets, vec![second, first]);
 }
+
+#[tokio::test]
+async fn the_openapi_document_has_every_route_and_every_event_payload() {
+    let app = spawn_app().await;
+    let document: serde_json::Value =
+        app.client.get(app.url("/openapi.json")).send().await.expect("request").json().await.expect("JSON");
+    for path in [
+        "/api/webhook-endpoints",
+        "/api/webhook-endpoints/{endpoint_id}",
+        "/api/webhook-endpoints/{endpoint_id}/rotate-secret",
+        "/api/webhook-endpoints/{endpoint_id}/deliveries",
+        "/api/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/retry",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} is not documented");
+    }
+    for schema in [
+        "EventEnvelope",
+        "EventType",
+        "HandedOver",
+        "MessageReceived",
+        "OptedOut",
+        "MessageFailed",
+        "ImportCompleted",
+        "PrivacyRequestCompleted",
+        "MaskedContact",
+    ] {
+        assert!(document["components"]["schemas"][schema].is_object(), "{schema} is not documented");
+    }
+    let types = &document["components"]["schemas"]["EventType"]["enum"];
+    assert_eq!(types.as_array().map(Vec::len), Some(6), "{types}");
+}
