@@ -37,7 +37,7 @@ pub enum EventType {
     /// The customer withdrew consent to WhatsApp messages (STOP, a button, Meta, the store).
     #[serde(rename = "customer.opted_out")]
     CustomerOptedOut,
-    /// Meta refused or failed a message for good.
+    /// Meta refused or failed a message for good, or every attempt to send it failed.
     #[serde(rename = "message.failed")]
     MessageFailed,
     /// An uploaded CSV file was read to its end, or could not be.

@@ -119,3 +119,59 @@ async fn failed_messages_exports_and_imports_reach_the_endpoints_subscribed_to_t
     assert_eq!(receiver.received().len(), 3, "each event once, only where subscribed");
     assert_eq!(opt_outs.received().len(), 1, "each event once, only where subscribed");
 }
+
+#[tokio::test]
+async fn a_message_meta_keeps_refusing_is_announced_once_when_it_is_given_up() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let graph = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500).set_body_string("oops")).mount(&graph).await;
+    let app = crate::followups::spawn_messaging_app_on(
+        &graph,
+        recete_testkit::TestDatabase::create().await.expect("test database"),
+        recete_testkit::TestRedis::new(),
+        |figment| {
+            figment
+                .merge(("webhooks.allow_loopback", true))
+                .merge(("pools.webhooks.backoff_base_ms", 300))
+                .merge(("pools.messages.max_attempts", 2))
+                .merge(("pools.messages.backoff_base_ms", 100))
+        },
+    )
+    .await;
+    let shop = crate::followups::shop(&app).await;
+    let receiver = Receiver::start();
+    let mut tx = recete_shared::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
+    let new = recete_shared::webhooks::endpoints::NewEndpoint {
+        url: &receiver.url("/ok"),
+        description: None,
+        event_types: &[recete_shared::merchant_events::EventType::MessageFailed],
+    };
+    let (_, secret) =
+        recete_shared::webhooks::endpoints::create(&mut tx, &app.keyring, shop.merchant, &new).await.expect("endpoint");
+    tx.commit().await.expect("commit");
+    receiver.trust(&[&secret.expose()]);
+    let _workers = app.start_pools(&[Pool::OrderEvents, Pool::Messages, Pool::Webhooks]);
+
+    crate::followups::deliver(&app, &shop, "1001").await;
+    let received = receiver.wait_for(1, 60).await;
+    let request = &received[0];
+    assert_eq!(request["verified_with"], json!([0]), "{request:#}");
+    let data = &request["body"]["data"];
+    assert_eq!(request["body"]["type"], "message.failed");
+    assert!(data["reason"].as_str().is_some_and(|reason| reason.contains("500")), "{data}");
+    assert_eq!(data["customer"]["phone"], "+90 ****67");
+    let message: String =
+        sqlx::query_scalar("SELECT id::text FROM messages WHERE direction = 'outbound' AND status = 'failed' LIMIT 1")
+            .fetch_one(&app.admin)
+            .await
+            .expect("the failed message");
+    assert_eq!(data["message_id"], message.as_str());
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM merchant_events WHERE type = 'message.failed'").await,
+        app.count("SELECT count(*) FROM messages WHERE direction = 'outbound' AND status = 'failed'").await,
+        "one event per message given up on"
+    );
+}
