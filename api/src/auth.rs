@@ -43,12 +43,13 @@ pub async fn commit(tx: db::Tx) -> Result<(), ApiError> {
     tx.commit().await.map_err(ApiError::from_database)
 }
 
-/// The scope a merchant route needs: credentials (API keys, and changes to integrations, which
-/// create and rotate webhook secrets) need `admin`; other reads need `read`, other writes `write`.
+/// The scope a merchant route needs: credentials (API keys, and changes to integrations and
+/// webhook endpoints, which create and rotate webhook secrets) need `admin`; other reads need `read`, other writes `write`.
 pub fn required_scope(method: &Method, path: &str) -> Scope {
     let is_read = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    if under("/api/api-keys") || (under("/api/integrations") && !is_read) {
+    let holds_credentials = under("/api/integrations") || under("/api/webhook-endpoints");
+    if under("/api/api-keys") || (holds_credentials && !is_read) {
         Scope::Admin
     } else if is_read {
         Scope::Read
@@ -128,6 +129,9 @@ mod tests {
             (Method::GET, "/api/conversations/1/messages", Scope::Read),
             (Method::POST, "/api/conversations/1/messages", Scope::Write),
             (Method::POST, "/api/conversations/1/take-over", Scope::Write),
+            (Method::GET, "/api/webhook-endpoints", Scope::Read),
+            (Method::POST, "/api/webhook-endpoints", Scope::Admin),
+            (Method::POST, "/api/webhook-endpoints/1/deliveries/2/retry", Scope::Admin),
         ];
         for (method, path, scope) in cases {
             assert_eq!(required_scope(&method, path), scope, "{method} {path}");

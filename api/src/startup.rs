@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use recete_shared::config::Settings;
+use recete_shared::config::{Environment, Settings};
 use recete_shared::crypto::Keyring;
 use recete_shared::events::store::{EventWriter, WriterSettings};
 use recete_shared::integrations::IntegrationDirectory;
@@ -91,6 +91,14 @@ impl Application {
             metrics: recete_shared::telemetry::metrics_handle(),
             metrics_token: health::MetricsToken::new(&settings.api.metrics_token),
             draining: draining.clone(),
+            webhooks: crate::merchant::webhook_endpoints::WebhookPolicy {
+                require_https: settings.app.environment == Environment::Production,
+                allow_loopback: settings.webhooks.allow_loopback,
+                lookup_timeout: Duration::from_millis(settings.webhooks.connect_timeout_ms),
+                secret_overlap: chrono::Duration::seconds(
+                    i64::try_from(settings.webhooks.secret_overlap_secs).unwrap_or(i64::MAX / 2),
+                ),
+            },
         };
         let operator_routes = health::operator_routes(health::HealthState::of(&state));
         Ok(Self {

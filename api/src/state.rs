@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics_token: crate::health::MetricsToken,
     pub draining: Draining,
     pub rate_limiter: Arc<RateLimiter>,
+    /// What webhook endpoint URLs may be, and how long a rotated secret overlaps.
+    pub webhooks: crate::merchant::webhook_endpoints::WebhookPolicy,
 }
 
 /// Set once shutdown starts, so readiness fails at once and load balancers stop sending work.

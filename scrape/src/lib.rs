@@ -13,6 +13,7 @@
 //!   own resolver, so the addresses checked are exactly the ones connected to; literal IP hosts
 //!   are checked before the request. If any address of a name is refused, the name is.
 //!   `allow_loopback` (tests only) admits 127.0.0.0/8 and `::1`, nothing else.
+//!   [`outbound`] applies the same rules to other merchant-supplied URLs (webhook endpoints).
 //! - Proxies from the environment are ignored: they would resolve names out of the guard's sight.
 //! - Redirects are followed by hand, at most `max_redirects` of them, and every hop is checked
 //!   again: scheme, address and the new origin's robots.txt.
@@ -40,6 +41,7 @@ mod error;
 mod extract;
 mod fetch;
 pub mod guard;
+pub mod outbound;
 mod politeness;
 mod resolver;
 mod robots;

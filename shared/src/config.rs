@@ -49,6 +49,7 @@ pub struct Settings {
     pub agent: AgentSettings,
     pub rate_limits: RateLimitSettings,
     pub imports: ImportSettings,
+    pub webhooks: WebhookSettings,
     pub ops: OpsSettings,
     pub metrics: MetricsSettings,
 }
@@ -352,6 +353,7 @@ pub struct PoolsSettings {
     pub knowledge: PoolSettings,
     pub conversations: PoolSettings,
     pub imports: PoolSettings,
+    pub webhooks: PoolSettings,
 }
 
 /// The WhatsApp Business Cloud API. With no access token, messages go to the local outbox.
@@ -386,6 +388,26 @@ pub struct ScrapeSettings {
     pub user_agent: String,
     /// Lets pages on 127.0.0.1 and ::1 be fetched. For tests only: in production a product URL
     /// must never reach the fleet's own loopback services.
+    pub allow_loopback: bool,
+}
+
+/// Notifications to merchants' own systems (outbound webhooks, Standard Webhooks format).
+/// Attempts, their timeout and the retry schedule are `pools.webhooks`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub connect_timeout_ms: u64,
+    /// One delivery attempt, from connecting to the end of the response's headers; a receiver
+    /// slower than this has failed the attempt.
+    pub request_timeout_ms: u64,
+    /// After a secret is rotated, the old one still signs (beside the new) this long, so the
+    /// merchant can roll the new one out without dropping a delivery.
+    pub secret_overlap_secs: u64,
+    /// An endpoint whose every attempt failed for this long is disabled with the reason.
+    pub disable_after_secs: u64,
+    pub user_agent: String,
+    /// Lets endpoints on 127.0.0.1 and ::1 be registered and called, and over plain http.
+    /// For tests only: refused in production.
     pub allow_loopback: bool,
 }
 
@@ -628,6 +650,7 @@ impl Settings {
             ("knowledge", &self.pools.knowledge),
             ("conversations", &self.pools.conversations),
             ("imports", &self.pools.imports),
+            ("webhooks", &self.pools.webhooks),
         ];
         for (name, pool) in pools {
             if pool.concurrency == 0 || pool.fetch_batch == 0 || pool.max_attempts < 1 || pool.timeout_secs == 0 {
@@ -635,6 +658,15 @@ impl Settings {
                     "pools.{name} needs concurrency, fetch_batch, max_attempts and timeout_secs of at least 1"
                 ));
             }
+        }
+        if self.webhooks.allow_loopback && self.app.environment == Environment::Production {
+            return invalid("webhooks.allow_loopback is for tests only and is refused in production".into());
+        }
+        if self.webhooks.connect_timeout_ms == 0 || self.webhooks.request_timeout_ms == 0 {
+            return invalid("webhooks.connect_timeout_ms and webhooks.request_timeout_ms must be positive".into());
+        }
+        if self.webhooks.request_timeout_ms >= self.pools.webhooks.timeout_secs.saturating_mul(1000) {
+            return invalid("webhooks.request_timeout_ms must be shorter than pools.webhooks.timeout_secs".into());
         }
         if self.scrape.max_bytes == 0 || self.scrape.request_timeout_ms == 0 {
             return invalid("scrape.max_bytes and scrape.request_timeout_ms must be positive".into());

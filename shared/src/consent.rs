@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::audit::{self, AuditEntry};
 use crate::db::Tx;
 use crate::ids::{CustomerId, EventId, MerchantId};
+use crate::merchant_events::{self, MerchantEvent, OptedOut};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentCommand {
@@ -157,6 +158,14 @@ async fn apply(
         },
     )
     .await?;
+    if !change.granted {
+        let event = MerchantEvent::OptedOut(OptedOut {
+            customer_id: change.customer_id.as_uuid(),
+            source: change.source.to_owned(),
+            opted_out_at: change.at,
+        });
+        merchant_events::raise(tx, change.merchant_id, &event).await?;
+    }
     Ok(true)
 }
 

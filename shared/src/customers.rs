@@ -16,6 +16,7 @@ use crate::crypto::Keyring;
 use crate::db::Tx;
 use crate::events::CustomerSnapshot;
 use crate::ids::{CustomerId, EventId, MerchantId};
+use crate::merchant_events::{self, MerchantEvent, OptedOut};
 use crate::phone::PhoneNumber;
 
 pub const PHONE_LOOKUP_DOMAIN: &str = "phone";
@@ -264,9 +265,59 @@ pub async fn upsert_with_phone(
                 },
             )
             .await?;
+            if !consent.granted {
+                let event = MerchantEvent::OptedOut(OptedOut {
+                    customer_id: existing.id.as_uuid(),
+                    source: consent.source.clone(),
+                    opted_out_at: recorded_at,
+                });
+                merchant_events::raise(tx, merchant, &event).await?;
+            }
         }
     }
     Ok(Some(CustomerUpsert { id: existing.id, changed, consent_granted }))
+}
+
+/// What a merchant's systems may be told of a customer: the name and the phone masked to its
+/// country code and last two digits. `None` when the customer is gone; empty once erased.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct MaskedContact {
+    pub id: uuid::Uuid,
+    pub name: Option<String>,
+    /// `+49 ****89`
+    pub phone: Option<String>,
+}
+
+pub async fn masked_contact(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    customer: CustomerId,
+) -> Result<Option<MaskedContact>, UpsertError> {
+    #[derive(FromRow)]
+    struct Sealed {
+        pii_key_id: Option<String>,
+        name_sealed: Option<Vec<u8>>,
+        phone_sealed: Option<Vec<u8>>,
+    }
+    let row: Option<Sealed> =
+        sqlx::query_as("SELECT pii_key_id, name_sealed, phone_sealed FROM customers WHERE id = $1")
+            .bind(customer)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(Sealed { pii_key_id: key_id, name_sealed, phone_sealed }) = row else {
+        return Ok(None);
+    };
+    let open = |field: &str, sealed: Option<Vec<u8>>| -> Result<Option<String>, UpsertError> {
+        let (Some(key_id), Some(sealed)) = (key_id.as_deref(), sealed) else {
+            return Ok(None);
+        };
+        let plain = keyring.open(key_id, &sealed, &field_context(merchant, field))?;
+        Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+    };
+    let name = open("name", name_sealed)?;
+    let phone = open("phone", phone_sealed)?.map(|e164| crate::phone::masked(&e164));
+    Ok(Some(MaskedContact { id: customer.as_uuid(), name, phone }))
 }
 
 /// Whether the stored customer already holds everything the snapshot says, under the active

@@ -15,7 +15,7 @@ use crate::crypto::Keyring;
 use crate::db;
 use crate::events::store::payload_context;
 use crate::ids::{ImportId, IntegrationId, MerchantId};
-use crate::{customers, imports, message_bodies, privacy};
+use crate::{customers, imports, message_bodies, privacy, webhooks};
 
 const BATCH: i64 = 200;
 
@@ -36,6 +36,8 @@ pub struct RotationReport {
     pub customer_lookups: u64,
     /// Failed import rows whose lookup hashes were re-hashed.
     pub import_error_lookups: u64,
+    /// Webhook endpoints' signing secrets (the current and, during an overlap, the previous).
+    pub webhook_endpoints: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +128,11 @@ fn integration_secret(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowErro
     reseal_values(keyring, row, |_| context.clone())
 }
 
+fn webhook_secret(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowError> {
+    let context = webhooks::endpoints::secret_context(row.merchant(), row.row_id);
+    reseal_values(keyring, row, |_| context.clone())
+}
+
 const CUSTOMER_FIELDS: [&str; 3] = ["phone", "email", "name"];
 
 fn customer_fields(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowError> {
@@ -199,7 +206,7 @@ fn import_error_lookups(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowEr
     Ok(Rewritten { values: lookups.into_iter().map(Some).collect(), payload: None })
 }
 
-const PASSES: [Pass; 11] = [
+const PASSES: [Pass; 13] = [
     Pass {
         table: "integrations",
         target: Target::Sealing,
@@ -229,6 +236,36 @@ const PASSES: [Pass; 11] = [
         ),
         rewrite: integration_secret,
         counter: |report| &mut report.integrations,
+    },
+    Pass {
+        table: "webhook_endpoints",
+        target: Target::Sealing,
+        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
+                        secret_key_id AS key_id, ARRAY[secret_sealed] AS sealed, NULL::jsonb AS payload
+                 FROM webhook_endpoints WHERE secret_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
+        update: concat!(
+            "UPDATE webhook_endpoints SET secret_key_id = new.key_id, secret_sealed = new.sealed[1] FROM ",
+            new_values!(),
+            " WHERE id = new.row_id"
+        ),
+        rewrite: webhook_secret,
+        counter: |report| &mut report.webhook_endpoints,
+    },
+    // A secret rotated out of an endpoint still signs during its overlap.
+    Pass {
+        table: "webhook_endpoints",
+        target: Target::Sealing,
+        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
+                        previous_secret_key_id AS key_id, ARRAY[previous_secret_sealed] AS sealed,
+                        NULL::jsonb AS payload
+                 FROM webhook_endpoints WHERE previous_secret_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
+        update: concat!(
+            "UPDATE webhook_endpoints SET previous_secret_key_id = new.key_id, previous_secret_sealed = new.sealed[1] FROM ",
+            new_values!(),
+            " WHERE id = new.row_id"
+        ),
+        rewrite: webhook_secret,
+        counter: |report| &mut report.webhook_endpoints,
     },
     Pass {
         table: "customers",

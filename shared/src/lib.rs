@@ -25,6 +25,9 @@
 //! - [`tasks`]: scheduling scrape, embedding and answer tasks, and ending any task.
 //! - [`rate_limit`]: request quotas per client address, API key, merchant and webhook sender,
 //!   shared by every API replica through one GCRA script in Redis.
+//! - [`merchant_events`]: what a merchant's systems are told of (hand-overs, opt-outs, failed
+//!   messages, finished imports and privacy requests), raised with the change that caused it;
+//!   [`webhooks`]: their delivery to merchants' endpoints as Standard Webhooks.
 //! - [`analytics`]: the rollup of figures per merchant and day.
 //! - [`periodic`]: periodic jobs that run once per period across the fleet.
 //! - [`health`]: readiness checks of PostgreSQL and Redis.
@@ -50,6 +53,7 @@ pub mod ids;
 pub mod imports;
 pub mod integrations;
 pub mod key_rotation;
+pub mod merchant_events;
 pub mod merchants;
 pub mod message_bodies;
 pub mod orders;
@@ -62,4 +66,5 @@ pub mod rate_limit;
 pub mod redis_client;
 pub mod tasks;
 pub mod telemetry;
+pub mod webhooks;
 pub mod whatsapp;

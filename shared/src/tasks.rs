@@ -17,6 +17,7 @@ pub const SCRAPE: &str = "scrape";
 pub const EMBED: &str = "embed";
 pub const ANSWER: &str = "answer";
 pub const IMPORT: &str = "import";
+pub const WEBHOOK: &str = "webhook";
 
 /// Fetch `url` and store what it says about the product; an embedding task follows.
 pub async fn schedule_scrape(tx: &mut Tx, merchant: MerchantId, product_id: Uuid, url: &str) -> sqlx::Result<TaskId> {
@@ -55,6 +56,40 @@ pub async fn schedule_answer(
 /// Read an uploaded CSV file into the merchant's orders or products; one task per import.
 pub async fn schedule_import(tx: &mut Tx, merchant: MerchantId, import: ImportId) -> sqlx::Result<TaskId> {
     rearm(tx, merchant, IMPORT, &format!("import:{import}"), None, json!({ "import_id": import })).await
+}
+
+/// One delivery of a merchant event to one webhook endpoint; the task's id is the delivery's id,
+/// so attempts, backoff and the dead-letter state are the task's.
+pub async fn schedule_webhook_delivery(tx: &mut Tx, merchant: MerchantId, delivery_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO scheduled_tasks (id, merchant_id, kind, unique_key, due_at, payload)
+         VALUES ($1, $2, $3, $4, now(), $5)
+         ON CONFLICT ON CONSTRAINT scheduled_tasks_merchant_id_unique_key_key DO NOTHING",
+    )
+    .bind(delivery_id)
+    .bind(merchant)
+    .bind(WEBHOOK)
+    .bind(format!("webhook:{delivery_id}"))
+    .bind(json!({ "delivery_id": delivery_id }))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Puts a webhook delivery's task back in line with a fresh attempt count, whatever its state
+/// (a replay of a delivered or dead-lettered delivery).
+pub async fn replay_webhook_delivery(tx: &mut Tx, delivery_id: Uuid) -> sqlx::Result<bool> {
+    let replayed = sqlx::query(
+        "UPDATE scheduled_tasks SET state = 'pending', attempts = 0, due_at = now(), enqueued_at = NULL,
+             finished_at = NULL, last_error = NULL, status_reason = NULL, cancel_reason = NULL
+         WHERE id = $1 AND kind = $2",
+    )
+    .bind(delivery_id)
+    .bind(WEBHOOK)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(replayed == 1)
 }
 
 async fn rearm(

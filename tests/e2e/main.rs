@@ -16,3 +16,4 @@ mod privacy;
 mod production;
 mod rate_limits;
 mod replies;
+mod webhooks;

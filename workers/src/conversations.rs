@@ -18,6 +18,7 @@ use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
 use recete_shared::followups::planning::{self, ReplyContext};
 use recete_shared::ids::{CustomerId, MerchantId, TaskId};
+use recete_shared::merchant_events::{self, GuardrailHit, HandedOver, MerchantEvent};
 use recete_shared::message_bodies;
 use recete_shared::queue::TaskJob;
 use recete_shared::tasks::{self, finish};
@@ -213,6 +214,14 @@ async fn record(
         .await?;
         audit::record(tx, entry("conversation.handed_over", json!({ "reason": reason, "message_id": message_id })))
             .await?;
+        let event = MerchantEvent::HandedOver(HandedOver {
+            conversation_id,
+            customer_id: customer.as_uuid(),
+            message_id,
+            reason: reason.clone(),
+            guardrail: reply.guardrail.as_ref().map(|guardrail| GuardrailHit { rule: guardrail.rule.clone() }),
+        });
+        merchant_events::raise(tx, merchant, &event).await?;
     }
     Ok(())
 }

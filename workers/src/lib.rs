@@ -18,6 +18,7 @@
 //! - [`knowledge`]: scraping product pages and embedding product text.
 //! - [`conversations`]: answering customers' messages with the agent.
 //! - [`imports`]: reading uploaded CSV files into orders and products.
+//! - [`webhooks`]: delivering merchant events to merchants' endpoints.
 //! - [`feeding`]: the relay and pruner loops of each queue.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
@@ -36,6 +37,7 @@ pub mod messages;
 pub mod orders;
 pub mod pools;
 pub mod supervisor;
+pub mod webhooks;
 pub mod whatsapp;
 
 use std::net::SocketAddr;
@@ -111,7 +113,7 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
             Pool::OrderEvents | Pool::WhatsAppEvents => {
                 tasks.spawn(feeding::relay_loop::<EventJob>(queue, deps.clone(), shutdown.clone()));
             }
-            Pool::Messages | Pool::Knowledge | Pool::Conversations | Pool::Imports => {
+            Pool::Messages | Pool::Knowledge | Pool::Conversations | Pool::Imports | Pool::Webhooks => {
                 tasks.spawn(feeding::relay_loop::<TaskJob>(queue, deps.clone(), shutdown.clone()));
             }
         }

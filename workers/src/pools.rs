@@ -14,11 +14,19 @@ pub enum Pool {
     Knowledge,
     Conversations,
     Imports,
+    Webhooks,
 }
 
 impl Pool {
-    pub const ALL: &'static [Pool] =
-        &[Pool::OrderEvents, Pool::WhatsAppEvents, Pool::Messages, Pool::Knowledge, Pool::Conversations, Pool::Imports];
+    pub const ALL: &'static [Pool] = &[
+        Pool::OrderEvents,
+        Pool::WhatsAppEvents,
+        Pool::Messages,
+        Pool::Knowledge,
+        Pool::Conversations,
+        Pool::Imports,
+        Pool::Webhooks,
+    ];
 
     pub fn queue(&self) -> QueueName {
         match self {
@@ -28,6 +36,7 @@ impl Pool {
             Self::Knowledge => QueueName::Knowledge,
             Self::Conversations => QueueName::Conversations,
             Self::Imports => QueueName::Imports,
+            Self::Webhooks => QueueName::Webhooks,
         }
     }
 
@@ -43,6 +52,7 @@ impl Pool {
             Self::Knowledge => &settings.pools.knowledge,
             Self::Conversations => &settings.pools.conversations,
             Self::Imports => &settings.pools.imports,
+            Self::Webhooks => &settings.pools.webhooks,
         }
     }
 }

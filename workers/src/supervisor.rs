@@ -27,6 +27,7 @@ use crate::jobs::JobContext;
 use crate::knowledge::{self, KnowledgeDeps};
 use crate::messages::{self, MessageDeps};
 use crate::orders::{self, OrderDeps};
+use crate::webhooks::{self, WebhookDeps};
 use crate::whatsapp::{self, WhatsAppDeps};
 use crate::{Pool, WorkerDeps};
 
@@ -165,6 +166,10 @@ async fn run_pool(
         Pool::Imports => {
             let data = ImportDeps::new(&deps, pool_settings.clone());
             start!(TaskJob, data, imports::process)
+        }
+        Pool::Webhooks => {
+            let data = WebhookDeps::new(&deps, pool_settings.clone())?;
+            start!(TaskJob, data, webhooks::process)
         }
     };
     context.slots.open(concurrency);

@@ -17,6 +17,7 @@ pub mod products;
 pub mod replies;
 pub mod settings;
 pub mod upload_slots;
+pub mod webhook_endpoints;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -36,4 +37,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(integrations::routes())
         .merge(api_keys::routes())
         .merge(settings::routes())
+        .merge(webhook_endpoints::routes())
 }

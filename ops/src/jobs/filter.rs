@@ -193,9 +193,11 @@ const FIELDS: &[&str] = &["id", "queue", "kind", "state", "merchant", "order", "
 pub(crate) fn queue_table(queue: QueueName) -> JobTable {
     match queue {
         QueueName::OrderEvents | QueueName::WhatsAppEvents => JobTable::ExternalEvents,
-        QueueName::Messages | QueueName::Knowledge | QueueName::Conversations | QueueName::Imports => {
-            JobTable::ScheduledTasks
-        }
+        QueueName::Messages
+        | QueueName::Knowledge
+        | QueueName::Conversations
+        | QueueName::Imports
+        | QueueName::Webhooks => JobTable::ScheduledTasks,
     }
 }
 

@@ -136,13 +136,23 @@ fn production_refuses_each_bad_key_by_name_without_its_value() {
 }
 
 #[test]
-fn production_keeps_refusing_loopback_scraping() {
+fn production_keeps_refusing_loopback_scraping_and_webhooks() {
     let crypto = format!(
         "[crypto]\nactive_key_id = \"k-1\"\nkeys = {{ \"k-1\" = \"{KEY}\" }}\n\
          active_lookup_key_id = \"l-1\"\nlookup_keys = {{ \"l-1\" = \"{LOOKUP}\" }}\n"
     );
     let error = refusal(production(&crypto).merge(("scrape.allow_loopback", true)));
     assert!(error.contains("scrape.allow_loopback"), "{error}");
+    let error = refusal(production(&crypto).merge(("webhooks.allow_loopback", true)));
+    assert!(error.contains("webhooks.allow_loopback"), "{error}");
+}
+
+#[test]
+fn a_webhook_attempt_must_end_before_its_job_does() {
+    let error = refusal(
+        base_figment(None).merge(("webhooks.request_timeout_ms", 30_000)).merge(("pools.webhooks.timeout_secs", 30)),
+    );
+    assert!(error.contains("webhooks.request_timeout_ms"), "{error}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use super::{ImportKind, ImportOptions, ImportStatus, chunk_context};
 use crate::crypto::{Keyring, KeyringError};
 use crate::db::Tx;
 use crate::ids::{ImportId, MerchantId};
+use crate::merchant_events::{self, ImportCompleted, MerchantEvent};
 
 /// An `imports` row.
 #[derive(Debug, Clone, FromRow)]
@@ -270,28 +271,63 @@ pub async fn advance(tx: &mut Tx, import: ImportId, records_done: i64, tally: &B
 
 /// Every row was read: the import is complete and its file is deleted.
 pub async fn complete(tx: &mut Tx, import: ImportId, total_rows: i64) -> sqlx::Result<()> {
-    sqlx::query(
+    let ended: Option<EndedImport> = sqlx::query_as(&format!(
         "UPDATE imports SET status = 'completed', total_rows = $2, finished_at = now(), bytes_done = byte_size
-         WHERE id = $1",
-    )
+         WHERE id = $1 RETURNING {ENDED_COLUMNS}"
+    ))
     .bind(import)
     .bind(total_rows)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    announce(tx, import, ended).await?;
     delete_file(tx, import).await
 }
 
 /// The file cannot be imported: the import fails with the reason and its file is deleted.
 pub async fn fail(tx: &mut Tx, import: ImportId, reason: &str) -> sqlx::Result<()> {
-    sqlx::query(
+    let ended: Option<EndedImport> = sqlx::query_as(&format!(
         "UPDATE imports SET status = 'failed', failure_reason = $2, finished_at = now()
-         WHERE id = $1 AND status IN ('queued', 'running')",
-    )
+         WHERE id = $1 AND status IN ('queued', 'running') RETURNING {ENDED_COLUMNS}"
+    ))
     .bind(import)
     .bind(reason)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    announce(tx, import, ended).await?;
     delete_file(tx, import).await
+}
+
+const ENDED_COLUMNS: &str = "merchant_id, kind, status, total_rows, imported, skipped, failed, failure_reason";
+
+#[derive(sqlx::FromRow)]
+struct EndedImport {
+    merchant_id: MerchantId,
+    kind: String,
+    status: String,
+    total_rows: Option<i64>,
+    imported: i64,
+    skipped: i64,
+    failed: i64,
+    failure_reason: Option<String>,
+}
+
+/// Tells the merchant's systems the import ended (`import.completed`, completed or failed).
+async fn announce(tx: &mut Tx, import: ImportId, ended: Option<EndedImport>) -> sqlx::Result<()> {
+    let Some(ended) = ended else {
+        return Ok(());
+    };
+    let event = MerchantEvent::ImportCompleted(ImportCompleted {
+        import_id: import.as_uuid(),
+        kind: ended.kind,
+        status: ended.status,
+        total_rows: ended.total_rows,
+        imported: ended.imported,
+        skipped: ended.skipped,
+        failed: ended.failed,
+        failure_reason: ended.failure_reason,
+    });
+    merchant_events::raise(tx, ended.merchant_id, &event).await?;
+    Ok(())
 }
 
 async fn delete_file(tx: &mut Tx, import: ImportId) -> sqlx::Result<()> {

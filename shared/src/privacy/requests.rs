@@ -11,6 +11,7 @@ use crate::crypto::Keyring;
 use crate::db::Tx;
 use crate::events::store::{open_payload, pack};
 use crate::ids::{CustomerId, MerchantId};
+use crate::merchant_events::{self, MerchantEvent, PrivacyRequestCompleted};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
@@ -81,7 +82,7 @@ pub async fn record(tx: &mut Tx, keyring: &Keyring, request: &NewRequest<'_>) ->
         None => None,
     };
     let completed = request.status != RequestStatus::Running;
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO privacy_requests (id, merchant_id, kind, scope, channel, actor, event_id, platform_request_id, status,
              customer_ids, counts, document_key_id, document_sealed, completed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $14 THEN now() END)
@@ -103,7 +104,22 @@ pub async fn record(tx: &mut Tx, keyring: &Keyring, request: &NewRequest<'_>) ->
     .bind(completed)
     .execute(&mut **tx)
     .await?;
+    if completed && inserted.rows_affected() == 1 {
+        let event = MerchantEvent::PrivacyRequestCompleted(PrivacyRequestCompleted {
+            privacy_request_id: request.id,
+            kind: label(request.kind)?,
+            scope: label(request.scope)?,
+            status: label(request.status)?,
+            channel: request.channel.as_str().to_owned(),
+        });
+        merchant_events::raise(tx, request.merchant, &event).await?;
+    }
     Ok(())
+}
+
+/// An enum's name as its JSON says it (`export`, `shop`, `not_found`).
+fn label(value: impl Serialize) -> Result<String, PrivacyError> {
+    Ok(serde_json::to_value(value)?.as_str().unwrap_or_default().to_owned())
 }
 
 /// The request a store delivery started, if any: its id and counts so far.
@@ -118,17 +134,29 @@ pub async fn for_event(tx: &mut Tx, event_id: crate::ids::EventId) -> Result<Opt
 
 /// Adds a batch's counts to a running request, and completes it when `finished`.
 pub async fn progress(tx: &mut Tx, id: Uuid, counts: &Counts, finished: bool) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE privacy_requests SET counts = $2,
-             status = CASE WHEN $3 THEN 'completed' ELSE status END,
-             completed_at = CASE WHEN $3 THEN now() ELSE completed_at END
-         WHERE id = $1",
+    let row: Option<(MerchantId, String, String, String, bool)> = sqlx::query_as(
+        "UPDATE privacy_requests p SET counts = $2,
+             status = CASE WHEN $3 THEN 'completed' ELSE p.status END,
+             completed_at = CASE WHEN $3 THEN now() ELSE p.completed_at END
+         FROM (SELECT status FROM privacy_requests WHERE id = $1 FOR UPDATE) AS old
+         WHERE p.id = $1
+         RETURNING p.merchant_id, p.kind, p.scope, p.channel, $3 AND old.status = 'running' AS newly_completed",
     )
     .bind(id)
     .bind(sqlx::types::Json(counts))
     .bind(finished)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
+    if let Some((merchant, kind, scope, channel, true)) = row {
+        let event = MerchantEvent::PrivacyRequestCompleted(PrivacyRequestCompleted {
+            privacy_request_id: id,
+            kind,
+            scope,
+            status: "completed".to_owned(),
+            channel,
+        });
+        merchant_events::raise(tx, merchant, &event).await?;
+    }
     Ok(())
 }
 

@@ -54,6 +54,8 @@ pub enum QueueName {
     Conversations,
     /// Uploaded CSV files read into orders and products.
     Imports,
+    /// Events delivered to merchants' webhook endpoints.
+    Webhooks,
 }
 
 impl QueueName {
@@ -64,6 +66,7 @@ impl QueueName {
         QueueName::Knowledge,
         QueueName::Conversations,
         QueueName::Imports,
+        QueueName::Webhooks,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -74,6 +77,7 @@ impl QueueName {
             Self::Knowledge => "knowledge",
             Self::Conversations => "conversations",
             Self::Imports => "imports",
+            Self::Webhooks => "webhooks",
         }
     }
 
@@ -86,6 +90,7 @@ impl QueueName {
             Self::Knowledge => &[crate::tasks::SCRAPE, crate::tasks::EMBED],
             Self::Conversations => &[crate::tasks::ANSWER],
             Self::Imports => &[crate::tasks::IMPORT],
+            Self::Webhooks => &[crate::tasks::WEBHOOK],
         }
     }
 }

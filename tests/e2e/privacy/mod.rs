@@ -341,6 +341,8 @@ const BINARY_COLUMNS: &[(&str, &str, &str)] = &[
     ("imports", "sha256", "hash"),
     ("integrations", "secret_sealed", "a store's signing secret"),
     ("integrations", "previous_secret_sealed", "a store's signing secret"),
+    ("webhook_endpoints", "secret_sealed", "a webhook endpoint's signing secret"),
+    ("webhook_endpoints", "previous_secret_sealed", "a webhook endpoint's signing secret"),
     ("integrations", "verify_token_hash", "hash"),
     ("api_keys", "key_hash", "hash"),
     ("idempotency_keys", "request_hash", "hash"),

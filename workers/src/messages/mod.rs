@@ -28,6 +28,7 @@ use recete_shared::followups::planning;
 use recete_shared::followups::timing::{self, Consent, Decision, TimingInput};
 use recete_shared::followups::zones;
 use recete_shared::ids::{CustomerId, MerchantId, OrderId, TaskId};
+use recete_shared::merchant_events::{self, MerchantEvent, MessageFailed};
 use recete_shared::merchants;
 use recete_shared::orders::OrderStatus;
 use recete_shared::queue::TaskJob;
@@ -86,6 +87,49 @@ impl MessageDeps {
 pub async fn process(job: TaskJob, deps: Data<MessageDeps>, context: Data<JobContext>) -> Result<(), BoxDynError> {
     let task_id = job.task_id();
     jobs::run(&context, JobRow::Task(task_id), handle_task(task_id, &deps)).await;
+    if let Err(error) = announce_if_dead(&deps.pool, task_id).await {
+        tracing::warn!(%task_id, error = %format!("{error:#}"), "a message given up on could not be announced");
+    }
+    Ok(())
+}
+
+/// A message whose every attempt failed (Meta refusing it for now, again and again) is failed
+/// for good once its task is a dead letter: the merchant's systems hear of it once.
+async fn announce_if_dead(pool: &PgPool, task_id: TaskId) -> anyhow::Result<()> {
+    let mut tx = db::system_tx(pool).await?;
+    #[derive(FromRow)]
+    struct GivenUp {
+        merchant_id: MerchantId,
+        id: Uuid,
+        customer_id: Option<CustomerId>,
+        conversation_id: Option<Uuid>,
+        error_code: Option<String>,
+        reason: Option<String>,
+    }
+    let failed: Option<GivenUp> = sqlx::query_as(
+        "SELECT m.merchant_id, m.id, m.customer_id, m.conversation_id, m.error_code,
+                    coalesce(m.error_reason, t.last_error) AS reason
+             FROM scheduled_tasks t JOIN messages m ON m.scheduled_task_id = t.id
+             WHERE t.id = $1 AND t.state = 'dead' AND m.status = 'failed'
+               AND NOT EXISTS (SELECT 1 FROM merchant_events e
+                               WHERE e.merchant_id = m.merchant_id AND e.type = 'message.failed'
+                                 AND e.payload->>'message_id' = m.id::text)",
+    )
+    .bind(task_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(failed) = failed else {
+        return Ok(());
+    };
+    let event = MerchantEvent::MessageFailed(MessageFailed {
+        message_id: failed.id,
+        customer_id: failed.customer_id.map(|id| id.as_uuid()),
+        conversation_id: failed.conversation_id,
+        code: failed.error_code,
+        reason: failed.reason,
+    });
+    merchant_events::raise(&mut tx, failed.merchant_id, &event).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -173,18 +217,25 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
         }
         Err(SendError::Permanent { code, reason, opted_out }) => {
             let mut tx = db::system_tx(&deps.pool).await?;
-            sqlx::query("UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1")
-                .bind(prepared.message_id)
-                .bind(&code)
-                .bind(&reason)
-                .execute(&mut *tx)
-                .await?;
+            let (merchant, conversation_id): (MerchantId, Option<Uuid>) = sqlx::query_as(
+                "UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1
+                 RETURNING merchant_id, conversation_id",
+            )
+            .bind(prepared.message_id)
+            .bind(&code)
+            .bind(&reason)
+            .fetch_one(&mut *tx)
+            .await?;
             finish(&mut tx, task_id, "done", &format!("not sent ({code}): {reason}")).await?;
+            let event = MerchantEvent::MessageFailed(MessageFailed {
+                message_id: prepared.message_id,
+                customer_id: Some(prepared.customer_id.as_uuid()),
+                conversation_id,
+                code: Some(code.clone()),
+                reason: Some(reason.clone()),
+            });
+            merchant_events::raise(&mut tx, merchant, &event).await?;
             if opted_out {
-                let merchant: MerchantId = sqlx::query_scalar("SELECT merchant_id FROM scheduled_tasks WHERE id = $1")
-                    .bind(task_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
                 let change = ConsentChange {
                     merchant_id: merchant,
                     customer_id: prepared.customer_id,

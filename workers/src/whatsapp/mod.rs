@@ -20,6 +20,7 @@ use recete_shared::db::{self, Tx};
 use recete_shared::events::{EventBody, InboundMessage, MarketingPreference, MessageStatusUpdate};
 use recete_shared::followups::planning;
 use recete_shared::ids::{CustomerId, EventId, MerchantId};
+use recete_shared::merchant_events::{self, MerchantEvent, MessageFailed, MessageReceived};
 use recete_shared::orders::resume;
 use recete_shared::phone::PhoneNumber;
 use recete_shared::queue::EventJob;
@@ -81,6 +82,17 @@ pub async fn handle_event(event_id: EventId, deps: &WhatsAppDeps) -> anyhow::Res
     Ok(Outcome::Done)
 }
 
+/// An outbound message a status just moved, as `message.failed` names it.
+#[derive(sqlx::FromRow)]
+struct MovedMessage {
+    id: Uuid,
+    merchant_id: MerchantId,
+    customer_id: Option<CustomerId>,
+    conversation_id: Option<Uuid>,
+    error_code: Option<String>,
+    error_reason: Option<String>,
+}
+
 /// Statuses only move a message forward (`sent` < `delivered` < `read`), whatever order Meta
 /// sends them in; `failed` applies unless the message was already delivered or read.
 async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Utc>) -> anyhow::Result<()> {
@@ -94,7 +106,7 @@ async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Ut
                            WHEN 'delivered' THEN 4 WHEN 'read' THEN 5 ELSE -1 END"
         )
     };
-    let updated = sqlx::query(&format!(
+    let updated: Vec<MovedMessage> = sqlx::query_as(&format!(
         // A message of an erased customer keeps its status for the figures but never gets its
         // WhatsApp id back: that id encodes the customer's phone number.
         "UPDATE messages m SET status = $3, status_at = $4,
@@ -104,7 +116,8 @@ async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Ut
              error_code = CASE WHEN $3 = 'failed' THEN $5 ELSE m.error_code END,
              error_reason = CASE WHEN $3 = 'failed' THEN $6 ELSE m.error_reason END
          WHERE (m.wa_message_id = $1 OR m.id = $2) AND m.direction = 'outbound'
-           AND {incoming} > {current} AND NOT ($3 = 'failed' AND {current} >= 4)",
+           AND {incoming} > {current} AND NOT ($3 = 'failed' AND {current} >= 4)
+         RETURNING m.id, m.merchant_id, m.customer_id, m.conversation_id, m.error_code, m.error_reason",
         incoming = rank("$3::text"),
         current = rank("m.status"),
     ))
@@ -117,10 +130,22 @@ async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Ut
         first_error
             .map(|e| [e.title.as_deref(), e.details.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(": ")),
     )
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await
     .context("Failed to apply the message status")?;
-    if updated.rows_affected() == 0 {
+    if status.status == "failed" {
+        for failed in &updated {
+            let event = MerchantEvent::MessageFailed(MessageFailed {
+                message_id: failed.id,
+                customer_id: failed.customer_id.map(|id| id.as_uuid()),
+                conversation_id: failed.conversation_id,
+                code: failed.error_code.clone(),
+                reason: failed.error_reason.clone(),
+            });
+            merchant_events::raise(tx, failed.merchant_id, &event).await?;
+        }
+    }
+    if updated.is_empty() {
         tracing::debug!(status = %status.status, "status changed nothing (unknown message, repeated or older status)");
     }
     Ok(())
@@ -214,6 +239,21 @@ async fn receive(
     if stored.rows_affected() == 0 {
         // Meta delivered this message before: it was answered then.
         return Ok(());
+    }
+    let state: String = sqlx::query_scalar("SELECT state FROM conversations WHERE id = $1")
+        .bind(conversation_id)
+        .fetch_one(&mut **tx)
+        .await
+        .context("Failed to read the conversation's state")?;
+    if state == "handed_over" {
+        let event = MerchantEvent::MessageReceived(MessageReceived {
+            conversation_id,
+            customer_id: customer_id.as_uuid(),
+            message_id: inbound_id,
+            message_type: message.message_type.clone(),
+            received_at: at,
+        });
+        merchant_events::raise(tx, merchant, &event).await?;
     }
 
     let opt_out_button = message.message_type == "button"
