@@ -4,55 +4,8 @@
 
 use crate::ImportKind;
 use crate::errors::FileError;
+use crate::fields::{Field, fold};
 use crate::profiles::{Profile, ProfileSpec, StatusRule};
-
-/// A value a row can carry; each [`ColumnSpec`] stands for one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Field {
-    OrderId,
-    /// The number a customer sees (`#1001`), when a file has it beside the store's id.
-    OrderNumber,
-    Email,
-    Phone,
-    ShippingPhone,
-    BillingPhone,
-    Name,
-    ShippingName,
-    BillingName,
-    FirstName,
-    LastName,
-    Country,
-    ShippingCountry,
-    BillingCountry,
-    CreatedAt,
-    PaidAt,
-    FulfilledAt,
-    DeliveredAt,
-    CancelledAt,
-    Status,
-    /// Shopify's `Financial Status`: paid, pending, refunded, partially_refunded, voided...
-    FinancialStatus,
-    /// Shopify's `Fulfillment Status`: fulfilled, partial, unfulfilled, restocked.
-    FulfillmentStatus,
-    Sku,
-    ProductTitle,
-    Quantity,
-    UnitPrice,
-    WhatsappConsent,
-    /// Consent to SMS marketing, which the stores' WhatsApp consent is recorded as.
-    SmsConsent,
-    ConsentAt,
-    Currency,
-    Total,
-    CustomerId,
-    ProductUrl,
-    Title,
-    Url,
-    Description,
-    Usage,
-    Ingredients,
-    Warnings,
-}
 
 /// One documented column: what the template and the API's documentation show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,11 +304,6 @@ pub fn columns(kind: ImportKind) -> &'static [ColumnSpec] {
         ImportKind::Products => PRODUCT_COLUMNS,
         ImportKind::Customers => CUSTOMER_COLUMNS,
     }
-}
-
-/// A header reduced to what identifies it: lower-case letters and digits (and `#`).
-pub(crate) fn fold(header: &str) -> String {
-    header.chars().filter(|c| c.is_alphanumeric() || *c == '#').flat_map(char::to_lowercase).collect()
 }
 
 /// The field a header names in a file read by the generic mapping.

@@ -3,13 +3,32 @@
 //! address's country, else the import's), the name, the country and WhatsApp consent.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::ParseOptions;
-use crate::columns::Field;
+use crate::cells::Cells;
 use crate::errors::RowError;
-use crate::orders::Consent;
-use crate::records::Cells;
+use crate::fields::Field;
 use crate::{shown, values};
+
+/// Whether the customer agreed to WhatsApp messages, as the file says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consent {
+    Granted,
+    Revoked,
+    Unknown,
+}
+
+impl Consent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Granted => "granted",
+            Self::Revoked => "revoked",
+            Self::Unknown => "unknown",
+        }
+    }
+}
 
 /// The customer columns of one row.
 #[derive(Debug, Clone, PartialEq)]

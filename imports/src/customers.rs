@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::cells::Cells;
+use crate::customer_columns::Consent;
 use crate::errors::RowError;
-use crate::orders::Consent;
-use crate::records::Cells;
 use crate::{ParseOptions, customer_columns};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,12 +10,14 @@
 //! [`ProductRow`] or a [`RowError`]; failed rows go back to the merchant through
 //! [`ErrorsCsvWriter`].
 
+mod cells;
 mod columns;
 mod customer_columns;
 mod customers;
 mod decode;
 mod errors;
 mod errors_csv;
+mod fields;
 mod input;
 mod order_groups;
 mod orders;
@@ -34,12 +36,13 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use columns::{ColumnSpec, columns};
+pub use customer_columns::Consent;
 pub use customers::CustomerRow;
 pub use decode::TextEncoding;
 pub use errors::{FileError, RowError};
 pub use errors_csv::ErrorsCsvWriter;
 pub use order_groups::{ImportedItem, ImportedOrder, assemble_order};
-pub use orders::{Consent, OrderRow, OrderStatusValue};
+pub use orders::{OrderRow, OrderStatusValue};
 pub use products::ProductRow;
 pub use profiles::Profile;
 pub use records::{CsvRecords, MAX_HEADER_BYTES, MAX_RECORD_BYTES, RawRow};

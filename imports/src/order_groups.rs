@@ -9,8 +9,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::customer_columns::Consent;
 use crate::errors::RowError;
-use crate::orders::{Consent, OrderDates, OrderRow, OrderStatusValue};
+use crate::orders::{OrderDates, OrderRow, OrderStatusValue};
 use crate::profiles::Profile;
 use crate::values;
 

@@ -8,11 +8,12 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::columns::Field;
+use crate::cells::Cells;
+use crate::customer_columns::{self, Consent};
 use crate::errors::RowError;
+use crate::fields::Field;
 use crate::profiles::{Profile, StatusRule};
-use crate::records::Cells;
-use crate::{ParseOptions, customer_columns, shown, values};
+use crate::{ParseOptions, shown, values};
 
 /// One row of an orders file as read, before the rows of its order are put together
 /// ([`crate::assemble_order`]). In a store's export most order fields are on the order's first
@@ -133,25 +134,6 @@ impl FromStr for OrderStatusValue {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::from_word(s).ok_or_else(|| format!("unknown order status `{s}`"))
-    }
-}
-
-/// Whether the customer agreed to WhatsApp messages, as the file says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Consent {
-    Granted,
-    Revoked,
-    Unknown,
-}
-
-impl Consent {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Granted => "granted",
-            Self::Revoked => "revoked",
-            Self::Unknown => "unknown",
-        }
     }
 }
 

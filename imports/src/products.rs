@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::columns::Field;
+use crate::cells::Cells;
 use crate::errors::RowError;
-use crate::records::Cells;
+use crate::fields::Field;
 use crate::{shown, values};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

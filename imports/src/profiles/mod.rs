@@ -18,7 +18,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ImportKind;
-use crate::columns::{Field, fold};
+use crate::fields::{Field, fold};
 
 /// The origin of a file, as recognised by its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

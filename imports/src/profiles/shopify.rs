@@ -11,7 +11,7 @@
 //! carry as `sms_marketing_consent`, and is read as it is there.
 
 use super::{Profile, ProfileSpec, StatusRule};
-use crate::columns::Field;
+use crate::fields::Field;
 
 pub(super) const ORDERS: ProfileSpec = ProfileSpec {
     profile: Profile::ShopifyOrders,

@@ -10,7 +10,7 @@
 //! the webhooks read them: `completed` is shipped (WooCommerce has no delivery state).
 
 use super::{Profile, ProfileSpec, StatusRule};
-use crate::columns::Field;
+use crate::fields::Field;
 
 pub(super) const ORDER_EXPORT: ProfileSpec = ProfileSpec {
     profile: Profile::WoocommerceOrderExport,
