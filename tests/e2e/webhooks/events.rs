@@ -56,13 +56,13 @@ async fn failed_messages_exports_and_imports_reach_the_endpoints_subscribed_to_t
     assert_eq!(opted_out[0]["body"]["type"], "customer.opted_out");
     assert_eq!(opted_out[0]["verified_with"], json!([0]), "signed with that endpoint's own secret");
 
-    // Meta reports a message of ours failed for good.
+    // Meta accepted a message of ours (`sent`), then reports it failed for good.
     let (customer, conversation): (uuid::Uuid, uuid::Uuid) =
         sqlx::query_as("SELECT customer_id, id FROM conversations").fetch_one(&app.admin).await.expect("conversation");
     let message = uuid::Uuid::now_v7();
     sqlx::query(
         "INSERT INTO messages (id, merchant_id, conversation_id, customer_id, direction, kind, wa_message_id, status, status_at)
-         VALUES ($1, $2, $3, $4, 'outbound', 'template', 'wamid.OUT1', 'sending', now())",
+         VALUES ($1, $2, $3, $4, 'outbound', 'template', 'wamid.OUT1', 'sent', now())",
     )
     .bind(message)
     .bind(shop.tenant.merchant.as_uuid())

@@ -116,7 +116,9 @@ async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Ut
              error_code = CASE WHEN $3 = 'failed' THEN $5 ELSE m.error_code END,
              error_reason = CASE WHEN $3 = 'failed' THEN $6 ELSE m.error_reason END
          WHERE (m.wa_message_id = $1 OR m.id = $2) AND m.direction = 'outbound'
-           AND {incoming} > {current} AND NOT ($3 = 'failed' AND {current} >= 4)
+           -- Statuses only move forward, except that Meta reports `failed` after `sent` for a
+           -- message it accepted but could not deliver; after `delivered` a failure is stale.
+           AND ({incoming} > {current} OR ($3 = 'failed' AND m.status = 'sent'))
          RETURNING m.id, m.merchant_id, m.customer_id, m.conversation_id, m.error_code, m.error_reason",
         incoming = rank("$3::text"),
         current = rank("m.status"),
