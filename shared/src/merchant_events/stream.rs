@@ -45,7 +45,10 @@ pub async fn after(tx: &mut Tx, after: Option<Uuid>, limit: i64) -> sqlx::Result
 
 /// Whether the merchant still holds event `id` (false once pruned, or never the merchant's).
 pub async fn is_retained(tx: &mut Tx, id: Uuid) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM merchant_events WHERE id = $1)").bind(id).fetch_one(&mut **tx).await
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM merchant_events WHERE id = $1)")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await
 }
 
 /// The smallest UUIDv7 of the millisecond `window` before `id`'s (the nil id when `id` is not a
@@ -59,9 +62,8 @@ pub fn window_start(id: Uuid, window: Duration) -> Uuid {
     let Some(start) = millis.checked_sub(window.as_millis()) else {
         return Uuid::nil();
     };
-    // A UUIDv7 begins with its 48-bit millisecond timestamp; the rest zero is the smallest.
-    let start = u64::try_from(start).unwrap_or(0) & 0xFFFF_FFFF_FFFF;
-    Uuid::from_u128(u128::from(start) << 80)
+    // The UUIDv7 of that millisecond with no random bits set is the smallest of it.
+    uuid::Builder::from_unix_timestamp_millis(u64::try_from(start).unwrap_or(0), &[0; 10]).into_uuid()
 }
 
 /// What one prune removed.

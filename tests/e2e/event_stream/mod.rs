@@ -2,8 +2,8 @@
 //! with reqwest and parses the Server-Sent Events itself, while the real workers raise the
 //! events (a hand-over, a customer's message, an opt-out).
 
-mod stream;
 mod story;
+mod stream;
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -64,7 +64,10 @@ impl From<reqwest::Response> for EventStream {
     fn from(response: reqwest::Response) -> Self {
         let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
         assert_eq!(content_type.as_deref(), Some("text/event-stream"));
-        Self { body: Box::pin(response.bytes_stream().map(|chunk| chunk.map(|bytes| bytes.to_vec()))), buffer: String::new() }
+        Self {
+            body: Box::pin(response.bytes_stream().map(|chunk| chunk.map(|bytes| bytes.to_vec()))),
+            buffer: String::new(),
+        }
     }
 }
 

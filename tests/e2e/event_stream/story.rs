@@ -65,7 +65,8 @@ async fn a_hand_over_reaches_the_endpoint_and_the_stream_the_merchant_replies_an
     assert_eq!(streamed.json(), delivered["body"]);
 
     // The merchant replies; the fake Graph API receives exactly that one text.
-    let response = shop.post(&app, &reply_path(notice.conversation_id.expect("id")), &json!({"text": MARS_ANSWER})).await;
+    let response =
+        shop.post(&app, &reply_path(notice.conversation_id.expect("id")), &json!({"text": MARS_ANSWER})).await;
     assert_eq!(response.status(), 202);
     let queued: serde_json::Value = response.json().await.expect("JSON body");
     wait_for_status(&app, queued["id"].as_str().expect("message id"), "sent").await;
@@ -78,6 +79,14 @@ async fn a_hand_over_reaches_the_endpoint_and_the_stream_the_merchant_replies_an
     assert_eq!(answered.event.as_deref(), Some("conversation.message_received"));
     assert_eq!(answered.json()["data"]["text"], "great, thank you!");
     assert_eq!(answered.json()["data"]["conversation_id"], conversation.as_str());
+    app.wait_for_count(
+        "SELECT count(*) FROM scheduled_tasks WHERE kind = 'answer' AND state = 'cancelled'
+           AND cancel_reason = 'the conversation is with a person'",
+        1,
+        WAIT_SECS,
+    )
+    .await;
+    assert_eq!(sent_bodies(&graph).await.len(), 2, "the agent stayed silent");
 
     // Resolved, the conversation is the agent's again.
     let resolved = shop.post(&app, &format!("/api/conversations/{conversation}/resolve"), &json!({})).await;
@@ -86,6 +95,7 @@ async fn a_hand_over_reaches_the_endpoint_and_the_stream_the_merchant_replies_an
     let answer = reply_to(&app, &shop, "wamid.DROPS").await;
     assert!(answer.text.contains("four drops"), "{}", answer.text);
     assert_eq!(answer.conversation_id.map(|id| id.to_string()), Some(conversation));
-    assert_eq!(sent_bodies(&graph).await.len(), 3, "the notice, the reply, the agent's answer: nothing else");
+    let bodies = sent_bodies(&graph).await;
+    assert_eq!(bodies.len(), 3, "the notice, the reply, the agent's answer, nothing else: {bodies:#?}");
     assert_eq!(receiver.received().len(), 1, "one hand-over, delivered once");
 }

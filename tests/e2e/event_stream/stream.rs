@@ -160,3 +160,23 @@ async fn resuming_from_a_pruned_event_says_reset_first_and_streams_are_bounded_p
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn an_event_committed_after_a_newer_one_was_streamed_still_arrives_once() {
+    let app = spawn_stream_app(|figment| figment.merge(("events.stream_poll_secs", 1))).await;
+    let shop = tenant(&app, "Serum Shop").await;
+    let merchant = shop.merchant.as_uuid();
+    let mut stream = open(&app, &shop.key, None).await;
+    // Two transactions: the one holding the older id commits second.
+    let (older, newer) = (Uuid::now_v7(), Uuid::now_v7());
+    raise_directly(&app, merchant, newer, 0).await;
+    let first = stream.next_event(5).await;
+    assert_eq!(first.id, Some(newer.to_string()));
+    raise_directly(&app, merchant, older, 0).await;
+    let late = stream.next_event(5).await;
+    assert_eq!(late.event.as_deref(), Some("import.completed"));
+    assert_eq!(late.id, Some(newer.to_string()), "id: stays where to resume, so resuming repeats nothing");
+    only_heartbeats(&mut stream, Duration::from_millis(2500)).await;
+    let mut resumed = open(&app, &shop.key, late.id.as_deref()).await;
+    only_heartbeats(&mut resumed, Duration::from_millis(1500)).await;
+}
