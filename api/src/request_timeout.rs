@@ -17,18 +17,24 @@ pub struct RequestTimeouts {
 }
 
 impl RequestTimeouts {
-    fn for_request(&self, request: &Request) -> Duration {
+    /// `None` for the event stream, which stays open as long as its client reads it.
+    fn for_request(&self, request: &Request) -> Option<Duration> {
         let path = request.uri().path();
+        if request.method() == Method::GET && path == crate::merchant::event_stream::PATH {
+            return None;
+        }
         let is_upload = request.method() == Method::POST
             && matches!(path.strip_prefix("/api/imports/"), Some("orders" | "products"));
-        if is_upload { self.upload } else { self.default }
+        Some(if is_upload { self.upload } else { self.default })
     }
 }
 
 /// Answers 503 with `Retry-After` when the handler has not finished in time; the handler's
 /// transaction is dropped and rolls back, so nothing is half-written.
 pub async fn limit(State(timeouts): State<RequestTimeouts>, request: Request, next: Next) -> Response {
-    let allowed = timeouts.for_request(&request);
+    let Some(allowed) = timeouts.for_request(&request) else {
+        return next.run(request).await;
+    };
     match tokio::time::timeout(allowed, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -50,13 +56,14 @@ mod tests {
     #[test]
     fn only_uploads_get_the_long_timeout() {
         let timeouts = RequestTimeouts { default: Duration::from_secs(10), upload: Duration::from_secs(600) };
-        assert_eq!(timeouts.for_request(&request(Method::POST, "/api/imports/orders")), timeouts.upload);
+        assert_eq!(timeouts.for_request(&request(Method::POST, "/api/imports/orders")), Some(timeouts.upload));
         assert_eq!(
             timeouts.for_request(&request(Method::POST, "/api/imports/products?plan_followups=true")),
-            timeouts.upload
+            Some(timeouts.upload)
         );
-        assert_eq!(timeouts.for_request(&request(Method::GET, "/api/imports/orders")), timeouts.default);
-        assert_eq!(timeouts.for_request(&request(Method::POST, "/api/products")), timeouts.default);
-        assert_eq!(timeouts.for_request(&request(Method::POST, "/api/imports/other")), timeouts.default);
+        assert_eq!(timeouts.for_request(&request(Method::GET, "/api/imports/orders")), Some(timeouts.default));
+        assert_eq!(timeouts.for_request(&request(Method::POST, "/api/products")), Some(timeouts.default));
+        assert_eq!(timeouts.for_request(&request(Method::POST, "/api/imports/other")), Some(timeouts.default));
+        assert_eq!(timeouts.for_request(&request(Method::GET, "/api/events/stream")), None);
     }
 }

@@ -16,6 +16,7 @@ use recete_shared::config::{Environment, Settings};
 use recete_shared::crypto::Keyring;
 use recete_shared::events::store::{EventWriter, WriterSettings};
 use recete_shared::integrations::IntegrationDirectory;
+use recete_shared::merchant_events::wakeups::Wakeups;
 use recete_shared::queue::stats::Sampler;
 use recete_shared::rate_limit::RateLimiter;
 use recete_shared::redis_client::RedisClient;
@@ -49,6 +50,8 @@ pub struct Application {
     grace: Duration,
     readiness_drain: Duration,
     queue_gauges: Sampler,
+    /// Wakes the event streams; listens on its own connection while serving.
+    stream_wakeups: (Arc<Wakeups>, PgPool),
 }
 
 impl Application {
@@ -66,6 +69,8 @@ impl Application {
         );
         let draining = Draining::default();
         let queue_gauges = Sampler::new(deps.pool.clone(), &settings.metrics);
+        let wakeups = Arc::new(Wakeups::new(settings.events.max_streams_per_merchant));
+        let stream_wakeups = (wakeups.clone(), deps.pool.clone());
         let state = AppState {
             rate_limiter: Arc::new(RateLimiter::new(&settings.rate_limits, deps.redis.clone())),
             integrations: Arc::new(IntegrationDirectory::new(
@@ -99,6 +104,11 @@ impl Application {
                     i64::try_from(settings.webhooks.secret_overlap_secs).unwrap_or(i64::MAX / 2),
                 ),
             },
+            event_streams: crate::merchant::event_stream::EventStreams {
+                wakeups,
+                heartbeat: Duration::from_secs(settings.events.stream_heartbeat_secs),
+                poll: Duration::from_secs(settings.events.stream_poll_secs),
+            },
         };
         let operator_routes = health::operator_routes(health::HealthState::of(&state));
         Ok(Self {
@@ -115,6 +125,7 @@ impl Application {
             readiness_drain: Duration::from_millis(settings.api.readiness_drain_ms)
                 .min(Duration::from_secs(settings.api.shutdown_grace_secs) / 2),
             queue_gauges,
+            stream_wakeups,
         })
     }
 
@@ -133,16 +144,29 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Self { listener, router, operator_routes: _, draining, committers, grace, readiness_drain, queue_gauges } =
-            self;
+        let Self {
+            listener,
+            router,
+            operator_routes: _,
+            draining,
+            committers,
+            grace,
+            readiness_drain,
+            queue_gauges,
+            stream_wakeups: (wakeups, pool),
+        } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));
+        tokio::spawn(wakeups.clone().listen(pool, shutdown.clone()));
         let stopping = shutdown.clone();
         // The peer address is what the per-address rate limit counts.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
             stopping.cancelled().await;
             draining.start();
+            // Event streams never finish by themselves: end them now, their clients reconnect
+            // (with Last-Event-ID) to a replica still serving.
+            wakeups.close();
             tracing::info!(drain_ms = readiness_drain.as_millis() as u64, "api draining");
             // Keep accepting while /readyz says 503, so a load balancer notices before the
             // listener closes and no request meets a refused connection.

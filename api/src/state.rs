@@ -34,6 +34,8 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// What webhook endpoint URLs may be, and how long a rotated secret overlaps.
     pub webhooks: crate::merchant::webhook_endpoints::WebhookPolicy,
+    /// The live event streams of this process.
+    pub event_streams: crate::merchant::event_stream::EventStreams,
 }
 
 /// Set once shutdown starts, so readiness fails at once and load balancers stop sending work.

@@ -50,6 +50,7 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     pub imports: ImportSettings,
     pub webhooks: WebhookSettings,
+    pub events: EventSettings,
     pub ops: OpsSettings,
     pub metrics: MetricsSettings,
 }
@@ -411,6 +412,22 @@ pub struct WebhookSettings {
     pub allow_loopback: bool,
 }
 
+/// The live event stream (`GET /api/events/stream`) and how long merchant events are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// A comment line is written on an idle stream this often, so proxies keep it open.
+    pub stream_heartbeat_secs: u64,
+    /// A stream reads the table this often even when no notification arrived (one may be lost
+    /// while the API process reconnects its `LISTEN` connection).
+    pub stream_poll_secs: u64,
+    /// Streams one merchant may hold open at once on one API process; past it, 429.
+    pub max_streams_per_merchant: usize,
+    /// Merchant events (and finished webhook deliveries) older than this are deleted by the
+    /// workers' housekeeping; a stream resuming from an older `Last-Event-ID` gets `reset` first.
+    pub retention_days: u32,
+}
+
 /// Which embedder turns product knowledge and questions into vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -708,6 +725,17 @@ impl Settings {
         }
         if self.database.idle_in_transaction_timeout_ms == 0 {
             return invalid("database.idle_in_transaction_timeout_ms must be positive".into());
+        }
+        if self.events.stream_heartbeat_secs == 0
+            || self.events.stream_poll_secs == 0
+            || self.events.max_streams_per_merchant == 0
+            || self.events.retention_days == 0
+        {
+            return invalid(
+                "events.stream_heartbeat_secs, events.stream_poll_secs, events.max_streams_per_merchant and \
+                 events.retention_days must be at least 1"
+                    .into(),
+            );
         }
         if self.housekeeping.interval_secs == 0 {
             return invalid("housekeeping.interval_secs must be at least 1".into());

@@ -2,6 +2,7 @@
 
 mod api;
 mod deployment;
+mod event_stream;
 mod followups;
 mod helpers;
 mod imports;

@@ -1,15 +1,16 @@
 //! Periodic jobs of the fleet. Each is safe to run on every replica at once: assumed deliveries
 //! take an advisory lock per tick; the analytics rollup (once per tick) and the API key expiry
 //! (once per UTC day) are claimed through `periodic_runs`, so one replica runs each period;
-//! gauges only read; and pruning (old job attempts, expired `Idempotency-Key` answers) deletes
-//! what any replica may delete.
+//! gauges only read; and pruning (old job attempts, expired `Idempotency-Key` answers, merchant
+//! events and finished webhook deliveries past `events.retention_days`) deletes what any
+//! replica may delete.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use recete_shared::orders::assume_delivered;
 use recete_shared::periodic::{self, Run};
-use recete_shared::{analytics, api_key_expiry, idempotency};
+use recete_shared::{analytics, api_key_expiry, idempotency, merchant_events};
 use tokio_util::sync::CancellationToken;
 
 use crate::{WorkerDeps, heartbeat};
@@ -43,6 +44,18 @@ pub async fn tick(deps: &WorkerDeps) {
     }
     prune_observability(deps).await;
     prune_idempotency_keys(deps).await;
+    prune_merchant_events(deps).await;
+}
+
+/// Removes merchant events and finished webhook deliveries past `events.retention_days`.
+pub async fn prune_merchant_events(deps: &WorkerDeps) {
+    match merchant_events::stream::prune(&deps.pool, deps.settings.events.retention_days).await {
+        Ok(pruned) if pruned.events + pruned.deliveries > 0 => {
+            tracing::info!(events = pruned.events, deliveries = pruned.deliveries, "old merchant events pruned");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "pruning old merchant events failed"),
+    }
 }
 
 /// Removes `Idempotency-Key` answers past their retention, in batches.

@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod conversations;
 pub mod customers;
+pub mod event_stream;
 pub mod imports;
 pub mod integrations;
 pub mod json_body;
@@ -38,4 +39,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(api_keys::routes())
         .merge(settings::routes())
         .merge(webhook_endpoints::routes())
+        .merge(event_stream::routes())
 }

@@ -294,3 +294,18 @@ fn upload_bounds_metrics_token_and_key_expiry_are_checked_by_name() {
     let token = base_figment(None).merge(("api.metrics_token", "a-long-enough-metrics-token-1234"));
     Settings::load_from(token).expect("a long token is fine");
 }
+
+#[test]
+fn event_stream_bounds_and_retention_are_checked_by_name() {
+    for key in [
+        "events.stream_heartbeat_secs",
+        "events.stream_poll_secs",
+        "events.max_streams_per_merchant",
+        "events.retention_days",
+    ] {
+        let error = Settings::load_from(base_figment(None).merge((key, 0))).expect_err("zero must fail");
+        assert!(error.to_string().contains(key), "{key}: {error}");
+    }
+    let settings = Settings::load_from(base_figment(None)).expect("defaults");
+    assert_eq!(settings.events.stream_heartbeat_secs, 15);
+}

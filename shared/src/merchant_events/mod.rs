@@ -11,8 +11,12 @@
 //! # Layout
 //! - this file: the event types, their stored payloads (with their OpenAPI schemas) and [`raise`].
 //! - [`render`]: the body an endpoint receives.
+//! - [`stream`]: what the live event stream reads, and the retention that prunes old events.
+//! - [`wakeups`]: one `LISTEN` connection per API process waking the streams of a merchant.
 
 pub mod render;
+pub mod stream;
+pub mod wakeups;
 
 use std::fmt;
 use std::str::FromStr;
@@ -218,8 +222,9 @@ impl MerchantEvent {
     }
 }
 
-/// Records `event` for `merchant` in `tx` and schedules its delivery to every enabled endpoint
-/// of the merchant subscribed to its type. Returns the event's id.
+/// Records `event` for `merchant` in `tx`, schedules its delivery to every enabled endpoint of
+/// the merchant subscribed to its type, and notifies the live streams (a `NOTIFY` on
+/// [`stream::CHANNEL`] that PostgreSQL sends only when `tx` commits). Returns the event's id.
 pub async fn raise(tx: &mut Tx, merchant: MerchantId, event: &MerchantEvent) -> sqlx::Result<Uuid> {
     let id = Uuid::now_v7();
     let payload = event.payload().map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
@@ -232,6 +237,7 @@ pub async fn raise(tx: &mut Tx, merchant: MerchantId, event: &MerchantEvent) -> 
         .execute(&mut **tx)
         .await?;
     crate::webhooks::deliveries::fan_out(tx, merchant, id, kind).await?;
+    stream::notify(tx, merchant).await?;
     metrics::counter!("recete_merchant_events_total", "type" => kind.as_str()).increment(1);
     Ok(id)
 }
