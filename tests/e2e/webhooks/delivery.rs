@@ -227,7 +227,9 @@ async fn a_delivery_failing_every_attempt_is_dead_lettered_and_can_be_replayed()
 #[tokio::test]
 async fn an_endpoint_failing_for_too_long_is_disabled_with_the_reason_and_can_be_enabled_again() {
     let app = spawn_webhook_app_with(|figment| {
-        figment.merge(("webhooks.disable_after_secs", 1)).merge(("pools.webhooks.backoff_base_ms", 1500))
+        // A retry can start up to a second before it is due (jobs are scheduled in whole seconds),
+        // so the backoff leaves more than that beyond the one-second failure streak.
+        figment.merge(("webhooks.disable_after_secs", 1)).merge(("pools.webhooks.backoff_base_ms", 3000))
     })
     .await;
     let shop = shop(&app, "Serum Shop").await;
