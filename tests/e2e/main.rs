@@ -7,6 +7,7 @@ mod followups;
 mod helpers;
 mod imports;
 mod knowledge;
+mod layout;
 mod merchant_api;
 mod merchant_api_reads;
 mod metrics;

@@ -1,0 +1,120 @@
+//! The crate graph: which workspace crate may use which (the README's "Layout" table). A crate
+//! that starts to depend on one above it fails here, naming both, before the house gets circles.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+/// Each crate and the workspace crates it may depend on (normal and build dependencies;
+/// dev-dependencies of tests are free). Lower layers first.
+const ALLOWED: &[(&str, &[&str])] = &[
+    // Pure code, no I/O: depend on no crate of ours.
+    ("recete-events", &[]),
+    ("recete-imports", &[]),
+    // The platform and domain layer reads pure crates only.
+    ("recete-shared", &["recete-events", "recete-imports"]),
+    ("recete-knowledge", &["recete-shared"]),
+    ("recete-embed", &["recete-knowledge", "recete-shared"]),
+    ("recete-llm", &["recete-knowledge", "recete-shared"]),
+    ("recete-scrape", &["recete-knowledge", "recete-shared"]),
+    ("recete-agent", &["recete-knowledge", "recete-llm", "recete-shared"]),
+    ("recete-ops", &["recete-shared"]),
+    // HTTP only: never the workers, the agent or the queue board.
+    ("recete-api", &["recete-events", "recete-imports", "recete-knowledge", "recete-scrape", "recete-shared"]),
+    // Job handlers: never the API or the queue board.
+    (
+        "recete-workers",
+        &[
+            "recete-agent",
+            "recete-embed",
+            "recete-imports",
+            "recete-knowledge",
+            "recete-llm",
+            "recete-scrape",
+            "recete-shared",
+        ],
+    ),
+    ("recete-testkit", &["recete-shared"]),
+    // The binary and the benchmarks wire everything together; nothing depends on them.
+    (
+        "recete",
+        &[
+            "recete-agent",
+            "recete-api",
+            "recete-embed",
+            "recete-knowledge",
+            "recete-llm",
+            "recete-ops",
+            "recete-scrape",
+            "recete-shared",
+            "recete-workers",
+        ],
+    ),
+    (
+        "recete-bench",
+        &[
+            "recete-agent",
+            "recete-api",
+            "recete-embed",
+            "recete-knowledge",
+            "recete-ops",
+            "recete-shared",
+            "recete-testkit",
+            "recete-workers",
+        ],
+    ),
+];
+
+/// Each workspace crate and the workspace crates it depends on outside tests.
+fn workspace_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    let packages = metadata["packages"].as_array().expect("packages");
+    let ours: BTreeSet<String> =
+        packages.iter().filter_map(|package| package["name"].as_str()).map(str::to_owned).collect();
+    packages
+        .iter()
+        .map(|package| {
+            let name = package["name"].as_str().unwrap_or_default().to_owned();
+            let uses = package["dependencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|dependency| dependency["kind"].as_str() != Some("dev"))
+                .filter_map(|dependency| dependency["name"].as_str())
+                .filter(|dependency| ours.contains(*dependency))
+                .map(str::to_owned)
+                .collect();
+            (name, uses)
+        })
+        .collect()
+}
+
+#[test]
+fn no_crate_depends_on_one_it_must_not() {
+    let graph = workspace_graph();
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut wrong = Vec::new();
+    for (name, uses) in &graph {
+        let Some(permitted) = allowed.get(name.as_str()) else {
+            wrong.push(format!("`{name}` is not in the layout: add it to ALLOWED and to the README's Layout"));
+            continue;
+        };
+        for dependency in uses {
+            if !permitted.contains(&dependency.as_str()) {
+                wrong.push(format!("`{name}` depends on `{dependency}`, which the layout does not allow"));
+            }
+        }
+    }
+    for (name, _) in ALLOWED {
+        if !graph.contains_key(*name) {
+            wrong.push(format!("`{name}` is in the layout but not in the workspace"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
