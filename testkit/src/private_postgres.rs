@@ -14,6 +14,9 @@ use sqlx::{Connection, Executor, PgConnection};
 
 use crate::process::free_port;
 
+/// Ports tried before a private server is given up.
+const START_ATTEMPTS: u32 = 3;
+
 const SERVER_USER: &str = "postgres";
 /// Trust authentication on a throwaway cluster; `--no-sync` because nothing must survive a crash
 /// of the machine.
@@ -67,7 +70,21 @@ impl PrivatePostgres {
             let hba = data.join("pg_hba.conf");
             std::fs::write(&hba, TLS_ONLY_HBA).with_context(|| format!("cannot write {}", hba.display()))?;
         }
-        cluster.restart().await?;
+        // The free port is only free when it was picked: another process (a client socket of a
+        // test running beside this one) may take it before the server binds it. The server then
+        // fails at once; it tries again on another port.
+        let mut attempt = 1;
+        while let Err(error) = cluster.restart().await {
+            if attempt == START_ATTEMPTS {
+                return Err(error);
+            }
+            eprintln!(
+                "warning: the private PostgreSQL could not start on port {}: {error:#}; another port",
+                cluster.port
+            );
+            attempt += 1;
+            cluster.port = free_port()?;
+        }
         cluster.create_roles().await?;
         Ok(cluster)
     }
