@@ -10,18 +10,17 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use recete_shared::crypto::Keyring;
+use recete_shared::customers::read::{self, ConsentState, Customer, CustomerFilter, ReadError};
 use recete_shared::customers::{self, EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN};
 use recete_shared::ids::MerchantId;
-use recete_shared::phone::{self, PhoneNumber};
+use recete_shared::phone::PhoneNumber;
 use recete_shared::{db, merchants};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::conversations::ConversationState;
 use super::pagination;
 use crate::auth::Merchant;
 use crate::error::ApiError;
@@ -34,17 +33,6 @@ const MAX_EMAIL_CHARS: usize = 254;
 /// The customer routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(show))
-}
-
-/// Whether the customer agreed to WhatsApp messages.
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum ConsentState {
-    Granted,
-    Revoked,
-    /// Never said either way: no proactive messages.
-    Unknown,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -70,92 +58,12 @@ pub struct CustomerQuery {
     email: Option<String>,
 }
 
-/// The customer's latest conversation.
-#[derive(Serialize, ToSchema)]
-pub struct CustomerConversation {
-    id: Uuid,
-    state: ConversationState,
-    last_message_at: Option<DateTime<Utc>>,
-    /// Until then free-form messages may be sent; afterwards only approved templates.
-    window_expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Customer {
-    id: Uuid,
-    /// The store's own id of the customer.
-    external_id: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
-    /// Masked: the country code and the last two digits, e.g. `+49 ****89`.
-    phone: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    country_code: Option<String>,
-    /// The customer's own IANA time zone, when known.
-    timezone: Option<String>,
-    consent: ConsentState,
-    /// Where the consent came from: `whatsapp:STOP`, `whatsapp:button`, `whatsapp:user_preferences`,
-    /// `shopify:sms_marketing_consent`...
-    consent_source: Option<String>,
-    consent_updated_at: Option<DateTime<Utc>>,
-    order_count: i64,
-    /// When the newest order was placed (or first seen, when the store gave no time).
-    last_order_at: Option<DateTime<Utc>>,
-    conversation: Option<CustomerConversation>,
-    /// Set when the customer's personal data was erased; name, email and phone are then absent.
-    erased_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct CustomerList {
     customers: Vec<Customer>,
     /// Pass as `cursor` for the next page; absent on the last page.
     next_cursor: Option<String>,
 }
-
-#[derive(FromRow)]
-struct CustomerRow {
-    id: Uuid,
-    external_id: Option<String>,
-    pii_key_id: Option<String>,
-    phone_sealed: Option<Vec<u8>>,
-    email_sealed: Option<Vec<u8>>,
-    name_sealed: Option<Vec<u8>>,
-    country_code: Option<String>,
-    timezone: Option<String>,
-    whatsapp_consent: ConsentState,
-    consent_source: Option<String>,
-    consent_updated_at: Option<DateTime<Utc>>,
-    order_count: i64,
-    last_order_at: Option<DateTime<Utc>>,
-    conversation_id: Option<Uuid>,
-    conversation_state: Option<ConversationState>,
-    conversation_last_message_at: Option<DateTime<Utc>>,
-    conversation_window_expires_at: Option<DateTime<Utc>>,
-    erased_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-/// The columns both endpoints read: the row, its order figures and its latest conversation.
-const SELECT_CUSTOMER: &str = "
-    SELECT c.id, c.external_id, c.pii_key_id, c.phone_sealed, c.email_sealed, c.name_sealed, c.country_code,
-           c.timezone, c.whatsapp_consent, c.consent_source, c.consent_updated_at, c.erased_at, c.created_at,
-           c.updated_at, placed.order_count, placed.last_order_at,
-           conv.id AS conversation_id, conv.state AS conversation_state,
-           conv.last_message_at AS conversation_last_message_at,
-           conv.window_expires_at AS conversation_window_expires_at
-    FROM customers c
-    CROSS JOIN LATERAL (
-        SELECT count(*) AS order_count, max(coalesce(o.placed_at, o.created_at)) AS last_order_at
-        FROM orders o WHERE o.customer_id = c.id
-    ) placed
-    LEFT JOIN LATERAL (
-        SELECT id, state, last_message_at, window_expires_at FROM conversations
-        WHERE customer_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1
-    ) conv ON true";
 
 /// Customers, newest first.
 #[utoipa::path(
@@ -182,34 +90,18 @@ pub async fn list(
         Some(raw) => Some(phone_lookup(&mut tx, &state.keyring, merchant.merchant_id, raw).await?),
         None => None,
     };
-    let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
-        "{SELECT_CUSTOMER}
-         WHERE c.merchant_id = $1
-           AND ($2::text IS NULL OR c.whatsapp_consent = $2)
-           AND ($3::timestamptz IS NULL OR c.created_at >= $3)
-           AND ($4::timestamptz IS NULL OR c.created_at < $4)
-           AND ($5::bytea[] IS NULL OR c.phone_lookup = ANY($5))
-           AND ($6::bytea[] IS NULL OR c.email_lookup = ANY($6))
-           AND ($7::timestamptz IS NULL OR (c.created_at, c.id) < ($7, $8))
-         ORDER BY c.created_at DESC, c.id DESC
-         LIMIT $9"
-    ))
-    .bind(merchant.merchant_id)
-    .bind(query.consent)
-    .bind(query.created_from)
-    .bind(query.created_to)
-    .bind(phone_lookup)
-    .bind(email_lookup)
-    .bind(after.map(|(at, _)| at))
-    .bind(after.map(|(_, id)| id))
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let filter = CustomerFilter {
+        consent: query.consent,
+        created_from: query.created_from,
+        created_to: query.created_to,
+        phone_lookups: phone_lookup,
+        email_lookups: email_lookup,
+    };
+    let mut customers = read::list(&mut tx, &state.keyring, merchant.merchant_id, &filter, after, limit + 1)
+        .await
+        .map_err(read_error)?;
     crate::auth::commit(tx).await?;
-    let mut customers =
-        rows.into_iter().map(|row| open(&state.keyring, merchant.merchant_id, row)).collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = pagination::finish_page(&mut customers, limit, |last| (last.created_at, last.id));
+    let next_cursor = pagination::finish_page(&mut customers, limit, Customer::sort_key);
     Ok(Json(CustomerList { customers, next_cursor }))
 }
 
@@ -227,14 +119,17 @@ pub async fn show(
     Path(customer_id): Path<Uuid>,
 ) -> Result<Json<Customer>, ApiError> {
     let mut tx = merchant.transaction(&state.pool).await?;
-    let row: Option<CustomerRow> = sqlx::query_as(&format!("{SELECT_CUSTOMER} WHERE c.id = $1"))
-        .bind(customer_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(ApiError::from_database)?;
+    let customer = read::find(&mut tx, &state.keyring, merchant.merchant_id, customer_id).await.map_err(read_error)?;
     crate::auth::commit(tx).await?;
-    let row = row.ok_or_else(|| ApiError::NotFound(format!("no customer {customer_id}")))?;
-    Ok(Json(open(&state.keyring, merchant.merchant_id, row)?))
+    let customer = customer.ok_or_else(|| ApiError::NotFound(format!("no customer {customer_id}")))?;
+    Ok(Json(customer))
+}
+
+fn read_error(error: ReadError) -> ApiError {
+    match error {
+        ReadError::Database(error) => ApiError::from_database(error),
+        sealed @ ReadError::Sealed { .. } => ApiError::Internal(sealed.into()),
+    }
 }
 
 /// The lookup hashes (one per configured lookup key) of a phone filter, parsed as the customer's
@@ -268,47 +163,4 @@ fn email_lookup(keyring: &Keyring, raw: &str) -> Result<Vec<Vec<u8>>, ApiError> 
     }
     let email = customers::normalize_email(raw).ok_or_else(|| invalid("is not an email address".into()))?;
     Ok(keyring.lookup_hashes(EMAIL_LOOKUP_DOMAIN, &email))
-}
-
-/// The row as the merchant sees it: name and email opened, the phone opened only to be masked.
-fn open(keyring: &Keyring, merchant: MerchantId, row: CustomerRow) -> Result<Customer, ApiError> {
-    let field = |name: &str, sealed: Option<&[u8]>| -> Result<Option<String>, ApiError> {
-        let (Some(key_id), Some(sealed)) = (row.pii_key_id.as_deref(), sealed) else {
-            return Ok(None);
-        };
-        let plain = keyring.open(key_id, sealed, &customers::field_context(merchant, name)).map_err(|error| {
-            ApiError::Internal(anyhow::anyhow!("customer {} {name} does not open: {error}", row.id))
-        })?;
-        Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
-    };
-    let name = field("name", row.name_sealed.as_deref())?;
-    let email = field("email", row.email_sealed.as_deref())?;
-    let phone = field("phone", row.phone_sealed.as_deref())?.map(|e164| phone::masked(&e164));
-    let conversation = match (row.conversation_id, row.conversation_state) {
-        (Some(id), Some(state)) => Some(CustomerConversation {
-            id,
-            state,
-            last_message_at: row.conversation_last_message_at,
-            window_expires_at: row.conversation_window_expires_at,
-        }),
-        _ => None,
-    };
-    Ok(Customer {
-        id: row.id,
-        external_id: row.external_id,
-        name,
-        email,
-        phone,
-        country_code: row.country_code,
-        timezone: row.timezone,
-        consent: row.whatsapp_consent,
-        consent_source: row.consent_source,
-        consent_updated_at: row.consent_updated_at,
-        order_count: row.order_count,
-        last_order_at: row.last_order_at,
-        conversation,
-        erased_at: row.erased_at,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    })
 }

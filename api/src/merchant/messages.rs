@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
+use recete_shared::followups::planned::{self, PlannedMessage};
+use recete_shared::orders::read;
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,28 +33,6 @@ pub struct MessageQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize, FromRow, ToSchema)]
-pub struct PlannedMessage {
-    task_id: Uuid,
-    kind: String,
-    step: Option<String>,
-    order_id: Option<Uuid>,
-    external_order_id: Option<String>,
-    /// pending, done, cancelled, failed (retrying) or dead.
-    state: String,
-    planned_at: DateTime<Utc>,
-    /// Why it was deferred, skipped or failed, in words.
-    reason: Option<String>,
-    message_id: Option<Uuid>,
-    /// sending, sent, delivered, read or failed, once a send was attempted.
-    message_status: Option<String>,
-    template_name: Option<String>,
-    sent_at: Option<DateTime<Utc>>,
-    status_at: Option<DateTime<Utc>>,
-    error_code: Option<String>,
-    error_reason: Option<String>,
-}
-
 #[derive(Serialize, ToSchema)]
 #[schema(as = PlannedMessageList)]
 pub struct MessageList {
@@ -75,41 +53,17 @@ pub async fn list(
     Query(query): Query<MessageQuery>,
 ) -> Result<Json<MessageList>, ApiError> {
     let limit = pagination::limit(query.limit)?;
-    let order_uuid = query.order_id.as_deref().and_then(|id| Uuid::parse_str(id).ok());
     let mut tx = merchant.transaction(&state.pool).await?;
-    let messages: Vec<PlannedMessage> = sqlx::query_as(
-        "SELECT t.id AS task_id, t.kind, t.step, t.order_id, o.external_order_id, t.state, t.due_at AS planned_at,
-                t.status_reason AS reason, m.id AS message_id, m.status AS message_status, m.template_name, m.sent_at,
-                m.status_at, m.error_code, m.error_reason
-         FROM scheduled_tasks t
-         LEFT JOIN orders o ON o.id = t.order_id
-         LEFT JOIN messages m ON m.merchant_id = t.merchant_id AND m.idempotency_key = 'task:' || t.id::text
-         WHERE t.kind IN ('follow_up', 'reply')
-           AND ($1::text IS NULL OR t.order_id = $2 OR o.external_order_id = $1)
-         ORDER BY t.due_at, t.id
-         LIMIT $3",
-    )
-    .bind(&query.order_id)
-    .bind(order_uuid)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+    let messages = planned::list(&mut tx, query.order_id.as_deref(), limit).await.map_err(ApiError::from_database)?;
     if let Some(order_id) = &query.order_id
         && messages.is_empty()
     {
-        let mut tx = merchant.transaction(&state.pool).await?;
-        let known: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1 OR external_order_id = $2)")
-                .bind(order_uuid)
-                .bind(order_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(ApiError::from_database)?;
+        let order_uuid = Uuid::parse_str(order_id).ok();
+        let known = read::exists(&mut tx, order_uuid, order_id).await.map_err(ApiError::from_database)?;
         if !known {
             return Err(ApiError::NotFound(format!("no order {order_id}")));
         }
     }
+    crate::auth::commit(tx).await?;
     Ok(Json(MessageList { messages }))
 }

@@ -5,14 +5,15 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use recete_shared::followups::planned::{self, PlannedMessage};
+use recete_shared::orders::OrderStatus;
+use recete_shared::orders::read::{self, Order, OrderFilter, OrderItem};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::messages::PlannedMessage;
 use super::pagination;
 use crate::auth::Merchant;
 use crate::error::ApiError;
@@ -24,20 +25,6 @@ const MAX_EXTERNAL_ID_CHARS: usize = 255;
 /// The order routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list)).routes(routes!(show))
-}
-
-/// Where an order is: created, paid, fulfilled, delivered move forward; cancelled and refunded
-/// end it.
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum OrderStatus {
-    Created,
-    Paid,
-    Fulfilled,
-    Delivered,
-    Cancelled,
-    Refunded,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -63,31 +50,10 @@ pub struct OrderQuery {
     /// The store's own order id, exactly.
     #[param(min_length = 1, max_length = 255)]
     external_order_id: Option<String>,
-}
-
-#[derive(Serialize, FromRow, ToSchema)]
-pub struct Order {
-    id: Uuid,
-    /// The store's own id of the order.
-    external_order_id: String,
-    /// The number the customer sees and quotes (`#1001`), when the store sent one.
-    order_number: Option<String>,
-    status: OrderStatus,
-    customer_id: Option<Uuid>,
-    /// The store connection the order came through; absent for imported orders.
-    integration_id: Option<Uuid>,
-    /// ISO 4217.
-    currency: Option<String>,
-    /// The total in the currency's minor unit (cents).
-    total_minor: Option<i64>,
-    placed_at: Option<DateTime<Utc>>,
-    paid_at: Option<DateTime<Utc>>,
-    fulfilled_at: Option<DateTime<Utc>>,
-    delivered_at: Option<DateTime<Utc>>,
-    cancelled_at: Option<DateTime<Utc>>,
-    refunded_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    /// The order number the customer quotes (`#1001` or `1001`) or the store's id, exactly or by
+    /// its start.
+    #[param(min_length = 1, max_length = 255)]
+    number: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -95,18 +61,6 @@ pub struct OrderList {
     orders: Vec<Order>,
     /// Pass as `cursor` for the next page; absent on the last page.
     next_cursor: Option<String>,
-}
-
-#[derive(Serialize, FromRow, ToSchema)]
-pub struct OrderItem {
-    id: Uuid,
-    /// The catalogue product the line was matched to.
-    product_id: Option<Uuid>,
-    sku: Option<String>,
-    title: String,
-    quantity: i32,
-    /// The price of one unit in the currency's minor unit.
-    unit_price_minor: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -117,11 +71,6 @@ pub struct OrderDetail {
     /// The follow-ups planned after delivery, in planned order, with what became of each.
     follow_ups: Vec<PlannedMessage>,
 }
-
-const SELECT_ORDER: &str = "
-    SELECT id, external_order_id, order_number, status, customer_id, integration_id, currency, total_minor,
-           placed_at, paid_at, fulfilled_at, delivered_at, cancelled_at, refunded_at, created_at, updated_at
-    FROM orders";
 
 /// Orders, newest first (by placed time, or first seen when the store gave none).
 #[utoipa::path(
@@ -148,38 +97,29 @@ pub async fn list(
             detail: format!("must be 1 to {MAX_EXTERNAL_ID_CHARS} characters"),
         });
     }
+    if let Some(number) = &query.number
+        && (number.trim().is_empty() || number.chars().count() > MAX_EXTERNAL_ID_CHARS)
+    {
+        return Err(ApiError::InvalidField {
+            field: "number".into(),
+            detail: format!("must be 1 to {MAX_EXTERNAL_ID_CHARS} characters"),
+        });
+    }
+    let filter = OrderFilter {
+        status: query.status,
+        placed_from: query.placed_from,
+        placed_to: query.placed_to,
+        delivered_from: query.delivered_from,
+        delivered_to: query.delivered_to,
+        customer_id: query.customer_id,
+        external_order_id: query.external_order_id,
+        number: query.number,
+    };
     let mut tx = merchant.transaction(&state.pool).await?;
-    let mut orders: Vec<Order> = sqlx::query_as(&format!(
-        "{SELECT_ORDER}
-         WHERE merchant_id = $1
-           AND ($2::text IS NULL OR status = $2)
-           AND ($3::timestamptz IS NULL OR coalesce(placed_at, created_at) >= $3)
-           AND ($4::timestamptz IS NULL OR coalesce(placed_at, created_at) < $4)
-           AND ($5::timestamptz IS NULL OR delivered_at >= $5)
-           AND ($6::timestamptz IS NULL OR delivered_at < $6)
-           AND ($7::uuid IS NULL OR customer_id = $7)
-           AND ($8::text IS NULL OR external_order_id = $8)
-           AND ($9::timestamptz IS NULL OR (coalesce(placed_at, created_at), id) < ($9, $10))
-         ORDER BY coalesce(placed_at, created_at) DESC, id DESC
-         LIMIT $11"
-    ))
-    .bind(merchant.merchant_id)
-    .bind(query.status)
-    .bind(query.placed_from)
-    .bind(query.placed_to)
-    .bind(query.delivered_from)
-    .bind(query.delivered_to)
-    .bind(query.customer_id)
-    .bind(&query.external_order_id)
-    .bind(after.map(|(at, _)| at))
-    .bind(after.map(|(_, id)| id))
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let mut orders =
+        read::list(&mut tx, merchant.merchant_id, &filter, after, limit + 1).await.map_err(ApiError::from_database)?;
     crate::auth::commit(tx).await?;
-    let next_cursor =
-        pagination::finish_page(&mut orders, limit, |last| (last.placed_at.unwrap_or(last.created_at), last.id));
+    let next_cursor = pagination::finish_page(&mut orders, limit, Order::sort_key);
     Ok(Json(OrderList { orders, next_cursor }))
 }
 
@@ -197,37 +137,12 @@ pub async fn show(
     Path(order_id): Path<Uuid>,
 ) -> Result<Json<OrderDetail>, ApiError> {
     let mut tx = merchant.transaction(&state.pool).await?;
-    let order: Option<Order> = sqlx::query_as(&format!("{SELECT_ORDER} WHERE id = $1"))
-        .bind(order_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(ApiError::from_database)?;
-    let Some(order) = order else {
+    let Some(order) = read::find(&mut tx, order_id).await.map_err(ApiError::from_database)? else {
         return Err(ApiError::NotFound(format!("no order {order_id}")));
     };
-    let items: Vec<OrderItem> = sqlx::query_as(
-        "SELECT id, product_id, sku, title, quantity, unit_price_minor FROM order_items
-         WHERE order_id = $1 ORDER BY created_at, line_key",
-    )
-    .bind(order_id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let items = read::items(&mut tx, order_id).await.map_err(ApiError::from_database)?;
     // The same view of a planned message as `GET /api/messages`.
-    let follow_ups: Vec<PlannedMessage> = sqlx::query_as(
-        "SELECT t.id AS task_id, t.kind, t.step, t.order_id, o.external_order_id, t.state, t.due_at AS planned_at,
-                t.status_reason AS reason, m.id AS message_id, m.status AS message_status, m.template_name, m.sent_at,
-                m.status_at, m.error_code, m.error_reason
-         FROM scheduled_tasks t
-         JOIN orders o ON o.id = t.order_id
-         LEFT JOIN messages m ON m.merchant_id = t.merchant_id AND m.idempotency_key = 'task:' || t.id::text
-         WHERE t.order_id = $1 AND t.kind = 'follow_up'
-         ORDER BY t.due_at, t.id",
-    )
-    .bind(order_id)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let follow_ups = planned::follow_ups_of_order(&mut tx, order_id).await.map_err(ApiError::from_database)?;
     crate::auth::commit(tx).await?;
     Ok(Json(OrderDetail { order, items, follow_ups }))
 }

@@ -11,7 +11,7 @@ use super::imports::{self, ImportErrorRecord};
 use super::traces::{self, EventRecord, Identifiers};
 use super::{Counts, PrivacyError};
 use crate::crypto::Keyring;
-use crate::customers::field_context;
+use crate::customers::{ContactField, SEALED_COLUMNS, SealedContact};
 use crate::db::Tx;
 use crate::ids::{CustomerId, MerchantId};
 use crate::message_bodies;
@@ -213,10 +213,8 @@ struct TaskRow {
 struct CustomerRow {
     id: CustomerId,
     external_id: Option<String>,
-    pii_key_id: Option<String>,
-    phone_sealed: Option<Vec<u8>>,
-    email_sealed: Option<Vec<u8>>,
-    name_sealed: Option<Vec<u8>>,
+    #[sqlx(flatten)]
+    sealed: SealedContact,
     country_code: Option<String>,
     timezone: Option<String>,
     whatsapp_consent: String,
@@ -226,21 +224,6 @@ struct CustomerRow {
     updated_at: DateTime<Utc>,
 }
 
-/// Opens one sealed customer field; `None` when the row has none.
-fn open_field(
-    keyring: &Keyring,
-    merchant: MerchantId,
-    key_id: Option<&str>,
-    field: &str,
-    sealed: Option<&[u8]>,
-) -> Result<Option<String>, PrivacyError> {
-    let (Some(key_id), Some(sealed)) = (key_id, sealed) else {
-        return Ok(None);
-    };
-    let plain = keyring.open(key_id, sealed, &field_context(merchant, field))?;
-    Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
-}
-
 /// The customers' rows with their sealed fields opened, and what identifies them in webhooks.
 pub async fn customers(
     tx: &mut Tx,
@@ -248,11 +231,11 @@ pub async fn customers(
     merchant: MerchantId,
     ids: &[CustomerId],
 ) -> Result<(Vec<CustomerRecord>, Identifiers), PrivacyError> {
-    let rows: Vec<CustomerRow> = sqlx::query_as(
-        "SELECT id, external_id, pii_key_id, phone_sealed, email_sealed, name_sealed, country_code, timezone,
-                whatsapp_consent, consent_source, consent_updated_at, created_at, updated_at
-         FROM customers WHERE merchant_id = $1 AND id = ANY($2) ORDER BY created_at, id",
-    )
+    let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
+        "SELECT c.id, c.external_id, {SEALED_COLUMNS}, c.country_code, c.timezone,
+                c.whatsapp_consent, c.consent_source, c.consent_updated_at, c.created_at, c.updated_at
+         FROM customers c WHERE c.merchant_id = $1 AND c.id = ANY($2) ORDER BY c.created_at, c.id"
+    ))
     .bind(merchant)
     .bind(ids)
     .fetch_all(&mut **tx)
@@ -260,10 +243,9 @@ pub async fn customers(
     let mut records = Vec::with_capacity(rows.len());
     let mut identifiers = Identifiers::default();
     for row in rows {
-        let key_id = row.pii_key_id.as_deref();
-        let phone = open_field(keyring, merchant, key_id, "phone", row.phone_sealed.as_deref())?;
-        let email = open_field(keyring, merchant, key_id, "email", row.email_sealed.as_deref())?;
-        let name = open_field(keyring, merchant, key_id, "name", row.name_sealed.as_deref())?;
+        let phone = row.sealed.open(keyring, merchant, ContactField::Phone)?;
+        let email = row.sealed.open(keyring, merchant, ContactField::Email)?;
+        let name = row.sealed.open(keyring, merchant, ContactField::Name)?;
         identifiers.phones.extend(phone.clone());
         identifiers.emails.extend(email.clone());
         identifiers.external_ids.extend(row.external_id.clone());

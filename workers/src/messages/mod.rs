@@ -22,7 +22,7 @@ use recete_shared::config::{PoolSettings, WhatsAppSettings};
 use recete_shared::consent::{self, ConsentChange};
 use recete_shared::conversations::author;
 use recete_shared::crypto::Keyring;
-use recete_shared::customers;
+use recete_shared::customers::{self, ContactField, Recipient};
 use recete_shared::db::{self, Tx};
 use recete_shared::followups::planning;
 use recete_shared::followups::timing::{self, Consent, Decision, TimingInput};
@@ -142,16 +142,6 @@ struct TaskRow {
     step: Option<String>,
     due_at: DateTime<Utc>,
     payload: serde_json::Value,
-}
-
-#[derive(FromRow)]
-struct CustomerRow {
-    whatsapp_consent: String,
-    country_code: Option<String>,
-    timezone: Option<String>,
-    pii_key_id: Option<String>,
-    phone_sealed: Option<Vec<u8>>,
-    name_sealed: Option<Vec<u8>>,
 }
 
 #[derive(FromRow)]
@@ -279,16 +269,9 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
     };
     // Locked: two due messages for one customer are decided one after the other, so the second
     // sees the first and the frequency cap holds.
-    let customer: CustomerRow = sqlx::query_as(
-        "SELECT whatsapp_consent, country_code, timezone, pii_key_id, phone_sealed, name_sealed FROM customers
-         WHERE id = $1 FOR UPDATE",
-    )
-    .bind(customer_id)
-    .fetch_one(&mut *tx)
-    .await
-    .context("Failed to load the customer")?;
+    let customer = customers::lock_recipient(&mut tx, customer_id).await.context("Failed to load the customer")?;
     let (merchant_zone, settings) = merchant_context(&mut tx, task.merchant_id).await?;
-    let phone = open_field(deps, task.merchant_id, &customer, "phone", customer.phone_sealed.as_deref())?;
+    let phone = open_field(deps, task.merchant_id, &customer, ContactField::Phone)?;
     let Some(phone) = phone else {
         finish(&mut tx, task_id, "cancelled", "customer has no phone number").await?;
         tx.commit().await?;
@@ -390,7 +373,7 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
     .bind(customer_id)
     .fetch_one(&mut *tx)
     .await?;
-    let name = open_field(deps, task.merchant_id, &customer, "name", customer.name_sealed.as_deref())?;
+    let name = open_field(deps, task.merchant_id, &customer, ContactField::Name)?;
     let content = render::content(&mut tx, &deps.keyring, &task, &settings, window_open, name.as_deref()).await?;
     let Some(content) = content else {
         finish(&mut tx, task_id, "cancelled", "the step is no longer in the merchant's follow-up plan").await?;
@@ -475,18 +458,13 @@ async fn merchant_context(tx: &mut Tx, merchant: MerchantId) -> anyhow::Result<(
 fn open_field(
     deps: &MessageDeps,
     merchant: MerchantId,
-    customer: &CustomerRow,
-    field: &str,
-    sealed: Option<&[u8]>,
+    customer: &Recipient,
+    field: ContactField,
 ) -> anyhow::Result<Option<String>> {
-    let (Some(sealed), Some(key_id)) = (sealed, customer.pii_key_id.as_deref()) else {
-        return Ok(None);
-    };
-    let plaintext = deps
-        .keyring
-        .open(key_id, sealed, &customers::field_context(merchant, field))
-        .with_context(|| format!("Failed to open the customer's {field}"))?;
-    Ok(Some(String::from_utf8(plaintext).context("customer field is not UTF-8")?))
+    customer
+        .sealed
+        .open(&deps.keyring, merchant, field)
+        .with_context(|| format!("Failed to open the customer's {}", field.as_str()))
 }
 
 async fn rate_limit_wait(

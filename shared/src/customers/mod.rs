@@ -19,6 +19,11 @@ use crate::ids::{CustomerId, EventId, MerchantId};
 use crate::merchant_events::{self, MerchantEvent, OptedOut};
 use crate::phone::PhoneNumber;
 
+pub mod read;
+pub mod sealed;
+
+pub use sealed::{ContactField, SEALED_COLUMNS, SealedContact};
+
 pub const PHONE_LOOKUP_DOMAIN: &str = "phone";
 pub const EMAIL_LOOKUP_DOMAIN: &str = "email";
 
@@ -294,30 +299,39 @@ pub async fn masked_contact(
     merchant: MerchantId,
     customer: CustomerId,
 ) -> Result<Option<MaskedContact>, UpsertError> {
-    #[derive(FromRow)]
-    struct Sealed {
-        pii_key_id: Option<String>,
-        name_sealed: Option<Vec<u8>>,
-        phone_sealed: Option<Vec<u8>>,
-    }
-    let row: Option<Sealed> =
-        sqlx::query_as("SELECT pii_key_id, name_sealed, phone_sealed FROM customers WHERE id = $1")
+    let row: Option<SealedContact> =
+        sqlx::query_as(&format!("SELECT {SEALED_COLUMNS} FROM customers c WHERE c.id = $1"))
             .bind(customer)
             .fetch_optional(&mut **tx)
             .await?;
-    let Some(Sealed { pii_key_id: key_id, name_sealed, phone_sealed }) = row else {
+    let Some(sealed) = row else {
         return Ok(None);
     };
-    let open = |field: &str, sealed: Option<Vec<u8>>| -> Result<Option<String>, UpsertError> {
-        let (Some(key_id), Some(sealed)) = (key_id.as_deref(), sealed) else {
-            return Ok(None);
-        };
-        let plain = keyring.open(key_id, &sealed, &field_context(merchant, field))?;
-        Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
-    };
-    let name = open("name", name_sealed)?;
-    let phone = open("phone", phone_sealed)?.map(|e164| crate::phone::masked(&e164));
+    let name = sealed.open(keyring, merchant, ContactField::Name)?;
+    let phone = sealed.masked_phone(keyring, merchant)?;
     Ok(Some(MaskedContact { id: customer.as_uuid(), name, phone }))
+}
+
+/// What sending a message to a customer needs: consent, where they live, their sealed contact.
+#[derive(Debug, FromRow)]
+pub struct Recipient {
+    pub whatsapp_consent: String,
+    pub country_code: Option<String>,
+    pub timezone: Option<String>,
+    #[sqlx(flatten)]
+    pub sealed: SealedContact,
+}
+
+/// The customer a message is about to go to, locked: two due messages for one customer are
+/// decided one after the other, so the second sees the first and the frequency cap holds.
+pub async fn lock_recipient(tx: &mut Tx, customer: CustomerId) -> Result<Recipient, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT c.whatsapp_consent, c.country_code, c.timezone, {SEALED_COLUMNS} FROM customers c
+         WHERE c.id = $1 FOR UPDATE"
+    ))
+    .bind(customer)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 /// Whether the stored customer already holds everything the snapshot says, under the active

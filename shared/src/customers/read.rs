@@ -1,0 +1,222 @@
+//! Reading the merchant's customers as a dashboard shows them: the list (newest first, filtered by
+//! consent, creation time, phone or email lookup hashes) and one customer, each with their order
+//! figures and latest conversation.
+//!
+//! The name and email (the store's own data) are opened; the phone number is the key to the
+//! customer's WhatsApp and is never given whole, only its country code and last two digits.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{ContactField, SEALED_COLUMNS, SealedContact};
+use crate::conversations::ConversationState;
+use crate::crypto::{Keyring, KeyringError};
+use crate::db::Tx;
+use crate::ids::MerchantId;
+
+/// Whether the customer agreed to WhatsApp messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ConsentState {
+    Granted,
+    Revoked,
+    /// Never said either way: no proactive messages.
+    Unknown,
+}
+
+/// The customer's latest conversation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerConversation {
+    pub id: Uuid,
+    pub state: ConversationState,
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// Until then free-form messages may be sent; afterwards only approved templates.
+    pub window_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Customer {
+    pub id: Uuid,
+    /// The store's own id of the customer.
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Masked: the country code and the last two digits, e.g. `+49 ****89`.
+    pub phone: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country_code: Option<String>,
+    /// The customer's own IANA time zone, when known.
+    pub timezone: Option<String>,
+    pub consent: ConsentState,
+    /// Where the consent came from: `whatsapp:STOP`, `whatsapp:button`, `whatsapp:user_preferences`,
+    /// `shopify:sms_marketing_consent`...
+    pub consent_source: Option<String>,
+    pub consent_updated_at: Option<DateTime<Utc>>,
+    pub order_count: i64,
+    /// When the newest order was placed (or first seen, when the store gave no time).
+    pub last_order_at: Option<DateTime<Utc>>,
+    pub conversation: Option<CustomerConversation>,
+    /// Set when the customer's personal data was erased; name, email and phone are then absent.
+    pub erased_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which customers a list holds; every field left `None` filters nothing.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    pub consent: Option<ConsentState>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    /// The lookup hashes of a phone number (one per lookup key).
+    pub phone_lookups: Option<Vec<Vec<u8>>>,
+    /// The lookup hashes of an email address.
+    pub email_lookups: Option<Vec<Vec<u8>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("customer {customer} does not open: {source}")]
+    Sealed { customer: Uuid, source: KeyringError },
+}
+
+#[derive(FromRow)]
+struct CustomerRow {
+    id: Uuid,
+    external_id: Option<String>,
+    #[sqlx(flatten)]
+    sealed: SealedContact,
+    country_code: Option<String>,
+    timezone: Option<String>,
+    whatsapp_consent: ConsentState,
+    consent_source: Option<String>,
+    consent_updated_at: Option<DateTime<Utc>>,
+    order_count: i64,
+    last_order_at: Option<DateTime<Utc>>,
+    conversation_id: Option<Uuid>,
+    conversation_state: Option<ConversationState>,
+    conversation_last_message_at: Option<DateTime<Utc>>,
+    conversation_window_expires_at: Option<DateTime<Utc>>,
+    erased_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The row, its order figures and its latest conversation.
+fn select_customer() -> String {
+    format!(
+        "SELECT c.id, c.external_id, {SEALED_COLUMNS}, c.country_code,
+                c.timezone, c.whatsapp_consent, c.consent_source, c.consent_updated_at, c.erased_at, c.created_at,
+                c.updated_at, placed.order_count, placed.last_order_at,
+                conv.id AS conversation_id, conv.state AS conversation_state,
+                conv.last_message_at AS conversation_last_message_at,
+                conv.window_expires_at AS conversation_window_expires_at
+         FROM customers c
+         CROSS JOIN LATERAL (
+             SELECT count(*) AS order_count, max(coalesce(o.placed_at, o.created_at)) AS last_order_at
+             FROM orders o WHERE o.customer_id = c.id
+         ) placed
+         LEFT JOIN LATERAL (
+             SELECT id, state, last_message_at, window_expires_at FROM conversations
+             WHERE customer_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1
+         ) conv ON true"
+    )
+}
+
+/// Up to `limit` customers matching `filter`, newest first, strictly after the sort key `after`.
+pub async fn list(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    filter: &CustomerFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Customer>, ReadError> {
+    let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
+        "{}
+         WHERE c.merchant_id = $1
+           AND ($2::text IS NULL OR c.whatsapp_consent = $2)
+           AND ($3::timestamptz IS NULL OR c.created_at >= $3)
+           AND ($4::timestamptz IS NULL OR c.created_at < $4)
+           AND ($5::bytea[] IS NULL OR c.phone_lookup = ANY($5))
+           AND ($6::bytea[] IS NULL OR c.email_lookup = ANY($6))
+           AND ($7::timestamptz IS NULL OR (c.created_at, c.id) < ($7, $8))
+         ORDER BY c.created_at DESC, c.id DESC
+         LIMIT $9",
+        select_customer()
+    ))
+    .bind(merchant)
+    .bind(filter.consent)
+    .bind(filter.created_from)
+    .bind(filter.created_to)
+    .bind(&filter.phone_lookups)
+    .bind(&filter.email_lookups)
+    .bind(after.map(|(at, _)| at))
+    .bind(after.map(|(_, id)| id))
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter().map(|row| open(keyring, merchant, row)).collect()
+}
+
+/// One customer, if the merchant has them.
+pub async fn find(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    customer_id: Uuid,
+) -> Result<Option<Customer>, ReadError> {
+    let row: Option<CustomerRow> = sqlx::query_as(&format!("{} WHERE c.id = $1", select_customer()))
+        .bind(customer_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| open(keyring, merchant, row)).transpose()
+}
+
+impl Customer {
+    /// The key the list is sorted by.
+    pub fn sort_key(&self) -> (DateTime<Utc>, Uuid) {
+        (self.created_at, self.id)
+    }
+}
+
+/// The row as the merchant sees it: name and email opened, the phone opened only to be masked.
+fn open(keyring: &Keyring, merchant: MerchantId, row: CustomerRow) -> Result<Customer, ReadError> {
+    let sealed_error = |source| ReadError::Sealed { customer: row.id, source };
+    let name = row.sealed.open(keyring, merchant, ContactField::Name).map_err(sealed_error)?;
+    let email = row.sealed.open(keyring, merchant, ContactField::Email).map_err(sealed_error)?;
+    let phone = row.sealed.masked_phone(keyring, merchant).map_err(sealed_error)?;
+    let conversation = match (row.conversation_id, row.conversation_state) {
+        (Some(id), Some(state)) => Some(CustomerConversation {
+            id,
+            state,
+            last_message_at: row.conversation_last_message_at,
+            window_expires_at: row.conversation_window_expires_at,
+        }),
+        _ => None,
+    };
+    Ok(Customer {
+        id: row.id,
+        external_id: row.external_id,
+        name,
+        email,
+        phone,
+        country_code: row.country_code,
+        timezone: row.timezone,
+        consent: row.whatsapp_consent,
+        consent_source: row.consent_source,
+        consent_updated_at: row.consent_updated_at,
+        order_count: row.order_count,
+        last_order_at: row.last_order_at,
+        conversation,
+        erased_at: row.erased_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
