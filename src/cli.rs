@@ -55,6 +55,11 @@ pub enum Command {
         #[command(subcommand)]
         command: OperatorsCommand,
     },
+    /// Manage who of a merchant may sign in to the web console.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Manage encryption keys.
     Keys {
         #[command(subcommand)]
@@ -204,6 +209,31 @@ pub enum OperatorsCommand {
     Disable {
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Add a console user to a merchant; prints their one-time sign-in link once, as JSON.
+    Add {
+        #[arg(long)]
+        merchant: MerchantId,
+        /// Their email address, unique across all merchants.
+        #[arg(long)]
+        email: String,
+        /// owner, agent or viewer.
+        #[arg(long)]
+        role: recete_console::users::Role,
+    },
+    /// List a merchant's console users, one JSON object per line.
+    List {
+        #[arg(long)]
+        merchant: MerchantId,
+    },
+    /// Disable a console user; their sessions end at once.
+    Disable {
+        #[arg(long)]
+        email: String,
     },
 }
 

@@ -55,7 +55,11 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listen) = roles.api {
         let deps = Dependencies { pool: pool.clone(), redis: redis.clone(), keyring: keyring.clone() };
-        let app = Application::build(settings, listen.unwrap_or(settings.api.listen), deps).await?;
+        let mut app = Application::build(settings, listen.unwrap_or(settings.api.listen), deps).await?;
+        // The merchants' console shares the API's listener and port, under /console.
+        if settings.console.enabled {
+            app = app.with_routes(recete_console::router(recete_console::ConsoleState::new(settings, pool.clone())));
+        }
         let operator_routes = app.operator_routes();
         tasks.spawn(app.run_until_stopped(shutdown.clone()));
         // The queue board lives with the API, on an address of its own, with the API's metrics

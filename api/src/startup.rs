@@ -137,6 +137,15 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// Serves `routes` on the API's own listener beside the API: the merchants' web console,
+    /// composed by the binary so this crate does not depend on it. They keep their own layers
+    /// (the API's rate limits, timeouts and headers do not wrap them), must not overlap the
+    /// API's paths, and must set no fallback (the API's answers unknown paths).
+    pub fn with_routes(mut self, routes: Router) -> Self {
+        self.router = self.router.merge(routes);
+        self
+    }
+
     /// `/readyz` with every dependency's details and `/metrics`, to serve on the operators'
     /// listener (`ops.listen`), never on the public one.
     pub fn operator_routes(&self) -> Router {

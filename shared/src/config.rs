@@ -52,6 +52,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub events: EventSettings,
     pub ops: OpsSettings,
+    pub console: ConsoleSettings,
     pub metrics: MetricsSettings,
 }
 
@@ -522,6 +523,24 @@ pub struct OpsSettings {
     pub payload_preview_bytes: usize,
 }
 
+/// The merchants' web console (`/console`), served on the API's own listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// Serve the console at all; off, `/console` exists nowhere.
+    pub enabled: bool,
+    /// How long a signed-in user stays signed in without using the console.
+    pub session_idle_secs: u64,
+    /// How long a one-time sign-in link (from `recete users add` or an owner's invitation) works.
+    pub sign_in_link_ttl_secs: u64,
+    /// Failed sign-ins one account may have within `sign_in_window_secs` before it must wait.
+    pub sign_in_failures_per_account: u32,
+    /// Failed sign-ins one client address may have within `sign_in_window_secs`.
+    pub sign_in_failures_per_address: u32,
+    /// The window failed sign-ins are counted in.
+    pub sign_in_window_secs: u64,
+}
+
 /// Metrics read from PostgreSQL rather than counted in the process.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -734,6 +753,19 @@ impl Settings {
             return invalid(
                 "events.stream_heartbeat_secs, events.stream_poll_secs, events.max_streams_per_merchant and \
                  events.retention_days must be at least 1"
+                    .into(),
+            );
+        }
+        let console = &self.console;
+        if console.session_idle_secs == 0
+            || console.sign_in_link_ttl_secs == 0
+            || console.sign_in_failures_per_account == 0
+            || console.sign_in_failures_per_address == 0
+            || console.sign_in_window_secs == 0
+        {
+            return invalid(
+                "console.session_idle_secs, console.sign_in_link_ttl_secs, console.sign_in_failures_per_account, \
+                 console.sign_in_failures_per_address and console.sign_in_window_secs must be at least 1"
                     .into(),
             );
         }

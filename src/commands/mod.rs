@@ -3,6 +3,7 @@ pub mod healthcheck;
 pub mod imports;
 pub mod knowledge;
 pub mod operators;
+pub mod users;
 
 use recete_shared::config::Settings;
 use recete_shared::imports::ImportKind;
@@ -10,7 +11,7 @@ use recete_shared::integrations::{Given, NewIntegration};
 
 use crate::cli::{
     Command, ImportCommand, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand, OperatorsCommand,
-    ProductsCommand,
+    ProductsCommand, UsersCommand,
 };
 use crate::fleet;
 
@@ -46,6 +47,11 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
         Command::Operators { command: OperatorsCommand::Disable { name } } => {
             operators::disable(&settings, &name).await
         }
+        Command::Users { command: UsersCommand::Add { merchant, email, role } } => {
+            users::add(&settings, merchant, &email, role).await
+        }
+        Command::Users { command: UsersCommand::List { merchant } } => users::list(&settings, merchant).await,
+        Command::Users { command: UsersCommand::Disable { email } } => users::disable(&settings, &email).await,
         Command::Products { command: ProductsCommand::Scrape { merchant, url } } => {
             knowledge::scrape_product(&settings, merchant, &url).await
         }

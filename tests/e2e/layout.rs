@@ -18,6 +18,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("recete-scrape", &["recete-knowledge", "recete-shared"]),
     ("recete-agent", &["recete-knowledge", "recete-llm", "recete-shared"]),
     ("recete-ops", &["recete-shared"]),
+    // The merchants' web console: pages over the domain layer, mounted by the binary.
+    ("recete-console", &["recete-shared"]),
     // HTTP only: never the workers, the agent or the queue board.
     ("recete-api", &["recete-events", "recete-imports", "recete-knowledge", "recete-scrape", "recete-shared"]),
     // Job handlers: never the API or the queue board.
@@ -40,6 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "recete-agent",
             "recete-api",
+            "recete-console",
             "recete-embed",
             "recete-knowledge",
             "recete-llm",

@@ -1,0 +1,16 @@
+//! The console's stylesheet and icon, compiled into the binary: nothing comes from elsewhere,
+//! and no build step (no Node) makes them.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+const CSS: &str = include_str!("assets/console.css");
+const ICON: &str = include_str!("assets/favicon.svg");
+
+pub async fn css() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
+}
+
+pub async fn icon() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], ICON)
+}

@@ -1,0 +1,139 @@
+//! The merchants' web console, served under `/console` on the API's own listener.
+//!
+//! Server-rendered HTML (maud), plain POST forms, sessions in PostgreSQL, CSRF tokens on every
+//! form, cross-site POSTs refused, its own security headers (a Content-Security-Policy allowing
+//! only this origin), request timeout and body limit; the stylesheet is compiled in and nothing
+//! is loaded from elsewhere. This crate owns the console's users, sessions, sign-in links and
+//! sign-in failure counts (their row types and SQL live in [`users`], [`sessions`],
+//! [`sign_in_links`] and [`sign_in_limits`]).
+//!
+//! Pages built on it take a [`auth::ConsoleUser`] (the signed-in user, with
+//! `require`/`actor`/`transaction`), render with [`layout::page`], take their words from
+//! [`text`] and fail with [`error::PageError`].
+
+mod assets;
+pub mod auth;
+pub mod error;
+pub mod layout;
+mod pages;
+pub mod passwords;
+pub mod sessions;
+pub mod sign_in_limits;
+pub mod sign_in_links;
+pub mod text;
+pub mod users;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use recete_shared::config::Settings;
+use recete_shared::rate_limit::Cidr;
+use sqlx::PgPool;
+
+use self::error::PageError;
+
+/// How long one console request may take; the database's statement timeout usually ends it first.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Everything a console handler may use; cheap to clone.
+#[derive(Clone)]
+pub struct ConsoleState {
+    pub pool: PgPool,
+    /// A session unused this long is gone (`console.session_idle_secs`).
+    pub session_idle: Duration,
+    /// How long a one-time sign-in link works (`console.sign_in_link_ttl_secs`).
+    pub sign_in_link_ttl: Duration,
+    pub sign_in_limits: sign_in_limits::Limits,
+    /// `app.public_url`, the start of every sign-in link.
+    pub public_url: String,
+    /// Cookies get `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (`rate_limits.trusted_proxies`).
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+impl ConsoleState {
+    pub fn new(settings: &Settings, pool: PgPool) -> Self {
+        let console = &settings.console;
+        Self {
+            pool,
+            session_idle: Duration::from_secs(console.session_idle_secs),
+            sign_in_link_ttl: Duration::from_secs(console.sign_in_link_ttl_secs),
+            sign_in_limits: sign_in_limits::Limits {
+                per_account: console.sign_in_failures_per_account,
+                per_address: console.sign_in_failures_per_address,
+                window: Duration::from_secs(console.sign_in_window_secs),
+            },
+            public_url: settings.app.public_url.clone(),
+            secure_cookies: settings.app.public_url.starts_with("https://"),
+            trusted_proxies: settings.rate_limits.trusted_proxies.clone(),
+        }
+    }
+}
+
+/// Every console route, under `/console`, with its own security headers, timeout and body
+/// limit. It sets no fallback, so it merges into a router that has one (the API's); unknown
+/// paths under `/console` get the console's own 404 page.
+pub fn router(state: ConsoleState) -> Router {
+    passwords::warm_up();
+    let signed_in = Router::new()
+        .route("/console", get(pages::home))
+        .route("/console/account", get(pages::account::page))
+        .route("/console/account/password", post(pages::account::change_password))
+        .route("/console/sign-out", post(pages::sign_in::sign_out))
+        .route("/console/sign-out-everywhere", post(pages::account::sign_out_everywhere))
+        .route("/console/settings/users", get(pages::users::list).post(pages::users::invite))
+        .route("/console/settings/users/{id}", get(pages::users::detail))
+        .route("/console/settings/users/{id}/role", post(pages::users::change_role))
+        .route("/console/settings/users/{id}/disable", post(pages::users::disable))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    Router::new()
+        .merge(signed_in)
+        .route("/console/sign-in", get(pages::sign_in::page).post(pages::sign_in::sign_in))
+        .route("/console/sign-in/link/{token}", get(pages::sign_in::link_page).post(pages::sign_in::redeem_link))
+        .route("/console/assets/console.css", get(assets::css))
+        .route("/console/assets/favicon.svg", get(assets::icon))
+        .route("/console/{*rest}", any(not_found))
+        .layer(middleware::from_fn(auth::same_origin_posts))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(time_limit))
+        .layer(DefaultBodyLimit::max(auth::MAX_FORM_BYTES))
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> PageError {
+    PageError::NotFound(text::no_page(request.uri().path()))
+}
+
+async fn time_limit(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout_secs = REQUEST_TIMEOUT.as_secs(), "console: request timed out");
+            PageError::TimedOut.into_response()
+        }
+    }
+}
+
+/// The console loads only its own files, runs no script, cannot be framed, and is never cached.
+async fn security_headers(request: Request, next: Next) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}
