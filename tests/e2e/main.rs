@@ -1,6 +1,7 @@
 //! End-to-end tests against real PostgreSQL and Redis: the HTTP API, and the worker pipeline.
 
 mod api;
+mod demo;
 mod deployment;
 mod event_stream;
 mod followups;
