@@ -30,7 +30,9 @@ use crate::error::ApiError;
 use crate::request_timeout::RequestTimeouts;
 use crate::security_headers::SecurityHeaders;
 use crate::state::{AppState, Draining};
-use crate::{demo_pages, health, http_metrics, openapi, rate_limit, request_id, request_timeout, security_headers, webhooks};
+use crate::{
+    demo_pages, health, http_metrics, openapi, rate_limit, request_id, request_timeout, security_headers, webhooks,
+};
 
 /// Connections the API shares with the rest of the process.
 #[derive(Clone)]

@@ -17,7 +17,10 @@ pub fn closing_words(settings: &Settings, base_url: &str, seeded: &Seeded) -> St
     let _ = writeln!(out, "\ndemo: the story is ready. Merchant {}.", seeded.shop.merchant.merchant_id);
     let _ = writeln!(out, "  console:  {console}");
     sign_in_step(&mut out, seeded);
-    let _ = writeln!(out, "\n  1. Products scraped from the demo store's own pages ({base_url}/demo/products) and embedded:");
+    let _ = writeln!(
+        out,
+        "\n  1. Products scraped from the demo store's own pages ({base_url}/demo/products) and embedded:"
+    );
     for (title, chunks) in &told.products {
         let _ = writeln!(out, "       {title}: {chunks} chunks");
     }

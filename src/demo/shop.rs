@@ -99,8 +99,7 @@ pub async fn ensure(settings: &Settings, client: &DemoClient, file: &Path) -> an
     if shop.shopify.is_none() {
         let secret = new_secret();
         let body = json!({ "kind": "shopify", "secret": secret, "shop_domain": SHOP_DOMAIN });
-        let created =
-            client.expect(&key, Method::POST, "/api/integrations", Some(&body), StatusCode::CREATED).await?;
+        let created = client.expect(&key, Method::POST, "/api/integrations", Some(&body), StatusCode::CREATED).await?;
         shop.shopify = Some(integration(&created, secret, None)?);
         save(file, &shop)?;
     }
@@ -108,8 +107,7 @@ pub async fn ensure(settings: &Settings, client: &DemoClient, file: &Path) -> an
         let secret = new_secret();
         let phone_number_id = phone_number_id(shop.merchant.merchant_id);
         let body = json!({ "kind": "whatsapp", "secret": secret, "phone_number_id": phone_number_id });
-        let created =
-            client.expect(&key, Method::POST, "/api/integrations", Some(&body), StatusCode::CREATED).await?;
+        let created = client.expect(&key, Method::POST, "/api/integrations", Some(&body), StatusCode::CREATED).await?;
         shop.whatsapp = Some(integration(&created, secret, Some(phone_number_id))?);
         save(file, &shop)?;
     }
@@ -191,8 +189,7 @@ fn save(file: &Path, shop: &DemoShop) -> anyhow::Result<()> {
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut handle =
-        options.open(file).with_context(|| format!("cannot write the demo file {}", file.display()))?;
+    let mut handle = options.open(file).with_context(|| format!("cannot write the demo file {}", file.display()))?;
     std::io::Write::write_all(&mut handle, text.as_bytes())
         .with_context(|| format!("cannot write the demo file {}", file.display()))?;
     Ok(())

@@ -92,7 +92,9 @@ async fn scrape_products(client: &DemoClient, key: &str) -> anyhow::Result<Vec<(
         if matches!(state.and_then(Value::as_str), Some("done" | "pending")) {
             continue;
         }
-        client.expect(key, Method::POST, "/api/products/scrape", Some(&json!({ "url": url })), StatusCode::ACCEPTED).await?;
+        client
+            .expect(key, Method::POST, "/api/products/scrape", Some(&json!({ "url": url })), StatusCode::ACCEPTED)
+            .await?;
     }
     let deadline = Instant::now() + PRODUCTS_WAIT;
     loop {
@@ -105,7 +107,8 @@ async fn scrape_products(client: &DemoClient, key: &str) -> anyhow::Result<Vec<(
             };
             if product["scrape_state"] == "failed" {
                 let id = product["id"].as_str().unwrap_or_default();
-                let detail = client.expect(key, Method::GET, &format!("/api/products/{id}"), None, StatusCode::OK).await?;
+                let detail =
+                    client.expect(key, Method::GET, &format!("/api/products/{id}"), None, StatusCode::OK).await?;
                 bail!("scraping {url} failed: {}", detail["scrape_error"].as_str().unwrap_or("no reason given"));
             }
             let chunks = product["chunk_count"].as_i64().unwrap_or(0);
@@ -234,12 +237,7 @@ enum Outcome {
 }
 
 /// Waits for the conversation holding the customer's `text` to reach `outcome`; returns its id.
-async fn wait_for_conversation(
-    client: &DemoClient,
-    key: &str,
-    text: &str,
-    outcome: Outcome,
-) -> anyhow::Result<Uuid> {
+async fn wait_for_conversation(client: &DemoClient, key: &str, text: &str, outcome: Outcome) -> anyhow::Result<Uuid> {
     let deadline = Instant::now() + STEP_WAIT;
     loop {
         let listed = client.expect(key, Method::GET, "/api/conversations?limit=200", None, StatusCode::OK).await?;

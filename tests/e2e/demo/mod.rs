@@ -101,14 +101,13 @@ async fn the_demo_story_is_told_through_the_api_once_however_often_it_runs() {
 
     // The delivered order's first follow-up went to the local outbox, to the customer whose phone
     // was typed `0532 123 45 67` in Turkey.
-    let (order_id, customer_id, status): (Uuid, Option<Uuid>, String) = sqlx::query_as(
-        "SELECT id, customer_id, status FROM orders WHERE merchant_id = $1 AND external_order_id = $2",
-    )
-    .bind(merchant)
-    .bind(story::ORDER_ID)
-    .fetch_one(&app.admin)
-    .await
-    .expect("the demo order");
+    let (order_id, customer_id, status): (Uuid, Option<Uuid>, String) =
+        sqlx::query_as("SELECT id, customer_id, status FROM orders WHERE merchant_id = $1 AND external_order_id = $2")
+            .bind(merchant)
+            .bind(story::ORDER_ID)
+            .fetch_one(&app.admin)
+            .await
+            .expect("the demo order");
     assert_eq!(status, "delivered");
     let customer_id = customer_id.expect("the order names its customer");
     let follow_ups: Vec<(String, Option<String>, Option<Uuid>)> = sqlx::query_as(
