@@ -51,11 +51,15 @@ pub async fn seed(settings: &Settings, base_url: &str, file: &Path) -> anyhow::R
 /// `recete all --demo FILE`: the API and every worker pool, and the demo story once they are
 /// ready. A story that cannot be told is reported; the fleet keeps running.
 pub async fn run_all(mut settings: Settings, listen: Option<SocketAddr>, file: PathBuf) -> anyhow::Result<()> {
-    if settings.app.environment != Environment::Development {
+    let environment = match settings.app.environment {
+        Environment::Development => "development",
+        Environment::Test => "test",
+        Environment::Production => "production",
+    };
+    if environment != "development" {
         bail!(
             "--demo serves the demo store's pages on the API's own address and needs app.environment = \
-             \"development\"; this one is {:?}",
-            settings.app.environment
+             \"development\"; this one is \"{environment}\" (nothing was started)"
         );
     }
     let address = listen.unwrap_or(settings.api.listen);

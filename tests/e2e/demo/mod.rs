@@ -10,7 +10,7 @@ use recete_api::demo_pages::PAGES;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app_with};
-use crate::production::{LOOKUP_KEY, SEALING_KEY};
+use crate::production::{LOOKUP_KEY, SEALING_KEY, recete};
 
 /// A development app as `make run` starts it, on a random port, whose replies are not spaced out.
 async fn spawn_development_app() -> TestApp {
@@ -207,4 +207,37 @@ async fn the_demo_store_pages_are_served_in_development_only() {
     // Tests run in `test`: no demo pages there either.
     let test = crate::helpers::spawn_app().await;
     assert_eq!(test.client.get(test.url(&page)).send().await.expect("request sent").status(), 404);
+}
+
+#[test]
+fn the_demo_is_refused_outside_development_before_anything_starts() {
+    let file = DemoFile::new();
+    let demo_file = file.0.to_string_lossy().into_owned();
+    let refused = |environment: &str, keys: &[(&str, &str)]| {
+        let mut command = recete();
+        command
+            .args(["all", "--listen", "127.0.0.1:0", "--demo", &demo_file])
+            .env("RECETE__APP__ENVIRONMENT", environment)
+            .env("RECETE__LOG__FILTER", "warn");
+        for (name, value) in keys {
+            command.env(name, value);
+        }
+        let output = command.output().expect("recete runs");
+        assert!(!output.status.success(), "{environment}: started");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let production_keys = [
+        ("RECETE__CRYPTO__ACTIVE_KEY_ID", "prod-2026"),
+        ("RECETE__CRYPTO__KEYS__PROD-2026", SEALING_KEY),
+        ("RECETE__CRYPTO__ACTIVE_LOOKUP_KEY_ID", "lookup-2026"),
+        ("RECETE__CRYPTO__LOOKUP_KEYS__LOOKUP-2026", LOOKUP_KEY),
+    ];
+    for (environment, keys) in [("production", &production_keys[..]), ("test", &[][..])] {
+        let stderr = refused(environment, keys);
+        assert!(
+            stderr.contains(&format!("needs app.environment = \"development\"; this one is \"{environment}\"")),
+            "{environment}: {stderr}"
+        );
+    }
+    assert!(!file.0.exists(), "no demo file was written");
 }
