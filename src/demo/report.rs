@@ -16,7 +16,7 @@ pub fn closing_words(settings: &Settings, base_url: &str, seeded: &Seeded) -> St
     let mut out = String::new();
     let _ = writeln!(out, "\ndemo: the story is ready. Merchant {}.", seeded.shop.merchant.merchant_id);
     let _ = writeln!(out, "  console:  {console}");
-    sign_in_step(&mut out, seeded);
+    sign_in_instructions(&mut out, seeded);
     let _ = writeln!(
         out,
         "\n  1. Products scraped from the demo store's own pages ({base_url}/demo/products) and embedded:"
@@ -79,10 +79,11 @@ pub fn closing_words(settings: &Settings, base_url: &str, seeded: &Seeded) -> St
     out
 }
 
-/// How the merchant signs in. `recete users add --merchant ID --email E --role owner` will print a
-/// one-time sign-in link for the console here; until it exists, the merchant API key (kept in the
-/// demo file) is the way in, for the console and for every API call.
-fn sign_in_step(out: &mut String, seeded: &Seeded) {
+/// How the demo merchant signs in: the one place the demo says it. Once `recete users add
+/// --merchant ID --email E --role owner` exists, the owner's one-time sign-in link for the console
+/// is printed here instead; until then the merchant API key (kept in the demo file) is the way in,
+/// for the console and for every API call.
+fn sign_in_instructions(out: &mut String, seeded: &Seeded) {
     let _ = writeln!(out, "  sign in:  with the demo merchant's API key (kept in {}):", seeded.file.display());
     let _ = writeln!(out, "     export RECETE_KEY={}", seeded.shop.merchant.api_key);
 }
