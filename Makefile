@@ -4,7 +4,7 @@ CARGO ?= cargo
 RECETE := target/debug/recete
 DEMO_FILE := .recete-demo.json
 
-.PHONY: models services tools build migrate demo run test lint bench fuzz clean-test-databases
+.PHONY: models services tools build migrate run test lint bench fuzz clean-test-databases
 
 ## The local embedding model (all-MiniLM-L6-v2) in models/, fetched once and verified.
 models:
@@ -28,13 +28,13 @@ build:
 migrate: services build
 	DATABASE_MIGRATION_URL=$${DATABASE_MIGRATION_URL:-postgres://recete_owner@127.0.0.1:5432/recete} $(RECETE) migrate
 
-## A demo merchant with a Shopify integration, created once and kept in .recete-demo.json.
-demo: migrate
-	bash scripts/demo.sh $(RECETE) $(DEMO_FILE)
-
-## Everything in one process on 127.0.0.1:8080 (API and all workers).
-run: demo
-	RECETE__LOG__FORMAT=$${RECETE__LOG__FORMAT:-pretty} $(RECETE) all
+## Everything in one process on 127.0.0.1:8080 (API and all workers), then the demo story through
+## the API: a demo merchant (made once, kept in .recete-demo.json), its products scraped from the
+## API's own demo pages, a delivered Shopify order whose first follow-up lands in the local outbox,
+## a customer's question answered with citations and a conversation handed to a person. Running it
+## again adds nothing. The closing words say what to look at.
+run: migrate
+	RECETE__LOG__FORMAT=$${RECETE__LOG__FORMAT:-pretty} $(RECETE) all --demo $(DEMO_FILE)
 
 ## The whole suite against the real services, a short run of every fuzz target (FUZZ_SECONDS
 ## each, 30 by default), ending with one `N passed, N failed` line.

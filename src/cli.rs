@@ -85,6 +85,11 @@ pub enum Command {
         /// Address the API listens on (default: api.listen).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Development only: once ready, make a demo merchant (kept in FILE, made once) and tell
+        /// its story through the API: products scraped, an order delivered and followed up, a
+        /// question answered, a conversation handed to a person.
+        #[arg(long, value_name = "FILE")]
+        demo: Option<std::path::PathBuf>,
     },
     /// Exit 0 when the instance at URL reports ready (GET URL/readyz).
     Healthcheck {

@@ -4,9 +4,11 @@
 //! # Layout
 //! - [`cli`]: the command-line contract (subcommands, flags, JSON output).
 //! - [`commands`]: one module per subcommand.
+//! - [`demo`]: `recete all --demo`: a demo merchant and its whole story, told through the API.
 //! - [`fleet`]: starting the API and workers with shared connections and one shutdown signal.
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod commands;
+pub mod demo;
 pub mod fleet;

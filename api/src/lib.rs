@@ -9,6 +9,7 @@
 //! - [`merchant`]: the merchant API, authenticated by [`auth`], documented by [`openapi`]
 //!   (`/openapi.json`, `/docs`).
 //! - [`health`]: `/healthz`, `/livez`, `/readyz`, `/metrics`.
+//! - [`demo_pages`]: the demo store's product pages (`/demo/products/...`), development only.
 //! - [`error`]: the problem-details error type.
 //! - [`body`], [`request_id`], [`http_metrics`]: extractors and middleware.
 //! - [`rate_limit`]: quotas per client address, API key, merchant and webhook sender.
@@ -17,6 +18,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod demo_pages;
 pub mod error;
 pub mod extract;
 pub mod health;

@@ -30,7 +30,9 @@ use crate::error::ApiError;
 use crate::request_timeout::RequestTimeouts;
 use crate::security_headers::SecurityHeaders;
 use crate::state::{AppState, Draining};
-use crate::{health, http_metrics, openapi, rate_limit, request_id, request_timeout, security_headers, webhooks};
+use crate::{
+    demo_pages, health, http_metrics, openapi, rate_limit, request_id, request_timeout, security_headers, webhooks,
+};
 
 /// Connections the API shares with the rest of the process.
 #[derive(Clone)]
@@ -118,6 +120,7 @@ impl Application {
                 state,
                 RequestTimeouts { default: settings.api.request_timeout(), upload: settings.imports.upload_timeout() },
                 SecurityHeaders::for_public_url(&settings.app.public_url),
+                settings.app.environment == Environment::Development,
             ),
             draining,
             committers,
@@ -199,7 +202,9 @@ impl Application {
     }
 }
 
-fn router(state: AppState, timeouts: RequestTimeouts, security: SecurityHeaders) -> Router {
+/// `serve_demo_pages`: serve the demo store's product pages (development only).
+fn router(state: AppState, timeouts: RequestTimeouts, security: SecurityHeaders, serve_demo_pages: bool) -> Router {
+    let demo = if serve_demo_pages { demo_pages::routes() } else { Router::new() };
     Router::new()
         .route("/webhooks/commerce/shopify/{integration_id}", post(webhooks::shopify::receive))
         .route("/webhooks/commerce/woocommerce/{integration_id}", post(webhooks::woocommerce::receive))
@@ -210,6 +215,7 @@ fn router(state: AppState, timeouts: RequestTimeouts, security: SecurityHeaders)
         .route("/livez", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
+        .merge(demo)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::enforce))
         .layer(axum::middleware::from_fn(http_metrics::record))

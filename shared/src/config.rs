@@ -388,8 +388,9 @@ pub struct ScrapeSettings {
     pub max_bytes: usize,
     pub max_redirects: usize,
     pub user_agent: String,
-    /// Lets pages on 127.0.0.1 and ::1 be fetched. For tests only: in production a product URL
-    /// must never reach the fleet's own loopback services.
+    /// Lets pages on 127.0.0.1 and ::1 be fetched. For tests and the demo (`recete all --demo`
+    /// turns it on in development, to scrape the API's own demo pages): in production a product
+    /// URL must never reach the fleet's own loopback services.
     pub allow_loopback: bool,
 }
 

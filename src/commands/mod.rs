@@ -74,7 +74,8 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
         }
         Command::Api { listen } => fleet::run(&settings, fleet::Roles::api(listen)).await,
         Command::Worker { queues, listen } => fleet::run(&settings, fleet::Roles::workers(queues, listen)?).await,
-        Command::All { listen } => fleet::run(&settings, fleet::Roles::all(listen)).await,
+        Command::All { listen, demo: None } => fleet::run(&settings, fleet::Roles::all(listen)).await,
+        Command::All { listen, demo: Some(file) } => crate::demo::run_all(settings, listen, file).await,
         Command::Healthcheck { .. } => unreachable!("handled before settings are loaded"),
     }
 }

@@ -2,6 +2,7 @@
 
 mod api;
 mod console;
+mod demo;
 mod deployment;
 mod event_stream;
 mod followups;
