@@ -235,6 +235,12 @@ pub enum UsersCommand {
         #[arg(long)]
         merchant: MerchantId,
     },
+    /// Print a new one-time sign-in link for an existing console user (a forgotten password);
+    /// their earlier unused links stop working.
+    Link {
+        #[arg(long)]
+        email: String,
+    },
     /// Disable a console user; their sessions end at once.
     Disable {
         #[arg(long)]

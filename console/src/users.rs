@@ -198,6 +198,38 @@ pub async fn invite(
     Ok(Invited { user, link_token })
 }
 
+/// A new one-time sign-in link for the existing user `id` (in the caller's tenant transaction),
+/// valid for `link_ttl`; their unused links stop working. Signing in with it sets a new password,
+/// so it is also how a forgotten password is replaced.
+pub async fn fresh_link(
+    tx: &mut Tx,
+    id: Uuid,
+    actor: &str,
+    link_ttl: std::time::Duration,
+) -> Result<Invited, UserError> {
+    let user = lock(tx, id).await?;
+    if user.disabled_at.is_some() {
+        return Err(UserError::NotFound);
+    }
+    crate::sign_in_links::void_unused(tx, user.id).await?;
+    let link_token = crate::sign_in_links::create(tx, &user, link_ttl).await?;
+    audit::record(
+        tx,
+        AuditEntry {
+            merchant_id: Some(user.merchant_id),
+            actor,
+            action: "user.sign_in_link_issued",
+            subject_type: "merchant_user",
+            subject_id: user.id.to_string(),
+            event_id: None,
+            before: None,
+            after: Some(serde_json::json!({ "email": user.email })),
+        },
+    )
+    .await?;
+    Ok(Invited { user, link_token })
+}
+
 /// Every user of `merchant`: active ones first, then by email.
 pub async fn list(tx: &mut Tx, merchant: MerchantId) -> Result<Vec<MerchantUser>, sqlx::Error> {
     let rows: Vec<UserRow> = sqlx::query_as(&format!(

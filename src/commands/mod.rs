@@ -51,6 +51,7 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
             users::add(&settings, merchant, &email, role).await
         }
         Command::Users { command: UsersCommand::List { merchant } } => users::list(&settings, merchant).await,
+        Command::Users { command: UsersCommand::Link { email } } => users::link(&settings, &email).await,
         Command::Users { command: UsersCommand::Disable { email } } => users::disable(&settings, &email).await,
         Command::Products { command: ProductsCommand::Scrape { merchant, url } } => {
             knowledge::scrape_product(&settings, merchant, &url).await

@@ -32,6 +32,26 @@ pub async fn add(settings: &Settings, merchant: MerchantId, email: &str, role: R
     Ok(())
 }
 
+/// Prints `{"user_id", "email", "sign_in_link", "link_expires_in_secs"}` for an existing user.
+pub async fn link(settings: &Settings, email: &str) -> anyhow::Result<()> {
+    let pool = connect(settings).await?;
+    let user = users::find_by_email(&pool, email).await?;
+    let ttl = Duration::from_secs(settings.console.sign_in_link_ttl_secs);
+    let mut tx = db::tenant_tx(&pool, user.merchant_id).await?;
+    let issued = users::fresh_link(&mut tx, user.id, "cli", ttl).await?;
+    tx.commit().await?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "user_id": issued.user.id,
+            "email": issued.user.email,
+            "sign_in_link": sign_in_links::url(&settings.app.public_url, &issued.link_token),
+            "link_expires_in_secs": ttl.as_secs(),
+        })
+    );
+    Ok(())
+}
+
 /// One JSON object per user: id, merchant_id, email, role, has_password, created_at, disabled_at.
 pub async fn list(settings: &Settings, merchant: MerchantId) -> anyhow::Result<()> {
     let pool = connect(settings).await?;

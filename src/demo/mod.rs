@@ -11,8 +11,10 @@
 //! - [`story`]: products, the delivered order, the answered question, the hand-over.
 //! - [`client`]: the merchant API and signed webhooks over HTTP.
 //! - [`report`]: the closing words, with the sign-in step.
+//! - [`owner`]: the demo owner of the console and their one-time sign-in link.
 
 pub mod client;
+pub mod owner;
 pub mod report;
 pub mod shop;
 pub mod story;
@@ -36,6 +38,8 @@ pub struct Seeded {
     pub shop: shop::DemoShop,
     pub told: story::Told,
     pub file: PathBuf,
+    /// A one-time link that signs the demo owner in to the console (a new one each run).
+    pub sign_in_link: String,
 }
 
 /// Makes the demo merchant (unless `file` names one this database knows) and tells the story on
@@ -45,7 +49,8 @@ pub async fn seed(settings: &Settings, base_url: &str, file: &Path) -> anyhow::R
     let client = DemoClient::new(base_url)?;
     let shop = shop::ensure(settings, &client, file).await?;
     let told = story::tell(&client, &shop).await?;
-    Ok(Seeded { shop, told, file: file.to_owned() })
+    let sign_in_link = owner::sign_in_link(settings, shop.merchant.merchant_id).await?;
+    Ok(Seeded { shop, told, file: file.to_owned(), sign_in_link })
 }
 
 /// `recete all --demo FILE`: the API and every worker pool, and the demo story once they are

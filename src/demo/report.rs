@@ -84,6 +84,10 @@ pub fn closing_words(settings: &Settings, base_url: &str, seeded: &Seeded) -> St
 /// is printed here instead; until then the merchant API key (kept in the demo file) is the way in,
 /// for the console and for every API call.
 fn sign_in_instructions(out: &mut String, seeded: &Seeded) {
-    let _ = writeln!(out, "  sign in:  with the demo merchant's API key (kept in {}):", seeded.file.display());
+    let _ =
+        writeln!(out, "  sign in:  {} (as {}; the link works once)", seeded.sign_in_link, super::owner::OWNER_EMAIL);
+    let _ =
+        writeln!(out, "            a new link each run, or `recete users link --email {}`", super::owner::OWNER_EMAIL);
+    let _ = writeln!(out, "  the API:  with the demo merchant's API key (kept in {}):", seeded.file.display());
     let _ = writeln!(out, "     export RECETE_KEY={}", seeded.shop.merchant.api_key);
 }

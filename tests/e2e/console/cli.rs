@@ -1,4 +1,4 @@
-//! `recete users add|list|disable`: the printed link works once in the running console.
+//! `recete users add|list|link|disable`: the printed link works once in the running console.
 
 use reqwest::StatusCode;
 
@@ -63,4 +63,36 @@ async fn users_add_prints_a_one_time_link_that_signs_in_and_list_and_disable_wor
     let disabled = json(&recete(&console, &["users", "disable", "--email", "owner@shop.example"]));
     assert_eq!(disabled["changed"], true);
     assert!(!console.is_signed_in(&session).await, "disabling ends the sessions");
+}
+
+#[tokio::test]
+async fn users_link_replaces_a_forgotten_password_and_voids_the_earlier_link() {
+    let console = spawn_console().await;
+    let merchant = console.app.merchant().await.to_string();
+    let added = json(&recete(
+        &console,
+        &["users", "add", "--merchant", &merchant, "--email", "lost@shop.example", "--role", "agent"],
+    ));
+    let first = added["sign_in_link"].as_str().expect("sign_in_link").to_owned();
+    let issued = json(&recete(&console, &["users", "link", "--email", "LOST@shop.example"]));
+    assert_eq!(issued["email"], "lost@shop.example");
+    let second = issued["sign_in_link"].as_str().expect("sign_in_link").to_owned();
+    assert_ne!(first, second);
+    assert_eq!(console.client.get(&first).send().await.expect("sent").status(), StatusCode::NOT_FOUND, "voided");
+
+    let new_password = "a whole new passphrase 42";
+    let redeemed = console
+        .client
+        .post(&second)
+        .form(&[("password", new_password), ("repeat", new_password)])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(redeemed.status(), StatusCode::SEE_OTHER);
+    assert!(console.is_signed_in(&console.session_from(redeemed).await).await);
+    assert_eq!(console.audited("user.sign_in_link_issued").await[0].0, "cli");
+
+    let unknown = recete(&console, &["users", "link", "--email", "nobody@shop.example"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody@shop.example"));
 }
