@@ -23,6 +23,7 @@ pub mod sign_in_links;
 pub mod text;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -31,7 +32,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use recete_shared::config::Settings;
+use recete_shared::crypto::Keyring;
 use recete_shared::rate_limit::Cidr;
+use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
 
 use self::error::PageError;
@@ -43,6 +46,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct ConsoleState {
     pub pool: PgPool,
+    pub redis: RedisClient,
+    /// Opens customers' sealed fields and message texts.
+    pub keyring: Arc<Keyring>,
+    /// The whole configuration, for pages that show or check against it.
+    pub settings: Arc<Settings>,
     /// A session unused this long is gone (`console.session_idle_secs`).
     pub session_idle: Duration,
     /// How long a one-time sign-in link works (`console.sign_in_link_ttl_secs`).
@@ -57,10 +65,13 @@ pub struct ConsoleState {
 }
 
 impl ConsoleState {
-    pub fn new(settings: &Settings, pool: PgPool) -> Self {
+    pub fn new(settings: &Settings, pool: PgPool, redis: RedisClient, keyring: Arc<Keyring>) -> Self {
         let console = &settings.console;
         Self {
             pool,
+            redis,
+            keyring,
+            settings: Arc::new(settings.clone()),
             session_idle: Duration::from_secs(console.session_idle_secs),
             sign_in_link_ttl: Duration::from_secs(console.sign_in_link_ttl_secs),
             sign_in_limits: sign_in_limits::Limits {

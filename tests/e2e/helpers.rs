@@ -74,15 +74,17 @@ pub async fn spawn_app_on(db: TestDatabase, redis: TestRedis, customize: impl Fn
     let settings = Settings::load_from(customize(figment)).expect("valid test settings");
     let pool = db::connect_lazy(&settings.database).expect("pool");
     let keyring = Arc::new(Keyring::from_settings(&settings.crypto).expect("keyring"));
-    let deps = Dependencies {
-        pool: pool.clone(),
-        redis: RedisClient::new(&settings.redis).expect("redis client"),
-        keyring: keyring.clone(),
-    };
+    let redis_client = RedisClient::new(&settings.redis).expect("redis client");
+    let deps = Dependencies { pool: pool.clone(), redis: redis_client.clone(), keyring: keyring.clone() };
     let mut app = Application::build(&settings, settings.api.listen, deps).await.expect("application builds");
     // As the binary does (src/fleet.rs): the merchants' console on the API's own listener.
     if settings.console.enabled {
-        app = app.with_routes(recete_console::router(recete_console::ConsoleState::new(&settings, pool.clone())));
+        app = app.with_routes(recete_console::router(recete_console::ConsoleState::new(
+            &settings,
+            pool.clone(),
+            redis_client,
+            keyring.clone(),
+        )));
     }
     let address = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();
