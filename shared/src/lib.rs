@@ -15,6 +15,7 @@
 //!   [`phone_country`]: the country local numbers are read in, from the setting or the time zone.
 //! - [`orders`]: the order state machine and how commerce events move it.
 //! - [`audit`]: the audit trail of state changes.
+//! - [`browser_requests`]: whether a web page's form post comes from our own pages (origin, CSRF token).
 //! - [`message_bodies`]: sealing and opening message texts.
 //! - [`conversations`]: WhatsApp conversations, their threads, hand-over and a person's replies.
 //! - [`idempotency`]: `Idempotency-Key` answers of merchant API writes.
@@ -39,6 +40,7 @@ pub mod analytics;
 pub mod api_key_expiry;
 pub mod api_keys;
 pub mod audit;
+pub mod browser_requests;
 pub mod config;
 pub mod consent;
 pub mod conversations;
