@@ -175,7 +175,7 @@ pub fn assemble(
         match &row.currency {
             Some(currency) => {
                 orders_without_amount += row.orders - row.priced_orders;
-                let entry = totals.entry(currency).or_default();
+                let entry = totals.entry(currency.as_str()).or_default();
                 entry.0 += row.total_minor;
                 entry.1 += row.priced_orders;
             }

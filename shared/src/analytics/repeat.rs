@@ -46,17 +46,18 @@ pub async fn repeat_purchase(tx: &mut Tx, merchant: MerchantId, range: DayRange)
     let groups: Vec<(bool, i64, i64)> = sqlx::query_as(&format!(
         "WITH {COUNTED_ORDERS}, per_customer AS (
              SELECT customer_id, count(*) AS orders FROM counted GROUP BY customer_id
+         ), grouped AS (
+             SELECT pc.orders, EXISTS (
+                        SELECT 1 FROM messages m CROSS JOIN bounds b
+                        WHERE m.customer_id = pc.customer_id AND m.merchant_id = $1
+                          AND m.direction = 'outbound' AND m.proactive
+                          AND m.delivered_at IS NOT NULL AND m.delivered_at < b.range_end
+                    ) AS followed_up
+             FROM per_customer pc
          )
-         SELECT EXISTS (
-                    SELECT 1 FROM messages m CROSS JOIN bounds b
-                    WHERE m.customer_id = pc.customer_id AND m.merchant_id = $1
-                      AND m.direction = 'outbound' AND m.proactive
-                      AND m.delivered_at IS NOT NULL AND m.delivered_at < b.range_end
-                ) AS followed_up,
-                count(*) AS customers,
-                count(*) FILTER (WHERE pc.orders >= 2) AS repeat_customers
-         FROM per_customer pc
-         GROUP BY 1"
+         SELECT followed_up, count(*) AS customers, count(*) FILTER (WHERE orders >= 2) AS repeat_customers
+         FROM grouped
+         GROUP BY followed_up"
     ))
     .bind(merchant)
     .bind(range.from())
