@@ -264,11 +264,8 @@ mod tests {
             report.revenue.iter().map(|r| (r.currency.as_str(), r.total_minor, r.orders)).collect();
         assert_eq!(totals, [("EUR", 4990, 1), ("TRY", 84990, 2)]);
         assert_eq!(report.days.len(), 3);
-        let series: Vec<(i64, Vec<i64>)> = report
-            .days
-            .iter()
-            .map(|d| (d.orders, d.revenue.iter().map(|r| r.total_minor).collect()))
-            .collect();
+        let series: Vec<(i64, Vec<i64>)> =
+            report.days.iter().map(|d| (d.orders, d.revenue.iter().map(|r| r.total_minor).collect())).collect();
         assert_eq!(series, [(3, vec![4990, 74990]), (0, vec![0, 0]), (2, vec![0, 10000])]);
     }
 }

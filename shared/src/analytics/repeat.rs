@@ -42,7 +42,11 @@ pub struct RepeatPurchase {
 }
 
 /// Repeat purchase over `range`, in one set-based query in the merchant's transaction.
-pub async fn repeat_purchase(tx: &mut Tx, merchant: MerchantId, range: DayRange) -> Result<RepeatPurchase, sqlx::Error> {
+pub async fn repeat_purchase(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    range: DayRange,
+) -> Result<RepeatPurchase, sqlx::Error> {
     let groups: Vec<(bool, i64, i64)> = sqlx::query_as(&format!(
         "WITH {COUNTED_ORDERS}, per_customer AS (
              SELECT customer_id, count(*) AS orders FROM counted GROUP BY customer_id

@@ -161,7 +161,8 @@ impl Fixture<'_> {
         .execute(&self.app.admin)
         .await
         .expect("conversation");
-        self.audit("conversation.handed_over", "conversation", conversation, json!({"reason": "complaint"}), when).await;
+        self.audit("conversation.handed_over", "conversation", conversation, json!({"reason": "complaint"}), when)
+            .await;
     }
 }
 
@@ -324,7 +325,10 @@ async fn attributed_revenue_counts_each_order_once_within_the_window_per_currenc
         theirs["revenue"],
         json!([{"currency": "TRY", "total_minor": 99900, "orders": 1}, {"currency": "USD", "total_minor": 99900, "orders": 1}])
     );
-    assert_eq!(theirs["repeat_purchase"]["with_follow_up"], json!({"customers": 1, "repeat_customers": 1, "rate": 1.0}));
+    assert_eq!(
+        theirs["repeat_purchase"]["with_follow_up"],
+        json!({"customers": 1, "repeat_customers": 1, "rate": 1.0})
+    );
 
     // A one-day window keeps only Bora's EUR order, 20 hours after his second delivery; the
     // setting is the merchant's own.
@@ -372,8 +376,11 @@ async fn each_follow_up_step_reports_what_its_messages_did() {
     assert_eq!(one_day["steps"][1]["sent"], 0, "a planned step with nothing sent is listed with zeros");
 
     let theirs = other.get_json(&app, &format!("/api/analytics/steps?{MARCH}")).await;
-    assert_eq!(theirs["steps"][0], json!({"step": "t3", "offset_hours": 72, "sent": 1, "delivered": 1, "read": 1,
-                                          "replied": 1, "opt_outs": 0, "hand_overs": 0}));
+    assert_eq!(
+        theirs["steps"][0],
+        json!({"step": "t3", "offset_hours": 72, "sent": 1, "delivered": 1, "read": 1,
+                                          "replied": 1, "opt_outs": 0, "hand_overs": 0})
+    );
 }
 
 #[tokio::test]
@@ -451,13 +458,12 @@ async fn the_delivery_time_is_meta_s_delivered_status_even_when_the_read_receipt
         app.wait_for_count(processed, i64::try_from(done).expect("count") + 1, 30).await;
     }
     workers.stop().await;
-    let stored: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "SELECT status, status_at, delivered_at FROM messages WHERE id = ANY($1) ORDER BY sent_at",
-    )
-    .bind(vec![late, only_read])
-    .fetch_all(&app.admin)
-    .await
-    .expect("messages");
+    let stored: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT status, status_at, delivered_at FROM messages WHERE id = ANY($1) ORDER BY sent_at")
+            .bind(vec![late, only_read])
+            .fetch_all(&app.admin)
+            .await
+            .expect("messages");
     assert_eq!(
         stored,
         [
