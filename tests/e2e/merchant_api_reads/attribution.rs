@@ -242,8 +242,11 @@ async fn seed(app: &TestApp, glow: &Shop, other: &Shop) {
     o.order(zed, "paid", "2026-03-07T10:00:00Z", Some(("USD", 99900))).await;
 }
 
-/// A day of the series as (day, orders, [(currency, total, orders)]).
-fn series(report: &Value) -> Vec<(String, i64, Vec<(String, i64, i64)>)> {
+/// Revenue in one currency as (currency, total in minor units, orders).
+type Revenue = (String, i64, i64);
+
+/// A day of the series as (day, orders, revenue in every currency).
+fn series(report: &Value) -> Vec<(String, i64, Vec<Revenue>)> {
     report["days"]
         .as_array()
         .expect("days")
@@ -263,7 +266,7 @@ fn series(report: &Value) -> Vec<(String, i64, Vec<(String, i64, i64)>)> {
         .collect()
 }
 
-fn revenue(currencies: &[(&str, i64, i64)]) -> Vec<(String, i64, i64)> {
+fn revenue(currencies: &[(&str, i64, i64)]) -> Vec<Revenue> {
     currencies.iter().map(|(currency, total, orders)| ((*currency).to_owned(), *total, *orders)).collect()
 }
 
@@ -292,7 +295,7 @@ async fn attributed_revenue_counts_each_order_once_within_the_window_per_currenc
     let days = series(&report);
     assert_eq!(days.len(), 31, "every day of March");
     let zero = revenue(&[("EUR", 0, 0), ("TRY", 0, 0)]);
-    let expected = |day: &str| -> (i64, Vec<(String, i64, i64)>) {
+    let expected = |day: &str| -> (i64, Vec<Revenue>) {
         match day {
             "2026-03-07" => (1, revenue(&[("EUR", 4990, 1), ("TRY", 0, 0)])),
             "2026-03-08" => (1, zero.clone()),
