@@ -1,7 +1,8 @@
 //! `GET /api/settings` and `PATCH /api/settings`: the shop's time zone and how follow-ups go
-//! out (the plan, quiet hours, the frequency cap), the attribution window of its analytics, and the country phone numbers without a `+`
-//! are read in (as set, and in effect: the setting, else the time zone's country). A change is validated as a whole, the way the planner and sender will read it,
-//! and recorded in the audit trail with the values before and after.
+//! out (the plan, quiet hours, the frequency cap), the attribution window of its analytics, and
+//! the country phone numbers without a `+` are read in (as set, and in effect: the setting, else
+//! the time zone's country). A change is validated as a whole, the way the planner and sender
+//! will read it, and recorded in the audit trail with the values before and after.
 
 use axum::Json;
 use axum::extract::State;
