@@ -4,11 +4,14 @@
 -- Who wrote a message: `customer` (inbound), `agent` (the answering agent), `system` (follow-ups,
 -- consent confirmations) or `merchant:<api key id>` (a person replying through the API).
 ALTER TABLE messages ADD COLUMN author text;
+-- Every merchant's rows: row-level security is forced, even for the owner that migrates.
+SELECT set_config('recete.scope', 'system', true);
 UPDATE messages SET author = CASE
     WHEN direction = 'inbound' THEN 'customer'
     WHEN metadata ? 'agent' THEN 'agent'
     ELSE 'system'
 END;
+SELECT set_config('recete.scope', '', true);
 ALTER TABLE messages
     ALTER COLUMN author SET DEFAULT 'system',
     ALTER COLUMN author SET NOT NULL,

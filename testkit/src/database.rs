@@ -46,6 +46,23 @@ impl TestDatabase {
         Ok(Self { name, admin })
     }
 
+    /// An empty database (pgvector installed, owned by the owner role, nothing migrated), for
+    /// tests that migrate step by step as an upgrade would.
+    pub async fn create_unmigrated() -> anyhow::Result<Self> {
+        let admin: PgConnectOptions = admin_url().parse().context("invalid superuser URL (RECETE_TEST_ADMIN_URL)")?;
+        let name = format!("recete_test_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = PgConnection::connect_with(&admin).await.context("connect as the test superuser")?;
+        connection
+            .execute(format!(r#"CREATE DATABASE "{name}" OWNER "{}""#, owner_role()).as_str())
+            .await
+            .with_context(|| format!("create test database {name}"))?;
+        connection.close().await?;
+        let mut superuser = PgConnection::connect_with(&admin.clone().database(&name)).await?;
+        superuser.execute("CREATE EXTENSION IF NOT EXISTS vector").await.context("pgvector is not installed")?;
+        superuser.close().await?;
+        Ok(Self { name, admin })
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -6,6 +6,7 @@ mod compose;
 mod pgbouncer;
 mod roles;
 mod tls;
+mod upgrades;
 
 use std::time::Duration;
 
