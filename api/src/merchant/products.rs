@@ -36,6 +36,7 @@ const MAX_TITLE: usize = 300;
 const MAX_TEXT: usize = 20_000;
 /// SKUs, external ids, brands and headings: names, not text.
 const MAX_NAME: usize = 255;
+const MAX_URL: usize = 2048;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -128,6 +129,7 @@ pub async fn create(
 }
 
 fn validate(body: NewProduct) -> Result<ProductInput, ApiError> {
+    check_sent_lengths(&body)?;
     let title = checked_title(&body.title)?;
     let sku = checked_name("sku", body.sku)?;
     let external_id = checked_name("external_id", body.external_id)?;
@@ -161,6 +163,28 @@ fn validate(body: NewProduct) -> Result<ProductInput, ApiError> {
     }
     let brand = checked_name("brand", body.brand)?;
     Ok(ProductInput { sku, external_id, title, url, brand, description, sections })
+}
+
+/// The documented limits hold for the text as sent, before it is trimmed: a value one character
+/// too long is refused even when that character is a space.
+fn check_sent_lengths(body: &NewProduct) -> Result<(), ApiError> {
+    let fields = [
+        ("sku", body.sku.as_deref(), MAX_NAME),
+        ("external_id", body.external_id.as_deref(), MAX_NAME),
+        ("title", Some(body.title.as_str()), MAX_TITLE),
+        ("url", body.url.as_deref(), MAX_URL),
+        ("brand", body.brand.as_deref(), MAX_NAME),
+        ("description", body.description.as_deref(), MAX_TEXT),
+        ("usage", body.usage.as_deref(), MAX_TEXT),
+        ("ingredients", body.ingredients.as_deref(), MAX_TEXT),
+        ("warnings", body.warnings.as_deref(), MAX_TEXT),
+    ];
+    for (field, value, max) in fields {
+        if value.is_some_and(|value| value.chars().count() > max) {
+            return Err(invalid(field, &format!("must be at most {max} characters")));
+        }
+    }
+    Ok(())
 }
 
 fn invalid(field: &str, detail: &str) -> ApiError {
@@ -247,7 +271,7 @@ fn check_length(field: &str, text: &str) -> Result<(), ApiError> {
 fn check_url(url: &str) -> Result<(), String> {
     let lower = url.to_ascii_lowercase();
     if !(lower.starts_with("http://") || lower.starts_with("https://"))
-        || url.chars().count() > 2048
+        || url.chars().count() > MAX_URL
         || url.contains(|c: char| c.is_whitespace() || c.is_control())
     {
         return Err("must be an http or https URL of at most 2048 characters".into());
@@ -314,4 +338,22 @@ pub async fn scrape(
         .map_err(ApiError::from_database)?;
     crate::auth::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(ScrapeScheduled { product_id, task_id: task_id.as_uuid(), status: "queued" })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product(sku: &str) -> NewProduct {
+        serde_json::from_value(serde_json::json!({ "title": "Serum", "sku": sku })).expect("a product body")
+    }
+
+    #[test]
+    fn a_value_longer_than_documented_is_refused_even_when_trimming_would_shorten_it() {
+        let padded = format!("\n{}", "m".repeat(MAX_NAME));
+        let refused = validate(product(&padded)).err().map(|error| error.to_string()).unwrap_or_default();
+        assert!(refused.contains("sku"), "{refused}");
+        let exact = validate(product(&"m".repeat(MAX_NAME))).ok().and_then(|input| input.sku);
+        assert_eq!(exact.map(|sku| sku.len()), Some(MAX_NAME));
+    }
 }
