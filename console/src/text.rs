@@ -198,6 +198,7 @@ pub const STATE: &str = "State";
 pub const WAITING: &str = "Waiting";
 pub const REASON: &str = "Reason";
 pub const LAST_ACTIVITY: &str = "Last activity";
+pub const PAGES: &str = "Pages of the inbox";
 pub const NEXT_PAGE: &str = "Next page";
 pub const FIRST_PAGE: &str = "Back to the top";
 pub const UNKNOWN_CUSTOMER: &str = "(no name)";

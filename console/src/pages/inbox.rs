@@ -139,7 +139,7 @@ pub async fn list(
                         }
                     }
                 }
-                nav.pages aria-label=(text::NEXT_PAGE) {
+                nav.pages aria-label=(text::PAGES) {
                     @if cursor.is_some() { a href="/console/inbox" { (text::FIRST_PAGE) } " " }
                     @if let Some(next) = page.next {
                         a rel="next" href=(format!("/console/inbox?cursor={next}")) { (text::NEXT_PAGE) }
