@@ -261,6 +261,13 @@ async fn the_live_stream_brings_a_signed_in_session_the_customers_new_message_an
     let viewer: Session = console.user(shop.merchant, VIEWER, Role::Viewer).await;
     let conversation = handed_over(&console.app, &shop).await;
 
+    // The pages' script is our own file, served beside the stylesheet.
+    let script = console.client.get(console.url("/console/assets/inbox.js")).send().await.expect("sent");
+    assert_eq!(script.status(), StatusCode::OK);
+    let kind = script.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    assert_eq!(kind.as_deref(), Some("text/javascript; charset=utf-8"));
+    assert!(script.text().await.expect("script").contains("new EventSource(\"/console/inbox/events\")"));
+
     let anonymous = console.client.get(console.url("/console/inbox/events")).send().await.expect("sent");
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
     assert!(location(&anonymous).starts_with("/console/sign-in"));
