@@ -54,6 +54,8 @@ pub struct Application {
     queue_gauges: Sampler,
     /// Wakes the event streams; listens on its own connection while serving.
     stream_wakeups: (Arc<Wakeups>, PgPool),
+    /// The event streams' shared parts, for the console's inbox beside the API.
+    live_streams: crate::merchant::event_stream::EventStreams,
 }
 
 impl Application {
@@ -73,6 +75,11 @@ impl Application {
         let queue_gauges = Sampler::new(deps.pool.clone(), &settings.metrics);
         let wakeups = Arc::new(Wakeups::new(settings.events.max_streams_per_merchant));
         let stream_wakeups = (wakeups.clone(), deps.pool.clone());
+        let live_streams = crate::merchant::event_stream::EventStreams {
+            wakeups,
+            heartbeat: Duration::from_secs(settings.events.stream_heartbeat_secs),
+            poll: Duration::from_secs(settings.events.stream_poll_secs),
+        };
         let state = AppState {
             rate_limiter: Arc::new(RateLimiter::new(&settings.rate_limits, deps.redis.clone())),
             integrations: Arc::new(IntegrationDirectory::new(
@@ -106,11 +113,7 @@ impl Application {
                     i64::try_from(settings.webhooks.secret_overlap_secs).unwrap_or(i64::MAX / 2),
                 ),
             },
-            event_streams: crate::merchant::event_stream::EventStreams {
-                wakeups,
-                heartbeat: Duration::from_secs(settings.events.stream_heartbeat_secs),
-                poll: Duration::from_secs(settings.events.stream_poll_secs),
-            },
+            event_streams: live_streams.clone(),
         };
         let operator_routes = health::operator_routes(health::HealthState::of(&state));
         Ok(Self {
@@ -129,6 +132,7 @@ impl Application {
                 .min(Duration::from_secs(settings.api.shutdown_grace_secs) / 2),
             queue_gauges,
             stream_wakeups,
+            live_streams,
         })
     }
 
@@ -149,6 +153,12 @@ impl Application {
         self
     }
 
+    /// The live event streams' wakeups and timings, so the console's inbox streams the same
+    /// events, woken by the same `LISTEN` connection and counted in the same per-merchant bound.
+    pub fn live_streams(&self) -> crate::merchant::event_stream::EventStreams {
+        self.live_streams.clone()
+    }
+
     /// `/readyz` with every dependency's details and `/metrics`, to serve on the operators'
     /// listener (`ops.listen`), never on the public one.
     pub fn operator_routes(&self) -> Router {
@@ -166,6 +176,7 @@ impl Application {
             readiness_drain,
             queue_gauges,
             stream_wakeups: (wakeups, pool),
+            live_streams: _,
         } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));

@@ -1,4 +1,4 @@
-//! The console's stylesheet and icon, compiled into the binary: nothing comes from elsewhere,
+//! The console's stylesheet, icon and the inbox's script, compiled into the binary: nothing comes from elsewhere,
 //! and no build step (no Node) makes them.
 
 use axum::http::header;
@@ -6,6 +6,8 @@ use axum::response::IntoResponse;
 
 const CSS: &str = include_str!("assets/console.css");
 const ICON: &str = include_str!("assets/favicon.svg");
+/// The inbox's live updates: a script of our own, so the CSP's `script-src 'self'` holds.
+const INBOX_JS: &str = include_str!("assets/inbox.js");
 
 pub async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
@@ -13,4 +15,8 @@ pub async fn css() -> impl IntoResponse {
 
 pub async fn icon() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], ICON)
+}
+
+pub async fn inbox_js() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], INBOX_JS)
 }

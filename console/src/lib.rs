@@ -33,6 +33,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
+use recete_shared::merchant_events::live::LiveStreams;
+use recete_shared::merchant_events::wakeups::Wakeups;
 use recete_shared::rate_limit::Cidr;
 use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
@@ -62,6 +64,10 @@ pub struct ConsoleState {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` names the client (`rate_limits.trusted_proxies`).
     pub trusted_proxies: Vec<Cidr>,
+    /// The merchant event streams the inbox's live updates read: the API's own
+    /// ([`ConsoleState::with_live_streams`]), so one `LISTEN` connection wakes both and one
+    /// per-merchant bound counts both.
+    pub live: LiveStreams,
 }
 
 impl ConsoleState {
@@ -82,7 +88,19 @@ impl ConsoleState {
             public_url: settings.app.public_url.clone(),
             secure_cookies: settings.app.public_url.starts_with("https://"),
             trusted_proxies: settings.rate_limits.trusted_proxies.clone(),
+            // Until the API's are given, streams of their own that read every poll interval.
+            live: LiveStreams {
+                wakeups: Arc::new(Wakeups::new(settings.events.max_streams_per_merchant)),
+                heartbeat: Duration::from_secs(settings.events.stream_heartbeat_secs),
+                poll: Duration::from_secs(settings.events.stream_poll_secs),
+            },
         }
+    }
+
+    /// Streams the inbox's live updates through `live` (the API's event streams).
+    pub fn with_live_streams(mut self, live: LiveStreams) -> Self {
+        self.live = live;
+        self
     }
 }
 
@@ -97,6 +115,12 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/account/password", post(pages::account::change_password))
         .route("/console/sign-out", post(pages::sign_in::sign_out))
         .route("/console/sign-out-everywhere", post(pages::account::sign_out_everywhere))
+        .route("/console/inbox", get(pages::inbox::list))
+        .route("/console/inbox/events", get(pages::inbox_events::stream))
+        .route("/console/inbox/{id}", get(pages::inbox::thread))
+        .route("/console/inbox/{id}/reply", post(pages::inbox::reply))
+        .route("/console/inbox/{id}/take-over", post(pages::inbox::take_over))
+        .route("/console/inbox/{id}/resolve", post(pages::inbox::resolve))
         .route("/console/settings/users", get(pages::users::list).post(pages::users::invite))
         .route("/console/settings/users/{id}", get(pages::users::detail))
         .route("/console/settings/users/{id}/role", post(pages::users::change_role))
@@ -108,6 +132,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/sign-in/link/{token}", get(pages::sign_in::link_page).post(pages::sign_in::redeem_link))
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/favicon.svg", get(assets::icon))
+        .route("/console/assets/inbox.js", get(assets::inbox_js))
         .route("/console/{*rest}", any(not_found))
         .layer(middleware::from_fn(auth::same_origin_posts))
         .layer(middleware::from_fn(security_headers))

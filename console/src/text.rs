@@ -10,6 +10,7 @@ pub const SKIP_TO_CONTENT: &str = "Skip to content";
 pub const MAIN_NAVIGATION: &str = "Main navigation";
 
 // Navigation.
+pub const NAV_INBOX: &str = "Inbox";
 pub const NAV_USERS: &str = "Users";
 pub const NAV_ACCOUNT: &str = "Your account";
 
@@ -184,6 +185,157 @@ pub const ACTION_INVITE: &str = "Inviting a user";
 pub const ACTION_CHANGE_ROLE: &str = "Changing a user's role";
 pub const ACTION_DISABLE: &str = "Disabling a user";
 
+// The inbox.
+pub const INBOX: &str = "Inbox";
+pub const INBOX_INTRO: &str = "Conversations handed over to a person come first, the one waiting longest at the top; then every other \
+     conversation, newest activity first. New messages and hand-overs appear here as they happen.";
+pub const WAITING_FOR_A_PERSON: &str = "Waiting for a person";
+pub const OTHER_CONVERSATIONS: &str = "Other conversations";
+pub const NO_CONVERSATIONS: &str = "No conversations yet. When customers write on WhatsApp they appear here.";
+pub const CUSTOMER: &str = "Customer";
+pub const PHONE: &str = "Phone";
+pub const STATE: &str = "State";
+pub const WAITING: &str = "Waiting";
+pub const REASON: &str = "Reason";
+pub const LAST_ACTIVITY: &str = "Last activity";
+pub const PAGES: &str = "Pages of the inbox";
+pub const NEXT_PAGE: &str = "Next page";
+pub const FIRST_PAGE: &str = "Back to the top";
+pub const UNKNOWN_CUSTOMER: &str = "(no name)";
+pub const ERASED_CUSTOMER: &str = "(erased)";
+pub const BACK_TO_INBOX: &str = "Back to the inbox";
+pub const CONVERSATION: &str = "Conversation";
+pub const MESSAGES: &str = "Messages";
+pub const NO_MESSAGES: &str = "No messages yet.";
+pub const WINDOW: &str = "24-hour window";
+pub const HANDED_OVER_SINCE: &str = "With a person since";
+pub const TAKE_OVER: &str = "Take over";
+pub const TAKE_OVER_HELP: &str = "The agent stops answering this customer until the conversation is resolved.";
+pub const RESOLVE: &str = "Resolve";
+pub const RESOLVE_HELP: &str = "Hands the conversation back to the agent, which answers the customer's next message.";
+pub const REPLY: &str = "Reply";
+pub const REPLY_TEXT: &str = "Your reply";
+pub const SEND: &str = "Send";
+pub const SEND_TEMPLATE: &str = "Send this template";
+pub const ONLY_AGENTS_REPLY: &str = "Agents and owners reply, take conversations over and resolve them.";
+pub const CONVERSATION_CLOSED: &str = "This conversation is closed; nothing more can be sent in it.";
+pub const NO_TEMPLATES: &str =
+    "Your follow-up plan has no approved templates, so nothing can be sent until the customer writes again.";
+pub const QUOTED: &str = "Quoted";
+pub const BLOCKED_BY: &str = "Held back by the rule";
+pub const REPLIED: &str = "Your reply is queued; its status below moves as WhatsApp reports it.";
+pub const REPLY_REPEATED: &str = "That reply was already sent; it was not sent again.";
+pub const TAKEN_OVER: &str = "You took the conversation over; the agent stays silent until it is resolved.";
+pub const RESOLVED: &str = "Resolved: the agent answers this customer again.";
+pub const NO_SUCH_CONVERSATION: &str = "Your store has no conversation with that id.";
+pub const REPLY_EMPTY: &str = "The reply is empty; write something to send.";
+pub const REPLY_KEY_REUSED: &str =
+    "This form was already used to send another reply; reload the conversation to write a new one.";
+pub const REPLY_FORM_STALE: &str = "The reply form is missing its one-time key; reload the conversation.";
+pub const UNKNOWN_TEMPLATE: &str = "That template is not in your follow-up plan; choose one the page offers.";
+pub const LIVE_UPDATES_BUSY: &str =
+    "Too many live views of this store are open right now; close one (pages still work, reload to update).";
+
+pub fn reply_too_long(max: usize) -> String {
+    format!("The reply is longer than WhatsApp allows ({max} characters).")
+}
+pub fn parameter_missing(label: &str) -> String {
+    format!("The template needs a value for “{label}”.")
+}
+pub fn window_open_until(at: &str) -> String {
+    format!("Open until {at}: you may write freely.")
+}
+pub const WINDOW_NEVER_OPENED: &str = "The customer has not written yet, so WhatsApp allows only approved templates.";
+pub fn window_closed_at(at: &str) -> String {
+    format!(
+        "Closed at {at}: the customer last wrote more than 24 hours ago, so WhatsApp allows only approved templates."
+    )
+}
+pub const WINDOW_CLOSED_OFFER: &str = "Free text cannot be sent now. Send one of your approved templates instead:";
+pub fn conversation_state(state: &str) -> &'static str {
+    match state {
+        "open" => "answered by the agent",
+        "handed_over" => "with a person",
+        _ => "closed",
+    }
+}
+/// Who wrote a message, as people read it.
+pub fn author(author: &str, person: Option<&str>) -> String {
+    match author {
+        "customer" => "Customer".into(),
+        "agent" => "Agent".into(),
+        "system" => "Automatic message".into(),
+        _ if author.starts_with("merchant:") => "Your team (through the API)".into(),
+        _ => match person {
+            Some(email) => email.to_owned(),
+            None => "Your team".into(),
+        },
+    }
+}
+pub fn message_status(status: &str) -> &'static str {
+    match status {
+        "received" => "received",
+        "queued" => "queued",
+        "sending" => "sending",
+        "sent" => "sent",
+        "delivered" => "delivered",
+        "read" => "read",
+        "failed" => "failed",
+        "skipped" => "skipped",
+        "cancelled" => "cancelled",
+        _ => "unknown",
+    }
+}
+pub fn message_kind(kind: &str) -> &'static str {
+    match kind {
+        "image" => "Photo",
+        "document" => "Document",
+        "audio" => "Voice message",
+        "video" => "Video",
+        "sticker" => "Sticker",
+        "location" => "Location",
+        "template" => "Template",
+        "other" => "Something WhatsApp could not show as text",
+        _ => "Text",
+    }
+}
+pub fn template_label(name: &str, language: &str) -> String {
+    format!("Template {name} ({language})")
+}
+pub fn parameter_label(parameter: &str) -> &'static str {
+    match parameter {
+        "customer_first_name" => "Customer's first name",
+        "order_number" => "Order number",
+        _ => "Product title",
+    }
+}
+pub fn failed_because(reason: &str, code: Option<&str>) -> String {
+    match code {
+        Some(code) => format!("{reason} (WhatsApp error {code})"),
+        None => reason.to_owned(),
+    }
+}
+/// How long someone has waited: `3 minutes`, `2 hours 5 minutes`, `3 days 4 hours`.
+pub fn waited(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    let unit = |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    if days > 0 {
+        format!("{} {}", unit(days, "day", "days"), unit(hours, "hour", "hours"))
+    } else if hours > 0 {
+        format!("{} {}", unit(hours, "hour", "hours"), unit(minutes, "minute", "minutes"))
+    } else if minutes > 0 {
+        unit(minutes, "minute", "minutes")
+    } else {
+        "less than a minute".into()
+    }
+}
+
+// Actions named in "needs the … role" refusals.
+pub const ACTION_REPLY: &str = "Replying to a customer";
+pub const ACTION_TAKE_OVER: &str = "Taking a conversation over";
+pub const ACTION_RESOLVE: &str = "Resolving a hand-over";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +348,14 @@ mod tests {
         assert_eq!(wait(61), "1 minute");
         assert_eq!(wait(900), "15 minutes");
         assert_eq!(wait(901), "16 minutes");
+    }
+
+    #[test]
+    fn waits_are_read_in_the_two_largest_units() {
+        assert_eq!(waited(20), "less than a minute");
+        assert_eq!(waited(60), "1 minute");
+        assert_eq!(waited(2 * 3600 + 5 * 60), "2 hours 5 minutes");
+        assert_eq!(waited(86_400 + 3600), "1 day 1 hour");
     }
 
     #[test]

@@ -22,11 +22,9 @@ use crate::error::ApiError;
 use crate::extract::Path;
 use crate::state::AppState;
 
-/// WhatsApp's limit on a text message's body.
-pub const MAX_TEXT_CHARS: usize = 4096;
+pub use recete_shared::conversations::replies::{MAX_PARAMETER_CHARS, MAX_TEXT_CHARS};
 const MAX_TEMPLATE_NAME_CHARS: usize = 512;
 const MAX_PARAMETERS: usize = 20;
-const MAX_PARAMETER_CHARS: usize = 1024;
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Either `text` or `template`.

@@ -1,7 +1,9 @@
-//! The console's own pages: signing in (password or one-time link), the account page, and the
-//! owners' users page under settings.
+//! The console's own pages: signing in (password or one-time link), the account page, the
+//! owners' users page under settings, and the inbox (with its live updates).
 
 pub mod account;
+pub mod inbox;
+pub mod inbox_events;
 pub mod sign_in;
 pub mod users;
 

@@ -10,9 +10,11 @@
 //!
 //! # Layout
 //! - [`store`]: the `conversations` rows: list, find, resolve, take over.
+//! - [`inbox`]: the console's inbox: handed-over conversations first, with their customers.
 //! - [`thread`]: a conversation's messages, opened, with who wrote each.
 //! - [`replies`]: a merchant's text or template reply, checked against the 24-hour window.
 
+pub mod inbox;
 pub mod replies;
 pub mod store;
 pub mod thread;
@@ -60,6 +62,16 @@ pub mod author {
     /// A person replying with an API key: `merchant:<key id>`.
     pub fn merchant(api_key_id: impl std::fmt::Display) -> String {
         format!("merchant:{api_key_id}")
+    }
+
+    /// A person replying in the console: `user:<console user id>`.
+    pub fn user(user_id: impl std::fmt::Display) -> String {
+        format!("user:{user_id}")
+    }
+
+    /// The console user behind an author written by [`user`].
+    pub fn user_id(author: &str) -> Option<uuid::Uuid> {
+        author.strip_prefix("user:").and_then(|id| uuid::Uuid::parse_str(id).ok())
     }
 }
 

@@ -20,6 +20,11 @@ use crate::db::Tx;
 use crate::ids::{CustomerId, MerchantId, TaskId};
 use crate::message_bodies;
 
+/// WhatsApp's limit on a text message's body.
+pub const MAX_TEXT_CHARS: usize = 4096;
+/// The longest template parameter accepted.
+pub const MAX_PARAMETER_CHARS: usize = 1024;
+
 /// An approved WhatsApp template and its body parameters, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,9 +49,9 @@ pub enum ReplyContent {
 pub struct NewReply<'a> {
     pub merchant: MerchantId,
     pub conversation_id: Uuid,
-    /// `merchant:<key id>`: shown beside the message.
+    /// `merchant:<key id>` or `user:<console user id>`: shown beside the message.
     pub author: &'a str,
-    /// Who acted, for the audit trail (`api-key:<id>`).
+    /// Who acted, for the audit trail (`api-key:<id>`, `user:<email>`).
     pub actor: &'a str,
     pub content: &'a ReplyContent,
 }
@@ -58,7 +63,7 @@ pub struct QueuedReply {
     /// The message's id in `GET /api/conversations/{id}/messages`.
     pub id: Uuid,
     pub conversation_id: Uuid,
-    /// `merchant:<API key id>`.
+    /// `merchant:<API key id>` (or `user:<console user id>` from the console).
     pub author: String,
     /// `text` or `template`.
     pub kind: String,

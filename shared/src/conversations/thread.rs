@@ -1,7 +1,7 @@
 //! A conversation's messages as the merchant reads them: oldest first, bodies opened, who wrote
-//! each (`customer`, `agent`, `system` or `merchant:<key id>`), and where an outbound message
-//! stands (`queued`, `sending`, `sent`, `delivered`, `read`, `failed`, `skipped`) with Meta's
-//! error when it failed.
+//! each (`customer`, `agent`, `system`, `merchant:<key id>` or `user:<console user id>`), and
+//! where an outbound message stands (`queued`, `sending`, `sent`, `delivered`, `read`, `failed`,
+//! `skipped`) with Meta's error when it failed.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -41,7 +41,8 @@ pub struct ConversationMessage {
     pub id: Uuid,
     /// inbound (from the customer) or outbound (from the shop).
     pub direction: String,
-    /// `customer`, `agent`, `system` (follow-ups, confirmations) or `merchant:<API key id>`.
+    /// `customer`, `agent`, `system` (follow-ups, confirmations), `merchant:<API key id>` or
+    /// `user:<console user id>` (a person replying in the console).
     pub author: String,
     /// `text`, `template`, or what a customer sent instead of text: `image`, `document`, `audio`,
     /// `video`, `sticker`, `location` (`other` for anything else).

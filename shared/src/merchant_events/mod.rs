@@ -12,8 +12,10 @@
 //! - this file: the event types, their stored payloads (with their OpenAPI schemas) and [`raise`].
 //! - [`render`]: the body an endpoint receives.
 //! - [`stream`]: what the live event stream reads, and the retention that prunes old events.
+//! - [`live`]: one live stream, as the API's event stream and the console's inbox serve it.
 //! - [`wakeups`]: one `LISTEN` connection per API process waking the streams of a merchant.
 
+pub mod live;
 pub mod render;
 pub mod stream;
 pub mod wakeups;

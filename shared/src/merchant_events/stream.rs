@@ -43,6 +43,12 @@ pub async fn after(tx: &mut Tx, after: Option<Uuid>, limit: i64) -> sqlx::Result
     .await
 }
 
+/// The merchant's newest event id, if it has any: where a stream that wants only what happens
+/// from now on starts.
+pub async fn newest(tx: &mut Tx) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar("SELECT id FROM merchant_events ORDER BY id DESC LIMIT 1").fetch_optional(&mut **tx).await
+}
+
 /// Whether the merchant still holds event `id` (false once pruned, or never the merchant's).
 pub async fn is_retained(tx: &mut Tx, id: Uuid) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM merchant_events WHERE id = $1)")

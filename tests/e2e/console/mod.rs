@@ -1,9 +1,10 @@
 //! The merchants' web console over real HTTP on the API's own listener: signing in by one-time
 //! link and by password, rate limits, sessions, CSRF and cross-site refusals, roles, tenant
-//! isolation, the audit trail and `recete users`.
+//! isolation, the audit trail, `recete users`, and the inbox.
 
 mod access;
 mod cli;
+mod inbox;
 mod sessions;
 mod users;
 
