@@ -1,7 +1,11 @@
-//! The console's own pages: signing in (password or one-time link), the account page, and the
-//! owners' users page under settings.
+//! The console's own pages: signing in (password or one-time link), the account page, the
+//! owners' users page under settings, the orders with their follow-up timeline, and the
+//! customers with their export and erasure.
 
 pub mod account;
+pub mod customers;
+mod list_cursor;
+pub mod orders;
 pub mod sign_in;
 pub mod users;
 
