@@ -349,6 +349,9 @@ const BINARY_COLUMNS: &[(&str, &str, &str)] = &[
     ("knowledge_chunks", "content_hash", "hash"),
     ("operators", "token_hash", "hash"),
     ("operator_sessions", "id_hash", "hash"),
+    ("merchant_user_sessions", "id_hash", "hash"),
+    ("merchant_user_sign_in_links", "token_hash", "hash"),
+    ("console_sign_in_failures", "subject_hash", "hash"),
     ("_sqlx_migrations", "checksum", "hash"),
 ];
 
