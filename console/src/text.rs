@@ -262,7 +262,8 @@ pub fn template(name: &str) -> String {
     format!("template {name}")
 }
 pub const CUSTOMERS: &str = "Customers";
-pub const CUSTOMERS_INTRO: &str = "The people who bought from your store, newest first. Phone numbers are shown masked.";
+pub const CUSTOMERS_INTRO: &str =
+    "The people who bought from your store, newest first. Phone numbers are shown masked.";
 pub const NAME: &str = "Name";
 pub const PHONE: &str = "Phone";
 pub const CONSENT: &str = "WhatsApp consent";
@@ -299,10 +300,13 @@ pub const ONLY_OWNERS_PRIVACY: &str = "Only owners export or erase a customer's 
 pub fn erase_title(name: &str) -> String {
     format!("Erase {name}?")
 }
-pub const ERASE_INTRO: &str = "Erasing removes what names this person and keeps what your figures need. It cannot be undone.";
+pub const ERASE_INTRO: &str =
+    "Erasing removes what names this person and keeps what your figures need. It cannot be undone.";
 pub const ERASE_WILL: &str = "What will be erased";
 pub fn erase_customer_row(n: u64) -> String {
-    format!("{n} customer record: name, email, phone, the store's id, country, time zone and consent source are cleared; the record stays, naming no one")
+    format!(
+        "{n} customer record: name, email, phone, the store's id, country, time zone and consent source are cleared; the record stays, naming no one"
+    )
 }
 pub fn erase_orders(n: u64) -> String {
     format!("{n} orders lose every link to this person (amounts and products stay)")

@@ -77,8 +77,12 @@ pub async fn list(
         field: "created_from".into(),
         detail: "must not be after `created_to`".into(),
     })?;
-    let email_lookup =
-        query.email.as_deref().map(|raw| lookup::email_lookups(&state.keyring, raw)).transpose().map_err(lookup_error)?;
+    let email_lookup = query
+        .email
+        .as_deref()
+        .map(|raw| lookup::email_lookups(&state.keyring, raw))
+        .transpose()
+        .map_err(lookup_error)?;
     let mut tx = merchant.transaction(&state.pool).await?;
     let phone_lookup = match query.phone.as_deref() {
         Some(raw) => Some(

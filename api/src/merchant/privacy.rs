@@ -158,7 +158,7 @@ pub async fn export_customer(
         .await
         .map_err(privacy_error)?;
     let (request_id, counts, document) = match outcome {
-        ExportOutcome::Exported { request_id, counts, document } => (request_id, counts, document),
+        ExportOutcome::Exported { request_id, counts, document } => (request_id, counts, *document),
         ExportOutcome::Erased { on } => {
             return Err(ApiError::NotFound(format!(
                 "the customer was erased on {}; nothing that names them is held",

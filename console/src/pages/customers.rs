@@ -144,7 +144,8 @@ fn consent_select(selected: &str) -> Markup {
 }
 
 fn render_list(user: &ConsoleUser, query: &CustomersQuery, outcome: Result<Listed, String>) -> Markup {
-    let filters = [("consent", query.consent.as_str()), ("email", query.email.as_str()), ("phone", query.phone.as_str())];
+    let filters =
+        [("consent", query.consent.as_str()), ("email", query.email.as_str()), ("phone", query.phone.as_str())];
     layout::page(
         text::CUSTOMERS,
         user,
@@ -230,8 +231,10 @@ async fn render_detail(
     flash: Option<(String, bool)>,
 ) -> Result<Markup, PageError> {
     let mut tx = user.transaction(&state.pool).await?;
-    let customer =
-        customers::find(&mut tx, &state.keyring, user.merchant_id, id).await.map_err(read_error)?.ok_or_else(not_found)?;
+    let customer = customers::find(&mut tx, &state.keyring, user.merchant_id, id)
+        .await
+        .map_err(read_error)?
+        .ok_or_else(not_found)?;
     let filter = OrderFilter { customer_id: Some(id), ..OrderFilter::default() };
     let their_orders = orders::list(&mut tx, user.merchant_id, &filter, None, ORDERS_SHOWN).await?;
     commit(tx).await?;
@@ -409,8 +412,10 @@ async fn confirmation(
     problem: Option<&str>,
 ) -> Result<Markup, PageError> {
     let mut tx = user.transaction(&state.pool).await?;
-    let customer =
-        customers::find(&mut tx, &state.keyring, user.merchant_id, id).await.map_err(read_error)?.ok_or_else(not_found)?;
+    let customer = customers::find(&mut tx, &state.keyring, user.merchant_id, id)
+        .await
+        .map_err(read_error)?
+        .ok_or_else(not_found)?;
     commit(tx).await?;
     let counts = customer_requests::preview_erasure(
         &state.pool,

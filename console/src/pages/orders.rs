@@ -101,10 +101,10 @@ fn parse_day(field: &str, value: &str) -> Result<Option<NaiveDate>, String> {
 }
 
 /// The placed-time range `[from, to]` of whole days in `zone`, as instants.
-fn placed_range(
-    query: &OrdersQuery,
-    zone: Tz,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), String> {
+/// A placed-time range: from (inclusive), to (exclusive); either may be open.
+type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn placed_range(query: &OrdersQuery, zone: Tz) -> Result<Range, String> {
     let from = parse_day("from", &query.from)?;
     let to = parse_day("to", &query.to)?;
     if let (Some(from), Some(to)) = (from, to)
@@ -141,7 +141,8 @@ async fn customers_searched(
     raw: &str,
 ) -> Result<Result<Vec<Uuid>, String>, PageError> {
     let lookups = if raw.contains('@') {
-        lookup::email_lookups(&state.keyring, raw).map(|hashes| CustomerFilter { email_lookups: Some(hashes), ..Default::default() })
+        lookup::email_lookups(&state.keyring, raw)
+            .map(|hashes| CustomerFilter { email_lookups: Some(hashes), ..Default::default() })
     } else {
         lookup::phone_lookups(tx, &state.keyring, user.merchant_id, raw)
             .await
@@ -173,7 +174,7 @@ pub async fn list(
     let zone = zone(&mut tx, &user).await?;
     let outcome = find_orders(&mut tx, &state, &user, &query, zone, after).await?;
     commit(tx).await?;
-    let status = if matches!(outcome, Err(_)) { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if outcome.is_err() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     Ok((status, render_list(&user, &query, zone, outcome)).into_response())
 }
 
@@ -474,7 +475,9 @@ fn step(planned: &PlannedMessage) -> Step<'_> {
     let mut entries = Vec::new();
     let entry = |at, what: String, class| Entry { at, what, class };
     match (planned.state.as_str(), planned.message_status.as_deref()) {
-        ("pending", None) if !reason.is_empty() => entries.push(entry(planned.planned_at, text::deferred(reason), "wait")),
+        ("pending", None) if !reason.is_empty() => {
+            entries.push(entry(planned.planned_at, text::deferred(reason), "wait"))
+        }
         ("pending", None) => entries.push(entry(planned.planned_at, text::PLANNED.to_owned(), "wait")),
         ("failed", None) => entries.push(entry(planned.planned_at, format!("{}: {reason}", text::RETRYING), "bad")),
         ("cancelled", _) => entries.push(entry(planned.planned_at, text::cancelled(reason), "wait")),
@@ -535,7 +538,8 @@ mod tests {
 
     #[test]
     fn a_deferred_step_says_why_and_a_failed_send_gives_metas_reason() {
-        let deferred = step(&planned("pending", Some("frequency cap of 1 per 24 h")));
+        let waiting = planned("pending", Some("frequency cap of 1 per 24 h"));
+        let deferred = step(&waiting);
         assert_eq!(deferred.entries.len(), 1);
         assert_eq!(deferred.entries[0].what, "deferred: frequency cap of 1 per 24 h");
 
@@ -572,7 +576,7 @@ mod tests {
         let reversed = OrdersQuery { from: "2026-12-08".into(), to: "2026-12-07".into(), ..OrdersQuery::default() };
         assert!(placed_range(&reversed, istanbul).is_err());
         let bad = OrdersQuery { from: "7.12.2026".into(), ..OrdersQuery::default() };
-        assert!(placed_range(&bad, istanbul).unwrap_err().contains("`from`"));
+        assert!(placed_range(&bad, istanbul).expect_err("a bad date").contains("`from`"));
         assert_eq!(money(Some(74990), Some("TRY")), "749.90 TRY");
     }
 }

@@ -22,7 +22,12 @@ use crate::db::{self, Tx};
 use crate::ids::{CustomerId, MerchantId};
 
 pub enum ExportOutcome {
-    Exported { request_id: Uuid, counts: Counts, document: ExportDocument },
+    Exported {
+        request_id: Uuid,
+        counts: Counts,
+        /// Boxed: a document is large beside the other outcome.
+        document: Box<ExportDocument>,
+    },
     /// Every customer matched was erased (the latest erasure's time): nothing names them.
     Erased { on: Option<DateTime<Utc>> },
 }
@@ -76,7 +81,7 @@ pub async fn export(
         )
         .await?;
     }
-    Ok(ExportOutcome::Exported { request_id, counts, document })
+    Ok(ExportOutcome::Exported { request_id, counts, document: Box::new(document) })
 }
 
 pub struct Erased {
@@ -135,13 +140,8 @@ pub async fn preview_erasure(
     customer: CustomerId,
 ) -> Result<Option<Counts>, PrivacyError> {
     let mut tx = db::tenant_tx(pool, merchant).await?;
-    let erasure = Erasure {
-        merchant,
-        channel,
-        request_id: Uuid::now_v7(),
-        extra_orders: &[],
-        webhooks: Webhooks::Tombstone,
-    };
+    let erasure =
+        Erasure { merchant, channel, request_id: Uuid::now_v7(), extra_orders: &[], webhooks: Webhooks::Tombstone };
     let erased = erase::erase_customer(&mut tx, keyring, &erasure, customer).await?;
     tx.rollback().await?;
     Ok(erased.map(|erased| erased.counts))

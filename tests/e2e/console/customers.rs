@@ -84,7 +84,9 @@ async fn customers_are_listed_with_masked_phones_consent_and_orders_and_filtered
         let page = console.get_html(&viewer, &format!("/console/customers?{query}")).await;
         assert_eq!(names_shown(&page), expected, "{query}");
     }
-    for (query, words) in [("consent=maybe", "No consent state is named `maybe`"), ("email=ada", "not an email address")] {
+    for (query, words) in
+        [("consent=maybe", "No consent state is named `maybe`"), ("email=ada", "not an email address")]
+    {
         let response = console.get(&viewer, &format!("/console/customers?{query}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
         assert!(response.text().await.expect("page").contains(words), "{query}");
@@ -151,7 +153,9 @@ async fn owners_export_a_customer_and_erase_them_after_confirming_exactly_what_g
     // The confirmation names what goes, from the erasure's own counts; nothing is erased yet.
     let confirm = console.get_html(&owner, &format!("{base}/erase")).await;
     assert!(confirm.contains("Erase Ada Yilmaz?"), "{confirm}");
-    for words in ["1 customer record", "2 orders lose every link", "0 messages", "stored webhooks that named this person"] {
+    for words in
+        ["1 customer record", "2 orders lose every link", "0 messages", "stored webhooks that named this person"]
+    {
         assert!(confirm.contains(words), "the confirmation says {words}: {confirm}");
     }
     assert!(erased_at(&console, ada).await.is_none(), "showing the confirmation erases nothing");
@@ -170,8 +174,13 @@ async fn owners_export_a_customer_and_erase_them_after_confirming_exactly_what_g
         .await
         .expect("sent");
     assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
-    let export_no_csrf =
-        console.client.post(console.url(&format!("{base}/export"))).header(COOKIE, &owner.cookie).send().await.expect("sent");
+    let export_no_csrf = console
+        .client
+        .post(console.url(&format!("{base}/export")))
+        .header(COOKIE, &owner.cookie)
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(export_no_csrf.status(), StatusCode::FORBIDDEN);
     assert!(erased_at(&console, ada).await.is_none());
 
@@ -179,7 +188,10 @@ async fn owners_export_a_customer_and_erase_them_after_confirming_exactly_what_g
     let done = console.post(&owner, &format!("{base}/erase"), &[("confirm", "ERASE")]).await;
     assert_eq!(done.status(), StatusCode::OK);
     let page = done.text().await.expect("page");
-    assert!(page.contains("The customer&#39;s data is erased") || page.contains("The customer's data is erased"), "{page}");
+    assert!(
+        page.contains("The customer&#39;s data is erased") || page.contains("The customer's data is erased"),
+        "{page}"
+    );
     assert!(page.contains("2 orders lose every link"));
     assert!(erased_at(&console, ada).await.is_some());
     assert_eq!(

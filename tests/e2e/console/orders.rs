@@ -139,10 +139,11 @@ async fn an_order_shows_its_items_status_times_and_a_timeline_with_a_sent_and_a_
         assert!(page.contains(words), "the order page shows {words}: {page}");
     }
     // Whichever step was decided first went out; the other waits. Sent comes first in time.
-    let deferred_step: String = sqlx::query_scalar("SELECT step FROM scheduled_tasks WHERE kind = 'follow_up' AND state = 'pending'")
-        .fetch_one(&app.admin)
-        .await
-        .expect("the deferred step");
+    let deferred_step: String =
+        sqlx::query_scalar("SELECT step FROM scheduled_tasks WHERE kind = 'follow_up' AND state = 'pending'")
+            .fetch_one(&app.admin)
+            .await
+            .expect("the deferred step");
     let sent_step = if deferred_step == "t0" { "t1" } else { "t0" };
     let first = page.find(&format!("Step {sent_step}")).expect("the sent step");
     let second = page.find(&format!("Step {deferred_step}")).expect("the deferred step");
