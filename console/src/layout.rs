@@ -16,6 +16,8 @@ use crate::users::Role;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Inbox,
+    Orders,
+    Customers,
     Users,
     Account,
 }
@@ -33,6 +35,8 @@ pub struct NavEntry {
 /// The navigation, in order. `/console` opens the first entry the user's role may see.
 pub const NAV: &[NavEntry] = &[
     NavEntry { nav: Nav::Inbox, href: "/console/inbox", label: text::NAV_INBOX, needs: Role::Viewer },
+    NavEntry { nav: Nav::Orders, href: "/console/orders", label: text::NAV_ORDERS, needs: Role::Viewer },
+    NavEntry { nav: Nav::Customers, href: "/console/customers", label: text::NAV_CUSTOMERS, needs: Role::Viewer },
     NavEntry { nav: Nav::Users, href: "/console/settings/users", label: text::NAV_USERS, needs: Role::Viewer },
     NavEntry { nav: Nav::Account, href: "/console/account", label: text::NAV_ACCOUNT, needs: Role::Viewer },
 ];

@@ -11,6 +11,8 @@ pub const MAIN_NAVIGATION: &str = "Main navigation";
 
 // Navigation.
 pub const NAV_INBOX: &str = "Inbox";
+pub const NAV_ORDERS: &str = "Orders";
+pub const NAV_CUSTOMERS: &str = "Customers";
 pub const NAV_USERS: &str = "Users";
 pub const NAV_ACCOUNT: &str = "Your account";
 
@@ -335,6 +337,174 @@ pub fn waited(secs: i64) -> String {
 pub const ACTION_REPLY: &str = "Replying to a customer";
 pub const ACTION_TAKE_OVER: &str = "Taking a conversation over";
 pub const ACTION_RESOLVE: &str = "Resolving a hand-over";
+
+// Orders and customers: lists, one order with its follow-up timeline, one customer with export
+// and erasure.
+pub const BAD_CURSOR: &str = "The `cursor` is not one this console gave; start again from the first page.";
+pub const LIST_FIRST_PAGE: &str = "First page";
+pub const SEARCH: &str = "Search";
+pub const CLEAR: &str = "Clear";
+pub const ANY: &str = "any";
+pub const NONE_GIVEN: &str = "—";
+pub const ORDERS: &str = "Orders";
+pub const CUSTOMER_ORDER: &str = "Order";
+pub const ORDERS_INTRO: &str = "Your store's orders, newest first.";
+pub const ORDER_NUMBER: &str = "Order number";
+pub const ORDER_NUMBER_HINT: &str = "The number or its start, with or without #.";
+pub const CUSTOMER_SEARCH_HINT: &str = "Their email address or phone number, as you would type it.";
+pub const PLACED_FROM: &str = "Placed from";
+pub const PLACED_TO: &str = "Placed until (inclusive)";
+pub fn dates_in_zone(zone: &str) -> String {
+    format!("Dates are days in your store's time zone, {zone}.")
+}
+pub const TOTAL: &str = "Total";
+pub const PLACED: &str = "Placed";
+pub const NO_ORDERS: &str = "No orders match.";
+pub const NO_CUSTOMER_MATCHES: &str = "No customer has that email address or phone number, so no order matches.";
+pub const NO_SUCH_ORDER: &str = "Your store has no order with that id.";
+pub const BACK_TO_ORDERS: &str = "Back to the orders";
+pub const ITEMS: &str = "Items";
+pub const TITLE: &str = "Title";
+pub const SKU: &str = "SKU";
+pub const QUANTITY: &str = "Quantity";
+pub const UNIT_PRICE: &str = "Unit price";
+pub const NO_ITEMS: &str = "The store sent no items for this order.";
+pub const STATUS_TIMES: &str = "Status times";
+pub const STORE_ORDER_ID: &str = "Store's order id";
+pub const FIRST_SEEN: &str = "First seen";
+pub const PAID: &str = "Paid";
+pub const FULFILLED: &str = "Fulfilled";
+pub const DELIVERED: &str = "Delivered";
+pub const CANCELLED: &str = "Cancelled";
+pub const REFUNDED: &str = "Refunded";
+pub const FOLLOW_UPS: &str = "Follow-ups";
+pub const NO_FOLLOW_UPS: &str = "No follow-ups are planned for this order (they are planned when it is delivered).";
+pub const STEP: &str = "Step";
+pub const WHEN: &str = "When";
+pub const WHAT_HAPPENED: &str = "What happened";
+pub const OPEN_CONVERSATION: &str = "Open the latest conversation";
+pub const NO_CONVERSATION: &str = "No conversation yet.";
+pub fn planned_step(step: &str) -> String {
+    format!("Step {step}")
+}
+pub fn deferred(reason: &str) -> String {
+    format!("deferred: {reason}")
+}
+pub const PLANNED: &str = "planned";
+pub const SENDING: &str = "being sent";
+pub const SENT: &str = "sent";
+pub const DELIVERED_STATE: &str = "delivered";
+pub const READ: &str = "read";
+pub const TIMELINE_REPLIED: &str = "the customer replied";
+pub const RETRYING: &str = "failed, retrying";
+pub fn failed(reason: &str) -> String {
+    format!("failed: {reason}")
+}
+pub const FAILED_NO_REASON: &str = "failed";
+pub fn skipped(reason: &str) -> String {
+    format!("not sent: {reason}")
+}
+pub fn cancelled(reason: &str) -> String {
+    format!("cancelled: {reason}")
+}
+pub fn template(name: &str) -> String {
+    format!("template {name}")
+}
+pub const CUSTOMERS: &str = "Customers";
+pub const CUSTOMERS_INTRO: &str =
+    "The people who bought from your store, newest first. Phone numbers are shown masked.";
+pub const NAME: &str = "Name";
+pub const CONSENT: &str = "WhatsApp consent";
+pub const ORDER_COUNT: &str = "Orders";
+pub const LAST_ORDER: &str = "Last order";
+pub const NO_CUSTOMERS: &str = "No customers match.";
+pub const NO_SUCH_CUSTOMER: &str = "Your store has no customer with that id.";
+pub const BACK_TO_CUSTOMERS: &str = "Back to the customers";
+pub const UNNAMED: &str = "(no name)";
+pub fn consent_state(state: &str) -> &'static str {
+    match state {
+        "granted" => "granted",
+        "revoked" => "revoked",
+        _ => "unknown",
+    }
+}
+pub fn consent_from(source: &str) -> String {
+    format!("from {source}")
+}
+pub const COUNTRY: &str = "Country";
+pub const TIME_ZONE: &str = "Time zone";
+pub const STORE_CUSTOMER_ID: &str = "Store's customer id";
+pub const CUSTOMER_SINCE: &str = "Customer since";
+pub const ERASED_ON: &str = "Erased";
+pub const ERASED_NOTE: &str = "This customer's personal data was erased; what remains names no one.";
+pub const PRIVACY: &str = "Privacy";
+pub const EXPORT: &str = "Export their data";
+pub const EXPORT_HELP: &str =
+    "Downloads everything held about this customer as one JSON document, to hand to them. The export is recorded.";
+pub const ERASE: &str = "Erase their data";
+pub const ERASE_HELP: &str = "Shows exactly what would be erased, and asks you to confirm.";
+pub const ONLY_OWNERS_PRIVACY: &str = "Only owners export or erase a customer's data.";
+pub fn erase_title(name: &str) -> String {
+    format!("Erase {name}?")
+}
+pub const ERASE_INTRO: &str =
+    "Erasing removes what names this person and keeps what your figures need. It cannot be undone.";
+pub const ERASE_WILL: &str = "What will be erased";
+pub fn erase_customer_row(n: u64) -> String {
+    format!(
+        "{n} customer record: name, email, phone, the store's id, country, time zone and consent source are cleared; the record stays, naming no one"
+    )
+}
+pub fn erase_orders(n: u64) -> String {
+    format!("{n} orders lose every link to this person (amounts and products stay)")
+}
+pub fn erase_conversations(n: u64) -> String {
+    format!("{n} conversations keep only their times and states")
+}
+pub fn erase_messages(n: u64) -> String {
+    format!("{n} messages lose their texts, WhatsApp ids and error texts")
+}
+pub fn erase_follow_ups(n: u64) -> String {
+    format!("{n} pending follow-ups or replies are cancelled")
+}
+pub fn erase_events(n: u64) -> String {
+    format!("{n} stored webhooks that named this person are replaced by tombstones")
+}
+pub fn erase_import_errors(n: u64) -> String {
+    format!("{n} rows of failed imports that named this person are deleted")
+}
+pub fn erase_documents(n: u64) -> String {
+    format!("{n} kept export documents are deleted")
+}
+pub const ERASE_CONFIRM: &str = "Erase for good";
+pub const ERASE_CANCEL: &str = "Keep the data";
+pub const ERASE_CONFIRM_FIELD: &str = "Type ERASE to confirm";
+pub const ERASE_CONFIRM_WORD: &str = "ERASE";
+pub const ERASE_NOT_CONFIRMED: &str = "The erasure was not confirmed: type ERASE in the confirmation field.";
+pub fn erased(counts: &str) -> String {
+    format!("The customer's data is erased ({counts}).")
+}
+pub const ALREADY_ERASED: &str = "This customer was erased already; anything that arrived since is erased too.";
+pub const ACTION_EXPORT: &str = "Exporting a customer's data";
+pub const ACTION_ERASE: &str = "Erasing a customer's data";
+pub fn bad_date(field: &str, value: &str) -> String {
+    format!("`{field}` must be a date like 2026-12-07, not `{value}`.")
+}
+pub fn dates_reversed(from: &str, to: &str) -> String {
+    format!("The start date {from} is after the end date {to}.")
+}
+pub fn bad_status(value: &str) -> String {
+    format!("No order status is named `{value}` (created, paid, fulfilled, delivered, cancelled, refunded).")
+}
+pub fn bad_consent(value: &str) -> String {
+    format!("No consent state is named `{value}` (granted, revoked, unknown).")
+}
+pub fn bad_search(field: &str, reason: &str) -> String {
+    format!("The {field} searched for cannot be read: it {reason}.")
+}
+pub fn too_long(field: &str, max: usize) -> String {
+    format!("`{field}` must be at most {max} characters.")
+}
 
 #[cfg(test)]
 mod tests {

@@ -49,6 +49,18 @@ fn exponent(currency: Option<&str>) -> u32 {
     }
 }
 
+/// 4990 EUR → "49.90", 1500 JPY → "1500": an amount in minor units as people write it.
+pub fn major_units(minor: i64, currency: Option<&str>) -> String {
+    let exponent = exponent(currency);
+    if exponent == 0 {
+        return minor.to_string();
+    }
+    let scale = 10_u64.pow(exponent);
+    let sign = if minor < 0 { "-" } else { "" };
+    let magnitude = minor.unsigned_abs();
+    format!("{sign}{}.{:0width$}", magnitude / scale, magnitude % scale, width = exponent as usize)
+}
+
 /// "49.90" EUR → 4990. `None` for text that is not a plain decimal or has more digits than the
 /// currency allows (we do not round money).
 pub fn minor_units(amount: &str, currency: Option<&str>) -> Option<i64> {
@@ -107,6 +119,19 @@ pub fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minor_units_read_back_as_people_write_them() {
+        assert_eq!(major_units(74990, Some("TRY")), "749.90");
+        assert_eq!(major_units(5, Some("EUR")), "0.05");
+        assert_eq!(major_units(-1250, Some("usd")), "-12.50");
+        assert_eq!(major_units(1500, Some("JPY")), "1500");
+        assert_eq!(major_units(1234, Some("KWD")), "1.234");
+        for (amount, currency) in [("49.90", "EUR"), ("1500", "JPY"), ("0.125", "BHD")] {
+            let minor = minor_units(amount, Some(currency)).expect("an amount");
+            assert_eq!(major_units(minor, Some(currency)), amount);
+        }
+    }
 
     #[test]
     fn money_is_parsed_exactly_per_currency() {

@@ -9,12 +9,8 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use recete_shared::crypto::Keyring;
+use recete_shared::customers::lookup::{self, LookupError};
 use recete_shared::customers::read::{self, ConsentState, Customer, CustomerFilter, ReadError};
-use recete_shared::customers::{self, EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN};
-use recete_shared::ids::MerchantId;
-use recete_shared::phone::PhoneNumber;
-use recete_shared::{db, merchants};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -26,9 +22,6 @@ use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-
-const MAX_PHONE_CHARS: usize = 32;
-const MAX_EMAIL_CHARS: usize = 254;
 
 /// The customer routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -84,10 +77,17 @@ pub async fn list(
         field: "created_from".into(),
         detail: "must not be after `created_to`".into(),
     })?;
-    let email_lookup = query.email.as_deref().map(|raw| email_lookup(&state.keyring, raw)).transpose()?;
+    let email_lookup = query
+        .email
+        .as_deref()
+        .map(|raw| lookup::email_lookups(&state.keyring, raw))
+        .transpose()
+        .map_err(lookup_error)?;
     let mut tx = merchant.transaction(&state.pool).await?;
     let phone_lookup = match query.phone.as_deref() {
-        Some(raw) => Some(phone_lookup(&mut tx, &state.keyring, merchant.merchant_id, raw).await?),
+        Some(raw) => Some(
+            lookup::phone_lookups(&mut tx, &state.keyring, merchant.merchant_id, raw).await.map_err(lookup_error)?,
+        ),
         None => None,
     };
     let filter = CustomerFilter {
@@ -132,35 +132,13 @@ fn read_error(error: ReadError) -> ApiError {
     }
 }
 
-/// The lookup hashes (one per configured lookup key) of a phone filter, parsed as the customer's
-/// numbers were when stored. The problem never repeats the number.
-async fn phone_lookup(
-    tx: &mut db::Tx,
-    keyring: &Keyring,
-    merchant: MerchantId,
-    raw: &str,
-) -> Result<Vec<Vec<u8>>, ApiError> {
-    let invalid = |detail: String| ApiError::InvalidField { field: "phone".into(), detail };
-    if raw.trim().is_empty() {
-        return Err(invalid("must not be empty".into()));
+/// A phone or email filter that cannot be read names its field; the problem never repeats the value.
+fn lookup_error(error: LookupError) -> ApiError {
+    match error.field() {
+        Some(field) => ApiError::InvalidField { field: field.into(), detail: error.to_string() },
+        None => match error {
+            LookupError::Database(error) => ApiError::from_database(error),
+            other => ApiError::Internal(other.into()),
+        },
     }
-    if raw.chars().count() > MAX_PHONE_CHARS {
-        return Err(invalid(format!("must be at most {MAX_PHONE_CHARS} characters")));
-    }
-    let country = merchants::phone_country(tx, merchant).await.map_err(ApiError::from_database)?;
-    let phone = PhoneNumber::parse(raw, country.as_deref()).map_err(|error| {
-        let hint =
-            if country.is_none() { " (write it with its +country code: no default phone country is set and the shop's time zone names no country)" } else { "" };
-        invalid(format!("{error}{hint}"))
-    })?;
-    Ok(keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone.as_e164()))
-}
-
-fn email_lookup(keyring: &Keyring, raw: &str) -> Result<Vec<Vec<u8>>, ApiError> {
-    let invalid = |detail: String| ApiError::InvalidField { field: "email".into(), detail };
-    if raw.chars().count() > MAX_EMAIL_CHARS {
-        return Err(invalid(format!("must be at most {MAX_EMAIL_CHARS} characters")));
-    }
-    let email = customers::normalize_email(raw).ok_or_else(|| invalid("is not an email address".into()))?;
-    Ok(keyring.lookup_hashes(EMAIL_LOOKUP_DOMAIN, &email))
 }

@@ -112,6 +112,7 @@ pub async fn list(
         delivered_from: query.delivered_from,
         delivered_to: query.delivered_to,
         customer_id: query.customer_id,
+        customer_ids: None,
         external_order_id: query.external_order_id,
         number: query.number,
     };

@@ -6,9 +6,9 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use recete_shared::ids::CustomerId;
-use recete_shared::privacy::erase::{self, Erasure, Webhooks};
-use recete_shared::privacy::export::{self, ExportDocument};
-use recete_shared::privacy::requests::{self, ChannelName, NewRequest, RequestKind, RequestStatus, Scope};
+use recete_shared::privacy::customer_requests::{self, ExportOutcome};
+use recete_shared::privacy::export::ExportDocument;
+use recete_shared::privacy::requests::{self, ChannelName, RequestKind, RequestStatus, Scope};
 use recete_shared::privacy::subject::{self, Subject, SubjectError};
 use recete_shared::privacy::{Channel, Counts, PrivacyError};
 use serde::{Deserialize, Serialize};
@@ -153,32 +153,19 @@ pub async fn export_customer(
     if matched.is_empty() {
         return Err(ApiError::NotFound(described(&subject)));
     }
-    let live: Vec<CustomerId> = matched.iter().filter(|m| m.erased_at.is_none()).map(|m| m.id).collect();
-    if live.is_empty() {
-        let erased_on = matched.iter().filter_map(|m| m.erased_at).max().map(|at| at.format("%Y-%m-%d").to_string());
-        return Err(ApiError::NotFound(format!(
-            "the customer was erased on {}; nothing that names them is held",
-            erased_on.unwrap_or_default()
-        )));
-    }
-    let document =
-        export::build(&mut tx, &state.keyring, merchant.merchant_id, &live, &[]).await.map_err(privacy_error)?;
-    let counts = document.counts();
     let channel = Channel::Api { api_key_id: merchant.api_key_id };
-    let request_id = Uuid::now_v7();
-    let request = NewRequest {
-        id: request_id,
-        merchant: merchant.merchant_id,
-        kind: RequestKind::Export,
-        scope: Scope::Customer,
-        channel: &channel,
-        platform_request_id: None,
-        status: RequestStatus::Completed,
-        customer_ids: &live,
-        counts,
-        document: None,
+    let outcome = customer_requests::export(&mut tx, &state.keyring, merchant.merchant_id, &channel, &matched)
+        .await
+        .map_err(privacy_error)?;
+    let (request_id, counts, document) = match outcome {
+        ExportOutcome::Exported { request_id, counts, document } => (request_id, counts, *document),
+        ExportOutcome::Erased { on } => {
+            return Err(ApiError::NotFound(format!(
+                "the customer was erased on {}; nothing that names them is held",
+                on.map(|at| at.format("%Y-%m-%d").to_string()).unwrap_or_default()
+            )));
+        }
     };
-    requests::record(&mut tx, &state.keyring, &request).await.map_err(privacy_error)?;
     crate::auth::commit(tx).await?;
     Ok(Json(ExportResponse { request_id, counts, document }))
 }
@@ -224,44 +211,13 @@ pub async fn erase_customer(
         return Err(ApiError::NotFound(described(&subject)));
     }
     let channel = Channel::Api { api_key_id: merchant.api_key_id };
-    let request_id = Uuid::now_v7();
-    let erasure = Erasure {
-        merchant: merchant.merchant_id,
-        channel: &channel,
-        request_id,
-        extra_orders: &[],
-        webhooks: Webhooks::Tombstone,
-    };
-    let mut counts = Counts::default();
-    let mut erased = Vec::with_capacity(matched.len());
-    for customer in &matched {
-        if let Some(outcome) =
-            erase::erase_customer(&mut tx, &state.keyring, &erasure, customer.id).await.map_err(privacy_error)?
-        {
-            counts.add(&outcome.counts);
-            erased.push(customer.id);
-        }
-    }
-    let outcome = if matched.iter().all(|m| m.erased_at.is_some()) {
-        ErasureOutcome::AlreadyErased
-    } else {
-        ErasureOutcome::Erased
-    };
-    let request = NewRequest {
-        id: request_id,
-        merchant: merchant.merchant_id,
-        kind: RequestKind::Erase,
-        scope: Scope::Customer,
-        channel: &channel,
-        platform_request_id: None,
-        status: RequestStatus::Completed,
-        customer_ids: &erased,
-        counts,
-        document: None,
-    };
-    requests::record(&mut tx, &state.keyring, &request).await.map_err(privacy_error)?;
+    let erased = customer_requests::erase(&mut tx, &state.keyring, merchant.merchant_id, &channel, &matched)
+        .await
+        .map_err(privacy_error)?;
     crate::auth::commit(tx).await?;
-    let customer_ids = erased.iter().map(CustomerId::as_uuid).collect();
+    let outcome = if erased.already_erased { ErasureOutcome::AlreadyErased } else { ErasureOutcome::Erased };
+    let customer_ids = erased.customers.iter().map(CustomerId::as_uuid).collect();
+    let (request_id, counts) = (erased.request_id, erased.counts);
     Ok(Json(ErasureResponse { request_id, outcome, customer_ids, counts }))
 }
 

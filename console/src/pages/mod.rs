@@ -1,9 +1,13 @@
 //! The console's own pages: signing in (password or one-time link), the account page, the
-//! owners' users page under settings, and the inbox (with its live updates).
+//! owners' users page under settings, the inbox (with its live updates), the orders with their
+//! follow-up timeline, and the customers with their export and erasure.
 
 pub mod account;
+pub mod customers;
 pub mod inbox;
 pub mod inbox_events;
+mod list_cursor;
+pub mod orders;
 pub mod sign_in;
 pub mod users;
 

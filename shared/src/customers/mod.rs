@@ -19,6 +19,7 @@ use crate::ids::{CustomerId, EventId, MerchantId};
 use crate::merchant_events::{self, MerchantEvent, OptedOut};
 use crate::phone::PhoneNumber;
 
+pub mod lookup;
 pub mod read;
 pub mod sealed;
 

@@ -220,3 +220,38 @@ fn open(keyring: &Keyring, merchant: MerchantId, row: CustomerRow) -> Result<Cus
         updated_at: row.updated_at,
     })
 }
+
+/// The names of the customers `ids` (those the merchant has and who have one), for lists that
+/// show who placed an order.
+pub async fn names(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, ReadError> {
+    #[derive(FromRow)]
+    struct NameRow {
+        id: Uuid,
+        #[sqlx(flatten)]
+        sealed: SealedContact,
+    }
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<NameRow> =
+        sqlx::query_as(&format!("SELECT c.id, {SEALED_COLUMNS} FROM customers c WHERE c.id = ANY($1)"))
+            .bind(ids)
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut names = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        let name = row
+            .sealed
+            .open(keyring, merchant, ContactField::Name)
+            .map_err(|source| ReadError::Sealed { customer: row.id, source })?;
+        if let Some(name) = name {
+            names.insert(row.id, name);
+        }
+    }
+    Ok(names)
+}

@@ -1,5 +1,5 @@
 //! Planned messages read back: each follow-up or reply task with its planned time and what became
-//! of it (deferred with the reason, sent, delivered, read, failed with Meta's reason). The order
+//! of it (deferred with the reason, sent, delivered, read, replied to, failed with Meta's reason). The order
 //! page's timeline and `GET /api/messages` both read them here.
 
 use chrono::{DateTime, Utc};
@@ -30,15 +30,22 @@ pub struct PlannedMessage {
     pub status_at: Option<DateTime<Utc>>,
     pub error_code: Option<String>,
     pub error_reason: Option<String>,
+    /// When the customer first wrote to us after this message was sent.
+    pub replied_at: Option<DateTime<Utc>>,
 }
 
 const SELECT_PLANNED: &str = "
     SELECT t.id AS task_id, t.kind, t.step, t.order_id, o.external_order_id, t.state, t.due_at AS planned_at,
            t.status_reason AS reason, m.id AS message_id, m.status AS message_status, m.template_name, m.sent_at,
-           m.status_at, m.error_code, m.error_reason
+           m.status_at, m.error_code, m.error_reason, reply.replied_at
     FROM scheduled_tasks t
     LEFT JOIN orders o ON o.id = t.order_id
-    LEFT JOIN messages m ON m.merchant_id = t.merchant_id AND m.idempotency_key = 'task:' || t.id::text";
+    LEFT JOIN messages m ON m.merchant_id = t.merchant_id AND m.idempotency_key = 'task:' || t.id::text
+    LEFT JOIN LATERAL (
+        SELECT min(i.created_at) AS replied_at FROM messages i
+        WHERE i.merchant_id = t.merchant_id AND i.customer_id = t.customer_id AND i.direction = 'inbound'
+          AND m.sent_at IS NOT NULL AND i.created_at > m.sent_at
+    ) reply ON true";
 
 /// The follow-ups planned for one order, in planned order.
 pub async fn follow_ups_of_order(tx: &mut Tx, order_id: Uuid) -> Result<Vec<PlannedMessage>, sqlx::Error> {

@@ -67,6 +67,8 @@ pub struct OrderFilter {
     pub delivered_from: Option<DateTime<Utc>>,
     pub delivered_to: Option<DateTime<Utc>>,
     pub customer_id: Option<Uuid>,
+    /// Any of these customers (a search by phone or email may match more than one row).
+    pub customer_ids: Option<Vec<Uuid>>,
     /// The store's own order id, exactly.
     pub external_order_id: Option<String>,
     /// The order number or the store's id, exactly or as their start (`#10` finds `#1001`); a
@@ -102,6 +104,7 @@ pub async fn list(
            AND ($12::text IS NULL
                 OR starts_with(ltrim(coalesce(order_number, ''), '#'), $12)
                 OR starts_with(external_order_id, $12))
+           AND ($13::uuid[] IS NULL OR customer_id = ANY($13))
          ORDER BY coalesce(placed_at, created_at) DESC, id DESC
          LIMIT $11"
     ))
@@ -117,6 +120,7 @@ pub async fn list(
     .bind(after.map(|(_, id)| id))
     .bind(limit)
     .bind(number)
+    .bind(&filter.customer_ids)
     .fetch_all(&mut **tx)
     .await
 }

@@ -14,10 +14,13 @@
 //! - [`erase`]: erasing customers, and a whole shop in batches.
 //! - [`traces`]: stored webhooks that name a customer: found, opened, tombstoned.
 //! - [`imports`]: rows of failed CSV imports that name a customer.
+//! - [`customer_requests`]: a merchant's export or erasure of customers (API and console alike),
+//!   and the counts an erasure would have, for a confirmation.
 //! - [`requests`]: `privacy_requests` rows, with the sealed document of a store's data request.
 //! - [`shopify`]: Shopify's mandatory privacy webhooks as events.
 //! - [`store_requests`]: carrying out a store's privacy request from the event pipeline.
 
+pub mod customer_requests;
 pub mod erase;
 pub mod export;
 pub mod imports;
@@ -53,12 +56,14 @@ pub enum PrivacyError {
 }
 
 /// How a request reached us; recorded with the request and in the audit trail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Channel {
     /// The merchant API, with the key that asked.
     Api { api_key_id: ApiKeyId },
     /// A Shopify privacy webhook, stored as this event.
     Shopify { event_id: EventId },
+    /// The merchants' web console, with the audit actor of the user who asked (`user:<email>`).
+    Console { actor: String },
 }
 
 impl Channel {
@@ -66,6 +71,7 @@ impl Channel {
         match self {
             Self::Api { .. } => "api",
             Self::Shopify { .. } => "shopify",
+            Self::Console { .. } => "console",
         }
     }
 
@@ -74,12 +80,13 @@ impl Channel {
         match self {
             Self::Api { api_key_id } => format!("api-key:{api_key_id}"),
             Self::Shopify { .. } => "shopify:privacy-webhook".to_owned(),
+            Self::Console { actor } => actor.clone(),
         }
     }
 
     pub fn event_id(&self) -> Option<EventId> {
         match self {
-            Self::Api { .. } => None,
+            Self::Api { .. } | Self::Console { .. } => None,
             Self::Shopify { event_id } => Some(*event_id),
         }
     }
@@ -136,6 +143,9 @@ mod tests {
         let shopify = Channel::Shopify { event_id: event };
         assert_eq!((shopify.as_str(), shopify.actor().as_str()), ("shopify", "shopify:privacy-webhook"));
         assert_eq!(shopify.event_id(), Some(event));
+        let console = Channel::Console { actor: "user:owner@shop.example".into() };
+        assert_eq!((console.as_str(), console.actor().as_str()), ("console", "user:owner@shop.example"));
+        assert_eq!(console.event_id(), None);
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub enum RequestStatus {
 pub enum ChannelName {
     Api,
     Shopify,
+    Console,
 }
 
 /// The associated data a kept document is sealed with: it opens only in its own row.

@@ -1,10 +1,12 @@
 //! The merchants' web console over real HTTP on the API's own listener: signing in by one-time
 //! link and by password, rate limits, sessions, CSRF and cross-site refusals, roles, tenant
-//! isolation, the audit trail, `recete users`, and the inbox.
+//! isolation, the audit trail, `recete users`, the inbox, and the orders and customers pages.
 
 mod access;
 mod cli;
+mod customers;
 mod inbox;
+mod orders;
 mod sessions;
 mod users;
 
@@ -41,7 +43,8 @@ pub async fn spawn_console_with(customize: impl FnOnce(figment::Figment) -> figm
     wrap(spawn_app_with(customize).await)
 }
 
-fn wrap(app: TestApp) -> ConsoleApp {
+/// A console client for an app a test spawned its own way.
+pub fn wrap(app: TestApp) -> ConsoleApp {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
