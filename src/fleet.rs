@@ -63,7 +63,8 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
                 pool.clone(),
                 redis.clone(),
                 keyring.clone(),
-            )));
+            )
+            .with_integrations(app.integration_directory())));
         }
         let operator_routes = app.operator_routes();
         tasks.spawn(app.run_until_stopped(shutdown.clone()));

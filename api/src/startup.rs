@@ -54,6 +54,9 @@ pub struct Application {
     queue_gauges: Sampler,
     /// Wakes the event streams; listens on its own connection while serving.
     stream_wakeups: (Arc<Wakeups>, PgPool),
+    /// The webhooks' integration cache, for routes served beside the API that change
+    /// integrations (the console) and must be seen at once.
+    integrations: Arc<IntegrationDirectory>,
 }
 
 impl Application {
@@ -113,6 +116,7 @@ impl Application {
             },
         };
         let operator_routes = health::operator_routes(health::HealthState::of(&state));
+        let integrations = state.integrations.clone();
         Ok(Self {
             listener,
             operator_routes,
@@ -129,6 +133,7 @@ impl Application {
                 .min(Duration::from_secs(settings.api.shutdown_grace_secs) / 2),
             queue_gauges,
             stream_wakeups,
+            integrations,
         })
     }
 
@@ -149,6 +154,12 @@ impl Application {
         self
     }
 
+    /// The integration cache the webhooks read: whoever rotates or disables an integration
+    /// beside the API tells it, so this process sees the change at once.
+    pub fn integration_directory(&self) -> Arc<IntegrationDirectory> {
+        self.integrations.clone()
+    }
+
     /// `/readyz` with every dependency's details and `/metrics`, to serve on the operators'
     /// listener (`ops.listen`), never on the public one.
     pub fn operator_routes(&self) -> Router {
@@ -166,6 +177,7 @@ impl Application {
             readiness_drain,
             queue_gauges,
             stream_wakeups: (wakeups, pool),
+            integrations: _,
         } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));

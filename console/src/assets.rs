@@ -6,6 +6,8 @@ use axum::response::IntoResponse;
 
 const CSS: &str = include_str!("assets/console.css");
 const ICON: &str = include_str!("assets/favicon.svg");
+/// Copy buttons beside webhook URLs and secrets; without it the values stay selectable text.
+const COPY_SCRIPT: &str = include_str!("assets/copy.js");
 
 pub async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
@@ -13,4 +15,8 @@ pub async fn css() -> impl IntoResponse {
 
 pub async fn icon() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], ICON)
+}
+
+pub async fn copy_script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], COPY_SCRIPT)
 }

@@ -13,6 +13,7 @@
 
 mod assets;
 pub mod auth;
+pub mod chart;
 pub mod error;
 pub mod layout;
 mod pages;
@@ -33,6 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
+use recete_shared::integrations::IntegrationDirectory;
 use recete_shared::rate_limit::Cidr;
 use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
@@ -62,6 +64,10 @@ pub struct ConsoleState {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` names the client (`rate_limits.trusted_proxies`).
     pub trusted_proxies: Vec<Cidr>,
+    /// The API's integration cache, when the console is served beside the API: told of every
+    /// integration made, rotated or disabled here, so its webhooks see the change at once
+    /// (other processes see it within `ingest.integration_cache_ttl_secs`).
+    pub integrations: Option<Arc<IntegrationDirectory>>,
 }
 
 impl ConsoleState {
@@ -82,7 +88,14 @@ impl ConsoleState {
             public_url: settings.app.public_url.clone(),
             secure_cookies: settings.app.public_url.starts_with("https://"),
             trusted_proxies: settings.rate_limits.trusted_proxies.clone(),
+            integrations: None,
         }
+    }
+
+    /// Tells `directory` (the API's integration cache in this process) of integration changes.
+    pub fn with_integrations(mut self, directory: Arc<IntegrationDirectory>) -> Self {
+        self.integrations = Some(directory);
+        self
     }
 }
 
@@ -97,6 +110,16 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/account/password", post(pages::account::change_password))
         .route("/console/sign-out", post(pages::sign_in::sign_out))
         .route("/console/sign-out-everywhere", post(pages::account::sign_out_everywhere))
+        .route("/console/settings", get(pages::settings::page).post(pages::settings::save))
+        .route("/console/settings/integrations", post(pages::settings::create_integration))
+        .route("/console/settings/integrations/{id}/rotate", post(pages::settings::rotate_secret))
+        .route("/console/settings/integrations/{id}/disable", post(pages::settings::disable_integration))
+        .route("/console/settings/api-keys", post(pages::settings::create_api_key))
+        .route("/console/settings/api-keys/{id}/revoke", post(pages::settings::revoke_api_key))
+        .route("/console/settings/webhook-endpoints", post(pages::settings::create_endpoint))
+        .route("/console/settings/webhook-endpoints/{id}", get(pages::settings::endpoint))
+        .route("/console/settings/webhook-endpoints/{id}/rotate", post(pages::settings::rotate_endpoint_secret))
+        .route("/console/settings/webhook-endpoints/{id}/disable", post(pages::settings::disable_endpoint))
         .route("/console/settings/users", get(pages::users::list).post(pages::users::invite))
         .route("/console/settings/users/{id}", get(pages::users::detail))
         .route("/console/settings/users/{id}/role", post(pages::users::change_role))
@@ -108,6 +131,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/sign-in/link/{token}", get(pages::sign_in::link_page).post(pages::sign_in::redeem_link))
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/favicon.svg", get(assets::icon))
+        .route("/console/assets/copy.js", get(assets::copy_script))
         .route("/console/{*rest}", any(not_found))
         .layer(middleware::from_fn(auth::same_origin_posts))
         .layer(middleware::from_fn(security_headers))

@@ -84,7 +84,8 @@ pub async fn spawn_app_on(db: TestDatabase, redis: TestRedis, customize: impl Fn
             pool.clone(),
             redis_client,
             keyring.clone(),
-        )));
+        )
+        .with_integrations(app.integration_directory())));
     }
     let address = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();

@@ -2,6 +2,7 @@
 //! owners' users page under settings.
 
 pub mod account;
+pub mod settings;
 pub mod sign_in;
 pub mod users;
 

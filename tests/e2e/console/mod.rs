@@ -5,6 +5,7 @@
 mod access;
 mod cli;
 mod sessions;
+mod settings;
 mod users;
 
 use std::time::Duration;
