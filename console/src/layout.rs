@@ -33,6 +33,7 @@ pub struct NavEntry {
 
 /// The navigation, in order. `/console` opens the first entry the user's role may see.
 pub const NAV: &[NavEntry] = &[
+    NavEntry { nav: Nav::Analytics, href: "/console/analytics", label: text::NAV_ANALYTICS, needs: Role::Viewer },
     NavEntry { nav: Nav::Settings, href: "/console/settings", label: text::NAV_SETTINGS, needs: Role::Viewer },
     NavEntry { nav: Nav::Users, href: "/console/settings/users", label: text::NAV_USERS, needs: Role::Viewer },
     NavEntry { nav: Nav::Account, href: "/console/account", label: text::NAV_ACCOUNT, needs: Role::Viewer },

@@ -110,6 +110,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/account/password", post(pages::account::change_password))
         .route("/console/sign-out", post(pages::sign_in::sign_out))
         .route("/console/sign-out-everywhere", post(pages::account::sign_out_everywhere))
+        .route("/console/analytics", get(pages::analytics::page))
         .route("/console/settings", get(pages::settings::page).post(pages::settings::save))
         .route("/console/settings/integrations", post(pages::settings::create_integration))
         .route("/console/settings/integrations/{id}/rotate", post(pages::settings::rotate_secret))

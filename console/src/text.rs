@@ -202,6 +202,9 @@ pub const FREQUENCY_CAP: &str = "Frequency cap";
 pub const CAP_MAX: &str = "Most follow-ups per customer";
 pub const CAP_MAX_HINT: &str = "0 means no cap.";
 pub const CAP_HOURS: &str = "Within this many hours";
+pub const ATTRIBUTION_WINDOW: &str = "Attribution window (days)";
+pub const ATTRIBUTION_WINDOW_HINT: &str =
+    "An order placed within this many days after a follow-up reached the customer counts as brought back by it.";
 pub const PLAN: &str = "Follow-up plan";
 pub const PLAN_HINT: &str = "The messages sent after each delivery, in order. Changes apply to deliveries from now on.";
 pub const NO_STEPS: &str = "No follow-ups are planned.";

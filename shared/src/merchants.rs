@@ -65,7 +65,16 @@ pub struct MerchantSettings {
     pub frequency_cap: FrequencyCap,
     /// A delivery reported longer ago than this plans nothing (an old order replayed by a store).
     pub stale_delivery_hours: u32,
+    /// Attributed revenue counts an order placed at most this many days (× 24 hours) after a
+    /// follow-up reached the customer: see `analytics::attribution`.
+    pub attribution_window_days: u32,
 }
+
+/// Days an order may follow a delivered follow-up and still be attributed to it, unless the
+/// merchant sets otherwise.
+pub const DEFAULT_ATTRIBUTION_WINDOW_DAYS: u32 = 7;
+/// The longest attribution window a merchant may set.
+pub const MAX_ATTRIBUTION_WINDOW_DAYS: u32 = 90;
 
 impl Default for MerchantSettings {
     fn default() -> Self {
@@ -76,6 +85,7 @@ impl Default for MerchantSettings {
             quiet_hours: QuietHours::default(),
             frequency_cap: FrequencyCap::default(),
             stale_delivery_hours: 72,
+            attribution_window_days: DEFAULT_ATTRIBUTION_WINDOW_DAYS,
         }
     }
 }
@@ -118,6 +128,16 @@ impl MerchantSettings {
         }
         if !(1..=720).contains(&self.stale_delivery_hours) {
             return invalid("stale_delivery_hours", "must be between 1 and 720 hours".into());
+        }
+        if !(1..=MAX_ATTRIBUTION_WINDOW_DAYS).contains(&self.attribution_window_days) {
+            return invalid(
+                "attribution_window_days",
+                format!(
+                    "must be between 1 and {MAX_ATTRIBUTION_WINDOW_DAYS} days (an order placed within that many days \
+                     after a follow-up was delivered counts as attributed); it is {}",
+                    self.attribution_window_days
+                ),
+            );
         }
         Ok(())
     }
@@ -226,5 +246,11 @@ mod tests {
         let settings = MerchantSettings { default_phone_country: Some("XX".into()), ..MerchantSettings::default() };
         assert_eq!(settings.validate().map_err(|e| e.field), Err("default_phone_country".to_owned()));
         assert!(is_country_code("TR") && !is_country_code("tr") && !is_country_code("TUR"));
+        for (days, valid) in [(0, false), (1, true), (7, true), (90, true), (91, false)] {
+            let settings = MerchantSettings { attribution_window_days: days, ..MerchantSettings::default() };
+            let field = settings.validate().err().map(|e| e.field);
+            assert_eq!(field.is_none(), valid, "{days} days");
+            assert!(field.is_none_or(|field| field == "attribution_window_days"), "{days} days");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! `GET /api/settings` and `PATCH /api/settings`: the shop's time zone and how follow-ups go
-//! out (the plan, quiet hours, the frequency cap), and the country phone numbers without a `+`
-//! are read in (as set, and in effect: the setting, else the time zone's country). A change is validated as a whole, the way the planner and sender will read it,
-//! and recorded in the audit trail with the values before and after.
+//! out (the plan, quiet hours, the frequency cap), the attribution window of its analytics, and
+//! the country phone numbers without a `+` are read in (as set, and in effect: the setting, else
+//! the time zone's country). A change is validated as a whole, the way the planner and sender
+//! will read it, and recorded in the audit trail with the values before and after.
 
 use axum::Json;
 use axum::extract::State;
@@ -153,6 +154,10 @@ pub struct SettingsView {
     assume_delivered_after_days: u32,
     /// A delivery reported longer ago than this plans nothing (an old order replayed).
     stale_delivery_hours: u32,
+    /// An order placed within this many days (× 24 hours, end included) after a follow-up was
+    /// delivered to its customer counts as attributed revenue (`GET /api/analytics/attribution`).
+    #[schema(minimum = 1, maximum = 90, example = 7)]
+    attribution_window_days: u32,
     updated_at: DateTime<Utc>,
 }
 
@@ -175,6 +180,7 @@ fn view(timezone: String, settings: MerchantSettings, updated_at: DateTime<Utc>)
         follow_up_plan: settings.follow_up_plan.into_iter().map(StepView::from).collect(),
         assume_delivered_after_days: settings.assume_delivered_after_days,
         stale_delivery_hours: settings.stale_delivery_hours,
+        attribution_window_days: settings.attribution_window_days,
         updated_at,
     }
 }
@@ -255,6 +261,10 @@ pub struct SettingsChanges {
     #[serde(default)]
     #[schema(value_type = u32, minimum = 1, maximum = 720)]
     stale_delivery_hours: Patch<u32>,
+    /// Days after a delivered follow-up in which an order is attributed to it, 1 to 90.
+    #[serde(default)]
+    #[schema(value_type = u32, minimum = 1, maximum = 90)]
+    attribution_window_days: Patch<u32>,
 }
 
 /// Changes some settings; the others stay as they are.
@@ -357,6 +367,9 @@ fn apply(
     }
     if let Some(hours) = changes.stale_delivery_hours.non_null("stale_delivery_hours")? {
         settings.stale_delivery_hours = hours;
+    }
+    if let Some(days) = changes.attribution_window_days.non_null("attribution_window_days")? {
+        settings.attribution_window_days = days;
     }
     settings.validate().map_err(|error| invalid(&error.field, error.detail))?;
     Ok((timezone, settings))

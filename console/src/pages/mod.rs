@@ -1,7 +1,8 @@
-//! The console's own pages: signing in (password or one-time link), the account page, and the
-//! owners' users page under settings.
+//! The console's own pages: signing in (password or one-time link), the account page, the
+//! settings (with the owners' users page under them) and the analytics.
 
 pub mod account;
+pub mod analytics;
 pub mod settings;
 pub mod sign_in;
 pub mod users;

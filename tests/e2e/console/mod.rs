@@ -3,6 +3,7 @@
 //! isolation, the audit trail and `recete users`.
 
 mod access;
+mod analytics;
 mod cli;
 mod sessions;
 mod settings;

@@ -26,6 +26,7 @@ fn form_with<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         ("quiet_hours.end", "09:00"),
         ("frequency_cap.max_messages", "1"),
         ("frequency_cap.per_hours", "24"),
+        ("attribution_window_days", "7"),
         ("follow_up_plan[0].key", "t3"),
         ("follow_up_plan[0].offset_hours", "72"),
         ("follow_up_plan[0].template.name", "recete_how_to_use"),
@@ -90,6 +91,7 @@ async fn an_owner_saves_the_settings_and_the_change_is_audited_as_the_user() {
         ("quiet_hours.start", "22:30"),
         ("frequency_cap.max_messages", "2"),
         ("frequency_cap.per_hours", "48"),
+        ("attribution_window_days", "14"),
         ("follow_up_plan[1].offset_hours", "240"),
         ("follow_up_plan[1].template.language", "de"),
         ("follow_up_plan[1].template.parameters", "order_number"),
@@ -102,6 +104,7 @@ async fn an_owner_saves_the_settings_and_the_change_is_audited_as_the_user() {
     assert_eq!(timezone, "Europe/Berlin");
     assert_eq!(settings.quiet_hours.start.to_string(), "22:30:00");
     assert_eq!((settings.frequency_cap.max_messages, settings.frequency_cap.per_hours), (2, 48));
+    assert_eq!(settings.attribution_window_days, 14);
     let step = &settings.follow_up_plan[1];
     assert_eq!((step.offset_hours, step.template.language.as_str()), (240, "de"));
     assert_eq!(step.template.parameters.len(), 1);

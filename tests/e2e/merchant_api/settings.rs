@@ -33,6 +33,7 @@ async fn settings_change_in_part_are_stored_as_the_planner_reads_them_and_audite
     let default_keys: Vec<&str> =
         defaults["follow_up_plan"].as_array().expect("plan").iter().filter_map(|s| s["key"].as_str()).collect();
     assert_eq!(default_keys, ["t3", "t14"]);
+    assert_eq!(defaults["attribution_window_days"], 7);
 
     let changed = json_with(
         shop.patch(
@@ -43,7 +44,8 @@ async fn settings_change_in_part_are_stored_as_the_planner_reads_them_and_audite
                 "quiet_hours": {"start": "22:30"},
                 "frequency_cap": {"max_messages": 2, "per_hours": 48},
                 "default_phone_country": "tr",
-                "follow_up_plan": [step("day2", 48)]
+                "follow_up_plan": [step("day2", 48)],
+                "attribution_window_days": 14
             }),
         )
         .await,
@@ -57,6 +59,7 @@ async fn settings_change_in_part_are_stored_as_the_planner_reads_them_and_audite
     assert_eq!(changed["phone_country"], json!({"country": "TR", "source": "setting"}), "set: the setting");
     assert_eq!(changed["follow_up_plan"], json!([step("day2", 48)]));
     assert_eq!(changed["stale_delivery_hours"], defaults["stale_delivery_hours"]);
+    assert_eq!(changed["attribution_window_days"], 14);
     assert_eq!(shop.get_json(&app, "/api/settings").await, changed);
 
     let mut tx = db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
@@ -67,6 +70,7 @@ async fn settings_change_in_part_are_stored_as_the_planner_reads_them_and_audite
     assert_eq!(stored.frequency_cap.max_messages, 2);
     assert_eq!(stored.quiet_hours.start.format("%H:%M").to_string(), "22:30");
     assert_eq!(stored.default_phone_country.as_deref(), Some("TR"));
+    assert_eq!(stored.attribution_window_days, 14);
 
     let (before, after): (Value, Value) = sqlx::query_as(
         "SELECT before, after FROM audit_log WHERE action = 'merchant.settings_changed' AND actor LIKE 'api-key:%'",
@@ -131,6 +135,10 @@ async fn invalid_settings_are_refused_naming_the_nested_field_and_change_nothing
             (json!({"follow_up_plan": null}), "follow_up_plan"),
             (json!({"stale_delivery_hours": 0}), "stale_delivery_hours"),
             (json!({"assume_delivered_after_days": 365}), "assume_delivered_after_days"),
+            (json!({"attribution_window_days": 0}), "attribution_window_days"),
+            (json!({"attribution_window_days": 91}), "attribution_window_days"),
+            (json!({"attribution_window_days": -1}), "attribution_window_days"),
+            (json!({"attribution_window_days": "7"}), "attribution_window_days"),
             (json!({"colour": "red"}), "colour"),
         ],
     )

@@ -1,8 +1,10 @@
 //! The merchant API's read side end to end: customers and orders made by the real order pipeline
 //! and read page by page through API keys, the analytics rollup over real traffic (a fake Graph
-//! API in place of Meta), and periodic jobs claimed once across replicas.
+//! API in place of Meta), attributed revenue over a fixture counted by hand, and periodic jobs
+//! claimed once across replicas.
 
 mod analytics;
+mod attribution;
 mod customers;
 mod orders;
 mod periodic;
@@ -37,6 +39,14 @@ impl Shop {
     pub async fn get_json(&self, app: &TestApp, path: &str) -> Value {
         let response = self.get(app, path).await;
         assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
+    /// PATCH `path` with a JSON body expecting 200 and a JSON body.
+    pub async fn patch_json(&self, app: &TestApp, path: &str, body: Value) -> Value {
+        let response =
+            app.client.patch(app.url(path)).bearer_auth(&self.api_key).json(&body).send().await.expect("request sent");
+        assert_eq!(response.status(), 200, "PATCH {path}");
         response.json().await.expect("JSON body")
     }
 

@@ -95,6 +95,9 @@ struct MovedMessage {
 
 /// Statuses only move a message forward (`sent` < `delivered` < `read`), whatever order Meta
 /// sends them in; `failed` applies unless the message was already delivered or read.
+/// `delivered_at` keeps the earliest delivery Meta reported: a read receipt implies delivery
+/// (its time stands in when no delivered status came), and a delivered status that arrives after
+/// the read receipt still sets the delivery time without moving the status back.
 async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Utc>) -> anyhow::Result<()> {
     let callback_id = status.callback_data.as_deref().and_then(|id| Uuid::parse_str(id).ok());
     let first_error = status.errors.first();
@@ -109,7 +112,9 @@ async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Ut
     let updated: Vec<MovedMessage> = sqlx::query_as(&format!(
         // A message of an erased customer keeps its status for the figures but never gets its
         // WhatsApp id back: that id encodes the customer's phone number.
-        "UPDATE messages m SET status = $3, status_at = $4,
+        "UPDATE messages m SET status = CASE WHEN {forward} THEN $3 ELSE m.status END,
+             status_at = CASE WHEN {forward} THEN $4 ELSE m.status_at END,
+             delivered_at = CASE WHEN $3 IN ('delivered', 'read') THEN least(m.delivered_at, $4) ELSE m.delivered_at END,
              wa_message_id = CASE WHEN EXISTS (SELECT 1 FROM customers c WHERE c.id = m.customer_id AND c.erased_at IS NOT NULL)
                                   THEN m.wa_message_id ELSE coalesce(m.wa_message_id, $1) END,
              sent_at = CASE WHEN $3 IN ('sent', 'delivered', 'read') THEN coalesce(m.sent_at, $4) ELSE m.sent_at END,
@@ -118,10 +123,11 @@ async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Ut
          WHERE (m.wa_message_id = $1 OR m.id = $2) AND m.direction = 'outbound'
            -- Statuses only move forward, except that Meta reports `failed` after `sent` for a
            -- message it accepted but could not deliver; after `delivered` a failure is stale.
-           AND ({incoming} > {current} OR ($3 = 'failed' AND m.status = 'sent'))
+           AND ({forward}
+                -- A delivery reported after the read receipt, earlier than the time stored.
+                OR ($3 = 'delivered' AND m.status = 'read' AND (m.delivered_at IS NULL OR m.delivered_at > $4)))
          RETURNING m.id, m.merchant_id, m.customer_id, m.conversation_id, m.error_code, m.error_reason",
-        incoming = rank("$3::text"),
-        current = rank("m.status"),
+        forward = format!("({} > {} OR ($3 = 'failed' AND m.status = 'sent'))", rank("$3::text"), rank("m.status")),
     ))
     .bind(&status.message_id)
     .bind(callback_id)

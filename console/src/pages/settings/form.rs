@@ -35,6 +35,7 @@ pub struct SettingsForm {
     pub quiet_end: String,
     pub cap_max: String,
     pub cap_hours: String,
+    pub attribution_days: String,
     pub steps: Vec<StepForm>,
 }
 
@@ -98,6 +99,7 @@ impl SettingsForm {
             quiet_end: settings.quiet_hours.end.format(plan::TIME_OF_DAY_FORMAT).to_string(),
             cap_max: settings.frequency_cap.max_messages.to_string(),
             cap_hours: settings.frequency_cap.per_hours.to_string(),
+            attribution_days: settings.attribution_window_days.to_string(),
             steps: settings
                 .follow_up_plan
                 .iter()
@@ -132,6 +134,7 @@ impl SettingsForm {
                 "quiet_hours.end" => form.quiet_end = value.clone(),
                 "frequency_cap.max_messages" => form.cap_max = value.clone(),
                 "frequency_cap.per_hours" => form.cap_hours = value.clone(),
+                "attribution_window_days" => form.attribution_days = value.clone(),
                 "op" => op = Op::parse(value),
                 other => {
                     let Some((index, field)) = other
@@ -216,6 +219,10 @@ impl SettingsForm {
         if cap_hours.is_none() {
             fail("frequency_cap.per_hours".into(), text::CAP_HOURS, text::NOT_A_WHOLE_NUMBER);
         }
+        let attribution_days = self.attribution_days.trim().parse::<u32>().ok();
+        if attribution_days.is_none() {
+            fail("attribution_window_days".into(), text::ATTRIBUTION_WINDOW, text::NOT_A_WHOLE_NUMBER);
+        }
         let mut steps = Vec::with_capacity(self.steps.len());
         for (index, step) in self.steps.iter().enumerate() {
             let offset_hours = step.offset_hours.trim().parse::<u32>().ok();
@@ -256,8 +263,8 @@ impl SettingsForm {
                 });
             }
         }
-        let (Some(timezone), Some(start), Some(end), Some(max_messages), Some(per_hours)) =
-            (timezone, quiet_start, quiet_end, cap_max, cap_hours)
+        let (Some(timezone), Some(start), Some(end), Some(max_messages), Some(per_hours), Some(attribution_window_days)) =
+            (timezone, quiet_start, quiet_end, cap_max, cap_hours, attribution_days)
         else {
             return Err(errors);
         };
@@ -268,6 +275,7 @@ impl SettingsForm {
             quiet_hours: QuietHours { start, end },
             frequency_cap: FrequencyCap { max_messages, per_hours },
             follow_up_plan: steps,
+            attribution_window_days,
             ..current.clone()
         };
         if let Err(invalid) = settings.validate() {
@@ -285,6 +293,7 @@ fn label_of(field: &str) -> &'static str {
     match (field, tail) {
         ("frequency_cap.max_messages", _) => text::CAP_MAX,
         ("frequency_cap.per_hours", _) => text::CAP_HOURS,
+        ("attribution_window_days", _) => text::ATTRIBUTION_WINDOW,
         (_, "key") => text::STEP_KEY,
         (_, "offset_hours") => text::STEP_OFFSET,
         (_, "template.name") => text::STEP_TEMPLATE,

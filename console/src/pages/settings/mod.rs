@@ -167,6 +167,7 @@ fn settings_form(user: &ConsoleUser, form: &SettingsForm, errors: &FieldErrors, 
                 p.hint { strong { (text::FREQUENCY_CAP) } }
                 (field("frequency_cap.max_messages", text::CAP_MAX, &form.cap_max, Some(text::CAP_MAX_HINT), errors, "number"))
                 (field("frequency_cap.per_hours", text::CAP_HOURS, &form.cap_hours, None, errors, "number"))
+                (field("attribution_window_days", text::ATTRIBUTION_WINDOW, &form.attribution_days, Some(text::ATTRIBUTION_WINDOW_HINT), errors, "number"))
                 @if owner { button.primary type="submit" name="op" value="save" { (text::SAVE_SETTINGS) } }
             }
             fieldset disabled[!owner] {
