@@ -194,8 +194,7 @@ pub const GENERAL: &str = "Time zone and sending rules";
 pub const TIMEZONE: &str = "Time zone";
 pub const TIMEZONE_HINT: &str = "An IANA time zone such as Europe/Istanbul; your analytics days are counted in it.";
 pub const QUIET_HOURS: &str = "Quiet hours";
-pub const QUIET_HOURS_HINT: &str =
-    "No follow-up goes out between these times, in each customer's own time zone (HH:MM; the same time twice means none).";
+pub const QUIET_HOURS_HINT: &str = "No follow-up goes out between these times, in each customer's own time zone (HH:MM; the same time twice means none).";
 pub const QUIET_START: &str = "Quiet from";
 pub const QUIET_END: &str = "Quiet until";
 pub const FREQUENCY_CAP: &str = "Frequency cap";
@@ -221,7 +220,8 @@ pub const STEP_PARAMETERS: &str = "Template parameters";
 pub const STEP_PARAMETERS_HINT: &str =
     "In order, separated by commas: customer_first_name, order_number, product_title.";
 pub const STEP_WINDOW_TEXT: &str = "Text while the chat window is open";
-pub const STEP_WINDOW_TEXT_HINT: &str = "Sent instead of the template within 24 hours of the customer's last message; may be empty.";
+pub const STEP_WINDOW_TEXT_HINT: &str =
+    "Sent instead of the template within 24 hours of the customer's last message; may be empty.";
 pub const CATEGORY_UTILITY: &str = "utility";
 pub const CATEGORY_MARKETING: &str = "marketing";
 pub const ADD_STEP: &str = "Add a step";
@@ -307,7 +307,8 @@ pub fn bad_overlap(max_hours: i64) -> String {
 }
 
 pub const API_KEYS: &str = "API keys";
-pub const API_KEYS_HINT: &str = "Keys for your own systems to call the Recete API. A key is shown once, when it is made.";
+pub const API_KEYS_HINT: &str =
+    "Keys for your own systems to call the Recete API. A key is shown once, when it is made.";
 pub const NO_API_KEYS: &str = "No API keys.";
 pub const NAME: &str = "Name";
 pub const KEY_START: &str = "Starts with";
@@ -407,8 +408,16 @@ pub const NO_DAYS: &str = "No days to show.";
 pub fn chart_total(total: i64) -> String {
     format!("{total} in total")
 }
-pub fn chart_description(explanation: &str, first: chrono::NaiveDate, last: chrono::NaiveDate, total: i64, axis_max: i64) -> String {
-    format!("{explanation}, per day from {first} to {last}: {total} in total. Bars per day; the value axis runs from 0 to {axis_max}.")
+pub fn chart_description(
+    explanation: &str,
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
+    total: i64,
+    axis_max: i64,
+) -> String {
+    format!(
+        "{explanation}, per day from {first} to {last}: {total} in total. Bars per day; the value axis runs from 0 to {axis_max}."
+    )
 }
 
 // The analytics page.

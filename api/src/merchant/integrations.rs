@@ -196,8 +196,7 @@ pub async fn list(
     let rows =
         integrations::list(&mut tx, merchant.merchant_id, &filter, limit + 1).await.map_err(ApiError::from_database)?;
     crate::auth::commit(tx).await?;
-    let mut integrations: Vec<Integration> =
-        rows.into_iter().map(Integration::try_from).collect::<Result<_, _>>()?;
+    let mut integrations: Vec<Integration> = rows.into_iter().map(Integration::try_from).collect::<Result<_, _>>()?;
     let next_cursor = pagination::finish_page(&mut integrations, limit, |last| (last.created_at, last.id));
     Ok(Json(IntegrationList { integrations, next_cursor }))
 }

@@ -290,9 +290,7 @@ pub async fn update(
     let (before, after) = differences(before, after);
     if !after.is_empty() {
         if timezone != timezone_before {
-            merchants::set_timezone(&mut tx, merchant.merchant_id, &timezone)
-                .await
-                .map_err(ApiError::from_database)?;
+            merchants::set_timezone(&mut tx, merchant.merchant_id, &timezone).await.map_err(ApiError::from_database)?;
         }
         if settings != settings_before {
             merchants::save_settings(&mut tx, merchant.merchant_id, &settings)

@@ -79,7 +79,6 @@ pub struct WebhookPolicy {
     pub secret_overlap: chrono::Duration,
 }
 
-
 /// An endpoint, without its secret.
 #[derive(Serialize, ToSchema)]
 pub struct WebhookEndpoint {
@@ -492,9 +491,14 @@ pub async fn retry_delivery(
 /// A URL the fleet may call: http(s) without credentials, `https` in production, not on a
 /// private, loopback or link-local address. Returns it as it will be called.
 async fn checked_url(policy: &WebhookPolicy, raw: &str) -> Result<String, ApiError> {
-    recete_scrape::outbound::checked_webhook_url(raw, policy.require_https, policy.allow_loopback, policy.lookup_timeout)
-        .await
-        .map_err(|detail| ApiError::InvalidField { field: "url".into(), detail })
+    recete_scrape::outbound::checked_webhook_url(
+        raw,
+        policy.require_https,
+        policy.allow_loopback,
+        policy.lookup_timeout,
+    )
+    .await
+    .map_err(|detail| ApiError::InvalidField { field: "url".into(), detail })
 }
 
 fn checked_event_types(types: &[EventType]) -> Result<Vec<EventType>, ApiError> {

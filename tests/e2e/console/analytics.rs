@@ -177,6 +177,17 @@ async fn the_page_charts_each_daily_figure_of_real_traffic_with_its_table() {
     assert_eq!(app.post_whatsapp(&whatsapp.secret, &inbound(BORA, "STOP", "wamid.BORA-STOPS")).await.status(), 200);
     app.wait_for_count("SELECT count(*) FROM customers WHERE whatsapp_consent = 'revoked'", 1, 30).await;
     app.wait_for_count(SENT, 4, 30).await;
+    // Ada orders again after her follow-up reached her: an attributed order.
+    let placed = Utc::now().to_rfc3339();
+    let again = json!({
+        "id": "created-3003", "type": "order.created", "occurred_at": placed,
+        "order": {"id": "3003", "placed_at": placed, "currency": "TRY", "total": "100.00",
+                  "customer": {"name": "Ada Yilmaz", "phone": format!("+{ADA}"), "country": "TR", "whatsapp_consent": true},
+                  "items": [{"id": "1", "sku": "SERUM-30", "title": "Vitamin C Serum", "quantity": 1}]}
+    });
+    let response = app.post_generic(&shop.generic, Utc::now().timestamp(), again.to_string().as_bytes()).await;
+    assert_eq!(response.status(), 202);
+    app.wait_for_count("SELECT count(*) FROM orders WHERE external_order_id = '3003'", 1, 30).await;
     workers.stop().await;
     analytics::recompute(&app.pool, None).await.expect("rollup");
 
@@ -205,6 +216,15 @@ async fn the_page_charts_each_daily_figure_of_real_traffic_with_its_table() {
     }
     assert!(page.contains(r#"<th scope="row">t0</th>"#), "per step figures");
 
+    // What the follow-ups brought back: Ada's second order, in its currency; Ada ordered twice
+    // of the two customers with follow-ups.
+    assert!(page.contains(r#"<th scope="row">TRY</th><td data-label="Revenue">100.00 TRY</td>"#), "{page}");
+    assert_eq!(bars(chart(&page, "attributed-orders")).last(), Some(&(today.clone(), 1)));
+    assert!(
+        page.contains(r#"<th scope="row">With follow-ups</th><td data-label="Ordered">2</td><td data-label="Ordered again">1</td><td data-label="Repeat rate">50.0%</td>"#),
+        "{page}"
+    );
+
     let week_ago = (today_in(&zone) - chrono::Days::new(6)).to_string();
     let week = console.get_html(&viewer, &format!("/console/analytics?from={week_ago}&to={today}")).await;
     let sent = bars(chart(&week, "sent"));
@@ -220,7 +240,10 @@ async fn a_bad_range_is_named_beside_its_field() {
     let refused = console.get(&viewer, "/console/analytics?from=2026-03-02&to=2026-03-01").await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let page = refused.text().await.expect("page");
-    assert!(page.contains(r#"id="from-error""#) && page.contains("From must not be after `to` (2026-03-01)."), "{page}");
+    assert!(
+        page.contains(r#"id="from-error""#) && page.contains("From must not be after `to` (2026-03-01)."),
+        "{page}"
+    );
     let refused = console.get(&viewer, "/console/analytics?to=yesterday").await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused.text().await.expect("page").contains("`yesterday` is not a day (YYYY-MM-DD)"));

@@ -7,8 +7,8 @@ use recete_console::users::Role;
 use recete_shared::db;
 use recete_shared::ids::{IntegrationId, MerchantId};
 use recete_shared::integrations::{CreatedIntegration, IntegrationKind};
-use recete_shared::merchants;
 use recete_shared::merchant_events::EventType;
+use recete_shared::merchants;
 use recete_shared::webhooks::endpoints::{self, NewEndpoint};
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;
@@ -158,7 +158,8 @@ async fn a_bad_quiet_hours_value_or_plan_step_is_shown_beside_its_field_and_chan
     assert!(page.contains(r#"value="25:00""#), "what was typed is kept");
     assert!(page.contains("The settings were not saved"));
 
-    let refused = console.post(&owner, "/console/settings", &form_with(&[("follow_up_plan[1].offset_hours", "0")])).await;
+    let refused =
+        console.post(&owner, "/console/settings", &form_with(&[("follow_up_plan[1].offset_hours", "0")])).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let page = refused.text().await.expect("page");
     let error = error_beside(
@@ -169,8 +170,9 @@ async fn a_bad_quiet_hours_value_or_plan_step_is_shown_beside_its_field_and_chan
     );
     assert_eq!(error, "Hours after delivery must be between 1 and 8760 hours.");
 
-    let refused =
-        console.post(&owner, "/console/settings", &form_with(&[("follow_up_plan[0].template.name", "How To Use")])).await;
+    let refused = console
+        .post(&owner, "/console/settings", &form_with(&[("follow_up_plan[0].template.name", "How To Use")]))
+        .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let page = refused.text().await.expect("page");
     let error = error_beside(
@@ -208,10 +210,8 @@ async fn an_agent_reads_the_settings_but_changing_them_is_refused_naming_the_rol
         assert!(text.contains(&format!("{action} needs the owner role; you are signed in as agent.")), "{text}");
     }
     assert_eq!(stored(&console, merchant).await.0, "Europe/Istanbul", "nothing changed");
-    let integrations: i64 = sqlx::query_scalar("SELECT count(*) FROM integrations")
-        .fetch_one(&console.app.admin)
-        .await
-        .expect("count");
+    let integrations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM integrations").fetch_one(&console.app.admin).await.expect("count");
     assert_eq!(integrations, 0);
 }
 
@@ -280,7 +280,10 @@ async fn a_store_integration_shows_its_webhook_url_and_rotation_shows_a_new_secr
 
     for action in ["integration.created", "integration.secret_rotated", "integration.disabled"] {
         let rows = console.audited(action).await;
-        assert!(!rows.is_empty() && rows.iter().all(|(actor, _)| actor == &format!("user:{OWNER}")), "{action}: {rows:?}");
+        assert!(
+            !rows.is_empty() && rows.iter().all(|(actor, _)| actor == &format!("user:{OWNER}")),
+            "{action}: {rows:?}"
+        );
     }
     let shopify = console.post(&owner, "/console/settings/integrations", &[("kind", "shopify")]).await;
     assert_eq!(shopify.status(), StatusCode::BAD_REQUEST);
@@ -294,7 +297,11 @@ async fn an_api_key_is_shown_once_authenticates_against_the_api_and_is_revoked()
     let owner = console.user(merchant, OWNER, Role::Owner).await;
 
     let made = console
-        .post(&owner, "/console/settings/api-keys", &[("name", "warehouse sync"), ("scope", "read"), ("expires_in_days", "30")])
+        .post(
+            &owner,
+            "/console/settings/api-keys",
+            &[("name", "warehouse sync"), ("scope", "read"), ("expires_in_days", "30")],
+        )
         .await;
     assert_eq!(made.status(), StatusCode::OK);
     let page = made.text().await.expect("page");
@@ -360,13 +367,24 @@ async fn a_webhook_endpoint_is_added_rotated_and_disabled_with_its_deliveries_li
     let disabled = console.post(&owner, &format!("/console/settings/webhook-endpoints/{id}/disable"), &[]).await;
     assert_eq!(disabled.status(), StatusCode::OK);
     let disabled_at: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT disabled_at FROM webhook_endpoints").fetch_one(&console.app.admin).await.expect("row");
+        sqlx::query_scalar("SELECT disabled_at FROM webhook_endpoints")
+            .fetch_one(&console.app.admin)
+            .await
+            .expect("row");
     assert!(disabled_at.is_some());
     for action in ["webhook_endpoint.created", "webhook_endpoint.secret_rotated", "webhook_endpoint.updated"] {
-        assert_eq!(console.audited(action).await, vec![(format!("user:{OWNER}"), Some(merchant.as_uuid()))], "{action}");
+        assert_eq!(
+            console.audited(action).await,
+            vec![(format!("user:{OWNER}"), Some(merchant.as_uuid()))],
+            "{action}"
+        );
     }
     let refused = console
-        .post(&owner, "/console/settings/webhook-endpoints", &[("url", "ftp://example.com/x"), ("event_type", "conversation.handed_over")])
+        .post(
+            &owner,
+            "/console/settings/webhook-endpoints",
+            &[("url", "ftp://example.com/x"), ("event_type", "conversation.handed_over")],
+        )
         .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused.text().await.expect("page").contains("URL must be an https URL, not ftp."));

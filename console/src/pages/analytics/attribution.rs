@@ -24,8 +24,9 @@ pub(super) async fn read(
 
 /// Digits after the decimal point of a currency (ISO 4217); 2 unless listed.
 fn minor_digits(currency: &str) -> u32 {
-    const NONE: [&str; 16] =
-        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"];
+    const NONE: [&str; 16] = [
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+    ];
     const THREE: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
     if NONE.contains(&currency) {
         0

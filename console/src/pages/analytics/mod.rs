@@ -32,10 +32,9 @@ pub struct RangeQuery {
 fn parse_day(field: &'static str, value: Option<&str>) -> Result<Option<NaiveDate>, InvalidRange> {
     match value.map(str::trim).filter(|value| !value.is_empty()) {
         None => Ok(None),
-        Some(value) => value
-            .parse::<NaiveDate>()
-            .map(Some)
-            .map_err(|_| InvalidRange { field, detail: text::not_a_day(value) }),
+        Some(value) => {
+            value.parse::<NaiveDate>().map(Some).map_err(|_| InvalidRange { field, detail: text::not_a_day(value) })
+        }
     }
 }
 

@@ -123,7 +123,9 @@ pub async fn create(
         None | Some("") => i64::from(state.settings.api.default_key_expiry_days),
         Some(days) => match days.parse::<i64>().ok().filter(|days| (0..=MAX_LIFETIME_DAYS).contains(days)) {
             Some(days) => days,
-            None => return render(&state, &user, refuse(text::EXPIRY_DAYS, &text::expiry_rule(MAX_LIFETIME_DAYS))).await,
+            None => {
+                return render(&state, &user, refuse(text::EXPIRY_DAYS, &text::expiry_rule(MAX_LIFETIME_DAYS))).await;
+            }
         },
     };
     let expires_at = (days > 0).then(|| Utc::now() + Duration::days(days));

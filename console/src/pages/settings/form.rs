@@ -263,8 +263,14 @@ impl SettingsForm {
                 });
             }
         }
-        let (Some(timezone), Some(start), Some(end), Some(max_messages), Some(per_hours), Some(attribution_window_days)) =
-            (timezone, quiet_start, quiet_end, cap_max, cap_hours, attribution_days)
+        let (
+            Some(timezone),
+            Some(start),
+            Some(end),
+            Some(max_messages),
+            Some(per_hours),
+            Some(attribution_window_days),
+        ) = (timezone, quiet_start, quiet_end, cap_max, cap_hours, attribution_days)
         else {
             return Err(errors);
         };

@@ -27,7 +27,8 @@ use crate::{ConsoleState, text};
 const OVERLAP_HOURS: [i64; 5] = [0, 1, 24, 72, 168];
 const DEFAULT_OVERLAP_HOURS: i64 = 24;
 /// The kinds a store connects through this page (WhatsApp numbers are connected by the operator).
-const STORE_KINDS: [IntegrationKind; 3] = [IntegrationKind::Shopify, IntegrationKind::WooCommerce, IntegrationKind::Generic];
+const STORE_KINDS: [IntegrationKind; 3] =
+    [IntegrationKind::Shopify, IntegrationKind::WooCommerce, IntegrationKind::Generic];
 
 pub(super) fn section(user: &ConsoleUser, state: &ConsoleState, list: &[IntegrationRecord], owner: bool) -> Markup {
     let public_url = state.public_url.trim_end_matches('/');
@@ -237,9 +238,8 @@ pub async fn rotate(
     let new_secret = given(&input.secret);
     let rotation = Rotation { new_secret, overlap: chrono::Duration::hours(overlap_hours) };
     let mut tx = user.transaction(&state.pool).await?;
-    let before = integrations::find(&mut tx, id)
-        .await?
-        .ok_or_else(|| PageError::NotFound(text::NO_SUCH_INTEGRATION.into()))?;
+    let before =
+        integrations::find(&mut tx, id).await?.ok_or_else(|| PageError::NotFound(text::NO_SUCH_INTEGRATION.into()))?;
     let refuse = |detail: &str| View::refused(StatusCode::BAD_REQUEST, text::field_error(text::NEW_SECRET, detail));
     let rotated = match integrations::rotate_secret(&mut tx, &state.keyring, id, rotation).await {
         Ok(Some(rotated)) => rotated,
@@ -293,8 +293,9 @@ pub async fn disable(
     user.require(Role::Owner, text::ACTION_DISABLE_INTEGRATION)?;
     let id = integration_id(&id)?;
     let mut tx = user.transaction(&state.pool).await?;
-    let changed =
-        integrations::disable(&mut tx, id).await?.ok_or_else(|| PageError::NotFound(text::NO_SUCH_INTEGRATION.into()))?;
+    let changed = integrations::disable(&mut tx, id)
+        .await?
+        .ok_or_else(|| PageError::NotFound(text::NO_SUCH_INTEGRATION.into()))?;
     if changed {
         audit::record(
             &mut tx,

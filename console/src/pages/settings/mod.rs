@@ -39,7 +39,10 @@ const LIST_LIMIT: i64 = 100;
 pub(crate) enum Notice {
     Done(String),
     /// A secret or key shown this once, with what it is.
-    Secret { message: String, secret: String },
+    Secret {
+        message: String,
+        secret: String,
+    },
     Problem(String),
 }
 
@@ -255,10 +258,7 @@ pub async fn save(
             return render(&state, &user, view).await;
         }
     };
-    let (was, now) = audit::changed_fields(
-        audited(&before.timezone, &before.settings),
-        audited(&timezone, &settings),
-    );
+    let (was, now) = audit::changed_fields(audited(&before.timezone, &before.settings), audited(&timezone, &settings));
     if now.is_empty() {
         drop(tx);
         return render(&state, &user, View::notice(Notice::Done(text::SETTINGS_UNCHANGED.into()))).await;

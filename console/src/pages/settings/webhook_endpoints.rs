@@ -207,8 +207,9 @@ pub async fn disable(
     let id = endpoint_id(&id)?;
     let mut tx = user.transaction(&state.pool).await?;
     let change = EndpointChange { enabled: Some(false), ..EndpointChange::default() };
-    let record =
-        endpoints::update(&mut tx, id, &change).await?.ok_or_else(|| PageError::NotFound(text::NO_SUCH_ENDPOINT.into()))?;
+    let record = endpoints::update(&mut tx, id, &change)
+        .await?
+        .ok_or_else(|| PageError::NotFound(text::NO_SUCH_ENDPOINT.into()))?;
     let after = json!({ "url": record.url, "event_types": record.event_types, "enabled": false });
     record_audit(&mut tx, &user, "webhook_endpoint.updated", id, after).await?;
     commit(tx).await?;
