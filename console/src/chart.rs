@@ -60,7 +60,7 @@ pub fn axis_max(max: i64) -> i64 {
 /// Which days get a label under the axis: the first, the last, and about six between.
 fn labelled(index: usize, count: usize) -> bool {
     let every = count.div_ceil(7).max(1);
-    index == 0 || index + 1 == count || (index % every == 0 && count - index > every / 2)
+    index == 0 || index + 1 == count || (index.is_multiple_of(every) && count - index > every / 2)
 }
 
 impl DailyChart<'_> {
