@@ -59,10 +59,10 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
         // The merchants' console shares the API's listener and port, under /console.
         if settings.console.enabled {
             let live = app.live_streams();
-            app = app.with_routes(recete_console::router(
-                recete_console::ConsoleState::new(settings, pool.clone(), redis.clone(), keyring.clone())
-                    .with_live_streams(live),
-            ));
+            let console = recete_console::ConsoleState::new(settings, pool.clone(), redis.clone(), keyring.clone())
+                .with_live_streams(live)
+                .with_integrations(app.integration_directory());
+            app = app.with_routes(recete_console::router(console));
         }
         let operator_routes = app.operator_routes();
         tasks.spawn(app.run_until_stopped(shutdown.clone()));

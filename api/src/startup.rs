@@ -56,6 +56,9 @@ pub struct Application {
     stream_wakeups: (Arc<Wakeups>, PgPool),
     /// The event streams' shared parts, for the console's inbox beside the API.
     live_streams: crate::merchant::event_stream::EventStreams,
+    /// The webhooks' integration cache, for routes served beside the API that change
+    /// integrations (the console) and must be seen at once.
+    integrations: Arc<IntegrationDirectory>,
 }
 
 impl Application {
@@ -116,6 +119,7 @@ impl Application {
             event_streams: live_streams.clone(),
         };
         let operator_routes = health::operator_routes(health::HealthState::of(&state));
+        let integrations = state.integrations.clone();
         Ok(Self {
             listener,
             operator_routes,
@@ -133,6 +137,7 @@ impl Application {
             queue_gauges,
             stream_wakeups,
             live_streams,
+            integrations,
         })
     }
 
@@ -159,6 +164,12 @@ impl Application {
         self.live_streams.clone()
     }
 
+    /// The integration cache the webhooks read: whoever rotates or disables an integration
+    /// beside the API tells it, so this process sees the change at once.
+    pub fn integration_directory(&self) -> Arc<IntegrationDirectory> {
+        self.integrations.clone()
+    }
+
     /// `/readyz` with every dependency's details and `/metrics`, to serve on the operators'
     /// listener (`ops.listen`), never on the public one.
     pub fn operator_routes(&self) -> Router {
@@ -177,6 +188,7 @@ impl Application {
             queue_gauges,
             stream_wakeups: (wakeups, pool),
             live_streams: _,
+            integrations: _,
         } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));

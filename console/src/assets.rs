@@ -8,6 +8,8 @@ const CSS: &str = include_str!("assets/console.css");
 const ICON: &str = include_str!("assets/favicon.svg");
 /// The inbox's live updates: a script of our own, so the CSP's `script-src 'self'` holds.
 const INBOX_JS: &str = include_str!("assets/inbox.js");
+/// Copy buttons beside webhook URLs and secrets; without it the values stay selectable text.
+const COPY_SCRIPT: &str = include_str!("assets/copy.js");
 
 pub async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
@@ -19,4 +21,8 @@ pub async fn icon() -> impl IntoResponse {
 
 pub async fn inbox_js() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], INBOX_JS)
+}
+
+pub async fn copy_script() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], COPY_SCRIPT)
 }

@@ -18,6 +18,8 @@ pub enum Nav {
     Inbox,
     Orders,
     Customers,
+    Analytics,
+    Settings,
     Users,
     Account,
 }
@@ -37,6 +39,8 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { nav: Nav::Inbox, href: "/console/inbox", label: text::NAV_INBOX, needs: Role::Viewer },
     NavEntry { nav: Nav::Orders, href: "/console/orders", label: text::NAV_ORDERS, needs: Role::Viewer },
     NavEntry { nav: Nav::Customers, href: "/console/customers", label: text::NAV_CUSTOMERS, needs: Role::Viewer },
+    NavEntry { nav: Nav::Analytics, href: "/console/analytics", label: text::NAV_ANALYTICS, needs: Role::Viewer },
+    NavEntry { nav: Nav::Settings, href: "/console/settings", label: text::NAV_SETTINGS, needs: Role::Viewer },
     NavEntry { nav: Nav::Users, href: "/console/settings/users", label: text::NAV_USERS, needs: Role::Viewer },
     NavEntry { nav: Nav::Account, href: "/console/account", label: text::NAV_ACCOUNT, needs: Role::Viewer },
 ];

@@ -13,6 +13,7 @@
 
 mod assets;
 pub mod auth;
+pub mod chart;
 pub mod error;
 pub mod layout;
 mod pages;
@@ -33,6 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
+use recete_shared::integrations::IntegrationDirectory;
 use recete_shared::merchant_events::live::LiveStreams;
 use recete_shared::merchant_events::wakeups::Wakeups;
 use recete_shared::rate_limit::Cidr;
@@ -68,6 +70,10 @@ pub struct ConsoleState {
     /// ([`ConsoleState::with_live_streams`]), so one `LISTEN` connection wakes both and one
     /// per-merchant bound counts both.
     pub live: LiveStreams,
+    /// The API's integration cache, when the console is served beside the API: told of every
+    /// integration made, rotated or disabled here, so its webhooks see the change at once
+    /// (other processes see it within `ingest.integration_cache_ttl_secs`).
+    pub integrations: Option<Arc<IntegrationDirectory>>,
 }
 
 impl ConsoleState {
@@ -94,12 +100,19 @@ impl ConsoleState {
                 heartbeat: Duration::from_secs(settings.events.stream_heartbeat_secs),
                 poll: Duration::from_secs(settings.events.stream_poll_secs),
             },
+            integrations: None,
         }
     }
 
     /// Streams the inbox's live updates through `live` (the API's event streams).
     pub fn with_live_streams(mut self, live: LiveStreams) -> Self {
         self.live = live;
+        self
+    }
+
+    /// Tells `directory` (the API's integration cache in this process) of integration changes.
+    pub fn with_integrations(mut self, directory: Arc<IntegrationDirectory>) -> Self {
+        self.integrations = Some(directory);
         self
     }
 }
@@ -127,6 +140,17 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/customers/{id}", get(pages::customers::detail))
         .route("/console/customers/{id}/export", post(pages::customers::export))
         .route("/console/customers/{id}/erase", get(pages::customers::confirm_erase).post(pages::customers::erase))
+        .route("/console/analytics", get(pages::analytics::page))
+        .route("/console/settings", get(pages::settings::page).post(pages::settings::save))
+        .route("/console/settings/integrations", post(pages::settings::create_integration))
+        .route("/console/settings/integrations/{id}/rotate", post(pages::settings::rotate_secret))
+        .route("/console/settings/integrations/{id}/disable", post(pages::settings::disable_integration))
+        .route("/console/settings/api-keys", post(pages::settings::create_api_key))
+        .route("/console/settings/api-keys/{id}/revoke", post(pages::settings::revoke_api_key))
+        .route("/console/settings/webhook-endpoints", post(pages::settings::create_endpoint))
+        .route("/console/settings/webhook-endpoints/{id}", get(pages::settings::endpoint))
+        .route("/console/settings/webhook-endpoints/{id}/rotate", post(pages::settings::rotate_endpoint_secret))
+        .route("/console/settings/webhook-endpoints/{id}/disable", post(pages::settings::disable_endpoint))
         .route("/console/settings/users", get(pages::users::list).post(pages::users::invite))
         .route("/console/settings/users/{id}", get(pages::users::detail))
         .route("/console/settings/users/{id}/role", post(pages::users::change_role))
@@ -139,6 +163,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/favicon.svg", get(assets::icon))
         .route("/console/assets/inbox.js", get(assets::inbox_js))
+        .route("/console/assets/copy.js", get(assets::copy_script))
         .route("/console/{*rest}", any(not_found))
         .layer(middleware::from_fn(auth::same_origin_posts))
         .layer(middleware::from_fn(security_headers))

@@ -39,6 +39,41 @@ pub fn check_literal(url: &Url, allow_loopback: bool) -> Result<(), String> {
     BlockedAddress::check(host, address, allow_loopback).map_err(|blocked| blocked.to_string())
 }
 
+/// The longest webhook endpoint URL a merchant may register.
+pub const MAX_WEBHOOK_URL: usize = 2048;
+
+/// A webhook endpoint URL the fleet may call: http(s) without credentials or fragment, `https`
+/// when `require_https` (production), not on a private, loopback or link-local address. Returns
+/// it as it will be called, or what is wrong with it (a phrase that follows the field's name).
+pub async fn checked_webhook_url(
+    raw: &str,
+    require_https: bool,
+    allow_loopback: bool,
+    lookup_timeout: Duration,
+) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.len() > MAX_WEBHOOK_URL {
+        return Err(format!("must be 1 to {MAX_WEBHOOK_URL} characters"));
+    }
+    let url = Url::parse(raw).map_err(|error| format!("is not a URL: {error}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if !require_https => {}
+        "http" => return Err("must use https".into()),
+        other => return Err(format!("must be an https URL, not {other}")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry a user name or password".into());
+    }
+    if url.fragment().is_some() {
+        return Err("must not have a #fragment".into());
+    }
+    check_destination(&url, allow_loopback, lookup_timeout)
+        .await
+        .map_err(|refusal| format!("is not reachable safely: {refusal}"))?;
+    Ok(url.to_string())
+}
+
 /// Refuses a URL whose host is, or resolves to, a forbidden address: the check made when a
 /// merchant registers a URL, so a mistake is reported at once rather than at the first call.
 /// A name that does not resolve is refused too.

@@ -656,6 +656,85 @@ pub async fn disable(tx: &mut Tx, id: IntegrationId) -> Result<Option<bool>, sql
     }
 }
 
+/// An integration as the merchant sees it, without its secret.
+#[derive(Debug, Clone, FromRow)]
+pub struct IntegrationRecord {
+    pub id: IntegrationId,
+    /// `shopify`, `woocommerce`, `generic` or `whatsapp`.
+    pub kind: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub phone_number_id: Option<String>,
+    pub secret_rotated_at: Option<DateTime<Utc>>,
+    /// Until when the secret replaced by the last rotation verifies, while it still does.
+    pub previous_secret_valid_until: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl IntegrationRecord {
+    /// Where its deliveries go, after the API's public URL; `None` for a kind this build does
+    /// not know.
+    pub fn webhook_path(&self) -> Option<String> {
+        self.kind.parse::<IntegrationKind>().ok().map(|kind| webhook_path(kind, self.id))
+    }
+}
+
+const SELECT_INTEGRATION: &str = "
+    SELECT id, kind, status, phone_number_id, secret_rotated_at,
+           CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at END
+               AS previous_secret_valid_until,
+           disabled_at, created_at, updated_at
+    FROM integrations";
+
+/// Integration `id` as seen in `tx`.
+pub async fn find(tx: &mut Tx, id: IntegrationId) -> Result<Option<IntegrationRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_INTEGRATION} WHERE id = $1")).bind(id).fetch_optional(&mut **tx).await
+}
+
+/// Which integrations a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter<'a> {
+    pub kind: Option<&'a str>,
+    /// `active` or `disabled`.
+    pub status: Option<&'a str>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Integrations created before this (created_at, id), for the next page.
+    pub before: Option<(DateTime<Utc>, IntegrationId)>,
+}
+
+/// The merchant's integrations, newest first.
+pub async fn list(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    filter: &ListFilter<'_>,
+    limit: i64,
+) -> Result<Vec<IntegrationRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT_INTEGRATION}
+         WHERE merchant_id = $1
+           AND ($2::text IS NULL OR kind = $2)
+           AND ($3::text IS NULL OR status = $3)
+           AND ($4::timestamptz IS NULL OR created_at >= $4)
+           AND ($5::timestamptz IS NULL OR created_at < $5)
+           AND ($6::timestamptz IS NULL OR (created_at, id) < ($6, $7))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $8"
+    ))
+    .bind(merchant)
+    .bind(filter.kind)
+    .bind(filter.status)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(filter.before.map(|(at, _)| at))
+    .bind(filter.before.map(|(_, id)| id))
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! Merchants: the tenants.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
@@ -163,6 +164,42 @@ pub async fn save_settings(
     let updated = sqlx::query("UPDATE merchants SET settings = $2 WHERE id = $1")
         .bind(merchant)
         .bind(document)
+        .execute(&mut **tx)
+        .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// What a merchant has set, as the settings pages show it.
+#[derive(Debug, Clone)]
+pub struct MerchantProfile {
+    /// The shop's IANA time zone.
+    pub timezone: String,
+    pub settings: MerchantSettings,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The merchant's time zone, settings and last change as seen in `tx`, the row locked for an
+/// update when `lock`; `None` when the transaction cannot see the merchant.
+pub async fn profile(tx: &mut Tx, merchant: MerchantId, lock: bool) -> Result<Option<MerchantProfile>, sqlx::Error> {
+    let sql = if lock {
+        "SELECT timezone, updated_at FROM merchants WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT timezone, updated_at FROM merchants WHERE id = $1"
+    };
+    let row: Option<(String, DateTime<Utc>)> = sqlx::query_as(sql).bind(merchant).fetch_optional(&mut **tx).await?;
+    let Some((timezone, updated_at)) = row else {
+        return Ok(None);
+    };
+    let settings = settings(tx, merchant).await?;
+    Ok(Some(MerchantProfile { timezone, settings, updated_at }))
+}
+
+/// Sets the merchant's time zone (an IANA name the caller has checked with
+/// [`canonical_timezone`]); false when the transaction cannot see the merchant.
+pub async fn set_timezone(tx: &mut Tx, merchant: MerchantId, timezone: &str) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query("UPDATE merchants SET timezone = $2 WHERE id = $1")
+        .bind(merchant)
+        .bind(timezone)
         .execute(&mut **tx)
         .await?;
     Ok(updated.rows_affected() == 1)

@@ -80,10 +80,10 @@ pub async fn spawn_app_on(db: TestDatabase, redis: TestRedis, customize: impl Fn
     // As the binary does (src/fleet.rs): the merchants' console on the API's own listener.
     if settings.console.enabled {
         let live = app.live_streams();
-        app = app.with_routes(recete_console::router(
-            recete_console::ConsoleState::new(&settings, pool.clone(), redis_client, keyring.clone())
-                .with_live_streams(live),
-        ));
+        let console = recete_console::ConsoleState::new(&settings, pool.clone(), redis_client, keyring.clone())
+            .with_live_streams(live)
+            .with_integrations(app.integration_directory());
+        app = app.with_routes(recete_console::router(console));
     }
     let address = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();

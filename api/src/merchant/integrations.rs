@@ -14,11 +14,11 @@ use recete_shared::audit::{self, AuditEntry};
 use recete_shared::db;
 use recete_shared::ids::IntegrationId;
 use recete_shared::integrations::{
-    self, CreateIntegrationError, MAX_ROTATION_OVERLAP, NewIntegration, RotateError, Rotation,
+    self, CreateIntegrationError, IntegrationRecord, ListFilter, MAX_ROTATION_OVERLAP, NewIntegration, RotateError,
+    Rotation,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -71,26 +71,6 @@ pub enum IntegrationStatus {
     Disabled,
 }
 
-#[derive(FromRow)]
-struct IntegrationRow {
-    id: Uuid,
-    kind: Kind,
-    status: IntegrationStatus,
-    phone_number_id: Option<String>,
-    secret_rotated_at: Option<DateTime<Utc>>,
-    previous_secret_valid_until: Option<DateTime<Utc>>,
-    disabled_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-const SELECT_INTEGRATION: &str = "
-    SELECT id, kind, status, phone_number_id, secret_rotated_at,
-           CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at END
-               AS previous_secret_valid_until,
-           disabled_at, created_at, updated_at
-    FROM integrations";
-
 /// An integration, without its secret.
 #[derive(Serialize, ToSchema)]
 pub struct Integration {
@@ -112,14 +92,40 @@ pub struct Integration {
     updated_at: DateTime<Utc>,
 }
 
-impl From<IntegrationRow> for Integration {
-    fn from(row: IntegrationRow) -> Self {
-        let kind = integrations::IntegrationKind::from(row.kind);
-        Self {
-            id: row.id,
-            kind: row.kind,
-            status: row.status,
-            webhook_path: integrations::webhook_path(kind, IntegrationId::from_uuid(row.id)),
+impl From<integrations::IntegrationKind> for Kind {
+    fn from(kind: integrations::IntegrationKind) -> Self {
+        match kind {
+            integrations::IntegrationKind::Shopify => Self::Shopify,
+            integrations::IntegrationKind::WooCommerce => Self::Woocommerce,
+            integrations::IntegrationKind::Generic => Self::Generic,
+            integrations::IntegrationKind::WhatsApp => Self::Whatsapp,
+        }
+    }
+}
+
+impl IntegrationStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+impl TryFrom<IntegrationRecord> for Integration {
+    type Error = ApiError;
+
+    fn try_from(row: IntegrationRecord) -> Result<Self, ApiError> {
+        let kind: integrations::IntegrationKind = row
+            .kind
+            .parse()
+            .map_err(|error: String| ApiError::Internal(anyhow::anyhow!("integration {}: {error}", row.id)))?;
+        let status = if row.status == "disabled" { IntegrationStatus::Disabled } else { IntegrationStatus::Active };
+        Ok(Self {
+            id: row.id.as_uuid(),
+            kind: kind.into(),
+            status,
+            webhook_path: integrations::webhook_path(kind, row.id),
             phone_number_id: row.phone_number_id,
             secret_rotated_at: row.secret_rotated_at,
             rotation_overlap_active: row.previous_secret_valid_until.is_some(),
@@ -127,17 +133,16 @@ impl From<IntegrationRow> for Integration {
             disabled_at: row.disabled_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 }
 
 async fn find(tx: &mut db::Tx, integration_id: Uuid) -> Result<Integration, ApiError> {
-    let row: Option<IntegrationRow> = sqlx::query_as(&format!("{SELECT_INTEGRATION} WHERE id = $1"))
-        .bind(integration_id)
-        .fetch_optional(&mut **tx)
+    integrations::find(tx, IntegrationId::from_uuid(integration_id))
         .await
-        .map_err(ApiError::from_database)?;
-    row.map(Integration::from).ok_or_else(|| ApiError::NotFound(format!("no integration {integration_id}")))
+        .map_err(ApiError::from_database)?
+        .ok_or_else(|| ApiError::NotFound(format!("no integration {integration_id}")))?
+        .try_into()
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -181,30 +186,17 @@ pub async fn list(
     let after = pagination::after(query.cursor.as_deref())?;
     pagination::check_range(query.from, query.to)?;
     let mut tx = merchant.transaction(&state.pool).await?;
-    let rows: Vec<IntegrationRow> = sqlx::query_as(&format!(
-        "{SELECT_INTEGRATION}
-         WHERE merchant_id = $1
-           AND ($2::text IS NULL OR kind = $2)
-           AND ($3::text IS NULL OR status = $3)
-           AND ($4::timestamptz IS NULL OR created_at >= $4)
-           AND ($5::timestamptz IS NULL OR created_at < $5)
-           AND ($6::timestamptz IS NULL OR (created_at, id) < ($6, $7))
-         ORDER BY created_at DESC, id DESC
-         LIMIT $8"
-    ))
-    .bind(merchant.merchant_id)
-    .bind(query.kind)
-    .bind(query.status)
-    .bind(query.from)
-    .bind(query.to)
-    .bind(after.map(|(at, _)| at))
-    .bind(after.map(|(_, id)| id))
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let filter = ListFilter {
+        kind: query.kind.map(|kind| integrations::IntegrationKind::from(kind).as_str()),
+        status: query.status.map(IntegrationStatus::as_str),
+        from: query.from,
+        to: query.to,
+        before: after.map(|(at, id)| (at, IntegrationId::from_uuid(id))),
+    };
+    let rows =
+        integrations::list(&mut tx, merchant.merchant_id, &filter, limit + 1).await.map_err(ApiError::from_database)?;
     crate::auth::commit(tx).await?;
-    let mut integrations: Vec<Integration> = rows.into_iter().map(Integration::from).collect();
+    let mut integrations: Vec<Integration> = rows.into_iter().map(Integration::try_from).collect::<Result<_, _>>()?;
     let next_cursor = pagination::finish_page(&mut integrations, limit, |last| (last.created_at, last.id));
     Ok(Json(IntegrationList { integrations, next_cursor }))
 }

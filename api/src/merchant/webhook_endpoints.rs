@@ -79,9 +79,6 @@ pub struct WebhookPolicy {
     pub secret_overlap: chrono::Duration,
 }
 
-const MAX_URL: usize = 2048;
-const MAX_DESCRIPTION: usize = 200;
-
 /// An endpoint, without its secret.
 #[derive(Serialize, ToSchema)]
 pub struct WebhookEndpoint {
@@ -494,28 +491,14 @@ pub async fn retry_delivery(
 /// A URL the fleet may call: http(s) without credentials, `https` in production, not on a
 /// private, loopback or link-local address. Returns it as it will be called.
 async fn checked_url(policy: &WebhookPolicy, raw: &str) -> Result<String, ApiError> {
-    let invalid = |detail: String| ApiError::InvalidField { field: "url".into(), detail };
-    let raw = raw.trim();
-    if raw.is_empty() || raw.len() > MAX_URL {
-        return Err(invalid(format!("must be 1 to {MAX_URL} characters")));
-    }
-    let url = url::Url::parse(raw).map_err(|error| invalid(format!("is not a URL: {error}")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if !policy.require_https => {}
-        "http" => return Err(invalid("must use https".into())),
-        other => return Err(invalid(format!("must be an https URL, not {other}"))),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("must not carry a user name or password".into()));
-    }
-    if url.fragment().is_some() {
-        return Err(invalid("must not have a #fragment".into()));
-    }
-    recete_scrape::outbound::check_destination(&url, policy.allow_loopback, policy.lookup_timeout)
-        .await
-        .map_err(|refusal| invalid(format!("is not reachable safely: {refusal}")))?;
-    Ok(url.to_string())
+    recete_scrape::outbound::checked_webhook_url(
+        raw,
+        policy.require_https,
+        policy.allow_loopback,
+        policy.lookup_timeout,
+    )
+    .await
+    .map_err(|detail| ApiError::InvalidField { field: "url".into(), detail })
 }
 
 fn checked_event_types(types: &[EventType]) -> Result<Vec<EventType>, ApiError> {
@@ -538,16 +521,8 @@ fn checked_event_types(types: &[EventType]) -> Result<Vec<EventType>, ApiError> 
 }
 
 fn checked_description(description: Option<&str>) -> Result<Option<&str>, ApiError> {
-    let Some(text) = description.map(str::trim).filter(|text| !text.is_empty()) else {
-        return Ok(None);
-    };
-    if text.chars().count() > MAX_DESCRIPTION || text.contains(char::is_control) {
-        return Err(ApiError::InvalidField {
-            field: "description".into(),
-            detail: format!("must be at most {MAX_DESCRIPTION} characters, without control characters"),
-        });
-    }
-    Ok(Some(text))
+    endpoints::checked_description(description)
+        .map_err(|detail| ApiError::InvalidField { field: "description".into(), detail })
 }
 
 async fn record_audit(

@@ -70,6 +70,16 @@ impl Default for FrequencyCap {
     }
 }
 
+/// How a time of day is written in settings: `HH:MM`, exactly.
+pub const TIME_OF_DAY_FORMAT: &str = "%H:%M";
+/// What is wrong with a time of day that [`time_of_day`] refuses.
+pub const TIME_OF_DAY_RULE: &str = "must be a time of day as HH:MM, for example 21:00";
+
+/// A time of day written as `HH:MM` (`21:00`, `08:30`); `None` for any other shape.
+pub fn time_of_day(text: &str) -> Option<NaiveTime> {
+    (text.len() == 5).then(|| NaiveTime::parse_from_str(text, TIME_OF_DAY_FORMAT).ok()).flatten()
+}
+
 pub fn default_plan() -> Vec<FollowUpStep> {
     let step = |key: &str, days: u32, template: &str, text: &str| FollowUpStep {
         key: key.to_owned(),
@@ -166,6 +176,15 @@ fn is_language_code(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_of_day_are_hours_and_minutes_only() {
+        assert_eq!(time_of_day("21:00"), NaiveTime::from_hms_opt(21, 0, 0));
+        assert_eq!(time_of_day("08:30"), NaiveTime::from_hms_opt(8, 30, 0));
+        for wrong in ["8:30", "24:00", "21:00:00", "21h00", ""] {
+            assert!(time_of_day(wrong).is_none(), "{wrong}");
+        }
+    }
 
     #[test]
     fn the_default_plan_is_valid() {

@@ -62,6 +62,20 @@ fn type_names(types: &[EventType]) -> Vec<&'static str> {
     types.iter().map(EventType::as_str).collect()
 }
 
+/// The longest description an endpoint may have.
+pub const MAX_DESCRIPTION: usize = 200;
+
+/// An endpoint's description as stored: trimmed, `None` when empty; or what is wrong with it.
+pub fn checked_description(description: Option<&str>) -> Result<Option<&str>, String> {
+    let Some(text) = description.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_DESCRIPTION || text.contains(char::is_control) {
+        return Err(format!("must be at most {MAX_DESCRIPTION} characters, without control characters"));
+    }
+    Ok(Some(text))
+}
+
 pub struct NewEndpoint<'a> {
     pub url: &'a str,
     pub description: Option<&'a str>,

@@ -3,11 +3,13 @@
 //! isolation, the audit trail, `recete users`, the inbox, and the orders and customers pages.
 
 mod access;
+mod analytics;
 mod cli;
 mod customers;
 mod inbox;
 mod orders;
 mod sessions;
+mod settings;
 mod users;
 
 use std::time::Duration;
