@@ -58,12 +58,11 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
         let mut app = Application::build(settings, listen.unwrap_or(settings.api.listen), deps).await?;
         // The merchants' console shares the API's listener and port, under /console.
         if settings.console.enabled {
-            app = app.with_routes(recete_console::router(recete_console::ConsoleState::new(
-                settings,
-                pool.clone(),
-                redis.clone(),
-                keyring.clone(),
-            )));
+            let upload_limits = app.upload_limits();
+            app = app.with_routes(recete_console::router(
+                recete_console::ConsoleState::new(settings, pool.clone(), redis.clone(), keyring.clone())
+                    .with_upload_limits(upload_limits),
+            ));
         }
         let operator_routes = app.operator_routes();
         tasks.spawn(app.run_until_stopped(shutdown.clone()));

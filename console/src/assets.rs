@@ -1,4 +1,4 @@
-//! The console's stylesheet and icon, compiled into the binary: nothing comes from elsewhere,
+//! The console's stylesheet, icon and small scripts of its own, compiled into the binary: nothing comes from elsewhere,
 //! and no build step (no Node) makes them.
 
 use axum::http::header;
@@ -6,6 +6,8 @@ use axum::response::IntoResponse;
 
 const CSS: &str = include_str!("assets/console.css");
 const ICON: &str = include_str!("assets/favicon.svg");
+/// The imports page's upload progress (drag and drop, bytes sent, rows read).
+const IMPORTS_JS: &str = include_str!("assets/imports.js");
 
 pub async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
@@ -13,4 +15,8 @@ pub async fn css() -> impl IntoResponse {
 
 pub async fn icon() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], ICON)
+}
+
+pub async fn imports_js() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], IMPORTS_JS)
 }

@@ -27,12 +27,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
+use recete_shared::imports::upload::UploadLimits;
 use recete_shared::rate_limit::Cidr;
 use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
@@ -62,6 +63,12 @@ pub struct ConsoleState {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` names the client (`rate_limits.trusted_proxies`).
     pub trusted_proxies: Vec<Cidr>,
+    /// CSV uploads' size limit, storage pieces and the slots of uploads in progress: the API's
+    /// own, once [`ConsoleState::with_upload_limits`] hands them over.
+    pub upload_limits: UploadLimits,
+    /// How long an upload may take (`imports.upload_timeout_secs`), in place of the console's
+    /// usual request timeout.
+    pub upload_timeout: Duration,
 }
 
 impl ConsoleState {
@@ -82,7 +89,15 @@ impl ConsoleState {
             public_url: settings.app.public_url.clone(),
             secure_cookies: settings.app.public_url.starts_with("https://"),
             trusted_proxies: settings.rate_limits.trusted_proxies.clone(),
+            upload_limits: UploadLimits::from_settings(&settings.imports),
+            upload_timeout: settings.imports.upload_timeout(),
         }
+    }
+
+    /// Counts the console's uploads against the same slots as the API's on this process.
+    pub fn with_upload_limits(mut self, limits: UploadLimits) -> Self {
+        self.upload_limits = limits;
+        self
     }
 }
 
@@ -101,6 +116,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/settings/users/{id}", get(pages::users::detail))
         .route("/console/settings/users/{id}/role", post(pages::users::change_role))
         .route("/console/settings/users/{id}/disable", post(pages::users::disable))
+        .merge(pages::imports::routes())
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
     Router::new()
         .merge(signed_in)
@@ -108,10 +124,11 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/sign-in/link/{token}", get(pages::sign_in::link_page).post(pages::sign_in::redeem_link))
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/favicon.svg", get(assets::icon))
+        .route("/console/assets/imports.js", get(assets::imports_js))
         .route("/console/{*rest}", any(not_found))
         .layer(middleware::from_fn(auth::same_origin_posts))
         .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn(time_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(auth::MAX_FORM_BYTES))
         .with_state(state)
 }
@@ -120,11 +137,14 @@ async fn not_found(request: Request) -> PageError {
     PageError::NotFound(text::no_page(request.uri().path()))
 }
 
-async fn time_limit(request: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+/// Every request is bounded in time; uploads by `imports.upload_timeout_secs`, the rest by
+/// [`REQUEST_TIMEOUT`].
+async fn time_limit(State(state): State<ConsoleState>, request: Request, next: Next) -> Response {
+    let limit = if auth::is_upload(&request) { state.upload_timeout } else { REQUEST_TIMEOUT };
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(timeout_secs = REQUEST_TIMEOUT.as_secs(), "console: request timed out");
+            tracing::warn!(timeout_secs = limit.as_secs(), "console: request timed out");
             PageError::TimedOut.into_response()
         }
     }

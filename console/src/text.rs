@@ -10,6 +10,7 @@ pub const SKIP_TO_CONTENT: &str = "Skip to content";
 pub const MAIN_NAVIGATION: &str = "Main navigation";
 
 // Navigation.
+pub const NAV_IMPORTS: &str = "Imports";
 pub const NAV_USERS: &str = "Users";
 pub const NAV_ACCOUNT: &str = "Your account";
 
@@ -183,6 +184,126 @@ pub fn unknown_user_email(email: &str) -> String {
 pub const ACTION_INVITE: &str = "Inviting a user";
 pub const ACTION_CHANGE_ROLE: &str = "Changing a user's role";
 pub const ACTION_DISABLE: &str = "Disabling a user";
+
+// Imports.
+pub const IMPORTS: &str = "Imports";
+pub const IMPORTS_INTRO: &str = "Upload a CSV file of orders, products or customers from your shop or a spreadsheet. Rows already imported are \
+     skipped; rows that cannot be read are listed with the reason, to fix and upload again.";
+pub const UPLOAD_CSV: &str = "Upload a CSV file";
+pub const IMPORT_KIND: &str = "What the file holds";
+pub const DATE_ORDER: &str = "Dates like 05/03/2026 are";
+pub const DAY_FIRST: &str = "day first (5 March)";
+pub const MONTH_FIRST: &str = "month first (3 May)";
+pub const DEFAULT_COUNTRY: &str = "Country of phone numbers without +";
+pub const DEFAULT_COUNTRY_HINT: &str = "Two letters, such as DE. Empty: your store's default country.";
+pub const CSV_FILE: &str = "CSV file";
+pub const UPLOAD_BUTTON: &str = "Upload";
+pub const BYTES_SENT: &str = "File sent";
+pub const ROWS_READ: &str = "Rows read";
+pub const ONLY_OWNERS_UPLOAD: &str = "Only owners upload files.";
+pub const ACTION_UPLOAD: &str = "upload a CSV file";
+pub const TEMPLATES: &str = "Templates";
+pub const TEMPLATES_INTRO: &str = "Every column the import reads, with two example rows to copy.";
+pub const IMPORT_HISTORY: &str = "Past imports";
+pub const NO_IMPORTS: &str = "No imports yet.";
+pub const ANY: &str = "Any";
+pub const FILTER: &str = "Filter";
+pub const OLDER: &str = "Older imports";
+pub const UPLOADED: &str = "Uploaded";
+pub const UPLOADED_BY: &str = "By";
+pub const FILE: &str = "File";
+pub const NO_FILE_NAME: &str = "(no name)";
+pub const ROWS: &str = "Rows read";
+pub const FAILED_ROWS: &str = "Failed rows";
+pub const IMPORTED: &str = "Imported";
+pub const SKIPPED: &str = "Skipped (already imported)";
+pub const FINISHED: &str = "Finished";
+pub const RECOGNISED_AS: &str = "Recognised as";
+pub const IGNORED_COLUMNS: &str = "Columns not read";
+pub const STILL_RUNNING: &str = "This import is still running.";
+pub const REFRESH: &str = "Refresh";
+pub const ROW_ERRORS: &str = "Rows that could not be imported";
+pub const NO_ROW_ERRORS: &str = "No row failed.";
+pub const DOWNLOAD_ERRORS_CSV: &str = "Download errors.csv";
+pub const ERRORS_CSV_HINT: &str =
+    "The failed rows as they were, with the reason in a last column: fix them and upload the file again.";
+pub const MORE_ROW_ERRORS: &str = "More failed rows";
+pub const ROW: &str = "Row";
+pub const COLUMN: &str = "Column";
+pub const VALUE: &str = "Value";
+pub const MESSAGE: &str = "What is wrong";
+pub const WHOLE_ROW: &str = "(the whole row)";
+pub const BACK_TO_IMPORTS: &str = "← All imports";
+pub const NO_SUCH_IMPORT: &str = "There is no such import in this store.";
+pub const BAD_CURSOR: &str = "That page link is not one this console made; go back to the first page.";
+pub const NO_FILE_SENT: &str = "Choose a CSV file to upload: the form sent none.";
+pub const EMPTY_FILE: &str = "The file is empty: a CSV file needs a header line naming the columns.";
+
+pub fn import_kind(kind: recete_imports::ImportKind) -> &'static str {
+    match kind {
+        recete_imports::ImportKind::Orders => "Orders",
+        recete_imports::ImportKind::Products => "Products",
+        recete_imports::ImportKind::Customers => "Customers",
+    }
+}
+
+pub fn import_status(status: recete_shared::imports::ImportStatus) -> &'static str {
+    use recete_shared::imports::ImportStatus;
+    match status {
+        ImportStatus::Queued => "waiting for a worker",
+        ImportStatus::Running => "running",
+        ImportStatus::Completed => "completed",
+        ImportStatus::Failed => "failed",
+    }
+}
+
+pub fn import_title(kind: recete_imports::ImportKind, file_name: Option<&str>) -> String {
+    match file_name {
+        Some(name) => format!("{} import: {name}", import_kind(kind)),
+        None => format!("{} import", import_kind(kind)),
+    }
+}
+
+pub fn drop_hint(max_mb: usize) -> String {
+    format!("Drop the file here or choose it; up to {max_mb} MB.")
+}
+
+/// `120 of 300`.
+pub fn of(done: i64, total: i64) -> String {
+    format!("{done} of {total}")
+}
+
+pub fn progress_summary(status: &str, rows: &str, failed: i64) -> String {
+    format!("{status}: {rows} rows read, {failed} failed")
+}
+
+pub fn import_failed(reason: &str) -> String {
+    format!("The file could not be imported: {reason}")
+}
+
+pub fn unknown_import_kind(name: &str) -> String {
+    format!("“{name}” is not something to import: choose orders, products or customers.")
+}
+
+pub fn unknown_import_status(name: &str) -> String {
+    format!("“{name}” is not an import status: queued, running, completed or failed.")
+}
+
+pub fn unknown_date_order(name: &str) -> String {
+    format!("“{name}” is not a date order: day_first or month_first.")
+}
+
+pub fn bad_country(code: &str) -> String {
+    format!("“{code}” is not a two-letter country code such as DE.")
+}
+
+pub fn file_too_large(limit: usize) -> String {
+    format!("The file is larger than the {} MB an upload may be.", limit.div_ceil(1024 * 1024))
+}
+
+pub fn not_a_file_upload(detail: &str) -> String {
+    format!("The upload could not be read as a form with a file: {detail}")
+}
 
 #[cfg(test)]
 mod tests {

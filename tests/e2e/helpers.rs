@@ -79,12 +79,11 @@ pub async fn spawn_app_on(db: TestDatabase, redis: TestRedis, customize: impl Fn
     let mut app = Application::build(&settings, settings.api.listen, deps).await.expect("application builds");
     // As the binary does (src/fleet.rs): the merchants' console on the API's own listener.
     if settings.console.enabled {
-        app = app.with_routes(recete_console::router(recete_console::ConsoleState::new(
-            &settings,
-            pool.clone(),
-            redis_client,
-            keyring.clone(),
-        )));
+        let upload_limits = app.upload_limits();
+        app = app.with_routes(recete_console::router(
+            recete_console::ConsoleState::new(&settings, pool.clone(), redis_client, keyring.clone())
+                .with_upload_limits(upload_limits),
+        ));
     }
     let address = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();

@@ -1,7 +1,8 @@
-//! The console's own pages: signing in (password or one-time link), the account page, and the
-//! owners' users page under settings.
+//! The console's own pages: signing in (password or one-time link), the account page, the
+//! owners' users page under settings, and imports.
 
 pub mod account;
+pub mod imports;
 pub mod sign_in;
 pub mod users;
 

@@ -65,7 +65,7 @@ async fn a_one_time_link_sets_the_password_and_signs_in_then_the_password_signs_
     let session = console.session_from(console.sign_in("OWNER@shop.example ", PASSWORD).await).await;
     let home = console.get(&session, "/console").await;
     assert_eq!(home.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&home), "/console/settings/users", "home leads to the first page there is");
+    assert_eq!(location(&home), "/console/imports", "home leads to the first page there is");
     let users = console.get_html(&session, "/console/settings/users").await;
     assert!(users.contains("owner@shop.example") && users.contains(">owner<"), "the page names who is signed in");
 

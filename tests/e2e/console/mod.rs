@@ -4,6 +4,7 @@
 
 mod access;
 mod cli;
+mod imports;
 mod sessions;
 mod users;
 
