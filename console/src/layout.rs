@@ -16,6 +16,7 @@ use crate::users::Role;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Imports,
+    Knowledge,
     Users,
     Account,
 }
@@ -33,6 +34,7 @@ pub struct NavEntry {
 /// The navigation, in order. `/console` opens the first entry the user's role may see.
 pub const NAV: &[NavEntry] = &[
     NavEntry { nav: Nav::Imports, href: "/console/imports", label: text::NAV_IMPORTS, needs: Role::Viewer },
+    NavEntry { nav: Nav::Knowledge, href: "/console/knowledge", label: text::NAV_KNOWLEDGE, needs: Role::Viewer },
     NavEntry { nav: Nav::Users, href: "/console/settings/users", label: text::NAV_USERS, needs: Role::Viewer },
     NavEntry { nav: Nav::Account, href: "/console/account", label: text::NAV_ACCOUNT, needs: Role::Viewer },
 ];

@@ -117,6 +117,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/settings/users/{id}/role", post(pages::users::change_role))
         .route("/console/settings/users/{id}/disable", post(pages::users::disable))
         .merge(pages::imports::routes())
+        .merge(pages::knowledge::routes())
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
     Router::new()
         .merge(signed_in)

@@ -11,6 +11,7 @@ pub const MAIN_NAVIGATION: &str = "Main navigation";
 
 // Navigation.
 pub const NAV_IMPORTS: &str = "Imports";
+pub const NAV_KNOWLEDGE: &str = "Knowledge";
 pub const NAV_USERS: &str = "Users";
 pub const NAV_ACCOUNT: &str = "Your account";
 
@@ -303,6 +304,77 @@ pub fn file_too_large(limit: usize) -> String {
 
 pub fn not_a_file_upload(detail: &str) -> String {
     format!("The upload could not be read as a form with a file: {detail}")
+}
+
+// Knowledge.
+pub const KNOWLEDGE: &str = "Knowledge";
+pub const KNOWLEDGE_INTRO: &str = "What the answering agent knows about your products: each product's text is cut into chunks it can quote. \
+     A product with no chunks cannot be answered about yet.";
+pub const SEARCH_PRODUCTS: &str = "Title or SKU";
+pub const SCRAPE_STATE: &str = "Product page";
+pub const NO_PRODUCTS: &str = "No products yet.";
+pub const OLDER_PRODUCTS: &str = "Older products";
+pub const PRODUCT_TITLE: &str = "Product";
+pub const SKU: &str = "SKU";
+pub const CHUNKS: &str = "Chunks";
+pub const SOURCE: &str = "Source";
+pub const EMBEDDED: &str = "Embedded";
+pub const NOT_YET: &str = "not yet";
+pub const NO_SUCH_PRODUCT: &str = "There is no such product in this store.";
+pub const BACK_TO_KNOWLEDGE: &str = "← All products";
+pub const BRAND: &str = "Brand";
+pub const PAGE: &str = "Page";
+pub const SCRAPE_ERROR: &str = "Why the page could not be read";
+pub const SCRAPED: &str = "Page read";
+pub const EMBEDDING_PENDING: &str = "changed, waiting to be embedded again";
+pub const SECTIONS: &str = "Sections";
+pub const DESCRIPTION: &str = "Description";
+pub const NO_SECTIONS: &str = "This product has no text yet.";
+pub const CHUNKS_HEADING: &str = "Chunks the agent can quote";
+pub const CHUNKS_INTRO: &str = "Each chunk is a piece of one section; answers quote them and cite their product page.";
+pub const NO_CHUNKS: &str = "No chunks yet: the product's text has not been embedded.";
+pub const SECTION: &str = "Section";
+pub const CHUNK_TEXT: &str = "Text";
+pub const FROM_PAGE: &str = "Cited as";
+pub const NO_PAGE: &str = "(no page)";
+
+pub fn scrape_state(name: &str) -> &'static str {
+    match name {
+        "pending" => "being read",
+        "done" => "read",
+        "failed" => "could not be read",
+        _ => "not asked for",
+    }
+}
+
+pub fn product_source(name: &str) -> &'static str {
+    match name {
+        "order" => "named by an order",
+        "scrape" => "its product page",
+        "csv" => "a CSV import",
+        _ => "the API",
+    }
+}
+
+pub fn section_kind(name: &str) -> &'static str {
+    match name {
+        "overview" => "Overview",
+        "usage" => "Usage",
+        "ingredients" => "Ingredients",
+        "warnings" => "Warnings",
+        "faq" => "FAQ",
+        "details" => "Details",
+        "description" => "Description",
+        _ => "Other",
+    }
+}
+
+pub fn unknown_scrape_state(name: &str) -> String {
+    format!("“{name}” is not a product page state: none, pending, done or failed.")
+}
+
+pub fn search_too_long(max: usize) -> String {
+    format!("Search with at most {max} characters of text.")
 }
 
 #[cfg(test)]

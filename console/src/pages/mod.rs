@@ -1,8 +1,9 @@
 //! The console's own pages: signing in (password or one-time link), the account page, the
-//! owners' users page under settings, and imports.
+//! owners' users page under settings, imports and knowledge.
 
 pub mod account;
 pub mod imports;
+pub mod knowledge;
 pub mod sign_in;
 pub mod users;
 

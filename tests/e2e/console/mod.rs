@@ -5,6 +5,7 @@
 mod access;
 mod cli;
 mod imports;
+mod knowledge;
 mod sessions;
 mod users;
 

@@ -1,0 +1,217 @@
+//! Knowledge: the products the answering agent knows, with how many chunks of their text it can
+//! quote, where their scrape stands and where their text came from; a product's page shows its
+//! sections and each stored chunk with the section it came from. Read through
+//! `recete_knowledge::catalogue`, as the API's product routes are. Another merchant's product is
+//! not found (row-level security).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+use recete_knowledge::catalogue::{self, ProductFilter, ProductSummary};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{ConsoleUser, commit};
+use crate::error::PageError;
+use crate::layout::{self, Nav};
+use crate::{ConsoleState, text};
+
+/// Products listed per page.
+const PAGE_SIZE: i64 = 25;
+/// The longest search text.
+const MAX_QUERY: usize = 200;
+
+pub fn routes() -> Router<ConsoleState> {
+    Router::new().route("/console/knowledge", get(list)).route("/console/knowledge/products/{id}", get(product))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    scrape_state: Option<String>,
+    /// The last product of the previous page: `<created_at RFC 3339>,<id>`.
+    before: Option<String>,
+}
+
+const SCRAPE_STATES: [&str; 4] = ["none", "pending", "done", "failed"];
+
+fn parse_before(cursor: &str) -> Result<(DateTime<Utc>, Uuid), PageError> {
+    let bad = || PageError::BadRequest(text::BAD_CURSOR.into());
+    let (at, id) = cursor.split_once(',').ok_or_else(bad)?;
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| bad())?.with_timezone(&Utc);
+    Ok((at, id.parse().map_err(|_| bad())?))
+}
+
+/// `q` as a LIKE pattern matching itself literally.
+fn search_pattern(q: &str) -> Result<String, PageError> {
+    if q.chars().count() > MAX_QUERY || q.contains('\0') {
+        return Err(PageError::BadRequest(text::search_too_long(MAX_QUERY)));
+    }
+    Ok(q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+/// The catalogue with chunk counts, scrape states and sources, newest first.
+pub async fn list(
+    State(state): State<ConsoleState>,
+    user: ConsoleUser,
+    Query(query): Query<ListQuery>,
+) -> Result<Markup, PageError> {
+    let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let scrape_state = match query.scrape_state.as_deref().filter(|s| !s.is_empty()) {
+        Some(name) if SCRAPE_STATES.contains(&name) => Some(name.to_owned()),
+        Some(name) => return Err(PageError::BadRequest(text::unknown_scrape_state(name))),
+        None => None,
+    };
+    let filter = ProductFilter {
+        pattern: q.map(search_pattern).transpose()?,
+        scrape_state: scrape_state.clone(),
+        updated_from: None,
+        updated_to: None,
+        before: query.before.as_deref().map(parse_before).transpose()?,
+    };
+    let mut tx = user.transaction(&state.pool).await?;
+    let mut products = catalogue::list(&mut tx, user.merchant_id, &filter, PAGE_SIZE + 1).await?;
+    commit(tx).await?;
+    let more = products.len() as i64 > PAGE_SIZE;
+    products.truncate(PAGE_SIZE as usize);
+    let next =
+        more.then(|| products.last().map(|last| format!("{},{}", last.created_at.to_rfc3339(), last.id))).flatten();
+    Ok(layout::page(
+        text::KNOWLEDGE,
+        &user,
+        Nav::Knowledge,
+        html! {
+            p.muted { (text::KNOWLEDGE_INTRO) }
+            form.filters method="get" action="/console/knowledge" {
+                label for="q" { (text::SEARCH_PRODUCTS) }
+                input #q type="text" name="q" value=[q] maxlength=(MAX_QUERY);
+                label for="scrape_state" { (text::SCRAPE_STATE) }
+                select #scrape_state name="scrape_state" {
+                    option value="" { (text::ANY) }
+                    @for name in SCRAPE_STATES {
+                        option value=(name) selected[scrape_state.as_deref() == Some(name)] { (text::scrape_state(name)) }
+                    }
+                }
+                button type="submit" { (text::FILTER) }
+            }
+            @if products.is_empty() {
+                p { (text::NO_PRODUCTS) }
+            } @else {
+                (products_table(&products))
+            }
+            @if let Some(before) = next {
+                p { a href=(next_href(q, scrape_state.as_deref(), &before)) { (text::OLDER_PRODUCTS) } }
+            }
+        },
+    ))
+}
+
+fn next_href(q: Option<&str>, scrape_state: Option<&str>, before: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(q) = q {
+        query.append_pair("q", q);
+    }
+    if let Some(state) = scrape_state {
+        query.append_pair("scrape_state", state);
+    }
+    query.append_pair("before", before);
+    format!("/console/knowledge?{}", query.finish())
+}
+
+fn products_table(products: &[ProductSummary]) -> Markup {
+    html! {
+        table {
+            thead { tr {
+                th scope="col" { (text::PRODUCT_TITLE) } th scope="col" { (text::SKU) } th scope="col" { (text::CHUNKS) }
+                th scope="col" { (text::SCRAPE_STATE) } th scope="col" { (text::SOURCE) } th scope="col" { (text::EMBEDDED) }
+            } }
+            tbody {
+                @for product in products {
+                    tr {
+                        td data-label=(text::PRODUCT_TITLE) { a href=(format!("/console/knowledge/products/{}", product.id)) { (product.title) } }
+                        td data-label=(text::SKU) { (product.sku.as_deref().unwrap_or("")) }
+                        td data-label=(text::CHUNKS) { (product.chunk_count) }
+                        td data-label=(text::SCRAPE_STATE) { (text::scrape_state(&product.scrape_state)) }
+                        td data-label=(text::SOURCE) { (text::product_source(&product.source)) }
+                        td data-label=(text::EMBEDDED) {
+                            @if let Some(at) = product.embedded_at { (layout::time(at)) } @else { (text::NOT_YET) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One product: its facts, sections and chunks.
+pub async fn product(
+    State(state): State<ConsoleState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
+    let not_found = || PageError::NotFound(text::NO_SUCH_PRODUCT.into());
+    let id: Uuid = id.parse().map_err(|_| not_found())?;
+    let mut tx = user.transaction(&state.pool).await?;
+    let product = catalogue::detail(&mut tx, id).await?.ok_or_else(not_found)?;
+    let chunks = catalogue::chunks(&mut tx, id).await?;
+    commit(tx).await?;
+    Ok(layout::page(
+        &product.title,
+        &user,
+        Nav::Knowledge,
+        html! {
+            p { a href="/console/knowledge" { (text::BACK_TO_KNOWLEDGE) } }
+            dl {
+                @if let Some(sku) = &product.sku { dt { (text::SKU) } dd { (sku) } }
+                @if let Some(brand) = &product.brand { dt { (text::BRAND) } dd { (brand) } }
+                @if let Some(url) = &product.url { dt { (text::PAGE) } dd { a href=(url) rel="noreferrer noopener" { (url) } } }
+                dt { (text::SOURCE) } dd { (text::product_source(&product.source)) }
+                dt { (text::SCRAPE_STATE) } dd #scrape-state { (text::scrape_state(&product.scrape_state)) }
+                @if let Some(error) = &product.scrape_error { dt { (text::SCRAPE_ERROR) } dd { (error) } }
+                @if let Some(at) = product.scraped_at { dt { (text::SCRAPED) } dd { (layout::time(at)) } }
+                dt { (text::CHUNKS) } dd { (product.chunk_count) }
+                dt { (text::EMBEDDED) } dd {
+                    @if let Some(at) = product.embedded_at { (layout::time(at)) } @else { (text::NOT_YET) }
+                    @if product.embedding_pending { " " span.badge { (text::EMBEDDING_PENDING) } }
+                }
+            }
+            section aria-labelledby="sections" {
+                h2 #sections { (text::SECTIONS) }
+                @if let Some(description) = &product.description {
+                    h3 { (text::DESCRIPTION) }
+                    p { (description) }
+                }
+                @if product.sections.is_empty() && product.description.is_none() {
+                    p { (text::NO_SECTIONS) }
+                }
+                @for section in &product.sections {
+                    h3 { (section.heading.as_deref().unwrap_or(text::section_kind(section.kind.as_str()))) }
+                    p.muted { (text::section_kind(section.kind.as_str())) }
+                    p { (section.text) }
+                }
+            }
+            section aria-labelledby="chunks" {
+                h2 #chunks { (text::CHUNKS_HEADING) }
+                p.muted { (text::CHUNKS_INTRO) }
+                @if chunks.is_empty() {
+                    p { (text::NO_CHUNKS) }
+                } @else {
+                    table {
+                        thead { tr { th scope="col" { (text::SECTION) } th scope="col" { (text::CHUNK_TEXT) } th scope="col" { (text::FROM_PAGE) } } }
+                        tbody {
+                            @for chunk in &chunks {
+                                tr {
+                                    td data-label=(text::SECTION) { (text::section_kind(&chunk.section)) }
+                                    td data-label=(text::CHUNK_TEXT) { (chunk.content) }
+                                    td data-label=(text::FROM_PAGE) { (product.url.as_deref().unwrap_or(text::NO_PAGE)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}

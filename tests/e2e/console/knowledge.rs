@@ -1,0 +1,94 @@
+//! The knowledge page: products with their chunk counts, scrape state and source; a product's
+//! sections and the chunks the real local embedder stored for it; another merchant's product is
+//! not found.
+
+use recete_console::users::Role;
+use recete_knowledge::products::{self, ProductInput, Source};
+use recete_knowledge::{Section, SectionKind};
+use recete_shared::ids::MerchantId;
+use recete_shared::{db, tasks};
+use recete_workers::Pool;
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use super::{ConsoleApp, spawn_console};
+
+/// A product with usage and warnings, queued for embedding as the API's create does.
+async fn seed_product(console: &ConsoleApp, merchant: MerchantId) -> Uuid {
+    let input = ProductInput {
+        sku: Some("SERUM-30".into()),
+        external_id: None,
+        title: "Vitamin C Serum".into(),
+        url: Some("https://shop.example/serum".into()),
+        brand: Some("Glow".into()),
+        description: Some("A brightening serum with 15% vitamin C.".into()),
+        sections: vec![
+            Section {
+                kind: SectionKind::Usage,
+                heading: Some("How to use".into()),
+                text: "Apply three drops to clean skin every morning before sunscreen.".into(),
+            },
+            Section {
+                kind: SectionKind::Warnings,
+                heading: None,
+                text: "Stop using it if your skin stings or turns red.".into(),
+            },
+        ],
+    };
+    let mut tx = db::tenant_tx(&console.app.pool, merchant).await.expect("tenant transaction");
+    let saved = products::upsert(&mut tx, merchant, &input, Source::Api).await.expect("product saved");
+    tasks::schedule_embedding(&mut tx, merchant, saved.id).await.expect("embedding scheduled");
+    tx.commit().await.expect("committed");
+    saved.id
+}
+
+#[tokio::test]
+async fn products_show_their_chunk_counts_sections_and_chunks_and_stay_with_their_merchant() {
+    let console = spawn_console().await;
+    let merchant = console.app.merchant().await;
+    let viewer = console.user(merchant, "viewer@shop.example", Role::Viewer).await;
+    let product = seed_product(&console, merchant).await;
+
+    let _workers = console.app.start_pools(&[Pool::Knowledge]);
+    console
+        .app
+        .wait_for_count(
+            &format!("SELECT count(*) FROM products WHERE id = '{product}' AND embedded_at IS NOT NULL"),
+            1,
+            120,
+        )
+        .await;
+    let chunks =
+        console.app.count(&format!("SELECT count(*) FROM knowledge_chunks WHERE product_id = '{product}'")).await;
+    assert!(chunks > 0, "the embedder stored chunks");
+
+    let list = console.get_html(&viewer, "/console/knowledge").await;
+    assert!(list.contains("Vitamin C Serum") && list.contains("SERUM-30"), "{list}");
+    assert!(list.contains(&format!("<td data-label=\"Chunks\">{chunks}</td>")), "the chunk count: {list}");
+    assert!(list.contains("not asked for") && list.contains("the API"), "scrape state and source: {list}");
+    assert!(list.contains(&format!("/console/knowledge/products/{product}")));
+    let searched = console.get_html(&viewer, "/console/knowledge?q=sunscreen").await;
+    assert!(!searched.contains("SERUM-30"), "the search matches titles and SKUs only");
+    let by_sku = console.get_html(&viewer, "/console/knowledge?q=serum-3").await;
+    assert!(by_sku.contains("Vitamin C Serum"));
+    assert_eq!(console.get(&viewer, "/console/knowledge?scrape_state=lost").await.status(), StatusCode::BAD_REQUEST);
+
+    let page = console.get_html(&viewer, &format!("/console/knowledge/products/{product}")).await;
+    for expected in [
+        "How to use",
+        "Apply three drops to clean skin every morning before sunscreen.",
+        "Warnings",
+        "Stop using it if your skin stings or turns red.",
+        "<td data-label=\"Section\">Usage</td>",
+        "<td data-label=\"Cited as\">https://shop.example/serum</td>",
+    ] {
+        assert!(page.contains(expected), "the product page shows {expected:?}: {page}");
+    }
+
+    let other = console.app.merchant().await;
+    let stranger = console.user(other, "owner@other.example", Role::Owner).await;
+    let response = console.get(&stranger, &format!("/console/knowledge/products/{product}")).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(!console.get_html(&stranger, "/console/knowledge").await.contains("Vitamin C Serum"));
+    assert_eq!(console.get(&stranger, "/console/knowledge/products/not-an-id").await.status(), StatusCode::NOT_FOUND);
+}
