@@ -337,6 +337,14 @@ pub const SECTION: &str = "Section";
 pub const CHUNK_TEXT: &str = "Text";
 pub const FROM_PAGE: &str = "Cited as";
 pub const NO_PAGE: &str = "(no page)";
+pub const EDIT_SECTIONS: &str = "Edit the product's text";
+pub const EDIT_SECTIONS_INTRO: &str = "What you write here is what the agent quotes. An empty box removes that section; saving changed text embeds the product again.";
+pub const SAVE_SECTIONS: &str = "Save";
+pub const ACTION_EDIT_SECTIONS: &str = "edit a product's text";
+
+pub fn section_too_long(section: &str, max: usize) -> String {
+    format!("{section} is longer than {max} characters.")
+}
 
 pub fn scrape_state(name: &str) -> &'static str {
     match name {

@@ -198,6 +198,72 @@ pub async fn replace(tx: &mut Tx, id: Uuid, before: &ProductInput, after: &Produ
     Ok(Upserted { id, created: false, knowledge_changed, changed: true })
 }
 
+/// Writes `after` over `before` as [`replace`] does, schedules the product's embedding when its
+/// text changed, and records `product.updated` by `actor` with the changed fields: how the API's
+/// PATCH and the console's section edits save a product.
+pub async fn save_edit(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    id: Uuid,
+    before: &ProductInput,
+    after: &ProductInput,
+    actor: &str,
+) -> sqlx::Result<Upserted> {
+    let saved = replace(tx, id, before, after).await?;
+    if saved.knowledge_changed {
+        recete_shared::tasks::schedule_embedding(tx, merchant, id).await?;
+    }
+    if saved.changed {
+        recete_shared::audit::record(
+            tx,
+            recete_shared::audit::AuditEntry {
+                merchant_id: Some(merchant),
+                actor,
+                action: "product.updated",
+                subject_type: "product",
+                subject_id: id.to_string(),
+                event_id: None,
+                before: None,
+                after: Some(json!({
+                    "fields": changed_fields(before, after),
+                    "embedding_scheduled": saved.knowledge_changed,
+                })),
+            },
+        )
+        .await?;
+    }
+    Ok(saved)
+}
+
+/// The fields `after` changes, by their API names.
+pub fn changed_fields(before: &ProductInput, after: &ProductInput) -> Vec<&'static str> {
+    [
+        ("title", before.title != after.title),
+        ("sku", before.sku != after.sku),
+        ("external_id", before.external_id != after.external_id),
+        ("url", before.url != after.url),
+        ("brand", before.brand != after.brand),
+        ("description", before.description != after.description),
+        ("sections", before.sections != after.sections),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect()
+}
+
+/// Replaces the section of `kind` with `text` (its heading kept), or removes it when `text` is
+/// empty; other sections stay as they are.
+pub fn with_section(before: &ProductInput, kind: SectionKind, text: &str) -> ProductInput {
+    let mut after = before.clone();
+    let text = text.trim();
+    let heading = before.sections.iter().find(|section| section.kind == kind).and_then(|s| s.heading.clone());
+    after.sections.retain(|section| section.kind != kind);
+    if !text.is_empty() {
+        after.sections.push(Section { kind, heading, text: text.to_owned() });
+    }
+    after
+}
+
 /// A deleted product, as the audit trail remembers it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Deleted {

@@ -4,27 +4,44 @@
 //! `recete_knowledge::catalogue`, as the API's product routes are. Another merchant's product is
 //! not found (row-level security).
 
+use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::response::Redirect;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
+use recete_knowledge::SectionKind;
 use recete_knowledge::catalogue::{self, ProductFilter, ProductSummary};
+use recete_knowledge::products;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::{ConsoleUser, commit};
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::users::Role;
 use crate::{ConsoleState, text};
 
 /// Products listed per page.
 const PAGE_SIZE: i64 = 25;
 /// The longest search text.
 const MAX_QUERY: usize = 200;
+/// The longest section text, as the API takes it.
+const MAX_SECTION: usize = 20_000;
+/// The sections owners edit here, with their form fields.
+const EDITABLE: [(SectionKind, &str); 4] = [
+    (SectionKind::Usage, "usage"),
+    (SectionKind::Ingredients, "ingredients"),
+    (SectionKind::Warnings, "warnings"),
+    (SectionKind::Faq, "faq"),
+];
 
 pub fn routes() -> Router<ConsoleState> {
-    Router::new().route("/console/knowledge", get(list)).route("/console/knowledge/products/{id}", get(product))
+    Router::new()
+        .route("/console/knowledge", get(list))
+        .route("/console/knowledge/products/{id}", get(product))
+        .route("/console/knowledge/products/{id}/sections", post(edit_sections))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,6 +209,22 @@ pub async fn product(
                     p { (section.text) }
                 }
             }
+            @if user.may(Role::Owner) {
+                section aria-labelledby="edit-sections" {
+                    h2 #edit-sections { (text::EDIT_SECTIONS) }
+                    p.muted { (text::EDIT_SECTIONS_INTRO) }
+                    form.stack method="post" action=(format!("/console/knowledge/products/{}/sections", product.id)) {
+                        (layout::csrf_field(&user))
+                        @for (kind, field) in EDITABLE {
+                            label for=(field) { (text::section_kind(kind.as_str())) }
+                            textarea id=(field) name=(field) rows="5" maxlength=(MAX_SECTION) {
+                                (product.sections.iter().find(|s| s.kind == kind).map(|s| s.text.as_str()).unwrap_or(""))
+                            }
+                        }
+                        button.primary type="submit" { (text::SAVE_SECTIONS) }
+                    }
+                }
+            }
             section aria-labelledby="chunks" {
                 h2 #chunks { (text::CHUNKS_HEADING) }
                 p.muted { (text::CHUNKS_INTRO) }
@@ -214,4 +247,44 @@ pub async fn product(
             }
         },
     ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SectionsForm {
+    #[serde(default)]
+    usage: String,
+    #[serde(default)]
+    ingredients: String,
+    #[serde(default)]
+    warnings: String,
+    #[serde(default)]
+    faq: String,
+}
+
+/// Replaces the usage, ingredients, warnings and FAQ sections (an empty one is removed); when
+/// the text changed, the product is embedded again, as the API's product update does.
+pub async fn edit_sections(
+    State(state): State<ConsoleState>,
+    user: ConsoleUser,
+    Path(id): Path<String>,
+    Form(form): Form<SectionsForm>,
+) -> Result<Redirect, PageError> {
+    user.require(Role::Owner, text::ACTION_EDIT_SECTIONS)?;
+    let not_found = || PageError::NotFound(text::NO_SUCH_PRODUCT.into());
+    let id: Uuid = id.parse().map_err(|_| not_found())?;
+    let texts = [&form.usage, &form.ingredients, &form.warnings, &form.faq];
+    for ((kind, _), text) in EDITABLE.iter().zip(texts) {
+        if text.chars().count() > MAX_SECTION {
+            return Err(PageError::BadRequest(text::section_too_long(text::section_kind(kind.as_str()), MAX_SECTION)));
+        }
+    }
+    let mut tx = user.transaction(&state.pool).await?;
+    let before = products::lock_for_edit(&mut tx, id).await?.ok_or_else(not_found)?;
+    let mut after = before.clone();
+    for ((kind, _), text) in EDITABLE.iter().zip(texts) {
+        after = products::with_section(&after, *kind, text);
+    }
+    products::save_edit(&mut tx, user.merchant_id, id, &before, &after, &user.actor()).await?;
+    commit(tx).await?;
+    Ok(Redirect::to(&format!("/console/knowledge/products/{id}")))
 }

@@ -92,3 +92,63 @@ async fn products_show_their_chunk_counts_sections_and_chunks_and_stay_with_thei
     assert!(!console.get_html(&stranger, "/console/knowledge").await.contains("Vitamin C Serum"));
     assert_eq!(console.get(&stranger, "/console/knowledge/products/not-an-id").await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_owner_edits_sections_which_is_audited_and_embedded_again_and_others_may_not() {
+    let console = spawn_console().await;
+    let merchant = console.app.merchant().await;
+    let owner = console.user(merchant, "owner@shop.example", Role::Owner).await;
+    let agent = console.user(merchant, "agent@shop.example", Role::Agent).await;
+    let product = seed_product(&console, merchant).await;
+    let _workers = console.app.start_pools(&[Pool::Knowledge]);
+    let embedded = format!("SELECT count(*) FROM products WHERE id = '{product}' AND embedded_at IS NOT NULL");
+    console.app.wait_for_count(&embedded, 1, 120).await;
+    let path = format!("/console/knowledge/products/{product}/sections");
+    let page = console.get_html(&owner, &format!("/console/knowledge/products/{product}")).await;
+    assert!(page.contains(&format!("action=\"{path}\"")), "owners get the editor");
+    assert!(!console.get_html(&agent, &format!("/console/knowledge/products/{product}")).await.contains(&path));
+
+    let fields = [
+        ("usage", "Apply two drops at night only."),
+        ("ingredients", "Ascorbic acid, water, glycerin."),
+        ("warnings", "Stop using it if your skin stings or turns red."),
+        ("faq", ""),
+    ];
+    let refused = console.post(&agent, &path, &fields).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let text = refused.text().await.expect("page");
+    assert!(text.contains("edit a product's text") && text.contains("agent"), "{text}");
+    let no_token = console
+        .client
+        .post(console.url(&path))
+        .header(reqwest::header::COOKIE, &owner.cookie)
+        .form(&fields)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+    assert!(console.audited("product.updated").await.is_empty(), "nothing changed");
+
+    let saved = console.post(&owner, &path, &fields).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let audited = console.audited("product.updated").await;
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].0, "user:owner@shop.example");
+    assert_eq!(audited[0].1.map(|id| id.to_string()), Some(merchant.to_string()));
+    console
+        .app
+        .wait_for_count(
+            &format!(
+                "SELECT count(*) FROM knowledge_chunks WHERE product_id = '{product}' AND content LIKE '%two drops at night%'"
+            ),
+            1,
+            120,
+        )
+        .await;
+    let page = console.get_html(&owner, &format!("/console/knowledge/products/{product}")).await;
+    assert!(page.contains("Ascorbic acid, water, glycerin.") && !page.contains("three drops"), "{page}");
+
+    let other = console.app.merchant().await;
+    let stranger = console.user(other, "owner@other.example", Role::Owner).await;
+    assert_eq!(console.post(&stranger, &path, &fields).await.status(), StatusCode::NOT_FOUND);
+}
