@@ -8,6 +8,8 @@ const CSS: &str = include_str!("assets/console.css");
 const ICON: &str = include_str!("assets/favicon.svg");
 /// The imports page's upload progress (drag and drop, bytes sent, rows read).
 const IMPORTS_JS: &str = include_str!("assets/imports.js");
+/// A product page refreshes itself while its page is being read.
+const KNOWLEDGE_JS: &str = include_str!("assets/knowledge.js");
 
 pub async fn css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], CSS)
@@ -19,4 +21,8 @@ pub async fn icon() -> impl IntoResponse {
 
 pub async fn imports_js() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], IMPORTS_JS)
+}
+
+pub async fn knowledge_js() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=300")], KNOWLEDGE_JS)
 }

@@ -126,6 +126,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/favicon.svg", get(assets::icon))
         .route("/console/assets/imports.js", get(assets::imports_js))
+        .route("/console/assets/knowledge.js", get(assets::knowledge_js))
         .route("/console/{*rest}", any(not_found))
         .layer(middleware::from_fn(auth::same_origin_posts))
         .layer(middleware::from_fn(security_headers))

@@ -341,6 +341,16 @@ pub const EDIT_SECTIONS: &str = "Edit the product's text";
 pub const EDIT_SECTIONS_INTRO: &str = "What you write here is what the agent quotes. An empty box removes that section; saving changed text embeds the product again.";
 pub const SAVE_SECTIONS: &str = "Save";
 pub const ACTION_EDIT_SECTIONS: &str = "edit a product's text";
+pub const ACTION_SCRAPE: &str = "read a product page";
+pub const SCRAPE_A_URL: &str = "Read a product page";
+pub const PRODUCT_PAGE_URL: &str = "Product page address";
+pub const SCRAPE_HINT: &str = "An http or https address on your shop. Its text becomes the product's knowledge.";
+pub const SCRAPE_BUTTON: &str = "Read the page";
+pub const SCRAPE_PENDING: &str = "The page is being read; this page refreshes until it is done.";
+
+pub fn bad_product_url(problem: &str) -> String {
+    format!("The address {problem}.")
+}
 
 pub fn section_too_long(section: &str, max: usize) -> String {
     format!("{section} is longer than {max} characters.")

@@ -264,6 +264,44 @@ pub fn with_section(before: &ProductInput, kind: SectionKind, text: &str) -> Pro
     after
 }
 
+/// Why `url` cannot be a product page to fetch, or `None` when it can.
+pub fn url_problem(url: &str) -> Option<&'static str> {
+    let lower = url.to_ascii_lowercase();
+    let bad = !(lower.starts_with("http://") || lower.starts_with("https://"))
+        || url.chars().count() > 2048
+        || url.contains(|c: char| c.is_whitespace() || c.is_control());
+    bad.then_some("must be an http or https URL of at most 2048 characters")
+}
+
+/// Queues a fetch of `url` to fill in `product` (by default the product with this URL, created
+/// if none has it) and marks its scrape pending. `None` when `product` is not the merchant's.
+pub async fn request_scrape(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    url: &str,
+    product: Option<Uuid>,
+) -> sqlx::Result<Option<(Uuid, recete_shared::ids::TaskId)>> {
+    let product_id = match product {
+        Some(id) => {
+            let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)")
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+            if !known {
+                return Ok(None);
+            }
+            id
+        }
+        None => find_or_create_for_url(tx, merchant, &[url]).await?,
+    };
+    sqlx::query("UPDATE products SET scrape_state = 'pending' WHERE id = $1")
+        .bind(product_id)
+        .execute(&mut **tx)
+        .await?;
+    let task_id = recete_shared::tasks::schedule_scrape(tx, merchant, product_id, url).await?;
+    Ok(Some((product_id, task_id)))
+}
+
 /// A deleted product, as the audit trail remembers it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Deleted {

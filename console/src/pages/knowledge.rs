@@ -14,6 +14,7 @@ use maud::{Markup, html};
 use recete_knowledge::SectionKind;
 use recete_knowledge::catalogue::{self, ProductFilter, ProductSummary};
 use recete_knowledge::products;
+use recete_shared::audit::{self, AuditEntry};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -42,6 +43,7 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/console/knowledge", get(list))
         .route("/console/knowledge/products/{id}", get(product))
         .route("/console/knowledge/products/{id}/sections", post(edit_sections))
+        .route("/console/knowledge/scrape", post(scrape))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +103,18 @@ pub async fn list(
         Nav::Knowledge,
         html! {
             p.muted { (text::KNOWLEDGE_INTRO) }
+            @if user.may(Role::Owner) {
+                section aria-labelledby="scrape" {
+                    h2 #scrape { (text::SCRAPE_A_URL) }
+                    form.stack method="post" action="/console/knowledge/scrape" {
+                        (layout::csrf_field(&user))
+                        label for="url" { (text::PRODUCT_PAGE_URL) }
+                        input #url type="url" name="url" required maxlength="2048" aria-describedby="url_hint";
+                        p.hint #url_hint { (text::SCRAPE_HINT) }
+                        button.primary type="submit" { (text::SCRAPE_BUTTON) }
+                    }
+                }
+            }
             form.filters method="get" action="/console/knowledge" {
                 label for="q" { (text::SEARCH_PRODUCTS) }
                 input #q type="text" name="q" value=[q] maxlength=(MAX_QUERY);
@@ -179,7 +193,11 @@ pub async fn product(
         &user,
         Nav::Knowledge,
         html! {
+            script src="/console/assets/knowledge.js" defer {}
             p { a href="/console/knowledge" { (text::BACK_TO_KNOWLEDGE) } }
+            @if product.scrape_state == "pending" {
+                p.hint #scrape-pending data-refresh-ms="2000" role="status" { (text::SCRAPE_PENDING) " " a href=(format!("/console/knowledge/products/{}", product.id)) { (text::REFRESH) } }
+            }
             dl {
                 @if let Some(sku) = &product.sku { dt { (text::SKU) } dd { (sku) } }
                 @if let Some(brand) = &product.brand { dt { (text::BRAND) } dd { (brand) } }
@@ -287,4 +305,43 @@ pub async fn edit_sections(
     products::save_edit(&mut tx, user.merchant_id, id, &before, &after, &user.actor()).await?;
     commit(tx).await?;
     Ok(Redirect::to(&format!("/console/knowledge/products/{id}")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScrapeForm {
+    url: String,
+}
+
+/// Queues a fetch of a product page (the product with this URL, created if none has it), as the
+/// API's scrape does, and opens the product, whose page follows the scrape until it is done.
+pub async fn scrape(
+    State(state): State<ConsoleState>,
+    user: ConsoleUser,
+    Form(form): Form<ScrapeForm>,
+) -> Result<Redirect, PageError> {
+    user.require(Role::Owner, text::ACTION_SCRAPE)?;
+    let url = form.url.trim();
+    if let Some(problem) = products::url_problem(url) {
+        return Err(PageError::BadRequest(text::bad_product_url(problem)));
+    }
+    let mut tx = user.transaction(&state.pool).await?;
+    let (product_id, task_id) = products::request_scrape(&mut tx, user.merchant_id, url, None)
+        .await?
+        .ok_or_else(|| PageError::NotFound(text::NO_SUCH_PRODUCT.into()))?;
+    audit::record(
+        &mut tx,
+        AuditEntry {
+            merchant_id: Some(user.merchant_id),
+            actor: &user.actor(),
+            action: "product.scrape_requested",
+            subject_type: "product",
+            subject_id: product_id.to_string(),
+            event_id: None,
+            before: None,
+            after: Some(serde_json::json!({ "task_id": task_id.as_uuid() })),
+        },
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(Redirect::to(&format!("/console/knowledge/products/{product_id}")))
 }

@@ -152,3 +152,62 @@ async fn an_owner_edits_sections_which_is_audited_and_embedded_again_and_others_
     let stranger = console.user(other, "owner@other.example", Role::Owner).await;
     assert_eq!(console.post(&stranger, &path, &fields).await.status(), StatusCode::NOT_FOUND);
 }
+
+const PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Night Repair Cream | Glow</title></head>
+<body><main>
+<h1>Night Repair Cream</h1>
+<p>A rich cream that repairs dry skin overnight.</p>
+<h2>How to use</h2>
+<p>Warm a pea-sized amount between your fingers and press it into clean skin every evening.</p>
+<h2>Warnings</h2>
+<p>For external use only. Keep away from the eyes.</p>
+</main></body></html>"#;
+
+#[tokio::test]
+async fn an_owner_has_a_local_page_read_and_its_chunks_show() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/products/night-cream"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(PAGE, "text/html; charset=utf-8"))
+        .mount(&server)
+        .await;
+    let console = super::spawn_console_with(|figment| figment.merge(("scrape.allow_loopback", true))).await;
+    let merchant = console.app.merchant().await;
+    let owner = console.user(merchant, "owner@shop.example", Role::Owner).await;
+    let viewer = console.user(merchant, "viewer@shop.example", Role::Viewer).await;
+    let url = format!("{}/products/night-cream", server.uri());
+
+    let refused = console.post(&viewer, "/console/knowledge/scrape", &[("url", &url)]).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.expect("page").contains("viewer"));
+    let bad = console.post(&owner, "/console/knowledge/scrape", &[("url", "ftp://shop.example/x")]).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(console.app.count("SELECT count(*) FROM products").await, 0, "nothing changed");
+
+    let asked = console.post(&owner, "/console/knowledge/scrape", &[("url", &url)]).await;
+    assert_eq!(asked.status(), StatusCode::SEE_OTHER);
+    let product_path = super::location(&asked);
+    let pending = console.get_html(&owner, &product_path).await;
+    assert!(pending.contains("id=\"scrape-pending\"") && pending.contains("/console/assets/knowledge.js"), "{pending}");
+    let audited = console.audited("product.scrape_requested").await;
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0].0, "user:owner@shop.example");
+
+    let _workers = console.app.start_pools(&[Pool::Knowledge]);
+    console.app.wait_for_count("SELECT count(*) FROM products WHERE scrape_state <> 'pending'", 1, 60).await;
+    let (state, error): (String, Option<String>) = sqlx::query_as("SELECT scrape_state, scrape_error FROM products")
+        .fetch_one(&console.app.admin)
+        .await
+        .expect("product");
+    assert_eq!(state, "done", "{error:?}");
+    console.app.wait_for_count("SELECT count(*) FROM products WHERE embedded_at IS NOT NULL", 1, 120).await;
+    let page = console.get_html(&owner, &product_path).await;
+    assert!(!page.contains("id=\"scrape-pending\""), "done: no more refreshing");
+    assert!(page.contains("Night Repair Cream"), "{page}");
+    assert!(page.contains("press it into clean skin every evening"), "a chunk of the page: {page}");
+    assert!(page.contains(&format!("<td data-label=\"Cited as\">{url}</td>")), "{page}");
+}
