@@ -69,6 +69,9 @@ pub struct ConsoleState {
     /// How long an upload may take (`imports.upload_timeout_secs`), in place of the console's
     /// usual request timeout.
     pub upload_timeout: Duration,
+    /// The answering agent with the embedder the workers use (`embedding.*`, `agent.*`), loaded
+    /// once, on the first test question.
+    pub agent: Arc<tokio::sync::OnceCell<Arc<recete_agent::Agent>>>,
 }
 
 impl ConsoleState {
@@ -91,6 +94,7 @@ impl ConsoleState {
             trusted_proxies: settings.rate_limits.trusted_proxies.clone(),
             upload_limits: UploadLimits::from_settings(&settings.imports),
             upload_timeout: settings.imports.upload_timeout(),
+            agent: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 

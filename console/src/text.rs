@@ -342,6 +342,29 @@ pub const EDIT_SECTIONS_INTRO: &str = "What you write here is what the agent quo
 pub const SAVE_SECTIONS: &str = "Save";
 pub const ACTION_EDIT_SECTIONS: &str = "edit a product's text";
 pub const ACTION_SCRAPE: &str = "read a product page";
+pub const ASK_TEST_QUESTION: &str = "Ask a test question";
+pub const ASK_INTRO: &str =
+    "See the answer the agent would give a customer, and what it rests on. Nobody is messaged and nothing is kept.";
+pub const QUESTION: &str = "Question";
+pub const ASK_BUTTON: &str = "Ask";
+pub const TEST_STORE_NAME: &str = "our store";
+pub const THE_ANSWER: &str = "The agent's answer";
+pub const INTENT: &str = "Read as";
+pub const ANSWERED_BY: &str = "Answered by";
+pub const GUARDRAILS: &str = "Guardrails";
+pub const GUARDRAILS_PASSED: &str = "passed";
+pub const HANDED_OVER: &str = "Would go to a person";
+pub const CITATIONS: &str = "Citations";
+pub const NO_CITATIONS: &str = "None: the answer quotes no product text.";
+pub const SIMILARITY: &str = "Similarity";
+
+pub fn guardrail_blocked(rule: &str, detail: &str) -> String {
+    format!("stopped by {rule}: {detail}")
+}
+
+pub fn question_length(max: usize) -> String {
+    format!("Write a question of 1 to {max} characters.")
+}
 pub const SCRAPE_A_URL: &str = "Read a product page";
 pub const PRODUCT_PAGE_URL: &str = "Product page address";
 pub const SCRAPE_HINT: &str = "An http or https address on your shop. Its text becomes the product's knowledge.";

@@ -4,6 +4,8 @@
 //! `recete_knowledge::catalogue`, as the API's product routes are. Another merchant's product is
 //! not found (row-level security).
 
+use std::sync::Arc;
+
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -44,6 +46,7 @@ pub fn routes() -> Router<ConsoleState> {
         .route("/console/knowledge/products/{id}", get(product))
         .route("/console/knowledge/products/{id}/sections", post(edit_sections))
         .route("/console/knowledge/scrape", post(scrape))
+        .route("/console/knowledge/ask", post(ask))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -115,6 +118,7 @@ pub async fn list(
                     }
                 }
             }
+            (ask_form(&user, ""))
             form.filters method="get" action="/console/knowledge" {
                 label for="q" { (text::SEARCH_PRODUCTS) }
                 input #q type="text" name="q" value=[q] maxlength=(MAX_QUERY);
@@ -344,4 +348,120 @@ pub async fn scrape(
     .await?;
     commit(tx).await?;
     Ok(Redirect::to(&format!("/console/knowledge/products/{product_id}")))
+}
+
+fn ask_form(user: &ConsoleUser, question: &str) -> Markup {
+    html! {
+        section aria-labelledby="ask" {
+            h2 #ask { (text::ASK_TEST_QUESTION) }
+            p.muted { (text::ASK_INTRO) }
+            form.stack method="post" action="/console/knowledge/ask" {
+                (layout::csrf_field(user))
+                label for="question" { (text::QUESTION) }
+                textarea #question name="question" rows="3" maxlength=(MAX_QUESTION) required { (question) }
+                button.primary type="submit" { (text::ASK_BUTTON) }
+            }
+        }
+    }
+}
+
+/// The longest test question.
+const MAX_QUESTION: usize = 2000;
+
+#[derive(Debug, Deserialize)]
+pub struct AskForm {
+    question: String,
+}
+
+/// The agent, loaded on first use from the settings the workers use.
+async fn agent(state: &ConsoleState) -> Result<Arc<recete_agent::Agent>, PageError> {
+    let settings = state.settings.clone();
+    state
+        .agent
+        .get_or_try_init(|| async move {
+            let embedding = settings.embedding.clone();
+            let embedder = tokio::task::spawn_blocking(move || recete_embed::from_settings(&embedding))
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "console: loading the embedder stopped");
+                    PageError::Internal
+                })?
+                .map_err(|error| {
+                    tracing::error!(%error, "console: cannot load the embedder");
+                    PageError::Unavailable
+                })?;
+            Ok(Arc::new(recete_agent::Agent::new(embedder, None, settings.agent.clone())))
+        })
+        .await
+        .cloned()
+}
+
+/// The answer the agent would give to `question`, its citations and the guardrails' verdict,
+/// computed with the real agent in a transaction that is rolled back: nobody is messaged and
+/// no conversation is written.
+pub async fn ask(
+    State(state): State<ConsoleState>,
+    user: ConsoleUser,
+    Form(form): Form<AskForm>,
+) -> Result<Markup, PageError> {
+    let question = form.question.trim();
+    if question.is_empty() || question.chars().count() > MAX_QUESTION {
+        return Err(PageError::BadRequest(text::question_length(MAX_QUESTION)));
+    }
+    let agent = agent(&state).await?;
+    let mut tx = user.transaction(&state.pool).await?;
+    let inquiry = recete_agent::Inquiry {
+        merchant: user.merchant_id,
+        merchant_name: text::TEST_STORE_NAME,
+        customer: recete_shared::ids::CustomerId::generate(),
+        text: question,
+        history: &[],
+    };
+    let reply = agent.respond(&mut tx, &inquiry).await.map_err(|error| {
+        tracing::error!(error = %format!("{error:#}"), "console: the test question failed");
+        PageError::Internal
+    })?;
+    // Nothing the agent did is kept.
+    tx.rollback().await?;
+    Ok(layout::page(
+        text::ASK_TEST_QUESTION,
+        &user,
+        Nav::Knowledge,
+        html! {
+            p { a href="/console/knowledge" { (text::BACK_TO_KNOWLEDGE) } }
+            section aria-labelledby="answer" #test-answer {
+                h2 #answer { (text::THE_ANSWER) }
+                blockquote { (reply.text) }
+                dl {
+                    dt { (text::INTENT) } dd { (reply.intent.as_str()) }
+                    dt { (text::ANSWERED_BY) } dd { (format!("{:?}", reply.mode).to_lowercase()) }
+                    dt { (text::GUARDRAILS) } dd #guardrail {
+                        @match &reply.guardrail {
+                            Some(record) => { (text::guardrail_blocked(&record.rule, &record.detail)) }
+                            None => { (text::GUARDRAILS_PASSED) }
+                        }
+                    }
+                    @if let Some(reason) = &reply.handoff { dt { (text::HANDED_OVER) } dd { (reason) } }
+                }
+                h3 { (text::CITATIONS) }
+                @if reply.citations.is_empty() {
+                    p #no-citations { (text::NO_CITATIONS) }
+                } @else {
+                    table #citations {
+                        thead { tr { th scope="col" { (text::PRODUCT_TITLE) } th scope="col" { (text::SECTION) } th scope="col" { (text::SIMILARITY) } } }
+                        tbody {
+                            @for citation in &reply.citations {
+                                tr {
+                                    td data-label=(text::PRODUCT_TITLE) { (citation.product_title) }
+                                    td data-label=(text::SECTION) { (text::section_kind(&citation.section)) }
+                                    td data-label=(text::SIMILARITY) { (format!("{:.2}", citation.similarity)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (ask_form(&user, question))
+        },
+    ))
 }

@@ -211,3 +211,51 @@ async fn an_owner_has_a_local_page_read_and_its_chunks_show() {
     assert!(page.contains("press it into clean skin every evening"), "a chunk of the page: {page}");
     assert!(page.contains(&format!("<td data-label=\"Cited as\">{url}</td>")), "{page}");
 }
+
+#[tokio::test]
+async fn a_test_question_gets_the_agents_cited_answer_or_a_refusal_and_writes_nothing() {
+    let console = spawn_console().await;
+    let merchant = console.app.merchant().await;
+    let viewer = console.user(merchant, "viewer@shop.example", Role::Viewer).await;
+    let product = seed_product(&console, merchant).await;
+    let _workers = console.app.start_pools(&[Pool::Knowledge]);
+    console
+        .app
+        .wait_for_count(
+            &format!("SELECT count(*) FROM products WHERE id = '{product}' AND embedded_at IS NOT NULL"),
+            1,
+            120,
+        )
+        .await;
+
+    let answered =
+        console.post(&viewer, "/console/knowledge/ask", &[("question", "How do I apply the vitamin C serum?")]).await;
+    assert_eq!(answered.status(), StatusCode::OK);
+    let page = answered.text().await.expect("page");
+    assert!(page.contains("three drops"), "the answer quotes the usage: {page}");
+    assert!(page.contains("id=\"citations\"") && page.contains("Vitamin C Serum"), "cited: {page}");
+    assert!(page.contains("<dd id=\"guardrail\">passed</dd>"), "{page}");
+
+    let refused =
+        console.post(&viewer, "/console/knowledge/ask", &[("question", "What is the capital of Australia?")]).await;
+    assert_eq!(refused.status(), StatusCode::OK);
+    let page = refused.text().await.expect("page");
+    assert!(page.contains("id=\"no-citations\""), "nothing cited: {page}");
+    assert!(!page.contains("three drops") && !page.contains("Canberra"), "{page}");
+
+    let empty = console.post(&viewer, "/console/knowledge/ask", &[("question", "  ")]).await;
+    assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
+    let no_token = console
+        .client
+        .post(console.url("/console/knowledge/ask"))
+        .header(reqwest::header::COOKIE, &viewer.cookie)
+        .form(&[("question", "How do I apply it?")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+
+    for table in ["messages", "conversations", "customers"] {
+        assert_eq!(console.app.count(&format!("SELECT count(*) FROM {table}")).await, 0, "{table}");
+    }
+}
