@@ -61,7 +61,8 @@ pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
             let live = app.live_streams();
             let console = recete_console::ConsoleState::new(settings, pool.clone(), redis.clone(), keyring.clone())
                 .with_live_streams(live)
-                .with_integrations(app.integration_directory());
+                .with_integrations(app.integration_directory())
+                .with_upload_limits(app.upload_limits());
             app = app.with_routes(recete_console::router(console));
         }
         let operator_routes = app.operator_routes();

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use recete_shared::config::{Environment, Settings};
 use recete_shared::crypto::Keyring;
 use recete_shared::events::store::{EventWriter, WriterSettings};
+use recete_shared::imports::upload::UploadLimits;
 use recete_shared::integrations::IntegrationDirectory;
 use recete_shared::merchant_events::wakeups::Wakeups;
 use recete_shared::queue::stats::Sampler;
@@ -59,6 +60,8 @@ pub struct Application {
     /// The webhooks' integration cache, for routes served beside the API that change
     /// integrations (the console) and must be seen at once.
     integrations: Arc<IntegrationDirectory>,
+    /// The CSV uploads' limits and slots, shared with the console's upload page.
+    upload_limits: UploadLimits,
 }
 
 impl Application {
@@ -83,6 +86,7 @@ impl Application {
             heartbeat: Duration::from_secs(settings.events.stream_heartbeat_secs),
             poll: Duration::from_secs(settings.events.stream_poll_secs),
         };
+        let upload_limits = UploadLimits::from_settings(&settings.imports);
         let state = AppState {
             rate_limiter: Arc::new(RateLimiter::new(&settings.rate_limits, deps.redis.clone())),
             integrations: Arc::new(IntegrationDirectory::new(
@@ -95,14 +99,7 @@ impl Application {
             keyring: deps.keyring,
             events,
             body_limit: BodyLimit(settings.api.body_limit_bytes),
-            import_limits: crate::merchant::imports::UploadLimits {
-                max_upload_bytes: settings.imports.max_upload_bytes,
-                chunk_bytes: settings.imports.chunk_bytes,
-                slots: Arc::new(crate::merchant::upload_slots::UploadSlots::new(
-                    settings.imports.max_concurrent_uploads_per_merchant,
-                    settings.imports.max_concurrent_uploads,
-                )),
-            },
+            import_limits: upload_limits.clone(),
             generic_tolerance_secs: settings.ingest.generic_signature_tolerance_secs,
             default_key_expiry_days: settings.api.default_key_expiry_days,
             metrics: recete_shared::telemetry::metrics_handle(),
@@ -138,6 +135,7 @@ impl Application {
             stream_wakeups,
             live_streams,
             integrations,
+            upload_limits,
         })
     }
 
@@ -170,6 +168,12 @@ impl Application {
         self.integrations.clone()
     }
 
+    /// The uploads' limits and the slots of uploads in progress on this process, for the
+    /// console's uploads to count against the same bounds as the API's.
+    pub fn upload_limits(&self) -> UploadLimits {
+        self.upload_limits.clone()
+    }
+
     /// `/readyz` with every dependency's details and `/metrics`, to serve on the operators'
     /// listener (`ops.listen`), never on the public one.
     pub fn operator_routes(&self) -> Router {
@@ -189,6 +193,7 @@ impl Application {
             stream_wakeups: (wakeups, pool),
             live_streams: _,
             integrations: _,
+            upload_limits: _,
         } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));

@@ -23,7 +23,7 @@ pub struct AppState {
     pub events: EventWriter,
     pub body_limit: BodyLimit,
     /// The largest CSV upload, and the pieces it is stored in.
-    pub import_limits: crate::merchant::imports::UploadLimits,
+    pub import_limits: recete_shared::imports::upload::UploadLimits,
     pub generic_tolerance_secs: i64,
     /// `api.default_key_expiry_days`: the life of an API key that does not say (0: none).
     pub default_key_expiry_days: u32,

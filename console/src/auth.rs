@@ -30,6 +30,37 @@ pub const CSRF_FIELD: &str = "csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The largest form the console takes.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
+/// The routes that take a file (`multipart/form-data`). Their CSRF token is the first part of
+/// the body (or the `X-CSRF-Token` header), checked by the handler before it reads the file;
+/// any other route refuses a multipart POST that lacks the header.
+pub const UPLOAD_PATHS: &[&str] = &["/console/imports"];
+
+/// Whether `request` is a POST to a route that takes a file.
+pub fn is_upload(request: &Request) -> bool {
+    request.method() == Method::POST && UPLOAD_PATHS.contains(&request.uri().path())
+}
+
+fn is_multipart(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// Marks an upload whose CSRF token is still to be read from its body's first part.
+#[derive(Debug, Clone, Copy)]
+pub struct CsrfInBody;
+
+/// Checks the CSRF token a multipart body carries as its first part (`csrf`), read by the
+/// upload handler before the file.
+pub fn check_csrf_part(expected: &str, given: Option<&str>) -> Result<(), PageError> {
+    match given {
+        Some(given) if tokens_match(expected, given.as_bytes()) => Ok(()),
+        Some(_) => Err(PageError::CrossSite(text::CSRF_WRONG.into())),
+        None => Err(PageError::CrossSite(text::CSRF_MISSING.into())),
+    }
+}
 
 /// The signed-in user of a request. As an extractor it refuses (401) a request with no session;
 /// every page behind sign-in has one, put there by [`authenticate`].
@@ -157,6 +188,12 @@ async fn check_csrf(expected: &str, request: Request) -> Result<Request, PageErr
         } else {
             Err(PageError::CrossSite(text::CSRF_WRONG.into()))
         };
+    }
+    if is_upload(&request) && is_multipart(&request) {
+        // The handler reads the token from the body's first part before anything else.
+        let mut request = request;
+        request.extensions_mut().insert(CsrfInBody);
+        return Ok(request);
     }
     let (parts, body) = request.into_parts();
     let bytes: Bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)

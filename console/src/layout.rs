@@ -20,6 +20,8 @@ pub enum Nav {
     Customers,
     Analytics,
     Settings,
+    Imports,
+    Knowledge,
     Users,
     Account,
 }
@@ -41,6 +43,8 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { nav: Nav::Customers, href: "/console/customers", label: text::NAV_CUSTOMERS, needs: Role::Viewer },
     NavEntry { nav: Nav::Analytics, href: "/console/analytics", label: text::NAV_ANALYTICS, needs: Role::Viewer },
     NavEntry { nav: Nav::Settings, href: "/console/settings", label: text::NAV_SETTINGS, needs: Role::Viewer },
+    NavEntry { nav: Nav::Imports, href: "/console/imports", label: text::NAV_IMPORTS, needs: Role::Viewer },
+    NavEntry { nav: Nav::Knowledge, href: "/console/knowledge", label: text::NAV_KNOWLEDGE, needs: Role::Viewer },
     NavEntry { nav: Nav::Users, href: "/console/settings/users", label: text::NAV_USERS, needs: Role::Viewer },
     NavEntry { nav: Nav::Account, href: "/console/account", label: text::NAV_ACCOUNT, needs: Role::Viewer },
 ];

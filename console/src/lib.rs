@@ -28,12 +28,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
+use recete_shared::imports::upload::UploadLimits;
 use recete_shared::integrations::IntegrationDirectory;
 use recete_shared::merchant_events::live::LiveStreams;
 use recete_shared::merchant_events::wakeups::Wakeups;
@@ -74,6 +75,15 @@ pub struct ConsoleState {
     /// integration made, rotated or disabled here, so its webhooks see the change at once
     /// (other processes see it within `ingest.integration_cache_ttl_secs`).
     pub integrations: Option<Arc<IntegrationDirectory>>,
+    /// CSV uploads' size limit, storage pieces and the slots of uploads in progress: the API's
+    /// own, once [`ConsoleState::with_upload_limits`] hands them over.
+    pub upload_limits: UploadLimits,
+    /// How long an upload may take (`imports.upload_timeout_secs`), in place of the console's
+    /// usual request timeout.
+    pub upload_timeout: Duration,
+    /// The answering agent with the embedder the workers use (`embedding.*`, `agent.*`), loaded
+    /// once, on the first test question.
+    pub agent: Arc<tokio::sync::OnceCell<Arc<recete_agent::Agent>>>,
 }
 
 impl ConsoleState {
@@ -101,6 +111,9 @@ impl ConsoleState {
                 poll: Duration::from_secs(settings.events.stream_poll_secs),
             },
             integrations: None,
+            upload_limits: UploadLimits::from_settings(&settings.imports),
+            upload_timeout: settings.imports.upload_timeout(),
+            agent: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
@@ -113,6 +126,12 @@ impl ConsoleState {
     /// Tells `directory` (the API's integration cache in this process) of integration changes.
     pub fn with_integrations(mut self, directory: Arc<IntegrationDirectory>) -> Self {
         self.integrations = Some(directory);
+        self
+    }
+
+    /// Counts the console's uploads against the same slots as the API's on this process.
+    pub fn with_upload_limits(mut self, limits: UploadLimits) -> Self {
+        self.upload_limits = limits;
         self
     }
 }
@@ -155,6 +174,8 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/settings/users/{id}", get(pages::users::detail))
         .route("/console/settings/users/{id}/role", post(pages::users::change_role))
         .route("/console/settings/users/{id}/disable", post(pages::users::disable))
+        .merge(pages::imports::routes())
+        .merge(pages::knowledge::routes())
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
     Router::new()
         .merge(signed_in)
@@ -164,10 +185,12 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/assets/favicon.svg", get(assets::icon))
         .route("/console/assets/inbox.js", get(assets::inbox_js))
         .route("/console/assets/copy.js", get(assets::copy_script))
+        .route("/console/assets/imports.js", get(assets::imports_js))
+        .route("/console/assets/knowledge.js", get(assets::knowledge_js))
         .route("/console/{*rest}", any(not_found))
         .layer(middleware::from_fn(auth::same_origin_posts))
         .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn(time_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(DefaultBodyLimit::max(auth::MAX_FORM_BYTES))
         .with_state(state)
 }
@@ -176,11 +199,14 @@ async fn not_found(request: Request) -> PageError {
     PageError::NotFound(text::no_page(request.uri().path()))
 }
 
-async fn time_limit(request: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+/// Every request is bounded in time; uploads by `imports.upload_timeout_secs`, the rest by
+/// [`REQUEST_TIMEOUT`].
+async fn time_limit(State(state): State<ConsoleState>, request: Request, next: Next) -> Response {
+    let limit = if auth::is_upload(&request) { state.upload_timeout } else { REQUEST_TIMEOUT };
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(timeout_secs = REQUEST_TIMEOUT.as_secs(), "console: request timed out");
+            tracing::warn!(timeout_secs = limit.as_secs(), "console: request timed out");
             PageError::TimedOut.into_response()
         }
     }

@@ -8,7 +8,9 @@
 //! - [`store`]: keeping a product's chunks in line with its document, embedding only new text.
 //! - [`retrieval`]: merchant-scoped cosine search over `knowledge_chunks`.
 //! - [`products`]: products from the merchant API and scrapes, and their documents.
+//! - [`catalogue`]: reading products, their sections and their chunks.
 
+pub mod catalogue;
 pub mod chunking;
 pub mod document;
 pub mod embedder;

@@ -198,6 +198,110 @@ pub async fn replace(tx: &mut Tx, id: Uuid, before: &ProductInput, after: &Produ
     Ok(Upserted { id, created: false, knowledge_changed, changed: true })
 }
 
+/// Writes `after` over `before` as [`replace`] does, schedules the product's embedding when its
+/// text changed, and records `product.updated` by `actor` with the changed fields: how the API's
+/// PATCH and the console's section edits save a product.
+pub async fn save_edit(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    id: Uuid,
+    before: &ProductInput,
+    after: &ProductInput,
+    actor: &str,
+) -> sqlx::Result<Upserted> {
+    let saved = replace(tx, id, before, after).await?;
+    if saved.knowledge_changed {
+        recete_shared::tasks::schedule_embedding(tx, merchant, id).await?;
+    }
+    if saved.changed {
+        recete_shared::audit::record(
+            tx,
+            recete_shared::audit::AuditEntry {
+                merchant_id: Some(merchant),
+                actor,
+                action: "product.updated",
+                subject_type: "product",
+                subject_id: id.to_string(),
+                event_id: None,
+                before: None,
+                after: Some(json!({
+                    "fields": changed_fields(before, after),
+                    "embedding_scheduled": saved.knowledge_changed,
+                })),
+            },
+        )
+        .await?;
+    }
+    Ok(saved)
+}
+
+/// The fields `after` changes, by their API names.
+pub fn changed_fields(before: &ProductInput, after: &ProductInput) -> Vec<&'static str> {
+    [
+        ("title", before.title != after.title),
+        ("sku", before.sku != after.sku),
+        ("external_id", before.external_id != after.external_id),
+        ("url", before.url != after.url),
+        ("brand", before.brand != after.brand),
+        ("description", before.description != after.description),
+        ("sections", before.sections != after.sections),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect()
+}
+
+/// Replaces the section of `kind` with `text` (its heading kept), or removes it when `text` is
+/// empty; other sections stay as they are.
+pub fn with_section(before: &ProductInput, kind: SectionKind, text: &str) -> ProductInput {
+    let mut after = before.clone();
+    let text = text.trim();
+    let heading = before.sections.iter().find(|section| section.kind == kind).and_then(|s| s.heading.clone());
+    after.sections.retain(|section| section.kind != kind);
+    if !text.is_empty() {
+        after.sections.push(Section { kind, heading, text: text.to_owned() });
+    }
+    after
+}
+
+/// Why `url` cannot be a product page to fetch, or `None` when it can.
+pub fn url_problem(url: &str) -> Option<&'static str> {
+    let lower = url.to_ascii_lowercase();
+    let bad = !(lower.starts_with("http://") || lower.starts_with("https://"))
+        || url.chars().count() > 2048
+        || url.contains(|c: char| c.is_whitespace() || c.is_control());
+    bad.then_some("must be an http or https URL of at most 2048 characters")
+}
+
+/// Queues a fetch of `url` to fill in `product` (by default the product with this URL, created
+/// if none has it) and marks its scrape pending. `None` when `product` is not the merchant's.
+pub async fn request_scrape(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    url: &str,
+    product: Option<Uuid>,
+) -> sqlx::Result<Option<(Uuid, recete_shared::ids::TaskId)>> {
+    let product_id = match product {
+        Some(id) => {
+            let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)")
+                .bind(id)
+                .fetch_one(&mut **tx)
+                .await?;
+            if !known {
+                return Ok(None);
+            }
+            id
+        }
+        None => find_or_create_for_url(tx, merchant, &[url]).await?,
+    };
+    sqlx::query("UPDATE products SET scrape_state = 'pending' WHERE id = $1")
+        .bind(product_id)
+        .execute(&mut **tx)
+        .await?;
+    let task_id = recete_shared::tasks::schedule_scrape(tx, merchant, product_id, url).await?;
+    Ok(Some((product_id, task_id)))
+}
+
 /// A deleted product, as the audit trail remembers it.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Deleted {

@@ -82,7 +82,8 @@ pub async fn spawn_app_on(db: TestDatabase, redis: TestRedis, customize: impl Fn
         let live = app.live_streams();
         let console = recete_console::ConsoleState::new(&settings, pool.clone(), redis_client, keyring.clone())
             .with_live_streams(live)
-            .with_integrations(app.integration_directory());
+            .with_integrations(app.integration_directory())
+            .with_upload_limits(app.upload_limits());
         app = app.with_routes(recete_console::router(console));
     }
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -19,7 +19,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("recete-agent", &["recete-knowledge", "recete-llm", "recete-shared"]),
     ("recete-ops", &["recete-shared"]),
     // The merchants' web console: pages over the domain layer, mounted by the binary.
-    ("recete-console", &["recete-scrape", "recete-shared"]),
+    (
+        "recete-console",
+        &["recete-agent", "recete-embed", "recete-imports", "recete-knowledge", "recete-scrape", "recete-shared"],
+    ),
     // HTTP only: never the workers, the agent or the queue board.
     ("recete-api", &["recete-events", "recete-imports", "recete-knowledge", "recete-scrape", "recete-shared"]),
     // Job handlers: never the API or the queue board.

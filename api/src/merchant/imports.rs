@@ -5,10 +5,7 @@
 //! database connection until the whole file is in) and answered 202 once stored; a worker of the
 //! imports pool reads it. The upload routes lift the usual body limit for their own,
 //! `imports.max_upload_bytes`, which every part of a multipart body counts against. Uploads in
-//! progress are bounded per merchant and per process ([`super::upload_slots`]).
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+//! progress are bounded per merchant and per process ([`recete_shared::imports::slots`]).
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -19,22 +16,18 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use recete_imports::ErrorsCsvWriter;
-use recete_shared::crypto::Keyring;
-use recete_shared::db;
-use recete_shared::ids::{ImportId, MerchantId};
+use recete_shared::ids::ImportId;
+use recete_shared::imports::errors_file::ErrorsFile;
 use recete_shared::imports::store::{self, ImportRecord, ListFilter, StoredRowError};
 use recete_shared::imports::upload::{NewImport, Upload, UploadError};
 use recete_shared::imports::{self, DateOrder, ImportKind, ImportOptions, ImportStatus};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::pagination;
-use super::upload_slots::UploadSlots;
 use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
@@ -42,23 +35,12 @@ use crate::state::AppState;
 
 /// Failed rows shown with an import's status; the rest are paged through `/errors`.
 const ERRORS_SHOWN: i64 = 20;
-/// Failed rows read per query while writing the errors file.
-const ERRORS_CSV_PAGE: i64 = 500;
 const CSV: &str = "text/csv; charset=utf-8";
 
 /// What a refused upload is told to wait before trying again.
 const UPLOAD_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 /// Room in a multipart body for boundaries and part headers, beyond `imports.max_upload_bytes`.
 const MULTIPART_OVERHEAD_BYTES: usize = 64 * 1024;
-
-/// How large an upload may be, how it is stored, and how many may arrive at once; part of the
-/// application state.
-#[derive(Debug, Clone)]
-pub struct UploadLimits {
-    pub max_upload_bytes: usize,
-    pub chunk_bytes: usize,
-    pub slots: Arc<UploadSlots>,
-}
 
 /// The import routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -536,11 +518,7 @@ pub struct ImportView {
 }
 
 fn view(record: ImportRecord, errors: Vec<StoredRowError>, next_cursor: Option<String>) -> ImportView {
-    let progress = if record.status().is_final() {
-        1.0
-    } else {
-        (record.bytes_done as f64 / record.byte_size.max(1) as f64).clamp(0.0, 1.0)
-    };
+    let progress = record.progress();
     let options = &record.options.0;
     ImportView {
         id: record.id.as_uuid(),
@@ -740,25 +718,15 @@ pub async fn errors_csv(
     let record =
         store::find(&mut tx, import).await.map_err(ApiError::from_database)?.ok_or_else(|| not_found(import))?;
     crate::auth::commit(tx).await?;
-    let buffer = SharedBuffer::default();
-    let writer = ErrorsCsvWriter::new(buffer.clone(), &record.headers.unwrap_or_default())
+    let rows = ErrorsFile::new(state.pool.clone(), state.keyring.clone(), merchant.merchant_id, &record)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let rows = ErrorRows {
-        pool: state.pool.clone(),
-        keyring: state.keyring.clone(),
-        merchant: merchant.merchant_id,
-        import,
-        after: None,
-        writer: Some(writer),
-        buffer,
-    };
     let stream = futures_util::stream::unfold(rows, |mut rows| async move {
         match rows.next_bytes().await {
-            Ok(Some(bytes)) => Some((Ok::<Bytes, std::io::Error>(bytes), rows)),
+            Ok(Some(bytes)) => Some((Ok::<Bytes, std::io::Error>(Bytes::from(bytes)), rows)),
             Ok(None) => None,
             Err(error) => {
-                tracing::error!(import = %rows.import, error = %format!("{error:#}"), "writing the errors file failed");
-                rows.writer = None;
+                tracing::error!(import = %rows.import(), error = %format!("{error:#}"), "writing the errors file failed");
+                rows.abandon();
                 Some((Err(std::io::Error::other("the errors file could not be completed")), rows))
             }
         }
@@ -771,81 +739,6 @@ pub async fn errors_csv(
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
     Ok(response)
-}
-
-/// Bytes the CSV writer has flushed, taken out page by page.
-#[derive(Clone, Default)]
-struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl SharedBuffer {
-    fn take(&self) -> Vec<u8> {
-        self.0.lock().map(|mut bytes| std::mem::take(&mut *bytes)).unwrap_or_default()
-    }
-}
-
-impl Write for SharedBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("buffer poisoned"))?.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The errors file, written a page of failed rows at a time.
-struct ErrorRows {
-    pool: PgPool,
-    keyring: Arc<Keyring>,
-    merchant: MerchantId,
-    import: ImportId,
-    after: Option<i64>,
-    /// `None` once the file is complete.
-    writer: Option<ErrorsCsvWriter<SharedBuffer>>,
-    buffer: SharedBuffer,
-}
-
-impl ErrorRows {
-    /// The next piece of the file; `None` at its end.
-    async fn next_bytes(&mut self) -> anyhow::Result<Option<Bytes>> {
-        loop {
-            let Some(writer) = self.writer.as_mut() else {
-                return Ok(None);
-            };
-            let mut tx = db::tenant_tx(&self.pool, self.merchant).await?;
-            let page = store::errors(&mut tx, self.import, self.after, ERRORS_CSV_PAGE).await?;
-            tx.commit().await?;
-            if page.is_empty() {
-                if let Some(writer) = self.writer.take() {
-                    writer.finish()?;
-                }
-            } else {
-                self.after = page.last().map(|last| last.line);
-                for error in &page {
-                    let fields = match (&error.pii_key_id, &error.row_sealed) {
-                        (Some(key_id), Some(sealed)) => {
-                            imports::open_error_row(&self.keyring, self.merchant, self.import, key_id, sealed)?
-                        }
-                        _ => Vec::new(),
-                    };
-                    writer.write_row(&fields, &reason(error))?;
-                }
-            }
-            let bytes = self.buffer.take();
-            if !bytes.is_empty() {
-                return Ok(Some(Bytes::from(bytes)));
-            }
-        }
-    }
-}
-
-/// The errors file's reason column: where, and what is wrong.
-fn reason(error: &StoredRowError) -> String {
-    match &error.column_name {
-        Some(column) => format!("line {}, column {column}: {}", error.line, error.message),
-        None => format!("line {}: {}", error.line, error.message),
-    }
 }
 
 /// The orders template: every column, with two example rows.

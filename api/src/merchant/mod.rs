@@ -17,7 +17,6 @@ pub mod privacy;
 pub mod products;
 pub mod replies;
 pub mod settings;
-pub mod upload_slots;
 pub mod webhook_endpoints;
 
 use utoipa_axum::router::OpenApiRouter;

@@ -269,14 +269,10 @@ fn check_length(field: &str, text: &str) -> Result<(), ApiError> {
 }
 
 fn check_url(url: &str) -> Result<(), String> {
-    let lower = url.to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://"))
-        || url.chars().count() > MAX_URL
-        || url.contains(|c: char| c.is_whitespace() || c.is_control())
-    {
-        return Err("must be an http or https URL of at most 2048 characters".into());
+    match products::url_problem(url) {
+        Some(problem) => Err(problem.into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -312,30 +308,10 @@ pub async fn scrape(
     let url = body.url.trim().to_owned();
     check_url(&url).map_err(|detail| ApiError::InvalidField { field: "url".into(), detail })?;
     let mut tx = merchant.transaction(&state.pool).await?;
-    let product_id = match body.product_id {
-        Some(id) => {
-            let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(ApiError::from_database)?;
-            if !known {
-                return Err(ApiError::NotFound(format!("no product {id}")));
-            }
-            id
-        }
-        None => products::find_or_create_for_url(&mut tx, merchant.merchant_id, &[&url])
-            .await
-            .map_err(ApiError::from_database)?,
-    };
-    sqlx::query("UPDATE products SET scrape_state = 'pending' WHERE id = $1")
-        .bind(product_id)
-        .execute(&mut *tx)
+    let (product_id, task_id) = products::request_scrape(&mut tx, merchant.merchant_id, &url, body.product_id)
         .await
-        .map_err(ApiError::from_database)?;
-    let task_id = tasks::schedule_scrape(&mut tx, merchant.merchant_id, product_id, &url)
-        .await
-        .map_err(ApiError::from_database)?;
+        .map_err(ApiError::from_database)?
+        .ok_or_else(|| ApiError::NotFound(format!("no product {}", body.product_id.unwrap_or_default())))?;
     crate::auth::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(ScrapeScheduled { product_id, task_id: task_id.as_uuid(), status: "queued" })))
 }

@@ -1,13 +1,15 @@
 //! The console's own pages: signing in (password or one-time link), the account page, the
 //! owners' users page under settings, the inbox (with its live updates), the orders with their
-//! follow-up timeline, the customers with their export and erasure, the settings and the
-//! analytics.
+//! follow-up timeline, the customers with their export and erasure, imports, knowledge, the
+//! settings and the analytics.
 
 pub mod account;
 pub mod analytics;
 pub mod customers;
+pub mod imports;
 pub mod inbox;
 pub mod inbox_events;
+pub mod knowledge;
 mod list_cursor;
 pub mod orders;
 pub mod settings;

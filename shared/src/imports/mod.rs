@@ -10,7 +10,11 @@
 //! # Layout
 //! - [`upload`]: storing an uploaded file.
 //! - [`store`]: reading imports and their errors, and the job's bookkeeping on them.
+//! - [`slots`]: how many uploads may stream in at once.
+//! - [`errors_file`]: the failed rows as a CSV file to fix and upload again.
 
+pub mod errors_file;
+pub mod slots;
 pub mod store;
 pub mod upload;
 

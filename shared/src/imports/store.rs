@@ -56,6 +56,15 @@ impl ImportRecord {
     pub fn status(&self) -> ImportStatus {
         ImportStatus::parse(&self.status).unwrap_or(ImportStatus::Failed)
     }
+
+    /// Share of the file read, 0 to 1 (1 once nothing more will happen).
+    pub fn progress(&self) -> f64 {
+        if self.status().is_final() {
+            1.0
+        } else {
+            (self.bytes_done as f64 / self.byte_size.max(1) as f64).clamp(0.0, 1.0)
+        }
+    }
 }
 
 const COLUMNS: &str = "id, merchant_id, kind, status, options, file_name, byte_size, sha256, chunk_count, created_by,

@@ -10,11 +10,14 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use super::slots::UploadSlots;
 use super::{ImportKind, ImportOptions, chunk_context};
+use crate::config::ImportSettings;
 use crate::crypto::Keyring;
 use crate::db;
 use crate::ids::{ImportId, MerchantId, TaskId};
@@ -30,12 +33,34 @@ pub enum UploadError {
     Database(#[from] sqlx::Error),
 }
 
+/// How large an upload may be, how it is stored, and how many may arrive at once: one per
+/// process, shared by every route that takes uploads (the API's and the console's).
+#[derive(Debug, Clone)]
+pub struct UploadLimits {
+    pub max_upload_bytes: usize,
+    pub chunk_bytes: usize,
+    pub slots: Arc<UploadSlots>,
+}
+
+impl UploadLimits {
+    pub fn from_settings(settings: &ImportSettings) -> Self {
+        Self {
+            max_upload_bytes: settings.max_upload_bytes,
+            chunk_bytes: settings.chunk_bytes,
+            slots: Arc::new(UploadSlots::new(
+                settings.max_concurrent_uploads_per_merchant,
+                settings.max_concurrent_uploads,
+            )),
+        }
+    }
+}
+
 /// What describes an import besides its bytes.
 pub struct NewImport<'a> {
     pub kind: ImportKind,
     pub options: &'a ImportOptions,
     pub file_name: Option<&'a str>,
-    /// `api-key:<id>` or `cli`.
+    /// `api-key:<id>`, `user:<email>` (the console) or `cli`.
     pub created_by: &'a str,
 }
 

@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use recete_knowledge::products::{self, ProductInput};
 use recete_knowledge::{Section, SectionKind};
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::tasks;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -99,31 +98,10 @@ pub async fn update(
         return Err(ApiError::NotFound(format!("no product {product_id}")));
     };
     let after = apply(&before, changes)?;
-    let saved = products::replace(&mut tx, product_id, &before, &after).await.map_err(identifier_taken)?;
-    if saved.knowledge_changed {
-        tasks::schedule_embedding(&mut tx, merchant.merchant_id, product_id).await.map_err(ApiError::from_database)?;
-    }
-    if saved.changed {
-        let actor = format!("api-key:{}", merchant.api_key_id);
-        audit::record(
-            &mut tx,
-            AuditEntry {
-                merchant_id: Some(merchant.merchant_id),
-                actor: &actor,
-                action: "product.updated",
-                subject_type: "product",
-                subject_id: product_id.to_string(),
-                event_id: None,
-                before: None,
-                after: Some(json!({
-                    "fields": changed_fields(&before, &after),
-                    "embedding_scheduled": saved.knowledge_changed,
-                })),
-            },
-        )
+    let actor = format!("api-key:{}", merchant.api_key_id);
+    products::save_edit(&mut tx, merchant.merchant_id, product_id, &before, &after, &actor)
         .await
-        .map_err(ApiError::from_database)?;
-    }
+        .map_err(identifier_taken)?;
     let product = detail(&mut tx, product_id).await?;
     crate::auth::commit(tx).await?;
     Ok(Json(product))
@@ -223,21 +201,6 @@ fn replace_kind(sections: &mut Vec<Section>, kind: SectionKind, replacement: Opt
     }
     kept.extend(replacement);
     *sections = kept;
-}
-
-fn changed_fields(before: &ProductInput, after: &ProductInput) -> Vec<&'static str> {
-    [
-        ("title", before.title != after.title),
-        ("sku", before.sku != after.sku),
-        ("external_id", before.external_id != after.external_id),
-        ("url", before.url != after.url),
-        ("brand", before.brand != after.brand),
-        ("description", before.description != after.description),
-        ("sections", before.sections != after.sections),
-    ]
-    .into_iter()
-    .filter_map(|(field, changed)| changed.then_some(field))
-    .collect()
 }
 
 /// Deletes a product and its knowledge. Order lines that named it keep their own title and SKU.

@@ -1,14 +1,15 @@
 //! `GET /api/products` and `GET /api/products/{product_id}`: the catalogue page by page, and one
-//! product with its sections and the state of its scrape and embedding.
+//! product with its sections and the state of its scrape and embedding, read through
+//! [`recete_knowledge::catalogue`].
 
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use recete_knowledge::{Section, SectionKind};
+use recete_knowledge::SectionKind;
+use recete_knowledge::catalogue;
 use recete_shared::db;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -21,9 +22,8 @@ use crate::state::AppState;
 const MAX_QUERY: usize = 200;
 
 /// Where a product's text first came from.
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ProductSource {
     /// An order's line items named it.
     Order,
@@ -33,9 +33,8 @@ pub enum ProductSource {
 }
 
 /// Where the product page's fetch stands.
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ScrapeState {
     /// Never asked for.
     None,
@@ -43,6 +42,39 @@ pub enum ScrapeState {
     Done,
     /// Failed for good; `scrape_error` says why.
     Failed,
+}
+
+impl ProductSource {
+    /// The column's check constraint admits only these; anything else reads as `api`.
+    fn parse(value: &str) -> Self {
+        match value {
+            "order" => Self::Order,
+            "scrape" => Self::Scrape,
+            "csv" => Self::Csv,
+            _ => Self::Api,
+        }
+    }
+}
+
+impl ScrapeState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Pending => "pending",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The column's check constraint admits only these; anything else reads as `none`.
+    fn parse(value: &str) -> Self {
+        match value {
+            "pending" => Self::Pending,
+            "done" => Self::Done,
+            "failed" => Self::Failed,
+            _ => Self::None,
+        }
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -64,7 +96,7 @@ pub struct ProductQuery {
     updated_to: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, FromRow, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ProductSummary {
     id: Uuid,
     sku: Option<String>,
@@ -80,6 +112,25 @@ pub struct ProductSummary {
     embedded_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+impl From<catalogue::ProductSummary> for ProductSummary {
+    fn from(row: catalogue::ProductSummary) -> Self {
+        Self {
+            id: row.id,
+            sku: row.sku,
+            external_id: row.external_id,
+            title: row.title,
+            url: row.url,
+            brand: row.brand,
+            source: ProductSource::parse(&row.source),
+            scrape_state: ScrapeState::parse(&row.scrape_state),
+            chunk_count: row.chunk_count,
+            embedded_at: row.embedded_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -110,31 +161,19 @@ pub async fn list(
     })?;
     let pattern = query.q.as_deref().map(search_pattern).transpose()?;
     let mut tx = merchant.transaction(&state.pool).await?;
-    let mut products: Vec<ProductSummary> = sqlx::query_as(
-        "SELECT p.id, p.sku, p.external_id, p.title, p.url, p.brand, p.source, p.scrape_state,
-                (SELECT count(*) FROM knowledge_chunks c WHERE c.product_id = p.id) AS chunk_count,
-                p.embedded_at, p.created_at, p.updated_at
-         FROM products p
-         WHERE p.merchant_id = $1
-           AND ($2::text IS NULL OR p.title ILIKE '%' || $2 || '%' OR p.sku ILIKE $2 || '%')
-           AND ($3::text IS NULL OR p.scrape_state = $3)
-           AND ($4::timestamptz IS NULL OR p.updated_at >= $4)
-           AND ($5::timestamptz IS NULL OR p.updated_at < $5)
-           AND ($6::timestamptz IS NULL OR (p.created_at, p.id) < ($6, $7))
-         ORDER BY p.created_at DESC, p.id DESC
-         LIMIT $8",
-    )
-    .bind(merchant.merchant_id)
-    .bind(pattern)
-    .bind(query.scrape_state)
-    .bind(query.updated_from)
-    .bind(query.updated_to)
-    .bind(after.map(|(at, _)| at))
-    .bind(after.map(|(_, id)| id))
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let filter = catalogue::ProductFilter {
+        pattern,
+        scrape_state: query.scrape_state.map(|state| state.as_str().to_owned()),
+        updated_from: query.updated_from,
+        updated_to: query.updated_to,
+        before: after,
+    };
+    let mut products: Vec<ProductSummary> = catalogue::list(&mut tx, merchant.merchant_id, &filter, limit + 1)
+        .await
+        .map_err(ApiError::from_database)?
+        .into_iter()
+        .map(ProductSummary::from)
+        .collect();
     crate::auth::commit(tx).await?;
     let next_cursor = pagination::finish_page(&mut products, limit, |last| (last.created_at, last.id));
     Ok(Json(ProductList { products, next_cursor }))
@@ -190,28 +229,6 @@ pub struct ProductDetail {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(FromRow)]
-struct DetailRow {
-    id: Uuid,
-    sku: Option<String>,
-    external_id: Option<String>,
-    title: String,
-    url: Option<String>,
-    brand: Option<String>,
-    description: Option<String>,
-    sections: Value,
-    attributes: Value,
-    source: ProductSource,
-    scrape_state: ScrapeState,
-    scrape_error: Option<String>,
-    scraped_at: Option<DateTime<Utc>>,
-    chunk_count: i64,
-    embedded_at: Option<DateTime<Utc>>,
-    embedding_pending: bool,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
 /// One product with its sections and where its scrape and embedding stand.
 #[utoipa::path(
     get,
@@ -233,25 +250,10 @@ pub async fn show(
 
 /// The product as `tx` sees it, or a 404.
 pub(super) async fn detail(tx: &mut db::Tx, product_id: Uuid) -> Result<ProductDetail, ApiError> {
-    let row: Option<DetailRow> = sqlx::query_as(
-        "SELECT p.id, p.sku, p.external_id, p.title, p.url, p.brand, p.description, p.sections, p.attributes,
-                p.source, p.scrape_state, p.scrape_error, p.scraped_at,
-                (SELECT count(*) FROM knowledge_chunks c WHERE c.product_id = p.id) AS chunk_count,
-                p.embedded_at,
-                EXISTS (SELECT 1 FROM scheduled_tasks t
-                        WHERE t.merchant_id = p.merchant_id AND t.unique_key = 'embed:' || p.id::text
-                          AND t.state IN ('pending', 'running', 'failed')) AS embedding_pending,
-                p.created_at, p.updated_at
-         FROM products p WHERE p.id = $1",
-    )
-    .bind(product_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(ApiError::from_database)?;
+    let row = catalogue::detail(tx, product_id).await.map_err(ApiError::from_database)?;
     let Some(row) = row else {
         return Err(ApiError::NotFound(format!("no product {product_id}")));
     };
-    let sections: Vec<Section> = serde_json::from_value(row.sections).unwrap_or_default();
     Ok(ProductDetail {
         id: row.id,
         sku: row.sku,
@@ -260,13 +262,14 @@ pub(super) async fn detail(tx: &mut db::Tx, product_id: Uuid) -> Result<ProductD
         url: row.url,
         brand: row.brand,
         description: row.description,
-        sections: sections
+        sections: row
+            .sections
             .into_iter()
             .map(|section| SectionView { kind: section.kind, heading: section.heading, text: section.text })
             .collect(),
         attributes: row.attributes,
-        source: row.source,
-        scrape_state: row.scrape_state,
+        source: ProductSource::parse(&row.source),
+        scrape_state: ScrapeState::parse(&row.scrape_state),
         scrape_error: row.scrape_error,
         scraped_at: row.scraped_at,
         chunk_count: row.chunk_count,

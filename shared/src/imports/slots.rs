@@ -1,4 +1,5 @@
-//! How many CSV uploads may stream in at once, per merchant and per API process.
+//! How many CSV uploads may stream in at once, per merchant and per process (the API's upload
+//! routes and the console's share one set of slots).
 //!
 //! An upload holds no database connection while it arrives, but it does hold a socket, a
 //! temporary file and a timer for up to `imports.upload_timeout_secs`. Slots bound what one
@@ -8,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use recete_shared::ids::MerchantId;
+use crate::ids::MerchantId;
 
 /// The bounds and the slots held now.
 #[derive(Debug)]
