@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The real-browser test of the queue board needs two things that do not come from Cargo:
+# The real-browser tests of the queue board and the merchant console need two things that do
+# not come from Cargo:
 #   - Debian's chromium (/usr/bin/chromium), installed with apt when missing;
 #   - playwright-core, pinned by tests/browser/package-lock.json, installed with `npm ci` into
 #     target/tools/browser (playwright-core only drives a browser; it downloads none).

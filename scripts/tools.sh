@@ -5,8 +5,8 @@
 #   - standardwebhooks (PyPI, the same venv), the official Standard Webhooks library the webhook
 #     tests' receiver verifies every delivery with;
 #   - Prometheus and promtool (Debian), which lint /metrics and load the alert rules and dashboard;
-#   - Chromium (Debian) and playwright-core (npm, into target/tools/browser) for the queue board's
-#     browser test.
+#   - Chromium (Debian) and playwright-core (npm, into target/tools/browser) for the browser tests
+#     of the queue board and the merchant console.
 # Idempotent: a second run only checks what is installed.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use recete_knowledge::embedder::cosine;
-use recete_knowledge::{EmbedError, Embedder, RetrievedChunk, sentences};
+use recete_knowledge::{EmbedError, Embedder, RetrievedChunk, SectionKind, sentences};
 use uuid::Uuid;
 
 /// Thresholds on the cosine similarity of a sentence to the question.
@@ -112,20 +112,26 @@ pub async fn answer(
         vectors.iter().map(|stored| stored.or_else(|| fresh.next().map(Vec::as_slice)).unwrap_or_default()).collect();
     let key_words = key_words(question, chunks);
     let cues = question_cues(question);
+    let asked = asked_section(question);
+    let in_asked_section = |index: usize| asked == Some(candidates[index].chunk.section);
     // Ranked by the sentence's own closeness and its chunk's: a sentence of the chunk retrieval
-    // put first beats an equally close one from a chunk further down.
+    // put first beats an equally close one from a chunk further down, and one of the section the
+    // question asks for ("how do I use it?": the usage) beats an equally close one elsewhere.
     let mut scored: Vec<(usize, f32, f32)> = sentence_vectors
         .iter()
         .enumerate()
         .map(|(index, vector)| {
             let similarity = cosine(question_vector, vector);
-            (index, similarity, 0.6 * similarity + 0.4 * candidates[index].chunk.similarity)
+            let section = if in_asked_section(index) { SECTION_BONUS } else { 0.0 };
+            (index, similarity, 0.6 * similarity + 0.4 * candidates[index].chunk.similarity + section)
         })
         .collect();
     scored.sort_by(|a, b| b.2.total_cmp(&a.2));
     let accepted = |index: usize, similarity: f32| {
         let sentence = &candidates[index].sentence;
-        let related = shares_word(sentence, &key_words) || cues.iter().any(|cue| cue.matches(sentence));
+        let related = shares_word(sentence, &key_words)
+            || cues.iter().any(|cue| cue.matches(sentence))
+            || in_asked_section(index);
         similarity >= thresholds.certain
             || (similarity >= thresholds.strong && key_words.is_empty())
             || (similarity >= thresholds.weak && related)
@@ -259,6 +265,30 @@ impl Cue {
             ]),
             Self::Duration => has(&["minute", "hour", "second", "week", "month", "year", "until", "lasts", "last "]),
         }
+    }
+}
+
+/// What ranking adds for a sentence of the section the question asks for: enough to beat a
+/// sentence elsewhere that is as close or slightly closer ("For external use only." is close to
+/// "how do I use it?" by its words, not by what it says).
+const SECTION_BONUS: f32 = 0.08;
+
+/// The section a question asks for by its form, whatever its words: how to use (or apply, or
+/// take) a product is its usage; what is in it, its ingredients.
+fn asked_section(question: &str) -> Option<SectionKind> {
+    let lower = question.to_lowercase();
+    let has = |phrases: &[&str]| phrases.iter().any(|phrase| lower.contains(phrase));
+    let how = ["how do i ", "how to ", "how should i ", "how do you ", "how can i ", "how would i "];
+    let verbs = ["use", "apply", "take"];
+    let asks_how_to = how.iter().any(|start| {
+        lower.match_indices(start).any(|(at, _)| verbs.iter().any(|verb| lower[at + start.len()..].starts_with(verb)))
+    });
+    if asks_how_to || has(&["directions", "instructions for use", "usage"]) {
+        Some(SectionKind::Usage)
+    } else if has(&["ingredient", "what is in ", "what's in ", "made of", "made from"]) {
+        Some(SectionKind::Ingredients)
+    } else {
+        None
     }
 }
 
@@ -401,6 +431,24 @@ mod tests {
         assert!(Cue::Frequency.matches("Use every morning."));
         assert!(!Cue::Frequency.matches("Contains shea butter."));
         assert!(question_cues("is it vegan?").is_empty());
+    }
+
+    #[test]
+    fn questions_name_the_section_they_ask_for_by_their_form() {
+        for usage in [
+            "How do I use the night repair cream?",
+            "how to apply it",
+            "How should I take these capsules?",
+            "what are the directions?",
+        ] {
+            assert_eq!(asked_section(usage), Some(SectionKind::Usage), "{usage}");
+        }
+        for ingredients in ["What's in the serum?", "list the ingredients please", "what is it made of"] {
+            assert_eq!(asked_section(ingredients), Some(SectionKind::Ingredients), "{ingredients}");
+        }
+        for neither in ["Is it safe during pregnancy?", "How do I return it?", "how often should I use it?"] {
+            assert_eq!(asked_section(neither), None, "{neither}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use recete_shared::customers::read::ReadError;
 
 use crate::users::{Role, UserError};
 use crate::{layout, text};
@@ -74,6 +75,20 @@ impl From<sqlx::Error> for PageError {
         } else {
             tracing::error!(%error, "console: database error");
             Self::Internal
+        }
+    }
+}
+
+/// A customer's record that cannot be read: the database's own error, or a sealed field that does
+/// not open with the keys this process holds (logged here; the page says only that it failed).
+impl From<ReadError> for PageError {
+    fn from(error: ReadError) -> Self {
+        match error {
+            ReadError::Database(error) => error.into(),
+            sealed @ ReadError::Sealed { .. } => {
+                tracing::error!(error = %sealed, "console: a customer's sealed field does not open");
+                Self::Internal
+            }
         }
     }
 }

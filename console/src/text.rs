@@ -989,6 +989,8 @@ pub const PRODUCT_PAGE_URL: &str = "Product page address";
 pub const SCRAPE_HINT: &str = "An http or https address on your shop. Its text becomes the product's knowledge.";
 pub const SCRAPE_BUTTON: &str = "Read the page";
 pub const SCRAPE_PENDING: &str = "The page is being read; this page refreshes until it is done.";
+pub const EMBEDDING_IN_PROGRESS: &str =
+    "The text is being embedded for the agent; this page refreshes until it is done.";
 
 pub fn bad_product_url(problem: &str) -> String {
     format!("The address {problem}.")

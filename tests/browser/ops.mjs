@@ -3,61 +3,19 @@
 // the other dead jobs in bulk through the confirmation page, and shows the schedules.
 //
 // Environment: BOARD_URL (http://127.0.0.1:PORT), BOARD_TOKEN (an operator's token), JOB_ID (a
-// dead job), SCREENSHOT_DIR, BROWSER_MODULES (the node_modules holding playwright-core),
-// CHROMIUM (default /usr/bin/chromium). Exits non-zero with the reason on any failure.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+// dead job), SCREENSHOT_DIR, and what tests/browser/browser.mjs reads. Exits non-zero with the
+// reason on any failure.
 import path from "node:path";
 
-function fail(message) {
-  console.error(`ops.mjs: ${message}`);
-  process.exit(1);
-}
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) fail(`${name} is not set`);
-  return value;
-}
+import { fail, launch, required, screenshotDir } from "./browser.mjs";
 
 const board = required("BOARD_URL");
 const token = required("BOARD_TOKEN");
 const jobId = required("JOB_ID");
-const shots = required("SCREENSHOT_DIR");
-const modules = path.resolve(required("BROWSER_MODULES"));
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-
-if (!existsSync(executablePath)) fail(`${executablePath} is missing: run make tools`);
-let chromium;
-try {
-  ({ chromium } = createRequire(path.join(modules, "resolve-from-here.js"))("playwright-core"));
-} catch {
-  fail(`playwright-core is missing in ${modules}: run make tools`);
-}
-
-mkdirSync(shots, { recursive: true });
-const userDataDir = mkdtempSync(path.join(tmpdir(), "recete-board-browser-"));
-const problems = [];
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath,
-  headless: true,
-  viewport: { width: 1360, height: 820 },
-  timeout: 60_000,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
+const shots = screenshotDir();
+const { page, problems, close } = await launch({ viewport: { width: 1360, height: 820 }, defaultTimeout: 20_000 });
 
 try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20_000);
-  // Script errors and refused loads (a CSP violation, a missing file) fail the run.
-  page.on("pageerror", (error) => problems.push(`script error: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
-  });
   // "Cancel this job?" and the like: a person would say yes.
   page.on("dialog", (dialog) => dialog.accept());
 
@@ -108,6 +66,5 @@ try {
 } catch (error) {
   fail(error.stack || String(error));
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests against real PostgreSQL and Redis: the HTTP API, and the worker pipeline.
 
 mod api;
+mod browser;
 mod console;
 mod demo;
 mod deployment;

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::list_cursor::{self, PAGE_SIZE};
-use super::orders::{conversation_href, money, order_href, read_error};
+use super::records::{conversation_href, customer_href, display_name, money, order_href};
 use crate::auth::{ConsoleUser, commit};
 use crate::error::PageError;
 use crate::layout::{self, Nav};
@@ -30,19 +30,6 @@ use crate::{ConsoleState, text};
 
 /// Orders shown on a customer's page, newest first.
 const ORDERS_SHOWN: i64 = 50;
-
-pub fn customer_href(id: Uuid) -> String {
-    format!("/console/customers/{id}")
-}
-
-/// The customer's name as a list shows it.
-pub fn display_name(customer: &Customer) -> &str {
-    match (&customer.name, customer.erased_at) {
-        (_, Some(_)) => text::ERASED_CUSTOMER,
-        (Some(name), None) => name,
-        (None, None) => text::UNNAMED,
-    }
-}
 
 fn consent_name(state: ConsentState) -> &'static str {
     match state {
@@ -125,9 +112,7 @@ async fn find_customers(
         },
     };
     let filter = CustomerFilter { consent, phone_lookups, email_lookups, ..CustomerFilter::default() };
-    let mut found = customers::list(tx, &state.keyring, user.merchant_id, &filter, after, PAGE_SIZE + 1)
-        .await
-        .map_err(read_error)?;
+    let mut found = customers::list(tx, &state.keyring, user.merchant_id, &filter, after, PAGE_SIZE + 1).await?;
     let next = list_cursor::finish(&mut found, PAGE_SIZE, Customer::sort_key);
     Ok(Ok(Listed { customers: found, next }))
 }
@@ -231,10 +216,7 @@ async fn render_detail(
     flash: Option<(String, bool)>,
 ) -> Result<Markup, PageError> {
     let mut tx = user.transaction(&state.pool).await?;
-    let customer = customers::find(&mut tx, &state.keyring, user.merchant_id, id)
-        .await
-        .map_err(read_error)?
-        .ok_or_else(not_found)?;
+    let customer = customers::find(&mut tx, &state.keyring, user.merchant_id, id).await?.ok_or_else(not_found)?;
     let filter = OrderFilter { customer_id: Some(id), ..OrderFilter::default() };
     let their_orders = orders::list(&mut tx, user.merchant_id, &filter, None, ORDERS_SHOWN).await?;
     commit(tx).await?;
@@ -412,10 +394,7 @@ async fn confirmation(
     problem: Option<&str>,
 ) -> Result<Markup, PageError> {
     let mut tx = user.transaction(&state.pool).await?;
-    let customer = customers::find(&mut tx, &state.keyring, user.merchant_id, id)
-        .await
-        .map_err(read_error)?
-        .ok_or_else(not_found)?;
+    let customer = customers::find(&mut tx, &state.keyring, user.merchant_id, id).await?.ok_or_else(not_found)?;
     commit(tx).await?;
     let counts = customer_requests::preview_erasure(
         &state.pool,

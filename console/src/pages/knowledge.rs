@@ -180,6 +180,18 @@ fn products_table(products: &[ProductSummary]) -> Markup {
     }
 }
 
+/// What is still being done to a product that the page waits for: its page read, then its text
+/// embedded (a product that was never read and has no text has nothing outstanding).
+fn outstanding_work(product: &catalogue::ProductDetail) -> Option<&'static str> {
+    if product.scrape_state == "pending" {
+        Some(text::SCRAPE_PENDING)
+    } else if product.scrape_state == "done" && (product.embedded_at.is_none() || product.embedding_pending) {
+        Some(text::EMBEDDING_IN_PROGRESS)
+    } else {
+        None
+    }
+}
+
 /// One product: its facts, sections and chunks.
 pub async fn product(
     State(state): State<ConsoleState>,
@@ -199,8 +211,8 @@ pub async fn product(
         html! {
             script src="/console/assets/knowledge.js" defer {}
             p { a href="/console/knowledge" { (text::BACK_TO_KNOWLEDGE) } }
-            @if product.scrape_state == "pending" {
-                p.hint #scrape-pending data-refresh-ms="2000" role="status" { (text::SCRAPE_PENDING) " " a href=(format!("/console/knowledge/products/{}", product.id)) { (text::REFRESH) } }
+            @if let Some(work) = outstanding_work(&product) {
+                p.hint #scrape-pending data-refresh-ms="2000" role="status" { (work) " " a href=(format!("/console/knowledge/products/{}", product.id)) { (text::REFRESH) } }
             }
             dl {
                 @if let Some(sku) = &product.sku { dt { (text::SKU) } dd { (sku) } }

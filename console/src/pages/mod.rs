@@ -12,6 +12,7 @@ pub mod inbox_events;
 pub mod knowledge;
 mod list_cursor;
 pub mod orders;
+pub mod records;
 pub mod settings;
 pub mod sign_in;
 pub mod users;

@@ -11,9 +11,8 @@ use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use maud::{Markup, html};
 use recete_shared::customers::lookup::{self, LookupError};
-use recete_shared::customers::read::{self as customers, CustomerFilter, ReadError};
+use recete_shared::customers::read::{self as customers, CustomerFilter};
 use recete_shared::db::Tx;
-use recete_shared::events::parse::major_units;
 use recete_shared::followups::planned::{self, PlannedMessage};
 use recete_shared::merchants;
 use recete_shared::orders::OrderStatus;
@@ -22,6 +21,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::list_cursor::{self, PAGE_SIZE};
+use super::records::{conversation_href, customer_href, display_name, money, order_href};
 use crate::auth::{ConsoleUser, commit};
 use crate::error::PageError;
 use crate::layout::{self, Nav};
@@ -56,23 +56,6 @@ impl OrdersQuery {
             ("to", &self.to),
             ("status", &self.status),
         ]
-    }
-}
-
-/// The conversation page of the inbox.
-pub fn conversation_href(id: Uuid) -> String {
-    format!("/console/inbox/{id}")
-}
-
-pub fn order_href(id: Uuid) -> String {
-    format!("/console/orders/{id}")
-}
-
-/// `749.90 TRY`, or a dash when the store sent no total.
-pub fn money(minor: Option<i64>, currency: Option<&str>) -> String {
-    match minor {
-        Some(minor) => format!("{} {}", major_units(minor, currency), currency.unwrap_or_default()).trim().to_owned(),
-        None => text::NONE_GIVEN.to_owned(),
     }
 }
 
@@ -123,16 +106,6 @@ fn search_error(error: LookupError) -> Result<String, PageError> {
     }
 }
 
-pub(crate) fn read_error(error: ReadError) -> PageError {
-    match error {
-        ReadError::Database(error) => error.into(),
-        sealed @ ReadError::Sealed { .. } => {
-            tracing::error!(error = %sealed, "console: a customer's sealed field does not open");
-            PageError::Internal
-        }
-    }
-}
-
 /// The customers an email or phone search names; `Err` with the words of a search that cannot be read.
 async fn customers_searched(
     tx: &mut Tx,
@@ -152,9 +125,7 @@ async fn customers_searched(
         Ok(filter) => filter,
         Err(error) => return search_error(error).map(Err),
     };
-    let found = customers::list(tx, &state.keyring, user.merchant_id, &filter, None, MAX_CUSTOMER_MATCHES)
-        .await
-        .map_err(read_error)?;
+    let found = customers::list(tx, &state.keyring, user.merchant_id, &filter, None, MAX_CUSTOMER_MATCHES).await?;
     Ok(Ok(found.into_iter().map(|customer| customer.id).collect()))
 }
 
@@ -223,7 +194,7 @@ async fn find_orders(
     let mut ids: Vec<Uuid> = orders.iter().filter_map(|order| order.customer_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let names = customers::names(tx, &state.keyring, user.merchant_id, &ids).await.map_err(read_error)?;
+    let names = customers::names(tx, &state.keyring, user.merchant_id, &ids).await?;
     Ok(Ok(Listed { orders, names, next }))
 }
 
@@ -293,7 +264,7 @@ fn render_list(user: &ConsoleUser, query: &OrdersQuery, zone: Tz, outcome: Resul
                                         td data-label=(text::CUSTOMER) {
                                             @match order.customer_id {
                                                 Some(id) => {
-                                                    a href=(super::customers::customer_href(id)) {
+                                                    a href=(customer_href(id)) {
                                                         (listed.names.get(&id).map(String::as_str).unwrap_or(text::UNNAMED))
                                                     }
                                                 }
@@ -339,9 +310,7 @@ pub async fn detail(
     let items = read::items(&mut tx, id).await?;
     let follow_ups = planned::follow_ups_of_order(&mut tx, id).await?;
     let customer = match order.customer_id {
-        Some(customer) => {
-            customers::find(&mut tx, &state.keyring, user.merchant_id, customer).await.map_err(read_error)?
-        }
+        Some(customer) => customers::find(&mut tx, &state.keyring, user.merchant_id, customer).await?,
         None => None,
     };
     commit(tx).await?;
@@ -361,8 +330,8 @@ pub async fn detail(
                 dd {
                     @match &customer {
                         Some(customer) => {
-                            a href=(super::customers::customer_href(customer.id)) {
-                                (super::customers::display_name(customer))
+                            a href=(customer_href(customer.id)) {
+                                (display_name(customer))
                             }
                         }
                         None => { (text::NONE_GIVEN) }
@@ -577,6 +546,5 @@ mod tests {
         assert!(placed_range(&reversed, istanbul).is_err());
         let bad = OrdersQuery { from: "7.12.2026".into(), ..OrdersQuery::default() };
         assert!(placed_range(&bad, istanbul).expect_err("a bad date").contains("`from`"));
-        assert_eq!(money(Some(74990), Some("TRY")), "749.90 TRY");
     }
 }

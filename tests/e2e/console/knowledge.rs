@@ -153,7 +153,8 @@ async fn an_owner_edits_sections_which_is_audited_and_embedded_again_and_others_
     assert_eq!(console.post(&stranger, &path, &fields).await.status(), StatusCode::NOT_FOUND);
 }
 
-const PAGE: &str = r#"<!DOCTYPE html>
+/// A product page as a shop serves it, with the sections the reader recognises.
+pub(super) const PAGE: &str = r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Night Repair Cream | Glow</title></head>
 <body><main>
 <h1>Night Repair Cream</h1>

@@ -11,6 +11,7 @@ use recete_shared::db::Tx;
 use crate::auth::ConsoleUser;
 use crate::chart::{DailyChart, Point};
 use crate::error::PageError;
+use crate::pages::records::amount;
 use crate::text;
 
 pub(super) async fn read(
@@ -20,34 +21,6 @@ pub(super) async fn read(
     range: DayRange,
 ) -> Result<AttributionReport, PageError> {
     Ok(attribution::report(tx, user.merchant_id, calendar, range).await?)
-}
-
-/// Digits after the decimal point of a currency (ISO 4217); 2 unless listed.
-fn minor_digits(currency: &str) -> u32 {
-    const NONE: [&str; 16] = [
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
-    ];
-    const THREE: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
-    if NONE.contains(&currency) {
-        0
-    } else if THREE.contains(&currency) {
-        3
-    } else {
-        2
-    }
-}
-
-/// `123456` minor units of `TRY` as `1234.56 TRY`.
-pub fn amount(total_minor: i64, currency: &str) -> String {
-    let digits = minor_digits(currency);
-    if digits == 0 {
-        return format!("{total_minor} {currency}");
-    }
-    let unit = 10_i64.pow(digits);
-    let sign = if total_minor < 0 { "-" } else { "" };
-    let magnitude = total_minor.unsigned_abs();
-    let unit = unit.unsigned_abs();
-    format!("{sign}{}.{:0width$} {currency}", magnitude / unit, magnitude % unit, width = digits as usize)
 }
 
 fn rate(group: &RepeatGroup) -> String {
@@ -117,19 +90,5 @@ pub(super) fn section(report: &AttributionReport) -> Markup {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn amounts_use_the_currency_s_minor_unit() {
-        assert_eq!(amount(123_456, "TRY"), "1234.56 TRY");
-        assert_eq!(amount(5, "EUR"), "0.05 EUR");
-        assert_eq!(amount(1500, "JPY"), "1500 JPY");
-        assert_eq!(amount(1_234, "KWD"), "1.234 KWD");
-        assert_eq!(amount(-250, "USD"), "-2.50 USD");
     }
 }
