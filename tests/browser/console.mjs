@@ -139,8 +139,12 @@ try {
       const waiting = await page.$("#scrape-pending");
       seen = await page.textContent("main");
       if (!waiting && seen.includes("press it into clean skin")) break;
-    } catch {
+      if ((await page.textContent("#scrape-state")).includes("could not be read")) {
+        throw new Error(`the product page could not be read: ${seen}`);
+      }
+    } catch (error) {
       // The page refreshed itself while being read: look again.
+      if (String(error.message).startsWith("the product page could not be read")) throw error;
     }
     await sleep(250);
   }

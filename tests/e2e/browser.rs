@@ -30,6 +30,14 @@ pub fn assert_installed() {
 /// screenshots are) until it ends or `limit` passes, and fails with its output unless it
 /// succeeded.
 pub async fn run(script: &str, env: &[(&str, String)], limit: Duration) {
+    if let Err(failure) = try_run(script, env, limit).await {
+        panic!("{failure}");
+    }
+}
+
+/// Like [`run`], with the failure (the script's status and output) returned, for a test that
+/// adds what the server side saw.
+pub async fn try_run(script: &str, env: &[(&str, String)], limit: Duration) -> Result<(), String> {
     let logs = std::env::temp_dir().join(format!("recete-browser-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&logs).expect("a temporary folder");
     let (stdout, stderr) = (logs.join("stdout.log"), logs.join("stderr.log"));
@@ -60,14 +68,18 @@ pub async fn run(script: &str, env: &[(&str, String)], limit: Duration) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        status.success(),
-        "{script} failed ({status}; the limit is {} s):\n{}\n{}",
-        limit.as_secs(),
-        read(&stdout),
-        read(&stderr)
-    );
+    let outcome = if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{script} failed ({status}; the limit is {} s):\n{}\n{}",
+            limit.as_secs(),
+            read(&stdout),
+            read(&stderr)
+        ))
+    };
     let _ = std::fs::remove_dir_all(&logs);
+    outcome
 }
 
 /// Each of `names` was taken and holds a page (more than a blank's bytes).

@@ -151,7 +151,7 @@ async fn a_merchant_walks_the_whole_story_in_a_real_browser() {
     std::fs::write(&export, messy_shopify_export()).expect("the export written");
     let product_url = format!("{}/products/night-cream", pages.uri());
 
-    browser::run(
+    let ran = browser::try_run(
         "console.mjs",
         &[
             ("CONSOLE_URL", console.app.address.clone()),
@@ -166,6 +166,9 @@ async fn a_merchant_walks_the_whole_story_in_a_real_browser() {
         Duration::from_secs(STORY_SECS),
     )
     .await;
+    if let Err(failure) = ran {
+        panic!("{failure}\nwhat the server side holds:\n{}", server_side(&console.app).await);
+    }
     let _ = std::fs::remove_dir_all(&folder);
 
     browser::assert_screenshots(&[
@@ -230,6 +233,36 @@ async fn a_merchant_walks_the_whole_story_in_a_real_browser() {
         response.json().await.expect("JSON")
     };
     assert_eq!(attributed["attributed_orders"], 1, "{attributed}");
+}
+
+/// The rows that say how far the story got: products, tasks, imports and failed attempts.
+async fn server_side(app: &TestApp) -> String {
+    let products: Vec<(String, String, Option<String>, bool, i64)> = sqlx::query_as(
+        "SELECT title, scrape_state, scrape_error, embedded_at IS NOT NULL,
+                (SELECT count(*) FROM knowledge_chunks c WHERE c.product_id = p.id)
+         FROM products p ORDER BY created_at",
+    )
+    .fetch_all(&app.admin)
+    .await
+    .unwrap_or_default();
+    let tasks: Vec<(String, String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT kind, state, status_reason, last_error FROM scheduled_tasks ORDER BY created_at")
+            .fetch_all(&app.admin)
+            .await
+            .unwrap_or_default();
+    let imports: Vec<(String, Option<i64>, i64)> = sqlx::query_as("SELECT status, total_rows, failed FROM imports")
+        .fetch_all(&app.admin)
+        .await
+        .unwrap_or_default();
+    let attempts: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT queue, outcome, error FROM job_attempts WHERE outcome <> 'succeeded' ORDER BY started_at",
+    )
+    .fetch_all(&app.admin)
+    .await
+    .unwrap_or_default();
+    format!(
+        "products {products:#?}\ntasks {tasks:#?}\nimports {imports:#?}\nattempts that did not succeed {attempts:#?}"
+    )
 }
 
 /// An API key of the shop's merchant, made for reading the API's figures.
