@@ -12,6 +12,7 @@ use recete_knowledge::products::{self, ProductInput, Source};
 use recete_knowledge::{Section, SectionKind, retrieval, store};
 use recete_shared::db;
 use recete_shared::ids::{CustomerId, MerchantId};
+use recete_shared::languages::Language;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
@@ -169,7 +170,14 @@ async fn evaluate(
             hits += 1;
             reciprocal_ranks += 1.0 / (rank as f64 + 1.0);
         }
-        let inquiry = Inquiry { merchant, merchant_name, customer, text: &question.question, history: &[] };
+        let inquiry = Inquiry {
+            merchant,
+            merchant_name,
+            store_language: Language::English,
+            customer,
+            text: &question.question,
+            history: &[],
+        };
         let reply = agent.respond(&mut tx, &inquiry).await?;
         tx.rollback().await?;
         let is_answer = matches!(reply.mode, AnswerMode::Extractive | AnswerMode::Model);
@@ -209,7 +217,14 @@ async fn evaluate(
     let mut refusals_correct = 0;
     for question in &dataset.questions.refused {
         let mut tx = db::tenant_tx(pool, merchant).await?;
-        let inquiry = Inquiry { merchant, merchant_name, customer, text: &question.question, history: &[] };
+        let inquiry = Inquiry {
+            merchant,
+            merchant_name,
+            store_language: Language::English,
+            customer,
+            text: &question.question,
+            history: &[],
+        };
         let reply = agent.respond(&mut tx, &inquiry).await?;
         tx.rollback().await?;
         let answered_from_text =

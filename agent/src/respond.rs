@@ -8,6 +8,7 @@ use recete_llm::{AnswerOutcome, AnswerRequest, ChatModel, HistoryTurn, ToolRecor
 use recete_shared::config::AgentSettings;
 use recete_shared::db::Tx;
 use recete_shared::ids::{CustomerId, MerchantId};
+use recete_shared::languages::{Language, Phrases, say};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
@@ -24,10 +25,25 @@ const INTENT_SIMILARITY: f32 = 0.5;
 pub struct Inquiry<'a> {
     pub merchant: MerchantId,
     pub merchant_name: &'a str,
+    /// The store's language: fixed phrases are said in the language the customer wrote in, or
+    /// in this one when the message does not say which.
+    pub store_language: Language,
     pub customer: CustomerId,
     pub text: &'a str,
     /// Earlier messages of the conversation, oldest first.
     pub history: &'a [HistoryTurn],
+}
+
+impl Inquiry<'_> {
+    /// The language this message is answered in.
+    pub fn language(&self) -> Language {
+        Language::of(self.text, self.store_language)
+    }
+
+    /// The fixed phrases in [`Inquiry::language`].
+    pub fn phrases(&self) -> &'static Phrases {
+        self.language().phrases()
+    }
 }
 
 /// How an answer was produced.
@@ -110,8 +126,6 @@ pub struct Understanding {
     query: Option<Vec<f32>>,
 }
 
-pub const DONT_KNOW: &str = "I don't know the answer to that, sorry. A person from our team will follow up here.";
-
 pub struct Agent {
     embedder: Arc<dyn Embedder>,
     chat: Option<ChatModel>,
@@ -159,30 +173,21 @@ impl Agent {
         if let Some(InputFlag::PromptInjection { pattern }) =
             flags.iter().find(|flag| matches!(flag, InputFlag::PromptInjection { .. }))
         {
-            let text =
-                format!("I can only help with questions about {}'s products and your orders.", inquiry.merchant_name);
+            let text = say(inquiry.phrases().only_store_topics, inquiry.merchant_name);
             return Ok(Reply::template(Intent::Other, text)
                 .blocked(Rule::PromptInjection.as_str(), format!("question matched `{pattern}`")));
         }
         // The question's vector, once embedded for the intent, serves retrieval and the
         // extractive answer too.
+        let phrases = inquiry.phrases();
         match intent {
-            Intent::Greeting => Ok(Reply::template(
-                intent,
-                format!("Hi! This is {}. Ask me anything about our products or your order.", inquiry.merchant_name),
-            )),
-            Intent::OptOut => Ok(Reply::template(intent, "To stop receiving messages from us, reply STOP.".to_owned())),
-            Intent::HumanRequest => Ok(Reply::template(
-                intent,
-                "Of course. A person from our team will reply here as soon as possible.".to_owned(),
-            )
-            .handed_over("the customer asked for a person")),
-            Intent::Complaint => Ok(Reply::template(
-                intent,
-                "I'm sorry to hear that. I've passed your message to our team and a person will reply here soon."
-                    .to_owned(),
-            )
-            .handed_over("complaint")),
+            Intent::Greeting => Ok(Reply::template(intent, say(phrases.greeting, inquiry.merchant_name))),
+            Intent::OptOut => Ok(Reply::template(intent, phrases.how_to_opt_out.to_owned())),
+            Intent::HumanRequest => Ok(Reply::template(intent, phrases.person_will_reply.to_owned())
+                .handed_over("the customer asked for a person")),
+            Intent::Complaint => {
+                Ok(Reply::template(intent, phrases.complaint_passed_on.to_owned()).handed_over("complaint"))
+            }
             Intent::OrderStatus => self.order_status(tx, inquiry).await,
             Intent::ProductQuestion | Intent::Other => self.product_answer(tx, inquiry, intent, &flags, query).await,
         }
@@ -217,12 +222,8 @@ impl Agent {
         let number = orders::number_in(inquiry.text);
         let found = orders::customer_orders(tx, inquiry.customer, number.as_deref()).await?;
         let Some(latest) = found.first() else {
-            return Ok(Reply::template(
-                Intent::OrderStatus,
-                "I couldn't find an order for this number. A person from our team will look into it and reply here."
-                    .to_owned(),
-            )
-            .handed_over("order not found for the customer"));
+            return Ok(Reply::template(Intent::OrderStatus, inquiry.phrases().order_not_found.to_owned())
+                .handed_over("order not found for the customer"));
         };
         let mut reply = Reply::template(Intent::OrderStatus, orders::describe(latest));
         reply.mode = AnswerMode::OrderLookup;
@@ -238,25 +239,17 @@ impl Agent {
         query: Option<Vec<f32>>,
     ) -> anyhow::Result<Reply> {
         if flags.contains(&InputFlag::MedicalDiagnosis) {
-            return Ok(Reply::template(
-                intent,
-                "I can't give medical advice. If you have a reaction, stop using the product and ask a doctor or \
-                 pharmacist. A person from our team will also follow up here."
-                    .to_owned(),
-            )
-            .handed_over("medical question")
-            .blocked(Rule::MedicalAdvice.as_str(), "the question asks for a diagnosis"));
+            return Ok(Reply::template(intent, inquiry.phrases().no_medical_advice.to_owned())
+                .handed_over("medical question")
+                .blocked(Rule::MedicalAdvice.as_str(), "the question asks for a diagnosis"));
         }
         if flags.contains(&InputFlag::DiscountRequest) {
-            return Ok(Reply::template(
-                intent,
-                "I can't offer discounts or change prices here. A person from our team will follow up.".to_owned(),
-            )
-            .handed_over("discount or price request")
-            .blocked(Rule::PricePromise.as_str(), "the question asks for a discount or a price"));
+            return Ok(Reply::template(intent, inquiry.phrases().no_discounts.to_owned())
+                .handed_over("discount or price request")
+                .blocked(Rule::PricePromise.as_str(), "the question asks for a discount or a price"));
         }
         if flags.contains(&InputFlag::OtherCustomerData) {
-            return Ok(Reply::template(intent, "I can only talk about your own orders, sorry.".to_owned())
+            return Ok(Reply::template(intent, inquiry.phrases().only_your_orders.to_owned())
                 .blocked(Rule::OtherCustomer.as_str(), "the question asks about another person"));
         }
         let query = match query {
@@ -297,7 +290,7 @@ impl Agent {
         if let Verdict::Block { rule, detail } = verdict {
             tracing::info!(rule = rule.as_str(), "answer blocked by a guardrail; handing over");
             let tools = std::mem::take(&mut reply.tools);
-            let mut blocked = Reply::template(intent, DONT_KNOW.to_owned())
+            let mut blocked = Reply::template(intent, inquiry.phrases().dont_know.to_owned())
                 .handed_over(format!("answer blocked: {}", rule.as_str()))
                 .blocked(rule.as_str(), detail);
             blocked.tools = tools;
@@ -306,11 +299,7 @@ impl Agent {
         }
         if flags.contains(&InputFlag::DosageOrMedication) {
             // The label's own words may be repeated; anything beyond them is for a professional.
-            reply.text = format!(
-                "{} For anything beyond what the label says, please ask your doctor or pharmacist. A person from our \
-                 team will also follow up.",
-                reply.text
-            );
+            reply.text = format!("{} {}", reply.text, inquiry.phrases().beyond_the_label);
             reply.handoff = Some("medication or dosage question".into());
         }
         Ok(reply)
@@ -324,7 +313,7 @@ impl Agent {
         intent: Intent,
     ) -> anyhow::Result<Reply> {
         if supporting.is_empty() {
-            return Ok(Reply::template(intent, DONT_KNOW.to_owned())
+            return Ok(Reply::template(intent, inquiry.phrases().dont_know.to_owned())
                 .handed_over("no product text matches the question")
                 .blocked(Rule::Unsupported.as_str(), "no product text is close enough to the question"));
         }
@@ -340,12 +329,14 @@ impl Agent {
                 tools: Vec::new(),
                 model_error: None,
             }),
-            Extraction::NotFound { best_similarity } => Ok(Reply::template(intent, DONT_KNOW.to_owned())
-                .handed_over("the product text does not answer the question")
-                .blocked(
-                    Rule::Unsupported.as_str(),
-                    format!("no sentence answers the question (best similarity {best_similarity:.2})"),
-                )),
+            Extraction::NotFound { best_similarity } => {
+                Ok(Reply::template(intent, inquiry.phrases().dont_know.to_owned())
+                    .handed_over("the product text does not answer the question")
+                    .blocked(
+                        Rule::Unsupported.as_str(),
+                        format!("no sentence answers the question (best similarity {best_similarity:.2})"),
+                    ))
+            }
         }
     }
 
@@ -392,11 +383,11 @@ impl Agent {
                 })
             }
             AnswerOutcome::Handoff { reason, tools } => {
-                let mut reply = Reply::template(intent, DONT_KNOW.to_owned()).handed_over(reason);
+                let mut reply = Reply::template(intent, inquiry.phrases().dont_know.to_owned()).handed_over(reason);
                 reply.tools = tools;
                 Ok(reply)
             }
-            AnswerOutcome::Refused { reason } => Ok(Reply::template(intent, DONT_KNOW.to_owned())
+            AnswerOutcome::Refused { reason } => Ok(Reply::template(intent, inquiry.phrases().dont_know.to_owned())
                 .handed_over("the model declined to answer")
                 .blocked("model_refusal", reason)),
             AnswerOutcome::Failed { reason, .. } => Err(reason),

@@ -525,6 +525,12 @@ pub const FREQUENCY_CAP: &str = "Frequency cap";
 pub const CAP_MAX: &str = "Most follow-ups per customer";
 pub const CAP_MAX_HINT: &str = "0 means no cap.";
 pub const CAP_HOURS: &str = "Within this many hours";
+pub const STORE_LANGUAGE: &str = "Language";
+pub const STORE_LANGUAGE_HINT: &str = "Customers are answered in the language they write in when it is one of these; a message that does not say (a STOP, an \"ok\") is answered in this one.";
+pub fn language_rule() -> String {
+    let codes: Vec<&str> = recete_shared::languages::Language::ALL.iter().map(|language| language.code()).collect();
+    format!("must be one of {}", codes.join(", "))
+}
 pub const ATTRIBUTION_WINDOW: &str = "Attribution window (days)";
 pub const ATTRIBUTION_WINDOW_HINT: &str =
     "An order placed within this many days after a follow-up reached the customer counts as brought back by it.";

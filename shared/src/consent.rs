@@ -1,5 +1,6 @@
 //! WhatsApp consent from what customers write: STOP and its variants opt out at once, START opts
-//! back in. Every change is recorded with its source and time.
+//! back in, in every language of `crate::languages` (one table each). Every change is recorded
+//! with its source and time.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -7,6 +8,7 @@ use serde_json::json;
 use crate::audit::{self, AuditEntry};
 use crate::db::Tx;
 use crate::ids::{CustomerId, EventId, MerchantId};
+use crate::languages::{Language, Phrases, fold};
 use crate::merchant_events::{self, MerchantEvent, OptedOut};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,76 +17,41 @@ pub enum ConsentCommand {
     OptIn,
 }
 
-/// Lower case, accents folded, punctuation and emoji dropped, spaces collapsed.
-fn fold(text: &str) -> String {
-    let mut folded = String::with_capacity(text.len());
-    for c in text.chars().flat_map(char::to_lowercase) {
-        let plain = match c {
-            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' | 'ı' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'ç' => 'c',
-            'ş' => 's',
-            'ğ' => 'g',
-            'ñ' => 'n',
-            // Combining marks (the dot of a lower-cased 'İ') belong to the letter before them.
-            '\u{0300}'..='\u{036f}' => continue,
-            c if c.is_alphanumeric() => c,
-            _ => ' ',
-        };
-        folded.push(plain);
-    }
-    folded.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-const OPT_OUT: &[&str] = &[
-    "stop",
-    "stopp",
-    "stop all",
-    "stop please",
-    "please stop",
-    "unsubscribe",
-    "cancel",
-    "end",
-    "quit",
-    "opt out",
-    "optout",
-    "stop messaging me",
-    "stop messaging",
-    "stop sending",
-    "stop sending messages",
-    "stop texting me",
-    "no more messages",
-    "remove me",
-    "dur",
-    "durdur",
-    "iptal",
-    "abonelikten cik",
-];
-const OPT_IN: &[&str] = &["start", "unstop", "subscribe", "opt in", "optin", "resume", "baslat"];
-
 /// A consent command when the whole message is one (a question that mentions "stop" is not).
+/// The words of every language count whatever language the store speaks: a customer who writes
+/// DUR to an English store has opted out.
 pub fn command_in(text: &str) -> Option<ConsentCommand> {
     let folded = fold(text);
-    if OPT_OUT.contains(&folded.as_str()) {
+    let said = |words: fn(&Phrases) -> &'static [&'static str]| {
+        Language::ALL.iter().any(|language| words(language.phrases()).contains(&folded.as_str()))
+    };
+    if said(|phrases| phrases.stop_words) {
         Some(ConsentCommand::OptOut)
-    } else if OPT_IN.contains(&folded.as_str()) {
+    } else if said(|phrases| phrases.start_words) {
         Some(ConsentCommand::OptIn)
     } else {
         None
     }
 }
 
-/// The labels of the opt-out quick-reply button Meta adds to marketing templates, folded.
-const OPT_OUT_BUTTONS: &[&str] = &["stop promotions", "stop promotion", "promosyonlari durdur"];
+/// The language whose opt-out or opt-in words (or opt-out button) `text` is, as a whole message.
+pub fn language_of(text: &str) -> Option<Language> {
+    let folded = fold(text);
+    Language::ALL.into_iter().find(|language| {
+        let phrases = language.phrases();
+        [phrases.stop_words, phrases.start_words, phrases.stop_buttons]
+            .iter()
+            .any(|words| words.contains(&folded.as_str()))
+    })
+}
 
 /// Whether a tapped quick-reply button (its label and payload) is an opt-out: Meta's own
 /// "Stop promotions" button, or a button that says STOP in any of its common forms.
 pub fn is_opt_out_button(text: Option<&str>, payload: Option<&str>) -> bool {
     [text, payload].into_iter().flatten().any(|words| {
-        OPT_OUT_BUTTONS.contains(&fold(words).as_str()) || command_in(words) == Some(ConsentCommand::OptOut)
+        let folded = fold(words);
+        Language::ALL.iter().any(|language| language.phrases().stop_buttons.contains(&folded.as_str()))
+            || command_in(words) == Some(ConsentCommand::OptOut)
     })
 }
 
@@ -189,12 +156,28 @@ mod tests {
             "stop 🛑",
             "İPTAL",
             "dur",
+            "Abonelikten çık",
+            "Abmelden",
+            "Keine Nachrichten mehr",
+            "BAJA",
+            "¡Alto!",
         ] {
             assert_eq!(command_in(text), Some(ConsentCommand::OptOut), "{text}");
         }
-        for text in ["START", "start", "Unstop", "opt in", "Başlat"] {
+        for text in ["START", "start", "Unstop", "opt in", "Başlat", "Anmelden", "ALTA"] {
             assert_eq!(command_in(text), Some(ConsentCommand::OptIn), "{text}");
         }
+        for (text, language) in [
+            ("STOP", Language::English),
+            ("Dur", Language::Turkish),
+            ("Promosyonları durdur", Language::Turkish),
+            ("STOPP", Language::German),
+            ("Abmelden", Language::German),
+            ("BAJA", Language::Spanish),
+        ] {
+            assert_eq!(language_of(text), Some(language), "{text}");
+        }
+        assert_eq!(language_of("hello"), None);
         for text in ["How do I stop the serum from pilling?", "when will it end?", "hello", ""] {
             assert_eq!(command_in(text), None, "{text}");
         }

@@ -55,6 +55,7 @@ pub mod ids;
 pub mod imports;
 pub mod integrations;
 pub mod key_rotation;
+pub mod languages;
 pub mod merchant_events;
 pub mod merchants;
 pub mod message_bodies;

@@ -8,6 +8,7 @@ use crate::api_keys;
 use crate::db::{self, Tx};
 use crate::followups::plan::{FollowUpStep, FrequencyCap, QuietHours, default_plan, validate_plan};
 use crate::ids::MerchantId;
+use crate::languages::Language;
 use crate::phone_country::{self, PhoneCountry};
 
 #[derive(Debug, Serialize)]
@@ -68,6 +69,9 @@ pub struct MerchantSettings {
     /// Attributed revenue counts an order placed at most this many days (× 24 hours) after a
     /// follow-up reached the customer: see `analytics::attribution`.
     pub attribution_window_days: u32,
+    /// The language customers are answered in when their message does not say which it is
+    /// (a "STOP", an "ok"): see `crate::languages`.
+    pub language: Language,
 }
 
 /// Days an order may follow a delivered follow-up and still be attributed to it, unless the
@@ -86,6 +90,7 @@ impl Default for MerchantSettings {
             frequency_cap: FrequencyCap::default(),
             stale_delivery_hours: 72,
             attribution_window_days: DEFAULT_ATTRIBUTION_WINDOW_DAYS,
+            language: Language::English,
         }
     }
 }
@@ -206,6 +211,17 @@ pub async fn set_timezone(tx: &mut Tx, merchant: MerchantId, timezone: &str) -> 
 }
 
 /// The merchant's IANA time zone, as seen in `tx`.
+/// How the store speaks to its customers: its name and the language it answers in when a
+/// message does not say which. `None` when the transaction cannot see the merchant.
+pub async fn voice(tx: &mut Tx, merchant: MerchantId) -> Result<Option<(String, Language)>, sqlx::Error> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT name, settings->>'language' FROM merchants WHERE id = $1")
+            .bind(merchant)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|(name, language)| (name, language.as_deref().and_then(Language::from_code).unwrap_or_default())))
+}
+
 pub async fn timezone(tx: &mut Tx, merchant: MerchantId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT timezone FROM merchants WHERE id = $1").bind(merchant).fetch_optional(&mut **tx).await
 }

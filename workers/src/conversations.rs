@@ -19,6 +19,7 @@ use recete_shared::db::{self, Tx};
 use recete_shared::followups::planning::{self, ReplyContext};
 use recete_shared::ids::{CustomerId, MerchantId, TaskId};
 use recete_shared::merchant_events::{self, GuardrailHit, HandedOver, MerchantEvent};
+use recete_shared::merchants;
 use recete_shared::message_bodies;
 use recete_shared::queue::TaskJob;
 use recete_shared::tasks::{self, finish};
@@ -118,9 +119,10 @@ pub async fn handle_task(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Re
         return end(tx, task_id, "cancelled", "not a text message").await;
     };
     let history = history(&mut tx, deps, merchant, conversation_id, inbound.created_at).await?;
-    let merchant_name: String =
-        sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut *tx).await?;
-    let inquiry = Inquiry { merchant, merchant_name: &merchant_name, customer, text: &text, history: &history };
+    let (merchant_name, store_language) =
+        merchants::voice(&mut tx, merchant).await?.context("the merchant is not visible to its own task")?;
+    let inquiry =
+        Inquiry { merchant, merchant_name: &merchant_name, store_language, customer, text: &text, history: &history };
     let reply = match understood {
         Some(understood) => deps.agent.respond_understood(&mut tx, &inquiry, understood).await?,
         None => deps.agent.respond(&mut tx, &inquiry).await?,

@@ -12,6 +12,7 @@ use recete_shared::db;
 use recete_shared::followups::plan::{
     self, FollowUpStep, FrequencyCap, QuietHours, TemplateCategory, TemplateParameter, TemplateSpec,
 };
+use recete_shared::languages::Language;
 use recete_shared::merchants::{self, MerchantSettings};
 use recete_shared::phone_country::PhoneCountrySource;
 use serde::{Deserialize, Serialize};
@@ -158,6 +159,10 @@ pub struct SettingsView {
     /// delivered to its customer counts as attributed revenue (`GET /api/analytics/attribution`).
     #[schema(minimum = 1, maximum = 90, example = 7)]
     attribution_window_days: u32,
+    /// The language customers are answered in when their message does not say which (ISO
+    /// 639-1: `en`, `tr`, `de`, `es`); a message in one of those is answered in its own.
+    #[schema(example = "en")]
+    language: String,
     updated_at: DateTime<Utc>,
 }
 
@@ -181,6 +186,7 @@ fn view(timezone: String, settings: MerchantSettings, updated_at: DateTime<Utc>)
         assume_delivered_after_days: settings.assume_delivered_after_days,
         stale_delivery_hours: settings.stale_delivery_hours,
         attribution_window_days: settings.attribution_window_days,
+        language: settings.language.code().to_owned(),
         updated_at,
     }
 }
@@ -265,6 +271,11 @@ pub struct SettingsChanges {
     #[serde(default)]
     #[schema(value_type = u32, minimum = 1, maximum = 90)]
     attribution_window_days: Patch<u32>,
+    /// The language customers are answered in when their message does not say which: `en`,
+    /// `tr`, `de` or `es`.
+    #[serde(default)]
+    #[schema(value_type = String, pattern = r"^\s*(en|tr|de|es|EN|TR|DE|ES)\s*$", example = "tr")]
+    language: Patch<String>,
 }
 
 /// Changes some settings; the others stay as they are.
@@ -369,8 +380,17 @@ fn apply(
     if let Some(days) = changes.attribution_window_days.non_null("attribution_window_days")? {
         settings.attribution_window_days = days;
     }
+    if let Some(code) = changes.language.non_null("language")? {
+        settings.language = Language::from_code(&code)
+            .ok_or_else(|| invalid("language", format!("is not one of {}", language_codes())))?;
+    }
     settings.validate().map_err(|error| invalid(&error.field, error.detail))?;
     Ok((timezone, settings))
+}
+
+/// `en, tr, de, es`: the languages the fixed phrases exist in.
+fn language_codes() -> String {
+    Language::ALL.iter().map(|language| language.code()).collect::<Vec<_>>().join(", ")
 }
 
 /// `HH:MM`, exactly.

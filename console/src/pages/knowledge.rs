@@ -17,6 +17,7 @@ use recete_knowledge::SectionKind;
 use recete_knowledge::catalogue::{self, ProductFilter, ProductSummary};
 use recete_knowledge::products;
 use recete_shared::audit::{self, AuditEntry};
+use recete_shared::merchants;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -422,9 +423,12 @@ pub async fn ask(
     }
     let agent = agent(&state).await?;
     let mut tx = user.transaction(&state.pool).await?;
+    let store_language =
+        merchants::voice(&mut tx, user.merchant_id).await?.map(|(_, language)| language).unwrap_or_default();
     let inquiry = recete_agent::Inquiry {
         merchant: user.merchant_id,
         merchant_name: text::TEST_STORE_NAME,
+        store_language,
         customer: recete_shared::ids::CustomerId::generate(),
         text: question,
         history: &[],

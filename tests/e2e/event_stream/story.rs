@@ -4,7 +4,6 @@
 //! through the API and the fake Graph API receives exactly that one text; the customer answers
 //! (on the stream too); once resolved, the agent answers the next question again.
 
-use recete_agent::respond::DONT_KNOW;
 use recete_testkit::{TestDatabase, TestRedis};
 use serde_json::json;
 use wiremock::MockServer;
@@ -14,6 +13,11 @@ use crate::followups::{graph_accepts, sent_bodies, spawn_messaging_app_on};
 use crate::knowledge::{WAIT_SECS, ask, embedded_serum, reply_to, shop};
 use crate::replies::{reply_path, texts_sent, wait_for_status};
 use crate::webhooks::Receiver;
+
+/// What the agent says in English when the store's text does not answer.
+fn dont_know() -> &'static str {
+    recete_shared::languages::Language::English.phrases().dont_know
+}
 
 const MARS_ANSWER: &str = "Yes, we ship to Mars: about three days by rocket.";
 
@@ -49,7 +53,7 @@ async fn a_hand_over_reaches_the_endpoint_and_the_stream_the_merchant_replies_an
     // A question the catalogue cannot answer: the agent says so and hands over.
     ask(&app, &shop, "do you ship to mars?", "wamid.MARS").await;
     let notice = reply_to(&app, &shop, "wamid.MARS").await;
-    assert_eq!(notice.text, DONT_KNOW);
+    assert_eq!(notice.text, dont_know());
     let conversation = notice.conversation_id.expect("conversation").to_string();
 
     // The endpoint receives it, verified by the official library...

@@ -2,7 +2,6 @@
 //! to a person and back, and the guardrails, as the customer receives them and the merchant sees
 //! them through the API.
 
-use recete_agent::respond::DONT_KNOW;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -11,6 +10,11 @@ use super::{
     reply_to, shop, spawn_knowledge_app,
 };
 use crate::helpers::{TestApp, assert_problem};
+
+/// What the agent says in English when the store's text does not answer.
+fn dont_know() -> &'static str {
+    recete_shared::languages::Language::English.phrases().dont_know
+}
 
 const DROPS_QUESTION: &str = "how many drops of the serum should i use?";
 
@@ -223,7 +227,7 @@ async fn guardrails_refuse_injections_and_hand_over_questions_the_text_does_not_
 
     ask(&app, &shop, "do you ship to mars?", "wamid.MARS").await;
     let unknown = reply_to(&app, &shop, "wamid.MARS").await;
-    assert_eq!(unknown.text, DONT_KNOW);
+    assert_eq!(unknown.text, dont_know());
     assert_eq!(unknown.agent["guardrail"]["rule"], "unsupported");
     assert!(unknown.agent["handoff"].is_string(), "{}", unknown.agent);
     assert_eq!(unknown.agent["citations"], json!([]));

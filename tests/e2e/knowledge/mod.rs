@@ -3,6 +3,7 @@
 //! answered, handed over or refused, as the merchant sees them through the API.
 
 mod agent;
+mod languages;
 mod model;
 mod products;
 mod scrape;

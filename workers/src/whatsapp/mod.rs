@@ -20,7 +20,9 @@ use recete_shared::db::{self, Tx};
 use recete_shared::events::{EventBody, InboundMessage, MarketingPreference, MessageStatusUpdate};
 use recete_shared::followups::planning;
 use recete_shared::ids::{CustomerId, EventId, MerchantId};
+use recete_shared::languages::say;
 use recete_shared::merchant_events::{self, MerchantEvent, MessageFailed, MessageReceived};
+use recete_shared::merchants;
 use recete_shared::orders::resume;
 use recete_shared::phone::PhoneNumber;
 use recete_shared::queue::EventJob;
@@ -296,13 +298,16 @@ async fn receive(
     if changed && granted {
         resume::after_consent_granted(tx, &change, Utc::now()).await?;
     }
-    let merchant_name: String =
-        sqlx::query_scalar("SELECT name FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut **tx).await?;
+    let (merchant_name, store_language) =
+        merchants::voice(tx, merchant).await?.context("the merchant is not visible to its own event")?;
+    // Confirmed in the language of the words the customer used ("DUR": Turkish), else the store's.
+    let said = [message.text.as_deref(), message.button_payload.as_deref()];
+    let phrases = said.into_iter().flatten().find_map(consent::language_of).unwrap_or(store_language).phrases();
     let confirmation = if granted {
-        format!("You will receive messages from {merchant_name} again. Reply STOP at any time to opt out.")
+        say(phrases.opted_in, &merchant_name)
     } else {
         planning::cancel_for_customer(tx, customer_id, planning::OPTED_OUT).await?;
-        format!("You will not receive more messages from {merchant_name}. Reply START to opt back in.")
+        say(phrases.opted_out, &merchant_name)
     };
     let context = planning::ReplyContext {
         conversation_id: Some(conversation_id),

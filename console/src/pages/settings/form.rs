@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use recete_shared::followups::plan::{
     self, FollowUpStep, FrequencyCap, MAX_STEPS, QuietHours, TemplateCategory, TemplateParameter, TemplateSpec,
 };
+use recete_shared::languages::Language;
 use recete_shared::merchants::{self, MerchantProfile, MerchantSettings};
 
 use crate::text;
@@ -36,6 +37,8 @@ pub struct SettingsForm {
     pub cap_max: String,
     pub cap_hours: String,
     pub attribution_days: String,
+    /// The store's language code (`en`).
+    pub language: String,
     pub steps: Vec<StepForm>,
 }
 
@@ -100,6 +103,7 @@ impl SettingsForm {
             cap_max: settings.frequency_cap.max_messages.to_string(),
             cap_hours: settings.frequency_cap.per_hours.to_string(),
             attribution_days: settings.attribution_window_days.to_string(),
+            language: settings.language.code().to_owned(),
             steps: settings
                 .follow_up_plan
                 .iter()
@@ -135,6 +139,7 @@ impl SettingsForm {
                 "frequency_cap.max_messages" => form.cap_max = value.clone(),
                 "frequency_cap.per_hours" => form.cap_hours = value.clone(),
                 "attribution_window_days" => form.attribution_days = value.clone(),
+                "language" => form.language = value.clone(),
                 "op" => op = Op::parse(value),
                 other => {
                     let Some((index, field)) = other
@@ -223,6 +228,12 @@ impl SettingsForm {
         if attribution_days.is_none() {
             fail("attribution_window_days".into(), text::ATTRIBUTION_WINDOW, text::NOT_A_WHOLE_NUMBER);
         }
+        // A form from before the field existed keeps the stored language.
+        let language =
+            if self.language.trim().is_empty() { Some(current.language) } else { Language::from_code(&self.language) };
+        if language.is_none() {
+            fail("language".into(), text::STORE_LANGUAGE, &text::language_rule());
+        }
         let mut steps = Vec::with_capacity(self.steps.len());
         for (index, step) in self.steps.iter().enumerate() {
             let offset_hours = step.offset_hours.trim().parse::<u32>().ok();
@@ -282,6 +293,7 @@ impl SettingsForm {
             frequency_cap: FrequencyCap { max_messages, per_hours },
             follow_up_plan: steps,
             attribution_window_days,
+            language: language.unwrap_or(current.language),
             ..current.clone()
         };
         if let Err(invalid) = settings.validate() {

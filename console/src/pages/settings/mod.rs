@@ -17,6 +17,7 @@ use maud::{Markup, html};
 use recete_shared::api_keys as keys;
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::integrations as store_integrations;
+use recete_shared::languages::Language;
 use recete_shared::merchants::{self, MerchantProfile, MerchantSettings};
 use serde_json::{Value, json};
 
@@ -157,6 +158,24 @@ fn field(path: &str, label: &str, value: &str, hint: Option<&str>, errors: &Fiel
     }
 }
 
+/// The store's language: a choice among those the fixed phrases exist in.
+fn language_field(chosen: &str, errors: &FieldErrors) -> Markup {
+    let error = errors.get("language");
+    html! {
+        div.field {
+            label for="language" { (text::STORE_LANGUAGE) }
+            p.hint id="language-hint" { (text::STORE_LANGUAGE_HINT) }
+            select #language name="language" aria-invalid=[error.map(|_| "true")]
+                aria-describedby=(if error.is_some() { "language-hint language-error" } else { "language-hint" }) {
+                @for language in Language::ALL {
+                    option value=(language.code()) selected[chosen == language.code()] { (language.name()) }
+                }
+            }
+            @if let Some(error) = error { p.field-error id="language-error" role="alert" { (error) } }
+        }
+    }
+}
+
 fn settings_form(user: &ConsoleUser, form: &SettingsForm, errors: &FieldErrors, owner: bool) -> Markup {
     html! {
         form.settings method="post" action="/console/settings" {
@@ -171,6 +190,7 @@ fn settings_form(user: &ConsoleUser, form: &SettingsForm, errors: &FieldErrors, 
                 (field("frequency_cap.max_messages", text::CAP_MAX, &form.cap_max, Some(text::CAP_MAX_HINT), errors, "number"))
                 (field("frequency_cap.per_hours", text::CAP_HOURS, &form.cap_hours, None, errors, "number"))
                 (field("attribution_window_days", text::ATTRIBUTION_WINDOW, &form.attribution_days, Some(text::ATTRIBUTION_WINDOW_HINT), errors, "number"))
+                (language_field(&form.language, errors))
                 @if owner { button.primary type="submit" name="op" value="save" { (text::SAVE_SETTINGS) } }
             }
             fieldset disabled[!owner] {

@@ -1,0 +1,189 @@
+//! The languages customers write in, which one a message is written in, and what is said to
+//! customers in each: every fixed phrase (greetings, "a person will follow up", refusals,
+//! opt-out and opt-in confirmations) and the words that opt out and back in (STOP, START and
+//! their equivalents) come from one table per language (`english.rs`, `turkish.rs`,
+//! `german.rs`, `spanish.rs`). A phrase naming the store writes `{store}` where its name goes.
+
+mod detect;
+mod english;
+mod german;
+mod spanish;
+mod turkish;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use detect::detect;
+
+/// A language the fixed phrases exist in, by its ISO 639-1 code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
+pub enum Language {
+    #[default]
+    #[serde(rename = "en")]
+    English,
+    #[serde(rename = "tr")]
+    Turkish,
+    #[serde(rename = "de")]
+    German,
+    #[serde(rename = "es")]
+    Spanish,
+}
+
+impl Language {
+    pub const ALL: [Language; 4] = [Self::English, Self::Turkish, Self::German, Self::Spanish];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::English => "en",
+            Self::Turkish => "tr",
+            Self::German => "de",
+            Self::Spanish => "es",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|language| language.code().eq_ignore_ascii_case(code.trim()))
+    }
+
+    /// The language's name in English, for settings pages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::English => "English",
+            Self::Turkish => "Turkish",
+            Self::German => "German",
+            Self::Spanish => "Spanish",
+        }
+    }
+
+    pub fn phrases(self) -> &'static Phrases {
+        match self {
+            Self::English => &english::PHRASES,
+            Self::Turkish => &turkish::PHRASES,
+            Self::German => &german::PHRASES,
+            Self::Spanish => &spanish::PHRASES,
+        }
+    }
+
+    /// The language `text` is written in, or `fallback` (the store's own) when it cannot be told.
+    pub fn of(text: &str, fallback: Language) -> Language {
+        detect(text).unwrap_or(fallback)
+    }
+}
+
+/// What is said to customers in one language, and the words they opt out and in with (folded:
+/// lower case, accents off, see [`fold`]).
+#[derive(Debug)]
+pub struct Phrases {
+    /// A greeting answered; names the store.
+    pub greeting: &'static str,
+    /// How to stop messages, for a customer who asks.
+    pub how_to_opt_out: &'static str,
+    /// The customer asked for a person.
+    pub person_will_reply: &'static str,
+    /// A complaint, handed to a person.
+    pub complaint_passed_on: &'static str,
+    /// The agent cannot answer from the store's text.
+    pub dont_know: &'static str,
+    pub order_not_found: &'static str,
+    pub no_medical_advice: &'static str,
+    pub no_discounts: &'static str,
+    pub only_your_orders: &'static str,
+    /// Added to an answer quoting a label's dosage: anything more is for a professional.
+    pub beyond_the_label: &'static str,
+    /// A prompt-injection attempt refused; names the store.
+    pub only_store_topics: &'static str,
+    /// The confirmation of an opt-out; names the store.
+    pub opted_out: &'static str,
+    /// The confirmation of an opt-in; names the store.
+    pub opted_in: &'static str,
+    /// Whole messages that opt out.
+    pub stop_words: &'static [&'static str],
+    /// Whole messages that opt back in.
+    pub start_words: &'static [&'static str],
+    /// Labels of Meta's opt-out quick-reply button in this language.
+    pub stop_buttons: &'static [&'static str],
+}
+
+/// `phrase` with the store's name where it says `{store}`.
+pub fn say(phrase: &str, store: &str) -> String {
+    phrase.replace("{store}", store)
+}
+
+/// Lower case, accents folded, punctuation and emoji dropped, spaces collapsed: how the opt-out
+/// and opt-in words are written and compared.
+pub fn fold(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        let plain = match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' | 'ı' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'ş' => 's',
+            'ğ' => 'g',
+            'ñ' => 'n',
+            'ß' => 's',
+            // Combining marks (the dot of a lower-cased 'İ') belong to the letter before them.
+            '\u{0300}'..='\u{036f}' => continue,
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        };
+        folded.push(plain);
+        if c == 'ß' {
+            folded.push('s');
+        }
+    }
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_says_every_phrase_and_names_the_store_where_it_should() {
+        for language in Language::ALL {
+            let phrases = language.phrases();
+            for (name, phrase) in [
+                ("greeting", phrases.greeting),
+                ("only_store_topics", phrases.only_store_topics),
+                ("opted_out", phrases.opted_out),
+                ("opted_in", phrases.opted_in),
+            ] {
+                assert!(phrase.contains("{store}"), "{language:?} {name} names the store");
+            }
+            for phrase in [
+                phrases.how_to_opt_out,
+                phrases.person_will_reply,
+                phrases.complaint_passed_on,
+                phrases.dont_know,
+                phrases.order_not_found,
+                phrases.no_medical_advice,
+                phrases.no_discounts,
+                phrases.only_your_orders,
+                phrases.beyond_the_label,
+            ] {
+                assert!(!phrase.trim().is_empty() && !phrase.contains("{store}"), "{language:?}: {phrase}");
+            }
+            assert!(!phrases.stop_words.is_empty() && !phrases.start_words.is_empty(), "{language:?}");
+            for word in phrases.stop_words.iter().chain(phrases.start_words).chain(phrases.stop_buttons) {
+                assert_eq!(fold(word), *word, "{language:?}: the table holds folded words");
+            }
+            assert_eq!(Language::from_code(language.code()), Some(language));
+        }
+        assert_eq!(say("Hi from {store}!", "Glow"), "Hi from Glow!");
+        assert_eq!(Language::from_code(" TR "), Some(Language::Turkish));
+        assert_eq!(Language::from_code("fr"), None);
+    }
+
+    #[test]
+    fn folding_drops_case_accents_and_punctuation() {
+        assert_eq!(fold(" İPTAL! "), "iptal");
+        assert_eq!(fold("Başlat"), "baslat");
+        assert_eq!(fold("Straße"), "strasse");
+        assert_eq!(fold("¡Alto, por favor!"), "alto por favor");
+        assert_eq!(fold("stop 🛑"), "stop");
+    }
+}
