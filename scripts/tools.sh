@@ -30,29 +30,23 @@ else
     echo "tools: schemathesis $SCHEMATHESIS_VERSION installed in $VENV"
 fi
 
-webhooks_installed() { [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('standardwebhooks') != '$STANDARDWEBHOOKS_VERSION')" 2>/dev/null; }
-
-if webhooks_installed; then
-    echo "tools: standardwebhooks $STANDARDWEBHOOKS_VERSION present"
-else
+# A PyPI package pinned in the venv: installed once, its version checked on every run.
+pip_tool() {
+    local package=$1 version=$2
+    local check="import importlib.metadata as m, sys; sys.exit(m.version('$package') != '$version')"
+    if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c "$check" 2>/dev/null; then
+        echo "tools: $package $version present"
+        return
+    fi
     mkdir -p target/tools
     [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
-    webhooks_installed || { echo "tools: ERROR: standardwebhooks $STANDARDWEBHOOKS_VERSION did not install" >&2; exit 1; }
-    echo "tools: standardwebhooks $STANDARDWEBHOOKS_VERSION installed in $VENV"
-fi
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$package==$version"
+    "$VENV/bin/python" -c "$check" 2>/dev/null || { echo "tools: ERROR: $package $version did not install" >&2; exit 1; }
+    echo "tools: $package $version installed in $VENV"
+}
 
-validator_installed() { [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('kubernetes-validate') != '$KUBERNETES_VALIDATE_VERSION')" 2>/dev/null; }
-
-if validator_installed; then
-    echo "tools: kubernetes-validate $KUBERNETES_VALIDATE_VERSION present"
-else
-    mkdir -p target/tools
-    [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
-    validator_installed || { echo "tools: ERROR: kubernetes-validate $KUBERNETES_VALIDATE_VERSION did not install" >&2; exit 1; }
-    echo "tools: kubernetes-validate $KUBERNETES_VALIDATE_VERSION installed in $VENV"
-fi
+pip_tool standardwebhooks "$STANDARDWEBHOOKS_VERSION"
+pip_tool kubernetes-validate "$KUBERNETES_VALIDATE_VERSION"
 
 bash scripts/install-prometheus.sh
 bash scripts/install-browser.sh
