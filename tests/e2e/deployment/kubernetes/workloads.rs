@@ -1,15 +1,18 @@
 //! The core resources: validated against the Kubernetes schemas, and read for what the code
-//! expects of them (every queue served, grace periods, settings, secrets, the migration Job).
+//! expects of them (every queue served, grace periods, settings, secrets), and the migration Job
+//! run as it is written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use figment::Figment;
 use figment::providers::{Format, Toml};
+use recete_testkit::{TestDatabase, TestRedis};
 use recete_workers::Pool;
 use serde_json::Value;
 
 use super::{DEFAULTS, args, manifest_files, name, of_kind, python, resources, root, setting, worker_deployments};
+use crate::helpers::{json_output, run_recete};
 
 const README: &str = include_str!("../../../../README.md");
 
@@ -100,18 +103,76 @@ fn every_setting_the_manifests_set_is_a_documented_key() {
     assert!(variables.contains("RECETE__APP__ENVIRONMENT"), "the manifests run in production");
 }
 
-#[test]
-fn the_migration_job_connects_as_the_owner_role() {
+/// README, "Kubernetes", step 3: the migration Job's own command, environment (its env and the
+/// ConfigMap it loads) and secret files, the mount moved to a temporary folder, migrate a fresh
+/// database as the owner role and grant the application role, in production.
+#[tokio::test]
+async fn the_migration_job_migrates_with_its_own_environment_and_secret_files() {
     let resources = resources();
     let jobs = of_kind(&resources, "Job");
     assert_eq!(jobs.len(), 1, "one migration Job");
-    let container = &jobs[0]["spec"]["template"]["spec"]["containers"][0];
-    assert_eq!(container["args"], serde_json::json!(["migrate"]));
-    let variables: Vec<&str> =
-        container["env"].as_array().expect("env").iter().filter_map(|env| env["name"].as_str()).collect();
-    for needed in ["DATABASE_URL_FILE", "RECETE__DATABASE__MIGRATION_URL_FILE", "RECETE__CRYPTO__KEYS_FILE"] {
-        assert!(variables.contains(&needed), "the migration Job sets no {needed}: {variables:?}");
+    let pod = &jobs[0]["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+
+    let db = TestDatabase::create_unmigrated().await.expect("an empty database");
+    let keys = run_recete(&[], &["keys", "generate"]);
+    assert!(keys.status.success(), "keys generate: {}", String::from_utf8_lossy(&keys.stderr));
+    let values: BTreeMap<&str, String> = BTreeMap::from([
+        ("database-url", format!("{}\n", db.app_url())),
+        ("database-migration-url", format!("{}\n", db.owner_url())),
+        ("redis-url", format!("{}\n", TestRedis::new().url)),
+        ("keys.toml", String::from_utf8_lossy(&keys.stdout).into_owned()),
+    ]);
+    let secrets = std::env::temp_dir().join(format!("recete-kubernetes-secrets-{}", uuid::Uuid::now_v7()));
+    let mut moved_mounts = Vec::new();
+    for volume in pod["volumes"].as_array().expect("volumes").iter().filter(|volume| volume["secret"].is_object()) {
+        let directory = secrets.join(volume["name"].as_str().expect("volume name"));
+        std::fs::create_dir_all(&directory).expect("secret directory");
+        for item in volume["secret"]["items"].as_array().expect("items") {
+            let key = item["key"].as_str().expect("key");
+            let value = values.get(key).unwrap_or_else(|| panic!("the migration Job mounts {key}, which it needs not"));
+            std::fs::write(directory.join(item["path"].as_str().expect("path")), value).expect("secret file");
+        }
+        let mount = container["volumeMounts"].as_array().expect("mounts").iter().find(|m| m["name"] == volume["name"]);
+        let path = mount.and_then(|mount| mount["mountPath"].as_str()).expect("the secret volume is mounted");
+        moved_mounts.push((path.to_owned(), directory.display().to_string()));
     }
+    let moved = |value: &str| {
+        moved_mounts.iter().fold(value.to_owned(), |value, (from, to)| value.replacen(from.as_str(), to, 1))
+    };
+    let config_maps = container["envFrom"].as_array().into_iter().flatten().flat_map(|source| {
+        let map = source["configMapRef"]["name"].as_str().expect("a ConfigMap");
+        let found = of_kind(&resources, "ConfigMap").into_iter().find(|config| name(config) == map);
+        found.unwrap_or_else(|| panic!("the Job loads ConfigMap {map}, which no manifest makes"))["data"]
+            .as_object()
+            .expect("data")
+            .iter()
+            .map(|(variable, value)| (variable.clone(), value.as_str().expect("a string").to_owned()))
+            .collect::<Vec<_>>()
+    });
+    let own =
+        container["env"].as_array().expect("env").iter().map(|env| {
+            (env["name"].as_str().expect("name").to_owned(), moved(env["value"].as_str().expect("a value")))
+        });
+    let env: Vec<(String, String)> = config_maps.chain(own).collect();
+    let args: Vec<&str> = container["args"].as_array().expect("args").iter().filter_map(Value::as_str).collect();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_recete"))
+        .args(&args)
+        .env_remove("DATABASE_URL")
+        .env_remove("DATABASE_MIGRATION_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("RECETE_CONFIG")
+        .envs(env.iter().map(|(name, value)| (name.as_str(), value.as_str())))
+        .env("RECETE__LOG__FORMAT", "pretty")
+        .output()
+        .expect("recete runs");
+    let _ = std::fs::remove_dir_all(&secrets);
+    let migrated = json_output(&output);
+    assert!(env.iter().any(|(name, value)| name == "RECETE__APP__ENVIRONMENT" && value == "production"), "{env:?}");
+    assert_eq!(migrated["granted"], true, "{migrated}");
+    assert_ne!(migrated["owner"], migrated["application_role"], "the Job migrates as the owner role: {migrated}");
+    assert!(migrated["migrations_applied"].as_u64().is_some_and(|applied| applied > 0), "{migrated}");
 }
 
 /// Secret keys the pods mount, with the paths they are mounted at.
