@@ -14,8 +14,9 @@ models:
 services: models
 	bash scripts/services.sh
 
-## Pinned test tools from PyPI (schemathesis) in target/tools; PgBouncer 1.21+ (built from Debian
-## source where the release ships an older one); Prometheus and promtool (Debian).
+## Pinned test tools from PyPI (schemathesis, standardwebhooks, kubernetes-validate) in
+## target/tools; PgBouncer 1.21+ (built from Debian source where the release ships an older one);
+## Prometheus and promtool (Debian).
 tools:
 	bash scripts/tools.sh
 	bash scripts/pgbouncer.sh

@@ -1,8 +1,10 @@
 //! A deployment as an operator makes one: TLS to PostgreSQL and Redis, PgBouncer in transaction
 //! mode in front of PostgreSQL, and the two roles (an owner that migrates, an application role
-//! that owns nothing). Each runs against real servers the test starts on loopback.
+//! that owns nothing). Each runs against real servers the test starts on loopback. The Kubernetes
+//! manifests are checked against the Kubernetes schemas and against live processes.
 
 mod compose;
+mod kubernetes;
 mod pgbouncer;
 mod roles;
 mod tls;
