@@ -1,4 +1,5 @@
 mod commerce;
+mod hand_over;
 mod permutations;
 mod queue;
 mod support;

@@ -11,7 +11,7 @@ use crate::helpers::{spawn_app, spawn_app_with};
 
 const PROCESSED: &str = "SELECT count(*) FROM external_events WHERE state = 'processed'";
 
-async fn relay_for(app: &crate::helpers::TestApp) -> Relay<EventJob> {
+pub async fn relay_for(app: &crate::helpers::TestApp) -> Relay<EventJob> {
     let redis = recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client");
     let connection = redis.connection().await.expect("redis");
     let queue = QueueName::OrderEvents;
