@@ -1,23 +1,32 @@
 //! The loops that keep a queue fed from PostgreSQL and trimmed in Redis.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use recete_shared::queue::QueueName;
 use recete_shared::queue::backlog;
 use recete_shared::queue::relay::{self, Feed, Relay};
+use recete_shared::queue::wakeups::RelayWakeups;
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerDeps;
 
-/// Hands due rows to `queue` until shutdown. Errors (Redis or PostgreSQL away) are logged and
-/// retried after a pause; nothing is lost meanwhile, only delayed.
-pub async fn relay_loop<J: Feed>(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
+/// Hands due rows to `queue` until shutdown, a pass each time `wakeups` says work for it
+/// committed, and otherwise as [`relay::next_pass_in`] says. Errors (Redis or PostgreSQL away)
+/// are logged and retried after a pause; nothing is lost meanwhile, only delayed.
+pub async fn relay_loop<J: Feed>(
+    queue: QueueName,
+    deps: WorkerDeps,
+    wakeups: Arc<RelayWakeups>,
+    shutdown: CancellationToken,
+) {
     let settings = deps.settings.queue.clone();
+    let woken = wakeups.waker(queue);
     let mut relay: Option<Relay<J>> = None;
     loop {
         let pause = match relay.as_mut() {
             Some(active) => match active.relay_once(&deps.pool).await {
-                Ok(report) => relay::next_pass_in(&report, &settings),
+                Ok(report) => relay::next_pass_in(&report, &settings, wakeups.is_heard()),
                 Err(error) => {
                     tracing::warn!(queue = %queue, %error, "relay pass failed");
                     relay = None;
@@ -40,6 +49,7 @@ pub async fn relay_loop<J: Feed>(queue: QueueName, deps: WorkerDeps, shutdown: C
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(pause) => {}
+            () = woken.notified(), if relay.is_some() => {}
         }
     }
 }

@@ -46,6 +46,7 @@ use std::time::Duration;
 
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
+use recete_shared::queue::wakeups::RelayWakeups;
 use recete_shared::queue::{EventJob, TaskJob, stats};
 use recete_shared::redis_client::RedisClient;
 use recete_shared::whatsapp::Sender;
@@ -106,15 +107,21 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
         ))
     });
     let mut tasks = tokio::task::JoinSet::new();
+    let queues: Vec<_> = options.pools.iter().map(Pool::queue).collect();
+    let wakeups = Arc::new(RelayWakeups::new(&queues));
+    if !queues.is_empty() {
+        let check_every = Duration::from_secs(deps.settings.queue.sweep_interval_secs);
+        tasks.spawn(wakeups.clone().listen(deps.pool.clone(), check_every, shutdown.clone()));
+    }
     for pool in &options.pools {
         let queue = pool.queue();
         tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone(), process.clone(), release.clone()));
         match pool {
             Pool::OrderEvents | Pool::WhatsAppEvents => {
-                tasks.spawn(feeding::relay_loop::<EventJob>(queue, deps.clone(), shutdown.clone()));
+                tasks.spawn(feeding::relay_loop::<EventJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
             }
             Pool::Messages | Pool::Knowledge | Pool::Conversations | Pool::Imports | Pool::Webhooks => {
-                tasks.spawn(feeding::relay_loop::<TaskJob>(queue, deps.clone(), shutdown.clone()));
+                tasks.spawn(feeding::relay_loop::<TaskJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
             }
         }
         tasks.spawn(feeding::prune_loop(queue, deps.clone(), shutdown.clone()));

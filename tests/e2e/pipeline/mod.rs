@@ -3,3 +3,4 @@ mod hand_over;
 mod permutations;
 mod queue;
 mod support;
+mod wakeups;
