@@ -19,14 +19,14 @@
 //! - [`conversations`]: answering customers' messages with the agent.
 //! - [`imports`]: reading uploaded CSV files into orders and products.
 //! - [`webhooks`]: delivering merchant events to merchants' endpoints.
-//! - [`feeding`]: the relay and pruner loops of each queue.
+//! - [`relay_loop`]: the relay loop of each queue, woken when its work commits.
+//! - [`prune_loop`]: the loop that removes each queue's finished jobs from Redis.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
 //! - [`heartbeat`]: this process's identity, busy slots and `worker_processes` row.
 #![forbid(unsafe_code)]
 
 pub mod conversations;
-pub mod feeding;
 pub mod health;
 pub mod heartbeat;
 pub mod housekeeping;
@@ -36,6 +36,8 @@ pub mod knowledge;
 pub mod messages;
 pub mod orders;
 pub mod pools;
+pub mod prune_loop;
+pub mod relay_loop;
 pub mod supervisor;
 pub mod webhooks;
 pub mod whatsapp;
@@ -118,13 +120,13 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
         tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone(), process.clone(), release.clone()));
         match pool {
             Pool::OrderEvents | Pool::WhatsAppEvents => {
-                tasks.spawn(feeding::relay_loop::<EventJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
+                tasks.spawn(relay_loop::run::<EventJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
             }
             Pool::Messages | Pool::Knowledge | Pool::Conversations | Pool::Imports | Pool::Webhooks => {
-                tasks.spawn(feeding::relay_loop::<TaskJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
+                tasks.spawn(relay_loop::run::<TaskJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
             }
         }
-        tasks.spawn(feeding::prune_loop(queue, deps.clone(), shutdown.clone()));
+        tasks.spawn(prune_loop::run(queue, deps.clone(), shutdown.clone()));
     }
     if !options.pools.is_empty() {
         tasks.spawn(housekeeping::run(deps.clone(), shutdown.clone()));

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::WorkerDeps;
 
 /// Removes finished jobs from Redis every `queue.prune_interval_secs`.
-pub async fn prune_loop(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
+pub async fn run(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
     let interval = Duration::from_secs(deps.settings.queue.prune_interval_secs);
     let namespace = backlog::namespace(deps.redis.key_prefix(), queue);
     loop {
