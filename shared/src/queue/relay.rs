@@ -35,6 +35,8 @@ pub struct RelayReport {
     pub recovered: usize,
     /// The queue was at its backlog bound; nothing more could be pushed this pass.
     pub queue_full: bool,
+    /// The pass handed over all the room the backlog bound left: more rows are likely due.
+    pub room_filled: bool,
     /// An operator paused the queue; nothing was handed over.
     pub paused: bool,
     /// After a pass that emptied the queue's due rows: how soon the next known row becomes due
@@ -262,7 +264,9 @@ impl<J: Feed> Relay<J> {
             return Err(RelayError::Push(error.to_string()));
         }
         let recovered = rows.iter().filter(|row| row.recovered).count();
-        let report = RelayReport { handed_over: rows.len(), recovered, next_due_in, ..RelayReport::default() };
+        let room_filled = rows.len() >= room;
+        let report =
+            RelayReport { handed_over: rows.len(), recovered, next_due_in, room_filled, ..RelayReport::default() };
         let delayed = rows.iter().filter(|row| is_delayed(row)).count();
         for (schedule, count) in [("immediate", rows.len() - delayed), ("delayed", delayed)] {
             if count > 0 {
@@ -286,14 +290,15 @@ fn is_delayed(row: &Claimed) -> bool {
 }
 
 /// The longest a relay waits before its next pass; new work (`heard`: notifications arrive)
-/// wakes it earlier. At once after a full batch; while the queue is full (it drains without
-/// notice) or notifications are not arriving, the relay interval; otherwise until the next known
-/// row is due, at most the sweep interval.
+/// wakes it earlier. At once after a full batch; while the queue is full or the last pass filled
+/// the room it had (the queue drains without notice, and more rows are due), or while
+/// notifications are not arriving, the relay interval; otherwise until the next known row is due,
+/// at most the sweep interval.
 pub fn next_pass_in(report: &RelayReport, settings: &QueueSettings, heard: bool) -> Duration {
     let sweep = Duration::from_secs(settings.sweep_interval_secs);
     if report.handed_over >= settings.relay_batch {
         Duration::ZERO
-    } else if report.queue_full || !heard {
+    } else if report.queue_full || report.room_filled || !heard {
         Duration::from_millis(settings.relay_interval_ms).min(sweep)
     } else {
         report.next_due_in.map_or(sweep, |due| due.min(sweep))
@@ -330,6 +335,8 @@ mod tests {
         assert_eq!(next_pass_in(&full_batch, &settings, true), Duration::ZERO);
         let queue_full = RelayReport { queue_full: true, ..RelayReport::default() };
         assert_eq!(next_pass_in(&queue_full, &settings, true), interval);
+        let topped_up = RelayReport { handed_over: 40, room_filled: true, ..RelayReport::default() };
+        assert_eq!(next_pass_in(&topped_up, &settings, true), interval, "a backlog drains without notice");
         assert_eq!(next_pass_in(&RelayReport::default(), &settings, false), interval, "no notifications: poll");
     }
 }
