@@ -59,6 +59,8 @@ bench: services
 	target/release/knowledge-bench --chunks 100000
 	target/release/jobs-search-bench --rows 1000000
 	target/release/stream-bench
+	target/release/order-latency-bench
+	target/release/idle-bench
 
 ## Test databases left behind by interrupted runs (normal runs drop their own).
 clean-test-databases:

@@ -167,12 +167,24 @@ async fn main() -> anyhow::Result<()> {
     let (first, last) = (first.unwrap_or(due_at), last.unwrap_or(due_at));
     let span = (last - first).to_std().unwrap_or_default().as_secs_f64().max(0.001);
     let rate = sent as f64 / span;
+    // The GCRA lets a second's worth go at once; past that second the rate is the limit's own.
+    let steady_from = first + chrono::Duration::seconds(1);
+    let steady: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE status = 'sent' AND sent_at > $1")
+        .bind(steady_from)
+        .fetch_one(&admin)
+        .await?;
+    let steady_span = (last - steady_from).to_std().unwrap_or_default().as_secs_f64().max(0.001);
+    let steady_rate = steady as f64 / steady_span;
     println!(
         "followups-bench: {} tasks due at one moment, {} worker processes, limit {}/s per number",
         args.tasks, args.workers, args.rate
     );
     println!("messages sent: {sent} (requests at the fake Graph API: {requests})");
-    println!("send rate: {rate:.0}/s = {:.2} of the limit", rate / f64::from(args.rate));
+    println!("send rate: {rate:.0}/s = {:.3} of the limit", rate / f64::from(args.rate));
+    println!(
+        "after the first second's burst: {steady_rate:.1}/s = {:.3} of the limit",
+        steady_rate / f64::from(args.rate)
+    );
     println!(
         "last message went out {:.1} s after it was due (ideal at the limit: {:.1} s)",
         (last - due_at).num_milliseconds() as f64 / 1000.0,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use recete_bench::processes::stop;
 use recete_shared::config::{Settings, base_figment};
 use recete_shared::crypto::Keyring;
 use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
@@ -81,12 +82,6 @@ fn spawn_worker(args: &Args, database: &TestDatabase, redis: &TestRedis) -> anyh
         .env("RECETE__LOG__FILTER", "warn")
         .stdout(Stdio::null())
         .spawn()?)
-}
-
-fn stop(mut child: Child) -> anyhow::Result<()> {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
-    child.wait()?;
-    Ok(())
 }
 
 async fn measure(args: &Args, workers: usize) -> anyhow::Result<(f64, f64)> {

@@ -9,16 +9,14 @@
 //! message carries a round number the event's payload repeats, so events are matched to messages.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use recete_shared::config::{Settings, base_figment};
-use recete_shared::crypto::Keyring;
-use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
-use recete_shared::merchants;
-use recete_testkit::{TestDatabase, TestRedis, signing};
+use recete_bench::latency;
+use recete_bench::processes::{stop, wait_until_healthy};
+use recete_bench::store::BenchStore;
+use recete_shared::integrations::IntegrationKind;
+use recete_testkit::signing;
 use tokio::sync::mpsc;
 
 const PHONE_NUMBER_ID: &str = "106540352242922";
@@ -73,69 +71,19 @@ async fn read_stream(mut response: reqwest::Response, events: mpsc::UnboundedSen
     }
 }
 
-fn percentile(sorted: &[f64], share: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * share).round() as usize;
-    sorted.get(index).copied().unwrap_or(f64::NAN)
-}
-
-fn row(name: &str, mut millis: Vec<f64>) -> f64 {
-    millis.sort_by(f64::total_cmp);
-    let p50 = percentile(&millis, 0.5);
-    println!(
-        "{name:<44} {:>5} {p50:>9.1} {:>9.1} {:>9.1}",
-        millis.len(),
-        percentile(&millis, 0.99),
-        millis.last().copied().unwrap_or(f64::NAN)
-    );
-    p50
-}
-
-fn stop(mut child: Child) -> anyhow::Result<()> {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
-    child.wait()?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!(args.recete.exists(), "{} not found: cargo build --release --bin recete", args.recete.display());
-    let database = TestDatabase::create().await?;
-    let redis = TestRedis::new();
-    let settings = Settings::load_from(base_figment(None).merge(("database.url", database.app_url())))?;
-    let pool = recete_shared::db::connect_lazy(&settings.database)?;
-    let keyring = Arc::new(Keyring::from_settings(&settings.crypto)?);
-    let merchant = merchants::create(&pool, "Bench Store", "UTC").await?;
-    let whatsapp = integrations::create(
-        &pool,
-        &keyring,
-        NewIntegration {
-            merchant_id: merchant.merchant_id,
-            kind: IntegrationKind::WhatsApp,
-            secret: None,
-            phone_number_id: Some(PHONE_NUMBER_ID),
-        },
-    )
-    .await?;
-    let fleet = Command::new(&args.recete)
-        .args(["all", "--listen", &args.listen])
-        .env("DATABASE_URL", database.app_url())
-        .env("REDIS_URL", &redis.url)
-        .env("RECETE__REDIS__KEY_PREFIX", &redis.prefix)
-        .env("RECETE__LOG__FILTER", "warn")
-        .stdout(Stdio::null())
-        .spawn()?;
+    let store = BenchStore::create(IntegrationKind::WhatsApp, Some(PHONE_NUMBER_ID)).await?;
+    let fleet = store.start_fleet(&args.recete, &args.listen)?;
     let base = format!("http://{}", args.listen);
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let ready = Instant::now();
-    while !client.get(format!("{base}/healthz")).send().await.map(|r| r.status().is_success()).unwrap_or(false) {
-        anyhow::ensure!(ready.elapsed() < Duration::from_secs(60), "the fleet did not start within a minute");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_healthy(&client, &base, Duration::from_secs(60)).await?;
     let streaming = reqwest::Client::builder().build()?;
     let stream = streaming
         .get(format!("{base}/api/events/stream"))
-        .bearer_auth(&merchant.api_key)
+        .bearer_auth(&store.merchant.api_key)
         .header("accept", "text/event-stream")
         .send()
         .await?;
@@ -159,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
             let response = client
                 .post(format!("{base}/webhooks/whatsapp"))
                 .header("content-type", "application/json")
-                .header("x-hub-signature-256", signing::hub_signature(&whatsapp.secret, &body))
+                .header("x-hub-signature-256", signing::hub_signature(&store.integration.secret, &body))
                 .body(body)
                 .send()
                 .await?;
@@ -186,13 +134,13 @@ async fn main() -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(args.pause_ms)).await;
         }
     }
-    println!("{:<44} {:>5} {:>9} {:>9} {:>9}", "measure", "n", "p50 ms", "p99 ms", "max ms");
-    let baseline = row("webhook POST answered 200 (baseline)", posts);
-    let agent = row("200 -> conversation.handed_over on the stream", handed_over);
-    let direct = row("200 -> conversation.message_received", received);
+    latency::header();
+    let (baseline, _) = latency::row("webhook POST answered 200 (baseline)", posts);
+    let (agent, _) = latency::row("200 -> conversation.handed_over on the stream", handed_over);
+    let (direct, _) = latency::row("200 -> conversation.message_received", received);
     println!("ratio hand-over delay / webhook round trip (p50): {:.1}", agent / baseline);
     println!("ratio message delay / webhook round trip (p50): {:.1}", direct / baseline);
     stop(fleet)?;
-    pool.close().await;
+    store.pool.close().await;
     Ok(())
 }

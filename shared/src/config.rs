@@ -311,8 +311,12 @@ pub struct QueueSettings {
     /// Worker heartbeat; a dead worker's jobs return after heartbeat × missed heartbeats.
     pub heartbeat_secs: u64,
     pub missed_heartbeats: usize,
-    /// Pause between relay passes that found less than a full batch.
+    /// Pause between relay passes while the queue is full, or while notifications of new work
+    /// are not arriving.
     pub relay_interval_ms: u64,
+    /// How often an idle relay looks for work nobody notified it of (rows a lost job or a lost
+    /// notification left behind); new work wakes it at once.
+    pub sweep_interval_secs: u64,
     /// Rows one relay pass hands to Redis at most.
     pub relay_batch: usize,
     /// Jobs a queue may hold in Redis; apalis-redis 1.0 breaks past about 8,000.
@@ -675,9 +679,14 @@ impl Settings {
                 self.queue.max_backlog
             ));
         }
-        if self.queue.relay_batch == 0 || self.queue.poll_interval_ms == 0 || self.queue.heartbeat_secs == 0 {
+        if self.queue.relay_batch == 0
+            || self.queue.poll_interval_ms == 0
+            || self.queue.heartbeat_secs == 0
+            || self.queue.sweep_interval_secs == 0
+        {
             return invalid(
-                "queue.relay_batch, queue.poll_interval_ms and queue.heartbeat_secs must be positive".into(),
+                "queue.relay_batch, queue.poll_interval_ms, queue.heartbeat_secs and queue.sweep_interval_secs must be positive"
+                    .into(),
             );
         }
         let pools = [

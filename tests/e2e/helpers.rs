@@ -58,6 +58,7 @@ pub async fn spawn_app_on(db: TestDatabase, redis: TestRedis, customize: impl Fn
         .merge(("api.listen", "127.0.0.1:0"))
         .merge(("queue.poll_interval_ms", 50))
         .merge(("queue.relay_interval_ms", 20))
+        .merge(("queue.sweep_interval_secs", 1))
         .merge(("queue.reconcile_after_secs", 2))
         .merge(("queue.heartbeat_secs", 2))
         .merge(("queue.prune_interval_secs", 1))

@@ -19,14 +19,14 @@
 //! - [`conversations`]: answering customers' messages with the agent.
 //! - [`imports`]: reading uploaded CSV files into orders and products.
 //! - [`webhooks`]: delivering merchant events to merchants' endpoints.
-//! - [`feeding`]: the relay and pruner loops of each queue.
+//! - [`relay_loop`]: the relay loop of each queue, woken when its work commits.
+//! - [`prune_loop`]: the loop that removes each queue's finished jobs from Redis.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
 //! - [`heartbeat`]: this process's identity, busy slots and `worker_processes` row.
 #![forbid(unsafe_code)]
 
 pub mod conversations;
-pub mod feeding;
 pub mod health;
 pub mod heartbeat;
 pub mod housekeeping;
@@ -36,6 +36,8 @@ pub mod knowledge;
 pub mod messages;
 pub mod orders;
 pub mod pools;
+pub mod prune_loop;
+pub mod relay_loop;
 pub mod supervisor;
 pub mod webhooks;
 pub mod whatsapp;
@@ -46,6 +48,7 @@ use std::time::Duration;
 
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
+use recete_shared::queue::wakeups::RelayWakeups;
 use recete_shared::queue::{EventJob, TaskJob, stats};
 use recete_shared::redis_client::RedisClient;
 use recete_shared::whatsapp::Sender;
@@ -106,18 +109,24 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
         ))
     });
     let mut tasks = tokio::task::JoinSet::new();
+    let queues: Vec<_> = options.pools.iter().map(Pool::queue).collect();
+    let wakeups = Arc::new(RelayWakeups::new(&queues));
+    if !queues.is_empty() {
+        let check_every = Duration::from_secs(deps.settings.queue.sweep_interval_secs);
+        tasks.spawn(wakeups.clone().listen(deps.pool.clone(), check_every, shutdown.clone()));
+    }
     for pool in &options.pools {
         let queue = pool.queue();
         tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone(), process.clone(), release.clone()));
         match pool {
             Pool::OrderEvents | Pool::WhatsAppEvents => {
-                tasks.spawn(feeding::relay_loop::<EventJob>(queue, deps.clone(), shutdown.clone()));
+                tasks.spawn(relay_loop::run::<EventJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
             }
             Pool::Messages | Pool::Knowledge | Pool::Conversations | Pool::Imports | Pool::Webhooks => {
-                tasks.spawn(feeding::relay_loop::<TaskJob>(queue, deps.clone(), shutdown.clone()));
+                tasks.spawn(relay_loop::run::<TaskJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
             }
         }
-        tasks.spawn(feeding::prune_loop(queue, deps.clone(), shutdown.clone()));
+        tasks.spawn(prune_loop::run(queue, deps.clone(), shutdown.clone()));
     }
     if !options.pools.is_empty() {
         tasks.spawn(housekeeping::run(deps.clone(), shutdown.clone()));

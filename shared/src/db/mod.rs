@@ -24,6 +24,7 @@ use sqlx::{ConnectOptions, PgPool, Postgres, Transaction};
 use crate::config::DatabaseSettings;
 use crate::ids::MerchantId;
 
+pub mod listening;
 pub mod privileges;
 
 pub type Tx = Transaction<'static, Postgres>;

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -16,6 +15,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::stream::CHANNEL;
+use crate::db::listening;
 use crate::ids::MerchantId;
 
 /// The streams open on this process, by merchant.
@@ -96,65 +96,42 @@ impl Wakeups {
 
     /// Listens on [`CHANNEL`] until `shutdown`, waking streams as notifications arrive.
     pub async fn listen(self: Arc<Self>, pool: PgPool, shutdown: CancellationToken) {
-        let mut failures: u32 = 0;
+        listening::keep_listening(&pool, CHANNEL, "event stream notifications", &shutdown, |listener| {
+            self.clone().wake_until_lost(listener, shutdown.clone())
+        })
+        .await;
+    }
+
+    /// Wakes streams from `listener`; `true` when the connection was lost, `false` at shutdown.
+    async fn wake_until_lost(self: Arc<Self>, mut listener: PgListener, shutdown: CancellationToken) -> bool {
+        // Anything raised while not listening was not heard: every stream reads.
+        self.wake_all();
         loop {
-            let connected = tokio::select! {
-                () = shutdown.cancelled() => return,
-                connected = tokio::time::timeout(CONNECT_TIMEOUT, connect(&pool)) => connected,
+            let received = tokio::select! {
+                () = shutdown.cancelled() => return false,
+                received = listener.try_recv() => received,
             };
-            match connected {
-                Ok(Ok(mut listener)) => {
-                    if failures > 0 {
-                        tracing::info!("event stream notifications listening again");
+            match received {
+                Ok(Some(notification)) => match notification.payload().parse::<uuid::Uuid>() {
+                    Ok(merchant) => self.wake(MerchantId::from_uuid(merchant)),
+                    Err(_) => {
+                        tracing::warn!(
+                            payload = notification.payload(),
+                            "a notification on {CHANNEL} is not a merchant id"
+                        )
                     }
-                    failures = 0;
-                    // Anything raised while not listening was not heard: every stream reads.
-                    self.wake_all();
-                    loop {
-                        let received = tokio::select! {
-                            () = shutdown.cancelled() => return,
-                            received = listener.try_recv() => received,
-                        };
-                        match received {
-                            Ok(Some(notification)) => match notification.payload().parse::<uuid::Uuid>() {
-                                Ok(merchant) => self.wake(MerchantId::from_uuid(merchant)),
-                                Err(_) => tracing::warn!(
-                                    payload = notification.payload(),
-                                    "a notification on {CHANNEL} is not a merchant id"
-                                ),
-                            },
-                            Ok(None) => {
-                                tracing::warn!("event stream notification connection lost; reconnecting");
-                                break;
-                            }
-                            Err(error) => {
-                                tracing::warn!(%error, "event stream notifications failed; reconnecting");
-                                break;
-                            }
-                        }
-                    }
+                },
+                Ok(None) => {
+                    tracing::warn!("event stream notification connection lost; reconnecting");
+                    return true;
                 }
-                Ok(Err(error)) => tracing::warn!(%error, "cannot listen for event stream notifications"),
-                Err(_) => tracing::warn!("listening for event stream notifications timed out"),
-            }
-            failures = failures.saturating_add(1);
-            let backoff = RETRY_BASE.saturating_mul(2u32.saturating_pow(failures.min(6))).min(RETRY_MAX);
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(backoff) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "event stream notifications failed; reconnecting");
+                    return true;
+                }
             }
         }
     }
-}
-
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const RETRY_BASE: Duration = Duration::from_millis(250);
-const RETRY_MAX: Duration = Duration::from_secs(15);
-
-async fn connect(pool: &PgPool) -> sqlx::Result<PgListener> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
 }
 
 impl Drop for Subscription {

@@ -33,11 +33,19 @@ pub async fn pause(tx: &mut Tx, queue: QueueName, paused_by: &str, reason: Optio
     Ok(inserted == 1)
 }
 
-/// Resumes `queue`; `false` when it was not paused.
+/// Resumes `queue`; `false` when it was not paused. Its relays are woken when `tx` commits.
 pub async fn resume(tx: &mut Tx, queue: QueueName) -> sqlx::Result<bool> {
     let deleted =
         sqlx::query("DELETE FROM queue_pauses WHERE queue = $1").bind(queue.as_str()).execute(&mut **tx).await?;
-    Ok(deleted.rows_affected() == 1)
+    if deleted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(super::wakeups::CHANNEL)
+        .bind(super::wakeups::resumed_payload(queue))
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
 }
 
 /// Every paused queue.

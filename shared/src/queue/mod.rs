@@ -31,6 +31,7 @@
 //! - [`relay`]: the relay and reconciler.
 //! - [`attempts`]: failure bookkeeping, backoff and dead letters.
 //! - [`control`]: queues paused and resumed by operators.
+//! - [`wakeups`]: waking each relay when work for its queue commits.
 //! - [`stats`]: each queue at a glance, for the queue gauges and the queue board.
 
 pub mod attempts;
@@ -39,5 +40,6 @@ pub mod control;
 pub mod jobs;
 pub mod relay;
 pub mod stats;
+pub mod wakeups;
 
 pub use jobs::{EventJob, QueueName, TaskJob};

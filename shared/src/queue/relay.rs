@@ -35,8 +35,13 @@ pub struct RelayReport {
     pub recovered: usize,
     /// The queue was at its backlog bound; nothing more could be pushed this pass.
     pub queue_full: bool,
+    /// The pass handed over all the room the backlog bound left: more rows are likely due.
+    pub room_filled: bool,
     /// An operator paused the queue; nothing was handed over.
     pub paused: bool,
+    /// After a pass that emptied the queue's due rows: how soon the next known row becomes due
+    /// (a retry, a scheduled task), if any.
+    pub next_due_in: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +74,13 @@ pub trait Feed: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
         settings: &'a QueueSettings,
         limit: i64,
     ) -> impl Future<Output = Result<Vec<Claimed>, sqlx::Error>> + Send + 'a;
+
+    /// Seconds until the earliest row of `queue` not yet due becomes due for hand-over.
+    fn next_due<'a>(
+        tx: &'a mut Tx,
+        queue: QueueName,
+        settings: &'a QueueSettings,
+    ) -> impl Future<Output = Result<Option<f64>, sqlx::Error>> + Send + 'a;
 
     /// The table whose rows this job names.
     const TABLE: &'static str;
@@ -126,6 +138,19 @@ impl Feed for EventJob {
         .bind(limit)
         .fetch_all(&mut **tx)
     }
+
+    fn next_due<'a>(
+        tx: &'a mut Tx,
+        queue: QueueName,
+        _settings: &'a QueueSettings,
+    ) -> impl Future<Output = Result<Option<f64>, sqlx::Error>> + Send + 'a {
+        sqlx::query_scalar(
+            "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 FROM external_events
+             WHERE state IN ('pending', 'failed') AND source = ANY($1) AND next_attempt_at > now()",
+        )
+        .bind(queue.feeds_on())
+        .fetch_one(&mut **tx)
+    }
 }
 
 impl Feed for TaskJob {
@@ -164,6 +189,21 @@ impl Feed for TaskJob {
         .bind(settings.schedule_horizon_secs as f64)
         .fetch_all(&mut **tx)
     }
+
+    fn next_due<'a>(
+        tx: &'a mut Tx,
+        queue: QueueName,
+        settings: &'a QueueSettings,
+    ) -> impl Future<Output = Result<Option<f64>, sqlx::Error>> + Send + 'a {
+        // Handed over a horizon early: due for the relay a horizon before its due time.
+        sqlx::query_scalar(
+            "SELECT extract(epoch FROM min(due_at) - now())::float8 - $2 FROM scheduled_tasks
+             WHERE state IN ('pending', 'failed') AND kind = ANY($1) AND due_at > now() + make_interval(secs => $2)",
+        )
+        .bind(queue.feeds_on())
+        .bind(settings.schedule_horizon_secs as f64)
+        .fetch_one(&mut **tx)
+    }
 }
 
 /// Everything one relay needs; one per queue per process.
@@ -190,9 +230,14 @@ impl<J: Feed> Relay<J> {
             return Ok(RelayReport { paused: true, ..RelayReport::default() });
         }
         let rows = J::claim(&mut tx, self.queue, &self.settings, room as i64).await?;
+        let next_due_in = if rows.len() < room {
+            J::next_due(&mut tx, self.queue, &self.settings).await?.map(|secs| Duration::from_secs_f64(secs.max(0.0)))
+        } else {
+            None
+        };
         if rows.is_empty() {
             tx.commit().await?;
-            return Ok(RelayReport::default());
+            return Ok(RelayReport { next_due_in, ..RelayReport::default() });
         }
         // The task id is the row and its hand-over count: two relays racing on one hand-over
         // push one job, and a later hand-over is never mistaken for a finished one.
@@ -219,7 +264,9 @@ impl<J: Feed> Relay<J> {
             return Err(RelayError::Push(error.to_string()));
         }
         let recovered = rows.iter().filter(|row| row.recovered).count();
-        let report = RelayReport { handed_over: rows.len(), recovered, ..RelayReport::default() };
+        let room_filled = rows.len() >= room;
+        let report =
+            RelayReport { handed_over: rows.len(), recovered, next_due_in, room_filled, ..RelayReport::default() };
         let delayed = rows.iter().filter(|row| is_delayed(row)).count();
         for (schedule, count) in [("immediate", rows.len() - delayed), ("delayed", delayed)] {
             if count > 0 {
@@ -242,11 +289,54 @@ fn is_delayed(row: &Claimed) -> bool {
     row.due_in_secs >= 1.0
 }
 
-/// How long to wait before the next pass: at once after a full batch, else the relay interval.
-pub fn next_pass_in(report: &RelayReport, settings: &QueueSettings) -> Duration {
+/// The longest a relay waits before its next pass; new work (`heard`: notifications arrive)
+/// wakes it earlier. At once after a full batch; while the queue is full or the last pass filled
+/// the room it had (the queue drains without notice, and more rows are due), or while
+/// notifications are not arriving, the relay interval; otherwise until the next known row is due,
+/// at most the sweep interval.
+pub fn next_pass_in(report: &RelayReport, settings: &QueueSettings, heard: bool) -> Duration {
+    let sweep = Duration::from_secs(settings.sweep_interval_secs);
     if report.handed_over >= settings.relay_batch {
         Duration::ZERO
+    } else if report.queue_full || report.room_filled || !heard {
+        Duration::from_millis(settings.relay_interval_ms).min(sweep)
     } else {
-        Duration::from_millis(settings.relay_interval_ms)
+        report.next_due_in.map_or(sweep, |due| due.min(sweep))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> QueueSettings {
+        crate::config::Settings::load_from(crate::config::base_figment(None)).expect("default settings").queue
+    }
+
+    #[test]
+    fn an_idle_relay_sleeps_until_woken_the_next_due_row_or_the_sweep() {
+        let settings = settings();
+        let sweep = Duration::from_secs(settings.sweep_interval_secs);
+        let idle = RelayReport::default();
+        assert_eq!(next_pass_in(&idle, &settings, true), sweep);
+        let retry_soon = RelayReport { next_due_in: Some(Duration::from_millis(1500)), ..RelayReport::default() };
+        assert_eq!(next_pass_in(&retry_soon, &settings, true), Duration::from_millis(1500));
+        let due_later = RelayReport { next_due_in: Some(sweep * 10), ..RelayReport::default() };
+        assert_eq!(next_pass_in(&due_later, &settings, true), sweep);
+        let partial = RelayReport { handed_over: 3, ..RelayReport::default() };
+        assert_eq!(next_pass_in(&partial, &settings, true), sweep, "the rest comes with a notification");
+    }
+
+    #[test]
+    fn a_busy_full_or_deaf_relay_comes_back_soon() {
+        let settings = settings();
+        let interval = Duration::from_millis(settings.relay_interval_ms);
+        let full_batch = RelayReport { handed_over: settings.relay_batch, ..RelayReport::default() };
+        assert_eq!(next_pass_in(&full_batch, &settings, true), Duration::ZERO);
+        let queue_full = RelayReport { queue_full: true, ..RelayReport::default() };
+        assert_eq!(next_pass_in(&queue_full, &settings, true), interval);
+        let topped_up = RelayReport { handed_over: 40, room_filled: true, ..RelayReport::default() };
+        assert_eq!(next_pass_in(&topped_up, &settings, true), interval, "a backlog drains without notice");
+        assert_eq!(next_pass_in(&RelayReport::default(), &settings, false), interval, "no notifications: poll");
     }
 }

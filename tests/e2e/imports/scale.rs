@@ -16,6 +16,7 @@ fn imports_worker(app: &TestApp, batch_rows: usize) -> Child {
         .env("RECETE__REDIS__KEY_PREFIX", &app.redis.prefix)
         .env("RECETE__QUEUE__POLL_INTERVAL_MS", "50")
         .env("RECETE__QUEUE__RELAY_INTERVAL_MS", "20")
+        .env("RECETE__QUEUE__SWEEP_INTERVAL_SECS", "1")
         .env("RECETE__QUEUE__RECONCILE_AFTER_SECS", "2")
         .env("RECETE__QUEUE__HEARTBEAT_SECS", "2")
         .env("RECETE__IMPORTS__BATCH_ROWS", batch_rows.to_string())

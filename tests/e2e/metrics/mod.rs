@@ -51,6 +51,7 @@ impl RecordedProcess {
             .env("RECETE__REDIS__KEY_PREFIX", &app.redis.prefix)
             .env("RECETE__QUEUE__POLL_INTERVAL_MS", "50")
             .env("RECETE__QUEUE__RELAY_INTERVAL_MS", "20")
+            .env("RECETE__QUEUE__SWEEP_INTERVAL_SECS", "1")
             .env("RECETE__QUEUE__HEARTBEAT_SECS", "2")
             .env("RECETE__METRICS__SAMPLE_INTERVAL_SECS", "1")
             .env("RECETE__METRICS__HEARTBEAT_INTERVAL_SECS", "1")

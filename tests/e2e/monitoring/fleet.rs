@@ -50,6 +50,7 @@ fn recete(app: &TestApp, role: &str, settings: &[(&str, String)]) -> FleetProces
             .env("RECETE__METRICS__HEARTBEAT_INTERVAL_SECS", "1")
             .env("RECETE__QUEUE__POLL_INTERVAL_MS", "50")
             .env("RECETE__QUEUE__RELAY_INTERVAL_MS", "20")
+            .env("RECETE__QUEUE__SWEEP_INTERVAL_SECS", "1")
             .env("RECETE__QUEUE__RECONCILE_AFTER_SECS", "2")
             .env("RECETE__QUEUE__HEARTBEAT_SECS", "2")
             .envs(settings.iter().map(|(key, value)| (key, value)))

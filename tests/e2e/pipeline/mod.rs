@@ -1,4 +1,6 @@
 mod commerce;
+mod hand_over;
 mod permutations;
 mod queue;
 mod support;
+mod wakeups;

@@ -11,7 +11,7 @@ use crate::helpers::{spawn_app, spawn_app_with};
 
 const PROCESSED: &str = "SELECT count(*) FROM external_events WHERE state = 'processed'";
 
-async fn relay_for(app: &crate::helpers::TestApp) -> Relay<EventJob> {
+pub async fn relay_for(app: &crate::helpers::TestApp) -> Relay<EventJob> {
     let redis = recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client");
     let connection = redis.connection().await.expect("redis");
     let queue = QueueName::OrderEvents;
@@ -26,7 +26,11 @@ async fn relay_for(app: &crate::helpers::TestApp) -> Relay<EventJob> {
 
 #[tokio::test]
 async fn the_relay_keeps_the_redis_backlog_under_its_bound() {
-    let app = spawn_app_with(|f| f.merge(("queue.max_backlog", 300)).merge(("queue.relay_batch", 200))).await;
+    // No sweep to fall back on: the relay must come back by itself while the queue drains.
+    let app = spawn_app_with(|f| {
+        f.merge(("queue.max_backlog", 300)).merge(("queue.relay_batch", 200)).merge(("queue.sweep_interval_secs", 3600))
+    })
+    .await;
     store_orders(&app, 1_000).await;
     let mut relay = relay_for(&app).await;
     let mut connection = relay.connection.clone();

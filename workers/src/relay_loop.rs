@@ -1,23 +1,28 @@
-//! The loops that keep a queue fed from PostgreSQL and trimmed in Redis.
+//! The relay loop of a queue: due rows handed from PostgreSQL to Redis, a pass whenever work for
+//! the queue commits.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use recete_shared::queue::QueueName;
 use recete_shared::queue::backlog;
 use recete_shared::queue::relay::{self, Feed, Relay};
+use recete_shared::queue::wakeups::RelayWakeups;
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerDeps;
 
-/// Hands due rows to `queue` until shutdown. Errors (Redis or PostgreSQL away) are logged and
-/// retried after a pause; nothing is lost meanwhile, only delayed.
-pub async fn relay_loop<J: Feed>(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
+/// Hands due rows to `queue` until shutdown, a pass each time `wakeups` says work for it
+/// committed, and otherwise as [`relay::next_pass_in`] says. Errors (Redis or PostgreSQL away)
+/// are logged and retried after a pause; nothing is lost meanwhile, only delayed.
+pub async fn run<J: Feed>(queue: QueueName, deps: WorkerDeps, wakeups: Arc<RelayWakeups>, shutdown: CancellationToken) {
     let settings = deps.settings.queue.clone();
+    let woken = wakeups.waker(queue);
     let mut relay: Option<Relay<J>> = None;
     loop {
         let pause = match relay.as_mut() {
             Some(active) => match active.relay_once(&deps.pool).await {
-                Ok(report) => relay::next_pass_in(&report, &settings),
+                Ok(report) => relay::next_pass_in(&report, &settings, wakeups.is_heard()),
                 Err(error) => {
                     tracing::warn!(queue = %queue, %error, "relay pass failed");
                     relay = None;
@@ -40,27 +45,7 @@ pub async fn relay_loop<J: Feed>(queue: QueueName, deps: WorkerDeps, shutdown: C
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(pause) => {}
-        }
-    }
-}
-
-/// Removes finished jobs from Redis every `queue.prune_interval_secs`.
-pub async fn prune_loop(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
-    let interval = Duration::from_secs(deps.settings.queue.prune_interval_secs);
-    let namespace = backlog::namespace(deps.redis.key_prefix(), queue);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
-        }
-        let pruned = async {
-            let mut connection = deps.redis.connection().await?;
-            backlog::prune_finished(&mut connection, &namespace).await
-        }
-        .await;
-        match pruned {
-            Ok(count) => metrics::counter!("recete_queue_pruned_total", "queue" => queue.as_str()).increment(count),
-            Err(error) => tracing::warn!(queue = %queue, %error, "pruning finished jobs failed"),
+            () = woken.notified(), if relay.is_some() => {}
         }
     }
 }
