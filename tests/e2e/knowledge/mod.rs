@@ -6,6 +6,7 @@ mod agent;
 mod model;
 mod products;
 mod scrape;
+mod transactions;
 
 use figment::Figment;
 use recete_shared::ids::MerchantId;
