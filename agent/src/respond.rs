@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use recete_knowledge::{Embedder, RetrievedChunk, retrieval};
+use recete_knowledge::{Embedder, RetrievedChunk, retrieval, sentences, store};
 use recete_llm::{AnswerOutcome, AnswerRequest, ChatModel, HistoryTurn, ToolRecord};
 use recete_shared::config::AgentSettings;
-use recete_shared::db::Tx;
+use recete_shared::db::{self, Tx};
 use recete_shared::ids::{CustomerId, MerchantId};
 use recete_shared::languages::{Language, Phrases, say};
 use serde::Serialize;
+use sqlx::PgPool;
 use tokio::sync::OnceCell;
 
 use crate::extractive::{self, Extraction, Thresholds};
@@ -116,14 +117,34 @@ impl Reply {
     }
 }
 
-/// A question read before answering: its guardrail flags, its intent and, when the intent took
-/// one, its vector.
+/// A question read before answering: its guardrail flags, its intent, its vector when the
+/// intent took one or the answer searches the product text, and the chunks found for it when
+/// [`Agent::prepare`] searched already.
 #[derive(Debug, Clone)]
 pub struct Understanding {
     text: String,
     flags: Vec<InputFlag>,
     intent: Intent,
     query: Option<Vec<f32>>,
+    /// The merchant searched and the chunks found.
+    chunks: Option<(MerchantId, Vec<RetrievedChunk>)>,
+}
+
+impl Understanding {
+    /// Whether the reply is looked for in the product text: a question about products, or of no
+    /// known kind, that no guardrail answers first.
+    fn searches_products(&self) -> bool {
+        matches!(self.intent, Intent::ProductQuestion | Intent::Other)
+            && !self.flags.iter().any(|flag| {
+                matches!(
+                    flag,
+                    InputFlag::PromptInjection { .. }
+                        | InputFlag::MedicalDiagnosis
+                        | InputFlag::DiscountRequest
+                        | InputFlag::OtherCustomerData
+                )
+            })
+    }
 }
 
 pub struct Agent {
@@ -143,20 +164,87 @@ impl Agent {
         &self.embedder
     }
 
-    /// The reply to `inquiry`. Runs in the caller's transaction, scoped to the merchant.
+    /// The reply to `inquiry`, every step in the caller's transaction, scoped to the merchant (a
+    /// chunk synced before sentences were stored is embedded in it). The answering job calls
+    /// [`Agent::prepare`] before its transaction instead, and runs no model inside it.
     pub async fn respond(&self, tx: &mut Tx, inquiry: &Inquiry<'_>) -> anyhow::Result<Reply> {
         let understood = self.understand(inquiry.text).await?;
         self.respond_understood(tx, inquiry, understood).await
     }
 
-    /// What the question is and its vector: the only model call an answer without a language
-    /// model makes, so a caller runs it before opening a transaction and holds no connection
-    /// while the model runs.
+    /// What the question is and, when the intent or the answer needs it, its vector: the only
+    /// model call an answer without a language model makes for chunks synced with their
+    /// sentences, so a caller runs it before opening a transaction and holds no connection while
+    /// the model runs.
     pub async fn understand(&self, text: &str) -> anyhow::Result<Understanding> {
         let flags = guardrails::check_question(text);
         let injected = flags.iter().any(|flag| matches!(flag, InputFlag::PromptInjection { .. }));
         let (intent, query) = if injected { (Intent::Other, None) } else { self.classify(text).await? };
-        Ok(Understanding { text: text.to_owned(), flags, intent, query })
+        let mut understood = Understanding { text: text.to_owned(), flags, intent, query, chunks: None };
+        if understood.query.is_none() && understood.searches_products() {
+            understood.query = Some(self.embed_one(text).await?);
+        }
+        Ok(understood)
+    }
+
+    /// [`Agent::understand`], then for a question answered from the product text the chunks
+    /// that may answer it, searched in a short read of `merchant`'s knowledge committed before
+    /// any further model call. A chunk synced before chunks kept their sentences' vectors gets
+    /// them here, embedded with no transaction open and stored for the next question, so
+    /// [`Agent::respond_understood`] then makes no model call at all.
+    pub async fn prepare(&self, pool: &PgPool, merchant: MerchantId, text: &str) -> anyhow::Result<Understanding> {
+        let mut understood = self.understand(text).await?;
+        let Some(query) = understood.query.as_deref().filter(|_| understood.searches_products()) else {
+            return Ok(understood);
+        };
+        let mut tx = db::tenant_tx(pool, merchant).await?;
+        let mut chunks = self.search(&mut tx, merchant, query).await?;
+        tx.commit().await?;
+        let missing: Vec<usize> = (0..chunks.len()).filter(|&index| chunks[index].sentences.is_none()).collect();
+        if !missing.is_empty() {
+            self.complete_sentences(pool, merchant, &mut chunks, &missing).await?;
+        }
+        understood.chunks = Some((merchant, chunks));
+        Ok(understood)
+    }
+
+    /// Embeds the quotable sentences of `chunks[missing]`, which were synced before sentences
+    /// were stored, in one model call, sets them on the chunks, and stores them.
+    async fn complete_sentences(
+        &self,
+        pool: &PgPool,
+        merchant: MerchantId,
+        chunks: &mut [RetrievedChunk],
+        missing: &[usize],
+    ) -> anyhow::Result<()> {
+        let quotable: Vec<Vec<String>> =
+            missing.iter().map(|&index| sentences::quotable(&chunks[index].content, chunks[index].section)).collect();
+        let mut inputs: Vec<String> = Vec::new();
+        for (&index, texts) in missing.iter().zip(&quotable) {
+            let title = &chunks[index].product_title;
+            inputs.extend(texts.iter().map(|sentence| sentences::embedding_input(title, sentence)));
+        }
+        let mut vectors = if inputs.is_empty() { Vec::new() } else { self.embedder.embed(&inputs).await? }.into_iter();
+        anyhow::ensure!(vectors.len() == inputs.len(), "{} vectors for {} sentences", vectors.len(), inputs.len());
+        let mut tx = db::tenant_tx(pool, merchant).await?;
+        for (&index, texts) in missing.iter().zip(quotable) {
+            let chunk_vectors: Vec<Vec<f32>> = vectors.by_ref().take(texts.len()).collect();
+            store::store_sentences(&mut tx, chunks[index].id, &texts, chunk_vectors.clone()).await?;
+            chunks[index].sentences = Some(
+                texts
+                    .into_iter()
+                    .zip(chunk_vectors)
+                    .map(|(text, vector)| recete_knowledge::StoredSentence { text, vector })
+                    .collect(),
+            );
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The `top_k` chunks of `merchant` nearest to `query`.
+    async fn search(&self, tx: &mut Tx, merchant: MerchantId, query: &[f32]) -> anyhow::Result<Vec<RetrievedChunk>> {
+        Ok(retrieval::search(tx, merchant, self.embedder.model_name(), query, self.settings.top_k).await?)
     }
 
     /// The reply to `inquiry` once [`Agent::understand`] has read its text; an understanding of
@@ -169,7 +257,9 @@ impl Agent {
     ) -> anyhow::Result<Reply> {
         let understood =
             if understood.text == inquiry.text { understood } else { self.understand(inquiry.text).await? };
-        let Understanding { flags, intent, query, .. } = understood;
+        let Understanding { flags, intent, query, chunks, .. } = understood;
+        // Chunks found for another merchant's question are searched again.
+        let chunks = chunks.filter(|(merchant, _)| *merchant == inquiry.merchant).map(|(_, chunks)| chunks);
         if let Some(InputFlag::PromptInjection { pattern }) =
             flags.iter().find(|flag| matches!(flag, InputFlag::PromptInjection { .. }))
         {
@@ -189,7 +279,9 @@ impl Agent {
                 Ok(Reply::template(intent, phrases.complaint_passed_on.to_owned()).handed_over("complaint"))
             }
             Intent::OrderStatus => self.order_status(tx, inquiry).await,
-            Intent::ProductQuestion | Intent::Other => self.product_answer(tx, inquiry, intent, &flags, query).await,
+            Intent::ProductQuestion | Intent::Other => {
+                self.product_answer(tx, inquiry, Searched { intent, flags: &flags, query, chunks }).await
+            }
         }
     }
 
@@ -234,10 +326,9 @@ impl Agent {
         &self,
         tx: &mut Tx,
         inquiry: &Inquiry<'_>,
-        intent: Intent,
-        flags: &[InputFlag],
-        query: Option<Vec<f32>>,
+        searched: Searched<'_>,
     ) -> anyhow::Result<Reply> {
+        let Searched { intent, flags, query, chunks } = searched;
         if flags.contains(&InputFlag::MedicalDiagnosis) {
             return Ok(Reply::template(intent, inquiry.phrases().no_medical_advice.to_owned())
                 .handed_over("medical question")
@@ -256,8 +347,10 @@ impl Agent {
             Some(query) => query,
             None => self.embed_one(inquiry.text).await?,
         };
-        let chunks =
-            retrieval::search(tx, inquiry.merchant, self.embedder.model_name(), &query, self.settings.top_k).await?;
+        let chunks = match chunks {
+            Some(chunks) => chunks,
+            None => self.search(tx, inquiry.merchant, &query).await?,
+        };
         let supporting: Vec<RetrievedChunk> =
             chunks.into_iter().filter(|chunk| chunk.similarity >= self.settings.min_similarity).collect();
         let mut allowed_facts = vec![inquiry.merchant_name.to_owned()];
@@ -394,6 +487,15 @@ impl Agent {
         }?;
         Ok((reply, facts))
     }
+}
+
+/// What a product answer starts from: the question's intent, flags and vector, and its chunks
+/// when they were found before the transaction.
+struct Searched<'a> {
+    intent: Intent,
+    flags: &'a [InputFlag],
+    query: Option<Vec<f32>>,
+    chunks: Option<Vec<RetrievedChunk>>,
 }
 
 fn citations(chunks: &[RetrievedChunk], cited: &[uuid::Uuid]) -> Vec<Citation> {

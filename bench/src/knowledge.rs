@@ -5,7 +5,9 @@
 //!    agent runs, against [`retrieval::search_exact`], a sequential scan comparing every chunk,
 //!    and the HNSW search's recall@10 against the exact results.
 //! 2. Local embedding throughput: chunk-sized texts embedded `--embed-batch` (32, as
-//!    `embedding.batch_size`) at a time against one at a time.
+//!    `embedding.batch_size`) at a time against one at a time, and the encoder's achieved
+//!    GFLOP/s against candle multiplying two large matrices on the same cores, the rate the
+//!    encoder would reach if all its work were such products.
 //! 3. An inbound message to its stored reply, without a language model: the whole
 //!    `answer` task ([`conversations::handle_task`]) against embedding the question alone, the
 //!    one step no answer can skip.
@@ -26,8 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use candle_core::{Device, Tensor};
 use chrono::Utc;
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use pgvector::Vector;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -47,8 +50,19 @@ use recete_workers::jobs::Outcome;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// The parts of the benchmark; all run unless `--phases` names some.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Phase {
+    Retrieval,
+    Answers,
+    Embedding,
+}
+
 #[derive(Parser)]
 struct Args {
+    /// Parts to run, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Phase::Retrieval, Phase::Answers, Phase::Embedding])]
+    phases: Vec<Phase>,
     /// Chunks of the merchant whose searches are measured.
     #[arg(long, default_value_t = 100_000)]
     chunks: usize,
@@ -74,6 +88,9 @@ struct Args {
     /// Texts per call on the batched side of the throughput measurement (`embedding.batch_size`).
     #[arg(long, default_value_t = 32)]
     embed_batch: usize,
+    /// Threads each batch is spread over (default: one per core, as the product runs it).
+    #[arg(long)]
+    embed_threads: Option<usize>,
     /// Inbound messages answered and timed.
     #[arg(long, default_value_t = 100)]
     messages: usize,
@@ -103,6 +120,11 @@ const OTHER_MERCHANT_PRODUCTS: usize = 50;
 const WORDS_PER_CHUNK: usize = 60;
 /// Messages answered before timing: the first answer also embeds the intent examples.
 const WARMUP_MESSAGES: usize = 5;
+/// Side of the square matrices of the matrix-product baseline: large enough that the product
+/// runs at the library's full speed (about 17 GFLOP per product).
+const MATMUL_SIZE: usize = 2048;
+/// Products timed for the baseline, after one untimed.
+const MATMUL_ROUNDS: u32 = 3;
 
 /// Latencies of one measured operation.
 #[derive(Default)]
@@ -414,6 +436,60 @@ async fn measure_retrieval(
     Ok(figures)
 }
 
+/// GFLOP/s of candle multiplying two [`MATMUL_SIZE`]-square f32 matrices with every core: the
+/// matrix-product-bound rate of this machine, the ceiling for the encoder's.
+fn matmul_gflops() -> anyhow::Result<f64> {
+    let a = Tensor::randn(0f32, 1.0, (MATMUL_SIZE, MATMUL_SIZE), &Device::Cpu)?;
+    let b = Tensor::randn(0f32, 1.0, (MATMUL_SIZE, MATMUL_SIZE), &Device::Cpu)?;
+    a.matmul(&b)?;
+    let started = Instant::now();
+    for _ in 0..MATMUL_ROUNDS {
+        a.matmul(&b)?;
+    }
+    let flops = 2.0 * (MATMUL_SIZE as f64).powi(3) * f64::from(MATMUL_ROUNDS);
+    Ok(flops / started.elapsed().as_secs_f64() / 1e9)
+}
+
+/// Embedding throughput of one run, and the arithmetic it did.
+struct EmbeddingFigures {
+    /// Texts per second, one text per call (the baseline).
+    single_rate: f64,
+    /// Texts per second, `--embed-batch` texts per call.
+    batched_rate: f64,
+    /// GFLOP/s of the batched calls, counting each text's own tokens.
+    batched_gflops: f64,
+    /// GFLOP/s of a large matrix product, before and after the embedding.
+    matmul_gflops: (f64, f64),
+    /// Mean tokens per text.
+    mean_tokens: f64,
+}
+
+impl EmbeddingFigures {
+    fn matmul_mean(&self) -> f64 {
+        (self.matmul_gflops.0 + self.matmul_gflops.1) / 2.0
+    }
+}
+
+/// The embedding figures, the matrix-product baseline measured just before and just after.
+async fn measure_embedding(
+    embedder: &LocalMiniLm,
+    texts: &[String],
+    batch_size: usize,
+) -> anyhow::Result<EmbeddingFigures> {
+    let tokens: Vec<usize> = texts.iter().map(|text| embedder.token_count(text)).collect::<Result<_, _>>()?;
+    let flops: f64 = tokens.iter().map(|&count| embedder.forward_flops(count)).sum();
+    let matmul_before = matmul_gflops()?;
+    let (single_rate, batched_rate) = embedding_rates(embedder, texts, batch_size).await?;
+    let matmul_after = matmul_gflops()?;
+    Ok(EmbeddingFigures {
+        single_rate,
+        batched_rate,
+        batched_gflops: flops * batched_rate / texts.len() as f64 / 1e9,
+        matmul_gflops: (matmul_before, matmul_after),
+        mean_tokens: tokens.iter().sum::<usize>() as f64 / texts.len() as f64,
+    })
+}
+
 /// Chunks per second embedding `texts` one call per text (the baseline) and `batch_size` per
 /// call. The two alternate batch by batch over the same texts, so a burst of other work on the
 /// machine slows both alike.
@@ -639,16 +715,66 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load_from(base_figment(None).merge(("database.url", database.app_url())))?;
     let pool = db::connect_lazy(&settings.database)?;
     let admin = database.admin_pool().await?;
-    let keyring = Arc::new(Keyring::from_settings(&settings.crypto)?);
     let local = LocalMiniLm::shared(&settings.embedding.model_dir)?;
-    let agent_embedder = recete_embed::from_settings(&settings.embedding)?;
-    let mut rng = StdRng::seed_from_u64(args.seed);
 
-    // Real vectors: every catalogue sentence and every question, through the real model.
-    let sentences = source_sentences(&dataset);
-    anyhow::ensure!(!sentences.is_empty(), "{} has no product sentences", args.dataset.display());
+    if args.phases.contains(&Phase::Retrieval) {
+        retrieval_phase(&args, &dataset, &pool, &admin, &local).await?;
+    }
+    if args.phases.contains(&Phase::Answers) {
+        answers_phase(&args, &dataset, &settings, &pool, &admin).await?;
+    }
+    if args.phases.contains(&Phase::Embedding) {
+        let texts = chunk_sized_texts(&dataset, args.embed_texts);
+        anyhow::ensure!(!texts.is_empty(), "no product text is {WORDS_PER_CHUNK} words long");
+        let embedder = match args.embed_threads {
+            Some(threads) => local.with_threads(threads),
+            None => local.as_ref().clone(),
+        };
+        let figures = measure_embedding(&embedder, &texts, args.embed_batch).await?;
+        println!(
+            "local embedding, {} texts of {WORDS_PER_CHUNK} words ({:.1} tokens on average): one per call \
+             (baseline) {:.1}/s, batch {} {:.1}/s; ratio {:.2}",
+            texts.len(),
+            figures.mean_tokens,
+            figures.single_rate,
+            args.embed_batch,
+            figures.batched_rate,
+            figures.batched_rate / figures.single_rate
+        );
+        println!(
+            "encoder {:.1} GFLOP/s batched; {MATMUL_SIZE}² matrix product {:.1} GFLOP/s (before {:.1}, after {:.1}); \
+             ratio {:.2}",
+            figures.batched_gflops,
+            figures.matmul_mean(),
+            figures.matmul_gflops.0,
+            figures.matmul_gflops.1,
+            figures.batched_gflops / figures.matmul_mean()
+        );
+    }
+
+    pool.close().await;
+    admin.close().await;
+    drop(database);
+    Ok(())
+}
+
+/// Vectors for the synthetic catalogue: every catalogue sentence and every question through the
+/// real model.
+struct RealVectors {
+    sentences: Vec<SourceSentence>,
+    sentence_vectors: Vec<Vec<f32>>,
+    question_vectors: Vec<Vec<f32>>,
+}
+
+async fn real_vectors(
+    dataset: &Dataset,
+    embedder: &LocalMiniLm,
+    folder: &std::path::Path,
+) -> anyhow::Result<RealVectors> {
+    let sentences = source_sentences(dataset);
+    anyhow::ensure!(!sentences.is_empty(), "{} has no product sentences", folder.display());
     let inputs: Vec<String> = sentences.iter().map(|s| s.embedding_input.clone()).collect();
-    let sentence_vectors = embed_all(local.as_ref(), &inputs).await?;
+    let sentence_vectors = embed_all(embedder, &inputs).await?;
     let questions: Vec<String> = dataset
         .questions
         .answerable
@@ -656,48 +782,36 @@ async fn main() -> anyhow::Result<()> {
         .map(|q| q.question.clone())
         .chain(dataset.questions.refused.iter().map(|q| q.question.clone()))
         .collect();
-    let question_vectors = embed_all(local.as_ref(), &questions).await?;
-    anyhow::ensure!(!question_vectors.is_empty(), "{} has no questions", args.dataset.display());
+    let question_vectors = embed_all(embedder, &questions).await?;
+    anyhow::ensure!(!question_vectors.is_empty(), "{} has no questions", folder.display());
+    Ok(RealVectors { sentences, sentence_vectors, question_vectors })
+}
+
+async fn retrieval_phase(
+    args: &Args,
+    dataset: &Dataset,
+    pool: &PgPool,
+    admin: &PgPool,
+    embedder: &LocalMiniLm,
+) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let RealVectors { sentences, sentence_vectors, question_vectors } =
+        real_vectors(dataset, embedder, &args.dataset).await?;
     let mut queries: Vec<Vec<f32>> = question_vectors.iter().take(args.queries).cloned().collect();
     while queries.len() < args.queries {
         let source = &question_vectors[rng.random_range(0..question_vectors.len())];
         queries.push(perturbed(source, args.noise, &mut rng));
     }
-
-    let conversation =
-        seed_conversation(&pool, &admin, &keyring, &dataset, agent_embedder.as_ref(), settings.embedding.batch_size)
-            .await?;
-    let measured = merchants::create(&pool, "Catalogue Store", "UTC").await?.merchant_id;
+    let measured = merchants::create(pool, "Catalogue Store", "UTC").await?.merchant_id;
     let other_chunks = (args.chunks as f64 * args.other_merchants_share).round() as usize;
     let mut tenants = vec![SyntheticTenant { merchant: measured, products: args.products, chunks: args.chunks }];
     for index in 0..OTHER_MERCHANTS {
-        let merchant = merchants::create(&pool, &format!("Neighbour Store {index}"), "UTC").await?.merchant_id;
+        let merchant = merchants::create(pool, &format!("Neighbour Store {index}"), "UTC").await?.merchant_id;
         let chunks = other_chunks / OTHER_MERCHANTS + usize::from(index < other_chunks % OTHER_MERCHANTS);
         tenants.push(SyntheticTenant { merchant, products: OTHER_MERCHANT_PRODUCTS, chunks });
     }
-    let load = load_synthetic_chunks(&admin, &tenants, &sentences, &sentence_vectors, args.noise, &mut rng).await?;
-    let retrieval_figures = measure_retrieval(&pool, measured, &queries).await?;
-
-    let deps = ConversationDeps {
-        pool: pool.clone(),
-        keyring: keyring.clone(),
-        settings: settings.pools.conversations.clone(),
-        agent: Arc::new(Agent::new(agent_embedder, None, settings.agent.clone())),
-        history_messages: settings.agent.history_messages,
-    };
-    let answerable: Vec<String> = dataset.questions.answerable.iter().map(|q| q.question.clone()).collect();
-    anyhow::ensure!(!answerable.is_empty(), "{} has no answerable questions", args.dataset.display());
-    let messages: Vec<String> = answerable.iter().cycle().take(args.messages + WARMUP_MESSAGES).cloned().collect();
-    let answers = measure_answers(&deps, &admin, &conversation, &messages).await?;
-
-    let texts = chunk_sized_texts(&dataset, args.embed_texts);
-    anyhow::ensure!(!texts.is_empty(), "no product text is {WORDS_PER_CHUNK} words long");
-    let (single_rate, batched_rate) = embedding_rates(&local, &texts, args.embed_batch).await?;
-
-    pool.close().await;
-    admin.close().await;
-    drop(database);
-
+    let load = load_synthetic_chunks(admin, &tenants, &sentences, &sentence_vectors, args.noise, &mut rng).await?;
+    let retrieval_figures = measure_retrieval(pool, measured, &queries).await?;
     println!(
         "knowledge-bench: {} chunks of one merchant ({} products) + {other_chunks} of {OTHER_MERCHANTS} others; \
          vectors = {} real sentence vectors + gaussian noise σ = {} per coordinate",
@@ -738,6 +852,32 @@ async fn main() -> anyhow::Result<()> {
         retrieval_figures.exact_tenth_similarity.mean(),
         retrieval_figures.hnsw_tenth_similarity.mean()
     );
+    Ok(())
+}
+
+async fn answers_phase(
+    args: &Args,
+    dataset: &Dataset,
+    settings: &Settings,
+    pool: &PgPool,
+    admin: &PgPool,
+) -> anyhow::Result<()> {
+    let keyring = Arc::new(Keyring::from_settings(&settings.crypto)?);
+    let agent_embedder = recete_embed::from_settings(&settings.embedding)?;
+    let conversation =
+        seed_conversation(pool, admin, &keyring, dataset, agent_embedder.as_ref(), settings.embedding.batch_size)
+            .await?;
+    let deps = ConversationDeps {
+        pool: pool.clone(),
+        keyring,
+        settings: settings.pools.conversations.clone(),
+        agent: Arc::new(Agent::new(agent_embedder, None, settings.agent.clone())),
+        history_messages: settings.agent.history_messages,
+    };
+    let answerable: Vec<String> = dataset.questions.answerable.iter().map(|q| q.question.clone()).collect();
+    anyhow::ensure!(!answerable.is_empty(), "{} has no answerable questions", args.dataset.display());
+    let messages: Vec<String> = answerable.iter().cycle().take(args.messages + WARMUP_MESSAGES).cloned().collect();
+    let answers = measure_answers(&deps, admin, &conversation, &messages).await?;
     println!("{:<40} {:>6} {:>10} {:>10}", "measure", "n", "p50 ms", "p99 ms");
     print_row("embed one question (baseline)", &answers.embed_question);
     print_row(&format!("  HNSW search, merchant of {} chunks", conversation.chunks), &answers.search);
@@ -751,13 +891,6 @@ async fn main() -> anyhow::Result<()> {
         answers.replies_stored,
         answers.answer.0.len(),
         answers.handed_over
-    );
-    println!(
-        "local embedding, {} texts of {WORDS_PER_CHUNK} words: one per call (baseline) {single_rate:.1}/s, \
-         batch {} {batched_rate:.1}/s; ratio {:.2}",
-        texts.len(),
-        args.embed_batch,
-        batched_rate / single_rate
     );
     anyhow::ensure!(
         answers.replies_stored == answers.answer.0.len(),

@@ -10,6 +10,25 @@ pub(crate) fn by_length(texts: &[String], batch_size: usize) -> Vec<Vec<usize>> 
     order.chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect()
 }
 
+/// `batch` cut into at most `parts` runs of consecutive indices (so each keeps texts of similar
+/// length), as even as can be, none empty.
+pub(crate) fn split(batch: &[usize], parts: usize) -> Vec<Vec<usize>> {
+    if batch.is_empty() {
+        return Vec::new();
+    }
+    let parts = parts.clamp(1, batch.len());
+    let (size, larger) = (batch.len() / parts, batch.len() % parts);
+    let mut start = 0;
+    (0..parts)
+        .map(|part| {
+            let end = start + size + usize::from(part < larger);
+            let run = batch[start..end].to_vec();
+            start = end;
+            run
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +56,14 @@ mod tests {
     #[test]
     fn a_zero_batch_size_still_makes_progress() {
         assert_eq!(by_length(&texts(&[1, 2]), 0), vec![vec![1], vec![0]]);
+    }
+
+    #[test]
+    fn a_batch_splits_into_even_runs_in_order() {
+        assert_eq!(split(&[4, 1, 3, 0, 2], 2), vec![vec![4, 1, 3], vec![0, 2]]);
+        assert_eq!(split(&[7, 8], 4), vec![vec![7], vec![8]]);
+        assert_eq!(split(&[7, 8], 0), vec![vec![7, 8]]);
+        assert!(split(&[], 2).is_empty());
     }
 
     #[test]

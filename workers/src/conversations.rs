@@ -76,10 +76,11 @@ struct ConversationRow {
 
 pub async fn handle_task(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
-    // The question is read by the model before the task is claimed, so no transaction (and no
-    // connection) is held while the model runs; the claim then checks it is still the same text.
+    // The question is read by the model, and the product text searched, before the task is
+    // claimed, so no transaction (and no connection) is held while the model runs; the claim
+    // then checks it is still the same text of the same merchant.
     let understood = match peek_question(task_id, deps).await? {
-        Some(text) => Some(deps.agent.understand(&text).await?),
+        Some((merchant, text)) => Some(deps.agent.prepare(&deps.pool, merchant, &text).await?),
         None => None,
     };
     let mut tx = db::system_tx(&deps.pool).await.context("Failed to begin the task transaction")?;
@@ -237,26 +238,29 @@ async fn mark_inbound(tx: &mut Tx, message_id: Uuid, fields: serde_json::Value) 
     Ok(())
 }
 
-/// The text of the message a pending answer task is about, read without claiming the task: what
-/// the model reads before the claim. `None` when there is nothing to read (the task already
-/// ended, or the message is not text).
-async fn peek_question(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Result<Option<String>> {
+/// The merchant and text of the message a pending answer task is about, read without claiming
+/// the task: what the model reads before the claim. `None` when there is nothing to read (the
+/// task already ended, or the message is not text).
+async fn peek_question(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Result<Option<(MerchantId, String)>> {
     let mut tx = db::system_tx(&deps.pool).await.context("Failed to begin a read of the question")?;
-    let row: Option<(MerchantId, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
-        "SELECT t.merchant_id, m.pii_key_id, m.body_sealed
-         FROM scheduled_tasks t JOIN messages m ON m.id = (t.payload->>'message_id')::uuid
-         WHERE t.id = $1 AND t.kind = $2 AND t.state IN ('pending', 'failed') AND m.direction = 'inbound'",
-    )
-    .bind(task_id)
-    .bind(tasks::ANSWER)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let Some((merchant, payload)) = jobs::peek_task(&mut tx, task_id, tasks::ANSWER).await? else {
+        return Ok(None);
+    };
+    let message_id = jobs::payload_uuid(&payload, "message_id")?;
+    let body: Option<(Option<String>, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT pii_key_id, body_sealed FROM messages WHERE id = $1 AND direction = 'inbound'")
+            .bind(message_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     tx.commit().await?;
-    let Some((merchant, key_id, sealed)) = row else {
+    let Some((key_id, sealed)) = body else {
         return Ok(None);
     };
     // A body that does not open now will not open under the claim either; that path says why.
-    Ok(open_body(&deps.keyring, merchant, key_id.as_deref(), sealed.as_deref()).ok().flatten())
+    Ok(open_body(&deps.keyring, merchant, key_id.as_deref(), sealed.as_deref())
+        .ok()
+        .flatten()
+        .map(|text| (merchant, text)))
 }
 
 fn open_body(

@@ -306,6 +306,29 @@ pub async fn claim_task(tx: &mut Tx, task_id: TaskId) -> anyhow::Result<Option<C
     Ok(Some(ClaimedTask { merchant_id, kind, customer_id, payload }))
 }
 
+/// The merchant and payload of a task of `kind` still waiting to be claimed, read without
+/// locking it, with the transaction then scoped to that merchant: what a job reads to run the
+/// model before its claim, so no transaction is open while the model runs. `None` when the
+/// task has ended or is of another kind.
+pub async fn peek_task(
+    tx: &mut Tx,
+    task_id: TaskId,
+    kind: &str,
+) -> anyhow::Result<Option<(MerchantId, serde_json::Value)>> {
+    let row: Option<(MerchantId, serde_json::Value)> = sqlx::query_as(
+        "SELECT merchant_id, payload FROM scheduled_tasks WHERE id = $1 AND kind = $2 AND state IN ('pending', 'failed')",
+    )
+    .bind(task_id)
+    .bind(kind)
+    .fetch_optional(&mut **tx)
+    .await
+    .context("Failed to read the task")?;
+    if let Some((merchant_id, _)) = &row {
+        db::set_tenant(tx, *merchant_id).await.context("Failed to scope the transaction to the merchant")?;
+    }
+    Ok(row)
+}
+
 /// A uuid field of a task's payload, named in the error when it is missing.
 pub fn payload_uuid(payload: &serde_json::Value, field: &str) -> anyhow::Result<uuid::Uuid> {
     payload

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
+use recete_knowledge::Embedder;
 use recete_knowledge::products;
-use recete_knowledge::{Embedder, store};
+use recete_knowledge::store::{self, EmbeddedSync};
 use recete_scrape::Scraper;
 use recete_shared::config::PoolSettings;
 use recete_shared::db::{self, Tx};
@@ -51,6 +52,9 @@ pub async fn process(job: TaskJob, deps: Data<KnowledgeDeps>, context: Data<JobC
 }
 
 pub async fn handle_task(task_id: TaskId, deps: &KnowledgeDeps) -> anyhow::Result<Outcome> {
+    // An embedding runs the model before the task is claimed, so no transaction (and no lock on
+    // the product's chunks) is held while the model runs; the claim then writes the vectors.
+    let embedded = embed_before_claim(task_id, deps).await?;
     let mut tx = db::system_tx(&deps.pool).await.context("Failed to begin the task transaction")?;
     let Some(task) = jobs::claim_task(&mut tx, task_id).await? else {
         return Ok(Outcome::Skipped);
@@ -61,7 +65,10 @@ pub async fn handle_task(task_id: TaskId, deps: &KnowledgeDeps) -> anyhow::Resul
             let url = task.payload.get("url").and_then(|u| u.as_str()).context("the scrape task has no `url`")?;
             scrape(&mut tx, deps, task.merchant_id, task_id, product_id, url).await?;
         }
-        tasks::EMBED => embed(&mut tx, deps, task.merchant_id, task_id, product_id).await?,
+        tasks::EMBED => {
+            let embedded = embedded.unwrap_or_default();
+            embed(&mut tx, deps, task.merchant_id, task_id, product_id, embedded).await?;
+        }
         other => anyhow::bail!("a `{other}` task reached the knowledge queue"),
     }
     tx.commit().await.context("Failed to commit the task")?;
@@ -101,19 +108,37 @@ async fn scrape(
     }
 }
 
+/// For an embedding task still waiting: what its product needs embedded, planned in a short
+/// read, and those vectors, computed with no transaction open. `None` for another task, or a
+/// product gone.
+async fn embed_before_claim(task_id: TaskId, deps: &KnowledgeDeps) -> anyhow::Result<Option<EmbeddedSync>> {
+    let mut tx = db::system_tx(&deps.pool).await.context("Failed to begin a read of the product")?;
+    let Some((_, payload)) = jobs::peek_task(&mut tx, task_id, tasks::EMBED).await? else {
+        return Ok(None);
+    };
+    let product_id = jobs::payload_uuid(&payload, "product_id")?;
+    let Some(document) = products::load_document(&mut tx, product_id).await? else {
+        return Ok(None);
+    };
+    let planned = store::plan(&mut tx, product_id, &document, deps.embedder.model_name()).await?;
+    tx.commit().await?;
+    Ok(Some(store::embed(planned, deps.embedder.as_ref(), deps.batch_size).await?))
+}
+
 async fn embed(
     tx: &mut Tx,
     deps: &KnowledgeDeps,
     merchant: MerchantId,
     task_id: TaskId,
     product_id: Uuid,
+    embedded: EmbeddedSync,
 ) -> anyhow::Result<()> {
     let Some(document) = products::load_document(tx, product_id).await? else {
         finish(tx, task_id, "cancelled", "the product no longer exists").await?;
         return Ok(());
     };
-    let report =
-        store::sync_product(tx, merchant, product_id, &document, deps.embedder.as_ref(), deps.batch_size).await?;
+    let model = deps.embedder.model_name();
+    let report = store::apply(tx, merchant, product_id, &document, model, embedded).await?;
     metrics::counter!("recete_chunks_embedded_total").increment(report.embedded as u64);
     let reason = format!("{} chunks embedded, {} unchanged, {} removed", report.embedded, report.kept, report.removed);
     finish(tx, task_id, "done", &reason).await?;

@@ -4,17 +4,27 @@
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config, DTYPE};
+use candle_transformers::models::bert::{Config, DTYPE};
 use recete_knowledge::{DIMENSIONS, EmbedError};
 use tokenizers::{Encoding, PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use super::bert::Bert;
 use super::files::{CONFIG_FILE, ModelFiles, TOKENIZER_FILE, WEIGHTS_FILE};
 use super::{MAX_TOKENS, MODEL_NAME};
 use crate::pooling;
 
 pub(crate) struct MiniLmEncoder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
+    shape: Shape,
+}
+
+/// The sizes that decide a forward pass's arithmetic.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    layers: usize,
+    hidden: usize,
+    intermediate: usize,
 }
 
 impl MiniLmEncoder {
@@ -33,7 +43,7 @@ impl MiniLmEncoder {
         let weights = std::fs::read(&files.weights).map_err(|e| files.unreadable(WEIGHTS_FILE, e))?;
         let variables = VarBuilder::from_buffered_safetensors(weights, DTYPE, &Device::Cpu)
             .map_err(|e| files.unreadable(WEIGHTS_FILE, e))?;
-        let model = BertModel::load(variables, &config).map_err(|e| files.unreadable(WEIGHTS_FILE, e))?;
+        let model = Bert::load(variables, &config).map_err(|e| files.unreadable(WEIGHTS_FILE, e))?;
 
         let mut tokenizer = Tokenizer::from_file(&files.tokenizer).map_err(|e| files.unreadable(TOKENIZER_FILE, e))?;
         // The file pads every text to a fixed 128 tokens and cuts there; sentence-transformers
@@ -48,7 +58,33 @@ impl MiniLmEncoder {
             .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..TruncationParams::default() }))
             .map_err(|e| files.unreadable(TOKENIZER_FILE, e))?;
 
-        Ok(Self { model, tokenizer })
+        let shape = Shape {
+            layers: config.num_hidden_layers,
+            hidden: config.hidden_size,
+            intermediate: config.intermediate_size,
+        };
+        Ok(Self { model, tokenizer, shape })
+    }
+
+    /// Tokens of `text` as the model reads it, special tokens included, before padding.
+    pub(crate) fn token_count(&self, text: &str) -> Result<usize, EmbedError> {
+        Ok(self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| EmbedError::Model(format!("tokenizing for {MODEL_NAME}: {e}")))?
+            .len())
+    }
+
+    /// Floating-point operations of the matrix products of one forward pass over `tokens`
+    /// tokens (no padding): per layer and token, the query, key, value and output projections
+    /// (4·h² multiply-adds) and the feed-forward pair (2·h·i); per layer, the attention scores
+    /// and their weighted sum (2·n²·h). A multiply-add counts two.
+    pub(crate) fn forward_flops(&self, tokens: usize) -> f64 {
+        let Shape { layers, hidden, intermediate } = self.shape;
+        let (tokens, hidden, intermediate) = (tokens as f64, hidden as f64, intermediate as f64);
+        let per_token = 4.0 * hidden * hidden + 2.0 * hidden * intermediate;
+        let attention = 2.0 * tokens * tokens * hidden;
+        2.0 * layers as f64 * (tokens * per_token + attention)
     }
 
     /// One unit vector of [`DIMENSIONS`] floats per text, in order.
@@ -69,7 +105,7 @@ impl MiniLmEncoder {
             let token_ids = matrix(Encoding::get_ids)?;
             let type_ids = matrix(Encoding::get_type_ids)?;
             let attention_mask = matrix(Encoding::get_attention_mask)?;
-            let hidden = self.model.forward(&token_ids, &type_ids, Some(&attention_mask))?;
+            let hidden = self.model.forward(&token_ids, &type_ids, &attention_mask)?;
             let pooled = pooling::masked_mean(&hidden, &attention_mask)?;
             pooling::l2_normalize_rows(&pooled)?.to_vec2::<f32>()
         };

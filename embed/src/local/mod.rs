@@ -2,7 +2,11 @@
 //! for the same texts. Inference runs on tokio's blocking threads, one batch at a time, so the
 //! async runtime keeps serving while a product's chunks are embedded, and dropping the future
 //! stops the work after the batch in progress.
+//!
+//! Batches are made of texts of similar length ([`crate::batching`]), each padded only to its
+//! longest text, and each batch is spread over one thread per core.
 
+mod bert;
 mod encoder;
 mod files;
 mod shared;
@@ -34,6 +38,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 32;
 pub struct LocalMiniLm {
     encoder: Arc<MiniLmEncoder>,
     batch_size: usize,
+    /// Threads a batch is spread over: the machine's cores.
+    threads: usize,
 }
 
 impl LocalMiniLm {
@@ -49,7 +55,8 @@ impl LocalMiniLm {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "embedding model loaded"
         );
-        Ok(Self { encoder: Arc::new(encoder), batch_size: DEFAULT_BATCH_SIZE })
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Ok(Self { encoder: Arc::new(encoder), batch_size: DEFAULT_BATCH_SIZE, threads })
     }
 
     /// The process-wide model for `folder`, loaded on the first call (blocking) and shared after.
@@ -59,26 +66,51 @@ impl LocalMiniLm {
 
     /// The same loaded model, run `batch_size` texts at a time (at least 1).
     pub fn with_batch_size(&self, batch_size: usize) -> Self {
-        Self { encoder: Arc::clone(&self.encoder), batch_size: batch_size.max(1) }
+        Self { batch_size: batch_size.max(1), ..self.clone() }
+    }
+
+    /// The same loaded model, each batch spread over `threads` threads (at least 1).
+    pub fn with_threads(&self, threads: usize) -> Self {
+        Self { threads: threads.max(1), ..self.clone() }
     }
 
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }
 
+    /// Tokens the model reads for `text`, special tokens included, before padding.
+    pub fn token_count(&self, text: &str) -> Result<usize, EmbedError> {
+        self.encoder.token_count(text)
+    }
+
+    /// Floating-point operations of the model's matrix products for one text of `tokens`
+    /// tokens: the useful work of embedding it, against which a throughput becomes FLOP/s.
+    pub fn forward_flops(&self, tokens: usize) -> f64 {
+        self.encoder.forward_flops(tokens)
+    }
+
     async fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let started = Instant::now();
         let mut vectors = vec![Vec::new(); texts.len()];
         for batch in batching::by_length(texts, self.batch_size) {
-            let batch_texts: Vec<String> = batch.iter().map(|&index| texts[index].clone()).collect();
-            let encoder = Arc::clone(&self.encoder);
-            let embedded = tokio::task::spawn_blocking(move || encoder.embed_batch(batch_texts))
-                .await
-                .map_err(|e| EmbedError::Model(format!("{MODEL_NAME} inference did not finish: {e}")))??;
-            if embedded.len() != batch.len() {
-                return Err(EmbedError::Count { expected: batch.len(), got: embedded.len() });
-            }
-            for (index, vector) in batch.into_iter().zip(embedded) {
+            // candle runs element-wise operations on the calling thread and only matrix
+            // products on all cores: a batch split over one thread per core keeps every core
+            // busy in between.
+            let parts = batching::split(&batch, self.threads);
+            let runs = parts.into_iter().map(|part| {
+                let part_texts: Vec<String> = part.iter().map(|&index| texts[index].clone()).collect();
+                let encoder = Arc::clone(&self.encoder);
+                async move {
+                    let embedded = tokio::task::spawn_blocking(move || encoder.embed_batch(part_texts))
+                        .await
+                        .map_err(|e| EmbedError::Model(format!("{MODEL_NAME} inference did not finish: {e}")))??;
+                    if embedded.len() != part.len() {
+                        return Err(EmbedError::Count { expected: part.len(), got: embedded.len() });
+                    }
+                    Ok(part.into_iter().zip(embedded))
+                }
+            });
+            for (index, vector) in futures::future::try_join_all(runs).await?.into_iter().flatten() {
                 vectors[index] = vector;
             }
         }

@@ -7,6 +7,7 @@ mod languages;
 mod model;
 mod products;
 mod scrape;
+mod transactions;
 
 use figment::Figment;
 use recete_shared::ids::MerchantId;
