@@ -69,22 +69,6 @@ impl ApiError {
         Self::Unavailable { detail: detail.into(), retry_after: RETRY_AFTER }
     }
 
-    /// A database error: unreachable means 503 (the sender retries), anything else is ours (500).
-    pub fn from_database(error: sqlx::Error) -> Self {
-        if recete_shared::db::is_unavailable(&error) {
-            tracing::warn!(error = %error, "database unavailable");
-            return Self::unavailable("the database is unavailable; retry later");
-        }
-        // Text PostgreSQL cannot store (a NUL character, an invalid byte sequence) is the
-        // client's input, not our fault, wherever a handler let it through.
-        if let sqlx::Error::Database(db) = &error
-            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
-        {
-            return Self::BadRequest("text must not contain NUL characters or invalid UTF-8".into());
-        }
-        Self::Internal(error.into())
-    }
-
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
@@ -104,6 +88,25 @@ impl ApiError {
             }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
         }
+    }
+}
+
+/// A database error: unreachable means 503 (the sender retries), anything else is ours (500), so
+/// handlers write `?` on every query.
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        if recete_shared::db::is_unavailable(&error) {
+            tracing::warn!(error = %error, "database unavailable");
+            return Self::unavailable("the database is unavailable; retry later");
+        }
+        // Text PostgreSQL cannot store (a NUL character, an invalid byte sequence) is the
+        // client's input, not our fault, wherever a handler let it through.
+        if let sqlx::Error::Database(db) = &error
+            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return Self::BadRequest("text must not contain NUL characters or invalid UTF-8".into());
+        }
+        Self::Internal(error.into())
     }
 }
 

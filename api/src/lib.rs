@@ -7,7 +7,8 @@
 //! - [`startup`]: [`Application`], which binds, serves and shuts down.
 //! - [`webhooks`]: one module per sender, plus the signature header parsers.
 //! - [`merchant`]: the merchant API, authenticated by [`auth`], documented by [`openapi`]
-//!   (`/openapi.json`, `/docs`).
+//!   (`/openapi.json`, `/docs`); each handler's database work is one [`tenant_tx`] transaction,
+//!   committed when it answers with success.
 //! - [`health`]: `/healthz`, `/livez`, `/readyz`, `/metrics`.
 //! - [`demo_pages`]: the demo store's product pages (`/demo/products/...`), development only.
 //! - [`error`]: the problem-details error type.
@@ -31,6 +32,7 @@ pub mod request_timeout;
 pub mod security_headers;
 pub mod startup;
 pub mod state;
+pub mod tenant_tx;
 pub mod webhooks;
 
 pub use startup::{Application, Dependencies};
