@@ -36,7 +36,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Unavailable { detail: String, retry_after: Duration },
     /// A rate limit refused the request; renders `Retry-After`, `RateLimit-Policy` and `RateLimit`.
-    #[error("{}", crate::rate_limit::refusal_detail(.0))]
+    #[error("{}", crate::rate_limit_headers::refusal_detail(.0))]
     TooManyRequests(recete_shared::rate_limit::LimitStatus),
     /// A bound on work in progress (such as concurrent uploads) is reached; renders `Retry-After`.
     #[error("{detail}")]
@@ -149,7 +149,7 @@ impl IntoResponse for ApiError {
         }
         if let Self::TooManyRequests(limit) = &self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(limit.wait_secs()));
-            crate::rate_limit::insert_headers(headers, limit);
+            crate::rate_limit_headers::insert_headers(headers, limit);
         }
         response
     }

@@ -13,7 +13,8 @@
 //! - [`demo_pages`]: the demo store's product pages (`/demo/products/...`), development only.
 //! - [`error`]: the problem-details error type.
 //! - [`body`], [`request_id`], [`http_metrics`]: extractors and middleware.
-//! - [`rate_limit`]: quotas per client address, API key, merchant and webhook sender.
+//! - [`rate_limit`]: quotas per client address, API key, merchant and webhook sender;
+//!   [`rate_limit_headers`]: the headers and words that tell a client where it stands.
 //! - [`security_headers`]: `nosniff`, `no-store`, HSTS and content security policies.
 #![forbid(unsafe_code)]
 
@@ -25,8 +26,10 @@ pub mod extract;
 pub mod health;
 pub mod http_metrics;
 pub mod merchant;
+pub mod metrics_token;
 pub mod openapi;
 pub mod rate_limit;
+pub mod rate_limit_headers;
 pub mod request_id;
 pub mod request_timeout;
 pub mod security_headers;

@@ -8,7 +8,6 @@
 //! address (the product-page guard, checked here and again at every connection). Changes need
 //! the `admin` scope: an endpoint receives the merchant's data.
 
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -38,6 +37,7 @@ use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::extract::Path;
 use crate::state::AppState;
+pub use crate::state::WebhookPolicy;
 use crate::tenant_tx::TenantTx;
 
 /// The payloads of the events, for the OpenAPI document: every delivery's body is an
@@ -67,17 +67,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_secret))
         .routes(routes!(list_deliveries))
         .routes(routes!(retry_delivery))
-}
-
-/// What the API needs of `webhooks.*`.
-#[derive(Debug, Clone)]
-pub struct WebhookPolicy {
-    /// Production: only `https` endpoints.
-    pub require_https: bool,
-    /// Tests only: loopback endpoints (and plain http) allowed.
-    pub allow_loopback: bool,
-    pub lookup_timeout: Duration,
-    pub secret_overlap: chrono::Duration,
 }
 
 /// An endpoint, without its secret.
@@ -512,6 +501,8 @@ async fn record_audit(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn policy(require_https: bool) -> WebhookPolicy {
