@@ -13,7 +13,6 @@ use axum::http::Method;
 use axum::http::request::Parts;
 use recete_shared::api_keys::{self, Scope, ScopeSet};
 use recete_shared::crypto::sha256;
-use recete_shared::db;
 use recete_shared::ids::{ApiKeyId, MerchantId};
 use recete_shared::rate_limit::RateLimiter;
 use sqlx::PgPool;
@@ -28,19 +27,6 @@ pub struct Merchant {
     pub api_key_id: ApiKeyId,
     /// What the key may do; the route's own scope is already checked.
     pub scopes: ScopeSet,
-}
-
-impl Merchant {
-    /// A transaction that sees and writes only this merchant's rows: how every merchant handler
-    /// touches the database.
-    pub async fn transaction(&self, pool: &PgPool) -> Result<db::Tx, ApiError> {
-        db::tenant_tx(pool, self.merchant_id).await.map_err(ApiError::from_database)
-    }
-}
-
-/// Commits a merchant handler's transaction; an unreachable database is a 503 like any other.
-pub async fn commit(tx: db::Tx) -> Result<(), ApiError> {
-    tx.commit().await.map_err(ApiError::from_database)
 }
 
 /// The scope a merchant route needs: credentials (API keys, and changes to integrations and
@@ -76,6 +62,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Authenticated (and charged) once per request, however many extractors ask.
+        if let Some(merchant) = parts.extensions.get::<Self>() {
+            return Ok(*merchant);
+        }
         let Some(key) = presented_key(parts) else {
             return Err(ApiError::Unauthorized(
                 "send the API key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`".into(),
@@ -88,7 +78,7 @@ where
         }
         let hash = sha256(key.as_bytes());
         let pool = PgPool::from_ref(state);
-        let found = api_keys::authenticate(&pool, &hash).await.map_err(ApiError::from_database)?;
+        let found = api_keys::authenticate(&pool, &hash).await?;
         let Some(found) = found.filter(|found| bool::from(found.key_hash.as_slice().ct_eq(&hash[..]))) else {
             return Err(ApiError::Unauthorized("the API key is not valid, revoked or expired".into()));
         };
@@ -103,7 +93,9 @@ where
                 held.join(", ")
             )));
         }
-        Ok(Self { merchant_id: found.merchant_id, api_key_id: found.id, scopes: found.scopes })
+        let merchant = Self { merchant_id: found.merchant_id, api_key_id: found.id, scopes: found.scopes };
+        parts.extensions.insert(merchant);
+        Ok(merchant)
     }
 }
 

@@ -36,7 +36,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Unavailable { detail: String, retry_after: Duration },
     /// A rate limit refused the request; renders `Retry-After`, `RateLimit-Policy` and `RateLimit`.
-    #[error("{}", crate::rate_limit::refusal_detail(.0))]
+    #[error("{}", crate::rate_limit_headers::refusal_detail(.0))]
     TooManyRequests(recete_shared::rate_limit::LimitStatus),
     /// A bound on work in progress (such as concurrent uploads) is reached; renders `Retry-After`.
     #[error("{detail}")]
@@ -69,22 +69,6 @@ impl ApiError {
         Self::Unavailable { detail: detail.into(), retry_after: RETRY_AFTER }
     }
 
-    /// A database error: unreachable means 503 (the sender retries), anything else is ours (500).
-    pub fn from_database(error: sqlx::Error) -> Self {
-        if recete_shared::db::is_unavailable(&error) {
-            tracing::warn!(error = %error, "database unavailable");
-            return Self::unavailable("the database is unavailable; retry later");
-        }
-        // Text PostgreSQL cannot store (a NUL character, an invalid byte sequence) is the
-        // client's input, not our fault, wherever a handler let it through.
-        if let sqlx::Error::Database(db) = &error
-            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
-        {
-            return Self::BadRequest("text must not contain NUL characters or invalid UTF-8".into());
-        }
-        Self::Internal(error.into())
-    }
-
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
@@ -104,6 +88,25 @@ impl ApiError {
             }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
         }
+    }
+}
+
+/// A database error: unreachable means 503 (the sender retries), anything else is ours (500), so
+/// handlers write `?` on every query.
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        if recete_shared::db::is_unavailable(&error) {
+            tracing::warn!(error = %error, "database unavailable");
+            return Self::unavailable("the database is unavailable; retry later");
+        }
+        // Text PostgreSQL cannot store (a NUL character, an invalid byte sequence) is the
+        // client's input, not our fault, wherever a handler let it through.
+        if let sqlx::Error::Database(db) = &error
+            && matches!(db.code().as_deref(), Some("22021" | "22P05"))
+        {
+            return Self::BadRequest("text must not contain NUL characters or invalid UTF-8".into());
+        }
+        Self::Internal(error.into())
     }
 }
 
@@ -146,7 +149,7 @@ impl IntoResponse for ApiError {
         }
         if let Self::TooManyRequests(limit) = &self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(limit.wait_secs()));
-            crate::rate_limit::insert_headers(headers, limit);
+            crate::rate_limit_headers::insert_headers(headers, limit);
         }
         response
     }

@@ -19,24 +19,28 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or_default();
-        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer).map(Query).map_err(|error| {
-            let path = error.path().to_string();
-            let message = error.into_inner().to_string();
-            if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
-                return ApiError::InvalidField { field: field.to_owned(), detail: "is required".into() };
-            }
-            if let Some(field) = message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()) {
-                return ApiError::InvalidField {
-                    field: field.to_owned(),
-                    detail: "is not a parameter of this endpoint".into(),
-                };
-            }
-            let field = if path == "." { "query".to_owned() } else { path };
-            ApiError::InvalidField { field, detail: message }
-        })
+        parse_query(parts.uri.query().unwrap_or_default()).map(Query)
     }
+}
+
+/// A query string into `T`; an unknown, malformed or out-of-range parameter is a 422 naming it.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+            return ApiError::InvalidField { field: field.to_owned(), detail: "is required".into() };
+        }
+        if let Some(field) = message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()) {
+            return ApiError::InvalidField {
+                field: field.to_owned(),
+                detail: "is not a parameter of this endpoint".into(),
+            };
+        }
+        let field = if path == "." { "query".to_owned() } else { path };
+        ApiError::InvalidField { field, detail: message }
+    })
 }
 
 /// Path parameters into `T`; a malformed id is a 422 naming the parameter, so a typo is told

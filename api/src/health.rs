@@ -6,53 +6,21 @@
 //! ([`operator_routes`], on `ops.listen`), or on the public listener to a request carrying
 //! `Authorization: Bearer <api.metrics_token>` when that token is set.
 
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
 
 use crate::error::ApiError;
+pub use crate::metrics_token::MetricsToken;
 use crate::state::{AppState, Draining};
-
-/// `api.metrics_token`: what opens `/metrics` and the detailed `/readyz` on the public listener.
-#[derive(Clone, Default)]
-pub struct MetricsToken(Option<Arc<SecretString>>);
-
-impl MetricsToken {
-    /// An empty token means none: nothing is opened publicly.
-    pub fn new(token: &SecretString) -> Self {
-        let set = !token.expose_secret().trim().is_empty();
-        Self(set.then(|| Arc::new(token.clone())))
-    }
-
-    fn is_set(&self) -> bool {
-        self.0.is_some()
-    }
-
-    /// Whether the request carries the token (compared in constant time).
-    fn admits(&self, headers: &HeaderMap) -> bool {
-        let Some(token) = &self.0 else {
-            return false;
-        };
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .unwrap_or_default();
-        bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes()))
-    }
-}
 
 pub async fn live() -> Json<serde_json::Value> {
     Json(json!({ "status": "alive" }))

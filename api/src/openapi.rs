@@ -19,6 +19,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::Problem;
 use crate::merchant;
 use crate::state::AppState;
+use crate::tenant_tx;
 
 pub const DOCUMENT_PATH: &str = "/openapi.json";
 pub const DOCS_PATH: &str = "/docs";
@@ -46,6 +47,7 @@ pub fn merchant_api() -> Router<AppState> {
     let (router, mut document) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(merchant::routes()).split_for_parts();
     complete(&mut document);
+    let router = router.layer(axum::middleware::from_fn(tenant_tx::commit_on_success));
     router.merge(SwaggerUi::new(DOCS_PATH).url(DOCUMENT_PATH, document))
 }
 

@@ -24,17 +24,15 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use recete_shared::ids::{ApiKeyId, MerchantId};
 use recete_shared::rate_limit::{self, Limit, LimitStatus, RateLimiter};
 
 use crate::error::ApiError;
+pub use crate::rate_limit_headers::{RATELIMIT, RATELIMIT_POLICY, insert_headers};
 use crate::state::AppState;
-
-pub const RATELIMIT: &str = "ratelimit";
-pub const RATELIMIT_POLICY: &str = "ratelimit-policy";
 
 /// Meta's phone number ids are numeric; only such ids name a quota, so no body can make keys of
 /// arbitrary names.
@@ -185,38 +183,8 @@ pub async fn charge_api_key(
     Ok(())
 }
 
-/// `RateLimit-Policy: "ip";q=100;w=60` and `RateLimit: "ip";r=42;t=1`: the quota, what is left
-/// of it now, and the seconds until one more request is earned (on a refusal, the same as
-/// `Retry-After`).
-pub fn insert_headers(headers: &mut HeaderMap, status: &LimitStatus) {
-    let name = status.kind.as_str();
-    let policy = format!("\"{name}\";q={};w={}", status.quota.quantity, status.quota.window.as_secs());
-    let current = format!("\"{name}\";r={};t={}", status.available, status.wait_secs());
-    for (header, value) in [(RATELIMIT_POLICY, policy), (RATELIMIT, current)] {
-        if let Ok(value) = HeaderValue::try_from(value) {
-            headers.insert(header, value);
-        }
-    }
-}
-
-/// The problem detail of a 429: which quota, how large, and when to retry.
-pub fn refusal_detail(status: &LimitStatus) -> String {
-    format!(
-        "rate limit `{}` exceeded: at most {} requests per {} seconds per {}; retry in {} seconds",
-        status.kind.as_str(),
-        status.quota.quantity,
-        status.quota.window.as_secs(),
-        status.kind.counted_per(),
-        status.wait_secs()
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use recete_shared::rate_limit::{LimitKind, Quota};
-
     use super::*;
 
     #[test]
@@ -235,24 +203,6 @@ mod tests {
         for path in ["/healthz", "/livez", "/readyz", "/metrics"] {
             assert!(matches!(subject(&Method::GET, path), Subject::Unlimited), "{path}");
         }
-    }
-
-    #[test]
-    fn headers_follow_the_structured_field_syntax() {
-        let status = LimitStatus {
-            kind: LimitKind::Ip,
-            quota: Quota { quantity: 100, window: Duration::from_secs(60) },
-            refused: true,
-            available: 0,
-            wait: Duration::from_millis(11_200),
-        };
-        let mut headers = HeaderMap::new();
-        insert_headers(&mut headers, &status);
-        assert_eq!(headers[RATELIMIT_POLICY], "\"ip\";q=100;w=60");
-        assert_eq!(headers[RATELIMIT], "\"ip\";r=0;t=12");
-        let detail = refusal_detail(&status);
-        assert!(detail.contains("`ip`") && detail.contains("100 requests per 60 seconds"), "{detail}");
-        assert!(detail.ends_with("retry in 12 seconds"), "{detail}");
     }
 
     #[test]

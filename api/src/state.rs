@@ -1,5 +1,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::extract::FromRef;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -29,13 +30,13 @@ pub struct AppState {
     pub default_key_expiry_days: u32,
     pub metrics: PrometheusHandle,
     /// Opens `/metrics` and the detailed `/readyz` on the public listener (`api.metrics_token`).
-    pub metrics_token: crate::health::MetricsToken,
+    pub metrics_token: crate::metrics_token::MetricsToken,
     pub draining: Draining,
     pub rate_limiter: Arc<RateLimiter>,
     /// What webhook endpoint URLs may be, and how long a rotated secret overlaps.
-    pub webhooks: crate::merchant::webhook_endpoints::WebhookPolicy,
+    pub webhooks: WebhookPolicy,
     /// The live event streams of this process.
-    pub event_streams: crate::merchant::event_stream::EventStreams,
+    pub event_streams: recete_shared::merchant_events::live::LiveStreams,
 }
 
 /// Set once shutdown starts, so readiness fails at once and load balancers stop sending work.
@@ -50,4 +51,15 @@ impl Draining {
     pub fn is_draining(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
+}
+
+/// What the API needs of `webhooks.*`.
+#[derive(Debug, Clone)]
+pub struct WebhookPolicy {
+    /// Production: only `https` endpoints.
+    pub require_https: bool,
+    /// Tests only: loopback endpoints (and plain http) allowed.
+    pub allow_loopback: bool,
+    pub lookup_timeout: Duration,
+    pub secret_overlap: chrono::Duration,
 }

@@ -19,7 +19,16 @@ use crate::outcome::{AnswerOutcome, ToolRecord, ToolRecordOutcome};
 use crate::prompt::{self, AnswerRequest};
 use crate::tools::{self, Rejection, ToolCall, ToolHost, tool_definitions};
 
-pub(crate) async fn run<H: ToolHost>(model: &ChatModel, request: &AnswerRequest<'_>, host: &H) -> AnswerOutcome {
+impl ChatModel {
+    /// Answers `request.question` from `request.context`, running the model's tool calls through
+    /// `tools`. Never fails outright: every way of not answering is an [`AnswerOutcome`] variant,
+    /// so the caller can decide between a retry, a hand-over and a fallback answer.
+    pub async fn answer<H: ToolHost>(&self, request: &AnswerRequest<'_>, tools: &H) -> AnswerOutcome {
+        run(self, request, tools).await
+    }
+}
+
+async fn run<H: ToolHost>(model: &ChatModel, request: &AnswerRequest<'_>, host: &H) -> AnswerOutcome {
     let mut chat = CreateChatCompletionRequest {
         model: model.model.clone(),
         messages: prompt::messages(request),

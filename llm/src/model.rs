@@ -2,18 +2,14 @@
 
 use recete_shared::config::LlmSettings;
 
-use crate::chat_loop;
 use crate::error::LlmError;
-use crate::outcome::AnswerOutcome;
-use crate::prompt::AnswerRequest;
-use crate::tools::ToolHost;
 use crate::transport::Transport;
 
 /// Highest sampling temperature OpenAI-compatible endpoints accept.
 const MAX_TEMPERATURE: f32 = 2.0;
 
-/// An OpenAI-compatible chat model that answers from given sources with tools. Cheap to clone:
-/// clones share one connection pool.
+/// An OpenAI-compatible chat model that answers from given sources with tools
+/// ([`ChatModel::answer`], in the model loop). Cheap to clone: clones share one connection pool.
 #[derive(Clone, Debug)]
 pub struct ChatModel {
     pub(crate) transport: Transport,
@@ -49,12 +45,5 @@ impl ChatModel {
 
     pub fn model(&self) -> &str {
         &self.model
-    }
-
-    /// Answers `request.question` from `request.context`, running the model's tool calls through
-    /// `tools`. Never fails outright: every way of not answering is an [`AnswerOutcome`] variant,
-    /// so the caller can decide between a retry, a hand-over and a fallback answer.
-    pub async fn answer<H: ToolHost>(&self, request: &AnswerRequest<'_>, tools: &H) -> AnswerOutcome {
-        chat_loop::run(self, request, tools).await
     }
 }

@@ -4,8 +4,10 @@
 //! and `crypto.lookup_keys` afterwards. Safe to interrupt and to run again: each batch takes only
 //! rows still under another key.
 //!
-//! Every table is a [`Pass`]: a query for rows not yet under the active key, a rewrite of one
-//! row, and an update. One loop runs them all.
+//! Every table's sealed columns are one entry of [`sealed_columns`], from which its [`Pass`] is
+//! made: a query for rows not yet under the active key, a rewrite of one row, and an update. The
+//! few passes of another shape (texts inside task payloads, lookup hashes) are written out in
+//! [`other_passes`]. One loop runs them all.
 
 use serde::Serialize;
 use sqlx::PgPool;
@@ -86,23 +88,109 @@ struct Rewritten {
 
 type RowError = Box<dyn std::error::Error + Send + Sync>;
 
-struct Pass {
-    table: &'static str,
-    target: Target,
-    /// Up to `$2` [`Row`]s not under key `$1`, locked, skipping rows locked by others.
-    select: &'static str,
-    /// Writes one rewritten row, read from the relation `new` ([`new_values`]).
-    update: &'static str,
-    rewrite: fn(&Keyring, &Row) -> Result<Rewritten, RowError>,
-    counter: fn(&mut RotationReport) -> &mut u64,
-}
-
 /// The parameters of every update as one relation `new`.
 macro_rules! new_values {
     () => {
         "(SELECT $1::uuid AS row_id, $2::bigint AS part, $3::text AS key_id, $4::bytea[] AS sealed,
                  $5::jsonb AS payload) AS new"
     };
+}
+
+/// One run over a table: which rows, how each is rewritten, and where the count goes.
+struct Pass {
+    table: &'static str,
+    target: Target,
+    /// Up to `$2` [`Row`]s not under key `$1`, locked, skipping rows locked by others.
+    select: String,
+    /// Writes one rewritten row, read from the relation `new` ([`new_values`]).
+    update: String,
+    rewrite: Rewrite,
+    counter: Counter,
+}
+
+/// Columns of one table sealed under one key id column: their pass re-seals the rows whose key
+/// id is not the active key's.
+struct SealedColumns {
+    table: &'static str,
+    /// The column naming the key the values are sealed with.
+    key_id: &'static str,
+    /// The sealed columns, in the order the rewrite sees them as [`Row::sealed`].
+    sealed: &'static [&'static str],
+    /// The row's id, and the second column of a two-column key.
+    id: &'static str,
+    part: Option<&'static str>,
+    /// What the sealing context needs beyond the merchant ([`Row::scope`], [`Row::label`]).
+    scope: Option<&'static str>,
+    label: Option<&'static str>,
+    /// Only rows holding a value: the column may be empty, and an empty row has nothing to move.
+    only_filled: bool,
+    rewrite: Rewrite,
+    counter: Counter,
+}
+
+type Counter = fn(&mut RotationReport) -> &mut u64;
+type Rewrite = fn(&Keyring, &Row) -> Result<Rewritten, RowError>;
+
+impl SealedColumns {
+    /// Columns of a table keyed by `id`, sealed with no context beyond the merchant and the row.
+    fn new(
+        table: &'static str,
+        key_id: &'static str,
+        sealed: &'static [&'static str],
+        rewrite: Rewrite,
+        counter: Counter,
+    ) -> Self {
+        Self {
+            table,
+            key_id,
+            sealed,
+            id: "id",
+            part: None,
+            scope: None,
+            label: None,
+            only_filled: false,
+            rewrite,
+            counter,
+        }
+    }
+
+    /// A table keyed by two columns.
+    fn keyed_by(self, id: &'static str, part: &'static str) -> Self {
+        Self { id, part: Some(part), ..self }
+    }
+
+    /// Columns whose sealing context names a uuid (`scope`) and a text (`label`) of the row.
+    fn context(self, scope: &'static str, label: &'static str) -> Self {
+        Self { scope: Some(scope), label: Some(label), ..self }
+    }
+
+    /// Only rows whose (first) sealed column holds a value.
+    fn only_filled(self) -> Self {
+        Self { only_filled: true, ..self }
+    }
+
+    fn pass(&self) -> Pass {
+        let Self { table, key_id, sealed, id, part, .. } = self;
+        let filled = if self.only_filled { format!("{} IS NOT NULL AND ", sealed[0]) } else { String::new() };
+        let select = format!(
+            "SELECT {id} AS row_id, {}::bigint AS part, merchant_id, {}::uuid AS scope, {}::text AS label,
+                    {key_id} AS key_id, ARRAY[{}] AS sealed, NULL::jsonb AS payload
+             FROM {table} WHERE {filled}{key_id} <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
+            part.unwrap_or("0"),
+            self.scope.unwrap_or("NULL"),
+            self.label.unwrap_or("NULL"),
+            sealed.join(", "),
+        );
+        let values: Vec<String> =
+            sealed.iter().enumerate().map(|(index, column)| format!("{column} = new.sealed[{}]", index + 1)).collect();
+        let same_part = part.map(|part| format!(" AND {part} = new.part")).unwrap_or_default();
+        let update = format!(
+            "UPDATE {table} SET {key_id} = new.key_id, {} FROM {} WHERE {id} = new.row_id{same_part}",
+            values.join(", "),
+            new_values!(),
+        );
+        Pass { table, target: Target::Sealing, select, update, rewrite: self.rewrite, counter: self.counter }
+    }
 }
 
 /// Each value of the row, re-sealed with the active key under the context for its position.
@@ -206,207 +294,108 @@ fn import_error_lookups(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowEr
     Ok(Rewritten { values: lookups.into_iter().map(Some).collect(), payload: None })
 }
 
-const PASSES: [Pass; 13] = [
-    Pass {
-        table: "integrations",
-        target: Target::Sealing,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        secret_key_id AS key_id, ARRAY[secret_sealed] AS sealed, NULL::jsonb AS payload
-                 FROM integrations WHERE secret_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE integrations SET secret_key_id = new.key_id, secret_sealed = new.sealed[1] FROM ",
-            new_values!(),
-            " WHERE id = new.row_id"
+/// Every table's sealed columns under one key id column.
+fn sealed_columns() -> [SealedColumns; 10] {
+    use SealedColumns as Columns;
+    [
+        Columns::new("integrations", "secret_key_id", &["secret_sealed"], integration_secret, |r| &mut r.integrations),
+        // A secret rotated out of an integration still verifies during its overlap.
+        Columns::new("integrations", "previous_secret_key_id", &["previous_secret_sealed"], integration_secret, |r| {
+            &mut r.integrations
+        }),
+        Columns::new("webhook_endpoints", "secret_key_id", &["secret_sealed"], webhook_secret, |r| {
+            &mut r.webhook_endpoints
+        }),
+        // A secret rotated out of an endpoint still signs during its overlap.
+        Columns::new("webhook_endpoints", "previous_secret_key_id", &["previous_secret_sealed"], webhook_secret, |r| {
+            &mut r.webhook_endpoints
+        }),
+        Columns::new(
+            "customers",
+            "pii_key_id",
+            &["phone_sealed", "email_sealed", "name_sealed"],
+            customer_fields,
+            |r| &mut r.customers,
         ),
-        rewrite: integration_secret,
-        counter: |report| &mut report.integrations,
-    },
-    // A secret rotated out of an integration still verifies during its overlap.
-    Pass {
-        table: "integrations",
-        target: Target::Sealing,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        previous_secret_key_id AS key_id, ARRAY[previous_secret_sealed] AS sealed,
-                        NULL::jsonb AS payload
-                 FROM integrations WHERE previous_secret_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE integrations SET previous_secret_key_id = new.key_id, previous_secret_sealed = new.sealed[1] FROM ",
-            new_values!(),
-            " WHERE id = new.row_id"
-        ),
-        rewrite: integration_secret,
-        counter: |report| &mut report.integrations,
-    },
-    Pass {
-        table: "webhook_endpoints",
-        target: Target::Sealing,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        secret_key_id AS key_id, ARRAY[secret_sealed] AS sealed, NULL::jsonb AS payload
-                 FROM webhook_endpoints WHERE secret_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE webhook_endpoints SET secret_key_id = new.key_id, secret_sealed = new.sealed[1] FROM ",
-            new_values!(),
-            " WHERE id = new.row_id"
-        ),
-        rewrite: webhook_secret,
-        counter: |report| &mut report.webhook_endpoints,
-    },
-    // A secret rotated out of an endpoint still signs during its overlap.
-    Pass {
-        table: "webhook_endpoints",
-        target: Target::Sealing,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        previous_secret_key_id AS key_id, ARRAY[previous_secret_sealed] AS sealed,
-                        NULL::jsonb AS payload
-                 FROM webhook_endpoints WHERE previous_secret_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE webhook_endpoints SET previous_secret_key_id = new.key_id, previous_secret_sealed = new.sealed[1] FROM ",
-            new_values!(),
-            " WHERE id = new.row_id"
-        ),
-        rewrite: webhook_secret,
-        counter: |report| &mut report.webhook_endpoints,
-    },
-    Pass {
-        table: "customers",
-        target: Target::Sealing,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        pii_key_id AS key_id, ARRAY[phone_sealed, email_sealed, name_sealed] AS sealed,
-                        NULL::jsonb AS payload
-                 FROM customers WHERE pii_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE customers SET pii_key_id = new.key_id, phone_sealed = new.sealed[1], email_sealed = new.sealed[2],
-                    name_sealed = new.sealed[3] FROM ",
-            new_values!(),
-            " WHERE id = new.row_id"
-        ),
-        rewrite: customer_fields,
-        counter: |report| &mut report.customers,
-    },
-    Pass {
-        table: "external_events",
-        target: Target::Sealing,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, integration_id AS scope, dedup_key AS label,
-                        key_id, ARRAY[payload_sealed, normalized_sealed] AS sealed, NULL::jsonb AS payload
-                 FROM external_events WHERE key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE external_events SET key_id = new.key_id, payload_sealed = new.sealed[1],
-                    normalized_sealed = new.sealed[2] FROM ",
-            new_values!(),
-            " WHERE id = new.row_id"
-        ),
-        rewrite: external_event,
-        counter: |report| &mut report.external_events,
-    },
-    Pass {
-        table: "messages",
-        target: Target::Sealing,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        pii_key_id AS key_id, ARRAY[body_sealed] AS sealed, NULL::jsonb AS payload
-                 FROM messages WHERE body_sealed IS NOT NULL AND pii_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE messages SET pii_key_id = new.key_id, body_sealed = new.sealed[1] FROM ",
-            new_values!(),
-            " WHERE id = new.row_id"
-        ),
-        rewrite: message_body,
-        counter: |report| &mut report.messages,
-    },
-    Pass {
-        table: "import_chunks",
-        target: Target::Sealing,
-        select: "SELECT import_id AS row_id, seq::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        key_id, ARRAY[data_sealed] AS sealed, NULL::jsonb AS payload
-                 FROM import_chunks WHERE key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE import_chunks SET key_id = new.key_id, data_sealed = new.sealed[1] FROM ",
-            new_values!(),
-            " WHERE import_id = new.row_id AND seq = new.part"
-        ),
-        rewrite: import_chunk,
-        counter: |report| &mut report.import_chunks,
-    },
-    Pass {
-        table: "import_errors",
-        target: Target::Sealing,
-        select: "SELECT import_id AS row_id, line AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        pii_key_id AS key_id, ARRAY[row_sealed] AS sealed, NULL::jsonb AS payload
-                 FROM import_errors
-                 WHERE row_sealed IS NOT NULL AND pii_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE import_errors SET pii_key_id = new.key_id, row_sealed = new.sealed[1] FROM ",
-            new_values!(),
-            " WHERE import_id = new.row_id AND line = new.part"
-        ),
-        rewrite: import_error_row,
-        counter: |report| &mut report.import_errors,
-    },
-    Pass {
-        table: "privacy_requests",
-        target: Target::Sealing,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        document_key_id AS key_id, ARRAY[document_sealed] AS sealed, NULL::jsonb AS payload
-                 FROM privacy_requests
-                 WHERE document_sealed IS NOT NULL AND document_key_id <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE privacy_requests SET document_key_id = new.key_id, document_sealed = new.sealed[1] FROM ",
-            new_values!(),
-            " WHERE id = new.row_id"
-        ),
-        rewrite: privacy_document,
-        counter: |report| &mut report.privacy_requests,
-    },
-    // Texts sealed into task payloads (replies waiting to go out), wherever in the payload.
-    Pass {
-        table: "scheduled_tasks",
-        target: Target::Sealing,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        NULL::text AS key_id, '{}'::bytea[] AS sealed, payload
-                 FROM scheduled_tasks
-                 WHERE jsonb_path_exists(payload, '$.** ? (exists(@.sealed) && @.key_id.type() == \"string\" && @.key_id != $active)',
-                                         jsonb_build_object('active', $1::text))
-                 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!("UPDATE scheduled_tasks SET payload = new.payload FROM ", new_values!(), " WHERE id = new.row_id"),
-        rewrite: task_payload,
-        counter: |report| &mut report.scheduled_tasks,
-    },
-    Pass {
-        table: "customers",
-        target: Target::Lookup,
-        select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
-                        pii_key_id AS key_id, ARRAY[phone_sealed, email_sealed, phone_lookup, email_lookup] AS sealed,
-                        NULL::jsonb AS payload
-                 FROM customers WHERE lookup_key_id IS DISTINCT FROM $1 LIMIT $2 FOR UPDATE SKIP LOCKED",
-        update: concat!(
-            "UPDATE customers SET lookup_key_id = new.key_id, phone_lookup = new.sealed[1],
-                    email_lookup = new.sealed[2] FROM ",
-            new_values!(),
-            " WHERE id = new.row_id"
-        ),
-        rewrite: customer_lookups,
-        counter: |report| &mut report.customer_lookups,
-    },
-    Pass {
-        table: "import_errors",
-        target: Target::Lookup,
-        select: "SELECT e.import_id AS row_id, e.line AS part, e.merchant_id, NULL::uuid AS scope,
-                        coalesce(nullif(btrim(coalesce(i.options->>'default_country',
-                                                       m.settings->>'default_phone_country')), ''),
-                                 m.timezone) AS label,
-                        e.pii_key_id AS key_id, ARRAY[e.row_sealed] AS sealed, NULL::jsonb AS payload
-                 FROM import_errors e
-                 JOIN imports i ON i.id = e.import_id
-                 JOIN merchants m ON m.id = e.merchant_id
-                 WHERE e.lookup_key_id IS DISTINCT FROM $1 LIMIT $2 FOR UPDATE OF e SKIP LOCKED",
-        update: concat!(
-            "UPDATE import_errors SET lookup_key_id = new.key_id, subject_lookups = new.sealed FROM ",
-            new_values!(),
-            " WHERE import_id = new.row_id AND line = new.part"
-        ),
-        rewrite: import_error_lookups,
-        counter: |report| &mut report.import_error_lookups,
-    },
-];
+        Columns::new("external_events", "key_id", &["payload_sealed", "normalized_sealed"], external_event, |r| {
+            &mut r.external_events
+        })
+        .context("integration_id", "dedup_key"),
+        Columns::new("messages", "pii_key_id", &["body_sealed"], message_body, |r| &mut r.messages).only_filled(),
+        Columns::new("import_chunks", "key_id", &["data_sealed"], import_chunk, |r| &mut r.import_chunks)
+            .keyed_by("import_id", "seq"),
+        Columns::new("import_errors", "pii_key_id", &["row_sealed"], import_error_row, |r| &mut r.import_errors)
+            .keyed_by("import_id", "line")
+            .only_filled(),
+        Columns::new("privacy_requests", "document_key_id", &["document_sealed"], privacy_document, |r| {
+            &mut r.privacy_requests
+        })
+        .only_filled(),
+    ]
+}
+
+/// The passes that are not a table's sealed columns: sealed texts inside task payloads, and the
+/// lookup hashes made again from the sealed values beside them.
+fn other_passes() -> [Pass; 3] {
+    [
+        // Texts sealed into task payloads (replies waiting to go out), wherever in the payload.
+        Pass {
+            table: "scheduled_tasks",
+            target: Target::Sealing,
+            select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
+                            NULL::text AS key_id, '{}'::bytea[] AS sealed, payload
+                     FROM scheduled_tasks
+                     WHERE jsonb_path_exists(payload, '$.** ? (exists(@.sealed) && @.key_id.type() == \"string\" && @.key_id != $active)',
+                                             jsonb_build_object('active', $1::text))
+                     LIMIT $2 FOR UPDATE SKIP LOCKED"
+                .to_owned(),
+            update: concat!("UPDATE scheduled_tasks SET payload = new.payload FROM ", new_values!(), " WHERE id = new.row_id")
+                .to_owned(),
+            rewrite: task_payload,
+            counter: |report| &mut report.scheduled_tasks,
+        },
+        Pass {
+            table: "customers",
+            target: Target::Lookup,
+            select: "SELECT id AS row_id, 0::bigint AS part, merchant_id, NULL::uuid AS scope, NULL::text AS label,
+                            pii_key_id AS key_id, ARRAY[phone_sealed, email_sealed, phone_lookup, email_lookup] AS sealed,
+                            NULL::jsonb AS payload
+                     FROM customers WHERE lookup_key_id IS DISTINCT FROM $1 LIMIT $2 FOR UPDATE SKIP LOCKED"
+                .to_owned(),
+            update: concat!(
+                "UPDATE customers SET lookup_key_id = new.key_id, phone_lookup = new.sealed[1],
+                        email_lookup = new.sealed[2] FROM ",
+                new_values!(),
+                " WHERE id = new.row_id"
+            )
+            .to_owned(),
+            rewrite: customer_lookups,
+            counter: |report| &mut report.customer_lookups,
+        },
+        Pass {
+            table: "import_errors",
+            target: Target::Lookup,
+            select: "SELECT e.import_id AS row_id, e.line AS part, e.merchant_id, NULL::uuid AS scope,
+                            coalesce(nullif(btrim(coalesce(i.options->>'default_country',
+                                                           m.settings->>'default_phone_country')), ''),
+                                     m.timezone) AS label,
+                            e.pii_key_id AS key_id, ARRAY[e.row_sealed] AS sealed, NULL::jsonb AS payload
+                     FROM import_errors e
+                     JOIN imports i ON i.id = e.import_id
+                     JOIN merchants m ON m.id = e.merchant_id
+                     WHERE e.lookup_key_id IS DISTINCT FROM $1 LIMIT $2 FOR UPDATE OF e SKIP LOCKED"
+                .to_owned(),
+            update: concat!(
+                "UPDATE import_errors SET lookup_key_id = new.key_id, subject_lookups = new.sealed FROM ",
+                new_values!(),
+                " WHERE import_id = new.row_id AND line = new.part"
+            )
+            .to_owned(),
+            rewrite: import_error_lookups,
+            counter: |report| &mut report.import_error_lookups,
+        },
+    ]
+}
 
 pub async fn rotate_all(pool: &PgPool, keyring: &Keyring) -> Result<RotationReport, RotationError> {
     let mut report = RotationReport {
@@ -414,8 +403,10 @@ pub async fn rotate_all(pool: &PgPool, keyring: &Keyring) -> Result<RotationRepo
         active_lookup_key_id: keyring.active_lookup_key_id().to_owned(),
         ..RotationReport::default()
     };
-    for pass in &PASSES {
-        let rotated = run_pass(pool, keyring, pass).await?;
+    let columns = sealed_columns();
+    let passes = columns.iter().map(SealedColumns::pass).chain(other_passes());
+    for pass in passes {
+        let rotated = run_pass(pool, keyring, &pass).await?;
         *(pass.counter)(&mut report) += rotated;
     }
     Ok(report)
@@ -431,7 +422,7 @@ async fn run_pass(pool: &PgPool, keyring: &Keyring, pass: &Pass) -> Result<u64, 
     let mut rotated = 0;
     loop {
         let mut tx = db::system_tx(pool).await?;
-        let rows: Vec<Row> = sqlx::query_as(pass.select).bind(active).bind(BATCH).fetch_all(&mut *tx).await?;
+        let rows: Vec<Row> = sqlx::query_as(&pass.select).bind(active).bind(BATCH).fetch_all(&mut *tx).await?;
         if rows.is_empty() {
             return Ok(rotated);
         }
@@ -441,7 +432,7 @@ async fn run_pass(pool: &PgPool, keyring: &Keyring, pass: &Pass) -> Result<u64, 
                 id: row.row_id,
                 source,
             })?;
-            sqlx::query(pass.update)
+            sqlx::query(&pass.update)
                 .bind(row.row_id)
                 .bind(row.part)
                 .bind(active)

@@ -52,13 +52,6 @@ pub enum Cadence {
     HousekeepingTick,
 }
 
-/// Every periodic job the workers run through [`run_once`], with its cadence: what the queue
-/// board lists as schedules. A new periodic job is added here as well as to the housekeeping
-/// loop.
-pub fn fleet_jobs() -> [(PeriodicJob, Cadence); 2] {
-    [(crate::analytics::JOB, Cadence::HousekeepingTick), (crate::api_key_expiry::JOB, Cadence::DailyUtc)]
-}
-
 /// What one replica's attempt at a period came to.
 #[derive(Debug)]
 pub enum Run<T> {

@@ -4,7 +4,6 @@
 //! whose functions compute them; these handlers only read the range and answer.
 
 use axum::Json;
-use axum::extract::State;
 use chrono::NaiveDate;
 use recete_shared::analytics::attribution::{self, AttributionReport};
 use recete_shared::analytics::daily::{self, AnalyticsSummary};
@@ -20,6 +19,7 @@ use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// The analytics routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -37,20 +37,18 @@ pub struct RangeQuery {
     to: Option<NaiveDate>,
 }
 
-/// The merchant's tenant transaction, calendar and the range asked for, validated.
+/// The merchant's calendar and the range asked for, validated.
 async fn open(
-    state: &AppState,
+    tx: &mut db::Tx,
     merchant: &Merchant,
     query: &RangeQuery,
-) -> Result<(db::Tx, MerchantCalendar, DayRange), ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let calendar = range::calendar(&mut tx, merchant.merchant_id)
-        .await
-        .map_err(ApiError::from_database)?
+) -> Result<(MerchantCalendar, DayRange), ApiError> {
+    let calendar = range::calendar(tx, merchant.merchant_id)
+        .await?
         .ok_or_else(|| ApiError::NotFound("the merchant no longer exists".into()))?;
     let range = DayRange::new(query.from, query.to, calendar.today)
         .map_err(|error| ApiError::InvalidField { field: error.field.into(), detail: error.detail })?;
-    Ok((tx, calendar, range))
+    Ok((calendar, range))
 }
 
 /// Figures per day and in total, from the rollup.
@@ -62,14 +60,13 @@ async fn open(
     responses((status = 200, description = "The figures of every day in the range.", body = AnalyticsSummary))
 )]
 pub async fn summary(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Query(query): Query<RangeQuery>,
 ) -> Result<Json<AnalyticsSummary>, ApiError> {
-    let (mut tx, calendar, range) = open(&state, &merchant, &query).await?;
-    let summary =
-        daily::summary(&mut tx, merchant.merchant_id, &calendar, range).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+    let tx = tenant.begin().await?;
+    let (calendar, range) = open(tx, &merchant, &query).await?;
+    let summary = daily::summary(tx, merchant.merchant_id, &calendar, range).await?;
     Ok(Json(summary))
 }
 
@@ -84,14 +81,13 @@ pub async fn summary(
     responses((status = 200, description = "Attributed orders and revenue of the range.", body = AttributionReport))
 )]
 pub async fn attribution(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Query(query): Query<RangeQuery>,
 ) -> Result<Json<AttributionReport>, ApiError> {
-    let (mut tx, calendar, range) = open(&state, &merchant, &query).await?;
-    let report =
-        attribution::report(&mut tx, merchant.merchant_id, &calendar, range).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+    let tx = tenant.begin().await?;
+    let (calendar, range) = open(tx, &merchant, &query).await?;
+    let report = attribution::report(tx, merchant.merchant_id, &calendar, range).await?;
     Ok(Json(report))
 }
 
@@ -105,13 +101,12 @@ pub async fn attribution(
     responses((status = 200, description = "The figures of each follow-up step.", body = StepsReport))
 )]
 pub async fn steps(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Query(query): Query<RangeQuery>,
 ) -> Result<Json<StepsReport>, ApiError> {
-    let (mut tx, calendar, range) = open(&state, &merchant, &query).await?;
-    let report =
-        steps::report(&mut tx, merchant.merchant_id, &calendar, range).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+    let tx = tenant.begin().await?;
+    let (calendar, range) = open(tx, &merchant, &query).await?;
+    let report = steps::report(tx, merchant.merchant_id, &calendar, range).await?;
     Ok(Json(report))
 }

@@ -22,11 +22,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::json_body::JsonBody;
-use super::pagination;
+use super::pagination::{self, ListQuery, Listed, Page, PageParams};
 use crate::auth::Merchant;
 use crate::error::ApiError;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// The API key routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -129,8 +130,7 @@ impl From<ApiKeyRecord> for ApiKey {
 
 async fn find(tx: &mut db::Tx, api_key_id: Uuid) -> Result<ApiKey, ApiError> {
     api_keys::find(tx, ApiKeyId::from_uuid(api_key_id))
-        .await
-        .map_err(ApiError::from_database)?
+        .await?
         .map(ApiKey::from)
         .ok_or_else(|| ApiError::NotFound(format!("no API key {api_key_id}")))
 }
@@ -139,11 +139,6 @@ async fn find(tx: &mut db::Tx, api_key_id: Uuid) -> Result<ApiKey, ApiError> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ApiKeyQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
     state: Option<ApiKeyState>,
     /// Created at or after this time (RFC 3339).
     from: Option<DateTime<Utc>>,
@@ -151,42 +146,35 @@ pub struct ApiKeyQuery {
     to: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ApiKeyList {
-    api_keys: Vec<ApiKey>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
+impl Listed for ApiKey {
+    const KEY: &'static str = "api_keys";
+    const LIST: &'static str = "ApiKeyList";
 }
+
+pub type ApiKeyList = Page<ApiKey>;
 
 /// API keys, newest first.
 #[utoipa::path(
     get,
     path = "/api/api-keys",
     tag = "api-keys",
-    params(ApiKeyQuery),
+    params(PageParams, ApiKeyQuery),
     responses((status = 200, description = "One page of API keys.", body = ApiKeyList))
 )]
 pub async fn list(
-    State(state): State<AppState>,
     merchant: Merchant,
-    Query(query): Query<ApiKeyQuery>,
+    mut tenant: TenantTx,
+    ListQuery { page, filter: query }: ListQuery<ApiKeyQuery>,
 ) -> Result<Json<ApiKeyList>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::after(query.cursor.as_deref())?;
-    pagination::check_range(query.from, query.to)?;
+    pagination::check_range(("from", query.from), ("to", query.to))?;
     let filter = ListFilter {
         state: query.state.map(ApiKeyState::as_str),
         from: query.from,
         to: query.to,
-        before: after.map(|(at, id)| (at, ApiKeyId::from_uuid(id))),
+        before: page.after.map(|(at, id)| (at, ApiKeyId::from_uuid(id))),
     };
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let records =
-        api_keys::list(&mut tx, merchant.merchant_id, &filter, limit + 1).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
-    let mut api_keys: Vec<ApiKey> = records.into_iter().map(ApiKey::from).collect();
-    let next_cursor = pagination::finish_page(&mut api_keys, limit, |last| (last.created_at, last.id));
-    Ok(Json(ApiKeyList { api_keys, next_cursor }))
+    let records = api_keys::list(tenant.begin().await?, merchant.merchant_id, &filter, page.fetch_limit()).await?;
+    Ok(Json(page.page(records.into_iter().map(ApiKey::from).collect(), |last| (last.created_at, last.id))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -223,6 +211,7 @@ pub struct CreatedApiKey {
 pub async fn create(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     JsonBody(body): JsonBody<NewApiKey>,
 ) -> Result<(StatusCode, Json<CreatedApiKey>), ApiError> {
     let name = body.name.trim();
@@ -260,11 +249,10 @@ pub async fn create(
             detail: "may only name scopes the API key making the request holds".into(),
         });
     }
-    let mut tx = merchant.transaction(&state.pool).await?;
+    let tx = tenant.begin().await?;
     // The maker stays live until this commits, and bounds the new key's life.
-    let maker_expires_at = api_keys::lock_live(&mut tx, merchant.api_key_id)
-        .await
-        .map_err(ApiError::from_database)?
+    let maker_expires_at = api_keys::lock_live(tx, merchant.api_key_id)
+        .await?
         .ok_or_else(|| ApiError::Unauthorized("the API key is not valid, revoked or expired".into()))?;
     let default_expiry =
         (state.default_key_expiry_days > 0).then(|| now + Duration::days(i64::from(state.default_key_expiry_days)));
@@ -281,11 +269,11 @@ pub async fn create(
         (wanted, maker) => wanted.or(maker),
     };
     let grant = KeyGrant { name, expires_at, scopes: &scopes, created_by: Some(merchant.api_key_id) };
-    let (id, key) = api_keys::create(&mut tx, merchant.merchant_id, &grant).await.map_err(ApiError::from_database)?;
-    let api_key = find(&mut tx, id.as_uuid()).await?;
+    let (id, key) = api_keys::create(tx, merchant.merchant_id, &grant).await?;
+    let api_key = find(tx, id.as_uuid()).await?;
     let actor = format!("api-key:{}", merchant.api_key_id);
     audit::record(
-        &mut tx,
+        tx,
         AuditEntry {
             merchant_id: Some(merchant.merchant_id),
             actor: &actor,
@@ -303,9 +291,7 @@ pub async fn create(
             })),
         },
     )
-    .await
-    .map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+    .await?;
     Ok((StatusCode::CREATED, Json(CreatedApiKey { api_key, key })))
 }
 
@@ -330,21 +316,21 @@ pub struct RevokedApiKey {
     responses((status = 200, description = "Revoked.", body = RevokedApiKey))
 )]
 pub async fn revoke(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(api_key_id): Path<Uuid>,
 ) -> Result<Json<RevokedApiKey>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
+    let tx = tenant.begin().await?;
     let target = ApiKeyId::from_uuid(api_key_id);
-    let revoked = api_keys::revoke_with_descendants(&mut tx, target).await.map_err(ApiError::from_database)?;
-    let api_key = find(&mut tx, api_key_id).await?;
+    let revoked = api_keys::revoke_with_descendants(tx, target).await?;
+    let api_key = find(tx, api_key_id).await?;
     let revoked_calling_key = revoked.contains(&merchant.api_key_id) || api_key_id == merchant.api_key_id.as_uuid();
     let revoked_descendants: Vec<Uuid> = revoked.iter().filter(|id| **id != target).map(|id| id.as_uuid()).collect();
     let actor = format!("api-key:{}", merchant.api_key_id);
     for id in &revoked {
         let cascaded = *id != target;
         audit::record(
-            &mut tx,
+            tx,
             AuditEntry {
                 merchant_id: Some(merchant.merchant_id),
                 actor: &actor,
@@ -360,9 +346,7 @@ pub async fn revoke(
                 })),
             },
         )
-        .await
-        .map_err(ApiError::from_database)?;
+        .await?;
     }
-    crate::auth::commit(tx).await?;
     Ok(Json(RevokedApiKey { api_key, revoked_calling_key, revoked_descendants }))
 }

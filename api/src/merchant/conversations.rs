@@ -14,11 +14,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{pagination, replies};
+use super::pagination::{ListQuery, Listed, Page, PageParams};
+use super::replies;
 use crate::auth::Merchant;
 use crate::error::ApiError;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// The conversation routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -36,7 +38,7 @@ impl From<ConversationError> for ApiError {
             ConversationError::Conflict(_) | ConversationError::WindowClosed { .. } => {
                 Self::Conflict(error.to_string())
             }
-            ConversationError::Database(error) => Self::from_database(error),
+            ConversationError::Database(error) => error.into(),
             ConversationError::Body(error) => Self::Internal(error.into()),
         }
     }
@@ -45,45 +47,31 @@ impl From<ConversationError> for ApiError {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+pub struct ConversationQuery {
     state: Option<ConversationState>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ConversationList {
-    conversations: Vec<ConversationSummary>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
+impl Listed for ConversationSummary {
+    const KEY: &'static str = "conversations";
+    const LIST: &'static str = "ConversationList";
 }
+
+pub type ConversationList = Page<ConversationSummary>;
 
 /// Conversations, newest activity first.
 #[utoipa::path(
     get,
     path = "/api/conversations",
     tag = "conversations",
-    params(ListQuery),
+    params(PageParams, ConversationQuery),
     responses((status = 200, description = "One page of conversations.", body = ConversationList))
 )]
 pub async fn list(
-    State(state): State<AppState>,
-    merchant: Merchant,
-    Query(query): Query<ListQuery>,
+    mut tenant: TenantTx,
+    ListQuery { page, filter: query }: ListQuery<ConversationQuery>,
 ) -> Result<Json<ConversationList>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::after(query.cursor.as_deref())?;
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let mut conversations =
-        store::list(&mut tx, query.state, after, limit + 1).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
-    let next_cursor = pagination::finish_page(&mut conversations, limit, |last| {
-        (last.last_message_at.unwrap_or(last.created_at), last.id)
-    });
-    Ok(Json(ConversationList { conversations, next_cursor }))
+    let conversations = store::list(tenant.begin().await?, query.state, page.after, page.fetch_limit()).await?;
+    Ok(Json(page.page(conversations, |last| (last.last_message_at.unwrap_or(last.created_at), last.id))))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -105,12 +93,12 @@ pub struct MessageList {
 pub async fn messages(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(conversation_id): Path<Uuid>,
 ) -> Result<Json<MessageList>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let conversation = store::find(&mut tx, conversation_id).await?;
-    let messages = thread::messages(&mut tx, &state.keyring, merchant.merchant_id, conversation_id).await?;
-    crate::auth::commit(tx).await?;
+    let tx = tenant.begin().await?;
+    let conversation = store::find(tx, conversation_id).await?;
+    let messages = thread::messages(tx, &state.keyring, merchant.merchant_id, conversation_id).await?;
     Ok(Json(MessageList { conversation, messages }))
 }
 
@@ -127,14 +115,13 @@ pub async fn messages(
     )
 )]
 pub async fn resolve(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(conversation_id): Path<Uuid>,
 ) -> Result<Json<ConversationSummary>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
+    let tx = tenant.begin().await?;
     let actor = format!("api-key:{}", merchant.api_key_id);
-    let resolved = store::resolve(&mut tx, merchant.merchant_id, conversation_id, &actor).await?;
-    crate::auth::commit(tx).await?;
+    let resolved = store::resolve(tx, merchant.merchant_id, conversation_id, &actor).await?;
     Ok(Json(resolved))
 }
 
@@ -152,13 +139,12 @@ pub async fn resolve(
     )
 )]
 pub async fn take_over(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(conversation_id): Path<Uuid>,
 ) -> Result<Json<ConversationSummary>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
+    let tx = tenant.begin().await?;
     let actor = format!("api-key:{}", merchant.api_key_id);
-    let taken = store::take_over(&mut tx, merchant.merchant_id, conversation_id, &actor).await?;
-    crate::auth::commit(tx).await?;
+    let taken = store::take_over(tx, merchant.merchant_id, conversation_id, &actor).await?;
     Ok(Json(taken))
 }

@@ -11,17 +11,18 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use recete_shared::customers::lookup::{self, LookupError};
 use recete_shared::customers::read::{self, ConsentState, Customer, CustomerFilter, ReadError};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::pagination;
+use super::pagination::{self, ListQuery, Listed, Page, PageParams};
 use crate::auth::Merchant;
 use crate::error::ApiError;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// The customer routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -32,11 +33,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
     consent: Option<ConsentState>,
     /// Customers first seen at or after this time (RFC 3339).
     created_from: Option<DateTime<Utc>>,
@@ -51,43 +47,39 @@ pub struct CustomerQuery {
     email: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct CustomerList {
-    customers: Vec<Customer>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
+impl Listed for Customer {
+    const KEY: &'static str = "customers";
+    const LIST: &'static str = "CustomerList";
 }
+
+pub type CustomerList = Page<Customer>;
 
 /// Customers, newest first.
 #[utoipa::path(
     get,
     path = "/api/customers",
     tag = "customers",
-    params(CustomerQuery),
+    params(PageParams, CustomerQuery),
     responses((status = 200, description = "One page of customers.", body = CustomerList))
 )]
 pub async fn list(
     State(state): State<AppState>,
     merchant: Merchant,
-    Query(query): Query<CustomerQuery>,
+    ListQuery { page, filter: query }: ListQuery<CustomerQuery>,
+    mut tenant: TenantTx,
 ) -> Result<Json<CustomerList>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::after(query.cursor.as_deref())?;
-    pagination::check_range(query.created_from, query.created_to).map_err(|_| ApiError::InvalidField {
-        field: "created_from".into(),
-        detail: "must not be after `created_to`".into(),
-    })?;
+    pagination::check_range(("created_from", query.created_from), ("created_to", query.created_to))?;
     let email_lookup = query
         .email
         .as_deref()
         .map(|raw| lookup::email_lookups(&state.keyring, raw))
         .transpose()
         .map_err(lookup_error)?;
-    let mut tx = merchant.transaction(&state.pool).await?;
+    let tx = tenant.begin().await?;
     let phone_lookup = match query.phone.as_deref() {
-        Some(raw) => Some(
-            lookup::phone_lookups(&mut tx, &state.keyring, merchant.merchant_id, raw).await.map_err(lookup_error)?,
-        ),
+        Some(raw) => {
+            Some(lookup::phone_lookups(tx, &state.keyring, merchant.merchant_id, raw).await.map_err(lookup_error)?)
+        }
         None => None,
     };
     let filter = CustomerFilter {
@@ -97,12 +89,10 @@ pub async fn list(
         phone_lookups: phone_lookup,
         email_lookups: email_lookup,
     };
-    let mut customers = read::list(&mut tx, &state.keyring, merchant.merchant_id, &filter, after, limit + 1)
+    let customers = read::list(tx, &state.keyring, merchant.merchant_id, &filter, page.after, page.fetch_limit())
         .await
         .map_err(read_error)?;
-    crate::auth::commit(tx).await?;
-    let next_cursor = pagination::finish_page(&mut customers, limit, Customer::sort_key);
-    Ok(Json(CustomerList { customers, next_cursor }))
+    Ok(Json(page.page(customers, Customer::sort_key)))
 }
 
 /// One customer.
@@ -117,17 +107,17 @@ pub async fn show(
     State(state): State<AppState>,
     merchant: Merchant,
     Path(customer_id): Path<Uuid>,
+    mut tenant: TenantTx,
 ) -> Result<Json<Customer>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let customer = read::find(&mut tx, &state.keyring, merchant.merchant_id, customer_id).await.map_err(read_error)?;
-    crate::auth::commit(tx).await?;
+    let tx = tenant.begin().await?;
+    let customer = read::find(tx, &state.keyring, merchant.merchant_id, customer_id).await.map_err(read_error)?;
     let customer = customer.ok_or_else(|| ApiError::NotFound(format!("no customer {customer_id}")))?;
     Ok(Json(customer))
 }
 
 fn read_error(error: ReadError) -> ApiError {
     match error {
-        ReadError::Database(error) => ApiError::from_database(error),
+        ReadError::Database(error) => ApiError::from(error),
         sealed @ ReadError::Sealed { .. } => ApiError::Internal(sealed.into()),
     }
 }
@@ -137,7 +127,7 @@ fn lookup_error(error: LookupError) -> ApiError {
     match error.field() {
         Some(field) => ApiError::InvalidField { field: field.into(), detail: error.to_string() },
         None => match error {
-            LookupError::Database(error) => ApiError::from_database(error),
+            LookupError::Database(error) => ApiError::from(error),
             other => ApiError::Internal(other.into()),
         },
     }

@@ -77,7 +77,7 @@ pub async fn stream_events(
                 retry_after: RETRY_AFTER,
             });
         }
-        Err(OpenError::Database(error)) => return Err(ApiError::from_database(error)),
+        Err(OpenError::Database(error)) => return Err(ApiError::from(error)),
     };
     let events = futures_util::stream::unfold(stream, |mut stream| async move {
         let event = stream.next().await?;

@@ -27,11 +27,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::pagination;
+use super::pagination::{self, ListQuery, Listed, Page, PageParams};
 use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// Failed rows shown with an import's status; the rest are paged through `/errors`.
 const ERRORS_SHOWN: i64 = 20;
@@ -441,7 +442,7 @@ fn upload_error(error: UploadError) -> ApiError {
     match error {
         UploadError::TooLarge { limit } => ApiError::PayloadTooLarge { limit },
         UploadError::Spool(error) => ApiError::Internal(anyhow::Error::new(error).context("Failed to spool an upload")),
-        UploadError::Database(error) => ApiError::from_database(error),
+        UploadError::Database(error) => ApiError::from(error),
     }
 }
 
@@ -558,17 +559,11 @@ fn view(record: ImportRecord, errors: Vec<StoredRowError>, next_cursor: Option<S
     params(("import_id" = Uuid, Path, description = "The import's id.")),
     responses((status = 200, description = "The import.", body = ImportView))
 )]
-pub async fn show(
-    State(state): State<AppState>,
-    merchant: Merchant,
-    Path(import_id): Path<Uuid>,
-) -> Result<Json<ImportView>, ApiError> {
+pub async fn show(mut tenant: TenantTx, Path(import_id): Path<Uuid>) -> Result<Json<ImportView>, ApiError> {
     let import = ImportId::from_uuid(import_id);
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let record =
-        store::find(&mut tx, import).await.map_err(ApiError::from_database)?.ok_or_else(|| not_found(import))?;
-    let mut errors = store::errors(&mut tx, import, None, ERRORS_SHOWN + 1).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+    let tx = tenant.begin().await?;
+    let record = store::find(tx, import).await?.ok_or_else(|| not_found(import))?;
+    let mut errors = store::errors(tx, import, None, ERRORS_SHOWN + 1).await?;
     let next_cursor = finish_errors_page(&mut errors, ERRORS_SHOWN);
     Ok(Json(view(record, errors, next_cursor)))
 }
@@ -627,19 +622,16 @@ pub struct RowErrorList {
     responses((status = 200, description = "One page of failed rows.", body = RowErrorList))
 )]
 pub async fn errors(
-    State(state): State<AppState>,
-    merchant: Merchant,
+    mut tenant: TenantTx,
     Path(import_id): Path<Uuid>,
     Query(query): Query<ErrorsQuery>,
 ) -> Result<Json<RowErrorList>, ApiError> {
     let limit = pagination::limit(query.limit)?;
     let after = query.cursor.as_deref().map(decode_errors_cursor).transpose()?;
     let import = ImportId::from_uuid(import_id);
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let record =
-        store::find(&mut tx, import).await.map_err(ApiError::from_database)?.ok_or_else(|| not_found(import))?;
-    let mut errors = store::errors(&mut tx, import, after, limit + 1).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+    let tx = tenant.begin().await?;
+    let record = store::find(tx, import).await?.ok_or_else(|| not_found(import))?;
+    let mut errors = store::errors(tx, import, after, limit + 1).await?;
     let next_cursor = finish_errors_page(&mut errors, limit);
     Ok(Json(RowErrorList { errors: errors.into_iter().map(Into::into).collect(), total: record.failed, next_cursor }))
 }
@@ -647,12 +639,7 @@ pub async fn errors(
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+pub struct ImportQuery {
     status: Option<ImportStatusView>,
     kind: Option<ImportKindView>,
     /// Uploaded at or after (RFC 3339).
@@ -661,42 +648,37 @@ pub struct ListQuery {
     to: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ImportList {
-    imports: Vec<ImportView>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
+impl Listed for ImportView {
+    const KEY: &'static str = "imports";
+    const LIST: &'static str = "ImportList";
 }
+
+pub type ImportList = Page<ImportView>;
 
 /// Imports, newest first. Each shows its counts; failed rows are listed per import.
 #[utoipa::path(
     get,
     path = "/api/imports",
     tag = "imports",
-    params(ListQuery),
+    params(PageParams, ImportQuery),
     responses((status = 200, description = "One page of imports.", body = ImportList))
 )]
 pub async fn list(
-    State(state): State<AppState>,
-    merchant: Merchant,
-    Query(query): Query<ListQuery>,
+    mut tenant: TenantTx,
+    ListQuery { page, filter: query }: ListQuery<ImportQuery>,
 ) -> Result<Json<ImportList>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    pagination::check_range(query.from, query.to)?;
-    let before = pagination::after(query.cursor.as_deref())?;
+    pagination::check_range(("from", query.from), ("to", query.to))?;
     let filter = ListFilter {
         status: query.status.map(Into::into),
         kind: query.kind.map(Into::into),
         from: query.from,
         to: query.to,
-        before: before.map(|(at, id)| (at, ImportId::from_uuid(id))),
+        before: page.after.map(|(at, id)| (at, ImportId::from_uuid(id))),
     };
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let mut records = store::list(&mut tx, &filter, limit + 1).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
-    let next_cursor = pagination::finish_page(&mut records, limit, |last| (last.created_at, last.id.as_uuid()));
-    let imports = records.into_iter().map(|record| view(record, Vec::new(), None)).collect();
-    Ok(Json(ImportList { imports, next_cursor }))
+    let records = store::list(tenant.begin().await?, &filter, page.fetch_limit()).await?;
+    let page = page.page(records, |last| (last.created_at, last.id.as_uuid()));
+    let imports = page.items.into_iter().map(|record| view(record, Vec::new(), None)).collect();
+    Ok(Json(Page { items: imports, next_cursor: page.next_cursor }))
 }
 
 /// The failed rows as a CSV file: the file's own header and fields, and the reason in a last
@@ -711,13 +693,12 @@ pub async fn list(
 pub async fn errors_csv(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(import_id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let import = ImportId::from_uuid(import_id);
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let record =
-        store::find(&mut tx, import).await.map_err(ApiError::from_database)?.ok_or_else(|| not_found(import))?;
-    crate::auth::commit(tx).await?;
+    let tx = tenant.begin().await?;
+    let record = store::find(tx, import).await?.ok_or_else(|| not_found(import))?;
     let rows = ErrorsFile::new(state.pool.clone(), state.keyring.clone(), merchant.merchant_id, &record)
         .map_err(|e| ApiError::Internal(e.into()))?;
     let stream = futures_util::stream::unfold(rows, |mut rows| async move {

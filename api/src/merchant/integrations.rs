@@ -25,11 +25,12 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::json_body::JsonBody;
-use super::pagination;
+use super::pagination::{self, ListQuery, Listed, Page, PageParams};
 use crate::auth::Merchant;
 use crate::error::ApiError;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// The integration routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -139,8 +140,7 @@ impl TryFrom<IntegrationRecord> for Integration {
 
 async fn find(tx: &mut db::Tx, integration_id: Uuid) -> Result<Integration, ApiError> {
     integrations::find(tx, IntegrationId::from_uuid(integration_id))
-        .await
-        .map_err(ApiError::from_database)?
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no integration {integration_id}")))?
         .try_into()
 }
@@ -149,11 +149,6 @@ async fn find(tx: &mut db::Tx, integration_id: Uuid) -> Result<Integration, ApiE
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct IntegrationQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
     kind: Option<Kind>,
     status: Option<IntegrationStatus>,
     /// Created at or after this time (RFC 3339).
@@ -162,43 +157,38 @@ pub struct IntegrationQuery {
     to: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct IntegrationList {
-    integrations: Vec<Integration>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
+impl Listed for Integration {
+    const KEY: &'static str = "integrations";
+    const LIST: &'static str = "IntegrationList";
 }
+
+pub type IntegrationList = Page<Integration>;
 
 /// Integrations, newest first. Secrets are never listed.
 #[utoipa::path(
     get,
     path = "/api/integrations",
     tag = "integrations",
-    params(IntegrationQuery),
+    params(PageParams, IntegrationQuery),
     responses((status = 200, description = "One page of integrations.", body = IntegrationList))
 )]
 pub async fn list(
-    State(state): State<AppState>,
     merchant: Merchant,
-    Query(query): Query<IntegrationQuery>,
+    mut tenant: TenantTx,
+    ListQuery { page, filter: query }: ListQuery<IntegrationQuery>,
 ) -> Result<Json<IntegrationList>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::after(query.cursor.as_deref())?;
-    pagination::check_range(query.from, query.to)?;
-    let mut tx = merchant.transaction(&state.pool).await?;
+    pagination::check_range(("from", query.from), ("to", query.to))?;
+    let tx = tenant.begin().await?;
     let filter = ListFilter {
         kind: query.kind.map(|kind| integrations::IntegrationKind::from(kind).as_str()),
         status: query.status.map(IntegrationStatus::as_str),
         from: query.from,
         to: query.to,
-        before: after.map(|(at, id)| (at, IntegrationId::from_uuid(id))),
+        before: page.after.map(|(at, id)| (at, IntegrationId::from_uuid(id))),
     };
-    let rows =
-        integrations::list(&mut tx, merchant.merchant_id, &filter, limit + 1).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
-    let mut integrations: Vec<Integration> = rows.into_iter().map(Integration::try_from).collect::<Result<_, _>>()?;
-    let next_cursor = pagination::finish_page(&mut integrations, limit, |last| (last.created_at, last.id));
-    Ok(Json(IntegrationList { integrations, next_cursor }))
+    let rows = integrations::list(tx, merchant.merchant_id, &filter, page.fetch_limit()).await?;
+    let integrations = rows.into_iter().map(Integration::try_from).collect::<Result<_, _>>()?;
+    Ok(Json(page.page(integrations, |last| (last.created_at, last.id))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -250,6 +240,7 @@ pub struct CreatedIntegration {
 pub async fn create(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     JsonBody(body): JsonBody<NewIntegrationRequest>,
 ) -> Result<(StatusCode, Json<CreatedIntegration>), ApiError> {
     let invalid = |field: &str, detail: &str| ApiError::InvalidField { field: field.into(), detail: detail.into() };
@@ -282,9 +273,9 @@ pub async fn create(
             }
             _ => invalid("shop_domain", "must be the store's myshopify.com domain, e.g. snowdevil.myshopify.com"),
         })?;
-    let mut tx = merchant.transaction(&state.pool).await?;
+    let tx = tenant.begin().await?;
     let created =
-        integrations::insert(&mut tx, &state.keyring, &new, body.verify_token.as_deref()).await.map_err(|error| {
+        integrations::insert(tx, &state.keyring, &new, body.verify_token.as_deref()).await.map_err(|error| {
             match error {
                 CreateIntegrationError::MissingPhoneNumberId => {
                     invalid("phone_number_id", "is required for a whatsapp integration")
@@ -312,13 +303,13 @@ pub async fn create(
                 CreateIntegrationError::InvalidShopDomain | CreateIntegrationError::UnexpectedShopDomain => {
                     invalid("shop_domain", &error.to_string())
                 }
-                CreateIntegrationError::Database(error) => ApiError::from_database(error),
+                CreateIntegrationError::Database(error) => ApiError::from(error),
                 other @ CreateIntegrationError::UnknownMerchant(_) => ApiError::Internal(other.into()),
             }
         })?;
     let actor = format!("api-key:{}", merchant.api_key_id);
     audit::record(
-        &mut tx,
+        tx,
         AuditEntry {
             merchant_id: Some(merchant.merchant_id),
             actor: &actor,
@@ -335,15 +326,13 @@ pub async fn create(
             })),
         },
     )
-    .await
-    .map_err(ApiError::from_database)?;
+    .await?;
     if let Some(domain) = &shop_domain {
-        integrations::bind_shop_domain(&mut tx, created.integration_id, domain)
-            .await
-            .map_err(ApiError::from_database)?;
+        integrations::bind_shop_domain(tx, created.integration_id, domain).await?;
     }
-    let integration = find(&mut tx, created.integration_id.as_uuid()).await?;
-    crate::auth::commit(tx).await?;
+    let integration = find(tx, created.integration_id.as_uuid()).await?;
+    // Committed first, so a lookup after the cache is cleared finds the new integration.
+    tenant.commit().await?;
     // Deliveries for it may have been refused (and remembered as unknown) before it existed.
     state.integrations.forget_unknown();
     Ok((
@@ -391,6 +380,7 @@ pub struct RotatedSecret {
 pub async fn rotate_secret(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(integration_id): Path<Uuid>,
     JsonBody(body): JsonBody<RotateSecretRequest>,
 ) -> Result<Json<RotatedSecret>, ApiError> {
@@ -407,10 +397,10 @@ pub async fn rotate_secret(
         }
     };
     let id = IntegrationId::from_uuid(integration_id);
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let before = find(&mut tx, integration_id).await?;
+    let tx = tenant.begin().await?;
+    let before = find(tx, integration_id).await?;
     let rotation = Rotation { new_secret: body.secret.as_deref(), overlap: chrono::Duration::seconds(overlap_seconds) };
-    let rotated = integrations::rotate_secret(&mut tx, &state.keyring, id, rotation)
+    let rotated = integrations::rotate_secret(tx, &state.keyring, id, rotation)
         .await
         .map_err(|error| match error {
             RotateError::Disabled(_) => ApiError::Conflict(error.to_string()),
@@ -425,13 +415,13 @@ pub async fn rotate_secret(
             RotateError::OverlapOutOfRange => {
                 ApiError::InvalidField { field: "overlap_seconds".into(), detail: error.to_string() }
             }
-            RotateError::Database(error) => ApiError::from_database(error),
+            RotateError::Database(error) => ApiError::from(error),
             other @ RotateError::Secret(..) => ApiError::Internal(other.into()),
         })?
         .ok_or_else(|| ApiError::NotFound(format!("no integration {integration_id}")))?;
     let actor = format!("api-key:{}", merchant.api_key_id);
     audit::record(
-        &mut tx,
+        tx,
         AuditEntry {
             merchant_id: Some(merchant.merchant_id),
             actor: &actor,
@@ -448,10 +438,9 @@ pub async fn rotate_secret(
             })),
         },
     )
-    .await
-    .map_err(ApiError::from_database)?;
-    let integration = find(&mut tx, integration_id).await?;
-    crate::auth::commit(tx).await?;
+    .await?;
+    let integration = find(tx, integration_id).await?;
+    tenant.commit().await?;
     state.integrations.forget(id);
     Ok(Json(RotatedSecret { integration, secret: rotated.generated_secret }))
 }
@@ -467,18 +456,18 @@ pub async fn rotate_secret(
 pub async fn disable(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(integration_id): Path<Uuid>,
 ) -> Result<Json<Integration>, ApiError> {
     let id = IntegrationId::from_uuid(integration_id);
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let changed = integrations::disable(&mut tx, id)
-        .await
-        .map_err(ApiError::from_database)?
+    let tx = tenant.begin().await?;
+    let changed = integrations::disable(tx, id)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no integration {integration_id}")))?;
     if changed {
         let actor = format!("api-key:{}", merchant.api_key_id);
         audit::record(
-            &mut tx,
+            tx,
             AuditEntry {
                 merchant_id: Some(merchant.merchant_id),
                 actor: &actor,
@@ -490,11 +479,10 @@ pub async fn disable(
                 after: Some(json!({ "status": "disabled" })),
             },
         )
-        .await
-        .map_err(ApiError::from_database)?;
+        .await?;
     }
-    let integration = find(&mut tx, integration_id).await?;
-    crate::auth::commit(tx).await?;
+    let integration = find(tx, integration_id).await?;
+    tenant.commit().await?;
     state.integrations.forget(id);
     Ok(Json(integration))
 }

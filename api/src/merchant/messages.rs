@@ -2,7 +2,6 @@
 //! its planned time, sent time, status and the reason it was deferred, skipped or failed.
 
 use axum::Json;
-use axum::extract::State;
 use recete_shared::followups::planned::{self, PlannedMessage};
 use recete_shared::orders::read;
 use serde::{Deserialize, Serialize};
@@ -12,10 +11,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::pagination;
-use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// The message routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -47,23 +46,18 @@ pub struct MessageList {
     params(MessageQuery),
     responses((status = 200, description = "The planned messages.", body = MessageList))
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    merchant: Merchant,
-    Query(query): Query<MessageQuery>,
-) -> Result<Json<MessageList>, ApiError> {
+pub async fn list(mut tenant: TenantTx, Query(query): Query<MessageQuery>) -> Result<Json<MessageList>, ApiError> {
     let limit = pagination::limit(query.limit)?;
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let messages = planned::list(&mut tx, query.order_id.as_deref(), limit).await.map_err(ApiError::from_database)?;
+    let tx = tenant.begin().await?;
+    let messages = planned::list(tx, query.order_id.as_deref(), limit).await?;
     if let Some(order_id) = &query.order_id
         && messages.is_empty()
     {
         let order_uuid = Uuid::parse_str(order_id).ok();
-        let known = read::exists(&mut tx, order_uuid, order_id).await.map_err(ApiError::from_database)?;
+        let known = read::exists(tx, order_uuid, order_id).await?;
         if !known {
             return Err(ApiError::NotFound(format!("no order {order_id}")));
         }
     }
-    crate::auth::commit(tx).await?;
     Ok(Json(MessageList { messages }))
 }

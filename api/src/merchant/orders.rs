@@ -3,7 +3,6 @@
 //! of each status and the follow-ups planned for it.
 
 use axum::Json;
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use recete_shared::followups::planned::{self, PlannedMessage};
 use recete_shared::orders::OrderStatus;
@@ -14,11 +13,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::pagination;
+use super::pagination::{self, ListQuery, Listed, Page, PageParams};
 use crate::auth::Merchant;
 use crate::error::ApiError;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 const MAX_EXTERNAL_ID_CHARS: usize = 255;
 
@@ -31,11 +31,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OrderQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
     status: Option<OrderStatus>,
     /// Placed at or after this time (RFC 3339); orders without a placed time count as placed
     /// when first seen.
@@ -56,12 +51,12 @@ pub struct OrderQuery {
     number: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct OrderList {
-    orders: Vec<Order>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
+impl Listed for Order {
+    const KEY: &'static str = "orders";
+    const LIST: &'static str = "OrderList";
 }
+
+pub type OrderList = Page<Order>;
 
 #[derive(Serialize, ToSchema)]
 pub struct OrderDetail {
@@ -77,18 +72,16 @@ pub struct OrderDetail {
     get,
     path = "/api/orders",
     tag = "orders",
-    params(OrderQuery),
+    params(PageParams, OrderQuery),
     responses((status = 200, description = "One page of orders.", body = OrderList))
 )]
 pub async fn list(
-    State(state): State<AppState>,
     merchant: Merchant,
-    Query(query): Query<OrderQuery>,
+    ListQuery { page, filter: query }: ListQuery<OrderQuery>,
+    mut tenant: TenantTx,
 ) -> Result<Json<OrderList>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::after(query.cursor.as_deref())?;
-    in_order(query.placed_from, query.placed_to, "placed_from", "placed_to")?;
-    in_order(query.delivered_from, query.delivered_to, "delivered_from", "delivered_to")?;
+    pagination::check_range(("placed_from", query.placed_from), ("placed_to", query.placed_to))?;
+    pagination::check_range(("delivered_from", query.delivered_from), ("delivered_to", query.delivered_to))?;
     if let Some(external) = &query.external_order_id
         && (external.is_empty() || external.chars().count() > MAX_EXTERNAL_ID_CHARS)
     {
@@ -116,12 +109,9 @@ pub async fn list(
         external_order_id: query.external_order_id,
         number: query.number,
     };
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let mut orders =
-        read::list(&mut tx, merchant.merchant_id, &filter, after, limit + 1).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
-    let next_cursor = pagination::finish_page(&mut orders, limit, Order::sort_key);
-    Ok(Json(OrderList { orders, next_cursor }))
+    let orders =
+        read::list(tenant.begin().await?, merchant.merchant_id, &filter, page.after, page.fetch_limit()).await?;
+    Ok(Json(page.page(orders, Order::sort_key)))
 }
 
 /// One order with its items and its follow-ups.
@@ -132,30 +122,13 @@ pub async fn list(
     params(("order_id" = Uuid, Path, description = "Our id of the order.")),
     responses((status = 200, description = "The order.", body = OrderDetail))
 )]
-pub async fn show(
-    State(state): State<AppState>,
-    merchant: Merchant,
-    Path(order_id): Path<Uuid>,
-) -> Result<Json<OrderDetail>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let Some(order) = read::find(&mut tx, order_id).await.map_err(ApiError::from_database)? else {
+pub async fn show(mut tenant: TenantTx, Path(order_id): Path<Uuid>) -> Result<Json<OrderDetail>, ApiError> {
+    let tx = tenant.begin().await?;
+    let Some(order) = read::find(tx, order_id).await? else {
         return Err(ApiError::NotFound(format!("no order {order_id}")));
     };
-    let items = read::items(&mut tx, order_id).await.map_err(ApiError::from_database)?;
+    let items = read::items(tx, order_id).await?;
     // The same view of a planned message as `GET /api/messages`.
-    let follow_ups = planned::follow_ups_of_order(&mut tx, order_id).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+    let follow_ups = planned::follow_ups_of_order(tx, order_id).await?;
     Ok(Json(OrderDetail { order, items, follow_ups }))
-}
-
-fn in_order(
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-    from_name: &str,
-    to_name: &str,
-) -> Result<(), ApiError> {
-    pagination::check_range(from, to).map_err(|_| ApiError::InvalidField {
-        field: from_name.into(),
-        detail: format!("must not be after `{to_name}`"),
-    })
 }

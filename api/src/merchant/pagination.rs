@@ -1,13 +1,28 @@
 //! Keyset pagination shared by every list: a `limit` and an opaque cursor holding the last row's
 //! sort key, so a page is as fast at row one million as at row one and never skips or repeats a
 //! row when others are inserted meanwhile.
+//!
+//! A list handler takes a [`ListQuery`] (the page asked for, checked, beside the route's own
+//! filters), fetches [`PageRequest::fetch_limit`] rows after [`PageRequest::after`], and answers
+//! [`PageRequest::page`]: a [`Page`] of the items under their own key with the next cursor.
 
+use std::borrow::Cow;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::extract;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -59,14 +74,154 @@ pub fn finish_page<T>(rows: &mut Vec<T>, limit: i64, sort_key: impl Fn(&T) -> (D
     })
 }
 
-/// `from`/`to` filters, checked to be in order.
-pub fn check_range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<(), ApiError> {
+/// A pair of time filters (`from`/`to`, `created_from`/`created_to`, ...), checked to be in
+/// order; the error names the first.
+pub fn check_range(
+    (from_name, from): (&str, Option<DateTime<Utc>>),
+    (to_name, to): (&str, Option<DateTime<Utc>>),
+) -> Result<(), ApiError> {
     if let (Some(from), Some(to)) = (from, to)
         && from > to
     {
-        return Err(ApiError::InvalidField { field: "from".into(), detail: "must not be after `to`".into() });
+        return Err(ApiError::InvalidField {
+            field: from_name.into(),
+            detail: format!("must not be after `{to_name}`"),
+        });
     }
     Ok(())
+}
+
+/// The page a list request asks for, checked.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    /// Rows on the page.
+    pub limit: i64,
+    /// The sort key of the last row of the previous page; none for the first page.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+impl PageRequest {
+    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        Ok(Self { limit: self::limit(limit)?, after: after(cursor)? })
+    }
+
+    /// Rows to fetch: one more than the page holds, which tells whether another page follows.
+    pub fn fetch_limit(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The page of `rows` (fetched with [`Self::fetch_limit`]), with the cursor of the next.
+    pub fn page<T>(&self, mut rows: Vec<T>, sort_key: impl Fn(&T) -> (DateTime<Utc>, Uuid)) -> Page<T> {
+        let next_cursor = finish_page(&mut rows, self.limit, sort_key);
+        Page { items: rows, next_cursor }
+    }
+}
+
+/// `limit` and `cursor` as the API documents them for every list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageParams {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A list's query string: the page ([`PageParams`], checked) and the route's own filters `F`,
+/// which may not repeat `limit` or `cursor`. An unknown, malformed or out-of-range parameter is a
+/// 422 naming it, as with [`extract::Query`].
+pub struct ListQuery<F> {
+    pub page: PageRequest,
+    pub filter: F,
+}
+
+impl<S, F> FromRequestParts<S> for ListQuery<F>
+where
+    S: Send + Sync,
+    F: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let (mut limit, mut cursor) = (None, None);
+        let mut rest = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            let slot = match name.as_ref() {
+                "limit" => &mut limit,
+                "cursor" => &mut cursor,
+                _ => {
+                    rest.append_pair(&name, &value);
+                    continue;
+                }
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(ApiError::InvalidField {
+                    field: "query".into(),
+                    detail: format!("duplicate field `{name}`"),
+                });
+            }
+        }
+        let limit = limit
+            .map(|raw| raw.parse::<i64>())
+            .transpose()
+            .map_err(|error| ApiError::InvalidField { field: "limit".into(), detail: error.to_string() })?;
+        let page = PageRequest::new(limit, cursor.as_deref())?;
+        let filter = extract::parse_query(&rest.finish())?;
+        Ok(Self { page, filter })
+    }
+}
+
+/// The filters of a list that has none but the page.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFilter {}
+
+/// An item of a list: the key its page holds the items under, and the name of the page's schema.
+pub trait Listed: Serialize + ToSchema {
+    /// `customers` in `{"customers": [...], "next_cursor": ...}`.
+    const KEY: &'static str;
+    /// The page's schema in the OpenAPI document, such as `CustomerList`.
+    const LIST: &'static str;
+}
+
+/// One page of a list: `{"<items' key>": [...], "next_cursor": "..."}`.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: Listed> Serialize for Page<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry(T::KEY, &self.items)?;
+        map.serialize_entry("next_cursor", &self.next_cursor)?;
+        map.end()
+    }
+}
+
+impl<T: Listed> PartialSchema for Page<T> {
+    fn schema() -> RefOr<Schema> {
+        let items = ArrayBuilder::new().items(Ref::from_schema_name(T::name()));
+        let next_cursor = ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .description(Some("Pass as `cursor` for the next page; absent on the last page."));
+        ObjectBuilder::new().property(T::KEY, items).required(T::KEY).property("next_cursor", next_cursor).into()
+    }
+}
+
+impl<T: Listed> ToSchema for Page<T> {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed(T::LIST)
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
+    }
 }
 
 #[cfg(test)]

@@ -8,22 +8,22 @@ use chrono::{DateTime, Utc};
 use recete_shared::ids::CustomerId;
 use recete_shared::privacy::customer_requests::{self, ExportOutcome};
 use recete_shared::privacy::export::ExportDocument;
-use recete_shared::privacy::requests::{self, ChannelName, RequestKind, RequestStatus, Scope};
+use recete_shared::privacy::requests::{self, PrivacyRequest, RequestFilter, RequestKind, RequestStatus};
 use recete_shared::privacy::subject::{self, Subject, SubjectError};
 use recete_shared::privacy::{Channel, Counts, PrivacyError};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::json_body::JsonBody;
-use super::pagination;
+use super::pagination::{self, ListQuery, Listed, Page, PageParams};
 use crate::auth::Merchant;
 use crate::error::ApiError;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 const MAX_PHONE_CHARS: usize = 32;
 const MAX_EMAIL_CHARS: usize = 254;
@@ -114,13 +114,13 @@ fn subject_error(error: SubjectError) -> ApiError {
         SubjectError::Email => {
             ApiError::NotFound("no customer with this email address (it is not shaped like one)".into())
         }
-        SubjectError::Database(error) => ApiError::from_database(error),
+        SubjectError::Database(error) => ApiError::from(error),
     }
 }
 
 fn privacy_error(error: PrivacyError) -> ApiError {
     match error {
-        PrivacyError::Database(error) => ApiError::from_database(error),
+        PrivacyError::Database(error) => ApiError::from(error),
         other => ApiError::Internal(other.into()),
     }
 }
@@ -144,17 +144,17 @@ pub struct ExportResponse {
 pub async fn export_customer(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     JsonBody(selector): JsonBody<CustomerSelector>,
 ) -> Result<Json<ExportResponse>, ApiError> {
     let subject = selector.subject()?;
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let matched =
-        subject::find(&mut tx, &state.keyring, merchant.merchant_id, &subject).await.map_err(subject_error)?;
+    let tx = tenant.begin().await?;
+    let matched = subject::find(tx, &state.keyring, merchant.merchant_id, &subject).await.map_err(subject_error)?;
     if matched.is_empty() {
         return Err(ApiError::NotFound(described(&subject)));
     }
     let channel = Channel::Api { api_key_id: merchant.api_key_id };
-    let outcome = customer_requests::export(&mut tx, &state.keyring, merchant.merchant_id, &channel, &matched)
+    let outcome = customer_requests::export(tx, &state.keyring, merchant.merchant_id, &channel, &matched)
         .await
         .map_err(privacy_error)?;
     let (request_id, counts, document) = match outcome {
@@ -166,7 +166,6 @@ pub async fn export_customer(
             )));
         }
     };
-    crate::auth::commit(tx).await?;
     Ok(Json(ExportResponse { request_id, counts, document }))
 }
 
@@ -201,20 +200,19 @@ pub struct ErasureResponse {
 pub async fn erase_customer(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     JsonBody(selector): JsonBody<CustomerSelector>,
 ) -> Result<Json<ErasureResponse>, ApiError> {
     let subject = selector.subject()?;
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let matched =
-        subject::find(&mut tx, &state.keyring, merchant.merchant_id, &subject).await.map_err(subject_error)?;
+    let tx = tenant.begin().await?;
+    let matched = subject::find(tx, &state.keyring, merchant.merchant_id, &subject).await.map_err(subject_error)?;
     if matched.is_empty() {
         return Err(ApiError::NotFound(described(&subject)));
     }
     let channel = Channel::Api { api_key_id: merchant.api_key_id };
-    let erased = customer_requests::erase(&mut tx, &state.keyring, merchant.merchant_id, &channel, &matched)
+    let erased = customer_requests::erase(tx, &state.keyring, merchant.merchant_id, &channel, &matched)
         .await
         .map_err(privacy_error)?;
-    crate::auth::commit(tx).await?;
     let outcome = if erased.already_erased { ErasureOutcome::AlreadyErased } else { ErasureOutcome::Erased };
     let customer_ids = erased.customers.iter().map(CustomerId::as_uuid).collect();
     let (request_id, counts) = (erased.request_id, erased.counts);
@@ -224,12 +222,7 @@ pub async fn erase_customer(
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+pub struct RequestQuery {
     kind: Option<RequestKind>,
     status: Option<RequestStatus>,
     /// Requests made at or after this time (RFC 3339).
@@ -238,74 +231,29 @@ pub struct ListQuery {
     to: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, FromRow, ToSchema)]
-pub struct PrivacyRequest {
-    id: Uuid,
-    kind: RequestKind,
-    scope: Scope,
-    channel: ChannelName,
-    status: RequestStatus,
-    /// The store's own id of the request (Shopify's `data_request.id`), to answer it by.
-    platform_request_id: Option<String>,
-    /// Our ids of the customers the request matched.
-    customer_ids: Vec<Uuid>,
-    #[schema(value_type = Counts)]
-    counts: sqlx::types::Json<Counts>,
-    /// A store's data request keeps its export document until the customer is erased.
-    document_available: bool,
-    document_erased_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    completed_at: Option<DateTime<Utc>>,
+impl Listed for PrivacyRequest {
+    const KEY: &'static str = "privacy_requests";
+    const LIST: &'static str = "PrivacyRequestList";
 }
 
-const REQUEST_COLUMNS: &str = "id, kind, scope, channel, status, platform_request_id, customer_ids, counts,
-    document_sealed IS NOT NULL AS document_available, document_erased_at, created_at, completed_at";
-
-#[derive(Serialize, ToSchema)]
-pub struct PrivacyRequestList {
-    privacy_requests: Vec<PrivacyRequest>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
-}
+pub type PrivacyRequestList = Page<PrivacyRequest>;
 
 /// Privacy requests, newest first, whoever made them.
 #[utoipa::path(
     get,
     path = "/api/privacy-requests",
     tag = "privacy",
-    params(ListQuery),
+    params(PageParams, RequestQuery),
     responses((status = 200, description = "One page of privacy requests.", body = PrivacyRequestList))
 )]
 pub async fn list(
-    State(state): State<AppState>,
-    merchant: Merchant,
-    Query(query): Query<ListQuery>,
+    mut tenant: TenantTx,
+    ListQuery { page, filter: query }: ListQuery<RequestQuery>,
 ) -> Result<Json<PrivacyRequestList>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    pagination::check_range(query.from, query.to)?;
-    let after = pagination::after(query.cursor.as_deref())?;
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let mut privacy_requests: Vec<PrivacyRequest> = sqlx::query_as(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM privacy_requests
-         WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR status = $2)
-           AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at < $4)
-           AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
-         ORDER BY created_at DESC, id DESC
-         LIMIT $7"
-    ))
-    .bind(query.kind)
-    .bind(query.status)
-    .bind(query.from)
-    .bind(query.to)
-    .bind(after.map(|(at, _)| at))
-    .bind(after.map(|(_, id)| id))
-    .bind(limit + 1)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
-    let next_cursor = pagination::finish_page(&mut privacy_requests, limit, |last| (last.created_at, last.id));
-    Ok(Json(PrivacyRequestList { privacy_requests, next_cursor }))
+    pagination::check_range(("from", query.from), ("to", query.to))?;
+    let filter = RequestFilter { kind: query.kind, status: query.status, from: query.from, to: query.to };
+    let privacy_requests = requests::list(tenant.begin().await?, &filter, page.after, page.fetch_limit()).await?;
+    Ok(Json(page.page(privacy_requests, PrivacyRequest::sort_key)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -315,12 +263,6 @@ pub struct PrivacyRequestDetail {
     /// The export document a store's data request asked for, opened; absent for other requests
     /// and once the customer was erased.
     document: Option<ExportDocument>,
-}
-
-#[derive(FromRow)]
-struct KeptDocument {
-    document_key_id: Option<String>,
-    document_sealed: Option<Vec<u8>>,
 }
 
 /// One privacy request, with its export document when one is kept.
@@ -334,29 +276,11 @@ struct KeptDocument {
 pub async fn show(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(id): Path<Uuid>,
 ) -> Result<Json<PrivacyRequestDetail>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let request: Option<PrivacyRequest> =
-        sqlx::query_as(&format!("SELECT {REQUEST_COLUMNS} FROM privacy_requests WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(ApiError::from_database)?;
-    let request = request.ok_or_else(|| ApiError::NotFound(format!("no privacy request {id}")))?;
-    let kept: KeptDocument =
-        sqlx::query_as("SELECT document_key_id, document_sealed FROM privacy_requests WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
-    let document = match (kept.document_key_id, kept.document_sealed) {
-        (Some(key_id), Some(sealed)) => Some(
-            requests::open_document(&state.keyring, merchant.merchant_id, id, &key_id, &sealed)
-                .map_err(privacy_error)?,
-        ),
-        _ => None,
-    };
+    let found =
+        requests::find(tenant.begin().await?, &state.keyring, merchant.merchant_id, id).await.map_err(privacy_error)?;
+    let (request, document) = found.ok_or_else(|| ApiError::NotFound(format!("no privacy request {id}")))?;
     Ok(Json(PrivacyRequestDetail { request, document }))
 }

@@ -7,7 +7,6 @@ mod edit;
 mod read;
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use recete_knowledge::products::{self, ProductInput, Source};
 use recete_knowledge::{Section, SectionKind};
@@ -22,6 +21,7 @@ use super::json_body::JsonBody;
 use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// The product routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -110,17 +110,16 @@ pub struct ProductSaved {
     )
 )]
 pub async fn create(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     JsonBody(body): JsonBody<NewProduct>,
 ) -> Result<(StatusCode, Json<ProductSaved>), ApiError> {
     let input = validate(body)?;
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let saved = products::upsert(&mut tx, merchant.merchant_id, &input, Source::Api).await.map_err(identifier_taken)?;
+    let tx = tenant.begin().await?;
+    let saved = products::upsert(tx, merchant.merchant_id, &input, Source::Api).await.map_err(identifier_taken)?;
     if saved.knowledge_changed {
-        tasks::schedule_embedding(&mut tx, merchant.merchant_id, saved.id).await.map_err(ApiError::from_database)?;
+        tasks::schedule_embedding(tx, merchant.merchant_id, saved.id).await?;
     }
-    crate::auth::commit(tx).await?;
     let status = if saved.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
         status,
@@ -247,7 +246,7 @@ fn identifier_taken(error: sqlx::Error) -> ApiError {
             _ => {}
         }
     }
-    ApiError::from_database(error)
+    ApiError::from(error)
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -301,18 +300,16 @@ pub struct ScrapeScheduled {
     responses((status = 202, description = "The page will be fetched.", body = ScrapeScheduled))
 )]
 pub async fn scrape(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     JsonBody(body): JsonBody<ScrapeRequest>,
 ) -> Result<(StatusCode, Json<ScrapeScheduled>), ApiError> {
     let url = body.url.trim().to_owned();
     check_url(&url).map_err(|detail| ApiError::InvalidField { field: "url".into(), detail })?;
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let (product_id, task_id) = products::request_scrape(&mut tx, merchant.merchant_id, &url, body.product_id)
-        .await
-        .map_err(ApiError::from_database)?
+    let tx = tenant.begin().await?;
+    let (product_id, task_id) = products::request_scrape(tx, merchant.merchant_id, &url, body.product_id)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no product {}", body.product_id.unwrap_or_default())))?;
-    crate::auth::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(ScrapeScheduled { product_id, task_id: task_id.as_uuid(), status: "queued" })))
 }
 

@@ -21,6 +21,7 @@ use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::extract::Path;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 pub use recete_shared::conversations::replies::{MAX_PARAMETER_CHARS, MAX_TEXT_CHARS};
 const MAX_TEMPLATE_NAME_CHARS: usize = 512;
@@ -62,6 +63,7 @@ pub struct ReplyRequest {
 pub async fn reply(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(conversation_id): Path<Uuid>,
     headers: HeaderMap,
     JsonBody(request): JsonBody<ReplyRequest>,
@@ -70,15 +72,11 @@ pub async fn reply(
     let request_hash = sha256(&serde_json::to_vec(&request).map_err(|error| ApiError::Internal(error.into()))?);
     let content = content(request)?;
     let route = format!("POST /api/conversations/{conversation_id}/messages");
-    let mut tx = merchant.transaction(&state.pool).await?;
+    let tx = tenant.begin().await?;
     if let Some(key) = key {
-        match idempotency::claim(&mut tx, merchant.merchant_id, &route, key, &request_hash)
-            .await
-            .map_err(ApiError::from_database)?
-        {
+        match idempotency::claim(tx, merchant.merchant_id, &route, key, &request_hash).await? {
             Claim::New => {}
             Claim::Replay { status, body } => {
-                crate::auth::commit(tx).await?;
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);
                 let mut response = (status, Json(body)).into_response();
                 response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -96,14 +94,11 @@ pub async fn reply(
     let actor = format!("api-key:{}", merchant.api_key_id);
     let reply =
         NewReply { merchant: merchant.merchant_id, conversation_id, author: &author, actor: &actor, content: &content };
-    let queued = replies::send(&mut tx, &state.keyring, &reply).await?;
+    let queued = replies::send(tx, &state.keyring, &reply).await?;
     let body = serde_json::to_value(&queued).map_err(|error| ApiError::Internal(error.into()))?;
     if let Some(key) = key {
-        idempotency::record(&mut tx, merchant.merchant_id, &route, key, StatusCode::ACCEPTED.as_u16(), &body)
-            .await
-            .map_err(ApiError::from_database)?;
+        idempotency::record(tx, merchant.merchant_id, &route, key, StatusCode::ACCEPTED.as_u16(), &body).await?;
     }
-    crate::auth::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 

@@ -5,7 +5,6 @@
 //! will read it, and recorded in the audit trail with the values before and after.
 
 use axum::Json;
-use axum::extract::State;
 use chrono::{DateTime, NaiveTime, Utc};
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::db;
@@ -26,6 +25,7 @@ use super::patch::Patch;
 use crate::auth::Merchant;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// The settings routes, with their part of the OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -198,8 +198,7 @@ async fn current(
     lock: bool,
 ) -> Result<(String, MerchantSettings, DateTime<Utc>), ApiError> {
     let profile = merchants::profile(tx, merchant.merchant_id, lock)
-        .await
-        .map_err(ApiError::from_database)?
+        .await?
         .ok_or_else(|| ApiError::NotFound("the merchant no longer exists".into()))?;
     let (timezone, settings, updated_at) = (profile.timezone, profile.settings, profile.updated_at);
     Ok((timezone, settings, updated_at))
@@ -212,10 +211,9 @@ async fn current(
     tag = "settings",
     responses((status = 200, description = "The settings.", body = SettingsView))
 )]
-pub async fn show(State(state): State<AppState>, merchant: Merchant) -> Result<Json<SettingsView>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let (timezone, settings, updated_at) = current(&mut tx, &merchant, false).await?;
-    crate::auth::commit(tx).await?;
+pub async fn show(merchant: Merchant, mut tenant: TenantTx) -> Result<Json<SettingsView>, ApiError> {
+    let tx = tenant.begin().await?;
+    let (timezone, settings, updated_at) = current(tx, &merchant, false).await?;
     Ok(Json(view(timezone, settings, updated_at)))
 }
 
@@ -287,12 +285,12 @@ pub struct SettingsChanges {
     responses((status = 200, description = "The settings as changed.", body = SettingsView))
 )]
 pub async fn update(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     JsonBody(changes): JsonBody<SettingsChanges>,
 ) -> Result<Json<SettingsView>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let (timezone_before, settings_before, updated_at) = current(&mut tx, &merchant, true).await?;
+    let tx = tenant.begin().await?;
+    let (timezone_before, settings_before, updated_at) = current(tx, &merchant, true).await?;
     let (timezone, settings) = apply(&timezone_before, &settings_before, changes)?;
     let before = serde_json::to_value(view(timezone_before.clone(), settings_before.clone(), updated_at))
         .map_err(|error| ApiError::Internal(error.into()))?;
@@ -301,16 +299,14 @@ pub async fn update(
     let (before, after) = differences(before, after);
     if !after.is_empty() {
         if timezone != timezone_before {
-            merchants::set_timezone(&mut tx, merchant.merchant_id, &timezone).await.map_err(ApiError::from_database)?;
+            merchants::set_timezone(tx, merchant.merchant_id, &timezone).await?;
         }
         if settings != settings_before {
-            merchants::save_settings(&mut tx, merchant.merchant_id, &settings)
-                .await
-                .map_err(ApiError::from_database)?;
+            merchants::save_settings(tx, merchant.merchant_id, &settings).await?;
         }
         let actor = format!("api-key:{}", merchant.api_key_id);
         audit::record(
-            &mut tx,
+            tx,
             AuditEntry {
                 merchant_id: Some(merchant.merchant_id),
                 actor: &actor,
@@ -322,11 +318,9 @@ pub async fn update(
                 after: Some(Value::Object(after)),
             },
         )
-        .await
-        .map_err(ApiError::from_database)?;
+        .await?;
     }
-    let (timezone, settings, updated_at) = current(&mut tx, &merchant, false).await?;
-    crate::auth::commit(tx).await?;
+    let (timezone, settings, updated_at) = current(tx, &merchant, false).await?;
     Ok(Json(view(timezone, settings, updated_at)))
 }
 

@@ -8,7 +8,6 @@
 //! address (the product-page guard, checked here and again at every connection). Changes need
 //! the `admin` scope: an endpoint receives the merchant's data.
 
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -26,18 +25,20 @@ use recete_shared::webhooks::deliveries::{self, DeliveryRecord, DeliveryState};
 use recete_shared::webhooks::endpoints::{self, EndpointChange, EndpointRecord, MAX_PER_MERCHANT, NewEndpoint};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::json_body::JsonBody;
-use super::pagination;
+use super::pagination::{ListQuery, Listed, NoFilter, Page, PageParams};
 use super::patch::Patch;
 use crate::auth::Merchant;
 use crate::error::ApiError;
-use crate::extract::{Path, Query};
+use crate::extract::Path;
 use crate::state::AppState;
+pub use crate::state::WebhookPolicy;
+use crate::tenant_tx::TenantTx;
 
 /// The payloads of the events, for the OpenAPI document: every delivery's body is an
 /// `EventEnvelope` whose `data` is the payload of its `type`, plus `customer` (`MaskedContact`)
@@ -66,17 +67,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_secret))
         .routes(routes!(list_deliveries))
         .routes(routes!(retry_delivery))
-}
-
-/// What the API needs of `webhooks.*`.
-#[derive(Debug, Clone)]
-pub struct WebhookPolicy {
-    /// Production: only `https` endpoints.
-    pub require_https: bool,
-    /// Tests only: loopback endpoints (and plain http) allowed.
-    pub allow_loopback: bool,
-    pub lookup_timeout: Duration,
-    pub secret_overlap: chrono::Duration,
 }
 
 /// An endpoint, without its secret.
@@ -130,10 +120,9 @@ pub struct WebhookEndpointList {
     tag = "webhook-endpoints",
     responses((status = 200, description = "Every endpoint of the merchant.", body = WebhookEndpointList))
 )]
-pub async fn list(State(state): State<AppState>, merchant: Merchant) -> Result<Json<WebhookEndpointList>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let records = endpoints::list(&mut tx).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+pub async fn list(mut tenant: TenantTx) -> Result<Json<WebhookEndpointList>, ApiError> {
+    let tx = tenant.begin().await?;
+    let records = endpoints::list(tx).await?;
     Ok(Json(WebhookEndpointList { webhook_endpoints: records.into_iter().map(WebhookEndpoint::from).collect() }))
 }
 
@@ -169,33 +158,28 @@ pub struct CreatedWebhookEndpoint {
 pub async fn create(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     JsonBody(body): JsonBody<NewWebhookEndpoint>,
 ) -> Result<(StatusCode, Json<CreatedWebhookEndpoint>), ApiError> {
     let url = checked_url(&state.webhooks, &body.url).await?;
     let event_types = checked_event_types(&body.event_types)?;
     let description = checked_description(body.description.as_deref())?;
-    let mut tx = merchant.transaction(&state.pool).await?;
-    if endpoints::count(&mut tx).await.map_err(ApiError::from_database)? >= MAX_PER_MERCHANT {
+    let tx = tenant.begin().await?;
+    if endpoints::count(tx).await? >= MAX_PER_MERCHANT {
         return Err(ApiError::Conflict(format!(
             "a merchant may have at most {MAX_PER_MERCHANT} webhook endpoints; delete one first"
         )));
     }
     let new = NewEndpoint { url: &url, description, event_types: &event_types };
-    let (record, secret) = endpoints::create(&mut tx, &state.keyring, merchant.merchant_id, &new)
-        .await
-        .map_err(ApiError::from_database)?;
+    let (record, secret) = endpoints::create(tx, &state.keyring, merchant.merchant_id, &new).await?;
     let webhook_endpoint = WebhookEndpoint::from(record);
     let after = json!({ "url": webhook_endpoint.url, "event_types": webhook_endpoint.event_types });
-    record_audit(&mut tx, &merchant, "webhook_endpoint.created", webhook_endpoint.id, None, Some(after)).await?;
-    crate::auth::commit(tx).await?;
+    record_audit(tx, &merchant, "webhook_endpoint.created", webhook_endpoint.id, None, Some(after)).await?;
     Ok((StatusCode::CREATED, Json(CreatedWebhookEndpoint { webhook_endpoint, secret: secret.expose() })))
 }
 
 async fn find(tx: &mut Tx, id: Uuid) -> Result<EndpointRecord, ApiError> {
-    endpoints::find(tx, id)
-        .await
-        .map_err(ApiError::from_database)?
-        .ok_or_else(|| ApiError::NotFound(format!("no webhook endpoint {id}")))
+    endpoints::find(tx, id).await?.ok_or_else(|| ApiError::NotFound(format!("no webhook endpoint {id}")))
 }
 
 /// One endpoint.
@@ -206,14 +190,9 @@ async fn find(tx: &mut Tx, id: Uuid) -> Result<EndpointRecord, ApiError> {
     params(("endpoint_id" = Uuid, Path, description = "The endpoint's id.")),
     responses((status = 200, description = "The endpoint.", body = WebhookEndpoint))
 )]
-pub async fn show(
-    State(state): State<AppState>,
-    merchant: Merchant,
-    Path(endpoint_id): Path<Uuid>,
-) -> Result<Json<WebhookEndpoint>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let record = find(&mut tx, endpoint_id).await?;
-    crate::auth::commit(tx).await?;
+pub async fn show(mut tenant: TenantTx, Path(endpoint_id): Path<Uuid>) -> Result<Json<WebhookEndpoint>, ApiError> {
+    let tx = tenant.begin().await?;
+    let record = find(tx, endpoint_id).await?;
     Ok(Json(record.into()))
 }
 
@@ -251,6 +230,7 @@ pub struct WebhookEndpointChanges {
 pub async fn update(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(endpoint_id): Path<Uuid>,
     JsonBody(changes): JsonBody<WebhookEndpointChanges>,
 ) -> Result<Json<WebhookEndpoint>, ApiError> {
@@ -270,24 +250,15 @@ pub async fn update(
     };
     let enabled = changes.enabled.non_null("enabled")?;
     let change = EndpointChange { url: url.as_deref(), description, event_types: event_types.as_deref(), enabled };
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let before = WebhookEndpoint::from(find(&mut tx, endpoint_id).await?);
-    let record = endpoints::update(&mut tx, endpoint_id, &change)
-        .await
-        .map_err(ApiError::from_database)?
+    let tx = tenant.begin().await?;
+    let before = WebhookEndpoint::from(find(tx, endpoint_id).await?);
+    let record = endpoints::update(tx, endpoint_id, &change)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no webhook endpoint {endpoint_id}")))?;
     let after = WebhookEndpoint::from(record);
     let summary = |endpoint: &WebhookEndpoint| json!({ "url": endpoint.url, "event_types": endpoint.event_types, "enabled": endpoint.enabled });
-    record_audit(
-        &mut tx,
-        &merchant,
-        "webhook_endpoint.updated",
-        endpoint_id,
-        Some(summary(&before)),
-        Some(summary(&after)),
-    )
-    .await?;
-    crate::auth::commit(tx).await?;
+    record_audit(tx, &merchant, "webhook_endpoint.updated", endpoint_id, Some(summary(&before)), Some(summary(&after)))
+        .await?;
     Ok(Json(after))
 }
 
@@ -300,16 +271,15 @@ pub async fn update(
     responses((status = 204, description = "Deleted."))
 )]
 pub async fn delete(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(endpoint_id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let record = find(&mut tx, endpoint_id).await?;
-    endpoints::delete(&mut tx, endpoint_id).await.map_err(ApiError::from_database)?;
+    let tx = tenant.begin().await?;
+    let record = find(tx, endpoint_id).await?;
+    endpoints::delete(tx, endpoint_id).await?;
     let before = json!({ "url": record.url, "event_types": record.event_types });
-    record_audit(&mut tx, &merchant, "webhook_endpoint.deleted", endpoint_id, Some(before), None).await?;
-    crate::auth::commit(tx).await?;
+    record_audit(tx, &merchant, "webhook_endpoint.deleted", endpoint_id, Some(before), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -334,19 +304,17 @@ pub struct RotatedWebhookSecret {
 pub async fn rotate_secret(
     State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(endpoint_id): Path<Uuid>,
 ) -> Result<Json<RotatedWebhookSecret>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
+    let tx = tenant.begin().await?;
     let overlap = state.webhooks.secret_overlap;
-    let (record, secret) =
-        endpoints::rotate_secret(&mut tx, &state.keyring, merchant.merchant_id, endpoint_id, overlap)
-            .await
-            .map_err(ApiError::from_database)?
-            .ok_or_else(|| ApiError::NotFound(format!("no webhook endpoint {endpoint_id}")))?;
+    let (record, secret) = endpoints::rotate_secret(tx, &state.keyring, merchant.merchant_id, endpoint_id, overlap)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no webhook endpoint {endpoint_id}")))?;
     let previous_secret_expires_at = record.previous_secret_expires_at.unwrap_or_else(|| Utc::now() + overlap);
     let after = json!({ "previous_secret_expires_at": previous_secret_expires_at });
-    record_audit(&mut tx, &merchant, "webhook_endpoint.secret_rotated", endpoint_id, None, Some(after)).await?;
-    crate::auth::commit(tx).await?;
+    record_audit(tx, &merchant, "webhook_endpoint.secret_rotated", endpoint_id, None, Some(after)).await?;
     Ok(Json(RotatedWebhookSecret {
         webhook_endpoint: record.into(),
         secret: secret.expose(),
@@ -354,23 +322,12 @@ pub async fn rotate_secret(
     }))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct DeliveryQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+impl Listed for WebhookDelivery {
+    const KEY: &'static str = "deliveries";
+    const LIST: &'static str = "WebhookDeliveryList";
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct WebhookDeliveryList {
-    deliveries: Vec<WebhookDelivery>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
-}
+pub type WebhookDeliveryList = Page<WebhookDelivery>;
 
 /// One event sent (or to be sent) to one endpoint.
 #[derive(Serialize, ToSchema)]
@@ -421,24 +378,19 @@ impl From<DeliveryRecord> for WebhookDelivery {
     get,
     path = "/api/webhook-endpoints/{endpoint_id}/deliveries",
     tag = "webhook-endpoints",
-    params(("endpoint_id" = Uuid, Path, description = "The endpoint's id."), DeliveryQuery),
+    params(("endpoint_id" = Uuid, Path, description = "The endpoint's id."), PageParams),
     responses((status = 200, description = "One page of deliveries.", body = WebhookDeliveryList))
 )]
 pub async fn list_deliveries(
-    State(state): State<AppState>,
-    merchant: Merchant,
+    mut tenant: TenantTx,
     Path(endpoint_id): Path<Uuid>,
-    Query(query): Query<DeliveryQuery>,
+    ListQuery { page, filter: NoFilter {} }: ListQuery<NoFilter>,
 ) -> Result<Json<WebhookDeliveryList>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    let before = pagination::after(query.cursor.as_deref())?.map(|(_, id)| id);
-    let mut tx = merchant.transaction(&state.pool).await?;
-    find(&mut tx, endpoint_id).await?;
-    let records = deliveries::list(&mut tx, endpoint_id, before, limit + 1).await.map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
-    let mut deliveries: Vec<WebhookDelivery> = records.into_iter().map(WebhookDelivery::from).collect();
-    let next_cursor = pagination::finish_page(&mut deliveries, limit, |last| (last.created_at, last.id));
-    Ok(Json(WebhookDeliveryList { deliveries, next_cursor }))
+    let tx = tenant.begin().await?;
+    find(tx, endpoint_id).await?;
+    let before = page.after.map(|(_, id)| id);
+    let records = deliveries::list(tx, endpoint_id, before, page.fetch_limit()).await?;
+    Ok(Json(page.page(records.into_iter().map(WebhookDelivery::from).collect(), |last| (last.created_at, last.id))))
 }
 
 /// Sends a delivery again now, whatever its state, with the same `webhook-id` (so a receiver
@@ -454,29 +406,26 @@ pub async fn list_deliveries(
     responses((status = 202, description = "Put back in line; sent within moments.", body = WebhookDelivery))
 )]
 pub async fn retry_delivery(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path((endpoint_id, delivery_id)): Path<(Uuid, Uuid)>,
 ) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let endpoint = find(&mut tx, endpoint_id).await?;
+    let tx = tenant.begin().await?;
+    let endpoint = find(tx, endpoint_id).await?;
     if endpoint.disabled_at.is_some() {
         return Err(ApiError::Conflict(format!(
             "webhook endpoint {endpoint_id} is disabled; enable it (PATCH with \"enabled\": true) before a retry"
         )));
     }
-    let replayed = deliveries::replay(&mut tx, merchant.merchant_id, endpoint_id, delivery_id)
-        .await
-        .map_err(ApiError::from_database)?;
+    let replayed = deliveries::replay(tx, merchant.merchant_id, endpoint_id, delivery_id).await?;
     if !replayed {
         return Err(ApiError::NotFound(format!("no delivery {delivery_id} for webhook endpoint {endpoint_id}")));
     }
-    let record = deliveries::find(&mut tx, endpoint_id, delivery_id)
-        .await
-        .map_err(ApiError::from_database)?
+    let record = deliveries::find(tx, endpoint_id, delivery_id)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no delivery {delivery_id}")))?;
     record_audit(
-        &mut tx,
+        tx,
         &merchant,
         "webhook_delivery.retried",
         endpoint_id,
@@ -484,7 +433,6 @@ pub async fn retry_delivery(
         Some(json!({ "delivery_id": delivery_id })),
     )
     .await?;
-    crate::auth::commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(record.into())))
 }
 
@@ -547,12 +495,14 @@ async fn record_audit(
             after,
         },
     )
-    .await
-    .map_err(ApiError::from_database)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn policy(require_https: bool) -> WebhookPolicy {

@@ -53,7 +53,7 @@ pub(crate) async fn find_integration(
 
 fn lookup_failure(error: LookupError) -> ApiError {
     match error {
-        LookupError::Database(error) => ApiError::from_database(error),
+        LookupError::Database(error) => ApiError::from(error),
         other => ApiError::Internal(other.into()),
     }
 }

@@ -99,9 +99,8 @@ async fn own_shop(
         (Some(known), _) => Ok(Some(known.clone())),
         (None, None) => Ok(None),
         (None, Some(shop)) => {
-            let bound = integrations::learn_shop_domain(&state.pool, integration.merchant_id, integration.id, shop)
-                .await
-                .map_err(ApiError::from_database)?;
+            let bound =
+                integrations::learn_shop_domain(&state.pool, integration.merchant_id, integration.id, shop).await?;
             // Cached without its shop until now.
             state.integrations.forget(integration.id);
             if bound.as_deref() == Some(shop) {

@@ -1,4 +1,4 @@
-//! The fleet's periodic jobs (`recete_shared::periodic::fleet_jobs`) as operators watch them:
+//! The fleet's periodic jobs ([`fleet_jobs`]) as operators watch them:
 //! when each last ran and succeeded, when it should run next, and how late it is.
 
 use std::time::Duration;
@@ -8,6 +8,16 @@ use recete_shared::db;
 use recete_shared::periodic::{self, Cadence, PeriodicJob};
 use serde::Serialize;
 use sqlx::{FromRow, PgPool};
+
+/// Every periodic job the workers run through `recete_shared::periodic::run_once`, with its
+/// cadence: what the board lists as schedules. A new periodic job is added here as well as to
+/// the housekeeping loop.
+pub fn fleet_jobs() -> [(PeriodicJob, Cadence); 2] {
+    [
+        (recete_shared::analytics::JOB, Cadence::HousekeepingTick),
+        (recete_shared::api_key_expiry::JOB, Cadence::DailyUtc),
+    ]
+}
 
 /// `housekeeping.interval_secs` as shipped, for callers that do not pass the configured one.
 pub const DEFAULT_TICK: Duration = Duration::from_secs(60);
@@ -56,7 +66,7 @@ pub async fn schedules(pool: &PgPool) -> Result<Vec<ScheduleView>, sqlx::Error> 
 
 /// Every fleet job, with tick jobs judged against the configured housekeeping interval.
 pub async fn schedules_with_tick(pool: &PgPool, tick: Duration) -> Result<Vec<ScheduleView>, sqlx::Error> {
-    let jobs = periodic::fleet_jobs();
+    let jobs = fleet_jobs();
     let names: Vec<&str> = jobs.iter().map(|(job, _)| job.name).collect();
     let mut tx = db::system_tx(pool).await?;
     let latest: Vec<LatestRun> = sqlx::query_as(

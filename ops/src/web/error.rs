@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::layout;
+use super::bare;
 use crate::operators::Role;
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +83,7 @@ impl From<sqlx::Error> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let markup = layout::bare(
+        let markup = bare::bare(
             self.title(),
             html! {
                 main.narrow {

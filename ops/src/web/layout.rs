@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
 use super::auth::{CSRF_FIELD, Viewer};
+use super::bare::head;
 use crate::operators::Role;
 
 /// The section of the board a page belongs to, highlighted in the navigation.
@@ -24,21 +25,6 @@ const SECTIONS: [(Section, &str, &str, Role); 5] = [
     (Section::Schedules, "/ops/schedules", "Schedules", Role::ReadOnly),
     (Section::Operators, "/ops/operators", "Operators", Role::Admin),
 ];
-
-fn head(title: &str, csrf: Option<&str>) -> Markup {
-    html! {
-        head {
-            meta charset="utf-8";
-            meta name="viewport" content="width=device-width, initial-scale=1";
-            meta name="referrer" content="same-origin";
-            @if let Some(token) = csrf { meta name="csrf-token" content=(token); }
-            title { (title) " · Recete queue board" }
-            link rel="icon" type="image/svg+xml" href="/ops/assets/favicon.svg";
-            link rel="stylesheet" href="/ops/assets/board.css";
-            script src="/ops/assets/board.js" defer {}
-        }
-    }
-}
 
 /// A page of the board for a signed-in operator.
 pub fn page(viewer: &Viewer, section: Section, title: &str, body: Markup) -> Markup {
@@ -66,20 +52,6 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, body: Markup) -> Mar
                     }
                 }
                 main { (body) }
-            }
-        }
-    }
-}
-
-/// A page with no navigation: sign-in and errors.
-pub fn bare(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            (head(title, None))
-            body {
-                header.topbar { a.brand href="/ops" { span.logo { "R" } "Recete " span.muted { "queue board" } } }
-                (body)
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod assets;
 pub mod auth;
+pub mod bare;
 mod bulk;
 pub mod error;
 mod jobs;

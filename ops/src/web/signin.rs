@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::BoardState;
 use super::auth::{SESSION_COOKIE, cookie_value, safe_next};
+use super::bare;
 use super::error::PageError;
-use super::layout;
 use crate::operators;
 
 #[derive(Debug, Deserialize)]
@@ -24,7 +24,7 @@ pub async fn page(Query(query): Query<NextQuery>) -> Markup {
 }
 
 fn form(next: &str, problem: Option<&str>) -> Markup {
-    layout::bare(
+    bare::bare(
         "Sign in",
         html! {
             main.narrow {

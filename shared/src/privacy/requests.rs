@@ -2,6 +2,7 @@
 //! and times, never a phone, email or name; the export document of a store's data request, which
 //! the merchant must hand to the customer, is kept sealed until an erasure of the customer.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -159,6 +160,107 @@ pub async fn progress(tx: &mut Tx, id: Uuid, counts: &Counts, finished: bool) ->
         merchant_events::raise(tx, merchant, &event).await?;
     }
     Ok(())
+}
+
+/// A privacy request as the merchant sees it: ids, counts and times, never the document itself.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct PrivacyRequest {
+    pub id: Uuid,
+    pub kind: RequestKind,
+    pub scope: Scope,
+    pub channel: ChannelName,
+    pub status: RequestStatus,
+    /// The store's own id of the request (Shopify's `data_request.id`), to answer it by.
+    pub platform_request_id: Option<String>,
+    /// Our ids of the customers the request matched.
+    pub customer_ids: Vec<Uuid>,
+    #[schema(value_type = Counts)]
+    pub counts: sqlx::types::Json<Counts>,
+    /// A store's data request keeps its export document until the customer is erased.
+    pub document_available: bool,
+    pub document_erased_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl PrivacyRequest {
+    /// The key lists are sorted by, newest first.
+    pub fn sort_key(&self) -> (DateTime<Utc>, Uuid) {
+        (self.created_at, self.id)
+    }
+}
+
+const REQUEST_COLUMNS: &str = "id, kind, scope, channel, status, platform_request_id, customer_ids, counts,
+    document_sealed IS NOT NULL AS document_available, document_erased_at, created_at, completed_at";
+
+/// Which requests a list shows; a field left empty filters nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RequestFilter {
+    pub kind: Option<RequestKind>,
+    pub status: Option<RequestStatus>,
+    /// Made at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Made before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Up to `limit` requests of the transaction's merchant, newest first, after the request sorted
+/// at `after`.
+pub async fn list(
+    tx: &mut Tx,
+    filter: &RequestFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<PrivacyRequest>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM privacy_requests
+         WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR status = $2)
+           AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at < $4)
+           AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $7"
+    ))
+    .bind(filter.kind)
+    .bind(filter.status)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(after.map(|(at, _)| at))
+    .bind(after.map(|(_, id)| id))
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestWithDocument {
+    #[sqlx(flatten)]
+    request: PrivacyRequest,
+    document_key_id: Option<String>,
+    document_sealed: Option<Vec<u8>>,
+}
+
+/// One request of the transaction's merchant, with its kept export document opened (none for
+/// other requests and once the customer was erased).
+pub async fn find(
+    tx: &mut Tx,
+    keyring: &Keyring,
+    merchant: MerchantId,
+    id: Uuid,
+) -> Result<Option<(PrivacyRequest, Option<ExportDocument>)>, PrivacyError> {
+    let row: Option<RequestWithDocument> = sqlx::query_as(&format!(
+        "SELECT {REQUEST_COLUMNS}, document_key_id, document_sealed FROM privacy_requests WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let document = match (row.document_key_id, row.document_sealed) {
+        (Some(key_id), Some(sealed)) => Some(open_document(keyring, merchant, id, &key_id, &sealed)?),
+        _ => None,
+    };
+    Ok(Some((row.request, document)))
 }
 
 /// Opens a kept document.

@@ -6,7 +6,6 @@
 //! applied first when sent with them).
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use recete_knowledge::products::{self, ProductInput};
 use recete_knowledge::{Section, SectionKind};
@@ -26,7 +25,7 @@ use crate::error::ApiError;
 use crate::extract::Path;
 use crate::merchant::json_body::JsonBody;
 use crate::merchant::patch::Patch;
-use crate::state::AppState;
+use crate::tenant_tx::TenantTx;
 
 /// Changes to a product; every field is optional.
 #[derive(Deserialize, ToSchema)]
@@ -88,22 +87,21 @@ pub struct ProductChanges {
     )
 )]
 pub async fn update(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(product_id): Path<Uuid>,
     JsonBody(changes): JsonBody<ProductChanges>,
 ) -> Result<Json<ProductDetail>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let Some(before) = products::lock_for_edit(&mut tx, product_id).await.map_err(ApiError::from_database)? else {
+    let tx = tenant.begin().await?;
+    let Some(before) = products::lock_for_edit(tx, product_id).await? else {
         return Err(ApiError::NotFound(format!("no product {product_id}")));
     };
     let after = apply(&before, changes)?;
     let actor = format!("api-key:{}", merchant.api_key_id);
-    products::save_edit(&mut tx, merchant.merchant_id, product_id, &before, &after, &actor)
+    products::save_edit(tx, merchant.merchant_id, product_id, &before, &after, &actor)
         .await
         .map_err(identifier_taken)?;
-    let product = detail(&mut tx, product_id).await?;
-    crate::auth::commit(tx).await?;
+    let product = detail(tx, product_id).await?;
     Ok(Json(product))
 }
 
@@ -212,17 +210,17 @@ fn replace_kind(sections: &mut Vec<Section>, kind: SectionKind, replacement: Opt
     responses((status = 204, description = "Deleted, with its knowledge."))
 )]
 pub async fn delete(
-    State(state): State<AppState>,
     merchant: Merchant,
+    mut tenant: TenantTx,
     Path(product_id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let Some(deleted) = products::delete(&mut tx, product_id).await.map_err(ApiError::from_database)? else {
+    let tx = tenant.begin().await?;
+    let Some(deleted) = products::delete(tx, product_id).await? else {
         return Err(ApiError::NotFound(format!("no product {product_id}")));
     };
     let actor = format!("api-key:{}", merchant.api_key_id);
     audit::record(
-        &mut tx,
+        tx,
         AuditEntry {
             merchant_id: Some(merchant.merchant_id),
             actor: &actor,
@@ -234,9 +232,7 @@ pub async fn delete(
             after: None,
         },
     )
-    .await
-    .map_err(ApiError::from_database)?;
-    crate::auth::commit(tx).await?;
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,7 +3,6 @@
 //! [`recete_knowledge::catalogue`].
 
 use axum::Json;
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use recete_knowledge::SectionKind;
 use recete_knowledge::catalogue;
@@ -13,11 +12,11 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::super::pagination;
+use super::super::pagination::{self, ListQuery, Listed, Page, PageParams};
 use crate::auth::Merchant;
 use crate::error::ApiError;
-use crate::extract::{Path, Query};
-use crate::state::AppState;
+use crate::extract::Path;
+use crate::tenant_tx::TenantTx;
 
 const MAX_QUERY: usize = 200;
 
@@ -81,11 +80,6 @@ impl ScrapeState {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ProductQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
     /// Text in the title, or the start of the SKU; case does not matter.
     #[param(min_length = 1, max_length = 200)]
     q: Option<String>,
@@ -133,50 +127,39 @@ impl From<catalogue::ProductSummary> for ProductSummary {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ProductList {
-    products: Vec<ProductSummary>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    next_cursor: Option<String>,
+impl Listed for ProductSummary {
+    const KEY: &'static str = "products";
+    const LIST: &'static str = "ProductList";
 }
+
+pub type ProductList = Page<ProductSummary>;
 
 /// Products, newest first.
 #[utoipa::path(
     get,
     path = "/api/products",
     tag = "products",
-    params(ProductQuery),
+    params(PageParams, ProductQuery),
     responses((status = 200, description = "One page of products.", body = ProductList))
 )]
 pub async fn list(
-    State(state): State<AppState>,
     merchant: Merchant,
-    Query(query): Query<ProductQuery>,
+    mut tenant: TenantTx,
+    ListQuery { page, filter: query }: ListQuery<ProductQuery>,
 ) -> Result<Json<ProductList>, ApiError> {
-    let limit = pagination::limit(query.limit)?;
-    let after = pagination::after(query.cursor.as_deref())?;
-    pagination::check_range(query.updated_from, query.updated_to).map_err(|_| ApiError::InvalidField {
-        field: "updated_from".into(),
-        detail: "must not be after `updated_to`".into(),
-    })?;
+    pagination::check_range(("updated_from", query.updated_from), ("updated_to", query.updated_to))?;
     let pattern = query.q.as_deref().map(search_pattern).transpose()?;
-    let mut tx = merchant.transaction(&state.pool).await?;
+    let tx = tenant.begin().await?;
     let filter = catalogue::ProductFilter {
         pattern,
         scrape_state: query.scrape_state.map(|state| state.as_str().to_owned()),
         updated_from: query.updated_from,
         updated_to: query.updated_to,
-        before: after,
+        before: page.after,
     };
-    let mut products: Vec<ProductSummary> = catalogue::list(&mut tx, merchant.merchant_id, &filter, limit + 1)
-        .await
-        .map_err(ApiError::from_database)?
-        .into_iter()
-        .map(ProductSummary::from)
-        .collect();
-    crate::auth::commit(tx).await?;
-    let next_cursor = pagination::finish_page(&mut products, limit, |last| (last.created_at, last.id));
-    Ok(Json(ProductList { products, next_cursor }))
+    let products = catalogue::list(tx, merchant.merchant_id, &filter, page.fetch_limit()).await?;
+    let products = products.into_iter().map(ProductSummary::from).collect();
+    Ok(Json(page.page(products, |last| (last.created_at, last.id))))
 }
 
 /// `q` as a LIKE pattern matching itself literally: `%`, `_` and `\` lose their meaning.
@@ -237,20 +220,15 @@ pub struct ProductDetail {
     params(("product_id" = Uuid, Path, description = "The product.")),
     responses((status = 200, description = "The product.", body = ProductDetail))
 )]
-pub async fn show(
-    State(state): State<AppState>,
-    merchant: Merchant,
-    Path(product_id): Path<Uuid>,
-) -> Result<Json<ProductDetail>, ApiError> {
-    let mut tx = merchant.transaction(&state.pool).await?;
-    let product = detail(&mut tx, product_id).await?;
-    crate::auth::commit(tx).await?;
+pub async fn show(mut tenant: TenantTx, Path(product_id): Path<Uuid>) -> Result<Json<ProductDetail>, ApiError> {
+    let tx = tenant.begin().await?;
+    let product = detail(tx, product_id).await?;
     Ok(Json(product))
 }
 
 /// The product as `tx` sees it, or a 404.
 pub(super) async fn detail(tx: &mut db::Tx, product_id: Uuid) -> Result<ProductDetail, ApiError> {
-    let row = catalogue::detail(tx, product_id).await.map_err(ApiError::from_database)?;
+    let row = catalogue::detail(tx, product_id).await?;
     let Some(row) = row else {
         return Err(ApiError::NotFound(format!("no product {product_id}")));
     };
