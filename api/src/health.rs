@@ -6,7 +6,6 @@
 //! ([`operator_routes`], on `ops.listen`), or on the public listener to a request carrying
 //! `Authorization: Bearer <api.metrics_token>` when that token is set.
 
-
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -8,7 +8,6 @@
 //! address (the product-page guard, checked here and again at every connection). Changes need
 //! the `admin` scope: an endpoint receives the merchant's data.
 
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
