@@ -127,6 +127,12 @@ pub async fn store_catalogue(
     Ok((product_ids, chunks))
 }
 
+/// One question of the set as a customer of the English-speaking test store asks it, with no
+/// earlier turns.
+fn inquiry<'a>(merchant: MerchantId, merchant_name: &'a str, customer: CustomerId, text: &'a str) -> Inquiry<'a> {
+    Inquiry { merchant, merchant_name, store_language: Language::English, customer, text, history: &[] }
+}
+
 pub async fn run(pool: &PgPool, agent: &Agent, dataset: &Dataset, batch_size: usize) -> anyhow::Result<Report> {
     let merchant = recete_shared::merchants::create(pool, &format!("Evaluation shop {}", uuid::Uuid::now_v7()), "UTC")
         .await
@@ -170,15 +176,7 @@ async fn evaluate(
             hits += 1;
             reciprocal_ranks += 1.0 / (rank as f64 + 1.0);
         }
-        let inquiry = Inquiry {
-            merchant,
-            merchant_name,
-            store_language: Language::English,
-            customer,
-            text: &question.question,
-            history: &[],
-        };
-        let reply = agent.respond(&mut tx, &inquiry).await?;
+        let reply = agent.respond(&mut tx, &inquiry(merchant, merchant_name, customer, &question.question)).await?;
         tx.rollback().await?;
         let is_answer = matches!(reply.mode, AnswerMode::Extractive | AnswerMode::Model);
         if is_answer {
@@ -217,15 +215,7 @@ async fn evaluate(
     let mut refusals_correct = 0;
     for question in &dataset.questions.refused {
         let mut tx = db::tenant_tx(pool, merchant).await?;
-        let inquiry = Inquiry {
-            merchant,
-            merchant_name,
-            store_language: Language::English,
-            customer,
-            text: &question.question,
-            history: &[],
-        };
-        let reply = agent.respond(&mut tx, &inquiry).await?;
+        let reply = agent.respond(&mut tx, &inquiry(merchant, merchant_name, customer, &question.question)).await?;
         tx.rollback().await?;
         let answered_from_text =
             reply.handoff.is_none() && matches!(reply.mode, AnswerMode::Extractive | AnswerMode::Model);
