@@ -14,6 +14,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use recete_shared::config::{Environment, Settings};
 use recete_shared::crypto::Keyring;
+use recete_shared::db::listening::Listening;
 use recete_shared::events::store::{EventWriter, WriterSettings};
 use recete_shared::imports::upload::UploadLimits;
 use recete_shared::integrations::IntegrationDirectory;
@@ -54,7 +55,7 @@ pub struct Application {
     readiness_drain: Duration,
     queue_gauges: Sampler,
     /// Wakes the event streams; listens on its own connection while serving.
-    stream_wakeups: (Arc<Wakeups>, PgPool),
+    stream_wakeups: (Arc<Wakeups>, Listening),
     /// The event streams' shared parts, for the console's inbox beside the API.
     live_streams: crate::merchant::event_stream::EventStreams,
     /// The webhooks' integration cache, for routes served beside the API that change
@@ -80,7 +81,7 @@ impl Application {
         let draining = Draining::default();
         let queue_gauges = Sampler::new(deps.pool.clone(), &settings.metrics);
         let wakeups = Arc::new(Wakeups::new(settings.events.max_streams_per_merchant));
-        let stream_wakeups = (wakeups.clone(), deps.pool.clone());
+        let stream_wakeups = (wakeups.clone(), Listening::from_settings(&settings.database, &deps.pool)?);
         let live_streams = crate::merchant::event_stream::EventStreams {
             wakeups,
             heartbeat: Duration::from_secs(settings.events.stream_heartbeat_secs),
@@ -190,14 +191,14 @@ impl Application {
             grace,
             readiness_drain,
             queue_gauges,
-            stream_wakeups: (wakeups, pool),
+            stream_wakeups: (wakeups, listening),
             live_streams: _,
             integrations: _,
             upload_limits: _,
         } = self;
         tracing::info!(address = %listener.local_addr()?, "api listening");
         tokio::spawn(queue_gauges.run_until(shutdown.clone().cancelled_owned()));
-        tokio::spawn(wakeups.clone().listen(pool, shutdown.clone()));
+        tokio::spawn(wakeups.clone().listen(listening, shutdown.clone()));
         let stopping = shutdown.clone();
         // The peer address is what the per-address rate limit counts.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();

@@ -112,6 +112,11 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     /// The owner role, for `recete migrate` only; empty means `url`.
     pub migration_url: SecretString,
+    /// Where `LISTEN` connections go: empty means `url`, `off` means none (relays and event
+    /// streams poll). Behind a transaction-mode pooler it must name the server itself, or be
+    /// `off`: a `LISTEN` left on a shared server connection hands its notifications to whichever
+    /// client runs there next, which then fails.
+    pub listen_url: SecretString,
     pub max_connections: u32,
     pub acquire_timeout_ms: u64,
     pub statement_timeout_ms: u64,
@@ -755,6 +760,16 @@ impl Settings {
         if self.database.idle_in_transaction_timeout_ms == 0 {
             return invalid("database.idle_in_transaction_timeout_ms must be positive".into());
         }
+        if let ListenTarget::Direct(url) = self.database.listen_target() {
+            use secrecy::ExposeSecret;
+            let url = url.expose_secret();
+            let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+            if !postgres || url.parse::<sqlx::postgres::PgConnectOptions>().is_err() {
+                return invalid(format!(
+                    "database.listen_url must be empty (listen on database.url), {LISTEN_OFF}, or a postgres:// URL"
+                ));
+            }
+        }
         if self.events.stream_heartbeat_secs == 0
             || self.events.stream_poll_secs == 0
             || self.events.max_streams_per_merchant == 0
@@ -829,6 +844,7 @@ pub fn figment_with_env(figment: Figment) -> Figment {
         .merge(Env::prefixed("RECETE__").split("__").filter(|key| !names_a_file(key.as_str())))
         .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
         .merge(Env::raw().only(&["DATABASE_MIGRATION_URL"]).map(|_| "database.migration_url".into()))
+        .merge(Env::raw().only(&["DATABASE_LISTEN_URL"]).map(|_| "database.listen_url".into()))
         .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()))
         .merge(SecretFiles)
 }
@@ -1075,9 +1091,36 @@ impl DatabaseSettings {
         settings
     }
 
+    /// Where `LISTEN` connections go (`listen_url`).
+    pub fn listen_target(&self) -> ListenTarget {
+        use secrecy::ExposeSecret;
+        let listen_url = self.listen_url.expose_secret().trim();
+        if listen_url.is_empty() {
+            ListenTarget::Pool
+        } else if listen_url.eq_ignore_ascii_case(LISTEN_OFF) {
+            ListenTarget::Off
+        } else {
+            ListenTarget::Direct(SecretString::from(listen_url.to_owned()))
+        }
+    }
+
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.acquire_timeout_ms)
     }
+}
+
+/// The `database.listen_url` that turns listening off.
+pub const LISTEN_OFF: &str = "off";
+
+/// Where a process opens its `LISTEN` connections.
+#[derive(Debug, Clone)]
+pub enum ListenTarget {
+    /// On the pool of `database.url`.
+    Pool,
+    /// On a connection of its own to this URL (the server itself, past any pooler).
+    Direct(SecretString),
+    /// Nowhere: whatever would wake on a notification polls instead.
+    Off,
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ use std::time::Duration;
 
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
+use recete_shared::db::listening::Listening;
 use recete_shared::queue::wakeups::RelayWakeups;
 use recete_shared::queue::{EventJob, TaskJob, stats};
 use recete_shared::redis_client::RedisClient;
@@ -113,7 +114,8 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
     let wakeups = Arc::new(RelayWakeups::new(&queues));
     if !queues.is_empty() {
         let check_every = Duration::from_secs(deps.settings.queue.sweep_interval_secs);
-        tasks.spawn(wakeups.clone().listen(deps.pool.clone(), check_every, shutdown.clone()));
+        let listening = Listening::from_settings(&deps.settings.database, &deps.pool)?;
+        tasks.spawn(wakeups.clone().listen(listening, deps.pool.clone(), check_every, shutdown.clone()));
     }
     for pool in &options.pools {
         let queue = pool.queue();

@@ -309,3 +309,29 @@ fn event_stream_bounds_and_retention_are_checked_by_name() {
     let settings = Settings::load_from(base_figment(None)).expect("defaults");
     assert_eq!(settings.events.stream_heartbeat_secs, 15);
 }
+
+#[test]
+#[allow(clippy::result_large_err)]
+fn listen_connections_go_to_the_pool_a_url_of_their_own_or_nowhere() {
+    let settings = Settings::load_from(base_figment(None)).expect("defaults");
+    assert!(matches!(settings.database.listen_target(), ListenTarget::Pool));
+
+    let off = Settings::load_from(base_figment(None).merge(("database.listen_url", "OFF"))).expect("off");
+    assert!(matches!(off.database.listen_target(), ListenTarget::Off));
+
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("DATABASE_LISTEN_URL", "postgres://recete:pw@db.internal:5432/recete?sslmode=require");
+        let settings = Settings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
+        match settings.database.listen_target() {
+            ListenTarget::Direct(url) => {
+                assert_eq!(url.expose_secret(), "postgres://recete:pw@db.internal:5432/recete?sslmode=require")
+            }
+            other => panic!("expected a URL of its own, got {other:?}"),
+        }
+        Ok(())
+    });
+
+    let error = refusal(base_figment(None).merge(("database.listen_url", "mysql://secret-password@db/x")));
+    assert!(error.contains("database.listen_url"), "{error}");
+    assert!(!error.contains("secret-password"), "{error}");
+}

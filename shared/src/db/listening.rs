@@ -1,12 +1,58 @@
-//! Holding a `LISTEN` connection: opening it within a time limit, and opening it again after it
-//! failed or was lost, with pauses doubling from a quarter second up to fifteen seconds.
+//! Holding a `LISTEN` connection: where it goes (`database.listen_url`), opening it within a time
+//! limit, and opening it again after it failed or was lost, with pauses doubling from a quarter
+//! second up to fifteen seconds.
 
 use std::future::Future;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
+
+use crate::config::{DatabaseSettings, ListenTarget};
+
+/// The name `LISTEN` connections of their own carry in `pg_stat_activity`.
+pub const LISTEN_APPLICATION_NAME: &str = "recete-listen";
+
+/// Connections a process may hold for `LISTEN`: the job wake-ups and the event streams.
+const LISTEN_CONNECTIONS: u32 = 2;
+
+/// Where this process opens its `LISTEN` connections.
+#[derive(Debug, Clone)]
+pub enum Listening {
+    /// On connections of this pool: the application's own, or one of its own past any pooler.
+    On(PgPool),
+    /// Nowhere (`database.listen_url = "off"`): what would wake on a notification polls.
+    Off,
+}
+
+impl Listening {
+    /// From `database.listen_url`, with `pool` (the pool of `database.url`) for an empty one.
+    pub fn from_settings(settings: &DatabaseSettings, pool: &PgPool) -> Result<Self, sqlx::Error> {
+        match settings.listen_target() {
+            ListenTarget::Pool => Ok(Self::On(pool.clone())),
+            ListenTarget::Off => Ok(Self::Off),
+            ListenTarget::Direct(url) => {
+                let options: PgConnectOptions = url.expose_secret().parse()?;
+                Ok(Self::On(
+                    PgPoolOptions::new()
+                        .max_connections(LISTEN_CONNECTIONS)
+                        .acquire_timeout(CONNECT_TIMEOUT)
+                        .connect_lazy_with(options.application_name(LISTEN_APPLICATION_NAME)),
+                ))
+            }
+        }
+    }
+
+    /// The pool `LISTEN` connections come from, unless listening is off.
+    pub fn pool(&self) -> Option<&PgPool> {
+        match self {
+            Self::On(pool) => Some(pool),
+            Self::Off => None,
+        }
+    }
+}
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const RETRY_BASE: Duration = Duration::from_millis(250);
@@ -28,9 +74,9 @@ async fn listen(pool: &PgPool, channel: &str) -> Result<PgListener, String> {
 
 /// Listens on `channel` until `shutdown`. `serve` gets each connection opened and returns `true`
 /// when it was lost (it is opened again after a pause) or `false` at shutdown. `what` names the
-/// notifications in log lines.
+/// notifications in log lines. With listening off, returns at once.
 pub async fn keep_listening<F, Fut>(
-    pool: &PgPool,
+    listening: &Listening,
     channel: &str,
     what: &str,
     shutdown: &CancellationToken,
@@ -39,6 +85,10 @@ pub async fn keep_listening<F, Fut>(
     F: FnMut(PgListener) -> Fut,
     Fut: Future<Output = bool>,
 {
+    let Some(pool) = listening.pool() else {
+        tracing::info!("database.listen_url is off: no {what}; what they would wake polls");
+        return;
+    };
     let mut failures: u32 = 0;
     loop {
         let connected = tokio::select! {

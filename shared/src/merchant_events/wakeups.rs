@@ -9,13 +9,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::stream::CHANNEL;
-use crate::db::listening;
+use crate::db::listening::{self, Listening};
 use crate::ids::MerchantId;
 
 /// The streams open on this process, by merchant.
@@ -95,8 +94,8 @@ impl Wakeups {
     }
 
     /// Listens on [`CHANNEL`] until `shutdown`, waking streams as notifications arrive.
-    pub async fn listen(self: Arc<Self>, pool: PgPool, shutdown: CancellationToken) {
-        listening::keep_listening(&pool, CHANNEL, "event stream notifications", &shutdown, |listener| {
+    pub async fn listen(self: Arc<Self>, listening: Listening, shutdown: CancellationToken) {
+        listening::keep_listening(&listening, CHANNEL, "event stream notifications", &shutdown, |listener| {
             self.clone().wake_until_lost(listener, shutdown.clone())
         })
         .await;

@@ -7,8 +7,9 @@
 //! was notified. A wake-up that arrives while the relay is in a pass is kept (one permit), so it
 //! runs another pass rather than missing the rows committed meanwhile.
 //!
-//! Notifications can fail silently (a pooler in transaction mode holds no `LISTEN`), so their
-//! arrival is checked: every `queue.sweep_interval_secs` the listener sends itself a ping through
+//! The `LISTEN` connection goes where `database.listen_url` says (past a transaction-mode pooler,
+//! whose shared server connections must never hold one), or nowhere. Notifications can also fail
+//! silently, so their arrival is checked: every `queue.sweep_interval_secs` the listener sends itself a ping through
 //! the pool. Until a ping comes back (at start, after a lost connection, or when none ever does)
 //! [`RelayWakeups::is_heard`] is false and relays poll every `queue.relay_interval_ms` as if there
 //! were no notifications; once one does, every relay is woken, since anything notified before was
@@ -24,7 +25,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::QueueName;
-use crate::db::listening;
+use crate::db::listening::{self, Listening};
 
 /// The channel the job tables' triggers and queue resumes notify on.
 pub const CHANNEL: &str = "recete_jobs";
@@ -87,11 +88,18 @@ impl RelayWakeups {
         }
     }
 
-    /// Listens on [`CHANNEL`] until `shutdown`, checking every `check_every` that its own pings
-    /// come back. A lost connection is opened again with backoff.
-    pub async fn listen(self: Arc<Self>, pool: PgPool, check_every: Duration, shutdown: CancellationToken) {
+    /// Listens on [`CHANNEL`] until `shutdown`, checking every `check_every` that its own pings,
+    /// sent through `pool`, come back. A lost connection is opened again with backoff. With
+    /// listening off, returns at once and relays keep polling.
+    pub async fn listen(
+        self: Arc<Self>,
+        listening: Listening,
+        pool: PgPool,
+        check_every: Duration,
+        shutdown: CancellationToken,
+    ) {
         let ping: Arc<str> = format!("{PING_PREFIX}{}", crate::crypto::random_token(12)).into();
-        listening::keep_listening(&pool, CHANNEL, "job notifications", &shutdown, |listener| {
+        listening::keep_listening(&listening, CHANNEL, "job notifications", &shutdown, |listener| {
             let (this, pool, ping, shutdown) = (self.clone(), pool.clone(), ping.clone(), shutdown.clone());
             async move {
                 let lost = this.heard_until_lost(listener, &pool, &ping, check_every, &shutdown).await;

@@ -1,15 +1,20 @@
 //! The fleet behind PgBouncer in transaction pooling mode: many client connections take turns on
 //! a few server connections, so nothing may be set for a session, and a backend's process id
-//! says nothing about whose transaction runs on it.
+//! says nothing about whose transaction runs on it. Nor may a server connection the pooler shares
+//! hold a `LISTEN`: its notifications would reach whichever client runs there next, whose
+//! statement would then fail on a message it did not expect.
 
 use recete_shared::config::DatabaseSettings;
 use recete_shared::db;
+use recete_shared::db::listening::LISTEN_APPLICATION_NAME;
 use recete_shared::ids::MerchantId;
 use recete_testkit::{TestDatabase, TestPgBouncer, TestRedis};
 use secrecy::SecretString;
+use sqlx::postgres::PgPoolOptions;
 
 use super::serve_an_order_through_to_a_follow_up;
 use crate::followups::spawn_messaging_app_on;
+use crate::helpers::TestApp;
 
 /// Server connections PgBouncer keeps per user and database: far fewer than the app's pool.
 const SERVER_CONNECTIONS: u32 = 3;
@@ -21,9 +26,10 @@ async fn the_fleet_serves_an_order_and_its_follow_up_through_pgbouncer_in_transa
         .expect("pgbouncer");
     let db = TestDatabase::create().await.expect("database");
     let pooled_url = bouncer.url("recete", db.name());
+    let direct_url = db.app_url();
     let graph = wiremock::MockServer::start().await;
     let app = spawn_messaging_app_on(&graph, db, TestRedis::new(), move |figment| {
-        figment.merge(("database.url", pooled_url))
+        figment.merge(("database.url", pooled_url)).merge(("database.listen_url", direct_url))
     })
     .await;
 
@@ -43,6 +49,77 @@ async fn the_fleet_serves_an_order_and_its_follow_up_through_pgbouncer_in_transa
         "{servers} server connections; log: {}",
         bouncer.log()
     );
+
+    // The event streams and the relays listen on connections of their own to the server (the
+    // workers have stopped; the API still serves), and no server connection behind the pooler
+    // holds a LISTEN.
+    let listening: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind(LISTEN_APPLICATION_NAME)
+    .fetch_one(&app.admin)
+    .await
+    .expect("listening connections");
+    assert!(listening >= 1, "the API's event streams listen on the server itself");
+    assert_eq!(channels_behind_the_pooler(&bouncer, &app, SERVER_CONNECTIONS).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn with_listening_off_behind_pgbouncer_relays_poll_and_nothing_listens() {
+    let bouncer =
+        TestPgBouncer::start("127.0.0.1", 5432, 1, &["recete", "recete_owner", "postgres"]).await.expect("pgbouncer");
+    let db = TestDatabase::create().await.expect("database");
+    let pooled_url = bouncer.url("recete", db.name());
+    let graph = wiremock::MockServer::start().await;
+    let app = spawn_messaging_app_on(&graph, db, TestRedis::new(), move |figment| {
+        figment.merge(("database.url", pooled_url)).merge(("database.listen_url", "off"))
+    })
+    .await;
+
+    serve_an_order_through_to_a_follow_up(&app, &graph).await;
+
+    let listening: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind(LISTEN_APPLICATION_NAME)
+    .fetch_one(&app.admin)
+    .await
+    .expect("listening connections");
+    assert_eq!(listening, 0);
+    assert_eq!(channels_behind_the_pooler(&bouncer, &app, 1).await, Vec::<String>::new());
+}
+
+/// The channels listened on by every server connection PgBouncer holds for the application role:
+/// `servers` client transactions open at once through the pooler each get one of them.
+async fn channels_behind_the_pooler(bouncer: &TestPgBouncer, app: &TestApp, servers: u32) -> Vec<String> {
+    let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&app.admin).await.expect("name");
+    let pool = PgPoolOptions::new()
+        .max_connections(servers)
+        .connect(&bouncer.url("recete", &database))
+        .await
+        .expect("through the pooler");
+    let mut open = Vec::new();
+    let mut channels = Vec::new();
+    for _ in 0..servers {
+        let mut tx = pool.begin().await.expect("begin");
+        let listened: Vec<String> =
+            sqlx::query_scalar("SELECT pg_listening_channels()").fetch_all(&mut *tx).await.expect("channels");
+        channels.extend(listened);
+        open.push(tx);
+    }
+    let pids: std::collections::HashSet<i32> = {
+        let mut pids = std::collections::HashSet::new();
+        for tx in &mut open {
+            pids.insert(sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut **tx).await.expect("pid"));
+        }
+        pids
+    };
+    assert_eq!(pids.len(), servers as usize, "each open transaction holds a server connection of its own");
+    for tx in open {
+        tx.rollback().await.expect("rollback");
+    }
+    pool.close().await;
+    channels
 }
 
 #[tokio::test]
@@ -52,6 +129,7 @@ async fn transaction_settings_never_leak_to_the_next_client_of_a_shared_server_c
     let settings = DatabaseSettings {
         url: SecretString::from(bouncer.url("recete", db.name())),
         migration_url: SecretString::from(String::new()),
+        listen_url: SecretString::from(String::new()),
         max_connections: 8,
         acquire_timeout_ms: 5000,
         statement_timeout_ms: 1234,
