@@ -1,9 +1,10 @@
 //! Product knowledge at catalogue scale, each figure beside a baseline measured in the same run:
 //!
 //! 1. Retrieval over `--chunks` chunks of one merchant (plus other merchants' chunks, so the
-//!    merchant filter has rows to skip): latency of [`retrieval::search`], the HNSW search the
-//!    agent runs, against [`retrieval::search_exact`], a sequential scan comparing every chunk,
-//!    and the HNSW search's recall@10 against the exact results.
+//!    merchant filter has rows to skip): latency of [`retrieval::search`], the search the
+//!    agent runs (through the HNSW index past `retrieval::EXACT_SCAN_MAX_CHUNKS` chunks, which
+//!    the output names), against [`retrieval::search_exact`], a sequential scan comparing every
+//!    chunk, and the search's recall@10 against the exact results.
 //! 2. Local embedding throughput: chunk-sized texts embedded `--embed-batch` (32, as
 //!    `embedding.batch_size`) at a time against one at a time, and the encoder's achieved
 //!    GFLOP/s against candle multiplying two large matrices on the same cores, the rate the
@@ -338,6 +339,9 @@ async fn load_synthetic_chunks(
 
 /// Retrieval figures of one run.
 struct RetrievalFigures {
+    /// How [`retrieval::search`] searched the measured merchant: the index past
+    /// [`retrieval::EXACT_SCAN_MAX_CHUNKS`] chunks, an exact scan below.
+    plan: retrieval::SearchPlan,
     hnsw: Latencies,
     exact: Latencies,
     /// Share of the exact top ten the HNSW top ten holds, mean and worst over the queries.
@@ -395,7 +399,11 @@ async fn measure_retrieval(
         retrieval::search_exact(&mut tx, merchant, MODEL_NAME, query, RECALL_DEPTH).await?;
         tx.rollback().await?;
     }
+    let mut tx = db::tenant_tx(pool, merchant).await?;
+    let plan = retrieval::plan(&mut tx, merchant, MODEL_NAME).await?;
+    tx.rollback().await?;
     let mut figures = RetrievalFigures {
+        plan,
         hnsw: Latencies::default(),
         exact: Latencies::default(),
         id_recall: Summary::default(),
@@ -834,7 +842,7 @@ async fn retrieval_phase(
     );
     println!("{:<40} {:>6} {:>10} {:>10}", "measure", "n", "p50 ms", "p99 ms");
     print_row(&format!("exact scan, top {RECALL_DEPTH} (baseline)"), &retrieval_figures.exact);
-    print_row(&format!("HNSW search, top {AGENT_TOP_K}"), &retrieval_figures.hnsw);
+    print_row(&format!("search ({:?}), top {AGENT_TOP_K}", retrieval_figures.plan), &retrieval_figures.hnsw);
     println!(
         "ratio exact / HNSW p50: {:.1}",
         retrieval_figures.exact.percentile_ms(0.5) / retrieval_figures.hnsw.percentile_ms(0.5)
@@ -880,7 +888,8 @@ async fn answers_phase(
     let answers = measure_answers(&deps, admin, &conversation, &messages).await?;
     println!("{:<40} {:>6} {:>10} {:>10}", "measure", "n", "p50 ms", "p99 ms");
     print_row("embed one question (baseline)", &answers.embed_question);
-    print_row(&format!("  HNSW search, merchant of {} chunks", conversation.chunks), &answers.search);
+    let plan = if conversation.chunks <= retrieval::EXACT_SCAN_MAX_CHUNKS { "exact" } else { "HNSW" };
+    print_row(&format!("  search ({plan}), merchant of {} chunks", conversation.chunks), &answers.search);
     print_row("inbound message -> reply stored", &answers.answer);
     println!(
         "ratio answer / embed p50: {:.1}",

@@ -6,6 +6,7 @@ mod agent;
 mod languages;
 mod model;
 mod products;
+mod retrieval;
 mod scrape;
 mod transactions;
 
