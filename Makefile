@@ -60,6 +60,7 @@ bench: services
 	target/release/jobs-search-bench --rows 1000000
 	target/release/stream-bench
 	target/release/order-latency-bench
+	target/release/question-latency-bench
 	target/release/idle-bench
 
 ## Test databases left behind by interrupted runs (normal runs drop their own).
