@@ -4,7 +4,7 @@ CARGO ?= cargo
 RECETE := target/debug/recete
 DEMO_FILE := .recete-demo.json
 
-.PHONY: models services tools build migrate run test lint bench fuzz clean-test-databases
+.PHONY: models services tools build migrate run test lint bench fuzz clean-test-databases sqlx-prepare
 
 ## The local embedding model (all-MiniLM-L6-v2) in models/, fetched once and verified.
 models:
@@ -43,6 +43,14 @@ test: services tools
 	mkdir -p target && set -o pipefail && $(CARGO) test --workspace --all-targets 2>&1 | tee target/test-output.log
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-30} bash scripts/fuzz.sh
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
+
+## The descriptions of the compile-checked queries (`.sqlx/`), written again against the local
+## database after `make migrate`: each file holding a query macro is touched so the build
+## expands it again with the database at hand.
+sqlx-prepare: migrate
+	rm -rf .sqlx && mkdir .sqlx
+	touch $$(grep -rlE 'sqlx::query(_as|_scalar)?!' --include=*.rs api console shared workers ops agent knowledge embed llm scrape src)
+	SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx DATABASE_URL=$${SQLX_DATABASE_URL:-postgres://recete@127.0.0.1:5432/recete} $(CARGO) build --workspace --all-targets
 
 lint:
 	$(CARGO) fmt --all -- --check

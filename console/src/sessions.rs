@@ -41,19 +41,22 @@ pub async fn open(pool: &PgPool, user: &MerchantUser, idle: Duration) -> Result<
     let csrf_token = random_token(CSRF_TOKEN_LEN);
     let mut tx = db::tenant_tx(pool, user.merchant_id).await?;
     // The merchant's expired sessions are swept here, where sessions are made, rather than by a loop.
-    sqlx::query("DELETE FROM merchant_user_sessions WHERE merchant_id = $1 AND expires_at < now()")
-        .bind(user.merchant_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
+    sqlx::query!(
+        "DELETE FROM merchant_user_sessions WHERE merchant_id = $1 AND expires_at < now()",
+        user.merchant_id.as_uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let id_hash = sha256(cookie_value.as_bytes());
+    sqlx::query!(
         "INSERT INTO merchant_user_sessions (id_hash, merchant_id, user_id, csrf_token, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+        id_hash.as_slice(),
+        user.merchant_id.as_uuid(),
+        user.id,
+        &csrf_token,
+        idle.as_secs_f64()
     )
-    .bind(sha256(cookie_value.as_bytes()).as_slice())
-    .bind(user.merchant_id)
-    .bind(user.id)
-    .bind(&csrf_token)
-    .bind(idle.as_secs_f64())
     .execute(&mut *tx)
     .await?;
     audit::record(
@@ -86,13 +89,15 @@ pub async fn find(pool: &PgPool, cookie_value: &str, idle: Duration) -> Result<O
     }
     let id_hash = sha256(cookie_value.as_bytes());
     let mut tx = db::system_tx(pool).await?;
-    let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT u.id, u.merchant_id, u.email, u.role, u.password_hash IS NOT NULL AS has_password, u.created_at,
-                u.disabled_at, s.csrf_token, s.last_seen_at
-         FROM merchant_user_sessions s JOIN merchant_users u ON u.id = s.user_id
-         WHERE s.id_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL",
+    let row = sqlx::query_as!(
+        SessionRow,
+        r#"SELECT u.id, u.merchant_id AS "merchant_id: MerchantId", u.email, u.role,
+                  u.password_hash IS NOT NULL AS "has_password!", u.created_at, u.disabled_at, s.csrf_token,
+                  s.last_seen_at
+           FROM merchant_user_sessions s JOIN merchant_users u ON u.id = s.user_id
+           WHERE s.id_hash = $1 AND s.expires_at > now() AND u.disabled_at IS NULL"#,
+        id_hash.as_slice()
     )
-    .bind(id_hash.as_slice())
     .fetch_optional(&mut *tx)
     .await?;
     let Some(row) = row else {
@@ -101,12 +106,12 @@ pub async fn find(pool: &PgPool, cookie_value: &str, idle: Duration) -> Result<O
     };
     let touch_every = TOUCH_EVERY.min(idle / 4);
     if (Utc::now() - row.last_seen_at).to_std().unwrap_or_default() >= touch_every {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE merchant_user_sessions SET last_seen_at = now(), expires_at = now() + make_interval(secs => $2)
              WHERE id_hash = $1",
+            id_hash.as_slice(),
+            idle.as_secs_f64()
         )
-        .bind(id_hash.as_slice())
-        .bind(idle.as_secs_f64())
         .execute(&mut *tx)
         .await?;
     }
@@ -123,7 +128,6 @@ pub async fn find(pool: &PgPool, cookie_value: &str, idle: Duration) -> Result<O
     Ok(Some(Session { user, csrf_token: row.csrf_token }))
 }
 
-#[derive(sqlx::FromRow)]
 struct SessionRow {
     id: Uuid,
     merchant_id: MerchantId,
@@ -142,17 +146,15 @@ pub async fn close(pool: &PgPool, cookie_value: &str) -> Result<(), sqlx::Error>
         return Ok(());
     }
     let mut tx = db::system_tx(pool).await?;
-    sqlx::query("DELETE FROM merchant_user_sessions WHERE id_hash = $1")
-        .bind(sha256(cookie_value.as_bytes()).as_slice())
-        .execute(&mut *tx)
-        .await?;
+    let id_hash = sha256(cookie_value.as_bytes());
+    sqlx::query!("DELETE FROM merchant_user_sessions WHERE id_hash = $1", id_hash.as_slice()).execute(&mut *tx).await?;
     tx.commit().await
 }
 
 /// Ends every session of user `user_id`; how many there were.
 pub async fn close_all(tx: &mut Tx, user_id: Uuid) -> Result<u64, sqlx::Error> {
     let done =
-        sqlx::query("DELETE FROM merchant_user_sessions WHERE user_id = $1").bind(user_id).execute(&mut **tx).await?;
+        sqlx::query!("DELETE FROM merchant_user_sessions WHERE user_id = $1", user_id).execute(&mut **tx).await?;
     Ok(done.rows_affected())
 }
 
@@ -179,11 +181,14 @@ pub async fn end_everywhere(tx: &mut Tx, merchant: MerchantId, user_id: Uuid, ac
 
 /// Ends every session of user `user_id` but the one behind `keep_cookie_value`.
 pub async fn close_others(tx: &mut Tx, user_id: Uuid, keep_cookie_value: &str) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM merchant_user_sessions WHERE user_id = $1 AND id_hash <> $2")
-        .bind(user_id)
-        .bind(sha256(keep_cookie_value.as_bytes()).as_slice())
-        .execute(&mut **tx)
-        .await?;
+    let keep = sha256(keep_cookie_value.as_bytes());
+    let done = sqlx::query!(
+        "DELETE FROM merchant_user_sessions WHERE user_id = $1 AND id_hash <> $2",
+        user_id,
+        keep.as_slice()
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected())
 }
 

@@ -50,14 +50,14 @@ async fn wait_for(
     limit: u32,
     window: Duration,
 ) -> Result<Option<u64>, sqlx::Error> {
-    let failures: Vec<DateTime<Utc>> = sqlx::query_scalar(
+    let failures: Vec<DateTime<Utc>> = sqlx::query_scalar!(
         "SELECT failed_at FROM console_sign_in_failures
          WHERE subject_hash = $1 AND failed_at > now() - make_interval(secs => $2)
          ORDER BY failed_at DESC LIMIT $3",
+        subject.as_slice(),
+        window.as_secs_f64(),
+        i64::from(limit)
     )
-    .bind(subject.as_slice())
-    .bind(window.as_secs_f64())
-    .bind(i64::from(limit))
     .fetch_all(&mut **tx)
     .await?;
     if failures.len() < limit as usize {
@@ -102,23 +102,28 @@ pub async fn record_failure(
     address: Option<IpAddr>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    sqlx::query("DELETE FROM console_sign_in_failures WHERE failed_at < now() - make_interval(secs => $1)")
-        .bind(limits.window.as_secs_f64())
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO console_sign_in_failures (subject_hash) VALUES ($1), ($2)")
-        .bind(account_subject(email).as_slice())
-        .bind(address_subject(address).as_slice())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM console_sign_in_failures WHERE failed_at < now() - make_interval(secs => $1)",
+        limits.window.as_secs_f64()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let (account, address) = (account_subject(email), address_subject(address));
+    sqlx::query!(
+        "INSERT INTO console_sign_in_failures (subject_hash) VALUES ($1), ($2)",
+        account.as_slice(),
+        address.as_slice()
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }
 
 /// Forgets the account's failures after a successful sign-in (the address's stay counted).
 pub async fn clear_account(pool: &PgPool, email: &str) -> Result<(), sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    sqlx::query("DELETE FROM console_sign_in_failures WHERE subject_hash = $1")
-        .bind(account_subject(email).as_slice())
+    let account = account_subject(email);
+    sqlx::query!("DELETE FROM console_sign_in_failures WHERE subject_hash = $1", account.as_slice())
         .execute(&mut *tx)
         .await?;
     tx.commit().await

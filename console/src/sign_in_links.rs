@@ -29,14 +29,15 @@ fn well_formed(token: &str) -> bool {
 /// Makes a link for `user` valid for `ttl` (in the caller's tenant transaction); the token.
 pub async fn create(tx: &mut Tx, user: &MerchantUser, ttl: Duration) -> Result<String, sqlx::Error> {
     let token = random_token(TOKEN_LEN);
-    sqlx::query(
+    let token_hash = sha256(token.as_bytes());
+    sqlx::query!(
         "INSERT INTO merchant_user_sign_in_links (token_hash, merchant_id, user_id, expires_at)
          VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
+        token_hash.as_slice(),
+        user.merchant_id.as_uuid(),
+        user.id,
+        ttl.as_secs_f64()
     )
-    .bind(sha256(token.as_bytes()).as_slice())
-    .bind(user.merchant_id)
-    .bind(user.id)
-    .bind(ttl.as_secs_f64())
     .execute(&mut **tx)
     .await?;
     Ok(token)
@@ -44,14 +45,14 @@ pub async fn create(tx: &mut Tx, user: &MerchantUser, ttl: Duration) -> Result<S
 
 /// Voids the unused links of user `user_id` (they were disabled).
 pub async fn void_unused(tx: &mut Tx, user_id: uuid::Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE merchant_user_sign_in_links SET expires_at = now() WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE merchant_user_sign_in_links SET expires_at = now() WHERE user_id = $1 AND used_at IS NULL",
+        user_id
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
-
-const USABLE: &str = "l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > now() AND u.disabled_at IS NULL";
 
 /// The enabled user a still usable link (unused, unexpired) belongs to.
 pub async fn usable(pool: &PgPool, token: &str) -> Result<Option<MerchantUser>, sqlx::Error> {
@@ -59,10 +60,13 @@ pub async fn usable(pool: &PgPool, token: &str) -> Result<Option<MerchantUser>, 
         return Ok(None);
     }
     let mut tx = db::system_tx(pool).await?;
-    let email: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT u.email FROM merchant_user_sign_in_links l JOIN merchant_users u ON u.id = l.user_id WHERE {USABLE}"
-    ))
-    .bind(sha256(token.as_bytes()).as_slice())
+    // A usable link: unused, unexpired, its user enabled (the same condition as in `redeem`).
+    let token_hash = sha256(token.as_bytes());
+    let email: Option<String> = sqlx::query_scalar!(
+        "SELECT u.email FROM merchant_user_sign_in_links l JOIN merchant_users u ON u.id = l.user_id
+         WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > now() AND u.disabled_at IS NULL",
+        token_hash.as_slice()
+    )
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -83,11 +87,14 @@ pub async fn redeem(pool: &PgPool, token: &str, password_hash: &str) -> Result<O
         return Ok(None);
     };
     let mut tx = db::tenant_tx(pool, user.merchant_id).await?;
-    let used = sqlx::query(&format!(
+    // Usable as in `usable`, checked again under the row's lock.
+    let token_hash = sha256(token.as_bytes());
+    let used = sqlx::query!(
         "UPDATE merchant_user_sign_in_links l SET used_at = now() FROM merchant_users u
-         WHERE u.id = l.user_id AND {USABLE}"
-    ))
-    .bind(sha256(token.as_bytes()).as_slice())
+         WHERE u.id = l.user_id
+           AND l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > now() AND u.disabled_at IS NULL",
+        token_hash.as_slice()
+    )
     .execute(&mut *tx)
     .await?;
     if used.rows_affected() != 1 {

@@ -19,6 +19,7 @@ mod ops;
 mod pipeline;
 mod privacy;
 mod production;
+mod queries;
 mod rate_limits;
 mod replies;
 mod webhooks;
