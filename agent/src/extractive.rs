@@ -6,9 +6,11 @@
 //! question the text does not answer gets "I don't know", not the nearest sentence.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use recete_knowledge::embedder::cosine;
 use recete_knowledge::{EmbedError, Embedder, RetrievedChunk, SectionKind, sentences};
+use regex::Regex;
 use uuid::Uuid;
 
 /// Thresholds on the cosine similarity of a sentence to the question.
@@ -114,16 +116,37 @@ pub async fn answer(
     let cues = question_cues(question);
     let asked = asked_section(question);
     let in_asked_section = |index: usize| asked == Some(candidates[index].chunk.section);
+    let named = named_product(question, chunks);
+    let voted = voted_product(chunks);
+    // The merchant's own FAQ entry nearest to the question, when retrieval put it first: its
+    // question is the customer's in other words, so its answer needs no shared word.
+    let first_faq = chunks
+        .iter()
+        .take(CANDIDATE_CHUNKS)
+        .find(|chunk| named.is_none_or(|product| chunk.product_id == product))
+        .filter(|chunk| chunk.section == SectionKind::Faq && chunk.similarity >= FAQ_ENTRY_SIMILARITY)
+        .map(|chunk| chunk.id);
+    let answers_faq_entry = |index: usize| first_faq == Some(candidates[index].chunk.id);
     // Ranked by the sentence's own closeness and its chunk's: a sentence of the chunk retrieval
-    // put first beats an equally close one from a chunk further down, and one of the section the
-    // question asks for ("how do I use it?": the usage) beats an equally close one elsewhere.
+    // put first beats an equally close one from a chunk further down; one of the section the
+    // question asks for ("how do I use it?": the usage), or of the kind of answer it asks for
+    // ("how many drops?": a quantity), beats an equally close one elsewhere; one of another
+    // product than most of the retrieved text is about loses a little.
     let mut scored: Vec<(usize, f32, f32)> = sentence_vectors
         .iter()
         .enumerate()
+        .filter(|(index, _)| named.is_none_or(|product| candidates[*index].chunk.product_id == product))
         .map(|(index, vector)| {
             let similarity = cosine(question_vector, vector);
-            let section = if in_asked_section(index) { SECTION_BONUS } else { 0.0 };
-            (index, similarity, 0.6 * similarity + 0.4 * candidates[index].chunk.similarity + section)
+            let candidate = &candidates[index];
+            let mut bonus = if in_asked_section(index) { SECTION_BONUS } else { 0.0 };
+            if cues.iter().any(|cue| cue.matches(&candidate.sentence)) {
+                bonus += CUE_BONUS;
+            }
+            if voted.is_some_and(|product| candidate.chunk.product_id != product) {
+                bonus -= OTHER_PRODUCT_PENALTY;
+            }
+            (index, similarity, 0.6 * similarity + 0.4 * candidate.chunk.similarity + bonus)
         })
         .collect();
     scored.sort_by(|a, b| b.2.total_cmp(&a.2));
@@ -131,38 +154,97 @@ pub async fn answer(
         let sentence = &candidates[index].sentence;
         let related = shares_word(sentence, &key_words)
             || cues.iter().any(|cue| cue.matches(sentence))
-            || in_asked_section(index);
+            || in_asked_section(index)
+            || answers_faq_entry(index);
         similarity >= thresholds.certain
             || (similarity >= thresholds.strong && key_words.is_empty())
             || (similarity >= thresholds.weak && related)
     };
     let best_similarity = scored.iter().map(|(_, s, _)| *s).fold(0.0, f32::max);
-    let Some(&(best, best_score, best_rank)) =
+    let Some(&(best, best_similarity_of_answer, best_rank)) =
         scored.iter().find(|(index, similarity, _)| accepted(*index, *similarity))
     else {
         return Ok(Extraction::NotFound { best_similarity });
     };
     let chunk = candidates[best].chunk;
     let mut quoted = vec![best];
-    // A second sentence of the same chunk when it is nearly as relevant: "Apply four drops."
-    // reads better with "Use every morning." beside it.
+    // A second sentence of the same product when it is nearly as relevant: "Apply four drops."
+    // reads better with "Use every morning." beside it, and "Reapply after swimming." with
+    // "Water resistant for 40 minutes only.". One of another chunk must be nearer still, and one
+    // that shares no word with the question must be closer to it than the first.
     if let Some(&(second, _, _)) = scored.iter().find(|(index, similarity, rank)| {
+        let candidate = &candidates[*index];
+        let same_chunk = candidate.chunk.id == chunk.id;
         *index != best
-            && candidates[*index].chunk.id == chunk.id
-            && *rank >= best_rank - 0.06
-            && accepted(*index, *similarity)
+            && candidate.chunk.product_id == chunk.product_id
+            && *rank >= best_rank - if same_chunk { SAME_CHUNK_MARGIN } else { OTHER_CHUNK_MARGIN }
+            && (accepted(*index, *similarity)
+                || (*similarity >= thresholds.strong && *similarity >= best_similarity_of_answer))
     }) {
         quoted.push(second);
     }
     quoted.sort_unstable();
     let body = quoted.iter().map(|&index| candidates[index].sentence.as_str()).collect::<Vec<_>>().join(" ");
     let text = clip(&format!("{}: {body}", chunk.product_title), MAX_ANSWER_CHARS);
+    let mut cited_chunks: Vec<Uuid> = Vec::new();
+    for &index in &quoted {
+        if !cited_chunks.contains(&candidates[index].chunk.id) {
+            cited_chunks.push(candidates[index].chunk.id);
+        }
+    }
     Ok(Extraction::Answer(ExtractedAnswer {
         text,
-        cited_chunks: vec![chunk.id],
+        cited_chunks,
         product_title: chunk.product_title.clone(),
-        similarity: best_score,
+        similarity: best_similarity_of_answer,
     }))
+}
+
+/// A retrieved FAQ entry at least this close to the question, retrieved before any other
+/// text, is the question's entry.
+const FAQ_ENTRY_SIMILARITY: f32 = 0.45;
+/// What ranking adds for a sentence holding the kind of answer the question asks for.
+const CUE_BONUS: f32 = 0.08;
+/// What ranking takes from a sentence of a product other than the one the retrieved text is
+/// mostly about.
+const OTHER_PRODUCT_PENALTY: f32 = 0.05;
+/// How far below the first quoted sentence a second may rank, from the same chunk or another.
+const SAME_CHUNK_MARGIN: f32 = 0.06;
+const OTHER_CHUNK_MARGIN: f32 = 0.04;
+
+/// The product the question names: the one whose title shares the most words with it ("the
+/// hair oil" is the Argan & Camellia Hair Oil, not the Hair Mask), when no other shares as many.
+fn named_product(question: &str, chunks: &[RetrievedChunk]) -> Option<Uuid> {
+    let stop: HashSet<String> = STOP_WORDS.iter().map(|w| stem(w)).collect();
+    let asked: Vec<String> = words(question).filter(|word| !stop.contains(word)).collect();
+    let mut overlaps: Vec<(Uuid, usize)> = Vec::new();
+    for chunk in chunks.iter().take(CANDIDATE_CHUNKS) {
+        if overlaps.iter().any(|(product, _)| *product == chunk.product_id) {
+            continue;
+        }
+        let title: HashSet<String> =
+            words(&chunk.product_title).filter(|word| !word.chars().all(|c| c.is_ascii_digit())).collect();
+        let shared = title.iter().filter(|word| asked.iter().any(|asked| same_word(word, asked))).count();
+        overlaps.push((chunk.product_id, shared));
+    }
+    let most = overlaps.iter().map(|(_, shared)| *shared).max().filter(|most| *most > 0)?;
+    let mut named = overlaps.iter().filter(|(_, shared)| *shared == most);
+    match (named.next(), named.next()) {
+        (Some((product, _)), None) => Some(*product),
+        _ => None,
+    }
+}
+
+/// The product with the largest summed similarity over the candidate chunks.
+fn voted_product(chunks: &[RetrievedChunk]) -> Option<Uuid> {
+    let mut votes: Vec<(Uuid, f32)> = Vec::new();
+    for chunk in chunks.iter().take(CANDIDATE_CHUNKS) {
+        match votes.iter_mut().find(|(product, _)| *product == chunk.product_id) {
+            Some(vote) => vote.1 += chunk.similarity,
+            None => votes.push((chunk.product_id, chunk.similarity)),
+        }
+    }
+    votes.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(product, _)| product)
 }
 
 const STOP_WORDS: &[&str] = &[
@@ -171,7 +253,7 @@ const STOP_WORDS: &[&str] = &[
     "where", "which", "who", "why", "to", "of", "in", "on", "for", "with", "and", "or", "if", "at", "by", "from",
     "about", "use", "using", "used", "product", "much", "many", "often", "there", "any", "have", "has", "get", "need",
     "ok", "okay", "please", "thanks", "hi", "hello", "hey", "just", "also", "so", "im", "i'm", "u", "ur", "put",
-    "much",
+    "much", "out", "made",
 ];
 
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
@@ -224,6 +306,9 @@ enum Cue {
     Quantity,
     Frequency,
     Duration,
+    /// How much of an ingredient or nutrient the product holds: a percentage or an amount in a
+    /// unit ("0.3%", "120 mg", "1000 IU").
+    Content,
 }
 
 impl Cue {
@@ -264,6 +349,7 @@ impl Cue {
                 "before each",
             ]),
             Self::Duration => has(&["minute", "hour", "second", "week", "month", "year", "until", "lasts", "last "]),
+            Self::Content => lower.contains('%') || AMOUNT_IN_UNIT.is_match(&lower),
         }
     }
 }
@@ -283,13 +369,36 @@ fn asked_section(question: &str) -> Option<SectionKind> {
     let asks_how_to = how.iter().any(|start| {
         lower.match_indices(start).any(|(at, _)| verbs.iter().any(|verb| lower[at + start.len()..].starts_with(verb)))
     });
+    // "how many drops should I use?", "how much lotion do I need?": an amount or a frequency of
+    // use is the usage's.
+    let asks_amount_of_use = has(&["how much", "how many", "how often"]) && USE_VERB.is_match(&lower);
     if asks_how_to || has(&["directions", "instructions for use", "usage"]) {
         Some(SectionKind::Usage)
-    } else if has(&["ingredient", "what is in ", "what's in ", "made of", "made from"]) {
+    } else if has(&["ingredient", "what is in ", "what's in ", "made of", "made from"]) || asks_content(&lower) {
         Some(SectionKind::Ingredients)
+    } else if asks_amount_of_use {
+        Some(SectionKind::Usage)
     } else {
         None
     }
+}
+
+static USE_VERB: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:use|put|apply|take|need)\b").expect("use verb pattern is valid"));
+
+/// "How much shea is in it?", "what % retinol?", "how many IU?": the question asks for an
+/// amount the product contains.
+static CONTENT_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"how\s+(?:much|many)\s+\w+(?:\s+\w+)?\s+(?:is|are)\s+(?:in|there)\b|%|\bpercent|\b(?:iu|mg|mcg|µg)\b")
+        .expect("content question pattern is valid")
+});
+
+/// A number followed by a unit of content.
+static AMOUNT_IN_UNIT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\d\s*(?:mg|µg|mcg|iu|g)\b").expect("amount pattern is valid"));
+
+fn asks_content(lower: &str) -> bool {
+    CONTENT_QUESTION.is_match(lower)
 }
 
 fn question_cues(question: &str) -> Vec<Cue> {
@@ -306,6 +415,11 @@ fn question_cues(question: &str) -> Vec<Cue> {
     }
     if ["how long", "how many hours", "how many minutes", "how many days"].iter().any(|p| lower.contains(p)) {
         cues.push(Cue::Duration);
+    }
+    if asks_content(&lower) {
+        // The amount asked for is one the product holds, not one to use.
+        cues.retain(|cue| *cue != Cue::Quantity);
+        cues.push(Cue::Content);
     }
     cues
 }
@@ -431,6 +545,10 @@ mod tests {
         assert!(Cue::Frequency.matches("Use every morning."));
         assert!(!Cue::Frequency.matches("Contains shea butter."));
         assert!(question_cues("is it vegan?").is_empty());
+        assert_eq!(question_cues("how much magnesium is in one capsule"), vec![Cue::Content]);
+        assert!(Cue::Content.matches("Each capsule provides 120 mg of magnesium."));
+        assert!(Cue::Content.matches("Retinol (0.3%, encapsulated)"));
+        assert!(!Cue::Content.matches("Take one capsule a day."));
     }
 
     #[test]
@@ -440,13 +558,22 @@ mod tests {
             "how to apply it",
             "How should I take these capsules?",
             "what are the directions?",
+            "how often should I use it?",
+            "how many drops do i put on",
         ] {
             assert_eq!(asked_section(usage), Some(SectionKind::Usage), "{usage}");
         }
-        for ingredients in ["What's in the serum?", "list the ingredients please", "what is it made of"] {
+        for ingredients in [
+            "What's in the serum?",
+            "list the ingredients please",
+            "what is it made of",
+            "how much shea is in the body lotion",
+            "what % retinol does it have",
+            "how many IU per softgel",
+        ] {
             assert_eq!(asked_section(ingredients), Some(SectionKind::Ingredients), "{ingredients}");
         }
-        for neither in ["Is it safe during pregnancy?", "How do I return it?", "how often should I use it?"] {
+        for neither in ["Is it safe during pregnancy?", "How do I return it?", "how many hours does the candle burn?"] {
             assert_eq!(asked_section(neither), None, "{neither}");
         }
     }
