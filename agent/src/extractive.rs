@@ -271,12 +271,42 @@ fn stem(word: &str) -> String {
     word.to_owned()
 }
 
-/// The question's words that are neither filler nor the product's own name.
+/// Words customers use for what labels say otherwise: "will it make me break out?" is answered
+/// by "suitable for acne-prone skin", "what does it smell like?" by "Fragrance: soft green pear".
+#[rustfmt::skip]
+const LABEL_WORDS: &[(&[&str], &[&str])] = &[
+    (&["break out", "breaks out", "breakout", "breakouts", "pimple", "pimples", "zits", "spots"], &["acne"]),
+    (&["smell", "smells", "smelly", "perfume", "perfumed", "scent", "scents"], &["fragrance", "scent", "scented"]),
+    (&["sleepy", "drowsy", "knock me out", "knocks me out", "help me sleep"], &["sleep", "sleeping"]),
+    (&["bubbles", "bubbly", "suds", "sudsy", "foamy"], &["foam", "lather"]),
+    (&["straightener", "flat iron", "curling iron", "curling wand", "blow dry", "blow dryer", "hair dryer"], &["heat"]),
+    (&["greasy", "shiny"], &["oily", "greasy", "shine"]),
+    (&["go off", "goes off", "gone off", "expire", "expires", "expired"], &["expiry", "opening", "discard"]),
+];
+
+/// The question's words that are neither filler nor the product's own name, with the label's
+/// words for the customer's own ([`LABEL_WORDS`]).
 fn key_words(question: &str, chunks: &[RetrievedChunk]) -> HashSet<String> {
     let title_words: HashSet<String> =
         chunks.iter().flat_map(|c| words(&c.product_title).collect::<Vec<_>>()).collect();
     let stop: HashSet<String> = STOP_WORDS.iter().map(|w| stem(w)).collect();
-    words(question).filter(|w| !stop.contains(w) && !title_words.contains(w)).collect()
+    let mut key_words: HashSet<String> =
+        words(question).filter(|w| !stop.contains(w) && !title_words.contains(w)).collect();
+    let padded = format!(
+        " {} ",
+        question
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    for (said, labelled) in LABEL_WORDS {
+        if said.iter().any(|phrase| padded.contains(&format!(" {phrase} "))) {
+            key_words.extend(labelled.iter().map(|word| stem(word)));
+        }
+    }
+    key_words
 }
 
 fn shares_word(sentence: &str, key_words: &HashSet<String>) -> bool {
@@ -309,6 +339,8 @@ enum Cue {
     /// How much of an ingredient or nutrient the product holds: a percentage or an amount in a
     /// unit ("0.3%", "120 mg", "1000 IU").
     Content,
+    /// Whether it suits someone of an age ("my 2 yr old", "my son"): ages and children.
+    Age,
 }
 
 impl Cue {
@@ -350,6 +382,7 @@ impl Cue {
             ]),
             Self::Duration => has(&["minute", "hour", "second", "week", "month", "year", "until", "lasts", "last "]),
             Self::Content => lower.contains('%') || AMOUNT_IN_UNIT.is_match(&lower),
+            Self::Age => AGE_IN_ANSWER.is_match(&lower),
         }
     }
 }
@@ -397,6 +430,23 @@ static CONTENT_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
 static AMOUNT_IN_UNIT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d\s*(?:mg|µg|mcg|iu|g)\b").expect("amount pattern is valid"));
 
+/// An age or a child in the question.
+static AGE_IN_QUESTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\b\d+\s*(?:yr|yrs|year|years|y/o|yo|month|months|mo|mths?)\b|",
+        r"\b(?:son|daughter|kids?|child|children|toddler|baby|babies|infant|teen|teenager|newborn)\b",
+    ))
+    .expect("age pattern is valid")
+});
+
+/// An age limit or children in a sentence.
+static AGE_IN_ANSWER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\b(?:child|children|babies|baby|infants?|toddlers?|adults?|age|ages|years old|\d+\s+(?:years|months))\b",
+    )
+    .expect("age answer pattern is valid")
+});
+
 fn asks_content(lower: &str) -> bool {
     CONTENT_QUESTION.is_match(lower)
 }
@@ -415,6 +465,9 @@ fn question_cues(question: &str) -> Vec<Cue> {
     }
     if ["how long", "how many hours", "how many minutes", "how many days"].iter().any(|p| lower.contains(p)) {
         cues.push(Cue::Duration);
+    }
+    if AGE_IN_QUESTION.is_match(&lower) {
+        cues.push(Cue::Age);
     }
     if asks_content(&lower) {
         // The amount asked for is one the product holds, not one to use.
@@ -456,6 +509,8 @@ mod tests {
         assert_eq!(words, HashSet::from(["vegan".to_owned()]));
         assert!(shares_word("This formula is 100% vegan.", &words));
         assert!(!shares_word("Contains coconut oil.", &words));
+        let said = key_words("will the serum make me break out?", &[]);
+        assert!(shares_word("Suitable for sensitive and acne-prone skin.", &said));
     }
 
     /// Counts calls and texts; each text's vector points along one axis chosen by its words, so
@@ -549,6 +604,9 @@ mod tests {
         assert!(Cue::Content.matches("Each capsule provides 120 mg of magnesium."));
         assert!(Cue::Content.matches("Retinol (0.3%, encapsulated)"));
         assert!(!Cue::Content.matches("Take one capsule a day."));
+        assert_eq!(question_cues("is the lotion ok for my 2 yr old"), vec![Cue::Age]);
+        assert!(Cue::Age.matches("Do not use on children under 3 years."));
+        assert!(!Cue::Age.matches("Use one to two pumps per arm or leg."));
     }
 
     #[test]
