@@ -121,12 +121,15 @@ pub struct Report {
     pub misses: Vec<Miss>,
 }
 
+/// A line of [`Report::table`]: its name and how a part's figure is written.
+type TableRow = (&'static str, fn(&Figures) -> String);
+
 impl Report {
     /// The figures as a small table, one column per part of the set.
     pub fn table(&self) -> String {
         let parts = [("tuning", &self.tuning), ("held-out", &self.held_out), ("all", &self.all)];
         let mut lines = vec![format!("{:<26}{:>10}{:>10}{:>10}", "", parts[0].0, parts[1].0, parts[2].0)];
-        let rows: [(&str, fn(&Figures) -> String); 7] = [
+        let rows: [TableRow; 7] = [
             ("questions answerable", |f| f.answerable.to_string()),
             ("recall@5", |f| format!("{:.3}", f.recall_at_5)),
             ("MRR", |f| format!("{:.3}", f.mrr)),

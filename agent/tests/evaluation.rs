@@ -15,8 +15,8 @@ async fn the_labelled_set_meets_its_bounds() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let dataset = Dataset::load(&root.join("eval")).expect("the evaluation set loads");
     assert!(dataset.products.len() >= 10, "at least 10 products");
-    assert!(dataset.questions.answerable.len() >= 60, "at least 60 answerable questions");
-    assert!(dataset.questions.refused.len() >= 20, "at least 20 questions to refuse");
+    assert!(dataset.questions.answerable.len() >= 110, "at least 110 answerable questions");
+    assert!(dataset.questions.refused.len() >= 35, "at least 35 questions to refuse");
 
     let database = TestDatabase::create().await.expect("a test database");
     let pool = database.app_pool().await.expect("a pool");
@@ -28,10 +28,11 @@ async fn the_labelled_set_meets_its_bounds() {
     println!("{}", report.table());
 
     // (part, its figures, lowest recall@5, MRR, share of refusals done right, answered from the
-    // evidence, grounded)
+    // evidence, grounded): a little under the figures measured (tuning 0.951, 0.822, 21 of 21,
+    // 0.934, 0.966; held-out 0.929, 0.833, 18 of 18, 0.786, 0.979). Every refusal must be right.
     let bounds = [
-        ("tuning", &report.tuning, 0.9, 0.75, 0.9, 0.58, 0.88),
-        ("held-out", &report.held_out, 0.9, 0.75, 0.75, 0.5, 0.88),
+        ("tuning", &report.tuning, 0.94, 0.81, 1.0, 0.92, 0.95),
+        ("held-out", &report.held_out, 0.92, 0.82, 1.0, 0.77, 0.96),
     ];
     for (part, figures, recall, mrr, refusals, from_evidence, grounded) in bounds {
         assert!(figures.recall_at_5 >= recall, "{part}: recall@5 {}", figures.recall_at_5);
