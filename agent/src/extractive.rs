@@ -585,6 +585,92 @@ mod tests {
         assert_eq!(embedder.texts.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
+    /// A chunk of `product` whose one stored sentence lies at `cosine` from the question vector
+    /// `[1, 0]`.
+    fn chunk_with(
+        id: u128,
+        product: u128,
+        title: &str,
+        section: SectionKind,
+        similarity: f32,
+        sentence: &str,
+        cosine: f32,
+    ) -> RetrievedChunk {
+        let vector = vec![cosine, (1.0 - cosine * cosine).sqrt()];
+        RetrievedChunk {
+            id: Uuid::from_u128(id),
+            product_id: Uuid::from_u128(product),
+            product_title: title.into(),
+            section,
+            content: sentence.into(),
+            similarity,
+            sentences: Some(vec![recete_knowledge::StoredSentence { text: sentence.into(), vector }]),
+        }
+    }
+
+    async fn extract(question: &str, chunks: &[RetrievedChunk]) -> Extraction {
+        let embedder = CountingEmbedder { calls: 0.into(), texts: 0.into() };
+        answer(question, Some(&[1.0, 0.0]), chunks, &embedder, Thresholds::default()).await.expect("extracts")
+    }
+
+    #[test]
+    fn the_product_a_question_names_is_the_one_whose_title_shares_most_words() {
+        let oil = chunk_with(1, 1, "Argan & Camellia Hair Oil", SectionKind::Faq, 0.6, "It can mark silk.", 0.5);
+        let mask = chunk_with(2, 2, "Deep Repair Hair Mask", SectionKind::Faq, 0.6, "Rinse it out.", 0.5);
+        let chunks = [mask, oil];
+        assert_eq!(named_product("will the hair oil stain my silk pillow", &chunks), Some(Uuid::from_u128(1)));
+        assert_eq!(named_product("is this hair stuff vegan", &chunks), None, "both titles say hair");
+        assert_eq!(named_product("is it vegan", &chunks), None);
+    }
+
+    #[tokio::test]
+    async fn the_faq_entry_retrieved_first_answers_without_a_shared_word() {
+        let entry = |similarity| {
+            chunk_with(
+                1,
+                1,
+                "Deep Repair Hair Mask",
+                SectionKind::Faq,
+                similarity,
+                "No, rinse it out after 20 minutes at most.",
+                0.45,
+            )
+        };
+        let question = "can i sleep with it in my hair";
+        let Extraction::Answer(found) = extract(question, &[entry(0.55)]).await else {
+            panic!("the entry retrieved first answers");
+        };
+        assert_eq!(found.text, "Deep Repair Hair Mask: No, rinse it out after 20 minutes at most.");
+        // Retrieved further from the question, the same entry is not taken for its answer.
+        assert!(matches!(extract(question, &[entry(0.4)]).await, Extraction::NotFound { .. }));
+    }
+
+    #[tokio::test]
+    async fn a_closer_sentence_of_another_section_joins_the_answer_and_both_chunks_are_cited() {
+        let usage =
+            chunk_with(1, 1, "Mineral Sunscreen", SectionKind::Usage, 0.5, "Reapply straight after swimming.", 0.57);
+        let warnings = chunk_with(
+            2,
+            1,
+            "Mineral Sunscreen",
+            SectionKind::Warnings,
+            0.55,
+            "Water resistant for 40 minutes only.",
+            0.6,
+        );
+        let other = chunk_with(3, 2, "Body Lotion", SectionKind::Usage, 0.55, "Apply after swimming.", 0.6);
+        let Extraction::Answer(found) =
+            extract("can i go swimming with the sunscreen on", &[usage, warnings, other]).await
+        else {
+            panic!("an answer");
+        };
+        assert_eq!(
+            found.text,
+            "Mineral Sunscreen: Reapply straight after swimming. Water resistant for 40 minutes only."
+        );
+        assert_eq!(found.cited_chunks, vec![Uuid::from_u128(1), Uuid::from_u128(2)]);
+    }
+
     #[test]
     fn one_typo_still_matches_a_long_word() {
         assert!(same_word("shampo", "shampoo"));
