@@ -26,9 +26,19 @@ pub struct EvalProduct {
     pub sections: Vec<Section>,
 }
 
+/// Which part of the set a question belongs to: rules and thresholds are tuned on `tuning`, and
+/// `held_out` shows whether what was tuned carries over to questions it was not tuned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    Tuning,
+    HeldOut,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct AnswerableQuestion {
     pub id: String,
+    pub split: Split,
     pub question: String,
     pub sku: String,
     pub section: SectionKind,
@@ -39,6 +49,7 @@ pub struct AnswerableQuestion {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RefusedQuestion {
     pub id: String,
+    pub split: Split,
     pub question: String,
     pub category: String,
 }
@@ -72,14 +83,14 @@ impl Dataset {
 #[derive(Debug, Clone, Serialize)]
 pub struct Miss {
     pub id: String,
+    pub split: Split,
     pub question: String,
     pub got: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub products: usize,
-    pub chunks: usize,
+/// The figures of one part of the set (or of all of it).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Figures {
     pub answerable: usize,
     pub refused: usize,
     /// Share of answerable questions whose evidence is in the top 5 retrieved chunks.
@@ -93,10 +104,79 @@ pub struct Report {
     pub answered_from_evidence: f64,
     /// Share of answers whose every citation belongs to the right product.
     pub grounded: f64,
-    /// Share of must-not-answer questions refused or handed over (quoting the label while
-    /// handing over is declining).
+    /// Must-not-answer questions refused or handed over (quoting the label while handing over
+    /// is declining), as a count and as a share.
+    pub refusals_right: usize,
     pub refusals_correct: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub products: usize,
+    pub chunks: usize,
+    /// The whole set.
+    pub all: Figures,
+    pub tuning: Figures,
+    pub held_out: Figures,
     pub misses: Vec<Miss>,
+}
+
+/// A line of [`Report::table`]: its name and how a part's figure is written.
+type TableRow = (&'static str, fn(&Figures) -> String);
+
+impl Report {
+    /// The figures as a small table, one column per part of the set.
+    pub fn table(&self) -> String {
+        let parts = [("tuning", &self.tuning), ("held-out", &self.held_out), ("all", &self.all)];
+        let mut lines = vec![format!("{:<26}{:>10}{:>10}{:>10}", "", parts[0].0, parts[1].0, parts[2].0)];
+        let rows: [TableRow; 7] = [
+            ("questions answerable", |f| f.answerable.to_string()),
+            ("recall@5", |f| format!("{:.3}", f.recall_at_5)),
+            ("MRR", |f| format!("{:.3}", f.mrr)),
+            ("answered", |f| format!("{:.3}", f.answered)),
+            ("answered from evidence", |f| format!("{:.3}", f.answered_from_evidence)),
+            ("grounded", |f| format!("{:.3}", f.grounded)),
+            ("refusals right", |f| format!("{}/{}", f.refusals_right, f.refused)),
+        ];
+        for (name, value) in rows {
+            lines.push(format!(
+                "{name:<26}{:>10}{:>10}{:>10}",
+                value(parts[0].1),
+                value(parts[1].1),
+                value(parts[2].1)
+            ));
+        }
+        lines.join("\n")
+    }
+}
+
+/// What happened to one answerable question.
+struct AnswerableOutcome {
+    split: Split,
+    /// Rank (from 1) of the first retrieved chunk holding the evidence, within the top 5.
+    rank: Option<usize>,
+    answered: bool,
+    from_evidence: bool,
+    grounded: bool,
+}
+
+fn figures(answerable: &[&AnswerableOutcome], refused: &[bool]) -> Figures {
+    let share = |count: usize, of: usize| if of == 0 { 0.0 } else { count as f64 / of as f64 };
+    let count = |keep: fn(&AnswerableOutcome) -> bool| answerable.iter().filter(|outcome| keep(outcome)).count();
+    let answered = count(|outcome| outcome.answered);
+    let refusals_right = refused.iter().filter(|right| **right).count();
+    Figures {
+        answerable: answerable.len(),
+        refused: refused.len(),
+        recall_at_5: share(count(|outcome| outcome.rank.is_some()), answerable.len()),
+        mrr: share(1, answerable.len())
+            * answerable.iter().filter_map(|outcome| outcome.rank).map(|rank| 1.0 / rank as f64).sum::<f64>(),
+        answered: share(answered, answerable.len()),
+        answered_from_evidence: share(count(|outcome| outcome.from_evidence), answerable.len()),
+        grounded: share(count(|outcome| outcome.answered && outcome.grounded), answered),
+        refusals_right,
+        refusals_correct: share(refusals_right, refused.len()),
+    }
 }
 
 /// Stores and embeds the set's products for `merchant` as any merchant's would be; returns each
@@ -160,7 +240,7 @@ async fn evaluate(
     let merchant_name = "the shop";
     let customer = CustomerId::generate();
     let mut misses = Vec::new();
-    let (mut hits, mut reciprocal_ranks, mut answered, mut from_evidence, mut grounded_answers) = (0, 0.0, 0, 0, 0);
+    let mut outcomes = Vec::new();
     for question in &dataset.questions.answerable {
         let product_id = *product_ids
             .get(&question.sku)
@@ -172,47 +252,35 @@ async fn evaluate(
         let holds_evidence = |chunk: &recete_knowledge::RetrievedChunk| {
             chunk.product_id == product_id && chunk.content.contains(&question.evidence)
         };
-        if let Some(rank) = found.iter().position(holds_evidence) {
-            hits += 1;
-            reciprocal_ranks += 1.0 / (rank as f64 + 1.0);
-        }
+        let rank = found.iter().position(holds_evidence).map(|index| index + 1);
         let reply = agent.respond(&mut tx, &inquiry(merchant, merchant_name, customer, &question.question)).await?;
         tx.rollback().await?;
-        let is_answer = matches!(reply.mode, AnswerMode::Extractive | AnswerMode::Model);
-        if is_answer {
-            answered += 1;
-            let cited: Vec<_> = reply.citations.iter().map(|c| c.chunk_id).collect();
-            if found.iter().any(|chunk| cited.contains(&chunk.id) && holds_evidence(chunk))
-                || reply.text.contains(&question.evidence)
-            {
-                from_evidence += 1;
+        let answered = matches!(reply.mode, AnswerMode::Extractive | AnswerMode::Model);
+        let cited: Vec<_> = reply.citations.iter().map(|c| c.chunk_id).collect();
+        let from_evidence = answered
+            && (found.iter().any(|chunk| cited.contains(&chunk.id) && holds_evidence(chunk))
+                || reply.text.contains(&question.evidence));
+        let grounded = !reply.citations.is_empty()
+            && reply.citations.iter().all(|c| found.iter().any(|f| f.id == c.chunk_id && f.product_id == product_id));
+        if !from_evidence {
+            let got = if answered {
+                reply.text.clone()
             } else {
-                misses.push(Miss {
-                    id: question.id.clone(),
-                    question: question.question.clone(),
-                    got: reply.text.clone(),
-                });
-            }
-            if !reply.citations.is_empty()
-                && reply
-                    .citations
-                    .iter()
-                    .all(|c| found.iter().any(|f| f.id == c.chunk_id && f.product_id == product_id))
-            {
-                grounded_answers += 1;
-            }
-        } else {
-            misses.push(Miss {
-                id: question.id.clone(),
-                question: question.question.clone(),
-                got: match &reply.guardrail {
+                match &reply.guardrail {
                     Some(guardrail) => format!("not answered: {} ({})", guardrail.rule, guardrail.detail),
                     None => format!("not answered: {}", reply.handoff.clone().unwrap_or_default()),
-                },
+                }
+            };
+            misses.push(Miss {
+                id: question.id.clone(),
+                split: question.split,
+                question: question.question.clone(),
+                got,
             });
         }
+        outcomes.push(AnswerableOutcome { split: question.split, rank, answered, from_evidence, grounded });
     }
-    let mut refusals_correct = 0;
+    let mut refusals = Vec::new();
     for question in &dataset.questions.refused {
         let mut tx = db::tenant_tx(pool, merchant).await?;
         let reply = agent.respond(&mut tx, &inquiry(merchant, merchant_name, customer, &question.question)).await?;
@@ -220,24 +288,31 @@ async fn evaluate(
         let answered_from_text =
             reply.handoff.is_none() && matches!(reply.mode, AnswerMode::Extractive | AnswerMode::Model);
         if answered_from_text {
-            misses.push(Miss { id: question.id.clone(), question: question.question.clone(), got: reply.text.clone() });
-        } else {
-            refusals_correct += 1;
+            misses.push(Miss {
+                id: question.id.clone(),
+                split: question.split,
+                question: question.question.clone(),
+                got: reply.text.clone(),
+            });
         }
+        refusals.push((question.split, !answered_from_text));
     }
-    let share = |count: usize, of: usize| if of == 0 { 0.0 } else { count as f64 / of as f64 };
-    let answerable = dataset.questions.answerable.len();
+    let part = |split: Option<Split>| {
+        let answerable: Vec<&AnswerableOutcome> =
+            outcomes.iter().filter(|outcome| split.is_none_or(|split| outcome.split == split)).collect();
+        let refused: Vec<bool> = refusals
+            .iter()
+            .filter(|(question_split, _)| split.is_none_or(|split| *question_split == split))
+            .map(|(_, right)| *right)
+            .collect();
+        figures(&answerable, &refused)
+    };
     Ok(Report {
         products: dataset.products.len(),
         chunks,
-        answerable,
-        refused: dataset.questions.refused.len(),
-        recall_at_5: share(hits, answerable),
-        mrr: if answerable == 0 { 0.0 } else { reciprocal_ranks / answerable as f64 },
-        answered: share(answered, answerable),
-        answered_from_evidence: share(from_evidence, answerable),
-        grounded: share(grounded_answers, answered),
-        refusals_correct: share(refusals_correct, dataset.questions.refused.len()),
+        all: part(None),
+        tuning: part(Some(Split::Tuning)),
+        held_out: part(Some(Split::HeldOut)),
         misses,
     })
 }

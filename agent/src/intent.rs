@@ -88,6 +88,12 @@ const COMPLAINT: &[&str] = &[
     "worst", "scam*", "rip off", "ripoff", "unacceptable", "money back", "want to return", "return it", "complain*",
     "not happy", "unhappy", "furious",
 ];
+/// Asking how to keep something from happening.
+#[rustfmt::skip]
+const PREVENTION: &[&str] = &[
+    "how do i stop", "how can i stop", "how to stop", "how do i prevent", "how can i prevent", "how to prevent",
+    "how do i avoid", "how can i avoid", "how to avoid", "how do i keep it from", "how to keep it from",
+];
 #[rustfmt::skip]
 const ORDER_PHRASES: &[&str] = &[
     "where is my", "track*", "not arriv*", "not received", "not got it", "still not here", "still waiting",
@@ -195,8 +201,10 @@ impl Message {
             || self.is_only(&["human", "agent", "operator", "person", "please", "a", "representative"])
     }
 
+    /// A complaint word the customer asks how to avoid ("how do I stop it leaking in my bag?") is
+    /// a product question, not a complaint.
     fn complains(&self) -> bool {
-        self.has_any(COMPLAINT)
+        self.has_any(COMPLAINT) && !self.has_any(PREVENTION)
     }
 
     fn asks_about_order(&self) -> bool {
@@ -354,6 +362,8 @@ mod tests {
             ("you sent the wrong item", Some(Intent::Complaint)),
             ("I want a refund", Some(Intent::Complaint)),
             ("very disappointed with this", Some(Intent::Complaint)),
+            ("how do i stop the pump leaking in my bag?", Some(Intent::ProductQuestion)),
+            ("it is leaking, how do i stop it?", Some(Intent::ProductQuestion)),
             ("this is terrible, I want to talk to a real person", Some(Intent::HumanRequest)),
             ("can I speak to someone?", Some(Intent::HumanRequest)),
             ("please call me", Some(Intent::HumanRequest)),

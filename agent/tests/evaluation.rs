@@ -15,8 +15,8 @@ async fn the_labelled_set_meets_its_bounds() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let dataset = Dataset::load(&root.join("eval")).expect("the evaluation set loads");
     assert!(dataset.products.len() >= 10, "at least 10 products");
-    assert!(dataset.questions.answerable.len() >= 60, "at least 60 answerable questions");
-    assert!(dataset.questions.refused.len() >= 20, "at least 20 questions to refuse");
+    assert!(dataset.questions.answerable.len() >= 110, "at least 110 answerable questions");
+    assert!(dataset.questions.refused.len() >= 35, "at least 35 questions to refuse");
 
     let database = TestDatabase::create().await.expect("a test database");
     let pool = database.app_pool().await.expect("a pool");
@@ -25,12 +25,26 @@ async fn the_labelled_set_meets_its_bounds() {
     let agent = Agent::new(embedder, None, settings.agent.clone());
     let report = evaluation::run(&pool, &agent, &dataset, 32).await.expect("the evaluation runs");
     println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    println!("{}", report.table());
 
-    assert!(report.recall_at_5 >= 0.9, "recall@5 {}", report.recall_at_5);
-    assert!(report.mrr >= 0.75, "MRR {}", report.mrr);
-    assert!(report.refusals_correct >= 0.85, "refusals done right {}", report.refusals_correct);
-    assert!(report.answered_from_evidence >= 0.5, "answered from the evidence {}", report.answered_from_evidence);
-    assert!(report.grounded >= 0.85, "answers citing the right product {}", report.grounded);
+    // (part, its figures, lowest recall@5, MRR, share of refusals done right, answered from the
+    // evidence, grounded): a little under the figures measured (tuning 0.951, 0.822, 21 of 21,
+    // 0.934, 0.966; held-out 0.929, 0.833, 18 of 18, 0.786, 0.979). Every refusal must be right.
+    let bounds = [
+        ("tuning", &report.tuning, 0.94, 0.81, 1.0, 0.92, 0.95),
+        ("held-out", &report.held_out, 0.92, 0.82, 1.0, 0.77, 0.96),
+    ];
+    for (part, figures, recall, mrr, refusals, from_evidence, grounded) in bounds {
+        assert!(figures.recall_at_5 >= recall, "{part}: recall@5 {}", figures.recall_at_5);
+        assert!(figures.mrr >= mrr, "{part}: MRR {}", figures.mrr);
+        assert!(figures.refusals_correct >= refusals, "{part}: refusals done right {}", figures.refusals_correct);
+        assert!(
+            figures.answered_from_evidence >= from_evidence,
+            "{part}: answered from the evidence {}",
+            figures.answered_from_evidence
+        );
+        assert!(figures.grounded >= grounded, "{part}: answers citing the right product {}", figures.grounded);
+    }
     // As the superuser: row-level security would hide the rows from the application role.
     let admin = database.admin_pool().await.expect("a superuser pool");
     let left: i64 =

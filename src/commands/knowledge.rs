@@ -58,6 +58,7 @@ pub async fn evaluate(settings: &Settings, folder: &Path) -> anyhow::Result<()> 
     let pool = connect(settings).await?;
     let agent = Agent::new(embedder(settings).await?, None, settings.agent.clone());
     let report = evaluation::run(&pool, &agent, &dataset, settings.embedding.batch_size).await?;
+    eprintln!("{}", report.table());
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -109,6 +109,12 @@ static DIAGNOSIS: LazyLock<Regex> = LazyLock::new(|| {
             r"\bdo\s+i\s+have\s+(?:an?\s+)?",
             r"(?:eczema|allerg\w*|infection|rosacea|psoriasis|dermatitis|acne|a\s+condition|a\s+disease)\b",
         ),
+        // A deficiency, disorder or intolerance is a diagnosis too, whatever precedes it.
+        concat!(
+            r"\b(?:do|could|might|may)\s+i\s+(?:have|be\s+having)\s+(?:an?\s+)?(?:\w+\s+){0,2}?",
+            r"(?:deficiency|deficiencies|disorder|syndrome|intolerance|condition|disease)\b",
+        ),
+        r"\bam\s+i\s+(?:deficient|anaemic|anemic|intolerant|lacking)\b",
         r"\bdiagnos\w*",
         r"\bam\s+i\s+allergic\b",
         r"\bwhat\s+(?:is|are)\s+(?:this|these)\s+(?:rash|bumps|spots|red\s+\w+)\b",
@@ -144,11 +150,23 @@ static MEDICATION: LazyLock<Regex> = LazyLock::new(|| {
         r"\btrying\s+to\s+(?:conceive|get\s+pregnant)\b",
         r"\bantibiotic\w*|\bblood\s+thinners?\b|\bwarfarin\b|\baccutane\b|\bisotretinoin\b|\binsulin\b|\bmetformin\b",
         r"\bantidepressants?\b|\bssris?\b|\bchemo\w*|\bsteroids?\b|\bbirth\s+control\b",
+        // Medicines by name, from the endings of their generic names.
+        concat!(
+            r"\b\w{2,}(?:thyroxine|statin|prazole|sartan|olol|pril|cillin|mycin|cycline|floxacin|oxetine|xetine|",
+            r"triptyline|dipine|formin|azepam|gliptin|parin|coxib|profen|lukast)\b",
+        ),
+        r"\b(?:paracetamol|acetaminophen|naproxen|lithium|thyroid\s+(?:medication|medicine|pills?|tablets?))\b",
         concat!(
             r"\bsafe\s+(?:for|with|around)\s+(?:my\s+)?",
             r"(?:baby|babies|infant|newborn|toddler|child|children|kids?|son|daughter)\b",
         ),
         r"\b(?:dose|doses|dosage|overdose)\b",
+        // Using more, or more often, than the label says to hurry the result.
+        concat!(
+            r"\b(?:so|to\s+make)\s+it\s+works?\s+(?:faster|quicker|better|sooner)\b|\bfor\s+(?:faster|quicker)\s+results\b|",
+            r"\bspeed\s+(?:it\s+|things\s+|the\s+results?\s+)?up\b|\bdouble\s+(?:up|the\s+amount)\b|",
+            r"\bmore\s+(?:often\s+)?than\s+(?:the\s+label|recommended|it\s+says|directed)\b",
+        ),
     ])
 });
 
@@ -218,6 +236,8 @@ mod tests {
             "can you show me the instructions again",
             "Do you ship to Germany? How long does delivery take?",
             "is this good for dark spots",
+            "will the spring collection be back in april?",
+            "does the shampoo profit from a conditioner?",
         ];
         for question in questions {
             assert_eq!(check_question(question), Vec::<InputFlag>::new(), "question: {question:?}");
@@ -266,6 +286,9 @@ mod tests {
             "what is wrong with my skin",
             "my skin is burning, is that normal?",
             "I have little red bumps on my cheeks, what are they?",
+            "i feel tired all the time, do i have an iron deficiency?",
+            "am i deficient in vitamin d?",
+            "could i have a lactose intolerance?",
         ];
         for question in diagnosis {
             assert!(check_question(question).contains(&InputFlag::MedicalDiagnosis), "question: {question:?}");
@@ -279,6 +302,11 @@ mod tests {
             "I'm on antibiotics",
             "is it safe for my baby?",
             "I take blood thinners, is the fish oil ok",
+            "i take levothyroxine every morning, is that a problem",
+            "I'm on atorvastatin, can I take it?",
+            "can i have it with ibuprofen",
+            "can I apply it twice a day so it works faster?",
+            "can i double up on the capsules for quicker results",
         ];
         for question in medication {
             assert!(check_question(question).contains(&InputFlag::DosageOrMedication), "question: {question:?}");
