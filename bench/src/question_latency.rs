@@ -24,7 +24,7 @@ use recete_bench::latency;
 use recete_bench::processes::{stop, wait_until_healthy};
 use recete_bench::store::BenchStore;
 use recete_shared::integrations::IntegrationKind;
-use recete_testkit::signing;
+use recete_testkit::whatsapp::{self, PHONE_NUMBER_ID};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -44,7 +44,6 @@ struct Args {
 }
 
 const WARM_UP: usize = 3;
-const PHONE_NUMBER_ID: &str = "106540352242922";
 /// How often a watcher looks for its reply.
 const LOOK_EVERY: Duration = Duration::from_millis(2);
 /// A question without a reply sent within this is reported as lost.
@@ -90,22 +89,6 @@ fn products() -> [Value; 3] {
             "warnings": "Avoid the eye area."
         }),
     ]
-}
-
-/// A Meta webhook carrying one inbound text message from `wa_id`.
-fn inbound(wa_id: &str, text: &str, wamid: &str) -> Vec<u8> {
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": "Customer"}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
-                          "type": "text", "text": {"body": text}}]
-        }}]}]
-    })
-    .to_string()
-    .into_bytes()
 }
 
 /// The stages of one question, in milliseconds: the webhook's `200` (`answered_at`) to the inbound
@@ -197,15 +180,15 @@ async fn main() -> anyhow::Result<()> {
     let mut watchers = Vec::new();
     for i in 0..WARM_UP + args.questions {
         let wamid = format!("wamid.bench{i:06}");
-        let body = inbound(&format!("90555{i:07}"), QUESTIONS[i % QUESTIONS.len()], &wamid);
+        let body = whatsapp::inbound_text(
+            &format!("90555{i:07}"),
+            "Customer",
+            QUESTIONS[i % QUESTIONS.len()],
+            &wamid,
+            Utc::now().timestamp(),
+        );
         let sent = Instant::now();
-        let response = client
-            .post(format!("{base}/webhooks/whatsapp"))
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", signing::hub_signature(&store.integration.secret, &body))
-            .body(body)
-            .send()
-            .await?;
+        let response = store.post_whatsapp(&client, &base, body).await?;
         let answered = Instant::now();
         let answered_at = Utc::now();
         anyhow::ensure!(response.status().is_success(), "question {i} answered {}", response.status());

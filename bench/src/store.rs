@@ -40,6 +40,23 @@ impl BenchStore {
         Ok(Self { settings, pool, merchant, integration, redis: TestRedis::new(), database })
     }
 
+    /// Posts `body` to the API at `base` as Meta would, signed with this store's integration
+    /// secret (its WhatsApp app secret).
+    pub async fn post_whatsapp(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Result<reqwest::Response> {
+        client
+            .post(format!("{base}/webhooks/whatsapp"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", recete_testkit::signing::hub_signature(&self.integration.secret, &body))
+            .body(body)
+            .send()
+            .await
+    }
+
     /// `recete all` (the API on `listen` and every pool) against this store, logging warnings only.
     pub fn start_fleet(&self, recete: &Path, listen: &str) -> anyhow::Result<Child> {
         Ok(Command::new(recete)

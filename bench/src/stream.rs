@@ -16,10 +16,8 @@ use recete_bench::latency;
 use recete_bench::processes::{stop, wait_until_healthy};
 use recete_bench::store::BenchStore;
 use recete_shared::integrations::IntegrationKind;
-use recete_testkit::signing;
+use recete_testkit::whatsapp::{self, PHONE_NUMBER_ID};
 use tokio::sync::mpsc;
-
-const PHONE_NUMBER_ID: &str = "106540352242922";
 
 #[derive(Parser)]
 struct Args {
@@ -37,18 +35,7 @@ struct Args {
 }
 
 fn inbound(wa_id: &str, text: &str, wamid: &str) -> Vec<u8> {
-    serde_json::json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": "Bench"}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
-                          "type": "text", "text": {"body": text}}]
-        }}]}]
-    })
-    .to_string()
-    .into_bytes()
+    whatsapp::inbound_text(wa_id, "Bench", text, wamid, chrono::Utc::now().timestamp())
 }
 
 /// Reads the stream and hands on each event's type and data with the time it arrived.
@@ -104,13 +91,7 @@ async fn main() -> anyhow::Result<()> {
         ] {
             let body = inbound(&wa_id, &text, &format!("wamid.bench.{round}.{step}"));
             let sent = Instant::now();
-            let response = client
-                .post(format!("{base}/webhooks/whatsapp"))
-                .header("content-type", "application/json")
-                .header("x-hub-signature-256", signing::hub_signature(&store.integration.secret, &body))
-                .body(body)
-                .send()
-                .await?;
+            let response = store.post_whatsapp(&client, &base, body).await?;
             let answered = Instant::now();
             anyhow::ensure!(response.status() == 200, "the webhook answered {}", response.status());
             posts.push((answered - sent).as_secs_f64() * 1000.0);

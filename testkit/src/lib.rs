@@ -25,6 +25,7 @@ pub mod process;
 mod redis_prefix;
 pub mod signing;
 mod tls;
+pub mod whatsapp;
 
 pub use database::TestDatabase;
 pub use pgbouncer::TestPgBouncer;

@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub const PHONE_NUMBER_ID: &str = "106540352242922";
+pub use recete_testkit::whatsapp::PHONE_NUMBER_ID;
 /// `api.metrics_token` of every test app and process: opens `/metrics` and the detailed `/readyz`
 /// on the API's own address (the default serves neither there).
 pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";

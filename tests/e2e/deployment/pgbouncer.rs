@@ -53,13 +53,7 @@ async fn the_fleet_serves_an_order_and_its_follow_up_through_pgbouncer_in_transa
     // The event streams and the relays listen on connections of their own to the server (the
     // workers have stopped; the API still serves), and no server connection behind the pooler
     // holds a LISTEN.
-    let listening: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
-    )
-    .bind(LISTEN_APPLICATION_NAME)
-    .fetch_one(&app.admin)
-    .await
-    .expect("listening connections");
+    let listening = listening_connections(&app).await;
     assert!(listening >= 1, "the API's event streams listen on the server itself");
     assert_eq!(channels_behind_the_pooler(&bouncer, &app, SERVER_CONNECTIONS).await, Vec::<String>::new());
 }
@@ -78,15 +72,20 @@ async fn with_listening_off_behind_pgbouncer_relays_poll_and_nothing_listens() {
 
     serve_an_order_through_to_a_follow_up(&app, &graph).await;
 
-    let listening: i64 = sqlx::query_scalar(
+    let listening = listening_connections(&app).await;
+    assert_eq!(listening, 0);
+    assert_eq!(channels_behind_the_pooler(&bouncer, &app, 1).await, Vec::<String>::new());
+}
+
+/// Connections of the test database opened for `LISTEN` on their own (past the pooler).
+async fn listening_connections(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
     )
     .bind(LISTEN_APPLICATION_NAME)
     .fetch_one(&app.admin)
     .await
-    .expect("listening connections");
-    assert_eq!(listening, 0);
-    assert_eq!(channels_behind_the_pooler(&bouncer, &app, 1).await, Vec::<String>::new());
+    .expect("listening connections")
 }
 
 /// The channels listened on by every server connection PgBouncer holds for the application role:

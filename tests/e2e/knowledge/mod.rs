@@ -17,7 +17,7 @@ use recete_shared::{merchants, message_bodies};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{PHONE_NUMBER_ID, TestApp, spawn_app_with};
+use crate::helpers::{TestApp, spawn_app_with};
 
 pub const MERCHANT_NAME: &str = "Glow Store";
 pub const CUSTOMER_WA_ID: &str = "905551234567";
@@ -95,17 +95,7 @@ pub async fn embedded_serum(app: &TestApp, shop: &Shop) -> Uuid {
 
 /// A signed-by-Meta inbound text message from `wa_id`, sent `at` (Unix seconds).
 pub fn inbound(wa_id: &str, text: &str, wamid: &str, at: i64) -> Vec<u8> {
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
-            "contacts": [{"profile": {"name": "Ada"}, "wa_id": wa_id}],
-            "messages": [{"from": wa_id, "id": wamid, "timestamp": at.to_string(), "type": "text", "text": {"body": text}}]
-        }}]}]
-    })
-    .to_string()
-    .into_bytes()
+    recete_testkit::whatsapp::inbound_text(wa_id, "Ada", text, wamid, at)
 }
 
 /// The first customer asks `text` now.
