@@ -22,7 +22,7 @@ use recete_shared::config::{PoolSettings, WhatsAppSettings};
 use recete_shared::consent::{self, ConsentChange};
 use recete_shared::conversations::{self, author};
 use recete_shared::crypto::Keyring;
-use recete_shared::customers::{self, ContactField, Recipient};
+use recete_shared::customers::{self, ContactField, CustomerRow};
 use recete_shared::db::{self, Tx};
 use recete_shared::followups::planning;
 use recete_shared::followups::timing::{self, Consent, Decision, TimingInput};
@@ -115,9 +115,6 @@ async fn announce_if_dead(pool: &PgPool, task_id: TaskId) -> anyhow::Result<()> 
     tx.commit().await?;
     Ok(())
 }
-
-/// The task a message job works on.
-type TaskRow = TaskClaim;
 
 /// What is needed to make the call once the row is committed.
 struct Prepared {
@@ -240,7 +237,7 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
         due_at: task.due_at,
         proactive,
         order_status,
-        consent: Consent::from_column(&customer.whatsapp_consent),
+        consent: Consent::from_column(customer.whatsapp_consent.as_str()),
         customer_zone: zone,
         quiet_hours: settings.quiet_hours,
         cap: settings.frequency_cap,
@@ -328,7 +325,7 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
 
 /// What the merchant sees beside the message: the follow-up step, or for a reply whatever its
 /// author attached (the agent's intent, citations and guardrail verdict).
-fn message_metadata(task: &TaskRow) -> serde_json::Value {
+fn message_metadata(task: &TaskClaim) -> serde_json::Value {
     let mut metadata = match task.payload.get("metadata") {
         Some(serde_json::Value::Object(attached)) => attached.clone(),
         _ => serde_json::Map::new(),
@@ -341,7 +338,7 @@ fn message_metadata(task: &TaskRow) -> serde_json::Value {
 
 /// Who wrote the message: the person named in the task (a merchant's reply), the agent when
 /// its verdict is attached, else the system (follow-ups, consent confirmations).
-fn message_author(task: &TaskRow) -> String {
+fn message_author(task: &TaskClaim) -> String {
     if let Some(author) = task.payload.get("author").and_then(serde_json::Value::as_str) {
         return author.to_owned();
     }
@@ -349,7 +346,7 @@ fn message_author(task: &TaskRow) -> String {
     if by_agent { author::AGENT } else { author::SYSTEM }.to_owned()
 }
 
-fn reply_conversation(task: &TaskRow) -> Option<Uuid> {
+fn reply_conversation(task: &TaskClaim) -> Option<Uuid> {
     task.payload.get("conversation_id").and_then(|id| id.as_str()).and_then(|id| Uuid::parse_str(id).ok())
 }
 
@@ -362,7 +359,7 @@ async fn merchant_context(tx: &mut Tx, merchant: MerchantId) -> anyhow::Result<(
 fn open_field(
     deps: &MessageDeps,
     merchant: MerchantId,
-    customer: &Recipient,
+    customer: &CustomerRow,
     field: ContactField,
 ) -> anyhow::Result<Option<String>> {
     customer

@@ -11,12 +11,12 @@ use recete_shared::message_bodies;
 use recete_shared::orders;
 use recete_shared::whatsapp::Content;
 
-use super::TaskRow;
+use recete_shared::queue::claims::TaskClaim;
 
 pub(super) async fn content(
     tx: &mut Tx,
     keyring: &Keyring,
-    task: &TaskRow,
+    task: &TaskClaim,
     settings: &MerchantSettings,
     window_open: bool,
     customer_name: Option<&str>,
@@ -57,7 +57,7 @@ pub(super) async fn content(
 }
 
 /// A person's template reply: its name and language as chosen, its parameters opened.
-fn template_reply(keyring: &Keyring, task: &TaskRow, template: &serde_json::Value) -> anyhow::Result<Content> {
+fn template_reply(keyring: &Keyring, task: &TaskClaim, template: &serde_json::Value) -> anyhow::Result<Content> {
     let field = |name: &str| {
         template
             .get(name)
