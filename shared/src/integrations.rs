@@ -688,6 +688,18 @@ const SELECT_INTEGRATION: &str = "
            disabled_at, created_at, updated_at
     FROM integrations";
 
+/// The phone number id of the merchant's first active WhatsApp integration, the number its
+/// messages go out from.
+pub async fn whatsapp_phone_number_id(tx: &mut Tx, merchant: MerchantId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT phone_number_id FROM integrations WHERE merchant_id = $1 AND kind = 'whatsapp' AND status = 'active'
+         ORDER BY created_at LIMIT 1",
+    )
+    .bind(merchant)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
 /// Integration `id` as seen in `tx`.
 pub async fn find(tx: &mut Tx, id: IntegrationId) -> Result<Option<IntegrationRecord>, sqlx::Error> {
     sqlx::query_as(&format!("{SELECT_INTEGRATION} WHERE id = $1")).bind(id).fetch_optional(&mut **tx).await

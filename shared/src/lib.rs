@@ -16,7 +16,8 @@
 //! - [`orders`]: the order state machine and how commerce events move it.
 //! - [`audit`]: the audit trail of state changes.
 //! - [`browser_requests`]: whether a web page's form post comes from our own pages (origin, CSRF token).
-//! - [`message_bodies`]: sealing and opening message texts.
+//! - [`message_bodies`]: sealing and opening message texts; [`messages`]: the `messages` rows the
+//!   workers store, send and move by Meta's statuses.
 //! - [`conversations`]: WhatsApp conversations, their threads, hand-over and a person's replies.
 //! - [`idempotency`]: `Idempotency-Key` answers of merchant API writes.
 //! - [`events`]: the canonical event every webhook is normalized into, one module per platform,
@@ -59,6 +60,7 @@ pub mod languages;
 pub mod merchant_events;
 pub mod merchants;
 pub mod message_bodies;
+pub mod messages;
 pub mod orders;
 pub mod periodic;
 pub mod phone;

@@ -210,7 +210,6 @@ pub async fn set_timezone(tx: &mut Tx, merchant: MerchantId, timezone: &str) -> 
     Ok(updated.rows_affected() == 1)
 }
 
-/// The merchant's IANA time zone, as seen in `tx`.
 /// How the store speaks to its customers: its name and the language it answers in when a
 /// message does not say which. `None` when the transaction cannot see the merchant.
 pub async fn voice(tx: &mut Tx, merchant: MerchantId) -> Result<Option<(String, Language)>, sqlx::Error> {
@@ -222,6 +221,7 @@ pub async fn voice(tx: &mut Tx, merchant: MerchantId) -> Result<Option<(String, 
     Ok(row.map(|(name, language)| (name, language.as_deref().and_then(Language::from_code).unwrap_or_default())))
 }
 
+/// The merchant's IANA time zone, as seen in `tx`.
 pub async fn timezone(tx: &mut Tx, merchant: MerchantId) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT timezone FROM merchants WHERE id = $1").bind(merchant).fetch_optional(&mut **tx).await
 }

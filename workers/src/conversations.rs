@@ -14,6 +14,7 @@ use recete_agent::{Agent, Inquiry, Reply};
 use recete_llm::HistoryTurn;
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::config::PoolSettings;
+use recete_shared::conversations::{ConversationState, store};
 use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
 use recete_shared::followups::planning::{self, ReplyContext};
@@ -21,10 +22,11 @@ use recete_shared::ids::{CustomerId, MerchantId, TaskId};
 use recete_shared::merchant_events::{self, GuardrailHit, HandedOver, MerchantEvent};
 use recete_shared::merchants;
 use recete_shared::message_bodies;
+use recete_shared::messages::{self, Inbound};
 use recete_shared::queue::TaskJob;
 use recete_shared::tasks::{self, finish};
 use serde_json::json;
-use sqlx::{FromRow, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
@@ -59,21 +61,6 @@ pub async fn process(job: TaskJob, deps: Data<ConversationDeps>, context: Data<J
     Ok(())
 }
 
-#[derive(FromRow)]
-struct InboundRow {
-    conversation_id: Option<Uuid>,
-    customer_id: Option<CustomerId>,
-    pii_key_id: Option<String>,
-    body_sealed: Option<Vec<u8>>,
-    created_at: DateTime<Utc>,
-}
-
-#[derive(FromRow)]
-struct ConversationRow {
-    state: String,
-    window_expires_at: Option<DateTime<Utc>>,
-}
-
 pub async fn handle_task(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
     // The question is read by the model, and the product text searched, before the task is
@@ -90,25 +77,14 @@ pub async fn handle_task(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Re
     anyhow::ensure!(task.kind == tasks::ANSWER, "a `{}` task reached the conversations queue", task.kind);
     let merchant = task.merchant_id;
     let message_id = jobs::payload_uuid(&task.payload, "message_id")?;
-    let inbound: Option<InboundRow> = sqlx::query_as(
-        "SELECT conversation_id, customer_id, pii_key_id, body_sealed, created_at FROM messages
-         WHERE id = $1 AND direction = 'inbound'",
-    )
-    .bind(message_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(InboundRow { conversation_id: Some(conversation_id), customer_id: Some(customer), .. }) = &inbound else {
+    let inbound = messages::find_inbound(&mut tx, message_id).await?;
+    let Some(Inbound { conversation_id: Some(conversation_id), customer_id: Some(customer), .. }) = &inbound else {
         return end(tx, task_id, "cancelled", "the message or its conversation no longer exists").await;
     };
     let (conversation_id, customer) = (*conversation_id, *customer);
     let inbound = inbound.context("checked above")?;
-    let conversation: ConversationRow =
-        sqlx::query_as("SELECT state, window_expires_at FROM conversations WHERE id = $1 FOR UPDATE")
-            .bind(conversation_id)
-            .fetch_one(&mut *tx)
-            .await
-            .context("Failed to lock the conversation")?;
-    if conversation.state == "handed_over" {
+    let conversation = store::lock(&mut tx, conversation_id).await.context("Failed to lock the conversation")?;
+    if conversation.state == ConversationState::HandedOver {
         mark_inbound(&mut tx, message_id, json!({ "agent": "not answered: a person has the conversation" })).await?;
         return end(tx, task_id, "cancelled", "the conversation is with a person").await;
     }
@@ -207,14 +183,7 @@ async fn record(
         .await?;
     }
     if let Some(reason) = &reply.handoff {
-        sqlx::query(
-            "UPDATE conversations SET state = 'handed_over', handed_over_at = now(), handover_reason = $2, resolved_at = NULL
-             WHERE id = $1",
-        )
-        .bind(conversation_id)
-        .bind(reason)
-        .execute(&mut **tx)
-        .await?;
+        store::hand_over(tx, conversation_id, reason).await?;
         audit::record(tx, entry("conversation.handed_over", json!({ "reason": reason, "message_id": message_id })))
             .await?;
         let event = MerchantEvent::HandedOver(HandedOver {
@@ -230,12 +199,7 @@ async fn record(
 }
 
 async fn mark_inbound(tx: &mut Tx, message_id: Uuid, fields: serde_json::Value) -> anyhow::Result<()> {
-    sqlx::query("UPDATE messages SET metadata = metadata || $2 WHERE id = $1")
-        .bind(message_id)
-        .bind(fields)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    Ok(messages::annotate(tx, message_id, fields).await?)
 }
 
 /// The merchant and text of the message a pending answer task is about, read without claiming
@@ -247,17 +211,13 @@ async fn peek_question(task_id: TaskId, deps: &ConversationDeps) -> anyhow::Resu
         return Ok(None);
     };
     let message_id = jobs::payload_uuid(&payload, "message_id")?;
-    let body: Option<(Option<String>, Option<Vec<u8>>)> =
-        sqlx::query_as("SELECT pii_key_id, body_sealed FROM messages WHERE id = $1 AND direction = 'inbound'")
-            .bind(message_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let inbound = messages::find_inbound(&mut tx, message_id).await?;
     tx.commit().await?;
-    let Some((key_id, sealed)) = body else {
+    let Some(inbound) = inbound else {
         return Ok(None);
     };
     // A body that does not open now will not open under the claim either; that path says why.
-    Ok(open_body(&deps.keyring, merchant, key_id.as_deref(), sealed.as_deref())
+    Ok(open_body(&deps.keyring, merchant, inbound.pii_key_id.as_deref(), inbound.body_sealed.as_deref())
         .ok()
         .flatten()
         .map(|text| (merchant, text)))
@@ -280,20 +240,12 @@ async fn history(
     conversation_id: Uuid,
     before: DateTime<Utc>,
 ) -> anyhow::Result<Vec<HistoryTurn>> {
-    let rows: Vec<(String, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
-        "SELECT direction, pii_key_id, body_sealed FROM messages
-         WHERE conversation_id = $1 AND created_at < $2 AND body_sealed IS NOT NULL
-         ORDER BY created_at DESC LIMIT $3",
-    )
-    .bind(conversation_id)
-    .bind(before)
-    .bind(deps.history_messages as i64)
-    .fetch_all(&mut **tx)
-    .await?;
+    let rows = messages::latest_before(tx, conversation_id, before, deps.history_messages as i64).await?;
     let mut turns = Vec::with_capacity(rows.len());
-    for (direction, key_id, sealed) in rows.into_iter().rev() {
-        if let Some(text) = open_body(&deps.keyring, merchant, key_id.as_deref(), sealed.as_deref())? {
-            turns.push(HistoryTurn { from_customer: direction == "inbound", text });
+    for turn in rows.into_iter().rev() {
+        if let Some(text) = open_body(&deps.keyring, merchant, turn.pii_key_id.as_deref(), turn.body_sealed.as_deref())?
+        {
+            turns.push(HistoryTurn { from_customer: turn.direction == "inbound", text });
         }
     }
     Ok(turns)

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use recete_shared::queue::processes::{self, Heartbeat};
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -165,42 +166,22 @@ pub async fn run(
             () = tokio::time::sleep(interval) => {}
         }
     }
-    let deleted = tokio::time::timeout(
-        interval,
-        sqlx::query("DELETE FROM worker_processes WHERE id = $1").bind(&process.id).execute(&pool),
-    )
-    .await;
+    let deleted = tokio::time::timeout(interval, processes::remove(&pool, &process.id)).await;
     if !matches!(deleted, Ok(Ok(_))) {
         tracing::warn!(process = %process.id, "worker row not removed; housekeeping prunes it");
     }
 }
 
 async fn beat(pool: &PgPool, process: &Process, draining: bool) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO worker_processes (id, hostname, pid, version, pools, draining_since)
-         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END)
-         ON CONFLICT (id) DO UPDATE SET pools = EXCLUDED.pools, last_seen_at = now(),
-             draining_since = coalesce(worker_processes.draining_since, EXCLUDED.draining_since)",
-    )
-    .bind(&process.id)
-    .bind(&process.hostname)
-    .bind(i32::try_from(process.pid).unwrap_or(i32::MAX))
-    .bind(env!("CARGO_PKG_VERSION"))
-    .bind(process.pools_json())
-    .bind(draining)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// Removes rows of processes not seen for three heartbeats (killed, or cut off).
-pub async fn prune_gone(pool: &PgPool, interval: Duration) -> Result<u64, sqlx::Error> {
-    let pruned = sqlx::query("DELETE FROM worker_processes WHERE last_seen_at < now() - make_interval(secs => $1)")
-        .bind(interval.as_secs_f64() * 3.0)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    Ok(pruned)
+    let heartbeat = Heartbeat {
+        id: &process.id,
+        hostname: &process.hostname,
+        pid: i32::try_from(process.pid).unwrap_or(i32::MAX),
+        version: env!("CARGO_PKG_VERSION"),
+        pools: process.pools_json(),
+        draining,
+    };
+    processes::beat(pool, &heartbeat).await
 }
 
 #[cfg(test)]

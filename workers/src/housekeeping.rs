@@ -10,10 +10,11 @@ use std::time::Duration;
 use chrono::Utc;
 use recete_shared::orders::assume_delivered;
 use recete_shared::periodic::{self, Run};
+use recete_shared::queue::{attempts, processes};
 use recete_shared::{analytics, api_key_expiry, idempotency, merchant_events};
 use tokio_util::sync::CancellationToken;
 
-use crate::{WorkerDeps, heartbeat};
+use crate::WorkerDeps;
 
 pub async fn run(deps: WorkerDeps, shutdown: CancellationToken) {
     let interval = Duration::from_secs(deps.settings.housekeeping.interval_secs);
@@ -80,23 +81,15 @@ const ATTEMPT_PRUNE_BATCH: i64 = 5000;
 /// Removes rows of worker processes gone for three heartbeats, and attempts past retention.
 async fn prune_observability(deps: &WorkerDeps) {
     let heartbeat = Duration::from_secs(deps.settings.metrics.heartbeat_interval_secs);
-    match heartbeat::prune_gone(&deps.pool, heartbeat).await {
+    match processes::prune_gone(&deps.pool, heartbeat).await {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "rows of worker processes gone silent removed"),
         Err(error) => tracing::warn!(%error, "pruning gone worker processes failed"),
     }
     loop {
-        let deleted = sqlx::query(
-            "DELETE FROM job_attempts WHERE id IN (
-                 SELECT id FROM job_attempts WHERE finished_at < now() - make_interval(days => $1)
-                 ORDER BY finished_at LIMIT $2)",
-        )
-        .bind(ATTEMPT_RETENTION_DAYS)
-        .bind(ATTEMPT_PRUNE_BATCH)
-        .execute(&deps.pool)
-        .await;
+        let deleted = attempts::prune_finished(&deps.pool, ATTEMPT_RETENTION_DAYS, ATTEMPT_PRUNE_BATCH).await;
         match deleted {
-            Ok(done) if done.rows_affected() < ATTEMPT_PRUNE_BATCH as u64 => return,
+            Ok(deleted) if deleted < ATTEMPT_PRUNE_BATCH as u64 => return,
             Ok(_) => tokio::task::yield_now().await,
             Err(error) => {
                 tracing::warn!(%error, "pruning old job attempts failed");

@@ -14,12 +14,13 @@ use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
 use recete_shared::events::NormalizedEvent;
 use recete_shared::events::store::{open_payload, payload_context};
-use recete_shared::ids::{CustomerId, EventId, IntegrationId, MerchantId, TaskId};
+use recete_shared::ids::{EventId, IntegrationId, MerchantId, TaskId};
 use recete_shared::queue::QueueName;
 use recete_shared::queue::attempts::{
     self, Attempt, AttemptOutcome, AttemptRow, ClaimingTransaction, DueRow, FailureOutcome,
 };
-use sqlx::{FromRow, PgPool};
+use recete_shared::queue::claims::{self, TaskClaim};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::heartbeat::{PoolSlots, Process};
@@ -227,35 +228,14 @@ pub struct ClaimedEvent {
     pub event: NormalizedEvent,
 }
 
-#[derive(FromRow)]
-struct EventRow {
-    merchant_id: MerchantId,
-    integration_id: IntegrationId,
-    dedup_key: String,
-    key_id: String,
-    normalized_sealed: Vec<u8>,
-    backend_pid: i32,
-    backend_xid: i64,
-}
-
 /// Claims a due event row with `FOR UPDATE SKIP LOCKED`; `None` when it is finished, claimed by
 /// another worker or not due. From then on `tx` sees only the event's merchant.
 pub async fn claim_event(tx: &mut Tx, event_id: EventId, keyring: &Keyring) -> anyhow::Result<Option<ClaimedEvent>> {
-    let row: Option<EventRow> = sqlx::query_as(
-        "SELECT merchant_id, integration_id, dedup_key, key_id, normalized_sealed, pg_backend_pid() AS backend_pid,
-                txid_current() AS backend_xid
-         FROM external_events
-         WHERE id = $1 AND state IN ('pending', 'failed') AND next_attempt_at <= now()
-         FOR UPDATE SKIP LOCKED",
-    )
-    .bind(event_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .context("Failed to claim the event row")?;
+    let row = claims::claim_event(tx, event_id).await.context("Failed to claim the event row")?;
     let Some(row) = row else {
         return Ok(None);
     };
-    note_claiming_transaction(ClaimingTransaction { pid: row.backend_pid, xid: row.backend_xid });
+    note_claiming_transaction(row.claimed_by);
     let context = payload_context(row.integration_id, &row.dedup_key, "normalized");
     let normalized = open_payload(keyring, &row.key_id, &row.normalized_sealed, &context)
         .context("Failed to open the normalized event")?;
@@ -265,45 +245,18 @@ pub async fn claim_event(tx: &mut Tx, event_id: EventId, keyring: &Keyring) -> a
 }
 
 pub async fn mark_event_processed(tx: &mut Tx, event_id: EventId) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE external_events SET state = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
-         WHERE id = $1",
-    )
-    .bind(event_id)
-    .execute(&mut **tx)
-    .await
-    .context("Failed to mark the event processed")?;
-    Ok(())
-}
-
-/// A `scheduled_tasks` row claimed for this transaction, with the transaction scoped to its
-/// merchant.
-#[derive(FromRow)]
-pub struct ClaimedTask {
-    pub merchant_id: MerchantId,
-    pub kind: String,
-    pub customer_id: Option<CustomerId>,
-    pub payload: serde_json::Value,
+    claims::mark_event_processed(tx, event_id).await.context("Failed to mark the event processed")
 }
 
 /// Claims a due task with `FOR UPDATE SKIP LOCKED`; `None` when it is finished, claimed by
-/// another worker or not due.
-pub async fn claim_task(tx: &mut Tx, task_id: TaskId) -> anyhow::Result<Option<ClaimedTask>> {
-    let row: Option<(MerchantId, String, Option<CustomerId>, serde_json::Value, i32, i64)> = sqlx::query_as(
-        "SELECT merchant_id, kind, customer_id, payload, pg_backend_pid(), txid_current() FROM scheduled_tasks
-         WHERE id = $1 AND state IN ('pending', 'failed') AND due_at <= now() + interval '1 second'
-         FOR UPDATE SKIP LOCKED",
-    )
-    .bind(task_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .context("Failed to claim the task")?;
-    let Some((merchant_id, kind, customer_id, payload, pid, xid)) = row else {
+/// another worker or not due. From then on `tx` sees only the task's merchant.
+pub async fn claim_task(tx: &mut Tx, task_id: TaskId) -> anyhow::Result<Option<TaskClaim>> {
+    let Some(task) = claims::claim_task(tx, task_id).await.context("Failed to claim the task")? else {
         return Ok(None);
     };
-    note_claiming_transaction(ClaimingTransaction { pid, xid });
-    db::set_tenant(tx, merchant_id).await.context("Failed to scope the transaction to the merchant")?;
-    Ok(Some(ClaimedTask { merchant_id, kind, customer_id, payload }))
+    note_claiming_transaction(task.claimed_by);
+    db::set_tenant(tx, task.merchant_id).await.context("Failed to scope the transaction to the merchant")?;
+    Ok(Some(task))
 }
 
 /// The merchant and payload of a task of `kind` still waiting to be claimed, read without
@@ -315,14 +268,7 @@ pub async fn peek_task(
     task_id: TaskId,
     kind: &str,
 ) -> anyhow::Result<Option<(MerchantId, serde_json::Value)>> {
-    let row: Option<(MerchantId, serde_json::Value)> = sqlx::query_as(
-        "SELECT merchant_id, payload FROM scheduled_tasks WHERE id = $1 AND kind = $2 AND state IN ('pending', 'failed')",
-    )
-    .bind(task_id)
-    .bind(kind)
-    .fetch_optional(&mut **tx)
-    .await
-    .context("Failed to read the task")?;
+    let row = claims::peek_task(tx, task_id, kind).await.context("Failed to read the task")?;
     if let Some((merchant_id, _)) = &row {
         db::set_tenant(tx, *merchant_id).await.context("Failed to scope the transaction to the merchant")?;
     }

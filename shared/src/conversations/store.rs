@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::ConversationError;
 use crate::audit::{self, AuditEntry};
 use crate::db::Tx;
-use crate::ids::MerchantId;
+use crate::ids::{CustomerId, MerchantId};
 
 /// Where a conversation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
@@ -85,7 +85,7 @@ pub async fn find(tx: &mut Tx, conversation_id: Uuid) -> Result<ConversationSumm
 
 /// The conversation, locked until the transaction ends: hand-over moves and replies to one
 /// conversation happen one after the other, and after any answer the agent is writing.
-pub(super) async fn lock(tx: &mut Tx, conversation_id: Uuid) -> Result<ConversationSummary, ConversationError> {
+pub async fn lock(tx: &mut Tx, conversation_id: Uuid) -> Result<ConversationSummary, ConversationError> {
     sqlx::query_as(&format!("{SUMMARY} WHERE id = $1 FOR UPDATE"))
         .bind(conversation_id)
         .fetch_optional(&mut **tx)
@@ -136,17 +136,70 @@ pub async fn take_over(
         };
         return Err(ConversationError::Conflict(format!("conversation {conversation_id} is {why}")));
     }
+    hand_over(tx, conversation_id, TAKEN_OVER).await?;
+    let after = json!({ "state": "handed_over", "reason": TAKEN_OVER });
+    record(tx, merchant, conversation_id, actor, "conversation.taken_over", json!({ "state": "open" }), after).await?;
+    find(tx, conversation_id).await
+}
+
+/// Hands the conversation to a person, with the reason the merchant sees; the agent stays silent
+/// until the merchant resolves it.
+pub async fn hand_over(tx: &mut Tx, conversation_id: Uuid, reason: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE conversations SET state = 'handed_over', handed_over_at = now(), handover_reason = $2, resolved_at = NULL
          WHERE id = $1",
     )
     .bind(conversation_id)
-    .bind(TAKEN_OVER)
+    .bind(reason)
     .execute(&mut **tx)
     .await?;
-    let after = json!({ "state": "handed_over", "reason": TAKEN_OVER });
-    record(tx, merchant, conversation_id, actor, "conversation.taken_over", json!({ "state": "open" }), after).await?;
-    find(tx, conversation_id).await
+    Ok(())
+}
+
+/// The customer's conversation that is not closed, or a new one.
+pub async fn open_for_customer(tx: &mut Tx, merchant: MerchantId, customer: CustomerId) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH existing AS (
+             SELECT id FROM conversations WHERE customer_id = $2 AND state <> 'closed' ORDER BY created_at DESC LIMIT 1
+         ), created AS (
+             INSERT INTO conversations (id, merchant_id, customer_id)
+             SELECT $1, $3, $2 WHERE NOT EXISTS (SELECT 1 FROM existing)
+             RETURNING id
+         )
+         SELECT id FROM existing UNION ALL SELECT id FROM created",
+    )
+    .bind(Uuid::now_v7())
+    .bind(customer)
+    .bind(merchant)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The customer wrote at `at`: the conversation's last message moves up to it, and its 24-hour
+/// service window runs until a day after it (neither ever moves back).
+pub async fn customer_wrote(tx: &mut Tx, conversation_id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE conversations SET last_message_at = greatest(coalesce(last_message_at, $2), $2),
+             window_expires_at = greatest(coalesce(window_expires_at, $3), $3)
+         WHERE id = $1",
+    )
+    .bind(conversation_id)
+    .bind(at)
+    .bind(at + chrono::Duration::hours(24))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Whether a conversation of the customer's has its service window open for at least another
+/// minute: free-form text may be sent.
+pub async fn window_open(tx: &mut Tx, customer: CustomerId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM conversations WHERE customer_id = $1 AND window_expires_at > now() + interval '1 minute')",
+    )
+    .bind(customer)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 async fn record(

@@ -1,12 +1,13 @@
 //! A phone number or email address as someone typed it into a search, turned into the keyed
 //! lookup hashes customers are found by (one per configured lookup key). Phones are read as the
 //! customers' numbers were when stored: a number without `+` in the merchant's phone country.
-//! Errors name the field and the reason, never the value.
+//! Errors name the field and the reason, never the value. Also the customers the workers find by
+//! lookup hashes they computed themselves.
 
 use super::{EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, normalize_email};
 use crate::crypto::Keyring;
 use crate::db::Tx;
-use crate::ids::MerchantId;
+use crate::ids::{CustomerId, MerchantId};
 use crate::merchants;
 use crate::phone::{PhoneError, PhoneNumber};
 
@@ -67,6 +68,39 @@ pub fn email_lookups(keyring: &Keyring, raw: &str) -> Result<Vec<Vec<u8>>, Looku
     }
     let email = normalize_email(raw).ok_or(LookupError::Email)?;
     Ok(keyring.lookup_hashes(EMAIL_LOOKUP_DOMAIN, &email))
+}
+
+/// The merchant's customer with one of these phone lookup hashes.
+pub async fn find_by_phone(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    phone_lookups: &[Vec<u8>],
+) -> Result<Option<CustomerId>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM customers WHERE merchant_id = $1 AND phone_lookup = ANY($2)")
+        .bind(merchant)
+        .bind(phone_lookups)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Whether the merchant's customer with one of these phone or email lookup hashes last set their
+/// consent on WhatsApp (STOP, START).
+pub async fn consent_set_on_whatsapp(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    phone_lookups: Option<&[Vec<u8>]>,
+    email_lookups: Option<&[Vec<u8>]>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE merchant_id = $1
+             AND (phone_lookup = ANY($2) OR email_lookup = ANY($3))
+             AND consent_source LIKE 'whatsapp:%')",
+    )
+    .bind(merchant)
+    .bind(phone_lookups)
+    .bind(email_lookups)
+    .fetch_one(&mut **tx)
+    .await
 }
 
 #[cfg(test)]

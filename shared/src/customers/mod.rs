@@ -21,9 +21,11 @@ use crate::phone::PhoneNumber;
 
 pub mod lookup;
 pub mod read;
+pub mod row;
 pub mod sealed;
 
-pub use sealed::{ContactField, SEALED_COLUMNS, SealedContact};
+pub use row::{CUSTOMER_COLUMNS, ConsentState, CustomerRow};
+pub use sealed::{Contact, ContactField, SEALED_COLUMNS, SealedContact};
 
 pub const PHONE_LOOKUP_DOMAIN: &str = "phone";
 pub const EMAIL_LOOKUP_DOMAIN: &str = "email";
@@ -313,26 +315,14 @@ pub async fn masked_contact(
     Ok(Some(MaskedContact { id: customer.as_uuid(), name, phone }))
 }
 
-/// What sending a message to a customer needs: consent, where they live, their sealed contact.
-#[derive(Debug, FromRow)]
-pub struct Recipient {
-    pub whatsapp_consent: String,
-    pub country_code: Option<String>,
-    pub timezone: Option<String>,
-    #[sqlx(flatten)]
-    pub sealed: SealedContact,
-}
-
-/// The customer a message is about to go to, locked: two due messages for one customer are
-/// decided one after the other, so the second sees the first and the frequency cap holds.
-pub async fn lock_recipient(tx: &mut Tx, customer: CustomerId) -> Result<Recipient, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT c.whatsapp_consent, c.country_code, c.timezone, {SEALED_COLUMNS} FROM customers c
-         WHERE c.id = $1 FOR UPDATE"
-    ))
-    .bind(customer)
-    .fetch_one(&mut **tx)
-    .await
+/// The customer a message is about to go to (consent, where they live, their sealed contact),
+/// locked: two due messages for one customer are decided one after the other, so the second sees
+/// the first and the frequency cap holds.
+pub async fn lock_recipient(tx: &mut Tx, customer: CustomerId) -> Result<CustomerRow, sqlx::Error> {
+    sqlx::query_as(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE c.id = $1 FOR UPDATE"))
+        .bind(customer)
+        .fetch_one(&mut **tx)
+        .await
 }
 
 /// Whether the stored customer already holds everything the snapshot says, under the active

@@ -6,27 +6,17 @@
 //! customer's WhatsApp and is never given whole, only its country code and last two digits.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ContactField, SEALED_COLUMNS, SealedContact};
+pub use super::ConsentState;
+use super::{CUSTOMER_COLUMNS, ContactField, CustomerRow, SEALED_COLUMNS, SealedContact};
 use crate::conversations::ConversationState;
 use crate::crypto::{Keyring, KeyringError};
 use crate::db::Tx;
 use crate::ids::MerchantId;
-
-/// Whether the customer agreed to WhatsApp messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum ConsentState {
-    Granted,
-    Revoked,
-    /// Never said either way: no proactive messages.
-    Unknown,
-}
 
 /// The customer's latest conversation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -86,34 +76,23 @@ pub enum ReadError {
     Sealed { customer: Uuid, source: KeyringError },
 }
 
+/// A customer with their order figures and latest conversation.
 #[derive(FromRow)]
-struct CustomerRow {
-    id: Uuid,
-    external_id: Option<String>,
+struct ListedRow {
     #[sqlx(flatten)]
-    sealed: SealedContact,
-    country_code: Option<String>,
-    timezone: Option<String>,
-    whatsapp_consent: ConsentState,
-    consent_source: Option<String>,
-    consent_updated_at: Option<DateTime<Utc>>,
+    customer: CustomerRow,
     order_count: i64,
     last_order_at: Option<DateTime<Utc>>,
     conversation_id: Option<Uuid>,
     conversation_state: Option<ConversationState>,
     conversation_last_message_at: Option<DateTime<Utc>>,
     conversation_window_expires_at: Option<DateTime<Utc>>,
-    erased_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
 }
 
 /// The row, its order figures and its latest conversation.
 fn select_customer() -> String {
     format!(
-        "SELECT c.id, c.external_id, {SEALED_COLUMNS}, c.country_code,
-                c.timezone, c.whatsapp_consent, c.consent_source, c.consent_updated_at, c.erased_at, c.created_at,
-                c.updated_at, placed.order_count, placed.last_order_at,
+        "SELECT {CUSTOMER_COLUMNS}, placed.order_count, placed.last_order_at,
                 conv.id AS conversation_id, conv.state AS conversation_state,
                 conv.last_message_at AS conversation_last_message_at,
                 conv.window_expires_at AS conversation_window_expires_at
@@ -138,7 +117,7 @@ pub async fn list(
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<Customer>, ReadError> {
-    let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
+    let rows: Vec<ListedRow> = sqlx::query_as(&format!(
         "{}
          WHERE c.merchant_id = $1
            AND ($2::text IS NULL OR c.whatsapp_consent = $2)
@@ -172,7 +151,7 @@ pub async fn find(
     merchant: MerchantId,
     customer_id: Uuid,
 ) -> Result<Option<Customer>, ReadError> {
-    let row: Option<CustomerRow> = sqlx::query_as(&format!("{} WHERE c.id = $1", select_customer()))
+    let row: Option<ListedRow> = sqlx::query_as(&format!("{} WHERE c.id = $1", select_customer()))
         .bind(customer_id)
         .fetch_optional(&mut **tx)
         .await?;
@@ -187,11 +166,12 @@ impl Customer {
 }
 
 /// The row as the merchant sees it: name and email opened, the phone opened only to be masked.
-fn open(keyring: &Keyring, merchant: MerchantId, row: CustomerRow) -> Result<Customer, ReadError> {
-    let sealed_error = |source| ReadError::Sealed { customer: row.id, source };
-    let name = row.sealed.open(keyring, merchant, ContactField::Name).map_err(sealed_error)?;
-    let email = row.sealed.open(keyring, merchant, ContactField::Email).map_err(sealed_error)?;
-    let phone = row.sealed.masked_phone(keyring, merchant).map_err(sealed_error)?;
+fn open(keyring: &Keyring, merchant: MerchantId, row: ListedRow) -> Result<Customer, ReadError> {
+    let customer = row.customer;
+    let contact = customer
+        .contact(keyring, merchant)
+        .map_err(|source| ReadError::Sealed { customer: customer.id.as_uuid(), source })?;
+    let phone = contact.masked_phone();
     let conversation = match (row.conversation_id, row.conversation_state) {
         (Some(id), Some(state)) => Some(CustomerConversation {
             id,
@@ -202,22 +182,22 @@ fn open(keyring: &Keyring, merchant: MerchantId, row: CustomerRow) -> Result<Cus
         _ => None,
     };
     Ok(Customer {
-        id: row.id,
-        external_id: row.external_id,
-        name,
-        email,
+        id: customer.id.as_uuid(),
+        external_id: customer.external_id,
+        name: contact.name,
+        email: contact.email,
         phone,
-        country_code: row.country_code,
-        timezone: row.timezone,
-        consent: row.whatsapp_consent,
-        consent_source: row.consent_source,
-        consent_updated_at: row.consent_updated_at,
+        country_code: customer.country_code,
+        timezone: customer.timezone,
+        consent: customer.whatsapp_consent,
+        consent_source: customer.consent_source,
+        consent_updated_at: customer.consent_updated_at,
         order_count: row.order_count,
         last_order_at: row.last_order_at,
         conversation,
-        erased_at: row.erased_at,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
+        erased_at: customer.erased_at,
+        created_at: customer.created_at,
+        updated_at: customer.updated_at,
     })
 }
 

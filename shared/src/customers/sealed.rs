@@ -3,7 +3,7 @@
 //! Phone, email and name are sealed with AES-256-GCM under the key `pii_key_id` names, bound to
 //! the merchant ([`super::field_context`]), so a value copied into another merchant's row does
 //! not open. Every reader selects the four columns into [`SealedContact`] (`#[sqlx(flatten)]`)
-//! and opens the fields it needs here.
+//! and opens here the fields it needs, or all of them into a [`Contact`].
 
 use sqlx::FromRow;
 
@@ -61,8 +61,33 @@ impl SealedContact {
         Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
     }
 
+    /// Every field, opened.
+    pub fn open_all(&self, keyring: &Keyring, merchant: MerchantId) -> Result<Contact, KeyringError> {
+        Ok(Contact {
+            phone: self.open(keyring, merchant, ContactField::Phone)?,
+            email: self.open(keyring, merchant, ContactField::Email)?,
+            name: self.open(keyring, merchant, ContactField::Name)?,
+        })
+    }
+
     /// The phone shown to people: country code and last two digits (`+49 ****89`).
     pub fn masked_phone(&self, keyring: &Keyring, merchant: MerchantId) -> Result<Option<String>, KeyringError> {
         Ok(self.open(keyring, merchant, ContactField::Phone)?.map(|e164| crate::phone::masked(&e164)))
+    }
+}
+
+/// A customer's contact fields in plain text; `None` where the row holds none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contact {
+    /// E.164.
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+impl Contact {
+    /// The phone shown to people: country code and last two digits (`+49 ****89`).
+    pub fn masked_phone(&self) -> Option<String> {
+        self.phone.as_deref().map(crate::phone::masked)
     }
 }

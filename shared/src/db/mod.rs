@@ -137,6 +137,24 @@ pub async fn system_tx(pool: &PgPool) -> Result<Tx, sqlx::Error> {
     Ok(tx)
 }
 
+/// Marks a savepoint `name` in the transaction (a name written in the code, never input).
+pub async fn savepoint(tx: &mut Tx, name: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("SAVEPOINT {name}")).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Keeps what was done since the savepoint `name`, and forgets the savepoint.
+pub async fn release_savepoint(tx: &mut Tx, name: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("RELEASE SAVEPOINT {name}")).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Undoes what was done since the savepoint `name`; the transaction goes on from there.
+pub async fn rollback_to_savepoint(tx: &mut Tx, name: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("ROLLBACK TO SAVEPOINT {name}")).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// True when the error means the database could not be reached or is overloaded, as opposed to
 /// a problem with the statement; such errors are worth a 503 and a retry.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {

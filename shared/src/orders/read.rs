@@ -1,5 +1,5 @@
 //! Reading the merchant's orders: one page of the list (newest first, filtered), one order and its
-//! items. Every function runs in the merchant's own transaction, so another merchant's order is
+//! items, and the few columns the workers read of one. Every function runs in the merchant's own transaction, so another merchant's order is
 //! simply not found.
 
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::OrderStatus;
 use crate::db::Tx;
-use crate::ids::MerchantId;
+use crate::ids::{MerchantId, OrderId};
 
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct Order {
@@ -148,4 +148,39 @@ pub async fn exists(tx: &mut Tx, order_id: Option<Uuid>, external_order_id: &str
         .bind(external_order_id)
         .fetch_one(&mut **tx)
         .await
+}
+
+/// The order's status as stored (`None` when the order is gone).
+pub async fn status(tx: &mut Tx, order_id: OrderId) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM orders WHERE id = $1").bind(order_id).fetch_optional(&mut **tx).await
+}
+
+/// What a follow-up's template may name of its order: the store's order id and the title of its
+/// first line. `None` when there is no such order.
+pub async fn number_and_first_title(
+    tx: &mut Tx,
+    order_id: Option<OrderId>,
+) -> Result<Option<(Option<String>, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT o.external_order_id, (SELECT title FROM order_items WHERE order_id = o.id ORDER BY created_at LIMIT 1)
+         FROM orders o WHERE o.id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// When the store last changed the order with its id `external_order_id`, as far as we know.
+pub async fn source_updated_at(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    external_order_id: &str,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let stored: Option<Option<DateTime<Utc>>> =
+        sqlx::query_scalar("SELECT source_updated_at FROM orders WHERE merchant_id = $1 AND external_order_id = $2")
+            .bind(merchant)
+            .bind(external_order_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(stored.flatten())
 }

@@ -11,7 +11,7 @@ use super::imports::{self, ImportErrorRecord};
 use super::traces::{self, EventRecord, Identifiers};
 use super::{Counts, PrivacyError};
 use crate::crypto::Keyring;
-use crate::customers::{ContactField, SEALED_COLUMNS, SealedContact};
+use crate::customers::{CUSTOMER_COLUMNS, Contact, CustomerRow};
 use crate::db::Tx;
 use crate::ids::{CustomerId, MerchantId};
 use crate::message_bodies;
@@ -209,21 +209,6 @@ struct TaskRow {
     created_at: DateTime<Utc>,
 }
 
-#[derive(FromRow)]
-struct CustomerRow {
-    id: CustomerId,
-    external_id: Option<String>,
-    #[sqlx(flatten)]
-    sealed: SealedContact,
-    country_code: Option<String>,
-    timezone: Option<String>,
-    whatsapp_consent: String,
-    consent_source: Option<String>,
-    consent_updated_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
 /// The customers' rows with their sealed fields opened, and what identifies them in webhooks.
 pub async fn customers(
     tx: &mut Tx,
@@ -232,9 +217,7 @@ pub async fn customers(
     ids: &[CustomerId],
 ) -> Result<(Vec<CustomerRecord>, Identifiers), PrivacyError> {
     let rows: Vec<CustomerRow> = sqlx::query_as(&format!(
-        "SELECT c.id, c.external_id, {SEALED_COLUMNS}, c.country_code, c.timezone,
-                c.whatsapp_consent, c.consent_source, c.consent_updated_at, c.created_at, c.updated_at
-         FROM customers c WHERE c.merchant_id = $1 AND c.id = ANY($2) ORDER BY c.created_at, c.id"
+        "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE c.merchant_id = $1 AND c.id = ANY($2) ORDER BY c.created_at, c.id"
     ))
     .bind(merchant)
     .bind(ids)
@@ -243,9 +226,7 @@ pub async fn customers(
     let mut records = Vec::with_capacity(rows.len());
     let mut identifiers = Identifiers::default();
     for row in rows {
-        let phone = row.sealed.open(keyring, merchant, ContactField::Phone)?;
-        let email = row.sealed.open(keyring, merchant, ContactField::Email)?;
-        let name = row.sealed.open(keyring, merchant, ContactField::Name)?;
+        let Contact { phone, email, name } = row.contact(keyring, merchant)?;
         identifiers.phones.extend(phone.clone());
         identifiers.emails.extend(email.clone());
         identifiers.external_ids.extend(row.external_id.clone());
@@ -257,7 +238,7 @@ pub async fn customers(
             name,
             country_code: row.country_code,
             timezone: row.timezone,
-            whatsapp_consent: row.whatsapp_consent,
+            whatsapp_consent: row.whatsapp_consent.as_str().to_owned(),
             consent_source: row.consent_source,
             consent_updated_at: row.consent_updated_at,
             created_at: row.created_at,

@@ -237,8 +237,24 @@ pub async fn record_attempt(pool: &PgPool, attempt: &Attempt<'_>) -> Result<(), 
     Ok(())
 }
 
+/// Deletes up to `batch` attempts finished more than `retention_days` ago, oldest first;
+/// returns how many went (fewer than `batch`: none older are left).
+pub async fn prune_finished(pool: &PgPool, retention_days: i32, batch: i64) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query(
+        "DELETE FROM job_attempts WHERE id IN (
+             SELECT id FROM job_attempts WHERE finished_at < now() - make_interval(days => $1)
+             ORDER BY finished_at LIMIT $2)",
+    )
+    .bind(retention_days)
+    .bind(batch)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(deleted)
+}
+
 /// The transaction that claimed a job's row: its server backend and `txid_current()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
 pub struct ClaimingTransaction {
     pub pid: i32,
     pub xid: i64,

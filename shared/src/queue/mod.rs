@@ -30,14 +30,18 @@
 //! - [`backlog`]: apalis storage construction, queue depth and pruning, by Redis key.
 //! - [`relay`]: the relay and reconciler.
 //! - [`attempts`]: failure bookkeeping, backoff and dead letters.
+//! - [`claims`]: a handler's claim of its row, and the row's job state as the handler leaves it.
+//! - [`processes`]: each worker process's heartbeat row.
 //! - [`control`]: queues paused and resumed by operators.
 //! - [`wakeups`]: waking each relay when work for its queue commits.
 //! - [`stats`]: each queue at a glance, for the queue gauges and the queue board.
 
 pub mod attempts;
 pub mod backlog;
+pub mod claims;
 pub mod control;
 pub mod jobs;
+pub mod processes;
 pub mod relay;
 pub mod stats;
 pub mod wakeups;

@@ -20,7 +20,7 @@ use recete_imports::{
 use recete_knowledge::products::{self, ProductInput, Source};
 use recete_knowledge::{Section, SectionKind};
 use recete_shared::crypto::Keyring;
-use recete_shared::customers::{self, EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, Provenance, UpsertError};
+use recete_shared::customers::{self, EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, Provenance, UpsertError, lookup};
 use recete_shared::db::{self, Tx};
 use recete_shared::events::{
     ConsentSnapshot, CustomerSnapshot, EventBody, EventKind, EventSource, FulfillmentSnapshot, LineItem,
@@ -29,6 +29,7 @@ use recete_shared::events::{
 use recete_shared::ids::{ImportId, MerchantId};
 use recete_shared::imports::store::{self, BatchTally, NewRowError};
 use recete_shared::imports::{ImportOptions, seal_error_row};
+use recete_shared::orders;
 use recete_shared::orders::apply::{ApplyError, DeliveryFollowUps, EventContext, apply_order_with};
 use recete_shared::tasks;
 
@@ -69,6 +70,9 @@ pub enum Mode {
     Guarded,
 }
 
+/// The savepoint each unit of a guarded batch is applied under.
+const SAVEPOINT: &str = "import_unit";
+
 /// Applies `records` and stores their failures; returns what they add to the import.
 pub async fn apply_batch(
     tx: &mut Tx,
@@ -86,7 +90,7 @@ pub async fn apply_batch(
     for unit in units {
         let lines = unit.lines();
         if mode == Mode::Guarded {
-            sqlx::query("SAVEPOINT import_unit").execute(&mut **tx).await?;
+            db::savepoint(tx, SAVEPOINT).await?;
         }
         let outcome = match &unit {
             Unit::Order(order) => apply_order(tx, ctx, order).await,
@@ -96,7 +100,7 @@ pub async fn apply_batch(
         match outcome {
             Ok(changed) => {
                 if mode == Mode::Guarded {
-                    sqlx::query("RELEASE SAVEPOINT import_unit").execute(&mut **tx).await?;
+                    db::release_savepoint(tx, SAVEPOINT).await?;
                 }
                 let count = lines.len() as i64;
                 if changed { tally.imported += count } else { tally.skipped += count }
@@ -109,7 +113,7 @@ pub async fn apply_batch(
                     return Err(BatchError::RowFailed { line, reason });
                 }
                 tracing::warn!(import = %ctx.import, line, %reason, "an imported row could not be stored");
-                sqlx::query("ROLLBACK TO SAVEPOINT import_unit").execute(&mut **tx).await?;
+                db::rollback_to_savepoint(tx, SAVEPOINT).await?;
                 for line in lines {
                     failures.push((line, RowFailure::Stored(reason.clone())));
                 }
@@ -278,7 +282,7 @@ async fn apply_order(tx: &mut Tx, ctx: &BatchContext<'_>, order: &ImportedOrder)
     let occurred_at = match order.latest_date() {
         Some(at) => at,
         // An undated row is never newer than what is stored: it fills in and moves forward only.
-        None => stored_change_time(tx, ctx.merchant, &order.order_id).await?.unwrap_or(ctx.uploaded_at),
+        None => orders::read::source_updated_at(tx, ctx.merchant, &order.order_id).await?.unwrap_or(ctx.uploaded_at),
     };
     let contact = Contact {
         external_id: order.customer_external_id.clone(),
@@ -371,20 +375,6 @@ fn event_kind(status: OrderStatusValue) -> EventKind {
     }
 }
 
-async fn stored_change_time(
-    tx: &mut Tx,
-    merchant: MerchantId,
-    order_id: &str,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let stored: Option<Option<DateTime<Utc>>> =
-        sqlx::query_scalar("SELECT source_updated_at FROM orders WHERE merchant_id = $1 AND external_order_id = $2")
-            .bind(merchant)
-            .bind(order_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(stored.flatten())
-}
-
 /// The customer columns of an order or a customers row.
 struct Contact {
     external_id: Option<String>,
@@ -439,14 +429,5 @@ async fn chose_on_whatsapp(
 ) -> Result<bool, sqlx::Error> {
     let phone_lookup = phone.as_deref().map(|phone| ctx.keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone));
     let email_lookup = email.as_deref().map(|email| ctx.keyring.lookup_hashes(EMAIL_LOOKUP_DOMAIN, email));
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM customers WHERE merchant_id = $1
-             AND (phone_lookup = ANY($2) OR email_lookup = ANY($3))
-             AND consent_source LIKE 'whatsapp:%')",
-    )
-    .bind(ctx.merchant)
-    .bind(phone_lookup)
-    .bind(email_lookup)
-    .fetch_one(&mut **tx)
-    .await
+    lookup::consent_set_on_whatsapp(tx, ctx.merchant, phone_lookup.as_deref(), email_lookup.as_deref()).await
 }

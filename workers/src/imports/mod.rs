@@ -28,6 +28,7 @@ use recete_shared::imports::store::{self, ImportRecord};
 use recete_shared::imports::{DateOrder, ImportKind};
 use recete_shared::merchants;
 use recete_shared::queue::TaskJob;
+use recete_shared::queue::claims::{self, DeadTask};
 use recete_shared::tasks::{self, finish};
 use sqlx::PgPool;
 
@@ -243,10 +244,7 @@ async fn parse_options(
 ) -> anyhow::Result<(ParseOptions, Option<String>)> {
     let options = &record.options.0;
     let settings = merchants::settings(tx, merchant).await?;
-    let timezone: Option<String> = sqlx::query_scalar("SELECT timezone FROM merchants WHERE id = $1")
-        .bind(merchant)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let timezone = merchants::timezone(tx, merchant).await?;
     let country = options
         .default_country
         .clone()
@@ -263,14 +261,9 @@ async fn parse_options(
 /// A dead-lettered import task fails its import with the last error, so the merchant sees why.
 async fn fail_if_dead(pool: &PgPool, task_id: TaskId) -> anyhow::Result<()> {
     let mut tx = db::system_tx(pool).await?;
-    let dead: Option<(MerchantId, serde_json::Value, Option<String>)> = sqlx::query_as(
-        "SELECT merchant_id, payload, last_error FROM scheduled_tasks WHERE id = $1 AND state = 'dead' AND kind = $2",
-    )
-    .bind(task_id)
-    .bind(tasks::IMPORT)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((merchant, payload, last_error)) = dead else {
+    let Some(DeadTask { merchant_id: merchant, payload, last_error }) =
+        claims::dead_task(&mut tx, task_id, tasks::IMPORT).await?
+    else {
         return Ok(());
     };
     let import = ImportId::from_uuid(jobs::payload_uuid(&payload, "import_id")?);

@@ -16,27 +16,30 @@ use std::time::Duration;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use chrono_tz::Tz;
 use recete_shared::config::{PoolSettings, WhatsAppSettings};
 use recete_shared::consent::{self, ConsentChange};
-use recete_shared::conversations::author;
+use recete_shared::conversations::{self, author};
 use recete_shared::crypto::Keyring;
-use recete_shared::customers::{self, ContactField, Recipient};
+use recete_shared::customers::{self, ContactField, CustomerRow};
 use recete_shared::db::{self, Tx};
 use recete_shared::followups::planning;
 use recete_shared::followups::timing::{self, Consent, Decision, TimingInput};
 use recete_shared::followups::zones;
-use recete_shared::ids::{CustomerId, MerchantId, OrderId, TaskId};
+use recete_shared::ids::{CustomerId, MerchantId, TaskId};
 use recete_shared::merchant_events::{self, MerchantEvent, MessageFailed};
 use recete_shared::merchants;
+use recete_shared::messages::{self, Failed, Sending};
 use recete_shared::orders::OrderStatus;
 use recete_shared::queue::TaskJob;
+use recete_shared::queue::claims::{self, TaskClaim};
 use recete_shared::redis_client::RedisClient;
 use recete_shared::tasks::finish;
 use recete_shared::whatsapp::limits::Limits;
 use recete_shared::whatsapp::{Content, OutgoingMessage, SendError, Sender};
-use sqlx::{FromRow, PgPool};
+use recete_shared::{integrations, orders};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
@@ -97,27 +100,7 @@ pub async fn process(job: TaskJob, deps: Data<MessageDeps>, context: Data<JobCon
 /// for good once its task is a dead letter: the merchant's systems hear of it once.
 async fn announce_if_dead(pool: &PgPool, task_id: TaskId) -> anyhow::Result<()> {
     let mut tx = db::system_tx(pool).await?;
-    #[derive(FromRow)]
-    struct GivenUp {
-        merchant_id: MerchantId,
-        id: Uuid,
-        customer_id: Option<CustomerId>,
-        conversation_id: Option<Uuid>,
-        error_code: Option<String>,
-        reason: Option<String>,
-    }
-    let failed: Option<GivenUp> = sqlx::query_as(
-        "SELECT m.merchant_id, m.id, m.customer_id, m.conversation_id, m.error_code,
-                    coalesce(m.error_reason, t.last_error) AS reason
-             FROM scheduled_tasks t JOIN messages m ON m.scheduled_task_id = t.id
-             WHERE t.id = $1 AND t.state = 'dead' AND m.status = 'failed'
-               AND NOT EXISTS (SELECT 1 FROM merchant_events e
-                               WHERE e.merchant_id = m.merchant_id AND e.type = 'message.failed'
-                                 AND e.payload->>'message_id' = m.id::text)",
-    )
-    .bind(task_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let failed = messages::given_up_unannounced(&mut tx, task_id).await?;
     let Some(failed) = failed else {
         return Ok(());
     };
@@ -131,24 +114,6 @@ async fn announce_if_dead(pool: &PgPool, task_id: TaskId) -> anyhow::Result<()> 
     merchant_events::raise(&mut tx, failed.merchant_id, &event).await?;
     tx.commit().await?;
     Ok(())
-}
-
-#[derive(FromRow)]
-struct TaskRow {
-    merchant_id: MerchantId,
-    kind: String,
-    order_id: Option<OrderId>,
-    customer_id: Option<CustomerId>,
-    step: Option<String>,
-    due_at: DateTime<Utc>,
-    payload: serde_json::Value,
-}
-
-#[derive(FromRow)]
-struct ExistingMessage {
-    id: Uuid,
-    status: String,
-    updated_at: DateTime<Utc>,
 }
 
 /// What is needed to make the call once the row is committed.
@@ -169,26 +134,15 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
         // Nothing was sent: the row goes back to `queued`, so the retry sends without waiting
         // for a status as it would after an unknown outcome.
         let mut tx = db::system_tx(&deps.pool).await?;
-        sqlx::query("UPDATE messages SET status = 'queued', status_at = now() WHERE id = $1 AND status = 'sending'")
-            .bind(prepared.message_id)
-            .execute(&mut *tx)
-            .await?;
-        set_due(&mut tx, task_id, Utc::now() + wait, "rate limit of the phone number or customer").await?;
+        messages::requeue_unsent(&mut tx, prepared.message_id).await?;
+        claims::defer_task(&mut tx, task_id, Utc::now() + wait, "rate limit of the phone number or customer").await?;
         tx.commit().await?;
         return Ok(Outcome::Done);
     }
     match deps.sender.send(&prepared.outgoing).await {
         Ok(wa_message_id) => {
             let mut tx = db::system_tx(&deps.pool).await?;
-            sqlx::query(
-                "UPDATE messages SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END,
-                     wa_message_id = $2, sent_at = coalesce(sent_at, now()), status_at = now(), error_code = NULL, error_reason = NULL
-                 WHERE id = $1",
-            )
-            .bind(prepared.message_id)
-            .bind(&wa_message_id)
-            .execute(&mut *tx)
-            .await?;
+            messages::mark_sent(&mut tx, prepared.message_id, &wa_message_id).await?;
             finish(&mut tx, task_id, "done", if deps.sender.is_outbox() { "sent to the local outbox" } else { "sent" })
                 .await?;
             tx.commit().await?;
@@ -207,15 +161,10 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
         }
         Err(SendError::Permanent { code, reason, opted_out }) => {
             let mut tx = db::system_tx(&deps.pool).await?;
-            let (merchant, conversation_id): (MerchantId, Option<Uuid>) = sqlx::query_as(
-                "UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1
-                 RETURNING merchant_id, conversation_id",
-            )
-            .bind(prepared.message_id)
-            .bind(&code)
-            .bind(&reason)
-            .fetch_one(&mut *tx)
-            .await?;
+            let Failed { merchant_id: merchant, conversation_id } =
+                messages::mark_failed(&mut tx, prepared.message_id, &code, &reason)
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)?;
             finish(&mut tx, task_id, "done", &format!("not sent ({code}): {reason}")).await?;
             let event = MerchantEvent::MessageFailed(MessageFailed {
                 message_id: prepared.message_id,
@@ -249,15 +198,7 @@ pub async fn handle_task(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<
 /// Decides the task and, to send, commits the message row; `None` when nothing is to be sent now.
 async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<Prepared>> {
     let mut tx = db::system_tx(&deps.pool).await?;
-    let task: Option<TaskRow> = sqlx::query_as(
-        "SELECT merchant_id, kind, order_id, customer_id, step, due_at, payload FROM scheduled_tasks
-         WHERE id = $1 AND state IN ('pending', 'failed') AND due_at <= now() + interval '1 second'
-         FOR UPDATE SKIP LOCKED",
-    )
-    .bind(task_id)
-    .fetch_optional(&mut *tx)
-    .await
-    .context("Failed to claim the task")?;
+    let task = claims::claim_task(&mut tx, task_id).await.context("Failed to claim the task")?;
     let Some(task) = task else {
         return Ok(None);
     };
@@ -286,30 +227,17 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
         .unwrap_or(merchant_zone);
     let proactive = task.kind == planning::FOLLOW_UP;
     let order_status: Option<OrderStatus> = match task.order_id {
-        Some(order_id) => sqlx::query_scalar::<_, String>("SELECT status FROM orders WHERE id = $1")
-            .bind(order_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .and_then(|s| s.parse().ok()),
+        Some(order_id) => orders::read::status(&mut tx, order_id).await?.and_then(|s| s.parse().ok()),
         None => None,
     };
     let window = chrono::Duration::hours(i64::from(settings.frequency_cap.per_hours));
-    let recent: Vec<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT coalesce(sent_at, created_at) FROM messages
-         WHERE customer_id = $1 AND proactive AND status IN ('sending', 'sent', 'delivered', 'read')
-           AND coalesce(sent_at, created_at) > now() - $2 AND idempotency_key <> $3",
-    )
-    .bind(customer_id)
-    .bind(window)
-    .bind(format!("task:{task_id}"))
-    .fetch_all(&mut *tx)
-    .await?;
+    let recent = messages::recent_proactive_sends(&mut tx, customer_id, window, &messages::task_key(task_id)).await?;
     let input = TimingInput {
         now: Utc::now(),
         due_at: task.due_at,
         proactive,
         order_status,
-        consent: Consent::from_column(&customer.whatsapp_consent),
+        consent: Consent::from_column(customer.whatsapp_consent.as_str()),
         customer_zone: zone,
         quiet_hours: settings.quiet_hours,
         cap: settings.frequency_cap,
@@ -322,19 +250,13 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
             return Ok(None);
         }
         Decision::Defer { until, reason } => {
-            set_due(&mut tx, task_id, until, &reason).await?;
+            claims::defer_task(&mut tx, task_id, until, &reason).await?;
             tx.commit().await?;
             return Ok(None);
         }
         Decision::SendNow => {}
     }
-    let existing: Option<ExistingMessage> = sqlx::query_as(
-        "SELECT id, status, updated_at FROM messages WHERE merchant_id = $1 AND idempotency_key = $2 FOR UPDATE",
-    )
-    .bind(task.merchant_id)
-    .bind(format!("task:{task_id}"))
-    .fetch_optional(&mut *tx)
-    .await?;
+    let existing = messages::lock_by_key(&mut tx, task.merchant_id, &messages::task_key(task_id)).await?;
     if let Some(existing) = &existing {
         match existing.status.as_str() {
             "sent" | "delivered" | "read" => {
@@ -347,7 +269,7 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
                 if existing.updated_at + wait > Utc::now() {
                     let reason =
                         "an earlier attempt's outcome is unknown; waiting for Meta's status before sending again";
-                    set_due(&mut tx, task_id, existing.updated_at + wait, reason).await?;
+                    claims::defer_task(&mut tx, task_id, existing.updated_at + wait, reason).await?;
                     tx.commit().await?;
                     return Ok(None);
                 }
@@ -355,24 +277,13 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
             _ => {}
         }
     }
-    let phone_number_id: Option<String> = sqlx::query_scalar(
-        "SELECT phone_number_id FROM integrations WHERE merchant_id = $1 AND kind = 'whatsapp' AND status = 'active'
-         ORDER BY created_at LIMIT 1",
-    )
-    .bind(task.merchant_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let phone_number_id = integrations::whatsapp_phone_number_id(&mut tx, task.merchant_id).await?;
     let Some(phone_number_id) = phone_number_id.or_else(|| deps.sender.is_outbox().then(|| "outbox".to_owned())) else {
         finish(&mut tx, task_id, "cancelled", "the merchant has no active WhatsApp integration").await?;
         tx.commit().await?;
         return Ok(None);
     };
-    let window_open: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM conversations WHERE customer_id = $1 AND window_expires_at > now() + interval '1 minute')",
-    )
-    .bind(customer_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let window_open = conversations::store::window_open(&mut tx, customer_id).await?;
     let name = open_field(deps, task.merchant_id, &customer, ContactField::Name)?;
     let content = render::content(&mut tx, &deps.keyring, &task, &settings, window_open, name.as_deref()).await?;
     let Some(content) = content else {
@@ -386,31 +297,22 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
         Content::Template { name, .. } => ("template", Some(name.as_str()), None),
     };
     let sealed = body_text.map(|text| deps.keyring.seal(text.as_bytes(), &message_context(task.merchant_id)));
-    sqlx::query(
-        "INSERT INTO messages (id, merchant_id, customer_id, order_id, scheduled_task_id, direction, kind, pii_key_id, body_sealed,
-             template_name, idempotency_key, status, status_at, proactive, metadata, conversation_id, author)
-         VALUES ($1, $2, $3, $4, $5, 'outbound', $6, $7, $8, $9, $10, 'sending', now(), $11, $12, $13, $14)
-         ON CONFLICT (merchant_id, idempotency_key) WHERE idempotency_key IS NOT NULL
-         DO UPDATE SET status = 'sending', status_at = now(), kind = EXCLUDED.kind, template_name = EXCLUDED.template_name,
-             pii_key_id = EXCLUDED.pii_key_id, body_sealed = EXCLUDED.body_sealed",
-    )
-    .bind(message_id)
-    .bind(task.merchant_id)
-    .bind(customer_id)
-    .bind(task.order_id)
-    .bind(task_id)
-    .bind(kind)
-    .bind(sealed.as_ref().map(|s| s.key_id.clone()))
-    .bind(sealed.map(|s| s.bytes))
-    .bind(template_name)
-    .bind(format!("task:{task_id}"))
-    .bind(proactive)
-    .bind(message_metadata(&task))
-    .bind(reply_conversation(&task))
-    .bind(message_author(&task))
-    .execute(&mut *tx)
-    .await
-    .context("Failed to record the message before sending")?;
+    let sending = Sending {
+        id: message_id,
+        merchant_id: task.merchant_id,
+        customer_id,
+        order_id: task.order_id,
+        task_id,
+        kind,
+        pii_key_id: sealed.as_ref().map(|s| s.key_id.clone()),
+        body_sealed: sealed.map(|s| s.bytes),
+        template_name,
+        proactive,
+        metadata: message_metadata(&task),
+        conversation_id: reply_conversation(&task),
+        author: message_author(&task),
+    };
+    messages::record_sending(&mut tx, sending).await.context("Failed to record the message before sending")?;
     tx.commit().await.context("Failed to commit the message before sending")?;
     let to = phone.trim_start_matches('+').to_owned();
     Ok(Some(Prepared {
@@ -423,7 +325,7 @@ async fn prepare(task_id: TaskId, deps: &MessageDeps) -> anyhow::Result<Option<P
 
 /// What the merchant sees beside the message: the follow-up step, or for a reply whatever its
 /// author attached (the agent's intent, citations and guardrail verdict).
-fn message_metadata(task: &TaskRow) -> serde_json::Value {
+fn message_metadata(task: &TaskClaim) -> serde_json::Value {
     let mut metadata = match task.payload.get("metadata") {
         Some(serde_json::Value::Object(attached)) => attached.clone(),
         _ => serde_json::Map::new(),
@@ -436,7 +338,7 @@ fn message_metadata(task: &TaskRow) -> serde_json::Value {
 
 /// Who wrote the message: the person named in the task (a merchant's reply), the agent when
 /// its verdict is attached, else the system (follow-ups, consent confirmations).
-fn message_author(task: &TaskRow) -> String {
+fn message_author(task: &TaskClaim) -> String {
     if let Some(author) = task.payload.get("author").and_then(serde_json::Value::as_str) {
         return author.to_owned();
     }
@@ -444,13 +346,12 @@ fn message_author(task: &TaskRow) -> String {
     if by_agent { author::AGENT } else { author::SYSTEM }.to_owned()
 }
 
-fn reply_conversation(task: &TaskRow) -> Option<Uuid> {
+fn reply_conversation(task: &TaskClaim) -> Option<Uuid> {
     task.payload.get("conversation_id").and_then(|id| id.as_str()).and_then(|id| Uuid::parse_str(id).ok())
 }
 
 async fn merchant_context(tx: &mut Tx, merchant: MerchantId) -> anyhow::Result<(Tz, merchants::MerchantSettings)> {
-    let zone: String =
-        sqlx::query_scalar("SELECT timezone FROM merchants WHERE id = $1").bind(merchant).fetch_one(&mut **tx).await?;
+    let zone = merchants::timezone(tx, merchant).await?.ok_or(sqlx::Error::RowNotFound)?;
     let settings = merchants::settings(tx, merchant).await?;
     Ok((zone.parse().unwrap_or(chrono_tz::UTC), settings))
 }
@@ -458,7 +359,7 @@ async fn merchant_context(tx: &mut Tx, merchant: MerchantId) -> anyhow::Result<(
 fn open_field(
     deps: &MessageDeps,
     merchant: MerchantId,
-    customer: &Recipient,
+    customer: &CustomerRow,
     field: ContactField,
 ) -> anyhow::Result<Option<String>> {
     customer
@@ -487,26 +388,9 @@ async fn rate_limit_wait(
     Ok(Some(chrono::Duration::seconds(1)))
 }
 
-async fn set_due(tx: &mut Tx, task_id: TaskId, until: DateTime<Utc>, reason: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE scheduled_tasks SET due_at = $2, status_reason = $3, enqueued_at = NULL WHERE id = $1")
-        .bind(task_id)
-        .bind(until)
-        .bind(reason)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 async fn set_message_failed(pool: &PgPool, message_id: Uuid, code: &str, reason: &str) -> Result<(), sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    sqlx::query(
-        "UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1",
-    )
-    .bind(message_id)
-    .bind(code)
-    .bind(reason)
-    .execute(&mut *tx)
-    .await?;
+    messages::mark_failed(&mut tx, message_id, code, reason).await?;
     tx.commit().await
 }
 
@@ -514,14 +398,6 @@ async fn set_message_failed(pool: &PgPool, message_id: Uuid, code: &str, reason:
 /// whose task was then cancelled: it says it was skipped and why, instead of staying queued.
 async fn settle_unsent(pool: &PgPool, task_id: TaskId) -> Result<(), sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
-    sqlx::query(
-        "UPDATE messages m SET status = 'skipped', status_at = now(), error_reason = t.status_reason
-         FROM scheduled_tasks t
-         WHERE t.id = $1 AND t.state = 'cancelled' AND m.merchant_id = t.merchant_id
-           AND m.idempotency_key = 'task:' || t.id::text AND m.status = 'queued'",
-    )
-    .bind(task_id)
-    .execute(&mut *tx)
-    .await?;
+    messages::skip_for_cancelled_task(&mut tx, task_id).await?;
     tx.commit().await
 }

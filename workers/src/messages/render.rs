@@ -8,14 +8,15 @@ use recete_shared::db::Tx;
 use recete_shared::followups::plan::TemplateParameter;
 use recete_shared::merchants::MerchantSettings;
 use recete_shared::message_bodies;
+use recete_shared::orders;
 use recete_shared::whatsapp::Content;
 
-use super::TaskRow;
+use recete_shared::queue::claims::TaskClaim;
 
 pub(super) async fn content(
     tx: &mut Tx,
     keyring: &Keyring,
-    task: &TaskRow,
+    task: &TaskClaim,
     settings: &MerchantSettings,
     window_open: bool,
     customer_name: Option<&str>,
@@ -35,14 +36,8 @@ pub(super) async fn content(
     if window_open && let Some(text) = &step.window_text {
         return Ok(Some(Content::Text { body: text.clone() }));
     }
-    let (order_number, product_title): (Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT o.external_order_id, (SELECT title FROM order_items WHERE order_id = o.id ORDER BY created_at LIMIT 1)
-         FROM orders o WHERE o.id = $1",
-    )
-    .bind(task.order_id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .unwrap_or((None, None));
+    let (order_number, product_title) =
+        orders::read::number_and_first_title(tx, task.order_id).await?.unwrap_or((None, None));
     let first_name = customer_name.and_then(|name| name.split_whitespace().next()).unwrap_or("there").to_owned();
     let parameters = step
         .template
@@ -62,7 +57,7 @@ pub(super) async fn content(
 }
 
 /// A person's template reply: its name and language as chosen, its parameters opened.
-fn template_reply(keyring: &Keyring, task: &TaskRow, template: &serde_json::Value) -> anyhow::Result<Content> {
+fn template_reply(keyring: &Keyring, task: &TaskClaim, template: &serde_json::Value) -> anyhow::Result<Content> {
     let field = |name: &str| {
         template
             .get(name)

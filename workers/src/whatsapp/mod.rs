@@ -10,12 +10,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::config::PoolSettings;
 use recete_shared::consent::{self, ConsentChange, ConsentCommand};
+use recete_shared::conversations::{ConversationState, store};
 use recete_shared::crypto::Keyring;
-use recete_shared::customers::{self, PHONE_LOOKUP_DOMAIN};
+use recete_shared::customers::{self, PHONE_LOOKUP_DOMAIN, lookup};
 use recete_shared::db::{self, Tx};
 use recete_shared::events::{EventBody, InboundMessage, MarketingPreference, MessageStatusUpdate};
 use recete_shared::followups::planning;
@@ -23,6 +24,7 @@ use recete_shared::ids::{CustomerId, EventId, MerchantId};
 use recete_shared::languages::say;
 use recete_shared::merchant_events::{self, MerchantEvent, MessageFailed, MessageReceived};
 use recete_shared::merchants;
+use recete_shared::messages::{self, NewInbound, StatusReport};
 use recete_shared::orders::resume;
 use recete_shared::phone::PhoneNumber;
 use recete_shared::queue::EventJob;
@@ -84,65 +86,20 @@ pub async fn handle_event(event_id: EventId, deps: &WhatsAppDeps) -> anyhow::Res
     Ok(Outcome::Done)
 }
 
-/// An outbound message a status just moved, as `message.failed` names it.
-#[derive(sqlx::FromRow)]
-struct MovedMessage {
-    id: Uuid,
-    merchant_id: MerchantId,
-    customer_id: Option<CustomerId>,
-    conversation_id: Option<Uuid>,
-    error_code: Option<String>,
-    error_reason: Option<String>,
-}
-
-/// Statuses only move a message forward (`sent` < `delivered` < `read`), whatever order Meta
-/// sends them in; `failed` applies unless the message was already delivered or read.
-/// `delivered_at` keeps the earliest delivery Meta reported: a read receipt implies delivery
-/// (its time stands in when no delivered status came), and a delivered status that arrives after
-/// the read receipt still sets the delivery time without moving the status back.
+/// Applies a delivery status ([`messages::apply_status`] says how statuses move a message); a
+/// message it fails is told to its merchant.
 async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Utc>) -> anyhow::Result<()> {
-    let callback_id = status.callback_data.as_deref().and_then(|id| Uuid::parse_str(id).ok());
     let first_error = status.errors.first();
-    // The ranks are computed on the row itself, so a concurrent status for the same message is
-    // re-checked against the version it waited for, never the one it first read.
-    let rank = |column: &str| {
-        format!(
-            "CASE {column} WHEN 'queued' THEN 0 WHEN 'sending' THEN 1 WHEN 'failed' THEN 2 WHEN 'sent' THEN 3
-                           WHEN 'delivered' THEN 4 WHEN 'read' THEN 5 ELSE -1 END"
-        )
-    };
-    let updated: Vec<MovedMessage> = sqlx::query_as(&format!(
-        // A message of an erased customer keeps its status for the figures but never gets its
-        // WhatsApp id back: that id encodes the customer's phone number.
-        "UPDATE messages m SET status = CASE WHEN {forward} THEN $3 ELSE m.status END,
-             status_at = CASE WHEN {forward} THEN $4 ELSE m.status_at END,
-             delivered_at = CASE WHEN $3 IN ('delivered', 'read') THEN least(m.delivered_at, $4) ELSE m.delivered_at END,
-             wa_message_id = CASE WHEN EXISTS (SELECT 1 FROM customers c WHERE c.id = m.customer_id AND c.erased_at IS NOT NULL)
-                                  THEN m.wa_message_id ELSE coalesce(m.wa_message_id, $1) END,
-             sent_at = CASE WHEN $3 IN ('sent', 'delivered', 'read') THEN coalesce(m.sent_at, $4) ELSE m.sent_at END,
-             error_code = CASE WHEN $3 = 'failed' THEN $5 ELSE m.error_code END,
-             error_reason = CASE WHEN $3 = 'failed' THEN $6 ELSE m.error_reason END
-         WHERE (m.wa_message_id = $1 OR m.id = $2) AND m.direction = 'outbound'
-           -- Statuses only move forward, except that Meta reports `failed` after `sent` for a
-           -- message it accepted but could not deliver; after `delivered` a failure is stale.
-           AND ({forward}
-                -- A delivery reported after the read receipt, earlier than the time stored.
-                OR ($3 = 'delivered' AND m.status = 'read' AND (m.delivered_at IS NULL OR m.delivered_at > $4)))
-         RETURNING m.id, m.merchant_id, m.customer_id, m.conversation_id, m.error_code, m.error_reason",
-        forward = format!("({} > {} OR ($3 = 'failed' AND m.status = 'sent'))", rank("$3::text"), rank("m.status")),
-    ))
-    .bind(&status.message_id)
-    .bind(callback_id)
-    .bind(&status.status)
-    .bind(at)
-    .bind(first_error.map(|e| e.code.to_string()))
-    .bind(
-        first_error
+    let report = StatusReport {
+        wa_message_id: &status.message_id,
+        callback_id: status.callback_data.as_deref().and_then(|id| Uuid::parse_str(id).ok()),
+        status: &status.status,
+        at,
+        error_code: first_error.map(|e| e.code.to_string()),
+        error_reason: first_error
             .map(|e| [e.title.as_deref(), e.details.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(": ")),
-    )
-    .fetch_all(&mut **tx)
-    .await
-    .context("Failed to apply the message status")?;
+    };
+    let updated = messages::apply_status(tx, &report).await.context("Failed to apply the message status")?;
     if status.status == "failed" {
         for failed in &updated {
             let event = MerchantEvent::MessageFailed(MessageFailed {
@@ -150,7 +107,7 @@ async fn apply_status(tx: &mut Tx, status: &MessageStatusUpdate, at: DateTime<Ut
                 customer_id: failed.customer_id.map(|id| id.as_uuid()),
                 conversation_id: failed.conversation_id,
                 code: failed.error_code.clone(),
-                reason: failed.error_reason.clone(),
+                reason: failed.reason.clone(),
             });
             merchant_events::raise(tx, failed.merchant_id, &event).await?;
         }
@@ -197,65 +154,31 @@ async fn receive(
         }
     };
     let customer_id = find_or_create_customer(tx, keyring, merchant, &phone, message.profile_name.as_deref()).await?;
-    let conversation_id: Uuid = sqlx::query_scalar(
-        "WITH existing AS (
-             SELECT id FROM conversations WHERE customer_id = $2 AND state <> 'closed' ORDER BY created_at DESC LIMIT 1
-         ), created AS (
-             INSERT INTO conversations (id, merchant_id, customer_id)
-             SELECT $1, $3, $2 WHERE NOT EXISTS (SELECT 1 FROM existing)
-             RETURNING id
-         )
-         SELECT id FROM existing UNION ALL SELECT id FROM created",
-    )
-    .bind(Uuid::now_v7())
-    .bind(customer_id)
-    .bind(merchant)
-    .fetch_one(&mut **tx)
-    .await
-    .context("Failed to find the conversation")?;
-    sqlx::query(
-        "UPDATE conversations SET last_message_at = greatest(coalesce(last_message_at, $2), $2),
-             window_expires_at = greatest(coalesce(window_expires_at, $3), $3)
-         WHERE id = $1",
-    )
-    .bind(conversation_id)
-    .bind(at)
-    .bind(at + Duration::hours(24))
-    .execute(&mut **tx)
-    .await?;
+    let conversation_id =
+        store::open_for_customer(tx, merchant, customer_id).await.context("Failed to find the conversation")?;
+    store::customer_wrote(tx, conversation_id, at).await?;
     // A media message is kept as its kind with its caption, so the merchant sees what came.
     let shown = message.text.as_deref().or(message.caption.as_deref());
     let body = shown.map(|text| keyring.seal(text.as_bytes(), &message_context(merchant)));
     let inbound_id = Uuid::now_v7();
-    let stored = sqlx::query(
-        "INSERT INTO messages (id, merchant_id, conversation_id, customer_id, direction, kind, pii_key_id, body_sealed,
-             idempotency_key, wa_message_id, status, status_at, author)
-         VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, 'received', $10, 'customer')
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(inbound_id)
-    .bind(merchant)
-    .bind(conversation_id)
-    .bind(customer_id)
-    .bind(inbound_kind(message))
-    .bind(body.as_ref().map(|b| b.key_id.clone()))
-    .bind(body.map(|b| b.bytes))
-    .bind(format!("inbound:{}", message.message_id))
-    .bind(&message.message_id)
-    .bind(at)
-    .execute(&mut **tx)
-    .await
-    .context("Failed to store the inbound message")?;
-    if stored.rows_affected() == 0 {
+    let inbound = NewInbound {
+        id: inbound_id,
+        merchant_id: merchant,
+        conversation_id,
+        customer_id,
+        kind: inbound_kind(message),
+        pii_key_id: body.as_ref().map(|b| b.key_id.clone()),
+        body_sealed: body.map(|b| b.bytes),
+        wa_message_id: &message.message_id,
+        received_at: at,
+    };
+    let stored = messages::record_inbound(tx, inbound).await.context("Failed to store the inbound message")?;
+    if !stored {
         // Meta delivered this message before: it was answered then.
         return Ok(());
     }
-    let state: String = sqlx::query_scalar("SELECT state FROM conversations WHERE id = $1")
-        .bind(conversation_id)
-        .fetch_one(&mut **tx)
-        .await
-        .context("Failed to read the conversation's state")?;
-    if state == "handed_over" {
+    let conversation = store::find(tx, conversation_id).await.context("Failed to read the conversation's state")?;
+    if conversation.state == ConversationState::HandedOver {
         let event = MerchantEvent::MessageReceived(MessageReceived {
             conversation_id,
             customer_id: customer_id.as_uuid(),
@@ -424,12 +347,7 @@ async fn find_or_create_customer(
     profile_name: Option<&str>,
 ) -> anyhow::Result<CustomerId> {
     let lookups = keyring.lookup_hashes(PHONE_LOOKUP_DOMAIN, phone.as_e164());
-    let existing: Option<CustomerId> =
-        sqlx::query_scalar("SELECT id FROM customers WHERE merchant_id = $1 AND phone_lookup = ANY($2)")
-            .bind(merchant)
-            .bind(&lookups)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let existing = lookup::find_by_phone(tx, merchant, &lookups).await?;
     if let Some(id) = existing {
         return Ok(id);
     }
