@@ -164,7 +164,11 @@ impl Budget {
     }
 
     /// Reserves room for up to `wanted` jobs.
-    pub async fn reserve(&self, connection: &mut impl ConnectionLike, wanted: usize) -> Result<Grant, redis::RedisError> {
+    pub async fn reserve(
+        &self,
+        connection: &mut impl ConnectionLike,
+        wanted: usize,
+    ) -> Result<Grant, redis::RedisError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (granted, depth, reserved): (u64, u64, u64) = RESERVE_SCRIPT
             .key(&self.active)
@@ -192,13 +196,8 @@ impl Budget {
         let jobs = jobs.min(reservation.jobs);
         let before = reservation.member();
         let after = format!("{}:{jobs}", reservation.id);
-        let live: u8 = CONFIRM_SCRIPT
-            .key(&self.key)
-            .arg(before)
-            .arg(&after)
-            .arg(self.ttl_ms())
-            .invoke_async(connection)
-            .await?;
+        let live: u8 =
+            CONFIRM_SCRIPT.key(&self.key).arg(before).arg(&after).arg(self.ttl_ms()).invoke_async(connection).await?;
         if live == 1 {
             reservation.jobs = jobs;
         }
@@ -339,7 +338,13 @@ mod tests {
         let namespace = namespace();
         let budget = Budget::new(&namespace, 100).with_ttl(Duration::from_millis(300));
         let mut connection = connection().await;
-        redis::cmd("ZADD").arg(format!("{namespace}:scheduled")).arg(1).arg("job").exec_async(&mut connection).await.expect("a job");
+        redis::cmd("ZADD")
+            .arg(format!("{namespace}:scheduled"))
+            .arg(1)
+            .arg("job")
+            .exec_async(&mut connection)
+            .await
+            .expect("a job");
 
         // A relay reserves and dies before its push: nothing is given back.
         let lost = budget.reserve(&mut connection, 60).await.expect("reserve");

@@ -24,9 +24,9 @@ use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::jobs::{EventJob, QueueName, TaskJob};
 use super::budget::{Budget, Reservation};
 use super::control;
+use super::jobs::{EventJob, QueueName, TaskJob};
 use crate::config::QueueSettings;
 use crate::db::{self, Tx};
 use crate::ids::{EventId, TaskId};

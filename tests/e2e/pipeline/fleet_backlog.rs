@@ -100,7 +100,9 @@ async fn relays_of_many_processes_share_one_backlog_bound() {
     for running in workers {
         running.stop().await;
     }
-    println!("deepest Redis queue {deepest} of {MAX_BACKLOG} over {samples} samples; most reserved at once {reserved_seen}");
+    println!(
+        "deepest Redis queue {deepest} of {MAX_BACKLOG} over {samples} samples; most reserved at once {reserved_seen}"
+    );
     assert!(samples > 200, "{samples} samples");
     assert_eq!(app.count(succeeded).await, EVENTS as i64);
     assert_eq!(
