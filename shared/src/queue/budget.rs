@@ -28,8 +28,10 @@
 //! A pass that claimed its rows confirms the reservation before the push: the reservation shrinks
 //! to the rows claimed and gets a fresh lifetime, but only if it is still live. A reservation that
 //! expired meanwhile (the claim took longer than its lifetime) is not confirmed, and the pass gives
-//! its rows back instead of pushing them unaccounted. What the bound assumes, then, is only that a
-//! push reaches Redis within [`RESERVATION_TTL`] of its confirmation.
+//! its rows back instead of pushing them unaccounted. A pass whose push failed keeps its
+//! reservation until it expires rather than giving it back: a push the client gave up on (a slow
+//! reply) may still land while its rows are pushed again as new jobs. What the bound assumes,
+//! then, is only that a push reaches Redis within [`RESERVATION_TTL`] of its confirmation.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -42,26 +44,36 @@ use redis::aio::ConnectionLike;
 /// this long.
 pub const RESERVATION_TTL: Duration = Duration::from_secs(30);
 
-/// KEYS: active, scheduled, budget. ARGV: max backlog, jobs wanted, lifetime (ms), reservation id.
-/// Returns {granted, depth, reserved by others}.
+/// Jobs of the queue: waiting (`:active`, `:scheduled`) and fetched by a worker but not finished
+/// (the in-flight set of each registered worker). KEYS: active, scheduled, workers; ARGV[1]: the
+/// in-flight set prefix. Defines `waiting` and `inflight`.
+const COUNT_JOBS: &str = r"
+local waiting = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+local inflight = 0
+for _, worker in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  inflight = inflight + redis.call('SCARD', ARGV[1] .. ':' .. worker)
+end
+";
+
+/// KEYS: active, scheduled, workers, budget. ARGV: in-flight prefix, max backlog, jobs wanted,
+/// lifetime (ms), reservation id. Returns {granted, depth, in flight, reserved by others}.
 const RESERVE: &str = r"
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-local depth = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
 local reserved = 0
-for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+for _, member in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
   reserved = reserved + (tonumber(string.match(member, ':(%d+)$')) or 0)
 end
-local grant = math.min(tonumber(ARGV[2]), tonumber(ARGV[1]) - depth - reserved)
+local grant = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) - waiting - inflight - reserved)
 if grant > 0 then
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[4] .. ':' .. grant)
-  local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
-  redis.call('PEXPIREAT', KEYS[3], last[2])
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[4]), ARGV[5] .. ':' .. grant)
+  local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIREAT', KEYS[4], last[2])
 else
   grant = 0
 end
-return {grant, depth, reserved}
+return {grant, waiting, inflight, reserved}
 ";
 
 /// KEYS: budget. ARGV: member as reserved, member as confirmed, lifetime (ms). Returns 1 when the
@@ -79,27 +91,29 @@ redis.call('PEXPIREAT', KEYS[1], last[2])
 return 1
 ";
 
-/// KEYS: active, scheduled, budget. Returns {depth, live reserved jobs}; writes nothing.
+/// KEYS: active, scheduled, workers, budget. ARGV: in-flight prefix. Returns {depth, in flight,
+/// live reserved jobs}; writes nothing.
 const OUTSTANDING: &str = r"
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local depth = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])
 local reserved = 0
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. now, '+inf')) do
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. now, '+inf')) do
   reserved = reserved + (tonumber(string.match(member, ':(%d+)$')) or 0)
 end
-return {depth, reserved}
+return {waiting, inflight, reserved}
 ";
 
-static RESERVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RESERVE));
+static RESERVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&format!("{COUNT_JOBS}{RESERVE}")));
 static CONFIRM_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CONFIRM));
-static OUTSTANDING_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(OUTSTANDING));
+static OUTSTANDING_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&format!("{COUNT_JOBS}{OUTSTANDING}")));
 
 /// The shared budget of one queue.
 #[derive(Debug, Clone)]
 pub struct Budget {
     active: String,
     scheduled: String,
+    workers: String,
+    inflight: String,
     key: String,
     max_backlog: usize,
     ttl: Duration,
@@ -110,8 +124,10 @@ pub struct Budget {
 pub struct Grant {
     /// Jobs this pass may push (0 when the queue is at its bound).
     pub granted: usize,
-    /// Jobs in the queue when the reservation was made.
+    /// Jobs waiting in the queue when the reservation was made (`:active` and `:scheduled`).
     pub depth: u64,
+    /// Jobs fetched by workers and not finished then.
+    pub inflight: u64,
     /// Jobs other relays had reserved and not yet given back.
     pub reserved: u64,
     /// `None` when nothing was granted.
@@ -142,6 +158,8 @@ impl Budget {
         Self {
             active: format!("{namespace}:active"),
             scheduled: format!("{namespace}:scheduled"),
+            workers: format!("{namespace}:workers"),
+            inflight: format!("{namespace}:inflight"),
             key: format!("{namespace}:budget"),
             max_backlog,
             ttl: RESERVATION_TTL,
@@ -170,10 +188,12 @@ impl Budget {
         wanted: usize,
     ) -> Result<Grant, redis::RedisError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let (granted, depth, reserved): (u64, u64, u64) = RESERVE_SCRIPT
+        let (granted, depth, inflight, reserved): (u64, u64, u64, u64) = RESERVE_SCRIPT
             .key(&self.active)
             .key(&self.scheduled)
+            .key(&self.workers)
             .key(&self.key)
+            .arg(&self.inflight)
             .arg(self.max_backlog)
             .arg(wanted)
             .arg(self.ttl_ms())
@@ -182,7 +202,7 @@ impl Budget {
             .await?;
         let granted = usize::try_from(granted).unwrap_or(0).min(wanted);
         let reservation = (granted > 0).then_some(Reservation { id, jobs: granted });
-        Ok(Grant { granted, depth, reserved, reservation })
+        Ok(Grant { granted, depth, inflight, reserved, reservation })
     }
 
     /// Shrinks a live reservation to the `jobs` about to be pushed (at most what it holds) and
@@ -214,10 +234,31 @@ impl Budget {
         redis::cmd("ZREM").arg(&self.key).arg(reservation.member()).exec_async(connection).await
     }
 
-    /// The queue's depth and the jobs reserved under live reservations, read together.
-    pub async fn outstanding(&self, connection: &mut impl ConnectionLike) -> Result<(u64, u64), redis::RedisError> {
-        OUTSTANDING_SCRIPT.key(&self.active).key(&self.scheduled).key(&self.key).invoke_async(connection).await
+    /// The queue's depth, its jobs in flight and the jobs reserved under live reservations, read
+    /// together.
+    pub async fn outstanding(&self, connection: &mut impl ConnectionLike) -> Result<Outstanding, redis::RedisError> {
+        let (depth, inflight, reserved): (u64, u64, u64) = OUTSTANDING_SCRIPT
+            .key(&self.active)
+            .key(&self.scheduled)
+            .key(&self.workers)
+            .key(&self.key)
+            .arg(&self.inflight)
+            .invoke_async(connection)
+            .await?;
+        Ok(Outstanding { depth, inflight, reserved })
     }
+}
+
+/// A queue's share of its budget at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outstanding {
+    /// Jobs waiting (`:active` and `:scheduled`), as [`backlog::depth`](super::backlog::depth)
+    /// counts them.
+    pub depth: u64,
+    /// Jobs fetched by workers and not finished.
+    pub inflight: u64,
+    /// Jobs held by live reservations.
+    pub reserved: u64,
 }
 
 #[cfg(test)]
@@ -231,7 +272,11 @@ mod tests {
 
     async fn connection() -> ConnectionManager {
         let url = std::env::var("RECETE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-        ConnectionManager::new(redis::Client::open(url).expect("url")).await.expect("redis reachable")
+        // Patient: on a busy machine a reply can take longer than the default half second.
+        let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(10)));
+        ConnectionManager::new_with_config(redis::Client::open(url).expect("url"), config)
+            .await
+            .expect("redis reachable")
     }
 
     fn namespace() -> String {
@@ -276,7 +321,7 @@ mod tests {
             tokio::spawn(async move {
                 let mut samples = 0u64;
                 while !stop.is_cancelled() {
-                    let (depth, _reserved) = budget.outstanding(&mut connection).await.expect("outstanding");
+                    let depth = budget.outstanding(&mut connection).await.expect("outstanding").depth;
                     assert!(depth <= MAX as u64, "depth {depth} past {MAX}");
                     highest.fetch_max(depth, Ordering::Relaxed);
                     samples += 1;
@@ -296,7 +341,8 @@ mod tests {
                     let grant = budget.reserve(&mut connection, MAX / 2).await.expect("reserve");
                     // Jobs pushed and not yet given back count twice, so only a grant is bounded.
                     assert!(
-                        grant.granted == 0 || grant.granted as u64 + grant.depth + grant.reserved <= MAX as u64,
+                        grant.granted == 0
+                            || grant.granted as u64 + grant.depth + grant.inflight + grant.reserved <= MAX as u64,
                         "reserver {reserver} round {round}: {grant:?}"
                     );
                     let Some(mut reservation) = grant.reservation else {
@@ -324,7 +370,7 @@ mod tests {
         let samples = onlooker.await.expect("no sample past the bound");
         drain.await.expect("drain");
         let mut connection = connection().await;
-        let (depth, reserved) = budget.outstanding(&mut connection).await.expect("outstanding");
+        let Outstanding { depth, reserved, .. } = budget.outstanding(&mut connection).await.expect("outstanding");
         assert_eq!(reserved, 0, "every reservation was given back");
         assert_eq!(depth, crate::queue::backlog::depth(&mut connection, &namespace).await.expect("depth"));
         assert!(pushed > MAX * 4, "the budget was used over and over: {pushed} pushed");
@@ -357,11 +403,17 @@ mod tests {
         if let Some(reservation) = next.reservation {
             budget.release(&mut connection, reservation).await.expect("release");
         }
-        assert_eq!(budget.outstanding(&mut connection).await.expect("outstanding"), (1, 60));
+        assert_eq!(
+            budget.outstanding(&mut connection).await.expect("outstanding"),
+            Outstanding { depth: 1, inflight: 0, reserved: 60 }
+        );
 
         // Past its lifetime the lost reservation no longer counts, and cannot be confirmed.
         tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(budget.outstanding(&mut connection).await.expect("outstanding"), (1, 0));
+        assert_eq!(
+            budget.outstanding(&mut connection).await.expect("outstanding"),
+            Outstanding { depth: 1, inflight: 0, reserved: 0 }
+        );
         let mut lost = lost.reservation.expect("granted");
         assert!(!budget.confirm(&mut connection, &mut lost, 60).await.expect("confirm"));
         let again = budget.reserve(&mut connection, 500).await.expect("reserve");
@@ -383,12 +435,52 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert!(budget.confirm(&mut connection, &mut reservation, 15).await.expect("confirm"));
         assert_eq!(reservation.jobs(), 15);
-        assert_eq!(budget.outstanding(&mut connection).await.expect("outstanding"), (0, 15));
+        assert_eq!(
+            budget.outstanding(&mut connection).await.expect("outstanding"),
+            Outstanding { depth: 0, inflight: 0, reserved: 15 }
+        );
         // Renewed: alive past the first lifetime.
         tokio::time::sleep(Duration::from_millis(250)).await;
-        assert_eq!(budget.outstanding(&mut connection).await.expect("outstanding"), (0, 15));
+        assert_eq!(
+            budget.outstanding(&mut connection).await.expect("outstanding"),
+            Outstanding { depth: 0, inflight: 0, reserved: 15 }
+        );
         assert_eq!(budget.reserve(&mut connection, 100).await.expect("reserve").granted, 35);
         budget.release(&mut connection, reservation).await.expect("release");
+        wipe(&mut connection, &namespace).await;
+    }
+
+    #[tokio::test]
+    async fn jobs_fetched_by_workers_count_until_they_finish() {
+        // A worker's fetched jobs return to the queue if it stops or dies: they keep their share.
+        let namespace = namespace();
+        let budget = Budget::new(&namespace, 100);
+        let mut connection = connection().await;
+        redis::cmd("ZADD")
+            .arg(format!("{namespace}:workers"))
+            .arg(1)
+            .arg("order-events-1")
+            .exec_async(&mut connection)
+            .await
+            .expect("worker");
+        redis::cmd("SADD")
+            .arg(format!("{namespace}:inflight:order-events-1"))
+            .arg(&["a", "b", "c"])
+            .exec_async(&mut connection)
+            .await
+            .expect("fetched");
+        redis::cmd("RPUSH")
+            .arg(format!("{namespace}:active"))
+            .arg(&["d", "e"])
+            .exec_async(&mut connection)
+            .await
+            .expect("waiting");
+        let grant = budget.reserve(&mut connection, 500).await.expect("reserve");
+        assert_eq!((grant.granted, grant.depth, grant.inflight, grant.reserved), (95, 2, 3, 0));
+        assert_eq!(
+            budget.outstanding(&mut connection).await.expect("outstanding"),
+            Outstanding { depth: 2, inflight: 3, reserved: 95 }
+        );
         wipe(&mut connection, &namespace).await;
     }
 }

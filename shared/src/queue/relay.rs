@@ -269,8 +269,10 @@ impl<J: Feed> Relay<J> {
             });
         }
         if let Err(error) = self.storage.push_all(futures_util::stream::iter(tasks)).await {
+            // A push the client gave up on may still land (a reply too slow, not a refusal), and
+            // its rows go to the next pass as new jobs: the reservation is kept until it expires,
+            // so jobs landing late still count against the budget.
             self.give_rows_back(pool, &rows).await;
-            self.give_back(&budget, reservation).await;
             return Err(RelayError::Push(error.to_string()));
         }
         // Pushed: the jobs count in the depth now.

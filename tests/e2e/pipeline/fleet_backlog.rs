@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use recete_shared::queue::backlog;
-use recete_shared::queue::budget::Budget;
+use recete_shared::queue::budget::{Budget, Outstanding};
 
 use super::queue::relay_for;
 use super::support::store_orders;
@@ -63,9 +63,15 @@ async fn relays_of_many_processes_share_one_backlog_bound() {
         let (pool, stop) = (app.pool.clone(), stop.clone());
         looping.push(tokio::spawn(async move {
             while !stop.is_cancelled() {
-                let report = relay.relay_once(&pool).await.expect("relay pass");
-                if report.handed_over == 0 {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+                // Like the relay loop, a pass that fails (a reply slow on a busy machine) is
+                // tried again; nothing is lost meanwhile.
+                match relay.relay_once(&pool).await {
+                    Ok(report) if report.handed_over > 0 => {}
+                    Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    Err(error) => {
+                        eprintln!("relay pass failed: {error}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
                 }
             }
         }));
@@ -76,7 +82,11 @@ async fn relays_of_many_processes_share_one_backlog_bound() {
     let (mut deepest, mut samples, mut reserved_seen) = (0u64, 0u64, 0u64);
     let mut last_check = Instant::now();
     loop {
-        let (depth, reserved) = budget.outstanding(&mut onlooker).await.expect("depth");
+        // A read that times out on a busy machine is no sample; the next one is.
+        let Ok(Outstanding { depth, reserved, .. }) = budget.outstanding(&mut onlooker).await else {
+            assert!(Instant::now() < deadline, "Redis unreadable");
+            continue;
+        };
         assert!(depth <= MAX_BACKLOG as u64, "depth {depth} past {MAX_BACKLOG} (sample {samples})");
         deepest = deepest.max(depth);
         reserved_seen = reserved_seen.max(reserved);
@@ -93,10 +103,6 @@ async fn relays_of_many_processes_share_one_backlog_bound() {
     for relay in looping {
         relay.await.expect("relay loop");
     }
-    // Exactly once: one successful attempt per event (attempts are recorded as jobs settle), and
-    // one order per event.
-    let succeeded = "SELECT count(*) FROM job_attempts WHERE job_table = 'external_events' AND outcome = 'succeeded'";
-    app.wait_for_count(succeeded, EVENTS as i64, 20).await;
     for running in workers {
         running.stop().await;
     }
@@ -104,15 +110,29 @@ async fn relays_of_many_processes_share_one_backlog_bound() {
         "deepest Redis queue {deepest} of {MAX_BACKLOG} over {samples} samples; most reserved at once {reserved_seen}"
     );
     assert!(samples > 200, "{samples} samples");
-    assert_eq!(app.count(succeeded).await, EVENTS as i64);
+
+    // Exactly once: every effect once per event, and no event run to success twice (the attempt
+    // history is best effort, so it can only show a second run, not prove the first).
+    for (what, sql) in [
+        ("orders", "SELECT count(*) FROM orders"),
+        ("order items", "SELECT count(*) FROM order_items"),
+        ("customers", "SELECT count(*) FROM customers"),
+        ("order.created audits", "SELECT count(*) FROM audit_log WHERE action = 'order.created'"),
+    ] {
+        assert_eq!(app.count(sql).await, EVENTS as i64, "{what}");
+    }
     assert_eq!(
         app.count(
-            "SELECT count(DISTINCT job_id) FROM job_attempts WHERE job_table = 'external_events' AND outcome = 'succeeded'"
+            "SELECT count(*) FROM (SELECT job_id FROM job_attempts WHERE job_table = 'external_events'
+             AND outcome = 'succeeded' GROUP BY job_id HAVING count(*) > 1) twice"
         )
         .await,
-        EVENTS as i64
+        0
     );
-    assert_eq!(app.count("SELECT count(*) FROM orders").await, EVENTS as i64);
     let mut connection = app.redis.client().expect("client").get_multiplexed_async_connection().await.expect("redis");
-    assert_eq!(budget.outstanding(&mut connection).await.expect("outstanding"), (0, 0), "nothing left reserved");
+    assert_eq!(
+        budget.outstanding(&mut connection).await.expect("outstanding"),
+        Outstanding { depth: 0, inflight: 0, reserved: 0 },
+        "nothing left waiting, running or reserved"
+    );
 }
