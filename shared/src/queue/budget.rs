@@ -2,19 +2,23 @@
 //!
 //! Each relay pass reserves room before it claims rows: one Lua script (one round trip, atomic
 //! on the Redis server) counts the queue's depth (`:active` and `:scheduled`, the same count as
-//! [`backlog::depth`](super::backlog::depth)) plus the jobs other relays have reserved and not yet
-//! given back, grants `min(wanted, max_backlog - depth - reserved)` and records the grant. The
+//! [`backlog::depth`](super::backlog::depth)), the jobs workers have fetched and not finished (the
+//! in-flight set of each worker registered in `:workers`), and the jobs other relays have reserved
+//! and not yet given back; it grants `min(wanted, max_backlog - depth - in flight - reserved)` and
+//! records the grant. The
 //! pass pushes at most what it was granted, then gives the reservation back. So, whatever the
 //! number of relays and worker processes, this holds at every moment:
 //!
-//! **depth + jobs reserved and not yet pushed ≤ `max_backlog`**, hence depth ≤ `max_backlog`.
+//! **depth + in flight + jobs reserved and not yet pushed ≤ `max_backlog`**, hence depth ≤
+//! `max_backlog`.
 //!
-//! A grant keeps it (it fits beside the depth and every live reservation); a push moves jobs from
-//! "reserved" to "depth"; confirming or giving back a reservation only lowers the left side, and
-//! workers fetching jobs lower the depth. Between a push and its reservation's return the pushed
-//! jobs count twice, which only makes grants smaller meanwhile. The figure is about what relays
-//! push: jobs that return on their own (a dead worker's jobs going back to `:active`) count when
-//! they return and shrink later grants.
+//! A grant keeps it (it fits beside everything counted); a push moves jobs from "reserved" to
+//! "depth"; confirming or giving back a reservation only lowers the left side. apalis only moves
+//! jobs between "depth" and "in flight": a fetch, and the jobs of a stopped worker or of one that
+//! missed its heartbeats put back in `:active`; finishing a job lowers "in flight". Counting the
+//! jobs in flight is what keeps such returns from pushing the depth past the bound. Between a
+//! push and its reservation's return the pushed jobs count twice, which only makes grants smaller
+//! meanwhile.
 //!
 //! Reservations live in one sorted set, `{<prefix>:<queue>}:budget`, under the queue's namespace
 //! (same hash tag, same slot as its apalis keys, so the script is valid on a Redis Cluster too).
