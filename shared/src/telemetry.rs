@@ -117,7 +117,11 @@ fn describe_metrics() {
     );
     describe_gauge!(
         "recete_queue_depth",
-        "Jobs waiting in Redis, by queue (the relay keeps it under queue.max_backlog)."
+        "Jobs waiting in Redis, by queue (the relays together keep it under queue.max_backlog)."
+    );
+    describe_gauge!(
+        "recete_queue_reserved",
+        "Jobs other relays had reserved in the queue's backlog budget and not yet given back, at this relay's last pass, by queue."
     );
     describe_gauge!(
         "recete_queue_jobs",

@@ -9,7 +9,8 @@
 //!
 //! apalis-redis 1.0.0 is used for transport only, because of defects measured against it:
 //! - more than about 8,000 due jobs in one queue crash every worker's fetch (a Lua `unpack`
-//!   limit): the relay pushes only while the queue holds fewer than `queue.max_backlog` jobs;
+//!   limit): the relays push only what they reserved in the queue's [`budget`], one budget of
+//!   `queue.max_backlog` jobs shared by the whole fleet;
 //! - idle workers see new work only at their heartbeat unless polled: every backend is wrapped
 //!   in `poll_with_interval`, and the relay re-pushes anything a stalled fetch left behind;
 //! - idempotency keys do not deduplicate with the default config: each push carries a
@@ -28,6 +29,7 @@
 //! # Layout
 //! - [`jobs`]: the versioned payloads and queue names.
 //! - [`backlog`]: apalis storage construction, queue depth and pruning, by Redis key.
+//! - [`budget`]: the fleet's shared backlog budget, reserved in Redis before each push.
 //! - [`relay`]: the relay and reconciler.
 //! - [`attempts`]: failure bookkeeping, backoff and dead letters.
 //! - [`claims`]: a handler's claim of its row, and the row's job state as the handler leaves it.
@@ -38,6 +40,7 @@
 
 pub mod attempts;
 pub mod backlog;
+pub mod budget;
 pub mod claims;
 pub mod control;
 pub mod jobs;

@@ -2,9 +2,10 @@
 //!
 //! Each pass takes due rows that were never handed to Redis, or whose last hand-over is older
 //! than `queue.reconcile_after_secs`, marks them handed over and pushes one job per row. It pushes
-//! only while the queue holds fewer than `queue.max_backlog` jobs, so Redis never holds enough due
-//! jobs to break apalis-redis's fetch. Rows are claimed with `SKIP LOCKED`, so any number of
-//! worker processes can relay at once.
+//! only what it reserved in the queue's [`budget`](super::budget), shared by every relay of the
+//! fleet, so all of them together keep the queue under `queue.max_backlog` jobs and Redis never
+//! holds enough due jobs to break apalis-redis's fetch. Rows are claimed with `SKIP LOCKED`, so
+//! any number of worker processes can relay at once.
 //!
 //! Event rows are handed over when due. Scheduled tasks are handed over up to
 //! `queue.schedule_horizon_secs` early, as delayed jobs that become visible at their due time.
@@ -23,8 +24,9 @@ use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::budget::{Budget, Reservation};
+use super::control;
 use super::jobs::{EventJob, QueueName, TaskJob};
-use super::{backlog, control};
 use crate::config::QueueSettings;
 use crate::db::{self, Tx};
 use crate::ids::{EventId, TaskId};
@@ -52,6 +54,8 @@ pub enum RelayError {
     Redis(#[from] redis::RedisError),
     #[error("push to the queue failed: {0}")]
     Push(String),
+    #[error("the backlog reservation expired before the push; the rows go to the next pass")]
+    ReservationExpired,
 }
 
 /// A row claimed for hand-over.
@@ -218,25 +222,28 @@ pub struct Relay<J: Feed> {
 impl<J: Feed> Relay<J> {
     /// One pass; call again at once when it handed over a full batch.
     pub async fn relay_once(&mut self, pool: &PgPool) -> Result<RelayReport, RelayError> {
-        let depth = backlog::depth(&mut self.connection, &self.namespace).await? as usize;
-        let room = self.settings.max_backlog.saturating_sub(depth).min(self.settings.relay_batch);
-        metrics::gauge!("recete_queue_depth", "queue" => self.queue.as_str()).set(depth as f64);
-        if room == 0 {
+        let budget = Budget::new(&self.namespace, self.settings.max_backlog);
+        let grant = budget.reserve(&mut self.connection, self.settings.relay_batch).await?;
+        metrics::gauge!("recete_queue_depth", "queue" => self.queue.as_str()).set(grant.depth as f64);
+        metrics::gauge!("recete_queue_reserved", "queue" => self.queue.as_str()).set(grant.reserved as f64);
+        let Some(mut reservation) = grant.reservation else {
             return Ok(RelayReport { queue_full: true, ..RelayReport::default() });
-        }
-        let mut tx = db::system_tx(pool).await?;
-        if control::is_paused(&mut tx, self.queue).await? {
-            tx.commit().await?;
-            return Ok(RelayReport { paused: true, ..RelayReport::default() });
-        }
-        let rows = J::claim(&mut tx, self.queue, &self.settings, room as i64).await?;
-        let next_due_in = if rows.len() < room {
-            J::next_due(&mut tx, self.queue, &self.settings).await?.map(|secs| Duration::from_secs_f64(secs.max(0.0)))
-        } else {
-            None
+        };
+        let room = grant.granted;
+        let claimed = self.claim(pool, room).await;
+        let (rows, next_due_in) = match claimed {
+            Ok(Some(claimed)) => claimed,
+            Ok(None) => {
+                self.give_back(&budget, reservation).await;
+                return Ok(RelayReport { paused: true, ..RelayReport::default() });
+            }
+            Err(error) => {
+                self.give_back(&budget, reservation).await;
+                return Err(error.into());
+            }
         };
         if rows.is_empty() {
-            tx.commit().await?;
+            self.give_back(&budget, reservation).await;
             return Ok(RelayReport { next_due_in, ..RelayReport::default() });
         }
         // The task id is the row and its hand-over count: two relays racing on one hand-over
@@ -251,18 +258,25 @@ impl<J: Feed> Relay<J> {
                 builder.build()
             })
             .collect();
-        // Commit before the push: a job is never visible in Redis while the row it names is still
-        // locked by this transaction, so a worker that fetches it at once finds the row free
-        // instead of skipping it and leaving it to the reconciler. A push that fails gives the
-        // rows back at once (the next pass hands them over again); a relay that dies between the
-        // commit and the push leaves them to the reconciler after `reconcile_after_secs`.
-        tx.commit().await?;
+        // The rows are committed as handed over; the reservation shrinks to them and must still be
+        // live, or they go back instead of being pushed past the budget.
+        let confirmed = budget.confirm(&mut self.connection, &mut reservation, rows.len()).await;
+        if !matches!(confirmed, Ok(true)) {
+            self.give_rows_back(pool, &rows).await;
+            return Err(match confirmed {
+                Err(error) => RelayError::Redis(error),
+                Ok(_) => RelayError::ReservationExpired,
+            });
+        }
         if let Err(error) = self.storage.push_all(futures_util::stream::iter(tasks)).await {
-            if let Err(release) = J::release(pool, &rows).await {
-                tracing::warn!(queue = %self.queue, error = %release, "could not give back rows whose push failed");
-            }
+            // A push the client gave up on may still land (a reply too slow, not a refusal), and
+            // its rows go to the next pass as new jobs: the reservation is kept until it expires,
+            // so jobs landing late still count against the budget.
+            self.give_rows_back(pool, &rows).await;
             return Err(RelayError::Push(error.to_string()));
         }
+        // Pushed: the jobs count in the depth now.
+        self.give_back(&budget, reservation).await;
         let recovered = rows.iter().filter(|row| row.recovered).count();
         let room_filled = rows.len() >= room;
         let report =
@@ -280,6 +294,43 @@ impl<J: Feed> Relay<J> {
             tracing::info!(queue = %self.queue, recovered, "reconciler handed over rows again");
         }
         Ok(report)
+    }
+
+    /// Claims up to `room` due rows and commits them as handed over; also how soon the next row
+    /// is due when fewer were due. `None` when the queue is paused.
+    async fn claim(&self, pool: &PgPool, room: usize) -> Result<Option<(Vec<Claimed>, Option<Duration>)>, sqlx::Error> {
+        let mut tx = db::system_tx(pool).await?;
+        if control::is_paused(&mut tx, self.queue).await? {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let rows = J::claim(&mut tx, self.queue, &self.settings, room as i64).await?;
+        let next_due_in = if rows.len() < room {
+            J::next_due(&mut tx, self.queue, &self.settings).await?.map(|secs| Duration::from_secs_f64(secs.max(0.0)))
+        } else {
+            None
+        };
+        // Commit before the push: a job is never visible in Redis while the row it names is still
+        // locked by this transaction, so a worker that fetches it at once finds the row free
+        // instead of skipping it and leaving it to the reconciler. A push that fails gives the
+        // rows back at once (the next pass hands them over again); a relay that dies between the
+        // commit and the push leaves them to the reconciler after `reconcile_after_secs`.
+        tx.commit().await?;
+        Ok(Some((rows, next_due_in)))
+    }
+
+    /// Rows claimed but not pushed go back to the next pass.
+    async fn give_rows_back(&self, pool: &PgPool, rows: &[Claimed]) {
+        if let Err(error) = J::release(pool, rows).await {
+            tracing::warn!(queue = %self.queue, %error, "could not give back rows that were not pushed");
+        }
+    }
+
+    /// A reservation that cannot be given back expires by itself.
+    async fn give_back(&mut self, budget: &Budget, reservation: Reservation) {
+        if let Err(error) = budget.release(&mut self.connection, reservation).await {
+            tracing::warn!(queue = %self.queue, %error, "could not give back a backlog reservation; it expires");
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 mod commerce;
+mod fleet_backlog;
 mod hand_over;
 mod permutations;
 mod queue;
