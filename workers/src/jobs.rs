@@ -63,18 +63,28 @@ pub struct JobContext {
     pub settings: PoolSettings,
     /// `<pool>@<process id>`, recorded with every attempt.
     pub worker: Arc<str>,
+    /// Fires when shutdown begins: a job the worker fetched before but had not started yet is
+    /// handed back instead of started.
+    pub draining: CancellationToken,
     /// Fires shortly before the shutdown grace ends: running jobs stop and hand their rows back.
     pub release: CancellationToken,
     pub slots: Arc<PoolSlots>,
 }
 
 impl JobContext {
-    pub fn new(pool: Pool, deps: &WorkerDeps, process: &Process, release: CancellationToken) -> Self {
+    pub fn new(
+        pool: Pool,
+        deps: &WorkerDeps,
+        process: &Process,
+        draining: CancellationToken,
+        release: CancellationToken,
+    ) -> Self {
         Self {
             queue: pool.queue(),
             pool: deps.pool.clone(),
             settings: pool.settings(&deps.settings).clone(),
             worker: process.worker_name(pool).into(),
+            draining,
             release,
             slots: process.slots(pool),
         }
@@ -109,6 +119,13 @@ where
             None
         }
     };
+    if context.draining.is_cancelled() {
+        // Fetched before shutdown began but not started: no work starts once draining. The row
+        // goes back to the relay so the next process hands it over at once; no attempt is made.
+        hand_back(context, row, None).await;
+        count_execution(queue, "handed_back");
+        return;
+    }
     let started_at = Utc::now();
     if let Some(due) = &due {
         record_start_timing(queue, due, started_at);

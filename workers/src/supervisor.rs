@@ -82,7 +82,7 @@ pub async fn supervise(
     release: CancellationToken,
 ) {
     let max_backoff = Duration::from_secs(deps.settings.queue.restart_backoff_max_secs);
-    let context = JobContext::new(pool, &deps, &process, release);
+    let context = JobContext::new(pool, &deps, &process, shutdown.clone(), release);
     supervise_with(pool.name(), max_backoff, shutdown.clone(), |run| {
         run_pool(pool, deps.clone(), shutdown.clone(), context.clone(), run)
     })
