@@ -7,6 +7,8 @@
 //! heartbeats, pruning), and `redis-benchmark` in the same run gives unpipelined commands per
 //! second, so `Redis ceiling = commands/s ÷ commands per job` and the ratio says how much of that
 //! ceiling the pipeline uses (PostgreSQL work per job, not Redis, is the expected limit).
+//! PostgreSQL's own statistics give the updates of `external_events` per event and the share of
+//! them that were heap-only (HOT: no index entry written, no index to vacuum).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -84,7 +86,25 @@ fn spawn_worker(args: &Args, database: &TestDatabase, redis: &TestRedis) -> anyh
         .spawn()?)
 }
 
-async fn measure(args: &Args, workers: usize) -> anyhow::Result<(f64, f64)> {
+/// Updates of `external_events` so far and how many of them were heap-only, as PostgreSQL's
+/// statistics have them (a backend reports its counts when idle or at exit).
+async fn event_updates(admin: &sqlx::PgPool) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'external_events'",
+    )
+    .fetch_one(admin)
+    .await?)
+}
+
+/// One run's figures.
+struct Figures {
+    rate: f64,
+    commands_per_job: f64,
+    updates_per_event: f64,
+    hot_share: f64,
+}
+
+async fn measure(args: &Args, workers: usize) -> anyhow::Result<Figures> {
     let database = TestDatabase::create().await?;
     let redis = TestRedis::new();
     let settings = Settings::load_from(base_figment(None).merge(("database.url", database.app_url())))?;
@@ -99,6 +119,9 @@ async fn measure(args: &Args, workers: usize) -> anyhow::Result<(f64, f64)> {
     .await?;
     recete_testkit::orders::store_new_orders(&pool, keyring, merchant, integration.integration_id, args.events).await?;
     let admin = database.admin_pool().await?;
+    // The statistics of the loading connections reach the counters within a second.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let updates_before = event_updates(&admin).await?;
     let commands_before = redis_commands_processed(&redis.url)?;
     let started = Instant::now();
     let children = (0..workers).map(|_| spawn_worker(args, &database, &redis)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -120,8 +143,18 @@ async fn measure(args: &Args, workers: usize) -> anyhow::Result<(f64, f64)> {
     let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&admin).await?;
     anyhow::ensure!(orders as usize == args.events, "{orders} orders for {} events", args.events);
     pool.close().await;
+    // The workers' connections report their counts as they close.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let updates_after = event_updates(&admin).await?;
     admin.close().await;
-    Ok((args.events as f64 / elapsed.as_secs_f64(), commands as f64 / args.events as f64))
+    let updates = (updates_after.0 - updates_before.0).max(0) as f64;
+    let hot = (updates_after.1 - updates_before.1).max(0) as f64;
+    Ok(Figures {
+        rate: args.events as f64 / elapsed.as_secs_f64(),
+        commands_per_job: commands as f64 / args.events as f64,
+        updates_per_event: updates / args.events as f64,
+        hot_share: if updates > 0.0 { hot / updates } else { 0.0 },
+    })
 }
 
 #[tokio::main]
@@ -133,11 +166,21 @@ async fn main() -> anyhow::Result<()> {
         "pipeline-bench: {} events per run; redis-benchmark (SET, LPUSH, ZADD; 50 clients, unpipelined): {redis_ops:.0} commands/s",
         args.events
     );
-    println!("{:<10} {:>12} {:>14} {:>18} {:>8}", "workers", "events/s", "redis cmd/job", "redis ceiling/s", "ratio");
+    println!(
+        "{:<10} {:>12} {:>14} {:>18} {:>8} {:>14} {:>10}",
+        "workers", "events/s", "redis cmd/job", "redis ceiling/s", "ratio", "updates/event", "HOT share"
+    );
     for &workers in &args.workers {
-        let (rate, commands_per_job) = measure(&args, workers).await?;
-        let ceiling = redis_ops / commands_per_job;
-        println!("{workers:<10} {rate:>12.0} {commands_per_job:>14.1} {ceiling:>18.0} {:>8.3}", rate / ceiling);
+        let figures = measure(&args, workers).await?;
+        let ceiling = redis_ops / figures.commands_per_job;
+        println!(
+            "{workers:<10} {:>12.0} {:>14.1} {ceiling:>18.0} {:>8.3} {:>14.2} {:>10.2}",
+            figures.rate,
+            figures.commands_per_job,
+            figures.rate / ceiling,
+            figures.updates_per_event,
+            figures.hot_share
+        );
     }
     Ok(())
 }
