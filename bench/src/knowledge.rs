@@ -40,7 +40,7 @@ use recete_agent::evaluation::{self, Dataset};
 use recete_embed::{LocalMiniLm, MODEL_NAME};
 use recete_knowledge::embedder::cosine;
 use recete_knowledge::{DIMENSIONS, Embedder, SectionKind, retrieval, sentences};
-use recete_shared::config::{Settings, base_figment};
+use recete_config::{Settings, base_figment};
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
 use recete_shared::ids::{CustomerId, MerchantId, TaskId};

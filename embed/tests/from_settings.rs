@@ -2,7 +2,7 @@
 
 use recete_embed::from_settings;
 use recete_knowledge::EmbedError;
-use recete_shared::config::{EmbeddingProvider, EmbeddingSettings};
+use recete_embed::{EmbeddingProvider, EmbeddingSettings};
 use secrecy::SecretString;
 
 const MODEL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/all-MiniLM-L6-v2");

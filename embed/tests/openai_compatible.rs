@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use recete_embed::OpenAiEmbedder;
 use recete_knowledge::{DIMENSIONS, EmbedError, Embedder};
-use recete_shared::config::{EmbeddingProvider, EmbeddingSettings};
+use recete_embed::{EmbeddingProvider, EmbeddingSettings};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};

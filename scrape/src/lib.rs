@@ -45,10 +45,12 @@ pub mod outbound;
 mod politeness;
 mod resolver;
 mod robots;
+pub mod settings;
 
 pub use client::Scraper;
 pub use error::{RobotsRefusal, ScrapeError};
 pub use extract::extract;
+pub use settings::ScrapeSettings;
 pub use recete_knowledge::{Section, SectionKind};
 
 /// What one product page says about its product. Fields the page does not state are `None`;

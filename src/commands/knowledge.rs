@@ -9,7 +9,7 @@ use recete_agent::evaluation::{self, Dataset};
 use recete_knowledge::products;
 use recete_knowledge::{Embedder, store};
 use recete_scrape::Scraper;
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::db;
 use recete_shared::ids::MerchantId;
 use serde_json::json;

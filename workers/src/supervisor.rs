@@ -15,7 +15,7 @@ use apalis::prelude::*;
 use recete_agent::Agent;
 use recete_knowledge::Embedder;
 use recete_llm::ChatModel;
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::queue::backlog;
 use recete_shared::queue::{EventJob, TaskJob};
 use tokio_util::sync::CancellationToken;

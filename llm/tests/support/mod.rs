@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use recete_knowledge::{RetrievedChunk, SectionKind};
 use recete_llm::{ToolCall, ToolFailure, ToolHost};
-use recete_shared::config::LlmSettings;
+use recete_llm::LlmSettings;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
