@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 
 use figment::Figment;
+use recete_shared::config::describe_load_error;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
@@ -23,7 +24,6 @@ pub use recete_scrape::ScrapeSettings;
 pub use recete_shared::config::{
     ConfigError, Environment, PlatformSettings, base_figment, figment_with_env, process_figment,
 };
-use recete_shared::config::describe_load_error;
 
 /// The sections the adapter crates declare, by name.
 const ADAPTER_SECTIONS: [&str; 3] = ["scrape", "embedding", "llm"];

@@ -40,8 +40,7 @@ fn default_config_loads_every_crates_section() {
 
 #[test]
 fn config_sections_are_those_the_file_documents() {
-    let documented: BTreeMap<String, IgnoredAny> =
-        base_figment(None).extract().expect("default.toml has sections");
+    let documented: BTreeMap<String, IgnoredAny> = base_figment(None).extract().expect("default.toml has sections");
     let documented: Vec<&str> = documented.keys().map(String::as_str).collect();
     let mut declared: Vec<&str> = known_sections().collect();
     declared.sort_unstable();
@@ -114,7 +113,10 @@ fn config_errors_and_debug_never_show_an_adapter_secret() {
     assert!(error.contains("api_key"), "the key is named: {error}");
 
     figment::Jail::expect_with(|jail| {
-        jail.create_file("override.toml", "[embedding]\napi_key = \"sk-embed-secret\"\n[llm]\napi_key = \"sk-llm-secret\"\n")?;
+        jail.create_file(
+            "override.toml",
+            "[embedding]\napi_key = \"sk-embed-secret\"\n[llm]\napi_key = \"sk-llm-secret\"\n",
+        )?;
         let settings =
             Settings::load_from(base_figment(Some(Path::new("override.toml")))).map_err(|e| e.to_string())?;
         assert_eq!(settings.embedding.api_key.expose_secret(), "sk-embed-secret");

@@ -68,14 +68,14 @@ mod tests {
 
     #[test]
     fn a_configured_model_needs_a_name_and_rounds() {
-        let base_url: (&str, Value) = ("base_url", "https://models.internal/v1".into());
-        let problem = documented(&[base_url.clone()]).problem().expect("no model name");
+        let base_url = || ("base_url", Value::from("https://models.internal/v1"));
+        let problem = documented(&[base_url()]).problem().expect("no model name");
         assert!(problem.contains("llm.model"), "{problem}");
-        let problem = documented(&[base_url.clone(), ("model", "small".into()), ("max_rounds", 0.into())])
+        let problem = documented(&[base_url(), ("model", "small".into()), ("max_rounds", 0.into())])
             .problem()
             .expect("zero rounds");
         assert!(problem.contains("llm.max_rounds"), "{problem}");
-        let settings = documented(&[base_url, ("model", "small".into())]);
+        let settings = documented(&[base_url(), ("model", "small".into())]);
         assert!(settings.is_configured());
         assert_eq!(settings.problem(), None);
     }

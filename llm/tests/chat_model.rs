@@ -384,10 +384,7 @@ fn settings_are_checked_when_the_model_is_built() {
     let unconfigured = recete_llm::LlmSettings { base_url: " ".into(), ..base.clone() };
     assert!(matches!(ChatModel::new(&unconfigured), Err(LlmError::NotConfigured)));
     let cases = [
-        (
-            "base_url",
-            recete_llm::LlmSettings { base_url: "ftp://models.internal/v1".into(), ..base.clone() },
-        ),
+        ("base_url", recete_llm::LlmSettings { base_url: "ftp://models.internal/v1".into(), ..base.clone() }),
         ("model", recete_llm::LlmSettings { model: String::new(), ..base.clone() }),
         ("request_timeout_ms", recete_llm::LlmSettings { request_timeout_ms: 0, ..base.clone() }),
         ("max_rounds", recete_llm::LlmSettings { max_rounds: 0, ..base.clone() }),

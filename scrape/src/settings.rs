@@ -83,8 +83,8 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_refused() {
-        let figment = Figment::from(Toml::string(include_str!("../../config/default.toml")))
-            .merge(("scrape.max_byte", 10));
+        let figment =
+            Figment::from(Toml::string(include_str!("../../config/default.toml"))).merge(("scrape.max_byte", 10));
         let error = figment.extract_inner::<ScrapeSettings>("scrape").expect_err("a typo is refused");
         assert!(error.to_string().contains("max_byte"), "{error}");
     }

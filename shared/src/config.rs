@@ -628,7 +628,8 @@ impl PlatformSettings {
     pub fn load_from(figment: Figment) -> Result<Self, ConfigError> {
         let figment = with_keys_file(figment)?;
         let figment = with_development_keys(figment)?;
-        let settings: PlatformSettings = figment.extract().map_err(|error| ConfigError::Load(describe_load_error(error)))?;
+        let settings: PlatformSettings =
+            figment.extract().map_err(|error| ConfigError::Load(describe_load_error(error)))?;
         settings.validate()?;
         Ok(settings)
     }

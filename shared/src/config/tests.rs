@@ -212,7 +212,8 @@ fn values_come_from_files_named_by_file_variables() {
         assert_eq!(settings.database.url.expose_secret(), "postgres://from-a-file@db/recete");
 
         jail.set_env("REDIS_URL_FILE", "no-such-file");
-        let error = PlatformSettings::load_from(figment_with_env(base_figment(None))).expect_err("missing file").to_string();
+        let error =
+            PlatformSettings::load_from(figment_with_env(base_figment(None))).expect_err("missing file").to_string();
         assert!(error.contains("REDIS_URL_FILE names no-such-file, which cannot be read"), "{error}");
         Ok(())
     });
@@ -232,7 +233,8 @@ fn a_keys_file_gives_the_key_set() {
 
         jail.create_file("extra.toml", &format!("{section}[app]\nenvironment = \"development\"\n"))?;
         jail.set_env("RECETE__CRYPTO__KEYS_FILE", "extra.toml");
-        let error = PlatformSettings::load_from(figment_with_env(base_figment(None))).expect_err("more than keys").to_string();
+        let error =
+            PlatformSettings::load_from(figment_with_env(base_figment(None))).expect_err("more than keys").to_string();
         assert!(error.contains("crypto.keys_file extra.toml must hold one [crypto] section"), "{error}");
 
         jail.set_env("RECETE__CRYPTO__KEYS_FILE", "missing.toml");
@@ -247,8 +249,9 @@ fn a_keys_file_gives_the_key_set() {
 fn errors_never_quote_a_secret() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("broken.toml", "[crypto]\nkeys = { \"k-1\" = \"topsecretvalue }\n")?;
-        let error =
-            PlatformSettings::load_from(base_figment(Some(Path::new("broken.toml")))).expect_err("bad TOML").to_string();
+        let error = PlatformSettings::load_from(base_figment(Some(Path::new("broken.toml"))))
+            .expect_err("bad TOML")
+            .to_string();
         assert!(!error.contains("topsecretvalue"), "{error}");
         assert!(error.contains("broken.toml"), "{error}");
 
@@ -257,9 +260,10 @@ fn errors_never_quote_a_secret() {
         assert!(!error.contains("123456789") && !error.contains("987654321"), "{error}");
         Ok(())
     });
-    let keyring =
-        crate::crypto::Keyring::from_settings(&PlatformSettings::load_from(base_figment(None)).expect("defaults").crypto)
-            .expect("keyring");
+    let keyring = crate::crypto::Keyring::from_settings(
+        &PlatformSettings::load_from(base_figment(None)).expect("defaults").crypto,
+    )
+    .expect("keyring");
     let shown = format!("{keyring:?} {:?}", PlatformSettings::load_from(base_figment(None)).expect("defaults").crypto);
     assert!(!shown.contains(DEVELOPMENT_KEY) && !shown.contains(DEVELOPMENT_LOOKUP_KEY), "{shown}");
 }

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::config::{QuotaSettings, RateLimitSettings, PlatformSettings, base_figment};
+use crate::config::{PlatformSettings, QuotaSettings, RateLimitSettings, base_figment};
 use crate::ids::{ApiKeyId, MerchantId};
 use crate::redis_client::RedisClient;
 
@@ -246,7 +246,8 @@ mod settings {
             jail.set_env("RECETE__RATE_LIMITS__IP__QUANTITY", "7");
             jail.set_env("RECETE__RATE_LIMITS__ENABLED", "false");
             jail.set_env("RECETE__RATE_LIMITS__TRUSTED_PROXIES", "[\"10.0.0.0/8\", \"2001:db8::/32\"]");
-            let settings = PlatformSettings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
+            let settings =
+                PlatformSettings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
             assert_eq!(settings.rate_limits.ip.quantity, 7);
             assert_eq!(settings.rate_limits.ip.window_secs, 60);
             assert!(!settings.rate_limits.enabled);
@@ -268,8 +269,9 @@ mod settings {
             let error = PlatformSettings::load_from(base_figment(None).merge((key, value))).expect_err(key);
             assert!(error.to_string().contains(expected), "{key}: {error}");
         }
-        let error = PlatformSettings::load_from(base_figment(None).merge(("rate_limits.trusted_proxies", ["10.0.0.0/40"])))
-            .expect_err("bad block");
+        let error =
+            PlatformSettings::load_from(base_figment(None).merge(("rate_limits.trusted_proxies", ["10.0.0.0/40"])))
+                .expect_err("bad block");
         let message = error.to_string();
         assert!(message.contains("10.0.0.0/40") && message.contains("trusted_proxies"), "{message}");
     }
