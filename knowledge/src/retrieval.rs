@@ -60,7 +60,7 @@ impl ChunkRow {
 
 /// How many candidates the HNSW graph search keeps; above the default 40 for better recall on
 /// merchant-filtered searches at a fraction of a millisecond more.
-const EF_SEARCH: u32 = 80;
+pub const EF_SEARCH: u32 = 80;
 
 /// A merchant with at most this many chunks (of one model) is searched exactly: every chunk
 /// compared, so nothing the index would miss is missed. Comparing one chunk costs about 3 µs
@@ -105,12 +105,27 @@ pub async fn search(
     query: &[f32],
     limit: usize,
 ) -> Result<Vec<RetrievedChunk>, sqlx::Error> {
+    search_with_ef(tx, merchant, model, query, limit, EF_SEARCH).await
+}
+
+/// [`search`] with the graph search keeping `ef_search` candidates instead of [`EF_SEARCH`]:
+/// what the knowledge benchmark's sweep varies.
+pub async fn search_with_ef(
+    tx: &mut Tx,
+    merchant: MerchantId,
+    model: &str,
+    query: &[f32],
+    limit: usize,
+    ef_search: u32,
+) -> Result<Vec<RetrievedChunk>, sqlx::Error> {
     // `+ 0` makes the distance an expression the index cannot serve: the planner reads the
     // merchant's rows through its b-tree index and sorts them by their exact distance.
     let order = match plan(tx, merchant, model).await? {
         SearchPlan::Exact => "(embedding <=> $1) + 0",
         SearchPlan::Index => {
-            sqlx::query(&format!("SET LOCAL hnsw.ef_search = {EF_SEARCH}")).execute(&mut **tx).await?;
+            sqlx::query(&format!("SET LOCAL hnsw.ef_search = {}", ef_search.clamp(1, 1_000)))
+                .execute(&mut **tx)
+                .await?;
             sqlx::query("SET LOCAL hnsw.iterative_scan = relaxed_order").execute(&mut **tx).await?;
             "embedding <=> $1"
         }
