@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::ids::{EventId, MerchantId};
 use recete_shared::integrations::IntegrationKind;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use recete_api::{Application, Dependencies};
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
 use recete_shared::redis_client::RedisClient;

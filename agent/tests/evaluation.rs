@@ -7,7 +7,7 @@ use std::path::Path;
 use recete_agent::Agent;
 use recete_agent::evaluation::{self, Dataset};
 use recete_embed::LocalMiniLm;
-use recete_shared::config::{Settings, base_figment};
+use recete_shared::config::{PlatformSettings, base_figment};
 use recete_testkit::TestDatabase;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,7 +20,7 @@ async fn the_labelled_set_meets_its_bounds() {
 
     let database = TestDatabase::create().await.expect("a test database");
     let pool = database.app_pool().await.expect("a pool");
-    let settings = Settings::load_from(base_figment(None)).expect("default settings");
+    let settings = PlatformSettings::load_from(base_figment(None)).expect("default settings");
     let embedder = LocalMiniLm::shared(root.join("models/all-MiniLM-L6-v2")).expect("run `make models` first");
     let agent = Agent::new(embedder, None, settings.agent.clone());
     let report = evaluation::run(&pool, &agent, &dataset, 32).await.expect("the evaluation runs");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
-use recete_shared::config::{Environment, Settings};
+use recete_shared::config::{Environment, PlatformSettings};
 use recete_shared::crypto::Keyring;
 use recete_shared::db::listening::Listening;
 use recete_shared::events::store::{EventWriter, WriterSettings};
@@ -66,7 +66,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: &Settings, listen: SocketAddr, deps: Dependencies) -> anyhow::Result<Self> {
+    pub async fn build(settings: &PlatformSettings, listen: SocketAddr, deps: Dependencies) -> anyhow::Result<Self> {
         let listener =
             TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let (events, committers) = EventWriter::start(

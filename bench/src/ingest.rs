@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use recete_api::{Application, Dependencies};
-use recete_shared::config::{Settings, base_figment};
+use recete_config::{Settings, base_figment};
 use recete_shared::crypto::Keyring;
 use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
 use recete_shared::redis_client::RedisClient;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use recete_bench::processes::stop;
-use recete_shared::config::{Settings, base_figment};
+use recete_config::{Settings, base_figment};
 use recete_shared::crypto::Keyring;
 use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
 use recete_shared::merchants;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use recete_shared::config::{Settings, base_figment};
+use recete_config::{Settings, base_figment};
 use recete_shared::crypto::Keyring;
 use recete_shared::integrations::{self, CreatedIntegration, IntegrationKind, NewIntegration};
 use recete_shared::merchants::{self, CreatedMerchant};

@@ -32,7 +32,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::imports::upload::UploadLimits;
 use recete_shared::integrations::IntegrationDirectory;

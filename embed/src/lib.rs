@@ -12,14 +12,15 @@ mod batching;
 mod local;
 mod openai;
 mod pooling;
+pub mod settings;
 
 use std::sync::Arc;
 
 use recete_knowledge::{EmbedError, Embedder};
-use recete_shared::config::{EmbeddingProvider, EmbeddingSettings};
 
 pub use local::{DEFAULT_BATCH_SIZE, LocalMiniLm, MAX_TOKENS, MODEL_NAME};
 pub use openai::OpenAiEmbedder;
+pub use settings::{EmbeddingProvider, EmbeddingSettings};
 
 /// The embedder `settings.provider` names. The local model is loaded here (blocking, about
 /// 90 MB, once per folder per process), so a missing model stops start-up rather than the first

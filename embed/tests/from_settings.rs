@@ -1,8 +1,8 @@
 //! `from_settings` picks the embedder the `[embedding]` settings name.
 
 use recete_embed::from_settings;
+use recete_embed::{EmbeddingProvider, EmbeddingSettings};
 use recete_knowledge::EmbedError;
-use recete_shared::config::{EmbeddingProvider, EmbeddingSettings};
 use secrecy::SecretString;
 
 const MODEL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/all-MiniLM-L6-v2");

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use recete_embed::OpenAiEmbedder;
+use recete_embed::{EmbeddingProvider, EmbeddingSettings};
 use recete_knowledge::{DIMENSIONS, EmbedError, Embedder};
-use recete_shared::config::{EmbeddingProvider, EmbeddingSettings};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};

@@ -3,6 +3,7 @@
 //! in an answer with citations, a hand-over, a refusal or a failure that says whether to retry.
 //!
 //! # Layout
+//! - [`settings`]: the `[llm]` section of the configuration file, [`LlmSettings`].
 //! - [`model`]: [`ChatModel`], built once from the `[llm]` settings.
 //! - [`prompt`]: what the model is told: instructions, sources, history, question.
 //! - [`tools`]: the tools, their typed arguments, validation and JSON schemas, and [`ToolHost`].
@@ -17,6 +18,7 @@ pub mod error;
 pub mod model;
 pub mod outcome;
 pub mod prompt;
+pub mod settings;
 pub mod tools;
 mod transport;
 
@@ -24,5 +26,6 @@ pub use error::LlmError;
 pub use model::ChatModel;
 pub use outcome::{AnswerOutcome, ToolRecord, ToolRecordOutcome};
 pub use prompt::{AnswerRequest, HistoryTurn};
+pub use settings::LlmSettings;
 pub use tools::{HandoffArgs, OrderStatusArgs, ProductInfoArgs, ToolCall, ToolFailure, ToolHost, tool_definitions};
 pub use transport::ATTEMPTS_PER_MODEL_CALL;

@@ -1,6 +1,6 @@
 //! The configured chat model: endpoint, model name and the limits every answer stays within.
 
-use recete_shared::config::LlmSettings;
+use crate::settings::LlmSettings;
 
 use crate::error::LlmError;
 use crate::transport::Transport;

@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
-use recete_shared::config::LlmSettings;
 use reqwest::header::RETRY_AFTER;
 use reqwest::{Response, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
@@ -19,6 +18,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::error::LlmError;
+use crate::settings::LlmSettings;
 
 /// Attempts one model call may make when the endpoint answers 408, 429 or 5xx, or the connection
 /// fails; the second one happens only if the time budget still allows it.

@@ -372,7 +372,7 @@ async fn an_answer_made_only_of_markers_is_a_failure() {
 #[test]
 fn settings_are_checked_when_the_model_is_built() {
     let server_uri = "http://127.0.0.1:9/v1";
-    let base = recete_shared::config::LlmSettings {
+    let base = recete_llm::LlmSettings {
         base_url: server_uri.into(),
         model: MODEL.into(),
         api_key: secrecy::SecretString::from(API_KEY),
@@ -381,17 +381,14 @@ fn settings_are_checked_when_the_model_is_built() {
         temperature: 0.2,
     };
     assert!(ChatModel::new(&base).is_ok());
-    let unconfigured = recete_shared::config::LlmSettings { base_url: " ".into(), ..base.clone() };
+    let unconfigured = recete_llm::LlmSettings { base_url: " ".into(), ..base.clone() };
     assert!(matches!(ChatModel::new(&unconfigured), Err(LlmError::NotConfigured)));
     let cases = [
-        (
-            "base_url",
-            recete_shared::config::LlmSettings { base_url: "ftp://models.internal/v1".into(), ..base.clone() },
-        ),
-        ("model", recete_shared::config::LlmSettings { model: String::new(), ..base.clone() }),
-        ("request_timeout_ms", recete_shared::config::LlmSettings { request_timeout_ms: 0, ..base.clone() }),
-        ("max_rounds", recete_shared::config::LlmSettings { max_rounds: 0, ..base.clone() }),
-        ("temperature", recete_shared::config::LlmSettings { temperature: f32::NAN, ..base.clone() }),
+        ("base_url", recete_llm::LlmSettings { base_url: "ftp://models.internal/v1".into(), ..base.clone() }),
+        ("model", recete_llm::LlmSettings { model: String::new(), ..base.clone() }),
+        ("request_timeout_ms", recete_llm::LlmSettings { request_timeout_ms: 0, ..base.clone() }),
+        ("max_rounds", recete_llm::LlmSettings { max_rounds: 0, ..base.clone() }),
+        ("temperature", recete_llm::LlmSettings { temperature: f32::NAN, ..base.clone() }),
     ];
     for (setting, settings) in cases {
         match ChatModel::new(&settings) {

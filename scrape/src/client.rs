@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use recete_shared::config::ScrapeSettings;
+use crate::settings::ScrapeSettings;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
 use url::Url;

@@ -45,11 +45,13 @@ pub mod outbound;
 mod politeness;
 mod resolver;
 mod robots;
+pub mod settings;
 
 pub use client::Scraper;
 pub use error::{RobotsRefusal, ScrapeError};
 pub use extract::extract;
 pub use recete_knowledge::{Section, SectionKind};
+pub use settings::ScrapeSettings;
 
 /// What one product page says about its product. Fields the page does not state are `None`;
 /// structured data (JSON-LD) wins over OpenGraph and meta tags, which win over page text.

@@ -12,6 +12,11 @@
 //! keys fill in only outside production and only a key set (sealing, lookup) that no layer gives.
 //! Loading fails fast with a message naming the key at fault, never a secret's value; nothing
 //! reads the environment after start.
+//!
+//! This crate owns the platform's sections ([`PlatformSettings`]) and the loading rules above.
+//! The crates above it declare their own sections (`[scrape]`, `[embedding]`, `[llm]`), and
+//! `recete-config` composes them all into the one file's settings; its loader refuses a section
+//! that no crate declares.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -27,9 +32,10 @@ use serde::de::IgnoredAny;
 /// The defaults compiled into the binary, so `recete` runs from any directory.
 const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
+/// The sections of the configuration file this crate owns (every section's keys are checked;
+/// sections owned by other crates are left to them).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
+pub struct PlatformSettings {
     pub app: AppSettings,
     pub api: ApiSettings,
     pub ingest: IngestSettings,
@@ -43,9 +49,6 @@ pub struct Settings {
     pub pools: PoolsSettings,
     pub housekeeping: HousekeepingSettings,
     pub whatsapp: WhatsAppSettings,
-    pub scrape: ScrapeSettings,
-    pub embedding: EmbeddingSettings,
-    pub llm: LlmSettings,
     pub agent: AgentSettings,
     pub rate_limits: RateLimitSettings,
     pub imports: ImportSettings,
@@ -54,6 +57,33 @@ pub struct Settings {
     pub ops: OpsSettings,
     pub console: ConsoleSettings,
     pub metrics: MetricsSettings,
+}
+
+impl PlatformSettings {
+    /// The names of the fields above: a composed loader refuses any section of the file that
+    /// neither this crate nor one above it declares.
+    pub const SECTIONS: [&'static str; 20] = [
+        "app",
+        "api",
+        "ingest",
+        "database",
+        "redis",
+        "crypto",
+        "log",
+        "worker",
+        "queue",
+        "pools",
+        "housekeeping",
+        "whatsapp",
+        "agent",
+        "rate_limits",
+        "imports",
+        "webhooks",
+        "events",
+        "ops",
+        "console",
+        "metrics",
+    ];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -386,23 +416,6 @@ pub struct WhatsAppSettings {
     pub unknown_outcome_wait_secs: u64,
 }
 
-/// Fetching merchants' product pages.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScrapeSettings {
-    pub connect_timeout_ms: u64,
-    /// The whole fetch of one page (robots.txt and each redirect count separately).
-    pub request_timeout_ms: u64,
-    /// A page larger than this is refused while it downloads, not after.
-    pub max_bytes: usize,
-    pub max_redirects: usize,
-    pub user_agent: String,
-    /// Lets pages on 127.0.0.1 and ::1 be fetched. For tests and the demo (`recete all --demo`
-    /// turns it on in development, to scrape the API's own demo pages): in production a product
-    /// URL must never reach the fleet's own loopback services.
-    pub allow_loopback: bool,
-}
-
 /// Notifications to merchants' own systems (outbound webhooks, Standard Webhooks format).
 /// Attempts, their timeout and the retry schedule are `pools.webhooks`.
 #[derive(Debug, Clone, Deserialize)]
@@ -437,51 +450,6 @@ pub struct EventSettings {
     /// Merchant events (and finished webhook deliveries) older than this are deleted by the
     /// workers' housekeeping; a stream resuming from an older `Last-Event-ID` gets `reset` first.
     pub retention_days: u32,
-}
-
-/// Which embedder turns product knowledge and questions into vectors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EmbeddingProvider {
-    /// all-MiniLM-L6-v2 run in-process on the CPU from `model_dir`.
-    Local,
-    /// Any OpenAI-compatible `/embeddings` endpoint.
-    Openai,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmbeddingSettings {
-    pub provider: EmbeddingProvider,
-    /// Folder holding `model.safetensors`, `tokenizer.json` and `config.json` (`make models`).
-    pub model_dir: PathBuf,
-    /// Texts embedded per call.
-    pub batch_size: usize,
-    /// OpenAI-compatible endpoint, model and key (provider = "openai").
-    pub base_url: String,
-    pub model: String,
-    pub api_key: SecretString,
-    pub request_timeout_ms: u64,
-}
-
-/// An OpenAI-compatible chat model for the answering agent; an empty `base_url` means none, and
-/// the agent answers extractively from the retrieved text.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LlmSettings {
-    pub base_url: String,
-    pub model: String,
-    pub api_key: SecretString,
-    pub request_timeout_ms: u64,
-    /// Model calls one answer may make (each tool round is one more call).
-    pub max_rounds: usize,
-    pub temperature: f32,
-}
-
-impl LlmSettings {
-    pub fn is_configured(&self) -> bool {
-        !self.base_url.trim().is_empty()
-    }
 }
 
 /// How the agent retrieves and when it gives up.
@@ -647,19 +615,21 @@ pub enum ConfigError {
     Load(String),
 }
 
-impl Settings {
-    /// Loads settings from the defaults, `RECETE_CONFIG` and the process environment.
-    pub fn load() -> Result<Self, ConfigError> {
-        let extra = std::env::var_os("RECETE_CONFIG").map(PathBuf::from);
-        Self::load_from(figment_with_env(base_figment(extra.as_deref())))
-    }
+/// The layers a process reads: the defaults, the file `RECETE_CONFIG` names, the environment.
+pub fn process_figment() -> Figment {
+    let extra = std::env::var_os("RECETE_CONFIG").map(PathBuf::from);
+    figment_with_env(base_figment(extra.as_deref()))
+}
 
-    /// Loads and validates settings from an already layered figment (tests pass their own):
-    /// reads `crypto.keys_file`, falls back to the development keys where allowed, validates.
+impl PlatformSettings {
+    /// Loads and validates this crate's sections from an already layered figment (tests pass
+    /// their own): reads `crypto.keys_file`, falls back to the development keys where allowed,
+    /// validates. Other crates' sections are not read here; `recete-config` reads the whole file.
     pub fn load_from(figment: Figment) -> Result<Self, ConfigError> {
         let figment = with_keys_file(figment)?;
         let figment = with_development_keys(figment)?;
-        let settings: Settings = figment.extract().map_err(|error| ConfigError::Load(describe_load_error(error)))?;
+        let settings: PlatformSettings =
+            figment.extract().map_err(|error| ConfigError::Load(describe_load_error(error)))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -718,21 +688,6 @@ impl Settings {
         }
         if self.webhooks.request_timeout_ms >= self.pools.webhooks.timeout_secs.saturating_mul(1000) {
             return invalid("webhooks.request_timeout_ms must be shorter than pools.webhooks.timeout_secs".into());
-        }
-        if self.scrape.max_bytes == 0 || self.scrape.request_timeout_ms == 0 {
-            return invalid("scrape.max_bytes and scrape.request_timeout_ms must be positive".into());
-        }
-        if self.scrape.allow_loopback && self.app.environment == Environment::Production {
-            return invalid("scrape.allow_loopback is for tests only and is refused in production".into());
-        }
-        if self.embedding.batch_size == 0 {
-            return invalid("embedding.batch_size must be at least 1".into());
-        }
-        if self.embedding.provider == EmbeddingProvider::Openai && self.embedding.base_url.trim().is_empty() {
-            return invalid("embedding.provider is \"openai\" but embedding.base_url is empty".into());
-        }
-        if self.llm.is_configured() && (self.llm.model.trim().is_empty() || self.llm.max_rounds == 0) {
-            return invalid("llm.base_url is set, so llm.model and llm.max_rounds (at least 1) are needed".into());
         }
         if self.agent.top_k == 0 || !(0.0..=1.0).contains(&self.agent.min_similarity) {
             return invalid("agent.top_k must be at least 1 and agent.min_similarity between 0 and 1".into());
@@ -990,7 +945,7 @@ fn with_development_keys(figment: Figment) -> Result<Figment, ConfigError> {
 
 /// A figment error as a message naming the key and where it came from, without the value when
 /// the key holds a secret, and without the quoted source line a TOML syntax error carries.
-fn describe_load_error(error: figment::Error) -> String {
+pub fn describe_load_error(error: figment::Error) -> String {
     error.into_iter().map(|error| describe_one(&error)).collect::<Vec<_>>().join("; ")
 }
 

@@ -1,7 +1,7 @@
 //! One-shot administration commands. Each prints one JSON object on success.
 
 use anyhow::Context;
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::ids::EventId;
 use recete_shared::integrations::{self, Given, NewIntegration};

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
 use recete_shared::ids::{ImportId, MerchantId};

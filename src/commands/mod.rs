@@ -5,7 +5,7 @@ pub mod knowledge;
 pub mod operators;
 pub mod users;
 
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::imports::ImportKind;
 use recete_shared::integrations::{Given, NewIntegration};
 

@@ -1,7 +1,7 @@
 //! `recete operators`: the people who may sign in to the queue board.
 
+use recete_config::Settings;
 use recete_ops::operators::{self, Role};
-use recete_shared::config::Settings;
 
 use super::admin::connect;
 

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use recete_config::Settings;
 use recete_console::sign_in_links;
 use recete_console::users::{self, Role};
-use recete_shared::config::Settings;
 use recete_shared::db;
 use recete_shared::ids::MerchantId;
 

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use recete_shared::config::{Environment, Settings};
+use recete_config::{Environment, Settings};
 
 use crate::fleet;
 use client::DemoClient;

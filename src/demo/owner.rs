@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use recete_config::Settings;
 use recete_console::sign_in_links;
 use recete_console::users::{self, Role, UserError};
-use recete_shared::config::Settings;
 use recete_shared::db;
 use recete_shared::ids::MerchantId;
 use uuid::Uuid;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use secrecy::ExposeSecret;
 
 use super::Seeded;

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::merchants;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use figment::Figment;
 use recete_api::{Application, Dependencies};
-use recete_shared::config::{Settings, base_figment};
+use recete_config::{Settings, base_figment};
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
 use recete_shared::ids::MerchantId;

@@ -13,15 +13,26 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The platform and domain layer reads pure crates only.
     ("recete-shared", &["recete-events", "recete-imports"]),
     ("recete-knowledge", &["recete-shared"]),
-    ("recete-embed", &["recete-knowledge", "recete-shared"]),
-    ("recete-llm", &["recete-knowledge", "recete-shared"]),
-    ("recete-scrape", &["recete-knowledge", "recete-shared"]),
+    // Adapters: each declares its own settings section, and needs nothing of shared directly.
+    ("recete-embed", &["recete-knowledge"]),
+    ("recete-llm", &["recete-knowledge"]),
+    ("recete-scrape", &["recete-knowledge"]),
+    // The one configuration file: the platform's sections and the adapters', composed.
+    ("recete-config", &["recete-embed", "recete-llm", "recete-scrape", "recete-shared"]),
     ("recete-agent", &["recete-knowledge", "recete-llm", "recete-shared"]),
     ("recete-ops", &["recete-shared"]),
     // The merchants' web console: pages over the domain layer, mounted by the binary.
     (
         "recete-console",
-        &["recete-agent", "recete-embed", "recete-imports", "recete-knowledge", "recete-scrape", "recete-shared"],
+        &[
+            "recete-agent",
+            "recete-config",
+            "recete-embed",
+            "recete-imports",
+            "recete-knowledge",
+            "recete-scrape",
+            "recete-shared",
+        ],
     ),
     // HTTP only: never the workers, the agent or the queue board.
     ("recete-api", &["recete-events", "recete-imports", "recete-knowledge", "recete-scrape", "recete-shared"]),
@@ -30,6 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "recete-workers",
         &[
             "recete-agent",
+            "recete-config",
             "recete-embed",
             "recete-imports",
             "recete-knowledge",
@@ -45,6 +57,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "recete-agent",
             "recete-api",
+            "recete-config",
             "recete-console",
             "recete-embed",
             "recete-knowledge",
@@ -60,6 +73,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "recete-agent",
             "recete-api",
+            "recete-config",
             "recete-embed",
             "recete-knowledge",
             "recete-ops",

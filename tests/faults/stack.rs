@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::StreamExt;
-use recete_shared::config::{Settings, base_figment};
+use recete_config::{Settings, base_figment};
 use recete_shared::crypto::Keyring;
 use recete_shared::ids::MerchantId;
 use recete_shared::integrations::{self, CreatedIntegration, IntegrationKind, NewIntegration};

@@ -46,7 +46,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use recete_shared::config::Settings;
+use recete_config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::listening::Listening;
 use recete_shared::queue::wakeups::RelayWakeups;

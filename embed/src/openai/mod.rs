@@ -17,9 +17,10 @@ use std::time::Duration;
 use async_openai::types::embeddings::{CreateEmbeddingRequest, EmbeddingInput, EncodingFormat};
 use futures::future::BoxFuture;
 use recete_knowledge::{DIMENSIONS, EmbedError, Embedder};
-use recete_shared::config::EmbeddingSettings;
 use reqwest::{Client, Url, redirect};
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::settings::EmbeddingSettings;
 
 /// Longest wait for a connection; the request timeout still bounds the whole call.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);

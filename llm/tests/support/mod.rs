@@ -4,8 +4,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use recete_knowledge::{RetrievedChunk, SectionKind};
+use recete_llm::LlmSettings;
 use recete_llm::{ToolCall, ToolFailure, ToolHost};
-use recete_shared::config::LlmSettings;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -22,7 +22,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use recete_shared::config::Settings;
+use recete_shared::config::PlatformSettings;
 use recete_shared::crypto::Keyring;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -64,7 +64,7 @@ pub struct Board {
 impl Board {
     /// Binds `listen` (port 0 picks a free port; [`Board::local_addr`] tells which).
     pub async fn build(
-        settings: &Settings,
+        settings: &PlatformSettings,
         listen: SocketAddr,
         pool: PgPool,
         keyring: Arc<Keyring>,

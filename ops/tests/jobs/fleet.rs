@@ -2,7 +2,7 @@
 //! in the shapes the ingestion and planning code writes them.
 
 use chrono::{DateTime, Utc};
-use recete_shared::config::{Settings, base_figment};
+use recete_shared::config::{PlatformSettings, base_figment};
 use recete_shared::crypto::Keyring;
 use recete_shared::events::store::{pack, payload_context};
 use recete_shared::ids::IntegrationId;
@@ -95,7 +95,7 @@ impl Fleet {
         let db = TestDatabase::create().await.expect("test database");
         let pool = db.app_pool().await.expect("app pool");
         let admin = db.admin_pool().await.expect("admin pool");
-        let settings = Settings::load_from(base_figment(None)).expect("default settings");
+        let settings = PlatformSettings::load_from(base_figment(None)).expect("default settings");
         let keyring = Keyring::from_settings(&settings.crypto).expect("keyring");
         let shop = create_shop(&admin, "Serum Shop").await;
         Self { pool, admin, keyring, shop, _db: db }

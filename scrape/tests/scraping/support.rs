@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
-use recete_shared::config::ScrapeSettings;
+use recete_scrape::ScrapeSettings;
 use tokio::net::TcpListener;
 
 pub const USER_AGENT: &str = "ReceteBot/0.1 (+https://recete.dev/bot)";

@@ -13,12 +13,12 @@ fn production(crypto: &str) -> Figment {
 }
 
 fn refusal(figment: Figment) -> String {
-    Settings::load_from(figment).expect_err("must be refused").to_string()
+    PlatformSettings::load_from(figment).expect_err("must be refused").to_string()
 }
 
 #[test]
 fn defaults_are_valid_and_use_the_development_keys() {
-    let settings = Settings::load_from(base_figment(None)).expect("default.toml must load");
+    let settings = PlatformSettings::load_from(base_figment(None)).expect("default.toml must load");
     assert_eq!(settings.app.environment, Environment::Development);
     assert_eq!(settings.api.body_limit_bytes, 1024 * 1024);
     assert_eq!(settings.crypto.active_key_id, DEVELOPMENT_KEY_ID);
@@ -29,14 +29,14 @@ fn defaults_are_valid_and_use_the_development_keys() {
 #[test]
 fn operator_keys_are_the_whole_key_set() {
     let figment = base_figment(None).merge(("crypto.active_key_id", "k-1")).merge(("crypto.keys.k-1", KEY));
-    let settings = Settings::load_from(figment).expect("loads");
+    let settings = PlatformSettings::load_from(figment).expect("loads");
     assert_eq!(settings.crypto.keys.keys().collect::<Vec<_>>(), ["k-1"], "no development key remains");
     // The lookup key set was not given, so outside production it is still the development one.
     assert_eq!(settings.crypto.lookup_key_set().0, DEVELOPMENT_LOOKUP_KEY_ID);
 
     let figment =
         base_figment(None).merge(("crypto.active_lookup_key_id", "l-1")).merge(("crypto.lookup_keys.l-1", LOOKUP));
-    let settings = Settings::load_from(figment).expect("loads");
+    let settings = PlatformSettings::load_from(figment).expect("loads");
     let (active, lookup_keys) = settings.crypto.lookup_key_set();
     assert_eq!((active.as_str(), lookup_keys.keys().collect::<Vec<_>>()), ("l-1", vec![&"l-1".to_owned()]));
     assert_eq!(settings.crypto.active_key_id, DEVELOPMENT_KEY_ID);
@@ -55,14 +55,14 @@ fn production_starts_with_its_own_keys_only() {
         "[crypto]\nactive_key_id = \"prod-2026\"\nkeys = {{ \"prod-2026\" = \"{KEY}\" }}\n\
          active_lookup_key_id = \"l-2026\"\nlookup_keys = {{ \"l-2026\" = \"{LOOKUP}\" }}\n"
     );
-    let settings = Settings::load_from(production(&crypto)).expect("production with its own keys starts");
+    let settings = PlatformSettings::load_from(production(&crypto)).expect("production with its own keys starts");
     assert_eq!(settings.app.environment, Environment::Production);
     assert_eq!(settings.crypto.keys.keys().collect::<Vec<_>>(), ["prod-2026"]);
     // The older single lookup key is still read, as id `lookup`.
     let crypto = format!(
         "[crypto]\nactive_key_id = \"prod-2026\"\nkeys = {{ \"prod-2026\" = \"{KEY}\" }}\nlookup_key = \"{LOOKUP}\"\n"
     );
-    let settings = Settings::load_from(production(&crypto)).expect("the single lookup key is read");
+    let settings = PlatformSettings::load_from(production(&crypto)).expect("the single lookup key is read");
     assert_eq!(settings.crypto.lookup_key_set().0, LEGACY_LOOKUP_KEY_ID);
 }
 
@@ -136,13 +136,11 @@ fn production_refuses_each_bad_key_by_name_without_its_value() {
 }
 
 #[test]
-fn production_keeps_refusing_loopback_scraping_and_webhooks() {
+fn production_keeps_refusing_loopback_webhooks() {
     let crypto = format!(
         "[crypto]\nactive_key_id = \"k-1\"\nkeys = {{ \"k-1\" = \"{KEY}\" }}\n\
          active_lookup_key_id = \"l-1\"\nlookup_keys = {{ \"l-1\" = \"{LOOKUP}\" }}\n"
     );
-    let error = refusal(production(&crypto).merge(("scrape.allow_loopback", true)));
-    assert!(error.contains("scrape.allow_loopback"), "{error}");
     let error = refusal(production(&crypto).merge(("webhooks.allow_loopback", true)));
     assert!(error.contains("webhooks.allow_loopback"), "{error}");
 }
@@ -161,7 +159,7 @@ fn environment_variables_override_files() {
     figment::Jail::expect_with(|jail| {
         jail.set_env("RECETE__API__LISTEN", "127.0.0.1:9999");
         jail.set_env("DATABASE_URL", "postgres://someone@db/elsewhere");
-        let settings = Settings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
+        let settings = PlatformSettings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
         assert_eq!(settings.api.listen.port(), 9999);
         assert_eq!(settings.database.url.expose_secret(), "postgres://someone@db/elsewhere");
         Ok(())
@@ -180,7 +178,7 @@ fn production_keys_from_a_config_file_and_from_variables() {
                  lookup_keys = {{ \"l-1\" = \"{LOOKUP}\" }}\n"
             ),
         )?;
-        let settings = Settings::load_from(figment_with_env(base_figment(Some(Path::new("recete.toml")))))
+        let settings = PlatformSettings::load_from(figment_with_env(base_figment(Some(Path::new("recete.toml")))))
             .map_err(|e| e.to_string())?;
         assert_eq!(settings.crypto.keys.keys().collect::<Vec<_>>(), ["prod-2026"]);
 
@@ -189,7 +187,7 @@ fn production_keys_from_a_config_file_and_from_variables() {
         jail.set_env("RECETE__CRYPTO__KEYS__K-ENV", KEY);
         jail.set_env("RECETE__CRYPTO__ACTIVE_LOOKUP_KEY_ID", "l-env");
         jail.set_env("RECETE__CRYPTO__LOOKUP_KEYS__L-ENV", LOOKUP);
-        let settings = Settings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
+        let settings = PlatformSettings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
         assert_eq!(settings.crypto.keys.keys().collect::<Vec<_>>(), ["k-env"]);
         assert_eq!(settings.crypto.lookup_key_set().0, "l-env");
         Ok(())
@@ -209,12 +207,13 @@ fn values_come_from_files_named_by_file_variables() {
         jail.set_env("RECETE__CRYPTO__ACTIVE_LOOKUP_KEY_ID", "l-file");
         jail.set_env("RECETE__CRYPTO__LOOKUP_KEYS__L-FILE_FILE", "lookup-key");
         jail.set_env("DATABASE_URL_FILE", "database-url");
-        let settings = Settings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
+        let settings = PlatformSettings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
         assert_eq!(settings.crypto.keys["k-file"].expose_secret(), KEY, "the trailing newline is dropped");
         assert_eq!(settings.database.url.expose_secret(), "postgres://from-a-file@db/recete");
 
         jail.set_env("REDIS_URL_FILE", "no-such-file");
-        let error = Settings::load_from(figment_with_env(base_figment(None))).expect_err("missing file").to_string();
+        let error =
+            PlatformSettings::load_from(figment_with_env(base_figment(None))).expect_err("missing file").to_string();
         assert!(error.contains("REDIS_URL_FILE names no-such-file, which cannot be read"), "{error}");
         Ok(())
     });
@@ -228,17 +227,18 @@ fn a_keys_file_gives_the_key_set() {
         jail.create_file("keys.toml", &section)?;
         jail.set_env("RECETE__APP__ENVIRONMENT", "production");
         jail.set_env("RECETE__CRYPTO__KEYS_FILE", "keys.toml");
-        let settings = Settings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
+        let settings = PlatformSettings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
         assert!(settings.crypto.active_key_id.starts_with("k-"));
         assert_eq!(settings.crypto.keys.len(), 1);
 
         jail.create_file("extra.toml", &format!("{section}[app]\nenvironment = \"development\"\n"))?;
         jail.set_env("RECETE__CRYPTO__KEYS_FILE", "extra.toml");
-        let error = Settings::load_from(figment_with_env(base_figment(None))).expect_err("more than keys").to_string();
+        let error =
+            PlatformSettings::load_from(figment_with_env(base_figment(None))).expect_err("more than keys").to_string();
         assert!(error.contains("crypto.keys_file extra.toml must hold one [crypto] section"), "{error}");
 
         jail.set_env("RECETE__CRYPTO__KEYS_FILE", "missing.toml");
-        let error = Settings::load_from(figment_with_env(base_figment(None))).expect_err("missing").to_string();
+        let error = PlatformSettings::load_from(figment_with_env(base_figment(None))).expect_err("missing").to_string();
         assert!(error.contains("crypto.keys_file names missing.toml, which cannot be read"), "{error}");
         Ok(())
     });
@@ -249,8 +249,9 @@ fn a_keys_file_gives_the_key_set() {
 fn errors_never_quote_a_secret() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("broken.toml", "[crypto]\nkeys = { \"k-1\" = \"topsecretvalue }\n")?;
-        let error =
-            Settings::load_from(base_figment(Some(Path::new("broken.toml")))).expect_err("bad TOML").to_string();
+        let error = PlatformSettings::load_from(base_figment(Some(Path::new("broken.toml"))))
+            .expect_err("bad TOML")
+            .to_string();
         assert!(!error.contains("topsecretvalue"), "{error}");
         assert!(error.contains("broken.toml"), "{error}");
 
@@ -259,17 +260,18 @@ fn errors_never_quote_a_secret() {
         assert!(!error.contains("123456789") && !error.contains("987654321"), "{error}");
         Ok(())
     });
-    let keyring =
-        crate::crypto::Keyring::from_settings(&Settings::load_from(base_figment(None)).expect("defaults").crypto)
-            .expect("keyring");
-    let shown = format!("{keyring:?} {:?}", Settings::load_from(base_figment(None)).expect("defaults").crypto);
+    let keyring = crate::crypto::Keyring::from_settings(
+        &PlatformSettings::load_from(base_figment(None)).expect("defaults").crypto,
+    )
+    .expect("keyring");
+    let shown = format!("{keyring:?} {:?}", PlatformSettings::load_from(base_figment(None)).expect("defaults").crypto);
     assert!(!shown.contains(DEVELOPMENT_KEY) && !shown.contains(DEVELOPMENT_LOOKUP_KEY), "{shown}");
 }
 
 #[test]
 fn a_typo_in_a_key_is_reported() {
     let figment = base_figment(None).merge(("api.lisen", "x"));
-    let error = Settings::load_from(figment).expect_err("must fail");
+    let error = PlatformSettings::load_from(figment).expect_err("must fail");
     assert!(error.to_string().contains("lisen"), "{error}");
 }
 
@@ -288,11 +290,11 @@ fn upload_bounds_metrics_token_and_key_expiry_are_checked_by_name() {
         (base_figment(None).merge(("database.idle_in_transaction_timeout_ms", 0)), "idle_in_transaction"),
     ];
     for (figment, named) in cases {
-        let error = Settings::load_from(figment).expect_err("must fail");
+        let error = PlatformSettings::load_from(figment).expect_err("must fail");
         assert!(error.to_string().contains(named), "{named}: {error}");
     }
     let token = base_figment(None).merge(("api.metrics_token", "a-long-enough-metrics-token-1234"));
-    Settings::load_from(token).expect("a long token is fine");
+    PlatformSettings::load_from(token).expect("a long token is fine");
 }
 
 #[test]
@@ -303,25 +305,25 @@ fn event_stream_bounds_and_retention_are_checked_by_name() {
         "events.max_streams_per_merchant",
         "events.retention_days",
     ] {
-        let error = Settings::load_from(base_figment(None).merge((key, 0))).expect_err("zero must fail");
+        let error = PlatformSettings::load_from(base_figment(None).merge((key, 0))).expect_err("zero must fail");
         assert!(error.to_string().contains(key), "{key}: {error}");
     }
-    let settings = Settings::load_from(base_figment(None)).expect("defaults");
+    let settings = PlatformSettings::load_from(base_figment(None)).expect("defaults");
     assert_eq!(settings.events.stream_heartbeat_secs, 15);
 }
 
 #[test]
 #[allow(clippy::result_large_err)]
 fn listen_connections_go_to_the_pool_a_url_of_their_own_or_nowhere() {
-    let settings = Settings::load_from(base_figment(None)).expect("defaults");
+    let settings = PlatformSettings::load_from(base_figment(None)).expect("defaults");
     assert!(matches!(settings.database.listen_target(), ListenTarget::Pool));
 
-    let off = Settings::load_from(base_figment(None).merge(("database.listen_url", "OFF"))).expect("off");
+    let off = PlatformSettings::load_from(base_figment(None).merge(("database.listen_url", "OFF"))).expect("off");
     assert!(matches!(off.database.listen_target(), ListenTarget::Off));
 
     figment::Jail::expect_with(|jail| {
         jail.set_env("DATABASE_LISTEN_URL", "postgres://recete:pw@db.internal:5432/recete?sslmode=require");
-        let settings = Settings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
+        let settings = PlatformSettings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
         match settings.database.listen_target() {
             ListenTarget::Direct(url) => {
                 assert_eq!(url.expose_secret(), "postgres://recete:pw@db.internal:5432/recete?sslmode=require")

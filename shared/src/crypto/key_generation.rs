@@ -35,7 +35,7 @@ pub fn production_crypto_section(today: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Environment, Settings, base_figment};
+    use crate::config::{Environment, PlatformSettings, base_figment};
     use crate::crypto::Keyring;
 
     #[test]
@@ -46,7 +46,7 @@ mod tests {
         let figment = base_figment(None)
             .merge(("app.environment", "production"))
             .merge(<figment::providers::Toml as figment::providers::Format>::string(&section));
-        let settings = Settings::load_from(figment).expect("a generated section is a valid production key set");
+        let settings = PlatformSettings::load_from(figment).expect("a generated section is a valid production key set");
         assert_eq!(settings.app.environment, Environment::Production);
         assert!(settings.crypto.active_key_id.starts_with("k-20261207-"), "{}", settings.crypto.active_key_id);
         assert!(settings.crypto.active_lookup_key_id.starts_with("l-20261207-"));

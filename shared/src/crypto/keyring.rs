@@ -146,10 +146,10 @@ fn hash_with(key: &Hmac<Sha256>, domain: &str, value: &str) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Settings, base_figment};
+    use crate::config::{PlatformSettings, base_figment};
 
     fn keyring() -> Keyring {
-        let settings = Settings::load_from(base_figment(None)).expect("defaults load");
+        let settings = PlatformSettings::load_from(base_figment(None)).expect("defaults load");
         Keyring::from_settings(&settings.crypto).expect("default keys are valid")
     }
 

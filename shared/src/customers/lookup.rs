@@ -106,11 +106,11 @@ pub async fn consent_set_on_whatsapp(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Settings, base_figment};
+    use crate::config::{PlatformSettings, base_figment};
 
     #[test]
     fn emails_are_hashed_case_insensitively_and_bad_ones_are_named() {
-        let settings = Settings::load_from(base_figment(None)).expect("defaults load");
+        let settings = PlatformSettings::load_from(base_figment(None)).expect("defaults load");
         let keyring = Keyring::from_settings(&settings.crypto).expect("default keys");
         let lower = email_lookups(&keyring, "ada@example.com").expect("an email");
         assert_eq!(email_lookups(&keyring, "  Ada@Example.COM ").expect("an email"), lower);

@@ -280,11 +280,11 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::config::{Settings, base_figment};
+    use crate::config::{PlatformSettings, base_figment};
 
     #[test]
     fn a_kept_document_opens_only_in_its_own_row() {
-        let settings = Settings::load_from(base_figment(None)).expect("defaults load");
+        let settings = PlatformSettings::load_from(base_figment(None)).expect("defaults load");
         let keyring = Keyring::from_settings(&settings.crypto).expect("default keys");
         let merchant = MerchantId::generate();
         let request = Uuid::now_v7();

@@ -344,7 +344,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::config::{Settings, base_figment};
+    use crate::config::{PlatformSettings, base_figment};
     use crate::events::{CustomerSnapshot, EventKind, EventSource, InboundMessage, MessageStatusUpdate, OrderSnapshot};
 
     fn identifiers() -> Identifiers {
@@ -441,7 +441,7 @@ mod tests {
 
     #[test]
     fn a_tombstone_opens_like_any_payload_and_names_no_one() {
-        let settings = Settings::load_from(base_figment(None)).expect("defaults load");
+        let settings = PlatformSettings::load_from(base_figment(None)).expect("defaults load");
         let keyring = Keyring::from_settings(&settings.crypto).expect("default keys");
         let integration = IntegrationId::generate();
         let context = payload_context(integration, "erased:1", "payload");

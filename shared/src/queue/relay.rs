@@ -361,7 +361,7 @@ mod tests {
     use super::*;
 
     fn settings() -> QueueSettings {
-        crate::config::Settings::load_from(crate::config::base_figment(None)).expect("default settings").queue
+        crate::config::PlatformSettings::load_from(crate::config::base_figment(None)).expect("default settings").queue
     }
 
     #[test]

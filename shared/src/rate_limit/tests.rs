@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::config::{QuotaSettings, RateLimitSettings, Settings, base_figment};
+use crate::config::{PlatformSettings, QuotaSettings, RateLimitSettings, base_figment};
 use crate::ids::{ApiKeyId, MerchantId};
 use crate::redis_client::RedisClient;
 
@@ -26,7 +26,7 @@ impl Fixture {
     fn with_url(url: &str, customize: impl FnOnce(&mut RateLimitSettings)) -> Self {
         let prefix = format!("recete-test-{}", uuid::Uuid::new_v4().simple());
         let figment = base_figment(None).merge(("redis.url", url)).merge(("redis.key_prefix", prefix.clone()));
-        let settings = Settings::load_from(figment).expect("settings");
+        let settings = PlatformSettings::load_from(figment).expect("settings");
         let mut limits = settings.rate_limits.clone();
         customize(&mut limits);
         let client = RedisClient::new(&settings.redis).expect("redis client");
@@ -226,11 +226,11 @@ async fn a_disabled_limiter_asks_nothing() {
 }
 
 mod settings {
-    use crate::config::{Settings, base_figment, figment_with_env};
+    use crate::config::{PlatformSettings, base_figment, figment_with_env};
 
     #[test]
     fn defaults_are_the_documented_quotas() {
-        let settings = Settings::load_from(base_figment(None)).expect("defaults load");
+        let settings = PlatformSettings::load_from(base_figment(None)).expect("defaults load");
         let limits = settings.rate_limits;
         assert!(limits.enabled);
         assert!(limits.trusted_proxies.is_empty());
@@ -246,7 +246,8 @@ mod settings {
             jail.set_env("RECETE__RATE_LIMITS__IP__QUANTITY", "7");
             jail.set_env("RECETE__RATE_LIMITS__ENABLED", "false");
             jail.set_env("RECETE__RATE_LIMITS__TRUSTED_PROXIES", "[\"10.0.0.0/8\", \"2001:db8::/32\"]");
-            let settings = Settings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
+            let settings =
+                PlatformSettings::load_from(figment_with_env(base_figment(None))).map_err(|e| e.to_string())?;
             assert_eq!(settings.rate_limits.ip.quantity, 7);
             assert_eq!(settings.rate_limits.ip.window_secs, 60);
             assert!(!settings.rate_limits.enabled);
@@ -265,11 +266,12 @@ mod settings {
             (("rate_limits.redis_timeout_ms", 0), "rate_limits.redis_timeout_ms"),
         ];
         for ((key, value), expected) in cases {
-            let error = Settings::load_from(base_figment(None).merge((key, value))).expect_err(key);
+            let error = PlatformSettings::load_from(base_figment(None).merge((key, value))).expect_err(key);
             assert!(error.to_string().contains(expected), "{key}: {error}");
         }
-        let error = Settings::load_from(base_figment(None).merge(("rate_limits.trusted_proxies", ["10.0.0.0/40"])))
-            .expect_err("bad block");
+        let error =
+            PlatformSettings::load_from(base_figment(None).merge(("rate_limits.trusted_proxies", ["10.0.0.0/40"])))
+                .expect_err("bad block");
         let message = error.to_string();
         assert!(message.contains("10.0.0.0/40") && message.contains("trusted_proxies"), "{message}");
     }
