@@ -2,8 +2,10 @@
 //! customers in each: every fixed phrase (greetings, "a person will follow up", refusals,
 //! opt-out and opt-in confirmations) and the words that opt out and back in (STOP, START and
 //! their equivalents) come from one table per language (`english.rs`, `turkish.rs`,
-//! `german.rs`, `spanish.rs`). A phrase naming the store writes `{store}` where its name goes.
+//! `german.rs`, `spanish.rs`, `arabic.rs`). A phrase naming the store writes `{store}` where its
+//! name goes.
 
+mod arabic;
 mod detect;
 mod english;
 mod german;
@@ -27,10 +29,12 @@ pub enum Language {
     German,
     #[serde(rename = "es")]
     Spanish,
+    #[serde(rename = "ar")]
+    Arabic,
 }
 
 impl Language {
-    pub const ALL: [Language; 4] = [Self::English, Self::Turkish, Self::German, Self::Spanish];
+    pub const ALL: [Language; 5] = [Self::English, Self::Turkish, Self::German, Self::Spanish, Self::Arabic];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -38,6 +42,7 @@ impl Language {
             Self::Turkish => "tr",
             Self::German => "de",
             Self::Spanish => "es",
+            Self::Arabic => "ar",
         }
     }
 
@@ -52,6 +57,7 @@ impl Language {
             Self::Turkish => "Turkish",
             Self::German => "German",
             Self::Spanish => "Spanish",
+            Self::Arabic => "Arabic",
         }
     }
 
@@ -61,6 +67,7 @@ impl Language {
             Self::Turkish => &turkish::PHRASES,
             Self::German => &german::PHRASES,
             Self::Spanish => &spanish::PHRASES,
+            Self::Arabic => &arabic::PHRASES,
         }
     }
 
@@ -110,7 +117,9 @@ pub fn say(phrase: &str, store: &str) -> String {
 }
 
 /// Lower case, accents folded, punctuation and emoji dropped, spaces collapsed: how the opt-out
-/// and opt-in words are written and compared.
+/// and opt-in words are written and compared. Arabic loses its diacritics and tatweel, writes
+/// every alef as ا, ة as ه, ى and ئ as ي, ؤ as و, and its digits (٠–٩, ۰–۹) as 0–9, since
+/// customers type each word with and without them.
 pub fn fold(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
     for c in text.chars().flat_map(char::to_lowercase) {
@@ -125,6 +134,14 @@ pub fn fold(text: &str) -> String {
             'ğ' => 'g',
             'ñ' => 'n',
             'ß' => 's',
+            'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
+            'ة' => 'ه',
+            'ى' | 'ئ' => 'ي',
+            'ؤ' => 'و',
+            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
+            // Arabic short vowels, shadda, sukun, dagger alef and tatweel decorate the letters.
+            '\u{064b}'..='\u{065f}' | '\u{0670}' | '\u{0640}' => continue,
             // Combining marks (the dot of a lower-cased 'İ') belong to the letter before them.
             '\u{0300}'..='\u{036f}' => continue,
             c if c.is_alphanumeric() => c,
@@ -185,5 +202,17 @@ mod tests {
         assert_eq!(fold("Straße"), "strasse");
         assert_eq!(fold("¡Alto, por favor!"), "alto por favor");
         assert_eq!(fold("stop 🛑"), "stop");
+    }
+
+    #[test]
+    fn folding_arabic_drops_diacritics_and_unifies_letter_forms() {
+        assert_eq!(fold("إيقاف"), "ايقاف");
+        assert_eq!(fold("إِيقَاف!"), "ايقاف");
+        assert_eq!(fold("إيـــقاف"), "ايقاف", "tatweel stretches a word");
+        assert_eq!(fold("أوقف الرسائل، من فضلك"), "اوقف الرسايل من فضلك");
+        assert_eq!(fold("ابدأ"), "ابدا");
+        assert_eq!(fold("طلبيّة رقم ١٢٣٤؟"), "طلبيه رقم 1234");
+        assert_eq!(fold("سفارش ۱۰۰۱"), "سفارش 1001");
+        assert_eq!(fold("مستشفى"), "مستشفي");
     }
 }

@@ -55,7 +55,10 @@ async fn customers_are_answered_in_their_language_or_the_stores() {
         .await
         .expect("sent");
     let problem = assert_problem(refused, 422).await;
-    assert!(problem.to_string().contains("language") && problem.to_string().contains("en, tr, de, es"), "{problem}");
+    assert!(
+        problem.to_string().contains("language") && problem.to_string().contains("en, tr, de, es, ar"),
+        "{problem}"
+    );
     let changed = app
         .client
         .patch(app.url("/api/settings"))
