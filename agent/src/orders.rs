@@ -41,6 +41,16 @@ pub async fn customer_orders(
 
 /// An order number the customer typed: `#1001`, `order 1001`, or a run of 3 to 20 digits.
 pub fn number_in(text: &str) -> Option<String> {
+    // Arabic-Indic and Eastern Arabic-Indic digits ("طلب رقم ١٠٤٣") are the same number.
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
+            '،' | '؟' | '؛' => ' ',
+            c => c,
+        })
+        .collect();
     text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '?' | '!' | ':' | ';' | '(' | ')'))
         .map(|token| token.trim_end_matches('.'))
         .find_map(|token| {
@@ -84,6 +94,8 @@ mod tests {
         assert_eq!(number_in("order 20455, it hasn't arrived").as_deref(), Some("20455"));
         assert_eq!(number_in("where is my order?"), None);
         assert_eq!(number_in("I used 2 drops"), None);
+        assert_eq!(number_in("وين طلبي رقم ١٠٤٣؟").as_deref(), Some("1043"));
+        assert_eq!(number_in("طلب #۲۰۴۵۵، لم يصل").as_deref(), Some("20455"));
     }
 
     #[test]
