@@ -321,7 +321,7 @@ impl Agent {
             return Ok(Reply::template(Intent::OrderStatus, inquiry.phrases().order_not_found.to_owned())
                 .handed_over("order not found for the customer"));
         };
-        let mut reply = Reply::template(Intent::OrderStatus, orders::describe(latest));
+        let mut reply = Reply::template(Intent::OrderStatus, orders::describe(latest, &inquiry.phrases().orders));
         reply.mode = AnswerMode::OrderLookup;
         Ok(reply)
     }

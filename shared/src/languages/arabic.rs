@@ -4,7 +4,7 @@
 //! tatweel, every alef written ا, final ة as ه, final ى and ئ as ي, ؤ as و, so "إيقاف",
 //! "ايقاف" and "إيـقَـاف" are one word.
 
-use super::Phrases;
+use super::{OrderPhrases, Phrases};
 
 pub static PHRASES: Phrases = Phrases {
     greeting: "مرحبًا! معك {store}. اسألني عن أي شيء يخص منتجاتنا أو طلبك.",
@@ -22,6 +22,17 @@ pub static PHRASES: Phrases = Phrases {
     only_store_topics: "يمكنني المساعدة فقط في الأسئلة المتعلقة بمنتجات {store} وطلباتك.",
     opted_out: "لن تصلك رسائل أخرى من {store}. أرسل «ابدأ» لإعادة الاشتراك.",
     opted_in: "ستصلك رسائل من {store} مجددًا. أرسل «إيقاف» في أي وقت لإلغاء الاشتراك.",
+    orders: OrderPhrases {
+        date_format: "%d/%m/%Y",
+        delivered_on: "تم توصيل طلبك {number} بتاريخ {date}.",
+        delivered: "تم توصيل طلبك {number}.",
+        shipped_on: "تم شحن طلبك {number} بتاريخ {date} وهو في الطريق إليك.",
+        shipped: "تم شحن طلبك {number} وهو في الطريق إليك.",
+        preparing: "تم تأكيد طلبك {number} ويجري تجهيزه للشحن.",
+        cancelled: "تم إلغاء طلبك {number}.",
+        refunded: "تم استرداد مبلغ طلبك {number}.",
+        other: "حالة طلبك {number}: {status}.",
+    },
     stop_words: &[
         "ايقاف",
         "توقف",

@@ -103,12 +103,31 @@ pub struct Phrases {
     pub opted_out: &'static str,
     /// The confirmation of an opt-in; names the store.
     pub opted_in: &'static str,
+    /// What the customer's latest order is doing.
+    pub orders: OrderPhrases,
     /// Whole messages that opt out.
     pub stop_words: &'static [&'static str],
     /// Whole messages that opt back in.
     pub start_words: &'static [&'static str],
     /// Labels of Meta's opt-out quick-reply button in this language.
     pub stop_buttons: &'static [&'static str],
+}
+
+/// An order's state in words: each phrase writes `{number}` where the order's number goes,
+/// `{date}` where the day goes (written with `date_format`, a chrono format), `other` `{status}`
+/// where a state without its own phrase goes.
+#[derive(Debug)]
+pub struct OrderPhrases {
+    pub date_format: &'static str,
+    pub delivered_on: &'static str,
+    pub delivered: &'static str,
+    pub shipped_on: &'static str,
+    pub shipped: &'static str,
+    /// Paid or created, not shipped yet.
+    pub preparing: &'static str,
+    pub cancelled: &'static str,
+    pub refunded: &'static str,
+    pub other: &'static str,
 }
 
 /// `phrase` with the store's name where it says `{store}`.
@@ -183,6 +202,21 @@ mod tests {
                 phrases.beyond_the_label,
             ] {
                 assert!(!phrase.trim().is_empty() && !phrase.contains("{store}"), "{language:?}: {phrase}");
+            }
+            let orders = &phrases.orders;
+            for (phrase, needs) in [
+                (orders.delivered_on, &["{number}", "{date}"][..]),
+                (orders.delivered, &["{number}"]),
+                (orders.shipped_on, &["{number}", "{date}"]),
+                (orders.shipped, &["{number}"]),
+                (orders.preparing, &["{number}"]),
+                (orders.cancelled, &["{number}"]),
+                (orders.refunded, &["{number}"]),
+                (orders.other, &["{number}", "{status}"]),
+            ] {
+                for placeholder in needs {
+                    assert!(phrase.contains(placeholder), "{language:?}: {phrase} says {placeholder}");
+                }
             }
             assert!(!phrases.stop_words.is_empty() && !phrases.start_words.is_empty(), "{language:?}");
             for word in phrases.stop_words.iter().chain(phrases.start_words).chain(phrases.stop_buttons) {
