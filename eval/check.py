@@ -41,6 +41,15 @@ def check_split(item: dict, errors: list[str]) -> None:
             errors.append(f"{qid}: split is {split}, the rule gives {expected}")
 
 
+LANGUAGES = {"tr", "de", "es", "ar"}
+
+
+def check_language(item: dict, errors: list[str]) -> None:
+    """`language` is absent for English, else one of the other languages the agent reads."""
+    if "language" in item and item["language"] not in LANGUAGES:
+        errors.append(f"{item.get('id', '')}: language must be one of {sorted(LANGUAGES)}, not {item['language']!r}")
+
+
 def check_held_out_share(name: str, items: list[dict], errors: list[str]) -> None:
     held_out = sum(1 for item in items if item.get("split") == "held_out")
     if items and held_out < MIN_HELD_OUT_SHARE * len(items):
@@ -93,6 +102,7 @@ def main() -> int:
             errors.append(f"{qid}: duplicate id")
         ids.add(qid)
         check_split(item, errors)
+        check_language(item, errors)
         if not item.get("question", "").strip():
             errors.append(f"{qid}: empty question")
         if sku not in by_sku:
@@ -124,6 +134,7 @@ def main() -> int:
             errors.append(f"{qid}: duplicate id")
         ids.add(qid)
         check_split(item, errors)
+        check_language(item, errors)
         if category not in CATEGORIES:
             errors.append(f"{qid}: unknown category {category!r}")
         if not item.get("question", "").strip() or not item.get("why", "").strip():

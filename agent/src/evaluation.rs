@@ -39,6 +39,9 @@ pub enum Split {
 pub struct AnswerableQuestion {
     pub id: String,
     pub split: Split,
+    /// The language the question is written in (ISO 639-1), when it is not English.
+    #[serde(default)]
+    pub language: Option<String>,
     pub question: String,
     pub sku: String,
     pub section: SectionKind,
@@ -50,6 +53,9 @@ pub struct AnswerableQuestion {
 pub struct RefusedQuestion {
     pub id: String,
     pub split: Split,
+    /// The language the question is written in (ISO 639-1), when it is not English.
+    #[serde(default)]
+    pub language: Option<String>,
     pub question: String,
     pub category: String,
 }
@@ -118,6 +124,9 @@ pub struct Report {
     pub all: Figures,
     pub tuning: Figures,
     pub held_out: Figures,
+    /// The questions written in another language than English, of each part.
+    pub other_languages_tuning: Figures,
+    pub other_languages_held_out: Figures,
     pub misses: Vec<Miss>,
 }
 
@@ -127,8 +136,15 @@ type TableRow = (&'static str, fn(&Figures) -> String);
 impl Report {
     /// The figures as a small table, one column per part of the set.
     pub fn table(&self) -> String {
-        let parts = [("tuning", &self.tuning), ("held-out", &self.held_out), ("all", &self.all)];
-        let mut lines = vec![format!("{:<26}{:>10}{:>10}{:>10}", "", parts[0].0, parts[1].0, parts[2].0)];
+        let parts = [
+            ("tuning", &self.tuning),
+            ("held-out", &self.held_out),
+            ("all", &self.all),
+            ("non-en tun", &self.other_languages_tuning),
+            ("non-en h-o", &self.other_languages_held_out),
+        ];
+        let mut lines =
+            vec![format!("{:<26}{}", "", parts.iter().map(|(name, _)| format!("{name:>12}")).collect::<String>())];
         let rows: [TableRow; 7] = [
             ("questions answerable", |f| f.answerable.to_string()),
             ("recall@5", |f| format!("{:.3}", f.recall_at_5)),
@@ -140,10 +156,8 @@ impl Report {
         ];
         for (name, value) in rows {
             lines.push(format!(
-                "{name:<26}{:>10}{:>10}{:>10}",
-                value(parts[0].1),
-                value(parts[1].1),
-                value(parts[2].1)
+                "{name:<26}{}",
+                parts.iter().map(|(_, figures)| format!("{:>12}", value(figures))).collect::<String>()
             ));
         }
         lines.join("\n")
@@ -153,6 +167,8 @@ impl Report {
 /// What happened to one answerable question.
 struct AnswerableOutcome {
     split: Split,
+    /// Written in another language than English.
+    other_language: bool,
     /// Rank (from 1) of the first retrieved chunk holding the evidence, within the top 5.
     rank: Option<usize>,
     answered: bool,
@@ -246,8 +262,9 @@ async fn evaluate(
             .get(&question.sku)
             .with_context(|| format!("{}: unknown sku {}", question.id, question.sku))?;
         let mut tx = db::tenant_tx(pool, merchant).await?;
-        let vector =
-            agent.embedder().embed(std::slice::from_ref(&question.question)).await?.pop().context("no vector")?;
+        // Searched as the agent searches: with the glossary's English words for another language.
+        let search_text = crate::glossary::query_text(&question.question);
+        let vector = agent.embedder().embed(std::slice::from_ref(&search_text)).await?.pop().context("no vector")?;
         let found = retrieval::search(&mut tx, merchant, agent.embedder().model_name(), &vector, 5).await?;
         let holds_evidence = |chunk: &recete_knowledge::RetrievedChunk| {
             chunk.product_id == product_id && chunk.content.contains(&question.evidence)
@@ -278,7 +295,14 @@ async fn evaluate(
                 got,
             });
         }
-        outcomes.push(AnswerableOutcome { split: question.split, rank, answered, from_evidence, grounded });
+        outcomes.push(AnswerableOutcome {
+            split: question.split,
+            other_language: question.language.as_deref().is_some_and(|code| code != "en"),
+            rank,
+            answered,
+            from_evidence,
+            grounded,
+        });
     }
     let mut refusals = Vec::new();
     for question in &dataset.questions.refused {
@@ -295,24 +319,31 @@ async fn evaluate(
                 got: reply.text.clone(),
             });
         }
-        refusals.push((question.split, !answered_from_text));
+        let other_language = question.language.as_deref().is_some_and(|code| code != "en");
+        refusals.push((question.split, other_language, !answered_from_text));
     }
-    let part = |split: Option<Split>| {
-        let answerable: Vec<&AnswerableOutcome> =
-            outcomes.iter().filter(|outcome| split.is_none_or(|split| outcome.split == split)).collect();
+    let part = |split: Option<Split>, only_other_languages: bool| {
+        let answerable: Vec<&AnswerableOutcome> = outcomes
+            .iter()
+            .filter(|outcome| split.is_none_or(|split| outcome.split == split))
+            .filter(|outcome| outcome.other_language || !only_other_languages)
+            .collect();
         let refused: Vec<bool> = refusals
             .iter()
-            .filter(|(question_split, _)| split.is_none_or(|split| *question_split == split))
-            .map(|(_, right)| *right)
+            .filter(|(question_split, _, _)| split.is_none_or(|split| *question_split == split))
+            .filter(|(_, other_language, _)| *other_language || !only_other_languages)
+            .map(|(_, _, right)| *right)
             .collect();
         figures(&answerable, &refused)
     };
     Ok(Report {
         products: dataset.products.len(),
         chunks,
-        all: part(None),
-        tuning: part(Some(Split::Tuning)),
-        held_out: part(Some(Split::HeldOut)),
+        all: part(None, false),
+        tuning: part(Some(Split::Tuning), false),
+        held_out: part(Some(Split::HeldOut), false),
+        other_languages_tuning: part(Some(Split::Tuning), true),
+        other_languages_held_out: part(Some(Split::HeldOut), true),
         misses,
     })
 }

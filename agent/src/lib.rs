@@ -3,7 +3,9 @@
 //!
 //! # Layout
 //! - [`respond`]: the decision for one message: intent, retrieval, answer, guardrails, hand-over.
-//! - [`intent`]: what the customer wants (keyword rules, then nearest examples).
+//! - [`intent`]: what the customer wants (keyword rules in every language, then nearest
+//!   examples).
+//! - [`glossary`]: the English words a question in another language asks with, for retrieval.
 //! - [`extractive`]: answers quoted from the product text when no language model is configured.
 //! - [`guardrails`]: checks on every question and every answer, with the reason for a block.
 //! - [`orders`]: the customer's own orders, in words.
@@ -12,6 +14,7 @@
 
 pub mod evaluation;
 pub mod extractive;
+pub mod glossary;
 pub mod guardrails;
 pub mod intent;
 pub mod orders;

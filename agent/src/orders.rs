@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use recete_shared::db::Tx;
 use recete_shared::ids::CustomerId;
+use recete_shared::languages::OrderPhrases;
 use serde::Serialize;
 use sqlx::FromRow;
 
@@ -41,6 +42,16 @@ pub async fn customer_orders(
 
 /// An order number the customer typed: `#1001`, `order 1001`, or a run of 3 to 20 digits.
 pub fn number_in(text: &str) -> Option<String> {
+    // Arabic-Indic and Eastern Arabic-Indic digits ("طلب رقم ١٠٤٣") are the same number.
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
+            '،' | '؟' | '؛' => ' ',
+            c => c,
+        })
+        .collect();
     text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '?' | '!' | ':' | ';' | '(' | ')'))
         .map(|token| token.trim_end_matches('.'))
         .find_map(|token| {
@@ -53,28 +64,33 @@ pub fn number_in(text: &str) -> Option<String> {
 }
 
 /// "Your order #1001 was delivered on 12 March 2026."
-pub fn describe(order: &OrderSummary) -> String {
+pub fn describe(order: &OrderSummary, phrases: &OrderPhrases) -> String {
     let number = if order.number.starts_with('#') { order.number.clone() } else { format!("#{}", order.number) };
-    let day = |at: &DateTime<Utc>| at.format("%-d %B %Y").to_string();
-    match order.status.as_str() {
+    let day = |at: &DateTime<Utc>| at.format(phrases.date_format).to_string();
+    let (phrase, date) = match order.status.as_str() {
         "delivered" => match &order.delivered_at {
-            Some(at) => format!("Your order {number} was delivered on {}.", day(at)),
-            None => format!("Your order {number} has been delivered."),
+            Some(at) => (phrases.delivered_on, Some(day(at))),
+            None => (phrases.delivered, None),
         },
         "fulfilled" => match &order.fulfilled_at {
-            Some(at) => format!("Your order {number} was shipped on {} and is on its way.", day(at)),
-            None => format!("Your order {number} has been shipped and is on its way."),
+            Some(at) => (phrases.shipped_on, Some(day(at))),
+            None => (phrases.shipped, None),
         },
-        "paid" | "created" => format!("Your order {number} is confirmed and being prepared for shipping."),
-        "cancelled" => format!("Your order {number} was cancelled."),
-        "refunded" => format!("Your order {number} was refunded."),
-        other => format!("Your order {number} is {other}."),
-    }
+        "paid" | "created" => (phrases.preparing, None),
+        "cancelled" => (phrases.cancelled, None),
+        "refunded" => (phrases.refunded, None),
+        _ => (phrases.other, None),
+    };
+    phrase
+        .replace("{number}", &number)
+        .replace("{date}", date.as_deref().unwrap_or_default())
+        .replace("{status}", &order.status)
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use recete_shared::languages::Language;
 
     use super::*;
 
@@ -84,6 +100,8 @@ mod tests {
         assert_eq!(number_in("order 20455, it hasn't arrived").as_deref(), Some("20455"));
         assert_eq!(number_in("where is my order?"), None);
         assert_eq!(number_in("I used 2 drops"), None);
+        assert_eq!(number_in("وين طلبي رقم ١٠٤٣؟").as_deref(), Some("1043"));
+        assert_eq!(number_in("طلب #۲۰۴۵۵، لم يصل").as_deref(), Some("20455"));
     }
 
     #[test]
@@ -96,8 +114,20 @@ mod tests {
             delivered_at: Utc.with_ymd_and_hms(2026, 3, 12, 10, 0, 0).single(),
             cancelled_at: None,
         };
-        assert_eq!(describe(&order), "Your order #1001 was delivered on 12 March 2026.");
+        let english = &Language::English.phrases().orders;
+        assert_eq!(describe(&order, english), "Your order #1001 was delivered on 12 March 2026.");
+        assert_eq!(
+            describe(&order, &Language::Turkish.phrases().orders),
+            "#1001 numaralı siparişiniz 12.03.2026 tarihinde teslim edildi."
+        );
+        assert_eq!(describe(&order, &Language::Arabic.phrases().orders), "تم توصيل طلبك #1001 بتاريخ 12/03/2026.");
         let shipped = OrderSummary { status: "fulfilled".into(), delivered_at: None, ..order };
-        assert_eq!(describe(&shipped), "Your order #1001 has been shipped and is on its way.");
+        assert_eq!(describe(&shipped, english), "Your order #1001 has been shipped and is on its way.");
+        assert_eq!(
+            describe(&shipped, &Language::German.phrases().orders),
+            "Ihre Bestellung #1001 wurde versandt und ist unterwegs."
+        );
+        let on_hold = OrderSummary { status: "on_hold".into(), ..shipped };
+        assert_eq!(describe(&on_hold, &Language::Spanish.phrases().orders), "Estado de tu pedido #1001: on_hold.");
     }
 }

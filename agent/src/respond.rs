@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use tokio::sync::OnceCell;
 
 use crate::extractive::{self, Extraction, Thresholds};
+use crate::glossary;
 use crate::guardrails::{self, AnswerCheck, InputFlag, Rule, Verdict};
 use crate::intent::{self, Intent};
 use crate::orders;
@@ -181,8 +182,11 @@ impl Agent {
         let injected = flags.iter().any(|flag| matches!(flag, InputFlag::PromptInjection { .. }));
         let (intent, query) = if injected { (Intent::Other, None) } else { self.classify(text).await? };
         let mut understood = Understanding { text: text.to_owned(), flags, intent, query, chunks: None };
-        if understood.query.is_none() && understood.searches_products() {
-            understood.query = Some(self.embed_one(text).await?);
+        // A question in another language searches with the English words of its glossary
+        // entries added; the intent was read from its own words.
+        let search_text = glossary::query_text(text);
+        if understood.searches_products() && (understood.query.is_none() || search_text != text) {
+            understood.query = Some(self.embed_one(&search_text).await?);
         }
         Ok(understood)
     }
@@ -317,7 +321,7 @@ impl Agent {
             return Ok(Reply::template(Intent::OrderStatus, inquiry.phrases().order_not_found.to_owned())
                 .handed_over("order not found for the customer"));
         };
-        let mut reply = Reply::template(Intent::OrderStatus, orders::describe(latest));
+        let mut reply = Reply::template(Intent::OrderStatus, orders::describe(latest, &inquiry.phrases().orders));
         reply.mode = AnswerMode::OrderLookup;
         Ok(reply)
     }
@@ -345,7 +349,7 @@ impl Agent {
         }
         let query = match query {
             Some(query) => query,
-            None => self.embed_one(inquiry.text).await?,
+            None => self.embed_one(&glossary::query_text(inquiry.text)).await?,
         };
         let chunks = match chunks {
             Some(chunks) => chunks,
@@ -410,8 +414,10 @@ impl Agent {
                 .handed_over("no product text matches the question")
                 .blocked(Rule::Unsupported.as_str(), "no product text is close enough to the question"));
         }
-        match extractive::answer(inquiry.text, Some(query), supporting, self.embedder.as_ref(), self.thresholds).await?
-        {
+        // Sentences are picked by the question with its glossary words, so a Turkish question about
+        // use finds the usage; what is quoted is the store's own text.
+        let question = glossary::query_text(inquiry.text);
+        match extractive::answer(&question, Some(query), supporting, self.embedder.as_ref(), self.thresholds).await? {
             Extraction::Answer(answer) => Ok(Reply {
                 text: answer.text,
                 intent,

@@ -5,6 +5,7 @@ use recete_knowledge::products;
 use recete_llm::{ToolCall, ToolFailure, ToolHost};
 use recete_shared::db::Tx;
 use recete_shared::ids::CustomerId;
+use recete_shared::languages::Language;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -53,7 +54,8 @@ impl ToolHost for DatabaseTools<'_> {
                 let orders: Vec<Value> = found
                     .iter()
                     .map(|order| {
-                        let summary = orders::describe(order);
+                        // For the model, which answers in the customer's language itself.
+                        let summary = orders::describe(order, &Language::English.phrases().orders);
                         self.remember(summary.clone());
                         json!({ "number": order.number, "status": order.status, "summary": summary })
                     })

@@ -161,10 +161,19 @@ mod tests {
             "Keine Nachrichten mehr",
             "BAJA",
             "¡Alto!",
+            "إيقاف",
+            "ايقاف",
+            "إِيقَاف",
+            "توقّف",
+            "الغاء الاشتراك",
+            "إلغاء الاشتراك.",
+            "لا أريد رسائل",
+            "لا اريد رسايل",
         ] {
             assert_eq!(command_in(text), Some(ConsentCommand::OptOut), "{text}");
         }
-        for text in ["START", "start", "Unstop", "opt in", "Başlat", "Anmelden", "ALTA"] {
+        for text in ["START", "start", "Unstop", "opt in", "Başlat", "Anmelden", "ALTA", "ابدأ", "ابدا", "بدء"]
+        {
             assert_eq!(command_in(text), Some(ConsentCommand::OptIn), "{text}");
         }
         for (text, language) in [
@@ -174,11 +183,15 @@ mod tests {
             ("STOPP", Language::German),
             ("Abmelden", Language::German),
             ("BAJA", Language::Spanish),
+            ("إيقاف", Language::Arabic),
+            ("ابدأ", Language::Arabic),
+            ("إيقاف العروض الترويجية", Language::Arabic),
         ] {
             assert_eq!(language_of(text), Some(language), "{text}");
         }
         assert_eq!(language_of("hello"), None);
-        for text in ["How do I stop the serum from pilling?", "when will it end?", "hello", ""] {
+        for text in ["How do I stop the serum from pilling?", "when will it end?", "hello", "", "متى يصل طلبي؟"]
+        {
             assert_eq!(command_in(text), None, "{text}");
         }
     }

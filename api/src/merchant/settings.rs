@@ -382,7 +382,7 @@ fn apply(
     Ok((timezone, settings))
 }
 
-/// `en, tr, de, es`: the languages the fixed phrases exist in.
+/// `en, tr, de, es, ar`: the languages the fixed phrases exist in.
 fn language_codes() -> String {
     Language::ALL.iter().map(|language| language.code()).collect::<Vec<_>>().join(", ")
 }

@@ -1,6 +1,7 @@
 //! Which language a customer's message is written in, from the letters only some languages use
 //! and the short words every sentence of a language is full of. A message too short or too
-//! mixed to tell gives `None`, and the caller falls back to the store's language.
+//! mixed to tell gives `None`, and the caller falls back to the store's language. Arabic is told
+//! by its script: a message mostly written in Arabic letters is Arabic.
 
 use super::Language;
 
@@ -140,8 +141,14 @@ const WORDS: &[(Language, &[&str])] = &[
 
 /// The language of `text`, when its letters or words say so clearly.
 pub fn detect(text: &str) -> Option<Language> {
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let arabic = text.chars().filter(|c| is_arabic_letter(*c)).count();
+    // Two letters at least ("لا" is a whole answer), and more than half of the message's letters.
+    if arabic >= 2 && arabic * 2 > letters {
+        return Some(Language::Arabic);
+    }
     let lower = text.to_lowercase();
-    let mut scores = [0.0_f32; 4];
+    let mut scores = [0.0_f32; Language::ALL.len()];
     let index = |language: Language| Language::ALL.iter().position(|l| *l == language).unwrap_or(0);
     for (language, letters) in LETTERS {
         if lower.chars().any(|c| letters.contains(&c)) {
@@ -161,6 +168,12 @@ pub fn detect(text: &str) -> Option<Language> {
     let runner_up = scores.iter().enumerate().filter(|(i, _)| *i != best).map(|(_, s)| *s).fold(0.0_f32, f32::max);
     // One word alone ("ok", "hi") does not tell; a clear lead does.
     (best_score >= 2.0 && best_score > runner_up).then(|| Language::ALL[best])
+}
+
+/// A letter of the Arabic script (its basic block and the presentation forms keyboards emit).
+fn is_arabic_letter(c: char) -> bool {
+    c.is_alphabetic()
+        && matches!(c, '\u{0600}'..='\u{06ff}' | '\u{0750}'..='\u{077f}' | '\u{fb50}'..='\u{fdff}' | '\u{fe70}'..='\u{feff}')
 }
 
 #[cfg(test)]
@@ -183,6 +196,12 @@ mod tests {
             ("¿Cómo uso el sérum?", Language::Spanish),
             ("donde esta mi pedido", Language::Spanish),
             ("Hola, ¿la crema es buena para piel sensible?", Language::Spanish),
+            ("كيف أستخدم السيروم؟", Language::Arabic),
+            ("وين طلبي؟ رقم الطلب ١٠٤٣", Language::Arabic),
+            ("هَلْ الكريمُ مناسبٌ للبشرةِ الحساسة", Language::Arabic),
+            ("مرحبا", Language::Arabic),
+            ("ok شكرا جزيلا", Language::Arabic),
+            ("Vitamin C serum هل هو آمن للمرأة الحامل؟", Language::Arabic),
         ] {
             assert_eq!(detect(text), Some(language), "{text}");
         }
@@ -190,7 +209,7 @@ mod tests {
 
     #[test]
     fn too_little_to_tell_is_no_language() {
-        for text in ["ok", "👍", "", "1001", "Glow Serum"] {
+        for text in ["ok", "👍", "", "1001", "Glow Serum", "١٠٤٣", "ok لا"] {
             assert_eq!(detect(text), None, "{text}");
         }
     }

@@ -1,6 +1,6 @@
 //! English.
 
-use super::Phrases;
+use super::{OrderPhrases, Phrases};
 
 pub static PHRASES: Phrases = Phrases {
     greeting: "Hi! This is {store}. Ask me anything about our products or your order.",
@@ -17,6 +17,17 @@ pub static PHRASES: Phrases = Phrases {
     only_store_topics: "I can only help with questions about {store}'s products and your orders.",
     opted_out: "You will not receive more messages from {store}. Reply START to opt back in.",
     opted_in: "You will receive messages from {store} again. Reply STOP at any time to opt out.",
+    orders: OrderPhrases {
+        date_format: "%-d %B %Y",
+        delivered_on: "Your order {number} was delivered on {date}.",
+        delivered: "Your order {number} has been delivered.",
+        shipped_on: "Your order {number} was shipped on {date} and is on its way.",
+        shipped: "Your order {number} has been shipped and is on its way.",
+        preparing: "Your order {number} is confirmed and being prepared for shipping.",
+        cancelled: "Your order {number} was cancelled.",
+        refunded: "Your order {number} was refunded.",
+        other: "Your order {number} is {status}.",
+    },
     stop_words: &[
         "stop",
         "stop all",

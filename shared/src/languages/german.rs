@@ -1,6 +1,6 @@
 //! German (Deutsch).
 
-use super::Phrases;
+use super::{OrderPhrases, Phrases};
 
 pub static PHRASES: Phrases = Phrases {
     greeting: "Hallo! Hier ist {store}. Fragen Sie mich alles zu unseren Produkten oder Ihrer Bestellung.",
@@ -20,6 +20,17 @@ pub static PHRASES: Phrases = Phrases {
     only_store_topics: "Ich helfe nur bei Fragen zu den Produkten von {store} und zu Ihren Bestellungen.",
     opted_out: "Sie erhalten keine Nachrichten mehr von {store}. Antworten Sie mit START, um sie wieder zu erhalten.",
     opted_in: "Sie erhalten wieder Nachrichten von {store}. Mit STOPP können Sie sie jederzeit abbestellen.",
+    orders: OrderPhrases {
+        date_format: "%d.%m.%Y",
+        delivered_on: "Ihre Bestellung {number} wurde am {date} zugestellt.",
+        delivered: "Ihre Bestellung {number} wurde zugestellt.",
+        shipped_on: "Ihre Bestellung {number} wurde am {date} versandt und ist unterwegs.",
+        shipped: "Ihre Bestellung {number} wurde versandt und ist unterwegs.",
+        preparing: "Ihre Bestellung {number} ist bestätigt und wird für den Versand vorbereitet.",
+        cancelled: "Ihre Bestellung {number} wurde storniert.",
+        refunded: "Ihre Bestellung {number} wurde erstattet.",
+        other: "Status Ihrer Bestellung {number}: {status}.",
+    },
     stop_words: &["stopp", "abmelden", "abbestellen", "keine nachrichten mehr", "aufhoren", "beenden"],
     start_words: &["anmelden", "fortsetzen"],
     stop_buttons: &["werbung stoppen", "angebote stoppen"],

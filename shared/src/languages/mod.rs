@@ -2,8 +2,10 @@
 //! customers in each: every fixed phrase (greetings, "a person will follow up", refusals,
 //! opt-out and opt-in confirmations) and the words that opt out and back in (STOP, START and
 //! their equivalents) come from one table per language (`english.rs`, `turkish.rs`,
-//! `german.rs`, `spanish.rs`). A phrase naming the store writes `{store}` where its name goes.
+//! `german.rs`, `spanish.rs`, `arabic.rs`). A phrase naming the store writes `{store}` where its
+//! name goes.
 
+mod arabic;
 mod detect;
 mod english;
 mod german;
@@ -27,10 +29,12 @@ pub enum Language {
     German,
     #[serde(rename = "es")]
     Spanish,
+    #[serde(rename = "ar")]
+    Arabic,
 }
 
 impl Language {
-    pub const ALL: [Language; 4] = [Self::English, Self::Turkish, Self::German, Self::Spanish];
+    pub const ALL: [Language; 5] = [Self::English, Self::Turkish, Self::German, Self::Spanish, Self::Arabic];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -38,6 +42,7 @@ impl Language {
             Self::Turkish => "tr",
             Self::German => "de",
             Self::Spanish => "es",
+            Self::Arabic => "ar",
         }
     }
 
@@ -52,6 +57,7 @@ impl Language {
             Self::Turkish => "Turkish",
             Self::German => "German",
             Self::Spanish => "Spanish",
+            Self::Arabic => "Arabic",
         }
     }
 
@@ -61,6 +67,7 @@ impl Language {
             Self::Turkish => &turkish::PHRASES,
             Self::German => &german::PHRASES,
             Self::Spanish => &spanish::PHRASES,
+            Self::Arabic => &arabic::PHRASES,
         }
     }
 
@@ -96,6 +103,8 @@ pub struct Phrases {
     pub opted_out: &'static str,
     /// The confirmation of an opt-in; names the store.
     pub opted_in: &'static str,
+    /// What the customer's latest order is doing.
+    pub orders: OrderPhrases,
     /// Whole messages that opt out.
     pub stop_words: &'static [&'static str],
     /// Whole messages that opt back in.
@@ -104,13 +113,32 @@ pub struct Phrases {
     pub stop_buttons: &'static [&'static str],
 }
 
+/// An order's state in words: each phrase writes `{number}` where the order's number goes,
+/// `{date}` where the day goes (written with `date_format`, a chrono format), `other` `{status}`
+/// where a state without its own phrase goes.
+#[derive(Debug)]
+pub struct OrderPhrases {
+    pub date_format: &'static str,
+    pub delivered_on: &'static str,
+    pub delivered: &'static str,
+    pub shipped_on: &'static str,
+    pub shipped: &'static str,
+    /// Paid or created, not shipped yet.
+    pub preparing: &'static str,
+    pub cancelled: &'static str,
+    pub refunded: &'static str,
+    pub other: &'static str,
+}
+
 /// `phrase` with the store's name where it says `{store}`.
 pub fn say(phrase: &str, store: &str) -> String {
     phrase.replace("{store}", store)
 }
 
 /// Lower case, accents folded, punctuation and emoji dropped, spaces collapsed: how the opt-out
-/// and opt-in words are written and compared.
+/// and opt-in words are written and compared. Arabic loses its diacritics and tatweel, writes
+/// every alef as ا, ة as ه, ى and ئ as ي, ؤ as و, and its digits (٠–٩, ۰–۹) as 0–9, since
+/// customers type each word with and without them.
 pub fn fold(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
     for c in text.chars().flat_map(char::to_lowercase) {
@@ -125,6 +153,14 @@ pub fn fold(text: &str) -> String {
             'ğ' => 'g',
             'ñ' => 'n',
             'ß' => 's',
+            'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
+            'ة' => 'ه',
+            'ى' | 'ئ' => 'ي',
+            'ؤ' => 'و',
+            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
+            // Arabic short vowels, shadda, sukun, dagger alef and tatweel decorate the letters.
+            '\u{064b}'..='\u{065f}' | '\u{0670}' | '\u{0640}' => continue,
             // Combining marks (the dot of a lower-cased 'İ') belong to the letter before them.
             '\u{0300}'..='\u{036f}' => continue,
             c if c.is_alphanumeric() => c,
@@ -167,6 +203,21 @@ mod tests {
             ] {
                 assert!(!phrase.trim().is_empty() && !phrase.contains("{store}"), "{language:?}: {phrase}");
             }
+            let orders = &phrases.orders;
+            for (phrase, needs) in [
+                (orders.delivered_on, &["{number}", "{date}"][..]),
+                (orders.delivered, &["{number}"]),
+                (orders.shipped_on, &["{number}", "{date}"]),
+                (orders.shipped, &["{number}"]),
+                (orders.preparing, &["{number}"]),
+                (orders.cancelled, &["{number}"]),
+                (orders.refunded, &["{number}"]),
+                (orders.other, &["{number}", "{status}"]),
+            ] {
+                for placeholder in needs {
+                    assert!(phrase.contains(placeholder), "{language:?}: {phrase} says {placeholder}");
+                }
+            }
             assert!(!phrases.stop_words.is_empty() && !phrases.start_words.is_empty(), "{language:?}");
             for word in phrases.stop_words.iter().chain(phrases.start_words).chain(phrases.stop_buttons) {
                 assert_eq!(fold(word), *word, "{language:?}: the table holds folded words");
@@ -185,5 +236,17 @@ mod tests {
         assert_eq!(fold("Straße"), "strasse");
         assert_eq!(fold("¡Alto, por favor!"), "alto por favor");
         assert_eq!(fold("stop 🛑"), "stop");
+    }
+
+    #[test]
+    fn folding_arabic_drops_diacritics_and_unifies_letter_forms() {
+        assert_eq!(fold("إيقاف"), "ايقاف");
+        assert_eq!(fold("إِيقَاف!"), "ايقاف");
+        assert_eq!(fold("إيـــقاف"), "ايقاف", "tatweel stretches a word");
+        assert_eq!(fold("أوقف الرسائل، من فضلك"), "اوقف الرسايل من فضلك");
+        assert_eq!(fold("ابدأ"), "ابدا");
+        assert_eq!(fold("طلبيّة رقم ١٢٣٤؟"), "طلبيه رقم 1234");
+        assert_eq!(fold("سفارش ۱۰۰۱"), "سفارش 1001");
+        assert_eq!(fold("مستشفى"), "مستشفي");
     }
 }

@@ -1,6 +1,6 @@
 //! Spanish (español).
 
-use super::Phrases;
+use super::{OrderPhrases, Phrases};
 
 pub static PHRASES: Phrases = Phrases {
     greeting: "¡Hola! Somos {store}. Pregúntame lo que quieras sobre nuestros productos o tu pedido.",
@@ -19,6 +19,17 @@ pub static PHRASES: Phrases = Phrases {
     only_store_topics: "Solo puedo ayudarte con preguntas sobre los productos de {store} y tus pedidos.",
     opted_out: "Ya no recibirás más mensajes de {store}. Responde ALTA para volver a recibirlos.",
     opted_in: "Volverás a recibir mensajes de {store}. Responde BAJA cuando quieras para dejar de recibirlos.",
+    orders: OrderPhrases {
+        date_format: "%d/%m/%Y",
+        delivered_on: "Tu pedido {number} se entregó el {date}.",
+        delivered: "Tu pedido {number} ya se entregó.",
+        shipped_on: "Tu pedido {number} se envió el {date} y está en camino.",
+        shipped: "Tu pedido {number} ya se envió y está en camino.",
+        preparing: "Tu pedido {number} está confirmado y lo estamos preparando para el envío.",
+        cancelled: "Tu pedido {number} se canceló.",
+        refunded: "Tu pedido {number} se reembolsó.",
+        other: "Estado de tu pedido {number}: {status}.",
+    },
     stop_words: &["baja", "alto", "parar", "detener", "cancelar", "darme de baja", "no mas mensajes"],
     start_words: &["alta", "reanudar", "suscribir"],
     stop_buttons: &["detener promociones", "parar promociones"],

@@ -1,6 +1,6 @@
 //! Turkish (Türkçe).
 
-use super::Phrases;
+use super::{OrderPhrases, Phrases};
 
 pub static PHRASES: Phrases = Phrases {
     greeting: "Merhaba! Burası {store}. Ürünlerimiz ya da siparişiniz hakkında her şeyi sorabilirsiniz.",
@@ -17,6 +17,17 @@ pub static PHRASES: Phrases = Phrases {
     only_store_topics: "Yalnızca {store} ürünleri ve siparişleriniz hakkındaki sorularda yardımcı olabilirim.",
     opted_out: "{store} artık size mesaj göndermeyecek. Yeniden almak için BAŞLAT yazın.",
     opted_in: "{store} size yeniden mesaj gönderecek. İstediğiniz zaman DUR yazarak durdurabilirsiniz.",
+    orders: OrderPhrases {
+        date_format: "%d.%m.%Y",
+        delivered_on: "{number} numaralı siparişiniz {date} tarihinde teslim edildi.",
+        delivered: "{number} numaralı siparişiniz teslim edildi.",
+        shipped_on: "{number} numaralı siparişiniz {date} tarihinde kargoya verildi ve yolda.",
+        shipped: "{number} numaralı siparişiniz kargoya verildi ve yolda.",
+        preparing: "{number} numaralı siparişiniz onaylandı ve gönderim için hazırlanıyor.",
+        cancelled: "{number} numaralı siparişiniz iptal edildi.",
+        refunded: "{number} numaralı siparişinizin ücreti iade edildi.",
+        other: "{number} numaralı siparişinizin durumu: {status}.",
+    },
     stop_words: &[
         "dur",
         "durdur",

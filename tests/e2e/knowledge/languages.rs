@@ -1,6 +1,7 @@
 //! The customer's language: opt-out and opt-in words of every language, each confirmed in the
 //! language of the word; fixed phrases in the language a message is written in; the store's
-//! language (a setting) for messages that do not say which, refused when it is not one of ours.
+//! language (a setting) for messages that do not say which, refused when it is not one of ours;
+//! a complaint in Turkish handed to the team in Turkish, an Arabic opt-out honoured in Arabic.
 
 use recete_shared::languages::Language;
 use serde_json::json;
@@ -9,6 +10,8 @@ use super::{CUSTOMER_WA_ID, MERCHANT_NAME, SECOND_CUSTOMER_WA_ID, inbound, reply
 use crate::helpers::assert_problem;
 
 const THIRD_CUSTOMER_WA_ID: &str = "905553334455";
+const ARABIC_CUSTOMER_WA_ID: &str = "966501234567";
+const TURKISH_CUSTOMER_WA_ID: &str = "905559998877";
 
 #[tokio::test]
 async fn customers_are_answered_in_their_language_or_the_stores() {
@@ -55,7 +58,10 @@ async fn customers_are_answered_in_their_language_or_the_stores() {
         .await
         .expect("sent");
     let problem = assert_problem(refused, 422).await;
-    assert!(problem.to_string().contains("language") && problem.to_string().contains("en, tr, de, es"), "{problem}");
+    assert!(
+        problem.to_string().contains("language") && problem.to_string().contains("en, tr, de, es, ar"),
+        "{problem}"
+    );
     let changed = app
         .client
         .patch(app.url("/api/settings"))
@@ -85,4 +91,22 @@ async fn customers_are_answered_in_their_language_or_the_stores() {
         german.text,
         german.agent
     );
+
+    // A Turkish complaint, typed without its accents, to a store that now speaks Turkish anyway:
+    // the Turkish hand-over phrase, and the conversation goes to the team.
+    write(TURKISH_CUSTOMER_WA_ID, "urun kirik geldi, iade istiyorum", "wamid.TR-COMPLAINT").await;
+    let complaint = reply_to(&app, &shop, "wamid.TR-COMPLAINT").await;
+    assert_eq!(complaint.text, Language::Turkish.phrases().complaint_passed_on, "{}", complaint.agent);
+    assert_eq!(complaint.agent["intent"], "complaint", "{}", complaint.agent);
+    assert!(complaint.agent["handoff"].is_string(), "handed over: {}", complaint.agent);
+
+    // An Arabic opt-out, with its hamza: confirmed in Arabic, and the consent is revoked.
+    write(ARABIC_CUSTOMER_WA_ID, "إيقاف", "wamid.AR-STOP").await;
+    let arabic = reply_to(&app, &shop, "wamid.AR-STOP").await;
+    assert_eq!(arabic.text, format!("لن تصلك رسائل أخرى من {MERCHANT_NAME}. أرسل «ابدأ» لإعادة الاشتراك."));
+    let revoked: i64 = sqlx::query_scalar("SELECT count(*) FROM customers WHERE whatsapp_consent = 'revoked'")
+        .fetch_one(&app.admin)
+        .await
+        .expect("customers counted");
+    assert_eq!(revoked, 2, "STOPP, then إيقاف");
 }

@@ -4,10 +4,22 @@
 //!
 //! [`by_rules`] settles the unmistakable cases from words and phrases; the rest are placed by
 //! [`nearest_example`], comparing the message's embedding with those of [`EXAMPLES`].
+//!
+//! The English words are below; Turkish, German, Spanish and Arabic ones are in one file per
+//! language ([`lexicon`] says why there), read by the same rules in the same order, whatever
+//! language the store speaks: a complaint or a request for a person in any of them is handed
+//! over, and an opt-out is honoured. The examples are English only: the embedding model is.
+
+mod arabic;
+mod german;
+pub mod lexicon;
+mod spanish;
+mod turkish;
 
 use std::sync::LazyLock;
 
 use recete_knowledge::embedder::cosine;
+use recete_shared::languages::fold;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +159,9 @@ struct Message {
     padded: String,
     /// The words with every run of a repeated letter cut to one, so "hellooo" equals "hello".
     squeezed: Vec<String>,
+    /// The message folded as the other languages' words are written (accents off, Arabic letter
+    /// forms unified), repeats cut to two, with a space at each end.
+    folded: String,
 }
 
 impl Message {
@@ -170,7 +185,27 @@ impl Message {
             .collect();
         let padded = format!(" {} ", words.join(" "));
         let squeezed = padded.split_whitespace().map(|word| limit_repeats(word, 1)).collect();
-        Self { padded, squeezed }
+        let without_apostrophes: String = text.chars().filter(|c| !matches!(c, '\'' | '’' | '‘' | '`')).collect();
+        let folded_words: Vec<String> =
+            fold(&without_apostrophes).split_whitespace().map(|word| limit_repeats(word, 2)).collect();
+        let folded = format!(" {} ", folded_words.join(" "));
+        Self { padded, squeezed, folded }
+    }
+
+    /// Whether the folded message holds `phrase`, a folded entry of a [`lexicon::Lexicon`].
+    fn says(&self, phrase: &str) -> bool {
+        lexicon::holds(&self.folded, phrase)
+    }
+
+    /// Whether the folded message holds `verb` and `noun` side by side, in either order: Turkish
+    /// puts the verb last ("yetkiliyle görüşmek"), the others first ("hablar con alguien").
+    fn says_either_order(&self, verb: &str, noun: &str) -> bool {
+        self.says(&format!("{verb} {noun}")) || self.says(&format!("{noun} {verb}"))
+    }
+
+    /// Whether any language's list (chosen by `list`) holds a phrase of the message.
+    fn says_any(&self, list: fn(&lexicon::Lexicon) -> &'static [&'static str]) -> bool {
+        lexicon::ALL.iter().any(|words| list(words).iter().any(|phrase| self.says(phrase)))
     }
 
     fn has(&self, phrase: &str) -> bool {
@@ -190,13 +225,24 @@ impl Message {
     }
 
     fn opts_out(&self) -> bool {
-        self.has_any(OPT_OUT) || (self.has("stop") && self.is_only(&["stop", "please", "it", "now", "all"]))
+        self.has_any(OPT_OUT)
+            || (self.has("stop") && self.is_only(&["stop", "please", "it", "now", "all"]))
+            || self.says_any(|words| words.opt_out)
+            || recete_shared::consent::command_in(&self.folded) == Some(recete_shared::consent::ConsentCommand::OptOut)
     }
 
     fn asks_for_person(&self) -> bool {
         let talk_to_someone =
             PERSON_VERBS.iter().any(|verb| PERSON_NOUNS.iter().any(|noun| self.has(&format!("{verb} {noun}"))));
+        let other_language = lexicon::ALL.iter().any(|words| {
+            words.person.iter().any(|phrase| self.says(phrase))
+                || words
+                    .person_verbs
+                    .iter()
+                    .any(|verb| words.person_nouns.iter().any(|noun| self.says_either_order(verb, noun)))
+        });
         talk_to_someone
+            || other_language
             || self.has_any(PERSON_PHRASES)
             || self.is_only(&["human", "agent", "operator", "person", "please", "a", "representative"])
     }
@@ -204,13 +250,16 @@ impl Message {
     /// A complaint word the customer asks how to avoid ("how do I stop it leaking in my bag?") is
     /// a product question, not a complaint.
     fn complains(&self) -> bool {
-        self.has_any(COMPLAINT) && !self.has_any(PREVENTION)
+        (self.has_any(COMPLAINT) || self.says_any(|words| words.complaint))
+            && !self.has_any(PREVENTION)
+            && !self.says_any(|words| words.prevention)
     }
 
     fn asks_about_order(&self) -> bool {
         ORDER_NUMBER.is_match(&self.padded)
             || self.has_any(ORDER_PHRASES)
             || (self.has("when") && self.has_any(ORDER_TIMING))
+            || self.says_any(|words| words.order)
     }
 
     fn only_greets(&self) -> bool {
@@ -219,12 +268,40 @@ impl Message {
             rest = rest.replace(&format!(" {phrase} "), " ");
         }
         let rest = Message::new(&rest);
-        rest.squeezed.iter().any(|word| GREETING_WORDS.iter().any(|g| limit_repeats(g, 1) == *word))
-            && rest.is_only(&[GREETING_WORDS, GREETING_FILLER].concat())
+        let english = rest.squeezed.iter().any(|word| GREETING_WORDS.iter().any(|g| limit_repeats(g, 1) == *word))
+            && rest.is_only(&[GREETING_WORDS, GREETING_FILLER].concat());
+        english || self.only_greets_in_another_language()
+    }
+
+    /// A message of nothing but greeting and thanks words of one of the other languages (and,
+    /// as customers mix, English ones), after its small talk is taken out.
+    fn only_greets_in_another_language(&self) -> bool {
+        lexicon::ALL.iter().any(|words| {
+            let mut rest = self.folded.clone();
+            for phrase in words.small_talk {
+                rest = rest.replace(&format!(" {phrase} "), " ");
+            }
+            let rest: Vec<String> = rest.split_whitespace().map(|word| limit_repeats(word, 1)).collect();
+            // A greeting of two words ("iyi günler", "guten Tag") counts as one.
+            let joined = format!(" {} ", rest.join(" "));
+            let is_in = |list: &[&str], word: &str| list.iter().any(|entry| limit_repeats(entry, 1) == word);
+            let greets = words.greeting.iter().any(|entry| joined.contains(&format!(" {} ", limit_repeats(entry, 1))));
+            greets
+                && rest.iter().all(|word| {
+                    is_in(words.greeting, word)
+                        || is_in(words.greeting_filler, word)
+                        || is_in(GREETING_WORDS, word)
+                        || is_in(GREETING_FILLER, word)
+                        || words.greeting.iter().any(|entry| entry.split(' ').any(|part| part == word))
+                })
+        })
     }
 
     fn asks_about_product(&self) -> bool {
-        self.has_any(QUESTION_PHRASES) || self.has_any(PRODUCT_WORDS)
+        self.has_any(QUESTION_PHRASES)
+            || self.has_any(PRODUCT_WORDS)
+            || self.says_any(|words| words.question)
+            || !crate::glossary::english_terms(&self.folded).is_empty()
     }
 }
 
@@ -383,6 +460,91 @@ mod tests {
         ];
         for (message, expected) in cases {
             assert_eq!(by_rules(message), *expected, "message: {message:?}");
+        }
+    }
+
+    #[test]
+    fn rules_read_turkish_german_spanish_and_arabic_as_people_type_them() {
+        let cases: &[(&str, Intent)] = &[
+            // Opting out.
+            ("bana mesaj göndermeyin artık", Intent::OptOut),
+            ("Abonelikten çıkmak istiyorum", Intent::OptOut),
+            ("BENI LISTEDEN CIKARIN", Intent::OptOut),
+            ("Bitte keine Nachrichten mehr schicken", Intent::OptOut),
+            ("ich will mich abmelden", Intent::OptOut),
+            ("dejen de escribirme por favor", Intent::OptOut),
+            ("no quiero mas mensajes", Intent::OptOut),
+            ("إيقاف", Intent::OptOut),
+            ("لا ترسلوا لي رسائل بعد الآن", Intent::OptOut),
+            ("الغاء الاشتراك من فضلك", Intent::OptOut),
+            // Asking for a person, also when angry: the customer said how they want it handled.
+            ("bir yetkiliyle görüşmek istiyorum", Intent::HumanRequest),
+            ("gercek biriyle konusmak istiyorum, urun kirik geldi", Intent::HumanRequest),
+            ("Kann ich bitte mit einem Mitarbeiter sprechen?", Intent::HumanRequest),
+            ("ich möchte mit einem menschen reden", Intent::HumanRequest),
+            ("quiero hablar con una persona", Intent::HumanRequest),
+            ("QUIERO HABLAR CON ALGUIEN", Intent::HumanRequest),
+            ("أريد التحدث مع شخص", Intent::HumanRequest),
+            ("ابي اكلم موظف", Intent::HumanRequest),
+            ("هل أنت بوت؟", Intent::HumanRequest),
+            // Complaints.
+            ("iade istiyorum", Intent::Complaint),
+            ("Ürün kırık geldi!!", Intent::Complaint),
+            ("siparisim eksik geldi", Intent::Complaint),
+            ("yanlış ürün gönderdiniz", Intent::Complaint),
+            ("Die Flasche ist kaputt angekommen", Intent::Complaint),
+            ("ich will mein geld zurück", Intent::Complaint),
+            ("es fehlt ein Artikel in meinem Paket", Intent::Complaint),
+            ("el frasco llegó roto", Intent::Complaint),
+            ("quiero un reembolso", Intent::Complaint),
+            ("me falta un producto en el pedido", Intent::Complaint),
+            ("وصلت الزجاجة مكسورة", Intent::Complaint),
+            ("أريد استرجاع المبلغ", Intent::Complaint),
+            ("المنتج تالف", Intent::Complaint),
+            // Where the order is.
+            ("siparişim nerede?", Intent::OrderStatus),
+            ("kargom hala gelmedi", Intent::OrderStatus),
+            ("wo ist meine bestellung", Intent::OrderStatus),
+            ("Mein Paket ist noch nicht angekommen", Intent::OrderStatus),
+            ("¿Dónde está mi pedido?", Intent::OrderStatus),
+            ("mi pedido no ha llegado todavia", Intent::OrderStatus),
+            ("وين طلبي؟", Intent::OrderStatus),
+            ("متى يصل طلبي", Intent::OrderStatus),
+            ("طلبي لم يصل بعد", Intent::OrderStatus),
+            // Greetings and thanks alone.
+            ("Merhaba", Intent::Greeting),
+            ("merhabaaa", Intent::Greeting),
+            ("teşekkür ederim", Intent::Greeting),
+            ("iyi günler", Intent::Greeting),
+            ("Guten Tag!", Intent::Greeting),
+            ("vielen Dank", Intent::Greeting),
+            ("hola, ¿qué tal?", Intent::Greeting),
+            ("muchas gracias!!", Intent::Greeting),
+            ("السلام عليكم", Intent::Greeting),
+            ("مرحبا", Intent::Greeting),
+            ("شكراً جزيلاً", Intent::Greeting),
+            // Questions about products, also after a greeting.
+            ("merhaba, serumu nasıl kullanmalıyım?", Intent::ProductQuestion),
+            ("Ist die Creme für empfindliche Haut geeignet?", Intent::ProductQuestion),
+            ("hola, ¿cómo se usa el champú?", Intent::ProductQuestion),
+            ("هل الكريم مناسب للبشرة الحساسة؟", Intent::ProductQuestion),
+            ("kremin içeriği", Intent::ProductQuestion),
+            // Asking how to prevent something is a question, not a complaint.
+            ("wie verhindere ich, dass die Pumpe ausgelaufen ist", Intent::ProductQuestion),
+        ];
+        for (message, expected) in cases {
+            assert_eq!(by_rules(message), Some(*expected), "message: {message:?}");
+        }
+    }
+
+    #[test]
+    fn arabic_is_read_with_or_without_diacritics_and_stretched_letters() {
+        for message in ["أُرِيدُ التَّحَدُّثَ مَعَ شَخْصٍ", "اريد التحدث مع شخص", "أريـــد التحدث مع شخص"]
+        {
+            assert_eq!(by_rules(message), Some(Intent::HumanRequest), "{message}");
+        }
+        for message in ["الطلب رقم ١٠٤٣ وصل مكسور", "الطلب رقم 1043 وصل مكسور"] {
+            assert_eq!(by_rules(message), Some(Intent::Complaint), "{message}");
         }
     }
 
