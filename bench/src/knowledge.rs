@@ -975,8 +975,8 @@ async fn retrieval_phase(
     let measured = tenants[0].merchant;
     drop_chunk_index(admin).await?;
     let insert = load_synthetic_chunks(admin, &tenants, &sentences, &sentence_vectors, args.noise, &mut rng).await?;
-    // The index as the migration defines it.
-    let index_build = hnsw_sweep::rebuild_index(admin, Build { m: 16, ef_construction: 64 }).await?;
+    // The index as the migrations define it.
+    let index_build = hnsw_sweep::rebuild_index(admin, Build { m: 16, ef_construction: 128 }).await?;
     vacuum_catalogue(admin).await?;
     let retrieval_figures = measure_retrieval(pool, measured, &queries).await?;
     println!(
@@ -995,7 +995,7 @@ async fn retrieval_phase(
         median_nearest_cosine(&sentence_vectors)
     );
     println!(
-        "bulk insert {:.1} s; HNSW build (m = 16, ef_construction = 64, maintenance_work_mem = 1GB) {:.1} s",
+        "bulk insert {:.1} s; HNSW build (m = 16, ef_construction = 128, maintenance_work_mem = 1GB) {:.1} s",
         insert.as_secs_f64(),
         index_build.as_secs_f64()
     );
