@@ -1,11 +1,11 @@
 //! One-shot administration commands. Each prints one JSON object on success.
 
 use anyhow::Context;
+use recete_jobs::attempts;
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::ids::EventId;
 use recete_shared::integrations::{self, Given, NewIntegration};
-use recete_shared::queue::attempts;
 use recete_shared::{db, merchants};
 use sqlx::PgPool;
 

@@ -12,19 +12,24 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("recete-imports", &[]),
     // The platform and domain layer reads pure crates only.
     ("recete-shared", &["recete-events", "recete-imports"]),
+    // The job engine: the job life cycle over the platform layer, below every job's handler.
+    ("recete-jobs", &["recete-shared"]),
     ("recete-knowledge", &["recete-shared"]),
     ("recete-embed", &["recete-knowledge", "recete-shared"]),
     ("recete-llm", &["recete-knowledge", "recete-shared"]),
     ("recete-scrape", &["recete-knowledge", "recete-shared"]),
     ("recete-agent", &["recete-knowledge", "recete-llm", "recete-shared"]),
-    ("recete-ops", &["recete-shared"]),
+    ("recete-ops", &["recete-jobs", "recete-shared"]),
     // The merchants' web console: pages over the domain layer, mounted by the binary.
     (
         "recete-console",
         &["recete-agent", "recete-embed", "recete-imports", "recete-knowledge", "recete-scrape", "recete-shared"],
     ),
     // HTTP only: never the workers, the agent or the queue board.
-    ("recete-api", &["recete-events", "recete-imports", "recete-knowledge", "recete-scrape", "recete-shared"]),
+    (
+        "recete-api",
+        &["recete-events", "recete-imports", "recete-jobs", "recete-knowledge", "recete-scrape", "recete-shared"],
+    ),
     // Job handlers: never the API or the queue board.
     (
         "recete-workers",
@@ -32,6 +37,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-agent",
             "recete-embed",
             "recete-imports",
+            "recete-jobs",
             "recete-knowledge",
             "recete-llm",
             "recete-scrape",
@@ -47,6 +53,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-api",
             "recete-console",
             "recete-embed",
+            "recete-jobs",
             "recete-knowledge",
             "recete-llm",
             "recete-ops",

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use recete_shared::queue::processes::{self, Heartbeat};
+use recete_jobs::processes::{self, Heartbeat};
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::Notify;

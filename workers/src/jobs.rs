@@ -9,17 +9,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
+use recete_jobs::QueueName;
+use recete_jobs::attempts::{self, Attempt, AttemptOutcome, AttemptRow, ClaimingTransaction, DueRow, FailureOutcome};
+use recete_jobs::claims::{self, TaskClaim};
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
 use recete_shared::events::NormalizedEvent;
 use recete_shared::events::store::{open_payload, payload_context};
 use recete_shared::ids::{EventId, IntegrationId, MerchantId, TaskId};
-use recete_shared::queue::QueueName;
-use recete_shared::queue::attempts::{
-    self, Attempt, AttemptOutcome, AttemptRow, ClaimingTransaction, DueRow, FailureOutcome,
-};
-use recete_shared::queue::claims::{self, TaskClaim};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 

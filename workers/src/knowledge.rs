@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
+use recete_jobs::TaskJob;
 use recete_knowledge::Embedder;
 use recete_knowledge::products;
 use recete_knowledge::store::{self, EmbeddedSync};
@@ -16,7 +17,6 @@ use recete_scrape::Scraper;
 use recete_shared::config::PoolSettings;
 use recete_shared::db::{self, Tx};
 use recete_shared::ids::{MerchantId, TaskId};
-use recete_shared::queue::TaskJob;
 use recete_shared::tasks::{self, finish};
 use sqlx::PgPool;
 use uuid::Uuid;

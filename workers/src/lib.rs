@@ -46,11 +46,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use recete_jobs::wakeups::RelayWakeups;
+use recete_jobs::{EventJob, TaskJob, stats};
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::listening::Listening;
-use recete_shared::queue::wakeups::RelayWakeups;
-use recete_shared::queue::{EventJob, TaskJob, stats};
 use recete_shared::redis_client::RedisClient;
 use recete_shared::whatsapp::Sender;
 use sqlx::PgPool;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use recete_shared::queue::QueueName;
-use recete_shared::queue::backlog;
+use recete_jobs::QueueName;
+use recete_jobs::backlog;
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerDeps;

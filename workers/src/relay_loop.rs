@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use recete_shared::queue::QueueName;
-use recete_shared::queue::backlog;
-use recete_shared::queue::relay::{self, Feed, Relay};
-use recete_shared::queue::wakeups::RelayWakeups;
+use recete_jobs::QueueName;
+use recete_jobs::backlog;
+use recete_jobs::relay::{self, Feed, Relay};
+use recete_jobs::wakeups::RelayWakeups;
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerDeps;

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use apalis::prelude::*;
 use recete_agent::Agent;
+use recete_jobs::backlog;
+use recete_jobs::{EventJob, TaskJob};
 use recete_knowledge::Embedder;
 use recete_llm::ChatModel;
 use recete_shared::config::Settings;
-use recete_shared::queue::backlog;
-use recete_shared::queue::{EventJob, TaskJob};
 use tokio_util::sync::CancellationToken;
 
 use crate::conversations::{self, ConversationDeps};

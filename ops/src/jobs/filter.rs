@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
-use recete_shared::queue::QueueName;
+use recete_jobs::QueueName;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -90,10 +90,9 @@ impl JobFilter {
             match key.as_ref() {
                 "id" => filter.id = Some(parse_uuid("id", value)?),
                 "queue" => {
-                    let queue: QueueName =
-                        value.parse().map_err(|e: recete_shared::queue::control::UnknownQueue| {
-                            invalid("queue", format!("{e} (one of {})", queue_names()))
-                        })?;
+                    let queue: QueueName = value.parse().map_err(|e: recete_jobs::control::UnknownQueue| {
+                        invalid("queue", format!("{e} (one of {})", queue_names()))
+                    })?;
                     filter.queue = Some(queue.as_str().to_owned());
                 }
                 "kind" => filter.kind = Some(text("kind", value)?),

@@ -9,10 +9,10 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use recete_jobs::QueueName;
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::db;
 use recete_shared::ids::MerchantId;
-use recete_shared::queue::QueueName;
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
+use recete_jobs::EventJob;
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
@@ -18,7 +19,6 @@ use recete_shared::events::EventBody;
 use recete_shared::ids::EventId;
 use recete_shared::orders::apply::{EventContext, apply_order_event};
 use recete_shared::privacy::store_requests::{self, Delivered, Progress};
-use recete_shared::queue::EventJob;
 use sqlx::PgPool;
 
 use crate::WorkerDeps;

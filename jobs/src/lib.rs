@@ -1,5 +1,7 @@
-//! The queue layer: PostgreSQL holds every job as a row, Redis (through apalis-redis) only
-//! carries "work on row N".
+//! The job engine: PostgreSQL holds every job as a row, Redis (through apalis-redis) only
+//! carries "work on row N". Platform parts (settings, transactions, identifiers, the Redis
+//! connection) come from `recete-shared`; the handlers that do each job's work live in the
+//! worker crate.
 //!
 //! A job's row exists before its message: an `external_events` row, later `scheduled_tasks` rows.
 //! The [`relay`] hands due rows to Redis in bounded batches and, as the reconciler, hands over
@@ -37,6 +39,8 @@
 //! - [`control`]: queues paused and resumed by operators.
 //! - [`wakeups`]: waking each relay when work for its queue commits.
 //! - [`stats`]: each queue at a glance, for the queue gauges and the queue board.
+
+#![forbid(unsafe_code)]
 
 pub mod attempts;
 pub mod backlog;
