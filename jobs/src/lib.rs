@@ -39,9 +39,12 @@
 //! - [`control`]: queues paused and resumed by operators.
 //! - [`wakeups`]: waking each relay when work for its queue commits.
 //! - [`stats`]: each queue at a glance, for the queue gauges and the queue board.
+//! - [`admin`]: jobs as operators see them: search, counts, detail, payloads, retry, cancel and
+//!   requeue (one job or a whole filter in bulk), and the fleet's periodic schedules.
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod attempts;
 pub mod backlog;
 pub mod budget;

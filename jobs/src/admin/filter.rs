@@ -4,8 +4,8 @@
 
 use std::borrow::Cow;
 
+use crate::QueueName;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
-use recete_jobs::QueueName;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -90,7 +90,7 @@ impl JobFilter {
             match key.as_ref() {
                 "id" => filter.id = Some(parse_uuid("id", value)?),
                 "queue" => {
-                    let queue: QueueName = value.parse().map_err(|e: recete_jobs::control::UnknownQueue| {
+                    let queue: QueueName = value.parse().map_err(|e: crate::control::UnknownQueue| {
                         invalid("queue", format!("{e} (one of {})", queue_names()))
                     })?;
                     filter.queue = Some(queue.as_str().to_owned());
