@@ -30,9 +30,11 @@
 //!
 //! # Layout
 //! - [`jobs`]: the versioned payloads and queue names.
-//! - [`backlog`]: apalis storage construction, queue depth and pruning, by Redis key.
+//! - [`backlog`]: apalis storage construction, queue depth and pruning, by Redis key;
+//!   [`prune_loop`]: a queue's finished jobs pruned on a schedule.
 //! - [`budget`]: the fleet's shared backlog budget, reserved in Redis before each push.
-//! - [`relay`]: the relay and reconciler.
+//! - [`relay`]: the relay and reconciler; [`relay_loop`]: a queue's relay passes, woken when its
+//!   work commits.
 //! - [`attempts`]: failure bookkeeping, backoff and dead letters.
 //! - [`claims`]: a handler's claim of its row, and the row's job state as the handler leaves it.
 //! - [`processes`]: each worker process's heartbeat row.
@@ -52,7 +54,9 @@ pub mod claims;
 pub mod control;
 pub mod jobs;
 pub mod processes;
+pub mod prune_loop;
 pub mod relay;
+pub mod relay_loop;
 pub mod stats;
 pub mod wakeups;
 

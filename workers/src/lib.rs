@@ -2,7 +2,7 @@
 //!
 //! A worker process runs, for each pool it was given: the apalis worker (supervised, restarted
 //! with backoff when its backend fails), the relay that feeds its queue from PostgreSQL, and
-//! the pruner that keeps finished jobs from piling up in Redis. Housekeeping (assumed
+//! the pruner that keeps finished jobs from piling up in Redis (both loops from `recete_jobs`). Housekeeping (assumed
 //! deliveries, the analytics rollup, the daily API key expiry, pruning), the queue gauges'
 //! sampler and the process's heartbeat run beside them. One cancellation token stops everything:
 //! workers stop fetching and finish what they hold; two seconds before
@@ -19,8 +19,6 @@
 //! - [`conversations`]: answering customers' messages with the agent.
 //! - [`imports`]: reading uploaded CSV files into orders and products.
 //! - [`webhooks`]: delivering merchant events to merchants' endpoints.
-//! - [`relay_loop`]: the relay loop of each queue, woken when its work commits.
-//! - [`prune_loop`]: the loop that removes each queue's finished jobs from Redis.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
 //! - [`heartbeat`]: this process's identity, busy slots and `worker_processes` row.
@@ -36,8 +34,6 @@ pub mod knowledge;
 pub mod messages;
 pub mod orders;
 pub mod pools;
-pub mod prune_loop;
-pub mod relay_loop;
 pub mod supervisor;
 pub mod webhooks;
 pub mod whatsapp;
@@ -47,7 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use recete_jobs::wakeups::RelayWakeups;
-use recete_jobs::{EventJob, TaskJob, stats};
+use recete_jobs::{EventJob, TaskJob, prune_loop, relay_loop, stats};
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::listening::Listening;
@@ -122,13 +118,28 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
         tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone(), process.clone(), release.clone()));
         match pool {
             Pool::OrderEvents | Pool::WhatsAppEvents => {
-                tasks.spawn(relay_loop::run::<EventJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
+                tasks.spawn(relay_loop::run::<EventJob>(
+                    queue,
+                    deps.pool.clone(),
+                    deps.redis.clone(),
+                    deps.settings.queue.clone(),
+                    wakeups.clone(),
+                    shutdown.clone(),
+                ));
             }
             Pool::Messages | Pool::Knowledge | Pool::Conversations | Pool::Imports | Pool::Webhooks => {
-                tasks.spawn(relay_loop::run::<TaskJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
+                tasks.spawn(relay_loop::run::<TaskJob>(
+                    queue,
+                    deps.pool.clone(),
+                    deps.redis.clone(),
+                    deps.settings.queue.clone(),
+                    wakeups.clone(),
+                    shutdown.clone(),
+                ));
             }
         }
-        tasks.spawn(prune_loop::run(queue, deps.clone(), shutdown.clone()));
+        let prune_every = Duration::from_secs(deps.settings.queue.prune_interval_secs);
+        tasks.spawn(prune_loop::run(queue, deps.redis.clone(), prune_every, shutdown.clone()));
     }
     if !options.pools.is_empty() {
         tasks.spawn(housekeeping::run(deps.clone(), shutdown.clone()));
