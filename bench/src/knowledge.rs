@@ -38,6 +38,7 @@ use rand::{Rng, SeedableRng};
 use recete_agent::Agent;
 use recete_agent::evaluation::{self, Dataset};
 use recete_embed::{LocalMiniLm, MODEL_NAME};
+use recete_jobs::execution::Outcome;
 use recete_knowledge::embedder::cosine;
 use recete_knowledge::{DIMENSIONS, Embedder, SectionKind, retrieval, sentences};
 use recete_shared::config::{Settings, base_figment};
@@ -47,7 +48,6 @@ use recete_shared::ids::{CustomerId, MerchantId, TaskId};
 use recete_shared::{customers, merchants, message_bodies, tasks};
 use recete_testkit::TestDatabase;
 use recete_workers::conversations::{self, ConversationDeps};
-use recete_workers::jobs::Outcome;
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -37,7 +37,10 @@
 //!   work commits.
 //! - [`attempts`]: failure bookkeeping, backoff and dead letters.
 //! - [`claims`]: a handler's claim of its row, and the row's job state as the handler leaves it.
-//! - [`processes`]: each worker process's heartbeat row.
+//! - [`processes`]: each worker process's heartbeat row; [`heartbeat`]: this process's identity,
+//!   its pools' busy slots, and the loop that keeps its row fresh.
+//! - [`execution`]: what every job handler runs in: its claim, its time bound, the hand-back at
+//!   shutdown, each attempt recorded, the job metrics.
 //! - [`control`]: queues paused and resumed by operators.
 //! - [`wakeups`]: waking each relay when work for its queue commits.
 //! - [`stats`]: each queue at a glance, for the queue gauges and the queue board.
@@ -52,6 +55,8 @@ pub mod backlog;
 pub mod budget;
 pub mod claims;
 pub mod control;
+pub mod execution;
+pub mod heartbeat;
 pub mod jobs;
 pub mod processes;
 pub mod prune_loop;

@@ -12,6 +12,7 @@ use apalis::prelude::{BoxDynError, Data};
 use chrono::{DateTime, Utc};
 use recete_agent::{Agent, Inquiry, Reply};
 use recete_jobs::TaskJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_llm::HistoryTurn;
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::config::PoolSettings;
@@ -30,7 +31,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 const ACTOR: &str = "worker:conversations";
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use recete_jobs::TaskJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_knowledge::Embedder;
 use recete_knowledge::products;
 use recete_knowledge::store::{self, EmbeddedSync};
@@ -22,7 +23,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 #[derive(Clone)]
 pub struct KnowledgeDeps {

@@ -2,12 +2,16 @@
 //!
 //! A worker process runs, for each pool it was given: the apalis worker (supervised, restarted
 //! with backoff when its backend fails), the relay that feeds its queue from PostgreSQL, and
-//! the pruner that keeps finished jobs from piling up in Redis (both loops from `recete_jobs`). Housekeeping (assumed
+//! the pruner that keeps finished jobs from piling up in Redis. Housekeeping (assumed
 //! deliveries, the analytics rollup, the daily API key expiry, pruning), the queue gauges'
 //! sampler and the process's heartbeat run beside them. One cancellation token stops everything:
 //! workers stop fetching and finish what they hold; two seconds before
 //! `worker.shutdown_grace_secs` is over, jobs still running are released (their rows handed
 //! back for the next relay pass) so the process exits within the grace.
+//!
+//! The job life cycle these handlers run in (claims, time bounds, hand-back, attempts, the
+//! relay and pruner loops, the heartbeat) is the `recete_jobs` crate; this crate holds the
+//! handlers and wires the pools.
 //!
 //! # Layout
 //! - [`pools`]: the pools a process can run.
@@ -21,15 +25,12 @@
 //! - [`webhooks`]: delivering merchant events to merchants' endpoints.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
-//! - [`heartbeat`]: this process's identity, busy slots and `worker_processes` row.
 #![forbid(unsafe_code)]
 
 pub mod conversations;
 pub mod health;
-pub mod heartbeat;
 pub mod housekeeping;
 pub mod imports;
-pub mod jobs;
 pub mod knowledge;
 pub mod messages;
 pub mod orders;
@@ -43,7 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use recete_jobs::wakeups::RelayWakeups;
-use recete_jobs::{EventJob, TaskJob, prune_loop, relay_loop, stats};
+use recete_jobs::{EventJob, TaskJob, heartbeat, prune_loop, relay_loop, stats};
 use recete_shared::config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::listening::Listening;
@@ -87,7 +88,8 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
         Some(address) => Some(health::serve(address, deps.clone(), shutdown.clone()).await?),
         None => None,
     };
-    let process = Arc::new(heartbeat::Process::new(&options.pools));
+    let queues: Vec<_> = options.pools.iter().map(Pool::queue).collect();
+    let process = Arc::new(heartbeat::Process::new(&queues));
     let release = CancellationToken::new();
     let releaser = tokio::spawn(release_near_grace_end(
         Duration::from_secs(deps.settings.worker.shutdown_grace_secs),
@@ -106,7 +108,6 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
         ))
     });
     let mut tasks = tokio::task::JoinSet::new();
-    let queues: Vec<_> = options.pools.iter().map(Pool::queue).collect();
     let wakeups = Arc::new(RelayWakeups::new(&queues));
     if !queues.is_empty() {
         let check_every = Duration::from_secs(deps.settings.queue.sweep_interval_secs);

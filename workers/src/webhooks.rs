@@ -18,6 +18,7 @@ use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use chrono::Utc;
 use recete_jobs::TaskJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::config::{PoolSettings, WebhookSettings};
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
@@ -29,7 +30,6 @@ use recete_shared::webhooks::{endpoints, secret};
 use sqlx::PgPool;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 /// Bytes of an error response kept to explain a failure.
 const RESPONSE_EXCERPT: usize = 200;

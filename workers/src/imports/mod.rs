@@ -22,6 +22,7 @@ use apalis::prelude::{BoxDynError, Data};
 use recete_imports::{ParseOptions, Profile};
 use recete_jobs::TaskJob;
 use recete_jobs::claims::{self, DeadTask};
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
@@ -35,7 +36,6 @@ use sqlx::PgPool;
 use self::apply::{BatchContext, BatchError, Mode};
 use self::reading::{Item, Parsed, Reading, Record};
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 /// A batch also closes past this many bytes of fields, so files of long rows (product
 /// descriptions) hold as little in memory as files of short ones.

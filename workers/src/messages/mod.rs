@@ -20,6 +20,7 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use recete_jobs::TaskJob;
 use recete_jobs::claims::{self, TaskClaim};
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::config::{PoolSettings, WhatsAppSettings};
 use recete_shared::consent::{self, ConsentChange};
 use recete_shared::conversations::{self, author};
@@ -43,7 +44,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 use crate::whatsapp::message_context;
 
 const ACTOR: &str = "worker:messages";

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use recete_jobs::EventJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
@@ -22,7 +23,6 @@ use recete_shared::privacy::store_requests::{self, Delivered, Progress};
 use sqlx::PgPool;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 pub const ACTOR: &str = "worker:order-events";
 

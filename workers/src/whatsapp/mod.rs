@@ -12,6 +12,7 @@ use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use chrono::{DateTime, Utc};
 use recete_jobs::EventJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::config::PoolSettings;
 use recete_shared::consent::{self, ConsentChange, ConsentCommand};
@@ -33,7 +34,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 const ACTOR: &str = "worker:whatsapp-events";
 

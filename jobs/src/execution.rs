@@ -1,4 +1,4 @@
-//! What every job handler shares: claiming its row, bounding its run in time, handing it back
+//! What every job handler shares, whatever its work: claiming its row, bounding its run in time, handing it back
 //! at shutdown, recording each attempt (failures in the row, never in apalis; every attempt in
 //! `job_attempts`), and the job metrics.
 
@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::QueueName;
+use crate::attempts::{self, Attempt, AttemptOutcome, AttemptRow, ClaimingTransaction, DueRow, FailureOutcome};
+use crate::claims::{self, TaskClaim};
 use anyhow::Context;
 use chrono::Utc;
-use recete_jobs::QueueName;
-use recete_jobs::attempts::{self, Attempt, AttemptOutcome, AttemptRow, ClaimingTransaction, DueRow, FailureOutcome};
-use recete_jobs::claims::{self, TaskClaim};
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
@@ -22,7 +22,6 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::heartbeat::{PoolSlots, Process};
-use crate::{Pool, WorkerDeps};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -70,21 +69,23 @@ pub struct JobContext {
 }
 
 impl JobContext {
+    /// The context of the pool that serves `queue` in `process`, with that pool's settings.
     pub fn new(
-        pool: Pool,
-        deps: &WorkerDeps,
+        queue: QueueName,
+        pool: PgPool,
+        settings: PoolSettings,
         process: &Process,
         draining: CancellationToken,
         release: CancellationToken,
     ) -> Self {
         Self {
-            queue: pool.queue(),
-            pool: deps.pool.clone(),
-            settings: pool.settings(&deps.settings).clone(),
-            worker: process.worker_name(pool).into(),
+            queue,
+            pool,
+            settings,
+            worker: process.worker_name(queue).into(),
             draining,
             release,
-            slots: process.slots(pool),
+            slots: process.slots(queue),
         }
     }
 }
