@@ -117,26 +117,14 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
     for pool in &options.pools {
         let queue = pool.queue();
         tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone(), process.clone(), release.clone()));
+        let (db, redis, settings) = (deps.pool.clone(), deps.redis.clone(), deps.settings.queue.clone());
+        let (woken_by, stop) = (wakeups.clone(), shutdown.clone());
         match pool {
             Pool::OrderEvents | Pool::WhatsAppEvents => {
-                tasks.spawn(relay_loop::run::<EventJob>(
-                    queue,
-                    deps.pool.clone(),
-                    deps.redis.clone(),
-                    deps.settings.queue.clone(),
-                    wakeups.clone(),
-                    shutdown.clone(),
-                ));
+                tasks.spawn(relay_loop::run::<EventJob>(queue, db, redis, settings, woken_by, stop));
             }
             Pool::Messages | Pool::Knowledge | Pool::Conversations | Pool::Imports | Pool::Webhooks => {
-                tasks.spawn(relay_loop::run::<TaskJob>(
-                    queue,
-                    deps.pool.clone(),
-                    deps.redis.clone(),
-                    deps.settings.queue.clone(),
-                    wakeups.clone(),
-                    shutdown.clone(),
-                ));
+                tasks.spawn(relay_loop::run::<TaskJob>(queue, db, redis, settings, woken_by, stop));
             }
         }
         let prune_every = Duration::from_secs(deps.settings.queue.prune_interval_secs);
