@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
+use recete_jobs::stats::Sampler;
 use recete_shared::config::{Environment, PlatformSettings};
 use recete_shared::crypto::Keyring;
 use recete_shared::db::listening::Listening;
@@ -19,7 +20,6 @@ use recete_shared::events::store::{EventWriter, WriterSettings};
 use recete_shared::imports::upload::UploadLimits;
 use recete_shared::integrations::IntegrationDirectory;
 use recete_shared::merchant_events::wakeups::Wakeups;
-use recete_shared::queue::stats::Sampler;
 use recete_shared::rate_limit::RateLimiter;
 use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;

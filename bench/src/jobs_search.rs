@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use clap::Parser;
-use recete_ops::jobs::count::{self, Count};
-use recete_ops::jobs::{JobFilter, search};
+use recete_jobs::admin::count::{self, Count};
+use recete_jobs::admin::{JobFilter, search};
 use recete_testkit::TestDatabase;
 use sqlx::PgPool;
 use uuid::Uuid;

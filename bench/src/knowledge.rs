@@ -41,6 +41,7 @@ use recete_bench::catalogue::{self, Catalogue};
 use recete_bench::hnsw_sweep::{self, Build};
 use recete_config::{Settings, base_figment};
 use recete_embed::{LocalMiniLm, MODEL_NAME};
+use recete_jobs::execution::Outcome;
 use recete_knowledge::embedder::cosine;
 use recete_knowledge::{DIMENSIONS, Embedder, SectionKind, retrieval, sentences};
 use recete_shared::crypto::Keyring;
@@ -49,7 +50,6 @@ use recete_shared::ids::{CustomerId, MerchantId, TaskId};
 use recete_shared::{customers, merchants, message_bodies, tasks};
 use recete_testkit::TestDatabase;
 use recete_workers::conversations::{self, ConversationDeps};
-use recete_workers::jobs::Outcome;
 use sqlx::PgPool;
 use uuid::Uuid;
 

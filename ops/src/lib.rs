@@ -1,13 +1,14 @@
 //! The operators' queue board, served under `/ops` on an address of its own.
 //!
-//! - [`jobs`]: finding jobs in PostgreSQL, a job's attempts and payload, and what operators do
-//!   to jobs (retry, cancel, requeue, in bulk).
+//! What the board finds and does to jobs (search, detail, payloads, retry, cancel, requeue, bulk
+//! actions, schedules, paused queues) is `recete_jobs::admin` and `recete_jobs::control`: this
+//! crate holds the pages and the operators, and no SQL over jobs.
+//!
 //! - [`operators`]: who may sign in, with which role, and their sessions.
 //! - [`web`]: the pages, sign-in, roles and CSRF checks, served by [`Board`].
 
 #![forbid(unsafe_code)]
 
-pub mod jobs;
 pub mod operators;
 pub mod web;
 

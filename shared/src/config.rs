@@ -337,7 +337,7 @@ pub struct WorkerSettings {
     pub shutdown_grace_secs: u64,
 }
 
-/// How the queue layer moves work between PostgreSQL and Redis (see `queue` in the shared crate).
+/// How the queue layer moves work between PostgreSQL and Redis (see the `recete-jobs` crate).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueSettings {

@@ -23,7 +23,6 @@
 //! - [`events`]: the canonical event every webhook is normalized into, one module per platform,
 //!   and the group-committing writer that stores them.
 //! - [`privacy`]: customers' data exports and erasures, from the API or a store's privacy webhooks.
-//! - [`queue`]: the queue layer: payloads, relay and reconciler, attempts and dead letters.
 //! - [`tasks`]: scheduling scrape, embedding and answer tasks, and ending any task.
 //! - [`rate_limit`]: request quotas per client address, API key, merchant and webhook sender,
 //!   shared by every API replica through one GCRA script in Redis.
@@ -66,7 +65,6 @@ pub mod periodic;
 pub mod phone;
 pub mod phone_country;
 pub mod privacy;
-pub mod queue;
 pub mod rate_limit;
 pub mod redis_client;
 pub mod tasks;

@@ -2,10 +2,10 @@
 
 use anyhow::Context;
 use recete_config::Settings;
+use recete_jobs::attempts;
 use recete_shared::crypto::Keyring;
 use recete_shared::ids::EventId;
 use recete_shared::integrations::{self, Given, NewIntegration};
-use recete_shared::queue::attempts;
 use recete_shared::{db, merchants};
 use sqlx::PgPool;
 

@@ -12,6 +12,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("recete-imports", &[]),
     // The platform and domain layer reads pure crates only.
     ("recete-shared", &["recete-events", "recete-imports"]),
+    // The job engine: the job life cycle over the platform layer, below every job's handler.
+    ("recete-jobs", &["recete-shared"]),
     ("recete-knowledge", &["recete-shared"]),
     // Adapters: each declares its own settings section, and needs nothing of shared directly.
     ("recete-embed", &["recete-knowledge"]),
@@ -20,7 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The one configuration file: the platform's sections and the adapters', composed.
     ("recete-config", &["recete-embed", "recete-llm", "recete-scrape", "recete-shared"]),
     ("recete-agent", &["recete-knowledge", "recete-llm", "recete-shared"]),
-    ("recete-ops", &["recete-shared"]),
+    ("recete-ops", &["recete-jobs", "recete-shared"]),
     // The merchants' web console: pages over the domain layer, mounted by the binary.
     (
         "recete-console",
@@ -35,7 +37,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     // HTTP only: never the workers, the agent or the queue board.
-    ("recete-api", &["recete-events", "recete-imports", "recete-knowledge", "recete-scrape", "recete-shared"]),
+    (
+        "recete-api",
+        &["recete-events", "recete-imports", "recete-jobs", "recete-knowledge", "recete-scrape", "recete-shared"],
+    ),
     // Job handlers: never the API or the queue board.
     (
         "recete-workers",
@@ -44,6 +49,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-config",
             "recete-embed",
             "recete-imports",
+            "recete-jobs",
             "recete-knowledge",
             "recete-llm",
             "recete-scrape",
@@ -60,6 +66,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-config",
             "recete-console",
             "recete-embed",
+            "recete-jobs",
             "recete-knowledge",
             "recete-llm",
             "recete-ops",
@@ -75,8 +82,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-api",
             "recete-config",
             "recete-embed",
+            "recete-jobs",
             "recete-knowledge",
-            "recete-ops",
             "recete-shared",
             "recete-testkit",
             "recete-workers",

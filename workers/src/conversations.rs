@@ -11,6 +11,8 @@ use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use chrono::{DateTime, Utc};
 use recete_agent::{Agent, Inquiry, Reply};
+use recete_jobs::TaskJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_llm::HistoryTurn;
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::config::PoolSettings;
@@ -23,14 +25,12 @@ use recete_shared::merchant_events::{self, GuardrailHit, HandedOver, MerchantEve
 use recete_shared::merchants;
 use recete_shared::message_bodies;
 use recete_shared::messages::{self, Inbound};
-use recete_shared::queue::TaskJob;
 use recete_shared::tasks::{self, finish};
 use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 const ACTOR: &str = "worker:conversations";
 

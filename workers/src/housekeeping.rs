@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use recete_jobs::{attempts, processes};
 use recete_shared::orders::assume_delivered;
 use recete_shared::periodic::{self, Run};
-use recete_shared::queue::{attempts, processes};
 use recete_shared::{analytics, api_key_expiry, idempotency, merchant_events};
 use tokio_util::sync::CancellationToken;
 

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
+use recete_jobs::TaskJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_knowledge::Embedder;
 use recete_knowledge::products;
 use recete_knowledge::store::{self, EmbeddedSync};
@@ -16,13 +18,11 @@ use recete_scrape::Scraper;
 use recete_shared::config::PoolSettings;
 use recete_shared::db::{self, Tx};
 use recete_shared::ids::{MerchantId, TaskId};
-use recete_shared::queue::TaskJob;
 use recete_shared::tasks::{self, finish};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 #[derive(Clone)]
 pub struct KnowledgeDeps {

@@ -9,6 +9,10 @@
 //! `worker.shutdown_grace_secs` is over, jobs still running are released (their rows handed
 //! back for the next relay pass) so the process exits within the grace.
 //!
+//! The job life cycle these handlers run in (claims, time bounds, hand-back, attempts, the
+//! relay and pruner loops, the heartbeat) is the `recete_jobs` crate; this crate holds the
+//! handlers and wires the pools.
+//!
 //! # Layout
 //! - [`pools`]: the pools a process can run.
 //! - [`supervisor`]: running a pool and restarting it when it fails.
@@ -19,25 +23,18 @@
 //! - [`conversations`]: answering customers' messages with the agent.
 //! - [`imports`]: reading uploaded CSV files into orders and products.
 //! - [`webhooks`]: delivering merchant events to merchants' endpoints.
-//! - [`relay_loop`]: the relay loop of each queue, woken when its work commits.
-//! - [`prune_loop`]: the loop that removes each queue's finished jobs from Redis.
 //! - [`housekeeping`]: periodic jobs.
 //! - [`health`]: the health and metrics listener of a worker-only process.
-//! - [`heartbeat`]: this process's identity, busy slots and `worker_processes` row.
 #![forbid(unsafe_code)]
 
 pub mod conversations;
 pub mod health;
-pub mod heartbeat;
 pub mod housekeeping;
 pub mod imports;
-pub mod jobs;
 pub mod knowledge;
 pub mod messages;
 pub mod orders;
 pub mod pools;
-pub mod prune_loop;
-pub mod relay_loop;
 pub mod supervisor;
 pub mod webhooks;
 pub mod whatsapp;
@@ -46,11 +43,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use recete_jobs::wakeups::RelayWakeups;
+use recete_jobs::{EventJob, TaskJob, heartbeat, prune_loop, relay_loop, stats};
 use recete_config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::listening::Listening;
-use recete_shared::queue::wakeups::RelayWakeups;
-use recete_shared::queue::{EventJob, TaskJob, stats};
 use recete_shared::redis_client::RedisClient;
 use recete_shared::whatsapp::Sender;
 use sqlx::PgPool;
@@ -91,7 +88,8 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
         Some(address) => Some(health::serve(address, deps.clone(), shutdown.clone()).await?),
         None => None,
     };
-    let process = Arc::new(heartbeat::Process::new(&options.pools));
+    let queues: Vec<_> = options.pools.iter().map(Pool::queue).collect();
+    let process = Arc::new(heartbeat::Process::new(&queues));
     let release = CancellationToken::new();
     let releaser = tokio::spawn(release_near_grace_end(
         Duration::from_secs(deps.settings.worker.shutdown_grace_secs),
@@ -110,7 +108,6 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
         ))
     });
     let mut tasks = tokio::task::JoinSet::new();
-    let queues: Vec<_> = options.pools.iter().map(Pool::queue).collect();
     let wakeups = Arc::new(RelayWakeups::new(&queues));
     if !queues.is_empty() {
         let check_every = Duration::from_secs(deps.settings.queue.sweep_interval_secs);
@@ -120,15 +117,18 @@ pub async fn run(deps: WorkerDeps, options: WorkerOptions, shutdown: Cancellatio
     for pool in &options.pools {
         let queue = pool.queue();
         tasks.spawn(supervisor::supervise(*pool, deps.clone(), shutdown.clone(), process.clone(), release.clone()));
+        let (db, redis, settings) = (deps.pool.clone(), deps.redis.clone(), deps.settings.queue.clone());
+        let (woken_by, stop) = (wakeups.clone(), shutdown.clone());
         match pool {
             Pool::OrderEvents | Pool::WhatsAppEvents => {
-                tasks.spawn(relay_loop::run::<EventJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
+                tasks.spawn(relay_loop::run::<EventJob>(queue, db, redis, settings, woken_by, stop));
             }
             Pool::Messages | Pool::Knowledge | Pool::Conversations | Pool::Imports | Pool::Webhooks => {
-                tasks.spawn(relay_loop::run::<TaskJob>(queue, deps.clone(), wakeups.clone(), shutdown.clone()));
+                tasks.spawn(relay_loop::run::<TaskJob>(queue, db, redis, settings, woken_by, stop));
             }
         }
-        tasks.spawn(prune_loop::run(queue, deps.clone(), shutdown.clone()));
+        let prune_every = Duration::from_secs(deps.settings.queue.prune_interval_secs);
+        tasks.spawn(prune_loop::run(queue, deps.redis.clone(), prune_every, shutdown.clone()));
     }
     if !options.pools.is_empty() {
         tasks.spawn(housekeeping::run(deps.clone(), shutdown.clone()));

@@ -4,8 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use recete_config::Settings;
+use recete_jobs::QueueName;
 use recete_shared::config::PoolSettings;
-use recete_shared::queue::QueueName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pool {

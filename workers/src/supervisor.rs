@@ -13,17 +13,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use apalis::prelude::*;
 use recete_agent::Agent;
-use recete_config::Settings;
+use recete_jobs::backlog;
+use recete_jobs::execution::JobContext;
+use recete_jobs::heartbeat::Process;
+use recete_jobs::{EventJob, TaskJob};
 use recete_knowledge::Embedder;
 use recete_llm::ChatModel;
-use recete_shared::queue::backlog;
-use recete_shared::queue::{EventJob, TaskJob};
+use recete_config::Settings;
 use tokio_util::sync::CancellationToken;
 
 use crate::conversations::{self, ConversationDeps};
-use crate::heartbeat::Process;
 use crate::imports::{self, ImportDeps};
-use crate::jobs::JobContext;
 use crate::knowledge::{self, KnowledgeDeps};
 use crate::messages::{self, MessageDeps};
 use crate::orders::{self, OrderDeps};
@@ -82,7 +82,14 @@ pub async fn supervise(
     release: CancellationToken,
 ) {
     let max_backoff = Duration::from_secs(deps.settings.queue.restart_backoff_max_secs);
-    let context = JobContext::new(pool, &deps, &process, shutdown.clone(), release);
+    let context = JobContext::new(
+        pool.queue(),
+        deps.pool.clone(),
+        pool.settings(&deps.settings).clone(),
+        &process,
+        shutdown.clone(),
+        release,
+    );
     supervise_with(pool.name(), max_backoff, shutdown.clone(), |run| {
         run_pool(pool, deps.clone(), shutdown.clone(), context.clone(), run)
     })

@@ -17,19 +17,19 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use chrono::Utc;
+use recete_jobs::TaskJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::config::{PoolSettings, WebhookSettings};
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
 use recete_shared::ids::TaskId;
 use recete_shared::merchant_events::{self, render};
-use recete_shared::queue::TaskJob;
 use recete_shared::tasks::{self, finish};
 use recete_shared::webhooks::deliveries::{self, AttemptResult};
 use recete_shared::webhooks::{endpoints, secret};
 use sqlx::PgPool;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 /// Bytes of an error response kept to explain a failure.
 const RESPONSE_EXCERPT: usize = 200;

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use maud::{Markup, html};
+use recete_jobs::admin::bulk::{self, BulkError, BulkId, BulkProgress, BulkState};
+use recete_jobs::admin::{JobAction, JobFilter};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -14,8 +16,6 @@ use super::BoardState;
 use super::auth::Viewer;
 use super::error::{JsonError, PageError};
 use super::layout::{self, Section};
-use crate::jobs::bulk::{self, BulkError, BulkId, BulkProgress, BulkState};
-use crate::jobs::{JobAction, JobFilter};
 use crate::operators::Role;
 
 /// The actions offered in bulk; requeueing everything finished is too blunt to offer.

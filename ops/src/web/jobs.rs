@@ -9,10 +9,15 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use recete_jobs::QueueName;
+use recete_jobs::admin::actions::UnknownAction;
+use recete_jobs::admin::search::MAX_PAGE;
+use recete_jobs::admin::{
+    self as jobs, ActionError, Count, JobAction, JobDetail, JobFilter, JobPage, JobState, PayloadError, SearchError,
+};
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::db;
 use recete_shared::ids::MerchantId;
-use recete_shared::queue::QueueName;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -20,11 +25,6 @@ use super::BoardState;
 use super::auth::Viewer;
 use super::error::{JsonError, PageError};
 use super::layout::{self, Section};
-use crate::jobs::actions::UnknownAction;
-use crate::jobs::search::MAX_PAGE;
-use crate::jobs::{
-    self, ActionError, Count, JobAction, JobDetail, JobFilter, JobPage, JobState, PayloadError, SearchError,
-};
 use crate::operators::Role;
 
 const DEFAULT_PAGE: usize = 50;

@@ -10,11 +10,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use maud::{Markup, html};
+use recete_jobs::QueueName;
+use recete_jobs::control;
+use recete_jobs::stats::{self, QueueOverview};
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::db;
-use recete_shared::queue::QueueName;
-use recete_shared::queue::control;
-use recete_shared::queue::stats::{self, QueueOverview};
 use serde::Deserialize;
 
 use super::BoardState;

@@ -4,12 +4,12 @@
 use axum::Extension;
 use axum::extract::State;
 use maud::{Markup, html};
+use recete_jobs::admin::schedules;
 
 use super::BoardState;
 use super::auth::Viewer;
 use super::error::PageError;
 use super::layout::{self, Section};
-use crate::jobs::schedules;
 
 pub async fn page(State(state): State<BoardState>, Extension(viewer): Extension<Viewer>) -> Result<Markup, PageError> {
     let views = schedules::schedules_with_tick(&state.pool, state.housekeeping_tick).await?;

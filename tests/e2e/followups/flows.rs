@@ -247,17 +247,11 @@ async fn redis_wiped_between_planning_and_sending_still_sends_once() {
     // Hand the tasks to Redis, then lose Redis before any worker fetched them.
     let redis = recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client");
     let connection = redis.connection().await.expect("redis");
-    let queue = recete_shared::queue::QueueName::Messages;
-    let mut relay = recete_shared::queue::relay::Relay::<recete_shared::queue::TaskJob> {
+    let queue = recete_jobs::QueueName::Messages;
+    let mut relay = recete_jobs::relay::Relay::<recete_jobs::TaskJob> {
         queue,
-        namespace: recete_shared::queue::backlog::namespace(redis.key_prefix(), queue),
-        storage: recete_shared::queue::backlog::storage(
-            connection.clone(),
-            redis.key_prefix(),
-            queue,
-            &app.settings.queue,
-            1,
-        ),
+        namespace: recete_jobs::backlog::namespace(redis.key_prefix(), queue),
+        storage: recete_jobs::backlog::storage(connection.clone(), redis.key_prefix(), queue, &app.settings.queue, 1),
         connection,
         settings: app.settings.queue.clone(),
     };

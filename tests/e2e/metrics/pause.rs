@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use recete_jobs::relay::Relay;
+use recete_jobs::stats::{self, QueueOverview};
+use recete_jobs::{EventJob, QueueName, backlog, control};
 use recete_shared::db;
 use recete_shared::integrations::IntegrationKind;
-use recete_shared::queue::relay::Relay;
-use recete_shared::queue::stats::{self, QueueOverview};
-use recete_shared::queue::{EventJob, QueueName, backlog, control};
 use recete_shared::redis_client::RedisClient;
 use recete_workers::Pool;
 

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use recete_jobs::relay::Relay;
+use recete_jobs::{QueueName, TaskJob, backlog};
 use recete_shared::merchants;
-use recete_shared::queue::relay::Relay;
-use recete_shared::queue::{QueueName, TaskJob, backlog};
 use recete_shared::redis_client::RedisClient;
 use recete_workers::Pool;
 use serde_json::json;

@@ -92,7 +92,7 @@ async fn bearer_tokens_serve_scripts_without_cookies_or_csrf() {
     let read = board.client.get(board.url("/ops/queues.json")).bearer_auth(&token).send().await.expect("sent");
     assert_eq!(read.status(), StatusCode::OK);
     let body: serde_json::Value = read.json().await.expect("json");
-    assert_eq!(body["queues"].as_array().map(Vec::len), Some(recete_shared::queue::QueueName::ALL.len()), "{body}");
+    assert_eq!(body["queues"].as_array().map(Vec::len), Some(recete_jobs::QueueName::ALL.len()), "{body}");
 
     let paused =
         board.client.post(board.url("/ops/queues/imports/pause")).bearer_auth(&token).send().await.expect("sent");

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use recete_ops::jobs::bulk::{self, BulkState};
-use recete_ops::jobs::{JobAction, JobFilter, JobState};
+use recete_jobs::admin::bulk::{self, BulkState};
+use recete_jobs::admin::{JobAction, JobFilter, JobState};
 use recete_ops::operators::Role;
 use reqwest::StatusCode;
 

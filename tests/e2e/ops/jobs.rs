@@ -1,7 +1,7 @@
 //! Job search with bookmarkable URLs and keyset pages, a job's page with its attempts and
 //! payload, and retrying by role.
 
-use recete_ops::jobs::{JobFilter, JobState};
+use recete_jobs::admin::{JobFilter, JobState};
 use recete_ops::operators::Role;
 use reqwest::StatusCode;
 use reqwest::header::COOKIE;

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use recete_shared::queue::backlog;
-use recete_shared::queue::budget::{Budget, Outstanding};
-use recete_shared::queue::relay;
+use recete_jobs::backlog;
+use recete_jobs::budget::{Budget, Outstanding};
+use recete_jobs::relay;
 
 use super::queue::relay_for;
 use super::support::store_orders;
@@ -29,7 +29,7 @@ async fn relays_of_many_processes_share_one_backlog_bound() {
     })
     .await;
     store_orders(&app, EVENTS).await;
-    let namespace = backlog::namespace(&app.redis.prefix, recete_shared::queue::QueueName::OrderEvents);
+    let namespace = backlog::namespace(&app.redis.prefix, recete_jobs::QueueName::OrderEvents);
     let mut onlooker = app.redis.client().expect("client").get_multiplexed_async_connection().await.expect("redis");
 
     // Eight relays, each with its own Redis connection, all passing at the same moment: each

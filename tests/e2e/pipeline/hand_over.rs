@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use recete_jobs::QueueName;
+use recete_jobs::backlog;
 use recete_shared::integrations::IntegrationKind;
-use recete_shared::queue::QueueName;
-use recete_shared::queue::backlog;
 use recete_workers::Pool;
 
 use super::queue::relay_for;

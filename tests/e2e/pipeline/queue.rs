@@ -2,9 +2,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink};
-use recete_shared::queue::backlog;
-use recete_shared::queue::relay::Relay;
-use recete_shared::queue::{EventJob, QueueName};
+use recete_jobs::backlog;
+use recete_jobs::relay::Relay;
+use recete_jobs::{EventJob, QueueName};
 
 use super::support::store_orders;
 use crate::helpers::{spawn_app, spawn_app_with};
@@ -65,7 +65,7 @@ async fn a_push_that_fails_gives_the_rows_back_to_the_next_pass_at_once() {
         recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client").key_prefix().to_owned();
     relay.storage = backlog::storage(connection, &prefix, QueueName::OrderEvents, &app.settings.queue, 1);
     let failed = relay.relay_once(&app.pool).await;
-    assert!(matches!(failed, Err(recete_shared::queue::relay::RelayError::Push(_))), "{failed:?}");
+    assert!(matches!(failed, Err(recete_jobs::relay::RelayError::Push(_))), "{failed:?}");
     assert_eq!(app.count("SELECT count(*) FROM external_events WHERE enqueued_at IS NOT NULL").await, 0);
 
     // Redis reachable again: the rows go at the next pass, not after the reconcile delay.

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use recete_jobs::{QueueName, control};
 use recete_shared::db;
 use recete_shared::integrations::IntegrationKind;
-use recete_shared::queue::{QueueName, control};
 use recete_workers::Pool;
 
 use super::support::generic_order;

@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use recete_shared::queue::QueueName;
-use recete_shared::queue::backlog;
+use recete_jobs::QueueName;
+use recete_jobs::backlog;
 use redis::aio::ConnectionManager;
 
 use crate::report::Tally;

@@ -20,6 +20,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use recete_imports::{ParseOptions, Profile};
+use recete_jobs::TaskJob;
+use recete_jobs::claims::{self, DeadTask};
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::{self, Tx};
@@ -27,15 +30,12 @@ use recete_shared::ids::{ImportId, MerchantId, TaskId};
 use recete_shared::imports::store::{self, ImportRecord};
 use recete_shared::imports::{DateOrder, ImportKind};
 use recete_shared::merchants;
-use recete_shared::queue::TaskJob;
-use recete_shared::queue::claims::{self, DeadTask};
 use recete_shared::tasks::{self, finish};
 use sqlx::PgPool;
 
 use self::apply::{BatchContext, BatchError, Mode};
 use self::reading::{Item, Parsed, Reading, Record};
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 /// A batch also closes past this many bytes of fields, so files of long rows (product
 /// descriptions) hold as little in memory as files of short ones.

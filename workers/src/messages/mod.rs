@@ -18,6 +18,9 @@ use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use chrono::Utc;
 use chrono_tz::Tz;
+use recete_jobs::TaskJob;
+use recete_jobs::claims::{self, TaskClaim};
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::config::{PoolSettings, WhatsAppSettings};
 use recete_shared::consent::{self, ConsentChange};
 use recete_shared::conversations::{self, author};
@@ -32,8 +35,6 @@ use recete_shared::merchant_events::{self, MerchantEvent, MessageFailed};
 use recete_shared::merchants;
 use recete_shared::messages::{self, Failed, Sending};
 use recete_shared::orders::OrderStatus;
-use recete_shared::queue::TaskJob;
-use recete_shared::queue::claims::{self, TaskClaim};
 use recete_shared::redis_client::RedisClient;
 use recete_shared::tasks::finish;
 use recete_shared::whatsapp::limits::Limits;
@@ -43,7 +44,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 use crate::whatsapp::message_context;
 
 const ACTOR: &str = "worker:messages";

@@ -11,7 +11,7 @@ use recete_shared::message_bodies;
 use recete_shared::orders;
 use recete_shared::whatsapp::Content;
 
-use recete_shared::queue::claims::TaskClaim;
+use recete_jobs::claims::TaskClaim;
 
 pub(super) async fn content(
     tx: &mut Tx,

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
+use recete_jobs::EventJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::config::PoolSettings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db;
@@ -18,11 +20,9 @@ use recete_shared::events::EventBody;
 use recete_shared::ids::EventId;
 use recete_shared::orders::apply::{EventContext, apply_order_event};
 use recete_shared::privacy::store_requests::{self, Delivered, Progress};
-use recete_shared::queue::EventJob;
 use sqlx::PgPool;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 pub const ACTOR: &str = "worker:order-events";
 

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use apalis::prelude::{BoxDynError, Data};
 use chrono::{DateTime, Utc};
+use recete_jobs::EventJob;
+use recete_jobs::execution::{self as jobs, JobContext, JobRow, Outcome};
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::config::PoolSettings;
 use recete_shared::consent::{self, ConsentChange, ConsentCommand};
@@ -27,13 +29,11 @@ use recete_shared::merchants;
 use recete_shared::messages::{self, NewInbound, StatusReport};
 use recete_shared::orders::resume;
 use recete_shared::phone::PhoneNumber;
-use recete_shared::queue::EventJob;
 use recete_shared::tasks;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::WorkerDeps;
-use crate::jobs::{self, JobContext, JobRow, Outcome};
 
 const ACTOR: &str = "worker:whatsapp-events";
 

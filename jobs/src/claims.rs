@@ -1,13 +1,13 @@
 //! A handler's claim of its row (`FOR UPDATE SKIP LOCKED`, so one copy of a job works on it and
 //! any other skips), and the job state the handler leaves the row in: an event processed, a task
-//! deferred, a task that became a dead letter. A task that ends is [`crate::tasks::finish`]ed.
+//! deferred, a task that became a dead letter. A task that ends is [`recete_shared::tasks::finish`]ed.
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::attempts::ClaimingTransaction;
-use crate::db::Tx;
-use crate::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId, TaskId};
+use crate::attempts::ClaimingTransaction;
+use recete_shared::db::Tx;
+use recete_shared::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId, TaskId};
 
 /// An `external_events` row claimed for this transaction, its normalized event still sealed.
 #[derive(Debug, FromRow)]

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 
-use super::QueueName;
-use crate::db::{self, Tx};
+use crate::QueueName;
+use recete_shared::db::{self, Tx};
 
 /// A paused queue, as the board and `/metrics` show it.
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -41,8 +41,8 @@ pub async fn resume(tx: &mut Tx, queue: QueueName) -> sqlx::Result<bool> {
         return Ok(false);
     }
     sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(super::wakeups::CHANNEL)
-        .bind(super::wakeups::resumed_payload(queue))
+        .bind(crate::wakeups::CHANNEL)
+        .bind(crate::wakeups::resumed_payload(queue))
         .execute(&mut **tx)
         .await?;
     Ok(true)

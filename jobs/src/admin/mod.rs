@@ -1,5 +1,7 @@
-//! Jobs as operators see them: rows of `external_events` and `scheduled_tasks`, found, shown
-//! and acted on through PostgreSQL (never through Redis, which only carries "work on row N").
+//! Jobs as operators see them on the queue board: rows of
+//! `external_events` and `scheduled_tasks`, found, shown and acted on through PostgreSQL (never
+//! through Redis, which only carries "work on row N"). The board's pages call these functions
+//! and hold no SQL of their own.
 //!
 //! - [`filter`]: which jobs, to and from a bookmarkable query string; [`state`]: one vocabulary
 //!   of states over both tables.

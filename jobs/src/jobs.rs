@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{EventId, TaskId};
+use recete_shared::ids::{EventId, TaskId};
 
 /// "Work on this `external_events` row."
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,10 +87,10 @@ impl QueueName {
             Self::OrderEvents => &["shopify", "woocommerce", "generic", "csv"],
             Self::WhatsAppEvents => &["whatsapp"],
             Self::Messages => &["follow_up", "reply"],
-            Self::Knowledge => &[crate::tasks::SCRAPE, crate::tasks::EMBED],
-            Self::Conversations => &[crate::tasks::ANSWER],
-            Self::Imports => &[crate::tasks::IMPORT],
-            Self::Webhooks => &[crate::tasks::WEBHOOK],
+            Self::Knowledge => &[recete_shared::tasks::SCRAPE, recete_shared::tasks::EMBED],
+            Self::Conversations => &[recete_shared::tasks::ANSWER],
+            Self::Imports => &[recete_shared::tasks::IMPORT],
+            Self::Webhooks => &[recete_shared::tasks::WEBHOOK],
         }
     }
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 
-use super::jobs::QueueName;
-use super::relay::Feed;
-use crate::config::QueueSettings;
+use crate::jobs::QueueName;
+use crate::relay::Feed;
+use recete_shared::config::QueueSettings;
 
 /// The apalis namespace of `queue` under a deployment's key prefix.
 pub fn namespace(key_prefix: &str, queue: QueueName) -> String {

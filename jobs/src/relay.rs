@@ -2,7 +2,7 @@
 //!
 //! Each pass takes due rows that were never handed to Redis, or whose last hand-over is older
 //! than `queue.reconcile_after_secs`, marks them handed over and pushes one job per row. It pushes
-//! only what it reserved in the queue's [`budget`](super::budget), shared by every relay of the
+//! only what it reserved in the queue's [`budget`](crate::budget), shared by every relay of the
 //! fleet, so all of them together keep the queue under `queue.max_backlog` jobs and Redis never
 //! holds enough due jobs to break apalis-redis's fetch. Rows are claimed with `SKIP LOCKED`, so
 //! any number of worker processes can relay at once.
@@ -24,12 +24,12 @@ use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::budget::{Budget, Reservation};
-use super::control;
-use super::jobs::{EventJob, QueueName, TaskJob};
-use crate::config::QueueSettings;
-use crate::db::{self, Tx};
-use crate::ids::{EventId, TaskId};
+use crate::budget::{Budget, Reservation};
+use crate::control;
+use crate::jobs::{EventJob, QueueName, TaskJob};
+use recete_shared::config::QueueSettings;
+use recete_shared::db::{self, Tx};
+use recete_shared::ids::{EventId, TaskId};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RelayReport {
@@ -361,7 +361,9 @@ mod tests {
     use super::*;
 
     fn settings() -> QueueSettings {
-        crate::config::PlatformSettings::load_from(crate::config::base_figment(None)).expect("default settings").queue
+        recete_shared::config::PlatformSettings::load_from(recete_shared::config::base_figment(None))
+            .expect("default settings")
+            .queue
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Each relay pass reserves room before it claims rows: one Lua script (one round trip, atomic
 //! on the Redis server) counts the queue's depth (`:active` and `:scheduled`, the same count as
-//! [`backlog::depth`](super::backlog::depth)), the jobs workers have fetched and not finished (the
+//! [`backlog::depth`](crate::backlog::depth)), the jobs workers have fetched and not finished (the
 //! in-flight set of each worker registered in `:workers`), and the jobs other relays have reserved
 //! and not yet given back; it grants `min(wanted, max_backlog - depth - in flight - reserved)` and
 //! records the grant. The
@@ -256,7 +256,7 @@ impl Budget {
 /// A queue's share of its budget at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outstanding {
-    /// Jobs waiting (`:active` and `:scheduled`), as [`backlog::depth`](super::backlog::depth)
+    /// Jobs waiting (`:active` and `:scheduled`), as [`backlog::depth`](crate::backlog::depth)
     /// counts them.
     pub depth: u64,
     /// Jobs fetched by workers and not finished.
@@ -376,7 +376,7 @@ mod tests {
         let mut connection = connection().await;
         let Outstanding { depth, reserved, .. } = budget.outstanding(&mut connection).await.expect("outstanding");
         assert_eq!(reserved, 0, "every reservation was given back");
-        assert_eq!(depth, crate::queue::backlog::depth(&mut connection, &namespace).await.expect("depth"));
+        assert_eq!(depth, crate::backlog::depth(&mut connection, &namespace).await.expect("depth"));
         assert!(pushed > MAX * 4, "the budget was used over and over: {pushed} pushed");
         assert!(samples > 100, "{samples} samples");
         assert!(highest.load(Ordering::Relaxed) <= MAX as u64);

@@ -1,6 +1,6 @@
 //! Who this worker process is, how busy its pools are, and its row in `worker_processes`.
 //!
-//! Each pool counts its concurrency slots (while its apalis worker runs) and the slots running a
+//! Each pool, named by the queue it serves, counts its concurrency slots (while its apalis worker runs) and the slots running a
 //! job now; both are gauges of this process's `/metrics`. Every `metrics.heartbeat_interval_secs`
 //! the process upserts its row with those counts, which is how the queue board and the
 //! `recete_workers_live` gauge see the whole fleet. On shutdown the row is marked draining; on a
@@ -11,18 +11,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use recete_shared::queue::processes::{self, Heartbeat};
+use crate::processes::{self, Heartbeat};
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::Pool;
+use crate::QueueName;
 
 /// A pool's slots and how many of them run a job now.
 #[derive(Debug)]
 pub struct PoolSlots {
-    pool: Pool,
+    pool: QueueName,
     slots: AtomicI64,
     busy: AtomicI64,
     /// Wakes the heartbeat when the slots open or close, so the fleet sees it without waiting
@@ -31,10 +31,10 @@ pub struct PoolSlots {
 }
 
 impl PoolSlots {
-    fn new(pool: Pool, changed: Arc<Notify>) -> Self {
+    fn new(pool: QueueName, changed: Arc<Notify>) -> Self {
         let slots = Self { pool, slots: AtomicI64::new(0), busy: AtomicI64::new(0), changed };
         slots.publish_slots(0);
-        metrics::gauge!("recete_worker_busy_slots", "pool" => pool.name()).set(0.0);
+        metrics::gauge!("recete_worker_busy_slots", "pool" => pool.as_str()).set(0.0);
         slots
     }
 
@@ -56,7 +56,7 @@ impl PoolSlots {
     /// Marks one slot busy until the returned guard is dropped.
     pub fn occupy(self: &Arc<Self>) -> BusySlot {
         let busy = self.busy.fetch_add(1, Ordering::Relaxed) + 1;
-        metrics::gauge!("recete_worker_busy_slots", "pool" => self.pool.name()).set(busy as f64);
+        metrics::gauge!("recete_worker_busy_slots", "pool" => self.pool.as_str()).set(busy as f64);
         BusySlot { slots: self.clone() }
     }
 
@@ -69,7 +69,7 @@ impl PoolSlots {
     }
 
     fn publish_slots(&self, slots: i64) {
-        metrics::gauge!("recete_worker_slots", "pool" => self.pool.name()).set(slots as f64);
+        metrics::gauge!("recete_worker_slots", "pool" => self.pool.as_str()).set(slots as f64);
     }
 }
 
@@ -81,7 +81,7 @@ pub struct BusySlot {
 impl Drop for BusySlot {
     fn drop(&mut self) {
         let busy = self.slots.busy.fetch_sub(1, Ordering::Relaxed) - 1;
-        metrics::gauge!("recete_worker_busy_slots", "pool" => self.slots.pool.name()).set(busy as f64);
+        metrics::gauge!("recete_worker_busy_slots", "pool" => self.slots.pool.as_str()).set(busy as f64);
     }
 }
 
@@ -92,32 +92,32 @@ pub struct Process {
     pub id: String,
     pub hostname: String,
     pub pid: u32,
-    pools: HashMap<Pool, Arc<PoolSlots>>,
+    pools: HashMap<QueueName, Arc<PoolSlots>>,
     slots_changed: Arc<Notify>,
 }
 
 impl Process {
     /// A process running `pools`. Every pool's gauges start at 0, so a pool this process does
     /// not run shows as having no slots rather than as missing.
-    pub fn new(pools: &[Pool]) -> Self {
+    pub fn new(pools: &[QueueName]) -> Self {
         let hostname = hostname();
         let pid = std::process::id();
         let id = format!("{hostname}-{pid}-{}", recete_shared::crypto::random_token(6));
         let slots_changed = Arc::new(Notify::new());
-        let mut slots: HashMap<Pool, Arc<PoolSlots>> =
-            Pool::ALL.iter().map(|pool| (*pool, Arc::new(PoolSlots::new(*pool, slots_changed.clone())))).collect();
+        let mut slots: HashMap<QueueName, Arc<PoolSlots>> =
+            QueueName::ALL.iter().map(|pool| (*pool, Arc::new(PoolSlots::new(*pool, slots_changed.clone())))).collect();
         slots.retain(|pool, _| pools.contains(pool));
         Self { id, hostname, pid, pools: slots, slots_changed }
     }
 
     /// The slots of `pool`; a pool the process was not started with gets counters of its own
     /// that no heartbeat reports.
-    pub fn slots(&self, pool: Pool) -> Arc<PoolSlots> {
+    pub fn slots(&self, pool: QueueName) -> Arc<PoolSlots> {
         self.pools.get(&pool).cloned().unwrap_or_else(|| Arc::new(PoolSlots::new(pool, Arc::new(Notify::new()))))
     }
 
     /// How attempts name the worker that ran them.
-    pub fn worker_name(&self, pool: Pool) -> String {
+    pub fn worker_name(&self, pool: QueueName) -> String {
         format!("{pool}@{}", self.id)
     }
 
@@ -125,7 +125,7 @@ impl Process {
         let pools: serde_json::Map<String, serde_json::Value> = self
             .pools
             .iter()
-            .map(|(pool, slots)| (pool.name().to_owned(), json!({ "slots": slots.slots(), "busy": slots.busy() })))
+            .map(|(pool, slots)| (pool.as_str().to_owned(), json!({ "slots": slots.slots(), "busy": slots.busy() })))
             .collect();
         serde_json::Value::Object(pools)
     }
@@ -190,8 +190,8 @@ mod tests {
 
     #[test]
     fn busy_slots_are_counted_while_a_job_runs_and_freed_however_it_ends() {
-        let process = Process::new(&[Pool::Messages]);
-        let slots = process.slots(Pool::Messages);
+        let process = Process::new(&[QueueName::Messages]);
+        let slots = process.slots(QueueName::Messages);
         slots.open(4);
         let first = slots.occupy();
         let second = slots.occupy();
@@ -209,6 +209,6 @@ mod tests {
         let (first, second) = (Process::new(&[]), Process::new(&[]));
         assert_ne!(first.id, second.id);
         assert!(first.id.starts_with(&format!("{}-{}-", first.hostname, first.pid)), "{}", first.id);
-        assert_eq!(first.worker_name(Pool::Imports), format!("imports@{}", first.id));
+        assert_eq!(first.worker_name(QueueName::Imports), format!("imports@{}", first.id));
     }
 }

@@ -1,8 +1,8 @@
 use std::collections::HashSet;
 
-use recete_ops::jobs::count::{self, Count, EXACT_UP_TO};
-use recete_ops::jobs::search::{self, SearchError};
-use recete_ops::jobs::{JobFilter, JobState, JobTable};
+use recete_jobs::admin::count::{self, Count, EXACT_UP_TO};
+use recete_jobs::admin::search::{self, SearchError};
+use recete_jobs::admin::{JobFilter, JobState, JobTable};
 use uuid::Uuid;
 
 use crate::fleet::{Fleet, NewEvent, NewTask, ago};

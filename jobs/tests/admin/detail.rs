@@ -1,4 +1,4 @@
-use recete_ops::jobs::{JobState, detail, payload};
+use recete_jobs::admin::{JobState, detail, payload};
 use serde_json::json;
 use uuid::Uuid;
 

@@ -22,10 +22,10 @@ use std::time::Duration;
 
 use sqlx::{FromRow, PgPool};
 
-use super::QueueName;
-use super::control::QueuePause;
-use crate::config::MetricsSettings;
-use crate::db::{self, Tx};
+use crate::QueueName;
+use crate::control::QueuePause;
+use recete_shared::config::MetricsSettings;
+use recete_shared::db::{self, Tx};
 
 /// One queue at a glance.
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 
 use std::borrow::Cow;
 
+use crate::QueueName;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
-use recete_shared::queue::QueueName;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -90,10 +90,9 @@ impl JobFilter {
             match key.as_ref() {
                 "id" => filter.id = Some(parse_uuid("id", value)?),
                 "queue" => {
-                    let queue: QueueName =
-                        value.parse().map_err(|e: recete_shared::queue::control::UnknownQueue| {
-                            invalid("queue", format!("{e} (one of {})", queue_names()))
-                        })?;
+                    let queue: QueueName = value.parse().map_err(|e: crate::control::UnknownQueue| {
+                        invalid("queue", format!("{e} (one of {})", queue_names()))
+                    })?;
                     filter.queue = Some(queue.as_str().to_owned());
                 }
                 "kind" => filter.kind = Some(text("kind", value)?),

@@ -57,7 +57,7 @@ fn fingerprint(filter: &JobFilter) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::filter::JobState;
+    use crate::admin::filter::JobState;
 
     #[test]
     fn a_cursor_opens_only_under_its_own_filter() {

@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use recete_ops::jobs::{ActionError, JobAction, JobState, apply};
+use recete_jobs::admin::{ActionError, JobAction, JobState, apply};
 use serde_json::Value;
 use uuid::Uuid;
 

@@ -1,24 +1,25 @@
 //! The pruner loop of a queue: finished jobs removed from Redis, where apalis-redis keeps them.
+//! Every worker process runs one for each queue it serves.
 
 use std::time::Duration;
 
-use recete_shared::queue::QueueName;
-use recete_shared::queue::backlog;
+use recete_shared::redis_client::RedisClient;
 use tokio_util::sync::CancellationToken;
 
-use crate::WorkerDeps;
+use crate::QueueName;
+use crate::backlog;
 
-/// Removes finished jobs from Redis every `queue.prune_interval_secs`.
-pub async fn run(queue: QueueName, deps: WorkerDeps, shutdown: CancellationToken) {
-    let interval = Duration::from_secs(deps.settings.queue.prune_interval_secs);
-    let namespace = backlog::namespace(deps.redis.key_prefix(), queue);
+/// Removes finished jobs of `queue` from Redis every `interval` (`queue.prune_interval_secs`)
+/// until shutdown.
+pub async fn run(queue: QueueName, redis: RedisClient, interval: Duration, shutdown: CancellationToken) {
+    let namespace = backlog::namespace(redis.key_prefix(), queue);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
         }
         let pruned = async {
-            let mut connection = deps.redis.connection().await?;
+            let mut connection = redis.connection().await?;
             backlog::prune_finished(&mut connection, &namespace).await
         }
         .await;

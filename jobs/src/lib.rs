@@ -1,5 +1,7 @@
-//! The queue layer: PostgreSQL holds every job as a row, Redis (through apalis-redis) only
-//! carries "work on row N".
+//! The job engine: PostgreSQL holds every job as a row, Redis (through apalis-redis) only
+//! carries "work on row N". Platform parts (settings, transactions, identifiers, the Redis
+//! connection) come from `recete-shared`; the handlers that do each job's work live in the
+//! worker crate.
 //!
 //! A job's row exists before its message: an `external_events` row, later `scheduled_tasks` rows.
 //! The [`relay`] hands due rows to Redis in bounded batches and, as the reconciler, hands over
@@ -28,24 +30,38 @@
 //!
 //! # Layout
 //! - [`jobs`]: the versioned payloads and queue names.
-//! - [`backlog`]: apalis storage construction, queue depth and pruning, by Redis key.
+//! - [`backlog`]: apalis storage construction, queue depth and pruning, by Redis key;
+//!   [`prune_loop`]: a queue's finished jobs pruned on a schedule.
 //! - [`budget`]: the fleet's shared backlog budget, reserved in Redis before each push.
-//! - [`relay`]: the relay and reconciler.
+//! - [`relay`]: the relay and reconciler; [`relay_loop`]: a queue's relay passes, woken when its
+//!   work commits.
 //! - [`attempts`]: failure bookkeeping, backoff and dead letters.
 //! - [`claims`]: a handler's claim of its row, and the row's job state as the handler leaves it.
-//! - [`processes`]: each worker process's heartbeat row.
+//! - [`processes`]: each worker process's heartbeat row; [`heartbeat`]: this process's identity,
+//!   its pools' busy slots, and the loop that keeps its row fresh.
+//! - [`execution`]: what every job handler runs in: its claim, its time bound, the hand-back at
+//!   shutdown, each attempt recorded, the job metrics.
 //! - [`control`]: queues paused and resumed by operators.
 //! - [`wakeups`]: waking each relay when work for its queue commits.
 //! - [`stats`]: each queue at a glance, for the queue gauges and the queue board.
+//! - [`admin`]: jobs as operators see them: search, counts, detail, payloads, retry, cancel and
+//!   requeue (one job or a whole filter in bulk), and the fleet's periodic schedules.
 
+#![forbid(unsafe_code)]
+
+pub mod admin;
 pub mod attempts;
 pub mod backlog;
 pub mod budget;
 pub mod claims;
 pub mod control;
+pub mod execution;
+pub mod heartbeat;
 pub mod jobs;
 pub mod processes;
+pub mod prune_loop;
 pub mod relay;
+pub mod relay_loop;
 pub mod stats;
 pub mod wakeups;
 

@@ -1,4 +1,4 @@
-//! What every job handler shares: claiming its row, bounding its run in time, handing it back
+//! What every job handler shares, whatever its work: claiming its row, bounding its run in time, handing it back
 //! at shutdown, recording each attempt (failures in the row, never in apalis; every attempt in
 //! `job_attempts`), and the job metrics.
 
@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::QueueName;
+use crate::attempts::{self, Attempt, AttemptOutcome, AttemptRow, ClaimingTransaction, DueRow, FailureOutcome};
+use crate::claims::{self, TaskClaim};
 use anyhow::Context;
 use chrono::Utc;
 use recete_shared::config::PoolSettings;
@@ -15,16 +18,10 @@ use recete_shared::db::{self, Tx};
 use recete_shared::events::NormalizedEvent;
 use recete_shared::events::store::{open_payload, payload_context};
 use recete_shared::ids::{EventId, IntegrationId, MerchantId, TaskId};
-use recete_shared::queue::QueueName;
-use recete_shared::queue::attempts::{
-    self, Attempt, AttemptOutcome, AttemptRow, ClaimingTransaction, DueRow, FailureOutcome,
-};
-use recete_shared::queue::claims::{self, TaskClaim};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::heartbeat::{PoolSlots, Process};
-use crate::{Pool, WorkerDeps};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -72,21 +69,23 @@ pub struct JobContext {
 }
 
 impl JobContext {
+    /// The context of the pool that serves `queue` in `process`, with that pool's settings.
     pub fn new(
-        pool: Pool,
-        deps: &WorkerDeps,
+        queue: QueueName,
+        pool: PgPool,
+        settings: PoolSettings,
         process: &Process,
         draining: CancellationToken,
         release: CancellationToken,
     ) -> Self {
         Self {
-            queue: pool.queue(),
-            pool: deps.pool.clone(),
-            settings: pool.settings(&deps.settings).clone(),
-            worker: process.worker_name(pool).into(),
+            queue,
+            pool,
+            settings,
+            worker: process.worker_name(queue).into(),
             draining,
             release,
-            slots: process.slots(pool),
+            slots: process.slots(queue),
         }
     }
 }

@@ -1,5 +1,5 @@
-use recete_ops::jobs::bulk::{self, BulkError, BulkState};
-use recete_ops::jobs::{JobAction, JobFilter, JobState};
+use recete_jobs::admin::bulk::{self, BulkError, BulkState};
+use recete_jobs::admin::{JobAction, JobFilter, JobState};
 
 use crate::fleet::{Fleet, NewTask, ago};
 

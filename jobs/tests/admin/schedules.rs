@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use recete_ops::jobs::schedules::{schedules, schedules_with_tick};
+use recete_jobs::admin::schedules::{schedules, schedules_with_tick};
 use recete_shared::periodic::{self, Run};
 use recete_shared::{analytics, api_key_expiry};
 
