@@ -89,11 +89,9 @@ fn spawn_worker(args: &Args, database: &TestDatabase, redis: &TestRedis) -> anyh
 /// Updates of `external_events` so far and how many of them were heap-only, as PostgreSQL's
 /// statistics have them (a backend reports its counts when idle or at exit).
 async fn event_updates(admin: &sqlx::PgPool) -> anyhow::Result<(i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'external_events'",
-    )
-    .fetch_one(admin)
-    .await?)
+    Ok(sqlx::query_as("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'external_events'")
+        .fetch_one(admin)
+        .await?)
 }
 
 /// One run's figures.

@@ -43,9 +43,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use recete_config::Settings;
 use recete_jobs::wakeups::RelayWakeups;
 use recete_jobs::{EventJob, TaskJob, heartbeat, prune_loop, relay_loop, stats};
-use recete_config::Settings;
 use recete_shared::crypto::Keyring;
 use recete_shared::db::listening::Listening;
 use recete_shared::redis_client::RedisClient;

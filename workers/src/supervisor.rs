@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use apalis::prelude::*;
 use recete_agent::Agent;
+use recete_config::Settings;
 use recete_jobs::backlog;
 use recete_jobs::execution::JobContext;
 use recete_jobs::heartbeat::Process;
 use recete_jobs::{EventJob, TaskJob};
 use recete_knowledge::Embedder;
 use recete_llm::ChatModel;
-use recete_config::Settings;
 use tokio_util::sync::CancellationToken;
 
 use crate::conversations::{self, ConversationDeps};
