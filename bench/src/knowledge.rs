@@ -877,6 +877,16 @@ async fn real_vectors(
     Ok(RealVectors { sentences, sentence_vectors, question_vectors })
 }
 
+/// `count` query vectors: the evaluation questions' own, then noisy copies of them.
+fn question_queries(question_vectors: &[Vec<f32>], count: usize, noise: f32, rng: &mut StdRng) -> Vec<Vec<f32>> {
+    let mut queries: Vec<Vec<f32>> = question_vectors.iter().take(count).cloned().collect();
+    while queries.len() < count && !question_vectors.is_empty() {
+        let source = &question_vectors[rng.random_range(0..question_vectors.len())];
+        queries.push(perturbed(source, noise, rng));
+    }
+    queries
+}
+
 /// The measured merchant (first) with `--chunks` chunks over `--products` products, and
 /// [`OTHER_MERCHANTS`] others sharing `--other-merchants-share` of that between them; also how
 /// many chunks the others hold.
@@ -941,12 +951,7 @@ async fn sweep_phase(
                 sentences.len(),
                 args.noise
             );
-            let mut queries: Vec<Vec<f32>> = question_vectors.iter().take(args.queries).cloned().collect();
-            while queries.len() < args.queries {
-                let source = &question_vectors[rng.random_range(0..question_vectors.len())];
-                queries.push(perturbed(source, args.noise, &mut rng));
-            }
-            queries
+            question_queries(&question_vectors, args.queries, args.noise, &mut rng)
         }
     };
     vacuum_catalogue(admin).await?;
@@ -966,11 +971,7 @@ async fn retrieval_phase(
     let mut rng = StdRng::seed_from_u64(args.seed);
     let RealVectors { sentences, sentence_vectors, question_vectors } =
         real_vectors(dataset, embedder, &args.dataset).await?;
-    let mut queries: Vec<Vec<f32>> = question_vectors.iter().take(args.queries).cloned().collect();
-    while queries.len() < args.queries {
-        let source = &question_vectors[rng.random_range(0..question_vectors.len())];
-        queries.push(perturbed(source, args.noise, &mut rng));
-    }
+    let queries = question_queries(&question_vectors, args.queries, args.noise, &mut rng);
     let (tenants, other_chunks) = create_tenants(args, pool).await?;
     let measured = tenants[0].merchant;
     drop_chunk_index(admin).await?;

@@ -300,11 +300,17 @@ mod tests {
         const MAX: usize = 120;
         const RESERVERS: usize = 16;
         const ROUNDS: usize = 40;
+        // Reads of depth and reservations taken while the reservers work: they keep going past
+        // their rounds until the onlooker has this many, however slowly a loaded machine runs it.
+        const SAMPLES: u64 = 100;
+        /// Rounds past which a reserver stops whatever the onlooker saw (the check below fails).
+        const MAX_ROUNDS: usize = 100_000;
         let namespace = namespace();
         let budget = Budget::new(&namespace, MAX);
         let active = format!("{namespace}:active");
         let stop = tokio_util::sync::CancellationToken::new();
         let highest = Arc::new(AtomicU64::new(0));
+        let samples = Arc::new(AtomicU64::new(0));
 
         // Workers drain the queue meanwhile, a few jobs at a time.
         let drain = {
@@ -320,17 +326,15 @@ mod tests {
         };
         // An onlooker reads depth and reservations together, as often as it can.
         let onlooker = {
-            let (budget, stop, highest) = (budget.clone(), stop.clone(), highest.clone());
+            let (budget, stop, highest, samples) = (budget.clone(), stop.clone(), highest.clone(), samples.clone());
             let mut connection = connection().await;
             tokio::spawn(async move {
-                let mut samples = 0u64;
                 while !stop.is_cancelled() {
                     let depth = budget.outstanding(&mut connection).await.expect("outstanding").depth;
                     assert!(depth <= MAX as u64, "depth {depth} past {MAX}");
                     highest.fetch_max(depth, Ordering::Relaxed);
-                    samples += 1;
+                    samples.fetch_add(1, Ordering::Relaxed);
                 }
-                samples
             })
         };
         // Sixteen relays, each with its own connection, each asking for more than the whole room.
@@ -338,10 +342,14 @@ mod tests {
         for reserver in 0..RESERVERS {
             let budget = budget.clone();
             let active = active.clone();
+            let samples = samples.clone();
             let mut connection = connection().await;
             reservers.push(tokio::spawn(async move {
                 let mut pushed = 0usize;
-                for round in 0..ROUNDS {
+                for round in 0..MAX_ROUNDS {
+                    if round >= ROUNDS && samples.load(Ordering::Relaxed) >= SAMPLES {
+                        break;
+                    }
                     let grant = budget.reserve(&mut connection, MAX / 2).await.expect("reserve");
                     // Jobs pushed and not yet given back count twice, so only a grant is bounded.
                     assert!(
@@ -371,14 +379,15 @@ mod tests {
             pushed += reserver.await.expect("reserver");
         }
         stop.cancel();
-        let samples = onlooker.await.expect("no sample past the bound");
+        onlooker.await.expect("no sample past the bound");
+        let samples = samples.load(Ordering::Relaxed);
         drain.await.expect("drain");
         let mut connection = connection().await;
         let Outstanding { depth, reserved, .. } = budget.outstanding(&mut connection).await.expect("outstanding");
         assert_eq!(reserved, 0, "every reservation was given back");
         assert_eq!(depth, crate::backlog::depth(&mut connection, &namespace).await.expect("depth"));
         assert!(pushed > MAX * 4, "the budget was used over and over: {pushed} pushed");
-        assert!(samples > 100, "{samples} samples");
+        assert!(samples >= SAMPLES, "{samples} samples while the reservers worked");
         assert!(highest.load(Ordering::Relaxed) <= MAX as u64);
         wipe(&mut connection, &namespace).await;
     }
