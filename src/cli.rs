@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use recete_config::Settings;
-use recete_shared::ids::{EventId, MerchantId};
+use recete_platform::ids::{EventId, MerchantId};
 use recete_shared::integrations::IntegrationKind;
 
 use crate::commands;
@@ -279,7 +279,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    recete_shared::telemetry::init_tracing(&settings.log);
+    recete_platform::telemetry::init_tracing(&settings.log);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

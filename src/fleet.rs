@@ -9,9 +9,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use recete_api::{Application, Dependencies};
 use recete_config::Settings;
-use recete_shared::crypto::Keyring;
-use recete_shared::db;
-use recete_shared::redis_client::RedisClient;
+use recete_platform::crypto::Keyring;
+use recete_platform::db;
+use recete_platform::redis_client::RedisClient;
 use recete_shared::whatsapp::Sender;
 use recete_workers::{Pool, WorkerDeps, WorkerOptions};
 use tokio_util::sync::CancellationToken;
@@ -45,7 +45,7 @@ impl Roles {
 pub async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {
     // The recorder first: whatever a pool counts before it is installed is lost, and a worker
     // process would otherwise install it only at its first scrape.
-    recete_shared::telemetry::metrics_handle();
+    recete_platform::telemetry::metrics_handle();
     let pool = db::connect_lazy(&settings.database).context("invalid database.url")?;
     let redis = RedisClient::new(&settings.redis).context("invalid redis.url")?;
     let keyring = Arc::new(Keyring::from_settings(&settings.crypto)?);

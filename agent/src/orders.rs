@@ -3,8 +3,8 @@
 //! order.
 
 use chrono::{DateTime, Utc};
-use recete_shared::db::Tx;
-use recete_shared::ids::CustomerId;
+use recete_platform::db::Tx;
+use recete_platform::ids::CustomerId;
 use recete_shared::languages::OrderPhrases;
 use serde::Serialize;
 use sqlx::FromRow;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use recete_knowledge::{Embedder, RetrievedChunk, retrieval, sentences, store};
 use recete_llm::{AnswerOutcome, AnswerRequest, ChatModel, HistoryTurn, ToolRecord};
-use recete_shared::config::AgentSettings;
-use recete_shared::db::{self, Tx};
-use recete_shared::ids::{CustomerId, MerchantId};
+use recete_platform::config::AgentSettings;
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::{CustomerId, MerchantId};
 use recete_shared::languages::{Language, Phrases, say};
 use serde::Serialize;
 use sqlx::PgPool;

@@ -3,8 +3,8 @@
 
 use recete_knowledge::products;
 use recete_llm::{ToolCall, ToolFailure, ToolHost};
-use recete_shared::db::Tx;
-use recete_shared::ids::CustomerId;
+use recete_platform::db::Tx;
+use recete_platform::ids::CustomerId;
 use recete_shared::languages::Language;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;

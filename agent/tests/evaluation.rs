@@ -7,7 +7,7 @@ use std::path::Path;
 use recete_agent::Agent;
 use recete_agent::evaluation::{self, Dataset};
 use recete_embed::LocalMiniLm;
-use recete_shared::config::{PlatformSettings, base_figment};
+use recete_platform::config::{PlatformSettings, base_figment};
 use recete_testkit::TestDatabase;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

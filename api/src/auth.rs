@@ -11,10 +11,10 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::Method;
 use axum::http::request::Parts;
+use recete_platform::crypto::sha256;
+use recete_platform::ids::{ApiKeyId, MerchantId};
+use recete_platform::rate_limit::RateLimiter;
 use recete_shared::api_keys::{self, Scope, ScopeSet};
-use recete_shared::crypto::sha256;
-use recete_shared::ids::{ApiKeyId, MerchantId};
-use recete_shared::rate_limit::RateLimiter;
 use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 

@@ -37,7 +37,7 @@ pub enum ApiError {
     Unavailable { detail: String, retry_after: Duration },
     /// A rate limit refused the request; renders `Retry-After`, `RateLimit-Policy` and `RateLimit`.
     #[error("{}", crate::rate_limit_headers::refusal_detail(.0))]
-    TooManyRequests(recete_shared::rate_limit::LimitStatus),
+    TooManyRequests(recete_platform::rate_limit::LimitStatus),
     /// A bound on work in progress (such as concurrent uploads) is reached; renders `Retry-After`.
     #[error("{detail}")]
     TooManyInProgress { detail: String, retry_after: Duration },
@@ -95,7 +95,7 @@ impl ApiError {
 /// handlers write `?` on every query.
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        if recete_shared::db::is_unavailable(&error) {
+        if recete_platform::db::is_unavailable(&error) {
             tracing::warn!(error = %error, "database unavailable");
             return Self::unavailable("the database is unavailable; retry later");
         }

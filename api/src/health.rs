@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use recete_shared::redis_client::RedisClient;
+use recete_platform::redis_client::RedisClient;
 use sqlx::PgPool;
 
 use crate::error::ApiError;
@@ -52,14 +52,15 @@ pub async fn ready(State(state): State<AppState>, headers: HeaderMap) -> Respons
     if state.metrics_token.admits(&headers) {
         return ready_in_detail(State(health)).await;
     }
-    let readiness = recete_shared::health::readiness(&health.pool, &health.redis, health.draining.is_draining()).await;
+    let readiness =
+        recete_platform::health::readiness(&health.pool, &health.redis, health.draining.is_draining()).await;
     let code = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(json!({ "status": readiness.status }))).into_response()
 }
 
 /// `/readyz` with every dependency's state, latency and error.
 pub async fn ready_in_detail(State(state): State<HealthState>) -> Response {
-    let readiness = recete_shared::health::readiness(&state.pool, &state.redis, state.draining.is_draining()).await;
+    let readiness = recete_platform::health::readiness(&state.pool, &state.redis, state.draining.is_draining()).await;
     let code = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(readiness)).into_response()
 }

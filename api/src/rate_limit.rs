@@ -27,8 +27,8 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use recete_shared::ids::{ApiKeyId, MerchantId};
-use recete_shared::rate_limit::{self, Limit, LimitStatus, RateLimiter};
+use recete_platform::ids::{ApiKeyId, MerchantId};
+use recete_platform::rate_limit::{self, Limit, LimitStatus, RateLimiter};
 
 use crate::error::ApiError;
 pub use crate::rate_limit_headers::{RATELIMIT, RATELIMIT_POLICY, insert_headers};

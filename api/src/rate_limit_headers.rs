@@ -3,7 +3,7 @@
 //! limiter in [`crate::rate_limit`] and the 429 problem in [`crate::error`] both write.
 
 use axum::http::{HeaderMap, HeaderValue};
-use recete_shared::rate_limit::LimitStatus;
+use recete_platform::rate_limit::LimitStatus;
 
 pub const RATELIMIT: &str = "ratelimit";
 pub const RATELIMIT_POLICY: &str = "ratelimit-policy";
@@ -38,7 +38,7 @@ pub fn refusal_detail(status: &LimitStatus) -> String {
 mod tests {
     use std::time::Duration;
 
-    use recete_shared::rate_limit::{LimitKind, Quota};
+    use recete_platform::rate_limit::{LimitKind, Quota};
 
     use super::*;
 

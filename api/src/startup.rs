@@ -13,15 +13,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use recete_jobs::stats::Sampler;
-use recete_shared::config::{Environment, PlatformSettings};
-use recete_shared::crypto::Keyring;
-use recete_shared::db::listening::Listening;
+use recete_platform::config::{Environment, PlatformSettings};
+use recete_platform::crypto::Keyring;
+use recete_platform::db::listening::Listening;
+use recete_platform::rate_limit::RateLimiter;
+use recete_platform::redis_client::RedisClient;
 use recete_shared::events::store::{EventWriter, WriterSettings};
 use recete_shared::imports::upload::UploadLimits;
 use recete_shared::integrations::IntegrationDirectory;
 use recete_shared::merchant_events::wakeups::Wakeups;
-use recete_shared::rate_limit::RateLimiter;
-use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -103,7 +103,7 @@ impl Application {
             import_limits: upload_limits.clone(),
             generic_tolerance_secs: settings.ingest.generic_signature_tolerance_secs,
             default_key_expiry_days: settings.api.default_key_expiry_days,
-            metrics: recete_shared::telemetry::metrics_handle(),
+            metrics: recete_platform::telemetry::metrics_handle(),
             metrics_token: health::MetricsToken::new(&settings.api.metrics_token),
             draining: draining.clone(),
             webhooks: crate::merchant::webhook_endpoints::WebhookPolicy {

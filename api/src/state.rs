@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use metrics_exporter_prometheus::PrometheusHandle;
-use recete_shared::crypto::Keyring;
+use recete_platform::crypto::Keyring;
+use recete_platform::rate_limit::RateLimiter;
+use recete_platform::redis_client::RedisClient;
 use recete_shared::events::store::EventWriter;
 use recete_shared::integrations::IntegrationDirectory;
-use recete_shared::rate_limit::RateLimiter;
-use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
 
 use crate::body::BodyLimit;

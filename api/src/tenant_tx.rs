@@ -12,9 +12,9 @@ use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use recete_shared::db::{self, Tx};
-use recete_shared::ids::MerchantId;
-use recete_shared::rate_limit::RateLimiter;
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::MerchantId;
+use recete_platform::rate_limit::RateLimiter;
 use sqlx::PgPool;
 
 use crate::auth::Merchant;

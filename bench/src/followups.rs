@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use clap::Parser;
 use recete_config::{Settings, base_figment};
-use recete_shared::crypto::Keyring;
+use recete_platform::crypto::Keyring;
 use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
 use recete_shared::{customers, merchants};
 use recete_testkit::{TestDatabase, TestRedis};
@@ -40,7 +40,7 @@ const PHONE_NUMBER_ID: &str = "106540352242922";
 
 async fn seed(args: &Args, database: &TestDatabase, due_at: DateTime<Utc>) -> anyhow::Result<()> {
     let settings = Settings::load_from(base_figment(None).merge(("database.url", database.app_url())))?;
-    let pool = recete_shared::db::connect_lazy(&settings.database)?;
+    let pool = recete_platform::db::connect_lazy(&settings.database)?;
     let keyring = Arc::new(Keyring::from_settings(&settings.crypto)?);
     let merchant = merchants::create(&pool, "Bench Store", "Europe/Istanbul").await?.merchant_id;
     integrations::create(

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use recete_knowledge::retrieval;
-use recete_shared::db;
-use recete_shared::ids::MerchantId;
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use recete_api::{Application, Dependencies};
 use recete_config::{Settings, base_figment};
-use recete_shared::crypto::Keyring;
+use recete_platform::crypto::Keyring;
+use recete_platform::db;
+use recete_platform::redis_client::RedisClient;
 use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
-use recete_shared::redis_client::RedisClient;
-use recete_shared::{db, merchants};
+use recete_shared::merchants;
 use recete_testkit::{TestDatabase, TestRedis, signing};
 use tokio_util::sync::CancellationToken;
 

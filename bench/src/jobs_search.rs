@@ -157,7 +157,7 @@ async fn fill(admin: &PgPool, rows: i64) -> anyhow::Result<(Vec<Uuid>, Uuid)> {
 
 /// The baseline: one job read by primary key, through the same kind of transaction.
 async fn lookup(pool: &PgPool, id: Uuid) -> anyhow::Result<()> {
-    let mut tx = recete_shared::db::system_tx(pool).await?;
+    let mut tx = recete_platform::db::system_tx(pool).await?;
     let _: (Uuid, String) =
         sqlx::query_as("SELECT id, state FROM external_events WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
     tx.commit().await?;

@@ -9,6 +9,12 @@
 //! ceiling the pipeline uses (PostgreSQL work per job, not Redis, is the expected limit).
 //! PostgreSQL's own statistics give the updates of `external_events` per event and the share of
 //! them that were heap-only (HOT: no index entry written, no index to vacuum).
+//!
+//! The baseline, measured first in the same run: the same stored events turned into the same rows
+//! by hand-written set-based SQL (`recete_bench::set_based_orders`: one transaction and one
+//! statement per table for each batch, no queue, no Redis). Each worker count's rate is printed
+//! as a share of it, and the rows both wrote (customers, orders, items, products, audit rows) are
+//! compared table by table.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -18,7 +24,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use recete_bench::processes::stop;
 use recete_config::{Settings, base_figment};
-use recete_shared::crypto::Keyring;
+use recete_platform::crypto::Keyring;
 use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
 use recete_shared::merchants;
 use recete_testkit::{TestDatabase, TestRedis};
@@ -34,6 +40,9 @@ struct Args {
     /// The `recete` binary the workers run (build it with `cargo build --release --bin recete`).
     #[arg(long, default_value = "target/release/recete")]
     recete: PathBuf,
+    /// Events per transaction of the set-based baseline.
+    #[arg(long, default_value_t = 1_000)]
+    baseline_batch: i64,
 }
 
 fn redis_commands_processed(url: &str) -> anyhow::Result<u64> {
@@ -94,19 +103,31 @@ async fn event_updates(admin: &sqlx::PgPool) -> anyhow::Result<(i64, i64)> {
         .await?)
 }
 
-/// One run's figures.
-struct Figures {
-    rate: f64,
-    commands_per_job: f64,
-    updates_per_event: f64,
-    hot_share: f64,
+/// Rows per table after a run, in the order of [`TABLES`].
+type RowCounts = Vec<i64>;
+
+/// The tables whose rows the pipeline and the baseline both write.
+const TABLES: [&str; 5] = ["customers", "orders", "order_items", "products", "audit_log"];
+
+async fn row_counts(admin: &sqlx::PgPool) -> anyhow::Result<RowCounts> {
+    let mut counts = Vec::with_capacity(TABLES.len());
+    for table in TABLES {
+        counts.push(sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(admin).await?);
+    }
+    Ok(counts)
 }
 
-async fn measure(args: &Args, workers: usize) -> anyhow::Result<Figures> {
+/// A fresh database holding `--events` stored new-order events of one merchant.
+struct Loaded {
+    database: TestDatabase,
+    pool: sqlx::PgPool,
+    keyring: Arc<Keyring>,
+}
+
+async fn load(args: &Args) -> anyhow::Result<Loaded> {
     let database = TestDatabase::create().await?;
-    let redis = TestRedis::new();
     let settings = Settings::load_from(base_figment(None).merge(("database.url", database.app_url())))?;
-    let pool = recete_shared::db::connect_lazy(&settings.database)?;
+    let pool = recete_platform::db::connect_lazy(&settings.database)?;
     let keyring = Arc::new(Keyring::from_settings(&settings.crypto)?);
     let merchant = merchants::create(&pool, "Bench Store", "UTC").await?.merchant_id;
     let integration = integrations::create(
@@ -115,7 +136,36 @@ async fn measure(args: &Args, workers: usize) -> anyhow::Result<Figures> {
         NewIntegration { merchant_id: merchant, kind: IntegrationKind::Generic, secret: None, phone_number_id: None },
     )
     .await?;
-    recete_testkit::orders::store_new_orders(&pool, keyring, merchant, integration.integration_id, args.events).await?;
+    recete_testkit::orders::store_new_orders(&pool, keyring.clone(), merchant, integration.integration_id, args.events)
+        .await?;
+    Ok(Loaded { database, pool, keyring })
+}
+
+/// The set-based baseline: events per second and the rows it wrote.
+async fn measure_baseline(args: &Args) -> anyhow::Result<(f64, RowCounts)> {
+    let loaded = load(args).await?;
+    let (written, elapsed) =
+        recete_bench::set_based_orders::write_all(&loaded.pool, &loaded.keyring, args.baseline_batch).await?;
+    anyhow::ensure!(written == args.events, "the baseline wrote {written} of {} events", args.events);
+    let admin = loaded.database.admin_pool().await?;
+    let counts = row_counts(&admin).await?;
+    admin.close().await;
+    loaded.pool.close().await;
+    Ok((written as f64 / elapsed.as_secs_f64(), counts))
+}
+
+/// One run's figures.
+struct Figures {
+    rows: RowCounts,
+    rate: f64,
+    commands_per_job: f64,
+    updates_per_event: f64,
+    hot_share: f64,
+}
+
+async fn measure(args: &Args, workers: usize) -> anyhow::Result<Figures> {
+    let Loaded { database, pool, .. } = load(args).await?;
+    let redis = TestRedis::new();
     let admin = database.admin_pool().await?;
     // The statistics of the loading connections reach the counters within a second.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -140,6 +190,7 @@ async fn measure(args: &Args, workers: usize) -> anyhow::Result<Figures> {
     }
     let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders").fetch_one(&admin).await?;
     anyhow::ensure!(orders as usize == args.events, "{orders} orders for {} events", args.events);
+    let rows = row_counts(&admin).await?;
     pool.close().await;
     // The workers' connections report their counts as they close.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -148,11 +199,16 @@ async fn measure(args: &Args, workers: usize) -> anyhow::Result<Figures> {
     let updates = (updates_after.0 - updates_before.0).max(0) as f64;
     let hot = (updates_after.1 - updates_before.1).max(0) as f64;
     Ok(Figures {
+        rows,
         rate: args.events as f64 / elapsed.as_secs_f64(),
         commands_per_job: commands as f64 / args.events as f64,
         updates_per_event: updates / args.events as f64,
         hot_share: if updates > 0.0 { hot / updates } else { 0.0 },
     })
+}
+
+fn describe_rows(counts: &RowCounts) -> String {
+    TABLES.iter().zip(counts).map(|(table, count)| format!("{table} {count}")).collect::<Vec<_>>().join(", ")
 }
 
 #[tokio::main]
@@ -164,21 +220,31 @@ async fn main() -> anyhow::Result<()> {
         "pipeline-bench: {} events per run; redis-benchmark (SET, LPUSH, ZADD; 50 clients, unpipelined): {redis_ops:.0} commands/s",
         args.events
     );
+    let (baseline, baseline_rows) = measure_baseline(&args).await?;
     println!(
-        "{:<10} {:>12} {:>14} {:>18} {:>8} {:>14} {:>10}",
-        "workers", "events/s", "redis cmd/job", "redis ceiling/s", "ratio", "updates/event", "HOT share"
+        "set-based SQL baseline (batches of {}, no queue, no Redis): {baseline:.0} events/s; rows {}",
+        args.baseline_batch,
+        describe_rows(&baseline_rows)
+    );
+    println!(
+        "{:<10} {:>12} {:>12} {:>14} {:>18} {:>8} {:>14} {:>10}",
+        "workers", "events/s", "of baseline", "redis cmd/job", "redis ceiling/s", "ratio", "updates/event", "HOT share"
     );
     for &workers in &args.workers {
         let figures = measure(&args, workers).await?;
         let ceiling = redis_ops / figures.commands_per_job;
         println!(
-            "{workers:<10} {:>12.0} {:>14.1} {ceiling:>18.0} {:>8.3} {:>14.2} {:>10.2}",
+            "{workers:<10} {:>12.0} {:>12.3} {:>14.1} {ceiling:>18.0} {:>8.3} {:>14.2} {:>10.2}",
             figures.rate,
+            figures.rate / baseline,
             figures.commands_per_job,
             figures.rate / ceiling,
             figures.updates_per_event,
             figures.hot_share
         );
+        if figures.rows != baseline_rows {
+            println!("  rows differ from the baseline's: {}", describe_rows(&figures.rows));
+        }
     }
     Ok(())
 }

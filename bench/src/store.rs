@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use recete_config::{Settings, base_figment};
-use recete_shared::crypto::Keyring;
+use recete_platform::crypto::Keyring;
 use recete_shared::integrations::{self, CreatedIntegration, IntegrationKind, NewIntegration};
 use recete_shared::merchants::{self, CreatedMerchant};
 use recete_testkit::{TestDatabase, TestRedis};
@@ -28,7 +28,7 @@ impl BenchStore {
     pub async fn create(kind: IntegrationKind, phone_number_id: Option<&str>) -> anyhow::Result<Self> {
         let database = TestDatabase::create().await?;
         let settings = Settings::load_from(base_figment(None).merge(("database.url", database.app_url())))?;
-        let pool = recete_shared::db::connect_lazy(&settings.database)?;
+        let pool = recete_platform::db::connect_lazy(&settings.database)?;
         let keyring = Arc::new(Keyring::from_settings(&settings.crypto)?);
         let merchant = merchants::create(&pool, "Bench Store", "UTC").await?;
         let integration = integrations::create(

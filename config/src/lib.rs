@@ -1,12 +1,12 @@
-//! The one configuration file, composed: the platform's sections, declared by `recete-shared`
+//! The one configuration file, composed: the platform's sections, declared by `recete-platform`
 //! ([`PlatformSettings`]), and the sections the adapter crates declare for themselves:
 //! `[scrape]` ([`ScrapeSettings`], `recete-scrape`), `[embedding]` ([`EmbeddingSettings`],
 //! `recete-embed`) and `[llm]` ([`LlmSettings`], `recete-llm`). Each crate keeps its section's
 //! type and the checks of its values; this crate reads them all from the same layers
 //! (`config/default.toml`, `RECETE_CONFIG`, `RECETE__SECTION__KEY` variables and their `_FILE`
-//! forms, as `recete_shared::config` describes) and refuses a section no crate declares.
+//! forms, as `recete_platform::config` describes) and refuses a section no crate declares.
 //!
-//! The adapters sit above `recete-shared` (through `recete-knowledge`), so `recete-shared` cannot
+//! The adapters sit above `recete-platform` (through `recete-knowledge`), so `recete-platform` cannot
 //! name their types; the composition lives here, above both, and the processes (`recete`, the
 //! workers, the console) read [`Settings`].
 
@@ -14,16 +14,16 @@ use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 
 use figment::Figment;
-use recete_shared::config::describe_load_error;
+use recete_platform::config::describe_load_error;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 pub use recete_embed::{EmbeddingProvider, EmbeddingSettings};
 pub use recete_llm::LlmSettings;
-pub use recete_scrape::ScrapeSettings;
-pub use recete_shared::config::{
+pub use recete_platform::config::{
     ConfigError, Environment, PlatformSettings, base_figment, figment_with_env, process_figment,
 };
+pub use recete_scrape::ScrapeSettings;
 
 /// The sections the adapter crates declare, by name.
 const ADAPTER_SECTIONS: [&str; 3] = ["scrape", "embedding", "llm"];

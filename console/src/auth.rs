@@ -15,9 +15,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use recete_shared::browser_requests::{self, CrossSite, tokens_match};
-use recete_shared::db::{self, Tx};
-use recete_shared::ids::MerchantId;
+use recete_platform::browser_requests::{self, CrossSite, tokens_match};
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::MerchantId;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -246,7 +246,7 @@ pub fn safe_next(next: Option<&str>) -> &str {
 pub fn client_address(request_parts: &Parts, state: &ConsoleState) -> Option<IpAddr> {
     let ConnectInfo(peer) = request_parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
     let forwarded = request_parts.headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok());
-    Some(recete_shared::rate_limit::client_ip(peer.ip(), forwarded, &state.trusted_proxies))
+    Some(recete_platform::rate_limit::client_ip(peer.ip(), forwarded, &state.trusted_proxies))
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ impl PageError {
 /// Database errors: unreachable is a 503, anything else an internal error logged here.
 impl From<sqlx::Error> for PageError {
     fn from(error: sqlx::Error) -> Self {
-        if recete_shared::db::is_unavailable(&error) {
+        if recete_platform::db::is_unavailable(&error) {
             tracing::warn!(%error, "console: database unavailable");
             Self::Unavailable
         } else {

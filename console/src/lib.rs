@@ -33,13 +33,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use recete_config::Settings;
-use recete_shared::crypto::Keyring;
+use recete_platform::crypto::Keyring;
+use recete_platform::rate_limit::Cidr;
+use recete_platform::redis_client::RedisClient;
 use recete_shared::imports::upload::UploadLimits;
 use recete_shared::integrations::IntegrationDirectory;
 use recete_shared::merchant_events::live::LiveStreams;
 use recete_shared::merchant_events::wakeups::Wakeups;
-use recete_shared::rate_limit::Cidr;
-use recete_shared::redis_client::RedisClient;
 use sqlx::PgPool;
 
 use self::error::PageError;

@@ -61,7 +61,7 @@ pub async fn hash(password: String) -> Result<String, PasswordError> {
 
 /// A hash of a random password no one knows, with the same parameters as real ones.
 static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_now(recete_shared::crypto::random_token(32).as_bytes()).unwrap_or_default());
+    LazyLock::new(|| hash_now(recete_platform::crypto::random_token(32).as_bytes()).unwrap_or_default());
 
 /// Computes the dummy hash now, off the request path, so the first unknown email costs no more
 /// than later ones.

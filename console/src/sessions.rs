@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use recete_platform::crypto::{random_token, sha256};
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::MerchantId;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::crypto::{random_token, sha256};
-use recete_shared::db::{self, Tx};
-use recete_shared::ids::MerchantId;
 use sqlx::PgPool;
 use uuid::Uuid;
 

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use recete_shared::crypto::sha256;
-use recete_shared::db;
+use recete_platform::crypto::sha256;
+use recete_platform::db;
 use sqlx::PgPool;
 
 /// The limits, from `[console]`.

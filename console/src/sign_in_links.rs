@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use recete_shared::crypto::{random_token, sha256};
-use recete_shared::db::{self, Tx};
+use recete_platform::crypto::{random_token, sha256};
+use recete_platform::db::{self, Tx};
 use sqlx::PgPool;
 
 use crate::users::{self, MerchantUser};

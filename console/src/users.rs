@@ -11,9 +11,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::MerchantId;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::db::{self, Tx};
-use recete_shared::ids::MerchantId;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -1,6 +1,6 @@
 //! Parsers for the signature headers each sender uses. Each returns the MAC bytes to compare;
 //! the comparison itself is constant time and lives with the secrets
-//! (`recete_shared::crypto::verify_hmac_sha256`). These run before any signature is checked, so
+//! (`recete_platform::crypto::verify_hmac_sha256`). These run before any signature is checked, so
 //! they face anyone on the internet.
 
 use base64::Engine;

@@ -16,9 +16,9 @@ use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use recete_shared::config::PoolSettings;
-use recete_shared::db;
-use recete_shared::ids::{EventId, TaskId};
+use recete_platform::config::PoolSettings;
+use recete_platform::db;
+use recete_platform::ids::{EventId, TaskId};
 
 /// The delay before attempt `attempt + 1`: base × 2^(attempt−1), capped, with ±20 % jitter so a
 /// burst of failures does not retry in lockstep.

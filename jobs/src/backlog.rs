@@ -11,7 +11,7 @@ use apalis_redis::{Config, ConnectionManager, RedisStorage};
 
 use crate::jobs::QueueName;
 use crate::relay::Feed;
-use recete_shared::config::QueueSettings;
+use recete_platform::config::QueueSettings;
 
 /// The apalis namespace of `queue` under a deployment's key prefix.
 pub fn namespace(key_prefix: &str, queue: QueueName) -> String {

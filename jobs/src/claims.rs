@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use crate::attempts::ClaimingTransaction;
-use recete_shared::db::Tx;
-use recete_shared::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId, TaskId};
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId, TaskId};
 
 /// An `external_events` row claimed for this transaction, its normalized event still sealed.
 #[derive(Debug, FromRow)]

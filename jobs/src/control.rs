@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 
 use crate::QueueName;
-use recete_shared::db::{self, Tx};
+use recete_platform::db::{self, Tx};
 
 /// A paused queue, as the board and `/metrics` show it.
 #[derive(Debug, Clone, Serialize, FromRow)]

@@ -12,12 +12,12 @@ use crate::attempts::{self, Attempt, AttemptOutcome, AttemptRow, ClaimingTransac
 use crate::claims::{self, TaskClaim};
 use anyhow::Context;
 use chrono::Utc;
-use recete_shared::config::PoolSettings;
-use recete_shared::crypto::Keyring;
-use recete_shared::db::{self, Tx};
+use recete_platform::config::PoolSettings;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::{EventId, IntegrationId, MerchantId, TaskId};
 use recete_shared::events::NormalizedEvent;
 use recete_shared::events::store::{open_payload, payload_context};
-use recete_shared::ids::{EventId, IntegrationId, MerchantId, TaskId};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 

@@ -102,7 +102,7 @@ impl Process {
     pub fn new(pools: &[QueueName]) -> Self {
         let hostname = hostname();
         let pid = std::process::id();
-        let id = format!("{hostname}-{pid}-{}", recete_shared::crypto::random_token(6));
+        let id = format!("{hostname}-{pid}-{}", recete_platform::crypto::random_token(6));
         let slots_changed = Arc::new(Notify::new());
         let mut slots: HashMap<QueueName, Arc<PoolSlots>> =
             QueueName::ALL.iter().map(|pool| (*pool, Arc::new(PoolSlots::new(*pool, slots_changed.clone())))).collect();

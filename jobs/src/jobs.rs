@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use recete_shared::ids::{EventId, TaskId};
+use recete_platform::ids::{EventId, TaskId};
 
 /// "Work on this `external_events` row."
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! The job engine: PostgreSQL holds every job as a row, Redis (through apalis-redis) only
 //! carries "work on row N". Platform parts (settings, transactions, identifiers, the Redis
-//! connection) come from `recete-shared`; the handlers that do each job's work live in the
+//! connection) come from `recete-platform`; the handlers that do each job's work live in the
 //! worker crate.
 //!
 //! A job's row exists before its message: an `external_events` row, later `scheduled_tasks` rows.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use recete_shared::redis_client::RedisClient;
+use recete_platform::redis_client::RedisClient;
 use tokio_util::sync::CancellationToken;
 
 use crate::QueueName;

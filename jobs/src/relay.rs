@@ -27,9 +27,9 @@ use uuid::Uuid;
 use crate::budget::{Budget, Reservation};
 use crate::control;
 use crate::jobs::{EventJob, QueueName, TaskJob};
-use recete_shared::config::QueueSettings;
-use recete_shared::db::{self, Tx};
-use recete_shared::ids::{EventId, TaskId};
+use recete_platform::config::QueueSettings;
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::{EventId, TaskId};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RelayReport {
@@ -361,7 +361,7 @@ mod tests {
     use super::*;
 
     fn settings() -> QueueSettings {
-        recete_shared::config::PlatformSettings::load_from(recete_shared::config::base_figment(None))
+        recete_platform::config::PlatformSettings::load_from(recete_platform::config::base_figment(None))
             .expect("default settings")
             .queue
     }

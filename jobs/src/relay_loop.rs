@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use recete_shared::config::QueueSettings;
-use recete_shared::redis_client::RedisClient;
+use recete_platform::config::QueueSettings;
+use recete_platform::redis_client::RedisClient;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 

@@ -24,8 +24,8 @@ use sqlx::{FromRow, PgPool};
 
 use crate::QueueName;
 use crate::control::QueuePause;
-use recete_shared::config::MetricsSettings;
-use recete_shared::db::{self, Tx};
+use recete_platform::config::MetricsSettings;
+use recete_platform::db::{self, Tx};
 
 /// One queue at a glance.
 #[derive(Debug, Clone)]

@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::QueueName;
-use recete_shared::db::listening::{self, Listening};
+use recete_platform::db::listening::{self, Listening};
 
 /// The channel the job tables' triggers and queue resumes notify on.
 pub const CHANNEL: &str = "recete_jobs";
@@ -98,7 +98,7 @@ impl RelayWakeups {
         check_every: Duration,
         shutdown: CancellationToken,
     ) {
-        let ping: Arc<str> = format!("{PING_PREFIX}{}", recete_shared::crypto::random_token(12)).into();
+        let ping: Arc<str> = format!("{PING_PREFIX}{}", recete_platform::crypto::random_token(12)).into();
         listening::keep_listening(&listening, CHANNEL, "job notifications", &shutdown, |listener| {
             let (this, pool, ping, shutdown) = (self.clone(), pool.clone(), ping.clone(), shutdown.clone());
             async move {

@@ -8,8 +8,8 @@ use serde_json::Value;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use recete_shared::db::Tx;
-use recete_shared::ids::MerchantId;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 use crate::document::Section;
 

@@ -1,8 +1,8 @@
 //! The catalogue side of knowledge: products created or updated by the merchant API and by
 //! scrapes, and the document each product's chunks are cut from.
 
-use recete_shared::db::Tx;
-use recete_shared::ids::MerchantId;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 use serde_json::{Value, json};
 use sqlx::FromRow;
 use uuid::Uuid;
@@ -280,7 +280,7 @@ pub async fn request_scrape(
     merchant: MerchantId,
     url: &str,
     product: Option<Uuid>,
-) -> sqlx::Result<Option<(Uuid, recete_shared::ids::TaskId)>> {
+) -> sqlx::Result<Option<(Uuid, recete_platform::ids::TaskId)>> {
     let product_id = match product {
         Some(id) => {
             let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)")

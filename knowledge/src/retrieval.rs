@@ -1,8 +1,8 @@
 //! Merchant-scoped nearest-neighbour search over `knowledge_chunks`.
 
 use pgvector::Vector;
-use recete_shared::db::Tx;
-use recete_shared::ids::MerchantId;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 use serde::Serialize;
 use sqlx::FromRow;
 use uuid::Uuid;

@@ -11,8 +11,8 @@
 use std::collections::{HashMap, HashSet};
 
 use pgvector::Vector;
-use recete_shared::db::Tx;
-use recete_shared::ids::MerchantId;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 use uuid::Uuid;
 
 use crate::chunking::{ChunkDraft, chunk_document};

@@ -9,9 +9,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use recete_platform::crypto::{random_token, sha256};
+use recete_platform::db;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::crypto::{random_token, sha256};
-use recete_shared::db;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;

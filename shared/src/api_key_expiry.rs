@@ -14,9 +14,9 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::audit::{self, AuditEntry};
-use crate::db;
-use crate::ids::{ApiKeyId, MerchantId};
 use crate::periodic::{self, PeriodicJob, Run};
+use recete_platform::db;
+use recete_platform::ids::{ApiKeyId, MerchantId};
 
 pub const JOB: PeriodicJob = PeriodicJob {
     name: "api_key_expiry",

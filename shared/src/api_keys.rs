@@ -10,9 +10,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
 
-use crate::crypto::{random_token, sha256};
-use crate::db::{self, Tx};
-use crate::ids::{ApiKeyId, MerchantId};
+use recete_platform::crypto::{random_token, sha256};
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::{ApiKeyId, MerchantId};
 
 const PREFIX: &str = "rk_live_";
 const RANDOM_LEN: usize = 32;

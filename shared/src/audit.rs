@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::db::Tx;
-use crate::ids::{EventId, MerchantId};
+use recete_platform::db::Tx;
+use recete_platform::ids::{EventId, MerchantId};
 
 pub struct AuditEntry<'a> {
     pub merchant_id: Option<MerchantId>,

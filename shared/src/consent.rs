@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
-use crate::db::Tx;
-use crate::ids::{CustomerId, EventId, MerchantId};
 use crate::languages::{Language, Phrases, fold};
 use crate::merchant_events::{self, MerchantEvent, OptedOut};
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, EventId, MerchantId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentCommand {

@@ -9,8 +9,8 @@
 
 use serde_json::Value;
 
-use crate::db::Tx;
-use crate::ids::MerchantId;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 /// How long an answer is kept for repeats.
 pub const RETENTION_HOURS: i32 = 24;
@@ -107,7 +107,7 @@ pub async fn record(
 
 /// Deletes up to `batch` answers past [`RETENTION_HOURS`], across merchants; returns how many.
 pub async fn prune_expired(pool: &sqlx::PgPool, batch: i64) -> Result<u64, sqlx::Error> {
-    let mut tx = crate::db::system_tx(pool).await?;
+    let mut tx = recete_platform::db::system_tx(pool).await?;
     let deleted = sqlx::query(
         "DELETE FROM idempotency_keys WHERE (merchant_id, route, key) IN (
              SELECT merchant_id, route, key FROM idempotency_keys

@@ -12,9 +12,9 @@ use secrecy::{ExposeSecret, SecretSlice};
 use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 
-use crate::crypto::{Keyring, random_token, sha256};
-use crate::db::{self, Tx};
-use crate::ids::{IntegrationId, MerchantId};
+use recete_platform::crypto::{Keyring, random_token, sha256};
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::{IntegrationId, MerchantId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -324,7 +324,7 @@ pub enum LookupError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("integration {0} has a secret that cannot be opened: {1}")]
-    Secret(IntegrationId, crate::crypto::KeyringError),
+    Secret(IntegrationId, recete_platform::crypto::KeyringError),
 }
 
 /// How an integration is looked up before any merchant is known.
@@ -572,7 +572,7 @@ pub enum RotateError {
     #[error("the overlap must be between 0 seconds and 7 days")]
     OverlapOutOfRange,
     #[error("integration {0} has a secret that cannot be opened: {1}")]
-    Secret(IntegrationId, crate::crypto::KeyringError),
+    Secret(IntegrationId, recete_platform::crypto::KeyringError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }

@@ -13,11 +13,11 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::crypto::Keyring;
-use crate::db;
 use crate::events::store::payload_context;
-use crate::ids::{ImportId, IntegrationId, MerchantId};
 use crate::{customers, imports, message_bodies, privacy, webhooks};
+use recete_platform::crypto::Keyring;
+use recete_platform::db;
+use recete_platform::ids::{ImportId, IntegrationId, MerchantId};
 
 const BATCH: i64 = 200;
 

@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use crate::api_keys;
-use crate::db::{self, Tx};
 use crate::followups::plan::{FollowUpStep, FrequencyCap, QuietHours, default_plan, validate_plan};
-use crate::ids::MerchantId;
 use crate::languages::Language;
 use crate::phone_country::{self, PhoneCountry};
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::MerchantId;
 
 #[derive(Debug, Serialize)]
 pub struct CreatedMerchant {

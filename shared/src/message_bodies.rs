@@ -1,8 +1,8 @@
 //! Message texts are personal data: sealed with the merchant bound into the associated data, so
 //! a body copied to another merchant's row does not open.
 
-use crate::crypto::{Keyring, KeyringError};
-use crate::ids::MerchantId;
+use recete_platform::crypto::{Keyring, KeyringError};
+use recete_platform::ids::MerchantId;
 
 /// The associated data message bodies are sealed with.
 pub fn context(merchant: MerchantId) -> Vec<u8> {

@@ -3,14 +3,14 @@
 //! and what the agent reads of a conversation. Bodies are sealed ([`crate::message_bodies`]).
 //!
 //! Every function runs in a transaction that sees the message's merchant (a system transaction
-//! scoped with [`crate::db::set_tenant`], or one before any scope for the rows a job reads first).
+//! scoped with [`recete_platform::db::set_tenant`], or one before any scope for the rows a job reads first).
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use crate::db::Tx;
-use crate::ids::{CustomerId, MerchantId, OrderId, TaskId};
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, MerchantId, OrderId, TaskId};
 
 /// The idempotency key of the message a task sends.
 pub fn task_key(task_id: TaskId) -> String {

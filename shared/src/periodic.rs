@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgExecutor, PgPool};
 
-use crate::db;
+use recete_platform::db;
 
 pub const LAST_SUCCESS_GAUGE: &str = "recete_periodic_job_last_success_timestamp_seconds";
 

@@ -9,8 +9,8 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::Tx;
-use crate::ids::{CustomerId, ImportId, MerchantId, TaskId};
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, ImportId, MerchantId, TaskId};
 
 /// `scheduled_tasks.kind` of each task.
 pub const SCRAPE: &str = "scrape";

@@ -3,10 +3,11 @@
 use anyhow::Context;
 use recete_config::Settings;
 use recete_jobs::attempts;
-use recete_shared::crypto::Keyring;
-use recete_shared::ids::EventId;
+use recete_platform::crypto::Keyring;
+use recete_platform::db;
+use recete_platform::ids::EventId;
 use recete_shared::integrations::{self, Given, NewIntegration};
-use recete_shared::{db, merchants};
+use recete_shared::merchants;
 use sqlx::PgPool;
 
 pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
@@ -91,5 +92,5 @@ pub async fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
 
 /// Prints a fresh production `[crypto]` section; needs no configuration.
 pub fn generate_keys() {
-    print!("{}", recete_shared::crypto::production_crypto_section(recete_shared::crypto::today()));
+    print!("{}", recete_platform::crypto::production_crypto_section(recete_platform::crypto::today()));
 }

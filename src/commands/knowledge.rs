@@ -9,9 +9,9 @@ use recete_agent::evaluation::{self, Dataset};
 use recete_config::Settings;
 use recete_knowledge::products;
 use recete_knowledge::{Embedder, store};
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 use recete_scrape::Scraper;
-use recete_shared::db;
-use recete_shared::ids::MerchantId;
 use serde_json::json;
 
 use super::admin::connect;

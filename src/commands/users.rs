@@ -5,8 +5,8 @@ use std::time::Duration;
 use recete_config::Settings;
 use recete_console::sign_in_links;
 use recete_console::users::{self, Role};
-use recete_shared::db;
-use recete_shared::ids::MerchantId;
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 
 use super::admin::connect;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use recete_shared::crypto::hmac_sha256;
+use recete_platform::crypto::hmac_sha256;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

@@ -7,8 +7,8 @@ use anyhow::Context;
 use recete_config::Settings;
 use recete_console::sign_in_links;
 use recete_console::users::{self, Role, UserError};
-use recete_shared::db;
-use recete_shared::ids::MerchantId;
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 use uuid::Uuid;
 
 use crate::commands::admin;

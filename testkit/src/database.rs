@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use recete_shared::db::MIGRATOR;
-use recete_shared::db::privileges::grant_application_role;
+use recete_platform::db::MIGRATOR;
+use recete_platform::db::privileges::grant_application_role;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use futures_util::StreamExt;
-use recete_shared::crypto::Keyring;
+use recete_platform::crypto::Keyring;
+use recete_platform::ids::{IntegrationId, MerchantId};
 use recete_shared::events::generic;
 use recete_shared::events::store::{EventWriter, IncomingEvent, WriterSettings};
-use recete_shared::ids::{IntegrationId, MerchantId};
 use sqlx::PgPool;
 
 /// A generic-API order event for `order_id`, `minutes_ago` old, with one line item.

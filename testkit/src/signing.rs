@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use recete_shared::crypto::hmac_sha256;
+use recete_platform::crypto::hmac_sha256;
 
 /// `X-Shopify-Hmac-Sha256` and `X-WC-Webhook-Signature`.
 pub fn base64_hmac(secret: &str, body: &[u8]) -> String {

@@ -10,19 +10,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Pure code, no I/O: depend on no crate of ours.
     ("recete-events", &[]),
     ("recete-imports", &[]),
-    // The platform and domain layer reads pure crates only.
-    ("recete-shared", &["recete-events", "recete-imports"]),
+    // The platform: configuration, database access, crypto, ids, Redis, quotas, telemetry.
+    // Nothing of the domain, so it depends on no crate of ours.
+    ("recete-platform", &[]),
+    // The domain: the tables merchants own, over the platform and the pure crates.
+    ("recete-shared", &["recete-events", "recete-imports", "recete-platform"]),
     // The job engine: the job life cycle over the platform layer, below every job's handler.
-    ("recete-jobs", &["recete-shared"]),
-    ("recete-knowledge", &["recete-shared"]),
+    ("recete-jobs", &["recete-platform", "recete-shared"]),
+    ("recete-knowledge", &["recete-platform", "recete-shared"]),
     // Adapters: each declares its own settings section, and needs nothing of shared directly.
     ("recete-embed", &["recete-knowledge"]),
     ("recete-llm", &["recete-knowledge"]),
     ("recete-scrape", &["recete-knowledge"]),
     // The one configuration file: the platform's sections and the adapters', composed.
-    ("recete-config", &["recete-embed", "recete-llm", "recete-scrape", "recete-shared"]),
-    ("recete-agent", &["recete-knowledge", "recete-llm", "recete-shared"]),
-    ("recete-ops", &["recete-jobs", "recete-shared"]),
+    ("recete-config", &["recete-embed", "recete-llm", "recete-platform", "recete-scrape"]),
+    ("recete-agent", &["recete-knowledge", "recete-llm", "recete-platform", "recete-shared"]),
+    ("recete-ops", &["recete-jobs", "recete-platform", "recete-shared"]),
     // The merchants' web console: pages over the domain layer, mounted by the binary.
     (
         "recete-console",
@@ -32,6 +35,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-embed",
             "recete-imports",
             "recete-knowledge",
+            "recete-platform",
             "recete-scrape",
             "recete-shared",
         ],
@@ -39,7 +43,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // HTTP only: never the workers, the agent or the queue board.
     (
         "recete-api",
-        &["recete-events", "recete-imports", "recete-jobs", "recete-knowledge", "recete-scrape", "recete-shared"],
+        &[
+            "recete-events",
+            "recete-imports",
+            "recete-jobs",
+            "recete-knowledge",
+            "recete-platform",
+            "recete-scrape",
+            "recete-shared",
+        ],
     ),
     // Job handlers: never the API or the queue board.
     (
@@ -52,11 +64,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-jobs",
             "recete-knowledge",
             "recete-llm",
+            "recete-platform",
             "recete-scrape",
             "recete-shared",
         ],
     ),
-    ("recete-testkit", &["recete-shared"]),
+    ("recete-testkit", &["recete-platform", "recete-shared"]),
     // The binary and the benchmarks wire everything together; nothing depends on them.
     (
         "recete",
@@ -70,6 +83,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-knowledge",
             "recete-llm",
             "recete-ops",
+            "recete-platform",
             "recete-scrape",
             "recete-shared",
             "recete-workers",
@@ -84,6 +98,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-embed",
             "recete-jobs",
             "recete-knowledge",
+            "recete-platform",
             "recete-shared",
             "recete-testkit",
             "recete-workers",

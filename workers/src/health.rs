@@ -46,13 +46,13 @@ async fn live() -> Json<serde_json::Value> {
 
 async fn ready(State(state): State<HealthState>) -> Response {
     let readiness =
-        recete_shared::health::readiness(&state.deps.pool, &state.deps.redis, state.shutdown.is_cancelled()).await;
+        recete_platform::health::readiness(&state.deps.pool, &state.deps.redis, state.shutdown.is_cancelled()).await;
     let code = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(readiness)).into_response()
 }
 
 async fn metrics() -> Response {
-    let handle = recete_shared::telemetry::metrics_handle();
+    let handle = recete_platform::telemetry::metrics_handle();
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }

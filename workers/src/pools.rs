@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use recete_config::Settings;
 use recete_jobs::QueueName;
-use recete_shared::config::PoolSettings;
+use recete_platform::config::PoolSettings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pool {

@@ -34,7 +34,7 @@ use crate::{Pool, WorkerDeps};
 /// A worker name unique to this process start and run.
 pub fn worker_name(pool: Pool, run: u32) -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
-    format!("{pool}-{host}-{}-{run}-{}", std::process::id(), recete_shared::crypto::random_token(6))
+    format!("{pool}-{host}-{}-{run}-{}", std::process::id(), recete_platform::crypto::random_token(6))
 }
 
 /// Restarts `run_once` until shutdown. `run_once(n)` is the n-th run; it returns when the

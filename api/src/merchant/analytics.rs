@@ -5,11 +5,11 @@
 
 use axum::Json;
 use chrono::NaiveDate;
+use recete_platform::db;
 use recete_shared::analytics::attribution::{self, AttributionReport};
 use recete_shared::analytics::daily::{self, AnalyticsSummary};
 use recete_shared::analytics::steps::{self, StepsReport};
 use recete_shared::analytics::{DayRange, MerchantCalendar, range};
-use recete_shared::db;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;

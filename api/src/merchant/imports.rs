@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use recete_shared::ids::ImportId;
+use recete_platform::ids::ImportId;
 use recete_shared::imports::errors_file::ErrorsFile;
 use recete_shared::imports::store::{self, ImportRecord, ListFilter, StoredRowError};
 use recete_shared::imports::upload::{NewImport, Upload, UploadError};

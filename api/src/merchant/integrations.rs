@@ -10,9 +10,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use recete_platform::db;
+use recete_platform::ids::IntegrationId;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::db;
-use recete_shared::ids::IntegrationId;
 use recete_shared::integrations::{
     self, CreateIntegrationError, IntegrationRecord, ListFilter, MAX_ROTATION_OVERLAP, NewIntegration, RotateError,
     Rotation,

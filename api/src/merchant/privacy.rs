@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use recete_shared::ids::CustomerId;
+use recete_platform::ids::CustomerId;
 use recete_shared::privacy::customer_requests::{self, ExportOutcome};
 use recete_shared::privacy::export::ExportDocument;
 use recete_shared::privacy::requests::{self, PrivacyRequest, RequestFilter, RequestKind, RequestStatus};

@@ -6,8 +6,8 @@
 
 use axum::Json;
 use chrono::{DateTime, NaiveTime, Utc};
+use recete_platform::db;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::db;
 use recete_shared::followups::plan::{
     self, FollowUpStep, FrequencyCap, QuietHours, TemplateCategory, TemplateParameter, TemplateSpec,
 };

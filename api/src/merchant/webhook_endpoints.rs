@@ -12,9 +12,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use recete_platform::db::Tx;
 use recete_shared::audit::{self, AuditEntry};
 use recete_shared::customers::MaskedContact;
-use recete_shared::db::Tx;
 use recete_shared::merchant_events::render::EventEnvelope;
 use recete_shared::merchant_events::{
     EventType, GuardrailHit, HandedOver, ImportCompleted, MessageFailed, MessageReceived, OptedOut,

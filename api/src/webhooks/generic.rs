@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
-use recete_shared::crypto::{hmac_sha256_parts, matches_any};
+use recete_platform::crypto::{hmac_sha256_parts, matches_any};
 use recete_shared::events::{EventSource, generic};
 use recete_shared::integrations::IntegrationKind;
 

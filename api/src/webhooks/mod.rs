@@ -23,9 +23,9 @@ use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use recete_platform::ids::IntegrationId;
 use recete_shared::events::store::{IncomingEvent, StoreError, StoreOutcome};
 use recete_shared::events::{EventSource, NormalizedEvent};
-use recete_shared::ids::IntegrationId;
 use recete_shared::integrations::{ActiveIntegration, IntegrationKind, IntegrationLookup, LookupError};
 use serde_json::json;
 
@@ -111,7 +111,7 @@ pub(crate) fn unverified(source: EventSource, mismatch: &'static str, check: imp
 pub(crate) async fn charge_sender(
     state: &AppState,
     charged: &crate::rate_limit::Charged,
-    limit: recete_shared::rate_limit::Limit,
+    limit: recete_platform::rate_limit::Limit,
 ) -> Result<(), ApiError> {
     crate::rate_limit::charge_sender(&state.rate_limiter, charged, limit).await
 }

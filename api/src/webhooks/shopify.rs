@@ -12,7 +12,7 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use recete_shared::crypto::verify_hmac_sha256;
+use recete_platform::crypto::verify_hmac_sha256;
 use recete_shared::events::{EventBody, EventSource, shopify};
 use recete_shared::integrations::{self, ActiveIntegration, IntegrationKind};
 

@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header as http_header};
 use axum::response::{IntoResponse, Response};
-use recete_shared::crypto::verify_hmac_sha256;
+use recete_platform::crypto::verify_hmac_sha256;
 use recete_shared::events::{EventBody, EventSource, whatsapp};
 use recete_shared::integrations::{ActiveIntegration, IntegrationLookup};
 use serde::Deserialize;

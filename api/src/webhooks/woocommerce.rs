@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use recete_shared::crypto::verify_hmac_sha256;
+use recete_platform::crypto::verify_hmac_sha256;
 use recete_shared::events::{EventSource, woocommerce};
 use recete_shared::integrations::IntegrationKind;
 use serde_json::json;

@@ -10,9 +10,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use recete_platform::ids::CustomerId;
 use recete_shared::customers::lookup::{self, LookupError};
 use recete_shared::customers::read::{self as customers, ConsentState, Customer, CustomerFilter};
-use recete_shared::ids::CustomerId;
 use recete_shared::orders::read::{self as orders, Order, OrderFilter};
 use recete_shared::privacy::customer_requests::{self, ExportOutcome};
 use recete_shared::privacy::subject::{self, Subject, SubjectError};
@@ -84,7 +84,7 @@ pub async fn list(
 }
 
 async fn find_customers(
-    tx: &mut recete_shared::db::Tx,
+    tx: &mut recete_platform::db::Tx,
     state: &ConsoleState,
     user: &ConsoleUser,
     query: &CustomersQuery,

@@ -18,13 +18,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
+use recete_platform::crypto::sha256;
 use recete_shared::conversations::inbox::{self, InboxCursor, InboxEntry};
 use recete_shared::conversations::replies::{
     self, MAX_PARAMETER_CHARS, MAX_TEXT_CHARS, NewReply, ReplyContent, TemplateReply,
 };
 use recete_shared::conversations::thread::{self, ConversationMessage};
 use recete_shared::conversations::{ConversationError, ConversationState, author, store};
-use recete_shared::crypto::sha256;
 use recete_shared::followups::plan::TemplateParameter;
 use recete_shared::idempotency::{self, Claim};
 use recete_shared::merchants;

@@ -429,7 +429,7 @@ pub async fn ask(
         merchant: user.merchant_id,
         merchant_name: text::TEST_STORE_NAME,
         store_language,
-        customer: recete_shared::ids::CustomerId::generate(),
+        customer: recete_platform::ids::CustomerId::generate(),
         text: question,
         history: &[],
     };

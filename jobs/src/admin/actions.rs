@@ -6,9 +6,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::MerchantId;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::db::{self, Tx};
-use recete_shared::ids::MerchantId;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;

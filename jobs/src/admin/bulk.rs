@@ -12,8 +12,8 @@
 //! a count, not whatever matches later.
 
 use chrono::{DateTime, Utc};
+use recete_platform::db::{self, Tx};
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::db::{self, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
@@ -248,7 +248,7 @@ pub async fn start(
     audit::record(
         &mut tx,
         AuditEntry {
-            merchant_id: filter.merchant.map(recete_shared::ids::MerchantId::from_uuid),
+            merchant_id: filter.merchant.map(recete_platform::ids::MerchantId::from_uuid),
             actor: &actor,
             action: "jobs.bulk_started",
             subject_type: "ops_bulk_action",
@@ -490,7 +490,7 @@ pub async fn cancel(pool: &PgPool, id: BulkId, actor: &str) -> Result<BulkProgre
     audit::record(
         &mut tx,
         AuditEntry {
-            merchant_id: progress.filter.merchant.map(recete_shared::ids::MerchantId::from_uuid),
+            merchant_id: progress.filter.merchant.map(recete_platform::ids::MerchantId::from_uuid),
             actor: &actor,
             action: "jobs.bulk_cancelled",
             subject_type: "ops_bulk_action",

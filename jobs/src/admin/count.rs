@@ -2,7 +2,7 @@
 //! the page itself, so a count is exact only when it is small; past that it is the planner's
 //! estimate, and says so.
 
-use recete_shared::db::{self, Tx};
+use recete_platform::db::{self, Tx};
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 

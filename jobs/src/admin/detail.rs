@@ -2,7 +2,7 @@
 //! payload here; [`super::payload`] shows that, redacted.
 
 use chrono::{DateTime, Utc};
-use recete_shared::db::{self, Tx};
+use recete_platform::db::{self, Tx};
 use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;

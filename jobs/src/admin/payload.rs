@@ -9,10 +9,10 @@
 use std::io;
 
 use chrono::{DateTime, Utc};
-use recete_shared::crypto::Keyring;
-use recete_shared::db::{self, Tx};
+use recete_platform::crypto::Keyring;
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::IntegrationId;
 use recete_shared::events::store::{OpenError, open_payload, payload_context};
-use recete_shared::ids::IntegrationId;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::{FromRow, PgPool};

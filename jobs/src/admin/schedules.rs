@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use recete_shared::db;
+use recete_platform::db;
 use recete_shared::periodic::{self, Cadence, PeriodicJob};
 use serde::Serialize;
 use sqlx::{FromRow, PgPool};

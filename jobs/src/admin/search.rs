@@ -5,7 +5,7 @@
 //! A page costs the same at page 1 and page 50, and jobs arriving meanwhile never shift a page.
 
 use chrono::{DateTime, Utc};
-use recete_shared::db;
+use recete_platform::db;
 use serde::Serialize;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;

@@ -2,7 +2,7 @@
 //! conditions here, so they always agree on which rows a filter means.
 
 use chrono::{DateTime, Utc};
-use recete_shared::db::Tx;
+use recete_platform::db::Tx;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 

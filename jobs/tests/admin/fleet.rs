@@ -2,10 +2,10 @@
 //! in the shapes the ingestion and planning code writes them.
 
 use chrono::{DateTime, Utc};
-use recete_shared::config::{PlatformSettings, base_figment};
-use recete_shared::crypto::Keyring;
+use recete_platform::config::{PlatformSettings, base_figment};
+use recete_platform::crypto::Keyring;
+use recete_platform::ids::IntegrationId;
 use recete_shared::events::store::{pack, payload_context};
-use recete_shared::ids::IntegrationId;
 use recete_testkit::TestDatabase;
 use sqlx::PgPool;
 use uuid::Uuid;

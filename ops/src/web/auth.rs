@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use recete_shared::browser_requests::{self, CrossSite, tokens_match};
+use recete_platform::browser_requests::{self, CrossSite, tokens_match};
 
 use super::BoardState;
 use super::error::PageError;

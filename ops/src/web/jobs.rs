@@ -15,9 +15,9 @@ use recete_jobs::admin::search::MAX_PAGE;
 use recete_jobs::admin::{
     self as jobs, ActionError, Count, JobAction, JobDetail, JobFilter, JobPage, JobState, PayloadError, SearchError,
 };
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::db;
-use recete_shared::ids::MerchantId;
 use serde::Deserialize;
 use uuid::Uuid;
 

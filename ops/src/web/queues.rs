@@ -13,8 +13,8 @@ use maud::{Markup, html};
 use recete_jobs::QueueName;
 use recete_jobs::control;
 use recete_jobs::stats::{self, QueueOverview};
+use recete_platform::db;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::db;
 use serde::Deserialize;
 
 use super::BoardState;

@@ -29,9 +29,9 @@ use utoipa::ToSchema;
 
 use super::range::{DayRange, MerchantCalendar};
 use super::repeat::{self, RepeatPurchase};
-use crate::db::Tx;
-use crate::ids::MerchantId;
 use crate::merchants;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 /// Revenue in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

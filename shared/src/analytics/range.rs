@@ -5,8 +5,8 @@
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
 
-use crate::db::Tx;
-use crate::ids::MerchantId;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 /// A validated range of days, `from` to `to` included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 
 use super::attribution::COUNTED_ORDERS;
 use super::range::DayRange;
-use crate::db::Tx;
-use crate::ids::MerchantId;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 /// Customers of one group.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

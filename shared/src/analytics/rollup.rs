@@ -32,8 +32,8 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::db;
 use crate::periodic::{self, PeriodicJob, Run};
+use recete_platform::db;
 
 pub const JOB: PeriodicJob = PeriodicJob {
     name: "analytics_rollup",

@@ -11,11 +11,11 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{ConversationError, ConversationState};
-use crate::crypto::Keyring;
 use crate::customers::{SEALED_COLUMNS, SealedContact};
-use crate::db::Tx;
-use crate::ids::MerchantId;
 use crate::message_bodies::BodyError;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 /// One conversation as the inbox lists it.
 #[derive(Debug, Clone)]

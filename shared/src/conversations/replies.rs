@@ -15,10 +15,10 @@ use uuid::Uuid;
 
 use super::{ConversationError, ConversationState, store};
 use crate::audit::{self, AuditEntry};
-use crate::crypto::Keyring;
-use crate::db::Tx;
-use crate::ids::{CustomerId, MerchantId, TaskId};
 use crate::message_bodies;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, MerchantId, TaskId};
 
 /// WhatsApp's limit on a text message's body.
 pub const MAX_TEXT_CHARS: usize = 4096;

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::ConversationError;
 use crate::audit::{self, AuditEntry};
-use crate::db::Tx;
-use crate::ids::{CustomerId, MerchantId};
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, MerchantId};
 
 /// Where a conversation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]

@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::ConversationError;
-use crate::crypto::Keyring;
-use crate::db::Tx;
-use crate::ids::MerchantId;
 use crate::message_bodies;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 /// The most messages a thread shows: the latest ones.
 pub const THREAD_LIMIT: i64 = 500;

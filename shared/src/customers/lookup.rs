@@ -5,11 +5,11 @@
 //! lookup hashes they computed themselves.
 
 use super::{EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, normalize_email};
-use crate::crypto::Keyring;
-use crate::db::Tx;
-use crate::ids::{CustomerId, MerchantId};
 use crate::merchants;
 use crate::phone::{PhoneError, PhoneNumber};
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, MerchantId};
 
 pub const MAX_PHONE_CHARS: usize = 32;
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -106,7 +106,7 @@ pub async fn consent_set_on_whatsapp(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{PlatformSettings, base_figment};
+    use recete_platform::config::{PlatformSettings, base_figment};
 
     #[test]
     fn emails_are_hashed_case_insensitively_and_bad_ones_are_named() {

@@ -12,12 +12,12 @@ use serde_json::json;
 use sqlx::FromRow;
 
 use crate::audit::{self, AuditEntry};
-use crate::crypto::Keyring;
-use crate::db::Tx;
 use crate::events::CustomerSnapshot;
-use crate::ids::{CustomerId, EventId, MerchantId};
 use crate::merchant_events::{self, MerchantEvent, OptedOut};
 use crate::phone::PhoneNumber;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, EventId, MerchantId};
 
 pub mod lookup;
 pub mod read;
@@ -81,7 +81,7 @@ pub enum UpsertError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("a stored customer field cannot be opened: {0}")]
-    Crypto(#[from] crate::crypto::KeyringError),
+    Crypto(#[from] recete_platform::crypto::KeyringError),
 }
 
 /// A field's sealed bytes under the active key: the new value when the snapshot has one, else
@@ -93,7 +93,7 @@ fn current_field(
     new_value: Option<Vec<u8>>,
     stored: Option<&[u8]>,
     stored_key_id: Option<&str>,
-) -> Result<Option<Vec<u8>>, crate::crypto::KeyringError> {
+) -> Result<Option<Vec<u8>>, recete_platform::crypto::KeyringError> {
     match (new_value, stored, stored_key_id) {
         (Some(new_value), _, _) => Ok(Some(new_value)),
         (None, Some(stored), Some(key_id)) if key_id != keyring.active_key_id() => {

@@ -14,9 +14,9 @@ use uuid::Uuid;
 pub use super::ConsentState;
 use super::{CUSTOMER_COLUMNS, ContactField, CustomerRow, SEALED_COLUMNS, SealedContact};
 use crate::conversations::ConversationState;
-use crate::crypto::{Keyring, KeyringError};
-use crate::db::Tx;
-use crate::ids::MerchantId;
+use recete_platform::crypto::{Keyring, KeyringError};
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 /// The customer's latest conversation.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -7,8 +7,8 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::{Contact, SealedContact};
-use crate::crypto::{Keyring, KeyringError};
-use crate::ids::{CustomerId, MerchantId};
+use recete_platform::crypto::{Keyring, KeyringError};
+use recete_platform::ids::{CustomerId, MerchantId};
 
 /// Whether the customer agreed to WhatsApp messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]

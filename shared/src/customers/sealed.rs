@@ -8,8 +8,8 @@
 use sqlx::FromRow;
 
 use super::field_context;
-use crate::crypto::{Keyring, KeyringError};
-use crate::ids::MerchantId;
+use recete_platform::crypto::{Keyring, KeyringError};
+use recete_platform::ids::MerchantId;
 
 /// The `SELECT` list of the four columns, for a `customers` row aliased `c`.
 pub const SEALED_COLUMNS: &str = "c.pii_key_id, c.phone_sealed, c.email_sealed, c.name_sealed";

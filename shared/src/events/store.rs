@@ -22,9 +22,9 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::NormalizedEvent;
-use crate::crypto::Keyring;
-use crate::db;
-use crate::ids::{EventId, IntegrationId, MerchantId};
+use recete_platform::crypto::Keyring;
+use recete_platform::db;
+use recete_platform::ids::{EventId, IntegrationId, MerchantId};
 
 /// A verified, normalized event with the raw body it came from.
 pub struct IncomingEvent<'a> {
@@ -74,7 +74,7 @@ pub fn pack(bytes: &[u8]) -> Vec<u8> {
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error(transparent)]
-    Crypto(#[from] crate::crypto::KeyringError),
+    Crypto(#[from] recete_platform::crypto::KeyringError),
     #[error("sealed payload has an unknown format or is corrupt")]
     Format,
 }

@@ -8,7 +8,7 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Tx;
+use recete_platform::db::Tx;
 
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct PlannedMessage {

@@ -5,9 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
-use crate::db::Tx;
-use crate::ids::{CustomerId, EventId, MerchantId, OrderId, TaskId};
 use crate::merchants::MerchantSettings;
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, EventId, MerchantId, OrderId, TaskId};
 
 pub const FOLLOW_UP: &str = "follow_up";
 pub const REPLY: &str = "reply";
@@ -190,7 +190,7 @@ pub struct ReplyContext {
 /// text is sealed in the task: it may quote the customer's order.
 pub async fn schedule_reply(
     tx: &mut Tx,
-    keyring: &crate::crypto::Keyring,
+    keyring: &recete_platform::crypto::Keyring,
     merchant_id: MerchantId,
     customer_id: CustomerId,
     unique_key: &str,

@@ -10,9 +10,9 @@ use recete_imports::ErrorsCsvWriter;
 use sqlx::PgPool;
 
 use super::store::{self, ImportRecord, StoredRowError};
-use crate::crypto::Keyring;
-use crate::db;
-use crate::ids::{ImportId, MerchantId};
+use recete_platform::crypto::Keyring;
+use recete_platform::db;
+use recete_platform::ids::{ImportId, MerchantId};
 
 /// Failed rows read per query while writing the file.
 const PAGE: i64 = 500;

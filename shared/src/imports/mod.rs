@@ -21,8 +21,8 @@ pub mod upload;
 pub use recete_imports::ImportKind;
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{Keyring, KeyringError};
-use crate::ids::{ImportId, MerchantId};
+use recete_platform::crypto::{Keyring, KeyringError};
+use recete_platform::ids::{ImportId, MerchantId};
 
 /// Where an import is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

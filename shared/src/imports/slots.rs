@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::ids::MerchantId;
+use recete_platform::ids::MerchantId;
 
 /// The bounds and the slots held now.
 #[derive(Debug)]

@@ -6,10 +6,10 @@ use sqlx::FromRow;
 use sqlx::types::Json;
 
 use super::{ImportKind, ImportOptions, ImportStatus, chunk_context};
-use crate::crypto::{Keyring, KeyringError};
-use crate::db::Tx;
-use crate::ids::{ImportId, MerchantId};
 use crate::merchant_events::{self, ImportCompleted, MerchantEvent};
+use recete_platform::crypto::{Keyring, KeyringError};
+use recete_platform::db::Tx;
+use recete_platform::ids::{ImportId, MerchantId};
 
 /// An `imports` row.
 #[derive(Debug, Clone, FromRow)]

@@ -17,11 +17,11 @@ use sqlx::PgPool;
 
 use super::slots::UploadSlots;
 use super::{ImportKind, ImportOptions, chunk_context};
-use crate::config::ImportSettings;
-use crate::crypto::Keyring;
-use crate::db;
-use crate::ids::{ImportId, MerchantId, TaskId};
 use crate::tasks;
+use recete_platform::config::ImportSettings;
+use recete_platform::crypto::Keyring;
+use recete_platform::db;
+use recete_platform::ids::{ImportId, MerchantId, TaskId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {

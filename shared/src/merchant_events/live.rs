@@ -17,9 +17,9 @@ use uuid::Uuid;
 use super::render::render;
 use super::stream::{self, LATE_COMMIT_WINDOW};
 use super::wakeups::{Subscription, TooManyStreams, Wakeups};
-use crate::crypto::Keyring;
-use crate::db;
-use crate::ids::MerchantId;
+use recete_platform::crypto::Keyring;
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 
 /// Events read (and rendered) per query.
 const READ_BATCH: i64 = 100;

@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::Tx;
-use crate::ids::MerchantId;
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 /// The kinds of event a merchant can subscribe an endpoint to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

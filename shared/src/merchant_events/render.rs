@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{EventType, StoredEvent};
-use crate::crypto::Keyring;
 use crate::customers::{self, MaskedContact};
-use crate::db::Tx;
-use crate::ids::{CustomerId, MerchantId};
 use crate::message_bodies;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, MerchantId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

@@ -12,8 +12,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::StoredEvent;
-use crate::db::{self, Tx};
-use crate::ids::MerchantId;
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::MerchantId;
 
 /// The PostgreSQL notification channel; the payload is the merchant's id.
 pub const CHANNEL: &str = "recete_merchant_events";

@@ -14,8 +14,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::stream::CHANNEL;
-use crate::db::listening::{self, Listening};
-use crate::ids::MerchantId;
+use recete_platform::db::listening::{self, Listening};
+use recete_platform::ids::MerchantId;
 
 /// The streams open on this process, by merchant.
 #[derive(Debug)]

@@ -8,13 +8,13 @@ use sqlx::FromRow;
 use super::{OrderStatus, resume};
 use crate::audit::{self, AuditEntry};
 use crate::consent::ConsentChange;
-use crate::crypto::Keyring;
 use crate::customers::{self, Provenance, UpsertError};
-use crate::db::Tx;
 use crate::events::{EventBody, LineItem, NormalizedEvent, OrderSnapshot};
 use crate::followups::planning::{self, Delivery, PlanOutcome};
-use crate::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId};
 use crate::merchants;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, EventId, IntegrationId, MerchantId, OrderId};
 
 pub struct EventContext<'a> {
     pub keyring: &'a Keyring,

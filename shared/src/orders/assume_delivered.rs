@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
-use crate::db;
 use crate::followups::planning::{self, Delivery};
-use crate::ids::{CustomerId, MerchantId, OrderId};
 use crate::merchants;
+use recete_platform::db;
+use recete_platform::ids::{CustomerId, MerchantId, OrderId};
 
 /// Advisory lock key: one replica applies the rule per tick across the fleet.
 const LOCK_KEY: i64 = 0x7265_6365_7465_0001;

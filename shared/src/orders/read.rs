@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::OrderStatus;
-use crate::db::Tx;
-use crate::ids::{MerchantId, OrderId};
+use recete_platform::db::Tx;
+use recete_platform::ids::{MerchantId, OrderId};
 
 #[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct Order {

@@ -9,11 +9,11 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEntry};
 use crate::consent::ConsentChange;
-use crate::db::Tx;
 use crate::followups::planning;
-use crate::ids::OrderId;
 use crate::merchants;
 use crate::orders::OrderStatus;
+use recete_platform::db::Tx;
+use recete_platform::ids::OrderId;
 
 /// Puts back the follow-ups an opt-out cancelled for the customer of `grant` (see the module
 /// docs), auditing it; returns how many steps were put back.

@@ -17,9 +17,9 @@ use super::requests::{self, NewRequest, RequestKind, RequestStatus, Scope};
 use super::subject::Matched;
 use super::{Channel, Counts, PrivacyError};
 use crate::audit::{self, AuditEntry};
-use crate::crypto::Keyring;
-use crate::db::{self, Tx};
-use crate::ids::{CustomerId, MerchantId};
+use recete_platform::crypto::Keyring;
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::{CustomerId, MerchantId};
 
 pub enum ExportOutcome {
     Exported {

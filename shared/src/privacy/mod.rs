@@ -32,10 +32,10 @@ pub mod traces;
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::KeyringError;
 use crate::events::store::OpenError;
-use crate::ids::{ApiKeyId, EventId};
 use crate::message_bodies::BodyError;
+use recete_platform::crypto::KeyringError;
+use recete_platform::ids::{ApiKeyId, EventId};
 
 pub use store_requests::{StoreCustomer, StoreRequest, StoreRequestKind};
 

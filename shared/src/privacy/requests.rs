@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use super::export::ExportDocument;
 use super::{Channel, Counts, PrivacyError};
-use crate::crypto::Keyring;
-use crate::db::Tx;
 use crate::events::store::{open_payload, pack};
-use crate::ids::{CustomerId, MerchantId};
 use crate::merchant_events::{self, MerchantEvent, PrivacyRequestCompleted};
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, MerchantId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
@@ -125,7 +125,10 @@ fn label(value: impl Serialize) -> Result<String, PrivacyError> {
 }
 
 /// The request a store delivery started, if any: its id and counts so far.
-pub async fn for_event(tx: &mut Tx, event_id: crate::ids::EventId) -> Result<Option<(Uuid, Counts)>, sqlx::Error> {
+pub async fn for_event(
+    tx: &mut Tx,
+    event_id: recete_platform::ids::EventId,
+) -> Result<Option<(Uuid, Counts)>, sqlx::Error> {
     let row: Option<(Uuid, sqlx::types::Json<Counts>)> =
         sqlx::query_as("SELECT id, counts FROM privacy_requests WHERE event_id = $1 FOR UPDATE")
             .bind(event_id)
@@ -280,7 +283,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::config::{PlatformSettings, base_figment};
+    use recete_platform::config::{PlatformSettings, base_figment};
 
     #[test]
     fn a_kept_document_opens_only_in_its_own_row() {

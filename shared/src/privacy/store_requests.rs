@@ -13,9 +13,9 @@ use super::erase::{self, Erasure, Webhooks};
 use super::requests::{self, NewRequest, RequestKind, RequestStatus, Scope};
 use super::{Channel, Counts, PrivacyError, export, subject, traces};
 use crate::audit::{self, AuditEntry};
-use crate::crypto::Keyring;
-use crate::db::Tx;
-use crate::ids::{CustomerId, EventId, MerchantId};
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, EventId, MerchantId};
 
 /// The stored delivery a request arrived as.
 pub struct Delivered<'a> {

@@ -11,13 +11,13 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::PrivacyError;
-use crate::crypto::Keyring;
 use crate::customers::normalize_email;
-use crate::db::Tx;
 use crate::events::store::{open_payload, pack, payload_context};
 use crate::events::{EventBody, NormalizedEvent};
-use crate::ids::{CustomerId, EventId, IntegrationId, MerchantId};
 use crate::phone::PhoneNumber;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
+use recete_platform::ids::{CustomerId, EventId, IntegrationId, MerchantId};
 
 /// What both payloads of an erased event open to.
 pub const TOMBSTONE: &[u8] = br#"{"erased":true}"#;
@@ -344,8 +344,8 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::config::{PlatformSettings, base_figment};
     use crate::events::{CustomerSnapshot, EventKind, EventSource, InboundMessage, MessageStatusUpdate, OrderSnapshot};
+    use recete_platform::config::{PlatformSettings, base_figment};
 
     fn identifiers() -> Identifiers {
         Identifiers {

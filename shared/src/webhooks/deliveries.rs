@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::endpoints;
-use crate::db::{self, Tx};
-use crate::ids::MerchantId;
 use crate::merchant_events::EventType;
 use crate::tasks;
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::MerchantId;
 
 /// Schedules `event` for every enabled endpoint of `merchant` subscribed to its type, in the
 /// transaction that raised it.

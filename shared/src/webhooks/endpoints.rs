@@ -11,10 +11,10 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::secret::WebhookSecret;
-use crate::crypto::{Keyring, KeyringError};
-use crate::db::Tx;
-use crate::ids::MerchantId;
 use crate::merchant_events::EventType;
+use recete_platform::crypto::{Keyring, KeyringError};
+use recete_platform::db::Tx;
+use recete_platform::ids::MerchantId;
 
 /// Endpoints one merchant may have.
 pub const MAX_PER_MERCHANT: i64 = 20;

@@ -9,7 +9,7 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::crypto::{hmac_sha256, random_bytes};
+use recete_platform::crypto::{hmac_sha256, random_bytes};
 
 pub const PREFIX: &str = "whsec_";
 /// Bytes of a generated key: 256 bits, as HMAC-SHA256 uses them all.

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::errors::{SendError, classify};
 use super::{Content, OutgoingMessage};
-use crate::config::WhatsAppSettings;
+use recete_platform::config::WhatsAppSettings;
 
 #[derive(Clone)]
 pub struct CloudClient {

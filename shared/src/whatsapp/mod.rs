@@ -42,7 +42,7 @@ pub enum Sender {
 }
 
 impl Sender {
-    pub fn from_settings(settings: &crate::config::WhatsAppSettings) -> Result<Self, reqwest::Error> {
+    pub fn from_settings(settings: &recete_platform::config::WhatsAppSettings) -> Result<Self, reqwest::Error> {
         use secrecy::ExposeSecret;
         if settings.access_token.expose_secret().is_empty() {
             Ok(Self::Outbox)

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::Utc;
-use recete_shared::db;
-use recete_shared::ids::IntegrationId;
+use recete_platform::db;
+use recete_platform::ids::IntegrationId;
 use recete_shared::integrations::{
     self, CreatedIntegration, Given, IntegrationKind, IntegrationLookup, NewIntegration,
 };
@@ -319,7 +319,7 @@ async fn unknown_disabled_and_badly_signed_ids_answer_byte_for_byte_alike() {
         .fetch_one(&app.admin)
         .await
         .expect("owner");
-    let mut tx = db::tenant_tx(&app.pool, recete_shared::ids::MerchantId::from_uuid(merchant)).await.expect("tx");
+    let mut tx = db::tenant_tx(&app.pool, recete_platform::ids::MerchantId::from_uuid(merchant)).await.expect("tx");
     assert_eq!(integrations::disable(&mut tx, disabled.integration_id).await.expect("disable"), Some(true));
     tx.commit().await.expect("commit");
     let woo = app.integration(app.merchant().await, IntegrationKind::WooCommerce).await;

@@ -23,7 +23,7 @@ async fn merchants_and_integrations_are_created_from_the_command_line() {
     assert!(recete_shared::api_keys::is_well_formed(api_key), "{api_key}");
     let stored_hash: Vec<u8> =
         sqlx::query_scalar("SELECT key_hash FROM api_keys").fetch_one(&app.admin).await.expect("hash");
-    assert_eq!(stored_hash, recete_shared::crypto::sha256(api_key.as_bytes()).to_vec());
+    assert_eq!(stored_hash, recete_platform::crypto::sha256(api_key.as_bytes()).to_vec());
 
     let shopify = json(&recete(
         &app,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use recete_api::{Application, Dependencies};
 use recete_ops::Board;
-use recete_shared::db;
-use recete_shared::redis_client::RedisClient;
+use recete_platform::db;
+use recete_platform::redis_client::RedisClient;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 

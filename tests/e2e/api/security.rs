@@ -1,6 +1,6 @@
 use std::process::Command;
 
-use recete_shared::db;
+use recete_platform::db;
 use recete_shared::integrations::IntegrationKind;
 
 use crate::helpers::{fixture, spawn_app};

@@ -267,7 +267,7 @@ async fn server_side(app: &TestApp) -> String {
 
 /// An API key of the shop's merchant, made for reading the API's figures.
 async fn shop_api_key(app: &TestApp, shop: &crate::followups::Shop) -> String {
-    let mut tx = recete_shared::db::tenant_tx(&app.pool, shop.merchant).await.expect("tenant transaction");
+    let mut tx = recete_platform::db::tenant_tx(&app.pool, shop.merchant).await.expect("tenant transaction");
     let (_, secret) = recete_shared::api_keys::insert(&mut tx, shop.merchant, "story reader", None).await.expect("key");
     tx.commit().await.expect("committed");
     secret

@@ -5,8 +5,9 @@
 use recete_console::users::Role;
 use recete_knowledge::products::{self, ProductInput, Source};
 use recete_knowledge::{Section, SectionKind};
-use recete_shared::ids::MerchantId;
-use recete_shared::{db, tasks};
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
+use recete_shared::tasks;
 use recete_workers::Pool;
 use reqwest::StatusCode;
 use uuid::Uuid;

@@ -18,8 +18,8 @@ mod users;
 use std::time::Duration;
 
 use recete_console::users::{self as console_users, Role};
-use recete_shared::db;
-use recete_shared::ids::MerchantId;
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use recete_console::users::Role;
-use recete_shared::ids::MerchantId;
+use recete_platform::ids::MerchantId;
 use reqwest::StatusCode;
 use wiremock::MockServer;
 

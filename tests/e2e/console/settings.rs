@@ -4,8 +4,8 @@
 //! adds webhook endpoints; agents read but may not change; another merchant's ids are not found.
 
 use recete_console::users::Role;
-use recete_shared::db;
-use recete_shared::ids::{IntegrationId, MerchantId};
+use recete_platform::db;
+use recete_platform::ids::{IntegrationId, MerchantId};
 use recete_shared::integrations::{CreatedIntegration, IntegrationKind};
 use recete_shared::merchant_events::EventType;
 use recete_shared::merchants;

@@ -219,7 +219,7 @@ async fn the_demo_store_pages_are_served_in_development_only() {
     assert_eq!(missing.status(), 404);
 
     let production = spawn_production_app().await;
-    assert_eq!(production.settings.app.environment, recete_shared::config::Environment::Production);
+    assert_eq!(production.settings.app.environment, recete_platform::config::Environment::Production);
     for path in [page.as_str(), "/demo/products"] {
         let response = production.client.get(production.url(path)).send().await.expect("request sent");
         assert_eq!(response.status(), 404, "{path} in production");

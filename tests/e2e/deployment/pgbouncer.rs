@@ -4,10 +4,10 @@
 //! hold a `LISTEN`: its notifications would reach whichever client runs there next, whose
 //! statement would then fail on a message it did not expect.
 
-use recete_shared::config::DatabaseSettings;
-use recete_shared::db;
-use recete_shared::db::listening::LISTEN_APPLICATION_NAME;
-use recete_shared::ids::MerchantId;
+use recete_platform::config::DatabaseSettings;
+use recete_platform::db;
+use recete_platform::db::listening::LISTEN_APPLICATION_NAME;
+use recete_platform::ids::MerchantId;
 use recete_testkit::{TestDatabase, TestPgBouncer, TestRedis};
 use secrecy::SecretString;
 use sqlx::postgres::PgPoolOptions;

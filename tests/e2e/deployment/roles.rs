@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use recete_shared::db;
+use recete_platform::db;
 use recete_testkit::{PrivatePostgres, TestDatabase};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 

@@ -2,8 +2,8 @@
 //! PostgreSQL cluster accepts `hostssl` connections alone, and Redis listens on a TLS port with
 //! its plaintext port off.
 
-use recete_shared::config::RedisSettings;
-use recete_shared::redis_client::RedisClient;
+use recete_platform::config::RedisSettings;
+use recete_platform::redis_client::RedisClient;
 use recete_testkit::{PrivatePostgres, PrivateRedis, TestCertificates, TestDatabase, TestRedis};
 use secrecy::SecretString;
 use sqlx::{Connection, PgConnection};

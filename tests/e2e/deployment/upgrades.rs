@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use recete_shared::db::MIGRATOR;
+use recete_platform::db::MIGRATOR;
 use recete_testkit::TestDatabase;
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, Executor, PgConnection};

@@ -114,7 +114,7 @@ async fn a_delivered_order_gets_its_follow_ups_one_now_one_after_the_cap_and_the
             .await
             .expect("sent");
         crate::helpers::assert_problem(foreign, 404).await;
-        let mut tx = recete_shared::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
+        let mut tx = recete_platform::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
         let (_, key) = recete_shared::api_keys::insert(&mut tx, shop.merchant, "test", None).await.expect("key");
         tx.commit().await.expect("commit");
         key
@@ -245,7 +245,7 @@ async fn redis_wiped_between_planning_and_sending_still_sends_once() {
     app.wait_for_count("SELECT count(*) FROM scheduled_tasks WHERE kind = 'follow_up'", 2, 20).await;
     planner.stop().await;
     // Hand the tasks to Redis, then lose Redis before any worker fetched them.
-    let redis = recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client");
+    let redis = recete_platform::redis_client::RedisClient::new(&app.settings.redis).expect("client");
     let connection = redis.connection().await.expect("redis");
     let queue = recete_jobs::QueueName::Messages;
     let mut relay = recete_jobs::relay::Relay::<recete_jobs::TaskJob> {

@@ -296,7 +296,7 @@ async fn opt_outs_from_whatsapp_settings_and_the_button_are_in_the_consent_histo
     let shop = shop(&app).await;
     let workers = app.start_workers();
     let api_key = {
-        let mut tx = recete_shared::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
+        let mut tx = recete_platform::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
         let (_, key) = recete_shared::api_keys::insert(&mut tx, shop.merchant, "test", None).await.expect("key");
         tx.commit().await.expect("commit");
         key

@@ -6,7 +6,7 @@ mod flows;
 mod meta_webhooks;
 
 use chrono::{Duration, Utc};
-use recete_shared::ids::MerchantId;
+use recete_platform::ids::MerchantId;
 use recete_shared::integrations::{CreatedIntegration, IntegrationKind};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};

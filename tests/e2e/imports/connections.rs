@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures::SinkExt;
 use futures::channel::mpsc;
-use recete_shared::db;
+use recete_platform::db;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 

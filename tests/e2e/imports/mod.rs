@@ -11,7 +11,7 @@ mod uploads;
 
 use std::time::{Duration, Instant};
 
-use recete_shared::ids::MerchantId;
+use recete_platform::ids::MerchantId;
 use recete_shared::merchants;
 use serde_json::Value;
 

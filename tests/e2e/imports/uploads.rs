@@ -119,7 +119,7 @@ async fn a_multipart_upload_past_two_megabytes_is_stored_in_pieces_and_imported(
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
-    recete_shared::crypto::sha256(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    recete_platform::crypto::sha256(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[tokio::test]

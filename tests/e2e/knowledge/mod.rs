@@ -11,7 +11,7 @@ mod scrape;
 mod transactions;
 
 use figment::Figment;
-use recete_shared::ids::MerchantId;
+use recete_platform::ids::MerchantId;
 use recete_shared::integrations::{CreatedIntegration, IntegrationKind};
 use recete_shared::{merchants, message_bodies};
 use serde_json::{Value, json};

@@ -8,8 +8,8 @@
 
 use pgvector::Vector;
 use recete_knowledge::retrieval::{self, EXACT_SCAN_MAX_CHUNKS, SearchPlan};
-use recete_shared::db;
-use recete_shared::ids::MerchantId;
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 use recete_testkit::TestDatabase;
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use recete_agent::Agent;
 use recete_jobs::execution::Outcome;
 use recete_knowledge::{EmbedError, Embedder};
-use recete_shared::ids::TaskId;
+use recete_platform::ids::TaskId;
 use recete_workers::Pool;
 use recete_workers::conversations::{self, ConversationDeps};
 use recete_workers::knowledge::{self, KnowledgeDeps};

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use recete_shared::db;
-use recete_shared::ids::IntegrationId;
+use recete_platform::db;
+use recete_platform::ids::IntegrationId;
 use recete_shared::integrations::{self, CreatedIntegration, IntegrationKind, Rotation};
 use serde_json::{Value, json};
 
@@ -375,13 +375,13 @@ async fn re_sealing_under_a_new_key_keeps_a_rotated_out_secret_verifying() {
     );
 
     // Only the new key is left: both secrets still open, and both verify.
-    let crypto: recete_shared::config::CryptoSettings = serde_json::from_value(json!({
+    let crypto: recete_platform::config::CryptoSettings = serde_json::from_value(json!({
         "active_key_id": "dev-2",
         "keys": {"dev-2": new_key},
         "lookup_key": "BzxC+rlEZCf5VID7fWW6s9kglaxSdM0YYl/57SGViLo="
     }))
     .expect("crypto settings");
-    let keyring = std::sync::Arc::new(recete_shared::crypto::Keyring::from_settings(&crypto).expect("keyring"));
+    let keyring = std::sync::Arc::new(recete_platform::crypto::Keyring::from_settings(&crypto).expect("keyring"));
     let directory = integrations::IntegrationDirectory::new(app.pool.clone(), keyring, Duration::from_secs(30));
     let found = directory
         .find(&integrations::IntegrationLookup::Id(old.integration_id))

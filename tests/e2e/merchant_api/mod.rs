@@ -8,7 +8,7 @@ mod products;
 mod scopes;
 mod settings;
 
-use recete_shared::ids::MerchantId;
+use recete_platform::ids::MerchantId;
 use recete_shared::merchants;
 use serde_json::Value;
 

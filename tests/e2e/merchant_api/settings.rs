@@ -1,7 +1,7 @@
 //! Settings: the defaults, partial changes validated as a whole (nested fields named in
 //! errors), the stored result as the planner reads it, and the audit of what changed.
 
-use recete_shared::db;
+use recete_platform::db;
 use recete_shared::merchants;
 use serde_json::{Value, json};
 

@@ -10,7 +10,7 @@ mod orders;
 mod periodic;
 
 use chrono::{DateTime, Utc};
-use recete_shared::ids::MerchantId;
+use recete_platform::ids::MerchantId;
 use recete_shared::integrations::{CreatedIntegration, IntegrationKind};
 use recete_shared::merchants;
 use serde_json::{Value, json};

@@ -2,10 +2,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 use recete_shared::api_key_expiry::{self, ExpiryReport};
-use recete_shared::ids::MerchantId;
+use recete_shared::api_keys;
 use recete_shared::periodic::{self, PeriodicJob, Run};
-use recete_shared::{api_keys, db};
 use serde_json::json;
 use tokio::sync::Barrier;
 

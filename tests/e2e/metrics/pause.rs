@@ -6,9 +6,9 @@ use std::time::Duration;
 use recete_jobs::relay::Relay;
 use recete_jobs::stats::{self, QueueOverview};
 use recete_jobs::{EventJob, QueueName, backlog, control};
-use recete_shared::db;
+use recete_platform::db;
+use recete_platform::redis_client::RedisClient;
 use recete_shared::integrations::IntegrationKind;
-use recete_shared::redis_client::RedisClient;
 use recete_workers::Pool;
 
 use crate::helpers::{TestApp, spawn_app};

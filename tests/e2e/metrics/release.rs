@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use recete_jobs::relay::Relay;
 use recete_jobs::{QueueName, TaskJob, backlog};
+use recete_platform::redis_client::RedisClient;
 use recete_shared::merchants;
-use recete_shared::redis_client::RedisClient;
 use recete_workers::Pool;
 use serde_json::json;
 use uuid::Uuid;

@@ -1,7 +1,7 @@
 //! Signing in and out, idle sessions, bearer tokens, roles, CSRF and a database that is down.
 
 use recete_ops::operators::{self, Role};
-use recete_shared::db;
+use recete_platform::db;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, COOKIE, SET_COOKIE};
 
@@ -248,7 +248,7 @@ async fn operators_are_added_listed_and_disabled_from_the_command_line() {
     let token = added["token"].as_str().expect("the token, shown once").to_owned();
     let stored: Vec<u8> =
         sqlx::query_scalar("SELECT token_hash FROM operators").fetch_one(&board.app.admin).await.expect("hash");
-    assert_eq!(stored, recete_shared::crypto::sha256(token.as_bytes()).to_vec(), "only its hash is kept");
+    assert_eq!(stored, recete_platform::crypto::sha256(token.as_bytes()).to_vec(), "only its hash is kept");
     let session = board.sign_in(&token).await;
 
     let bad_role = recete(&["operators", "add", "--name", "bob", "--role", "root"]);

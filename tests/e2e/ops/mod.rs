@@ -11,8 +11,8 @@ mod redaction;
 
 use recete_ops::Board;
 use recete_ops::operators::{self, Role};
-use recete_shared::db;
-use recete_shared::ids::MerchantId;
+use recete_platform::db;
+use recete_platform::ids::MerchantId;
 use recete_shared::integrations::IntegrationKind;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};

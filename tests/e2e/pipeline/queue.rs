@@ -12,7 +12,7 @@ use crate::helpers::{spawn_app, spawn_app_with};
 const PROCESSED: &str = "SELECT count(*) FROM external_events WHERE state = 'processed'";
 
 pub async fn relay_for(app: &crate::helpers::TestApp) -> Relay<EventJob> {
-    let redis = recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client");
+    let redis = recete_platform::redis_client::RedisClient::new(&app.settings.redis).expect("client");
     let connection = redis.connection().await.expect("redis");
     let queue = QueueName::OrderEvents;
     Relay {
@@ -62,7 +62,7 @@ async fn a_push_that_fails_gives_the_rows_back_to_the_next_pass_at_once() {
     let connection = apalis_redis::ConnectionManager::new(client).await.expect("connected");
     gone.stop().await.expect("stopped");
     let prefix =
-        recete_shared::redis_client::RedisClient::new(&app.settings.redis).expect("client").key_prefix().to_owned();
+        recete_platform::redis_client::RedisClient::new(&app.settings.redis).expect("client").key_prefix().to_owned();
     relay.storage = backlog::storage(connection, &prefix, QueueName::OrderEvents, &app.settings.queue, 1);
     let failed = relay.relay_once(&app.pool).await;
     assert!(matches!(failed, Err(recete_jobs::relay::RelayError::Push(_))), "{failed:?}");
@@ -95,7 +95,7 @@ async fn a_handed_over_row_is_not_pushed_twice_and_a_task_id_deduplicates() {
         .await
         .expect("n");
     let task = || {
-        TaskBuilder::new(EventJob::V1 { event_id: recete_shared::ids::EventId::from_uuid(event_id) })
+        TaskBuilder::new(EventJob::V1 { event_id: recete_platform::ids::EventId::from_uuid(event_id) })
             .task_id(TaskId::from_string(format!("{event_id}:{count}")))
             .build()
     };
@@ -237,7 +237,7 @@ async fn rotating_keys_reseals_everything_and_keeps_it_readable() {
         sqlx::query_scalar("SELECT merchant_id FROM orders LIMIT 1").fetch_one(&app.admin).await.expect("merchant");
     let body = app.keyring.seal(
         b"Where is my order?",
-        &recete_shared::message_bodies::context(recete_shared::ids::MerchantId::from_uuid(merchant)),
+        &recete_shared::message_bodies::context(recete_platform::ids::MerchantId::from_uuid(merchant)),
     );
     sqlx::query(
         "INSERT INTO messages (id, merchant_id, direction, kind, status, pii_key_id, body_sealed)

@@ -1,4 +1,4 @@
-use recete_shared::ids::MerchantId;
+use recete_platform::ids::MerchantId;
 use recete_shared::integrations::{CreatedIntegration, IntegrationKind};
 pub use recete_testkit::orders::generic_order;
 

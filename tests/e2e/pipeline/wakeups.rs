@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use recete_jobs::{QueueName, control};
-use recete_shared::db;
+use recete_platform::db;
 use recete_shared::integrations::IntegrationKind;
 use recete_workers::Pool;
 

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use recete_shared::crypto::Keyring;
+use recete_platform::crypto::Keyring;
 use recete_shared::integrations::{self, IntegrationKind, NewIntegration};
 use recete_shared::merchants;
 use recete_testkit::process::ChildProcess;
@@ -107,7 +107,7 @@ impl Deployment {
 
     /// A merchant and a Shopify integration, its secret sealed with the deployment's own keys.
     async fn shopify(&self, crypto: serde_json::Value) -> integrations::CreatedIntegration {
-        let crypto: recete_shared::config::CryptoSettings = serde_json::from_value(crypto).expect("crypto settings");
+        let crypto: recete_platform::config::CryptoSettings = serde_json::from_value(crypto).expect("crypto settings");
         let keyring = Arc::new(Keyring::from_settings(&crypto).expect("keyring"));
         let pool = self.db.app_pool().await.expect("app pool");
         let merchant = merchants::create(&pool, "Production Store", "Europe/Istanbul").await.expect("merchant");

@@ -1,10 +1,10 @@
-use recete_shared::ids::MerchantId;
+use recete_platform::ids::MerchantId;
 
 use super::{policy, retry_after, service_limit};
 use crate::helpers::{TestApp, assert_problem, spawn_app_with};
 
 async fn second_key(app: &TestApp, merchant: MerchantId) -> String {
-    let mut tx = recete_shared::db::tenant_tx(&app.pool, merchant).await.expect("tx");
+    let mut tx = recete_platform::db::tenant_tx(&app.pool, merchant).await.expect("tx");
     let (_, key) = recete_shared::api_keys::insert(&mut tx, merchant, "second", None).await.expect("key");
     tx.commit().await.expect("commit");
     key

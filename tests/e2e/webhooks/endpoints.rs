@@ -158,13 +158,13 @@ const DEVELOPMENT_KEY: &str = "V9Vc3qhT+72RXDN4fudRtgKoeU6B+4fiWftwxACTK+k=";
 const DEVELOPMENT_LOOKUP_KEY: &str = "BzxC+rlEZCf5VID7fWW6s9kglaxSdM0YYl/57SGViLo=";
 const NEW_KEY: &str = "Pq0G3y8rZmG3qk2Q8m0w9b1m7n5r3t1v2x4z6c8e0g0=";
 
-fn keyring(keys: serde_json::Value) -> recete_shared::crypto::Keyring {
-    let crypto: recete_shared::config::CryptoSettings = serde_json::from_value(json!({
+fn keyring(keys: serde_json::Value) -> recete_platform::crypto::Keyring {
+    let crypto: recete_platform::config::CryptoSettings = serde_json::from_value(json!({
         "active_key_id": "k-2", "keys": keys,
         "active_lookup_key_id": "dev-lookup-1", "lookup_keys": { "dev-lookup-1": DEVELOPMENT_LOOKUP_KEY },
     }))
     .expect("crypto settings");
-    recete_shared::crypto::Keyring::from_settings(&crypto).expect("keyring")
+    recete_platform::crypto::Keyring::from_settings(&crypto).expect("keyring")
 }
 
 #[tokio::test]
@@ -189,7 +189,7 @@ async fn endpoint_secrets_are_resealed_by_a_key_rotation_and_still_sign_the_same
 
     let after = keyring(json!({ "k-2": NEW_KEY }));
     let endpoint = uuid::Uuid::parse_str(&id).expect("uuid");
-    let mut tx = recete_shared::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
+    let mut tx = recete_platform::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
     let signing = recete_shared::webhooks::endpoints::for_signing(&mut tx, &after, shop.merchant, endpoint)
         .await
         .expect("secrets open with the new key alone")

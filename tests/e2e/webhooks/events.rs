@@ -142,7 +142,7 @@ async fn a_message_meta_keeps_refusing_is_announced_once_when_it_is_given_up() {
     .await;
     let shop = crate::followups::shop(&app).await;
     let receiver = Receiver::start();
-    let mut tx = recete_shared::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
+    let mut tx = recete_platform::db::tenant_tx(&app.pool, shop.merchant).await.expect("tx");
     let new = recete_shared::webhooks::endpoints::NewEndpoint {
         url: &receiver.url("/ok"),
         description: None,

@@ -19,14 +19,14 @@ use recete_imports::{
 };
 use recete_knowledge::products::{self, ProductInput, Source};
 use recete_knowledge::{Section, SectionKind};
-use recete_shared::crypto::Keyring;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::{self, Tx};
+use recete_platform::ids::{ImportId, MerchantId};
 use recete_shared::customers::{self, EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, Provenance, UpsertError, lookup};
-use recete_shared::db::{self, Tx};
 use recete_shared::events::{
     ConsentSnapshot, CustomerSnapshot, EventBody, EventKind, EventSource, FulfillmentSnapshot, LineItem,
     NormalizedEvent, OrderSnapshot,
 };
-use recete_shared::ids::{ImportId, MerchantId};
 use recete_shared::imports::store::{self, BatchTally, NewRowError};
 use recete_shared::imports::{ImportOptions, seal_error_row};
 use recete_shared::orders;

@@ -20,9 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use recete_imports::{CsvRecords, CustomerRow, ImportKind, OrderRow, ParseOptions, ProductRow, Profile, RowError};
-use recete_shared::crypto::Keyring;
-use recete_shared::db;
-use recete_shared::ids::{ImportId, MerchantId};
+use recete_platform::crypto::Keyring;
+use recete_platform::db;
+use recete_platform::ids::{ImportId, MerchantId};
 use recete_shared::imports::store;
 use sqlx::PgPool;
 use tokio::sync::mpsc;

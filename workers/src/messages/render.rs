@@ -2,9 +2,9 @@
 //! a reply's own text or the template a person chose.
 
 use anyhow::Context;
+use recete_platform::crypto::Keyring;
+use recete_platform::db::Tx;
 use recete_shared::conversations::replies;
-use recete_shared::crypto::Keyring;
-use recete_shared::db::Tx;
 use recete_shared::followups::plan::TemplateParameter;
 use recete_shared::merchants::MerchantSettings;
 use recete_shared::message_bodies;

@@ -6,7 +6,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use recete_knowledge::SectionKind;
 use recete_knowledge::catalogue;
-use recete_shared::db;
+use recete_platform::db;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};

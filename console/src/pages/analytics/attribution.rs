@@ -3,10 +3,10 @@
 //! follow-ups. `recete_shared::analytics::attribution` defines each figure.
 
 use maud::{Markup, html};
+use recete_platform::db::Tx;
 use recete_shared::analytics::attribution::{self, AttributionReport};
 use recete_shared::analytics::repeat::RepeatGroup;
 use recete_shared::analytics::{DayRange, MerchantCalendar};
-use recete_shared::db::Tx;
 
 use crate::auth::ConsoleUser;
 use crate::chart::{DailyChart, Point};

@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
+use recete_platform::ids::ApiKeyId;
 use recete_shared::api_keys::{self, ApiKeyRecord, KeyGrant, Scope};
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::ids::ApiKeyId;
 use serde_json::json;
 
 use super::{Notice, View, maybe_time, render};

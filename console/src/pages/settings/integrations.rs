@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
+use recete_platform::ids::IntegrationId;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::ids::IntegrationId;
 use recete_shared::integrations::{
     self, CreateIntegrationError, IntegrationKind, IntegrationRecord, MAX_ROTATION_OVERLAP, NewIntegration,
     RotateError, Rotation,

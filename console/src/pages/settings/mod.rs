@@ -71,7 +71,11 @@ pub async fn page(State(state): State<ConsoleState>, user: ConsoleUser) -> Resul
 }
 
 /// The profile as seen in `tx`; a merchant the transaction cannot see is not found.
-async fn profile(tx: &mut recete_shared::db::Tx, user: &ConsoleUser, lock: bool) -> Result<MerchantProfile, PageError> {
+async fn profile(
+    tx: &mut recete_platform::db::Tx,
+    user: &ConsoleUser,
+    lock: bool,
+) -> Result<MerchantProfile, PageError> {
     merchants::profile(tx, user.merchant_id, lock).await?.ok_or_else(|| PageError::NotFound(text::SESSION_ENDED.into()))
 }
 

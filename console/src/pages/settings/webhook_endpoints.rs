@@ -10,8 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
+use recete_platform::config::Environment;
 use recete_shared::audit::{self, AuditEntry};
-use recete_shared::config::Environment;
 use recete_shared::merchant_events::EventType;
 use recete_shared::webhooks::deliveries;
 use recete_shared::webhooks::endpoints::{self, EndpointChange, EndpointRecord, MAX_PER_MERCHANT, NewEndpoint};
@@ -101,7 +101,7 @@ fn endpoint_id(id: &str) -> Result<Uuid, PageError> {
 }
 
 async fn record_audit(
-    tx: &mut recete_shared::db::Tx,
+    tx: &mut recete_platform::db::Tx,
     user: &ConsoleUser,
     action: &'static str,
     endpoint: Uuid,

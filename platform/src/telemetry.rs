@@ -147,7 +147,7 @@ fn describe_metrics() {
         "Orders taken as delivered after their fulfilment delay."
     );
     describe_gauge!(
-        crate::periodic::LAST_SUCCESS_GAUGE,
+        "recete_periodic_job_last_success_timestamp_seconds",
         Unit::Seconds,
         "Unix time of the last successful run of a periodic job anywhere in the fleet, by job."
     );
