@@ -19,7 +19,7 @@ pub enum PageError {
     #[error("{0}")]
     Unauthorized(String),
     /// The user's role does not allow `action`.
-    #[error("{}", text::forbidden(.action, .needs, .have))]
+    #[error("{}", text::forbidden(.action, .needs.label(), .have.label()))]
     Forbidden { action: &'static str, needs: Role, have: Role },
     /// The request came from another site or lacked this session's CSRF token.
     #[error("{0}")]

@@ -96,7 +96,7 @@ pub fn page(title: &str, user: &ConsoleUser, nav: Nav, body: Markup) -> Markup {
                     }
                     div.who {
                         span { (user.email) }
-                        span.badge { (text::role(user.role)) }
+                        span.badge { (user.role.label()) }
                         form method="post" action="/console/sign-out" {
                             (csrf_field(user))
                             button.link type="submit" { (text::SIGN_OUT) }

@@ -11,6 +11,7 @@
 //! `require`/`actor`/`transaction`), render with [`layout::page`], take their words from
 //! [`text`] and fail with [`error::PageError`].
 
+pub mod accounts;
 mod assets;
 pub mod auth;
 pub mod chart;

@@ -1,8 +1,6 @@
 //! Every English word the console shows, in one place: a second language is a second module of
 //! the same names. Pages and errors take their text from here, never from string literals.
 
-use crate::users::Role;
-
 pub const PRODUCT: &str = "Recete";
 pub const CONSOLE: &str = "console";
 pub const LANGUAGE: &str = "en";
@@ -20,22 +18,13 @@ pub const NAV_ACCOUNT: &str = "Your account";
 pub const NAV_ANALYTICS: &str = "Analytics";
 pub const NAV_SETTINGS: &str = "Settings";
 
-// Roles, as people read them.
-pub fn role(role: Role) -> &'static str {
-    match role {
-        Role::Owner => "owner",
-        Role::Agent => "agent",
-        Role::Viewer => "viewer",
-    }
-}
-
-pub fn role_description(role: Role) -> &'static str {
-    match role {
-        Role::Owner => "Everything, including users and settings",
-        Role::Agent => "Answers customers in the inbox; reads everything else",
-        Role::Viewer => "Reads everything, changes nothing",
-    }
-}
+// Roles, as people read them (`Role::label`, `Role::description`).
+pub const ROLE_OWNER: &str = "owner";
+pub const ROLE_AGENT: &str = "agent";
+pub const ROLE_VIEWER: &str = "viewer";
+pub const ROLE_OWNER_DESCRIPTION: &str = "Everything, including users and settings";
+pub const ROLE_AGENT_DESCRIPTION: &str = "Answers customers in the inbox; reads everything else";
+pub const ROLE_VIEWER_DESCRIPTION: &str = "Reads everything, changes nothing";
 
 // Sign-in.
 pub const SIGN_IN: &str = "Sign in";
@@ -152,8 +141,9 @@ pub const TIMED_OUT: &str = "The console took too long to answer; try again in a
 pub const BACK_HOME: &str = "Back to the console";
 pub const SESSION_ENDED: &str = "Your session has ended or is unknown; sign in again.";
 
-pub fn forbidden(action: &str, needs: &Role, have: &Role) -> String {
-    format!("{action} needs the {} role; you are signed in as {}.", role(*needs), role(*have))
+/// `needs` and `have` are roles' labels.
+pub fn forbidden(action: &str, needs: &str, have: &str) -> String {
+    format!("{action} needs the {needs} role; you are signed in as {have}.")
 }
 pub fn no_page(path: &str) -> String {
     format!("The console has no page at {path}.")
@@ -1070,7 +1060,7 @@ mod tests {
     #[test]
     fn refusals_name_the_action_and_both_roles() {
         assert_eq!(
-            forbidden(ACTION_INVITE, &Role::Owner, &Role::Agent),
+            forbidden(ACTION_INVITE, ROLE_OWNER, ROLE_AGENT),
             "Inviting a user needs the owner role; you are signed in as agent."
         );
     }

@@ -1,5 +1,6 @@
 //! The people of a merchant who sign in to the console (`merchant_users`): their roles, and
-//! inviting, listing, re-roling and disabling them.
+//! adding, listing, re-roling and disabling them. What spans their sessions and sign-in links
+//! too (an invitation with its link, disabling with every session ended) is [`crate::accounts`]'s.
 //!
 //! An email address is unique across all merchants, stored lowercased: signing in then needs only
 //! the email and the password, and finds its merchant from the account (a person working for two
@@ -33,6 +34,24 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role as people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Owner => text::ROLE_OWNER,
+            Self::Agent => text::ROLE_AGENT,
+            Self::Viewer => text::ROLE_VIEWER,
+        }
+    }
+
+    /// What the role may do, in a line.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Owner => text::ROLE_OWNER_DESCRIPTION,
+            Self::Agent => text::ROLE_AGENT_DESCRIPTION,
+            Self::Viewer => text::ROLE_VIEWER_DESCRIPTION,
+        }
+    }
+
     pub const ALL: [Role; 3] = [Role::Owner, Role::Agent, Role::Viewer];
 
     /// The name stored in `merchant_users.role` and typed on the command line.
@@ -146,23 +165,15 @@ pub fn normalize_email(email: &str) -> Result<String, UserError> {
     if valid { Ok(normalized) } else { Err(UserError::BadEmail(email.trim().to_owned())) }
 }
 
-/// A user just added, with the token of their one-time sign-in link (shown once).
-#[derive(Debug)]
-pub struct Invited {
-    pub user: MerchantUser,
-    pub link_token: String,
-}
-
-/// Adds a user to `merchant` (in the caller's tenant transaction) with a one-time sign-in link
-/// valid for `link_ttl`; `actor` is who did it (`cli` or `user:<email>`).
-pub async fn invite(
+/// Adds a user to `merchant` (in the caller's tenant transaction); `actor` is who did it (`cli`
+/// or `user:<email>`). Their first sign-in link is [`crate::accounts::invite`]'s.
+pub async fn insert(
     tx: &mut Tx,
     merchant: MerchantId,
     email: &str,
     role: Role,
     actor: &str,
-    link_ttl: std::time::Duration,
-) -> Result<Invited, UserError> {
+) -> Result<MerchantUser, UserError> {
     let email = normalize_email(email)?;
     let inserted = sqlx::query_as::<_, UserRow>(&format!(
         "INSERT INTO merchant_users (merchant_id, email, role) VALUES ($1, $2, $3) RETURNING {USER_COLUMNS}"
@@ -180,7 +191,6 @@ pub async fn invite(
         }
         Err(error) => return Err(error.into()),
     };
-    let link_token = crate::sign_in_links::create(tx, &user, link_ttl).await?;
     audit::record(
         tx,
         AuditEntry {
@@ -195,42 +205,9 @@ pub async fn invite(
         },
     )
     .await?;
-    Ok(Invited { user, link_token })
+    Ok(user)
 }
 
-/// A new one-time sign-in link for the existing user `id` (in the caller's tenant transaction),
-/// valid for `link_ttl`; their unused links stop working. Signing in with it sets a new password,
-/// so it is also how a forgotten password is replaced.
-pub async fn fresh_link(
-    tx: &mut Tx,
-    id: Uuid,
-    actor: &str,
-    link_ttl: std::time::Duration,
-) -> Result<Invited, UserError> {
-    let user = lock(tx, id).await?;
-    if user.disabled_at.is_some() {
-        return Err(UserError::NotFound);
-    }
-    crate::sign_in_links::void_unused(tx, user.id).await?;
-    let link_token = crate::sign_in_links::create(tx, &user, link_ttl).await?;
-    audit::record(
-        tx,
-        AuditEntry {
-            merchant_id: Some(user.merchant_id),
-            actor,
-            action: "user.sign_in_link_issued",
-            subject_type: "merchant_user",
-            subject_id: user.id.to_string(),
-            event_id: None,
-            before: None,
-            after: Some(serde_json::json!({ "email": user.email })),
-        },
-    )
-    .await?;
-    Ok(Invited { user, link_token })
-}
-
-/// Every user of `merchant`: active ones first, then by email.
 pub async fn list(tx: &mut Tx, merchant: MerchantId) -> Result<Vec<MerchantUser>, sqlx::Error> {
     let rows: Vec<UserRow> = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM merchant_users WHERE merchant_id = $1 ORDER BY disabled_at IS NOT NULL, email"
@@ -251,7 +228,7 @@ pub async fn find(tx: &mut Tx, id: Uuid) -> Result<Option<MerchantUser>, sqlx::E
 }
 
 /// Locks the user `id` of the transaction's merchant for a change.
-async fn lock(tx: &mut Tx, id: Uuid) -> Result<MerchantUser, UserError> {
+pub(crate) async fn lock(tx: &mut Tx, id: Uuid) -> Result<MerchantUser, UserError> {
     let row: Option<UserRow> =
         sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM merchant_users WHERE id = $1 FOR UPDATE"))
             .bind(id)
@@ -309,10 +286,10 @@ pub async fn change_role(tx: &mut Tx, id: Uuid, role: Role, actor: &str) -> Resu
     Ok(MerchantUser { role, ..user })
 }
 
-/// Disables user `id`, ends their sessions and voids their unused links; `false` when they were
-/// disabled already. The last active owner stays unless `allow_last_owner` (the command line,
-/// whose holder can add another owner).
-pub async fn disable(tx: &mut Tx, id: Uuid, actor: &str, allow_last_owner: bool) -> Result<bool, UserError> {
+/// Marks user `id` disabled; `false` when they were disabled already. The last active owner
+/// stays unless `allow_last_owner` (the command line, whose holder can add another owner).
+/// Ending their sessions and links with it is [`crate::accounts::disable`]'s.
+pub async fn mark_disabled(tx: &mut Tx, id: Uuid, actor: &str, allow_last_owner: bool) -> Result<bool, UserError> {
     let user = lock(tx, id).await?;
     if user.disabled_at.is_some() {
         return Ok(false);
@@ -321,8 +298,6 @@ pub async fn disable(tx: &mut Tx, id: Uuid, actor: &str, allow_last_owner: bool)
         keep_an_owner(tx, &user).await?;
     }
     sqlx::query("UPDATE merchant_users SET disabled_at = now() WHERE id = $1").bind(id).execute(&mut **tx).await?;
-    crate::sessions::close_all(tx, id).await?;
-    crate::sign_in_links::void_unused(tx, id).await?;
     audit::record(
         tx,
         AuditEntry {
@@ -420,20 +395,6 @@ pub async fn set_password(
         },
     )
     .await
-}
-
-/// Changes the password of user `user_id` (its current one already checked) and ends their
-/// other sessions, all but `keep_cookie_value`; how many ended.
-pub async fn change_password(
-    tx: &mut Tx,
-    merchant: MerchantId,
-    user_id: Uuid,
-    hash: &str,
-    actor: &str,
-    keep_cookie_value: &str,
-) -> Result<u64, sqlx::Error> {
-    set_password(tx, merchant, user_id, hash, actor, "user.password_changed").await?;
-    crate::sessions::close_others(tx, user_id, keep_cookie_value).await
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use recete_config::Settings;
-use recete_console::sign_in_links;
 use recete_console::users::{self, Role};
+use recete_console::{accounts, sign_in_links};
 use recete_platform::db;
 use recete_platform::ids::MerchantId;
 
@@ -16,7 +16,7 @@ pub async fn add(settings: &Settings, merchant: MerchantId, email: &str, role: R
     let pool = connect(settings).await?;
     let ttl = Duration::from_secs(settings.console.sign_in_link_ttl_secs);
     let mut tx = db::tenant_tx(&pool, merchant).await?;
-    let invited = users::invite(&mut tx, merchant, email, role, "cli", ttl).await?;
+    let invited = accounts::invite(&mut tx, merchant, email, role, "cli", ttl).await?;
     tx.commit().await?;
     println!(
         "{}",
@@ -38,7 +38,7 @@ pub async fn link(settings: &Settings, email: &str) -> anyhow::Result<()> {
     let user = users::find_by_email(&pool, email).await?;
     let ttl = Duration::from_secs(settings.console.sign_in_link_ttl_secs);
     let mut tx = db::tenant_tx(&pool, user.merchant_id).await?;
-    let issued = users::fresh_link(&mut tx, user.id, "cli", ttl).await?;
+    let issued = accounts::fresh_link(&mut tx, user.id, "cli", ttl).await?;
     tx.commit().await?;
     println!(
         "{}",
@@ -70,7 +70,7 @@ pub async fn disable(settings: &Settings, email: &str) -> anyhow::Result<()> {
     let pool = connect(settings).await?;
     let user = users::find_by_email(&pool, email).await?;
     let mut tx = db::tenant_tx(&pool, user.merchant_id).await?;
-    let changed = users::disable(&mut tx, user.id, "cli", true).await?;
+    let changed = accounts::disable(&mut tx, user.id, "cli", true).await?;
     tx.commit().await?;
     println!("{}", serde_json::json!({ "email": user.email, "disabled": true, "changed": changed }));
     Ok(())

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use recete_config::Settings;
-use recete_console::sign_in_links;
 use recete_console::users::{self, Role, UserError};
+use recete_console::{accounts, sign_in_links};
 use recete_platform::db;
 use recete_platform::ids::MerchantId;
 use uuid::Uuid;
@@ -35,8 +35,8 @@ pub async fn sign_in_link(settings: &Settings, merchant: Uuid) -> anyhow::Result
              `recete users disable --email {OWNER_EMAIL}`, or delete the demo file to use that merchant",
             user.merchant_id
         ),
-        Some(user) => users::fresh_link(&mut tx, user.id, "demo", ttl).await?,
-        None => users::invite(&mut tx, merchant, OWNER_EMAIL, Role::Owner, "demo", ttl).await?,
+        Some(user) => accounts::fresh_link(&mut tx, user.id, "demo", ttl).await?,
+        None => accounts::invite(&mut tx, merchant, OWNER_EMAIL, Role::Owner, "demo", ttl).await?,
     };
     tx.commit().await?;
     pool.close().await;

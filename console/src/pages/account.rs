@@ -12,7 +12,7 @@ use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout::{self, Nav};
 use crate::signed_in::ConsoleUser;
-use crate::{ConsoleState, passwords, sessions, text, users};
+use crate::{ConsoleState, accounts, passwords, sessions, text, users};
 
 pub async fn page(user: ConsoleUser) -> Markup {
     view(&user, None)
@@ -25,7 +25,7 @@ fn view(user: &ConsoleUser, flash: Option<(&str, bool)>) -> Markup {
         Nav::Account,
         html! {
             @if let Some((message, ok)) = flash { (layout::flash(message, ok)) }
-            p { (text::signed_in_as(&user.email, text::role(user.role))) }
+            p { (text::signed_in_as(&user.email, user.role.label())) }
             section aria-labelledby="change-password" {
                 h2 #change-password { (text::CHANGE_PASSWORD) }
                 form.stack method="post" action="/console/account/password" {
@@ -81,7 +81,8 @@ pub async fn change_password(
     };
     let mut tx = user.transaction(&state.pool).await?;
     let actor = user.actor();
-    users::change_password(&mut tx, user.merchant_id, user.user_id, &hash, &actor, user.session_cookie_value()).await?;
+    accounts::change_password(&mut tx, user.merchant_id, user.user_id, &hash, &actor, user.session_cookie_value())
+        .await?;
     commit(tx).await?;
     Ok(view(&user, Some((text::PASSWORD_CHANGED, true))).into_response())
 }

@@ -13,7 +13,7 @@ use crate::error::PageError;
 use crate::layout::{self, Nav};
 use crate::signed_in::ConsoleUser;
 use crate::users::{self, MerchantUser, Role};
-use crate::{ConsoleState, sign_in_links, text};
+use crate::{ConsoleState, accounts, sign_in_links, text};
 
 /// What a POST did, shown above the list.
 enum Outcome<'a> {
@@ -58,7 +58,7 @@ async fn render(state: &ConsoleState, user: &ConsoleUser, outcome: Option<Outcom
                                     a href=(format!("/console/settings/users/{}", person.id)) { (person.email) }
                                     @if person.id == user.user_id { " " span.badge { (text::YOU) } }
                                 }
-                                td data-label=(text::ROLE) { (text::role(person.role)) }
+                                td data-label=(text::ROLE) { (person.role.label()) }
                                 td data-label=(text::STATUS) { (status(person)) }
                                 td data-label=(text::ADDED) { (layout::time(person.created_at)) }
                             }
@@ -100,7 +100,7 @@ fn role_select(id: &str, selected: Role) -> Markup {
         select id=(id) name="role" {
             @for role in Role::ALL {
                 option value=(role.as_str()) selected[role == selected] {
-                    (text::role(role)) " — " (text::role_description(role))
+                    (role.label()) " — " (role.description())
                 }
             }
         }
@@ -127,7 +127,7 @@ pub async fn invite(
     let role = parse_role(&input.role)?;
     let mut tx = user.transaction(&state.pool).await?;
     let invited =
-        users::invite(&mut tx, user.merchant_id, &input.email, role, &user.actor(), state.sign_in_link_ttl).await?;
+        accounts::invite(&mut tx, user.merchant_id, &input.email, role, &user.actor(), state.sign_in_link_ttl).await?;
     commit(tx).await?;
     let link = sign_in_links::url(&state.public_url, &invited.link_token);
     let ttl_hours = state.sign_in_link_ttl.as_secs().div_ceil(3600);
@@ -157,7 +157,7 @@ pub async fn detail(
         html! {
             p { a href="/console/settings/users" { (text::BACK_TO_USERS) } }
             dl {
-                dt { (text::ROLE) } dd { (text::role(person.role)) }
+                dt { (text::ROLE) } dd { (person.role.label()) }
                 dt { (text::STATUS) } dd { (status(&person)) }
                 dt { (text::ADDED) } dd { (layout::time(person.created_at)) }
             }
@@ -197,7 +197,7 @@ pub async fn change_role(
     let mut tx = user.transaction(&state.pool).await?;
     let changed = users::change_role(&mut tx, id, role, &user.actor()).await?;
     commit(tx).await?;
-    let message = text::role_changed(&changed.email, text::role(changed.role));
+    let message = text::role_changed(&changed.email, changed.role.label());
     render(&state, &user, Some(Outcome::Done(message))).await
 }
 
@@ -211,7 +211,7 @@ pub async fn disable(
     let id = user_id(&id)?;
     let mut tx = user.transaction(&state.pool).await?;
     let person = users::find(&mut tx, id).await?.ok_or_else(|| PageError::NotFound(text::NO_SUCH_USER.into()))?;
-    users::disable(&mut tx, id, &user.actor(), false).await?;
+    accounts::disable(&mut tx, id, &user.actor(), false).await?;
     commit(tx).await?;
     if id == user.user_id {
         // Owners may disable themselves when another owner remains; their session is gone now.

@@ -17,7 +17,7 @@ mod users;
 
 use std::time::Duration;
 
-use recete_console::users::{self as console_users, Role};
+use recete_console::users::Role;
 use recete_platform::db;
 use recete_platform::ids::MerchantId;
 use reqwest::StatusCode;
@@ -81,9 +81,10 @@ impl ConsoleApp {
     /// Invites `email` to `merchant` as `cli` would; the one-time link's path.
     pub async fn invite(&self, merchant: MerchantId, email: &str, role: Role) -> String {
         let mut tx = db::tenant_tx(&self.app.pool, merchant).await.expect("tenant transaction");
-        let invited = console_users::invite(&mut tx, merchant, email, role, "cli", Duration::from_secs(3600))
-            .await
-            .expect("user invited");
+        let invited =
+            recete_console::accounts::invite(&mut tx, merchant, email, role, "cli", Duration::from_secs(3600))
+                .await
+                .expect("user invited");
         tx.commit().await.expect("committed");
         recete_console::sign_in_links::path(&invited.link_token)
     }
