@@ -156,6 +156,13 @@ pub async fn upsert_with_phone(
 
     let mut changed = false;
     let mut consent_granted = false;
+    // The consent the snapshot states: its state, the snapshot's words, and when it was given.
+    let consent = snapshot.messaging_consent.as_ref().map(|consent| {
+        let state = if consent.granted { "granted" } else { "revoked" };
+        (state, consent, consent.recorded_at.unwrap_or(provenance.occurred_at))
+    });
+    // A new customer's consent is written with the row itself, not by a second statement.
+    let mut consent_written = false;
     let existing = match find(tx, merchant, phone_lookups.as_deref(), email_lookups.as_deref(), external_id).await? {
         Some(existing) if holds_already(keyring, merchant, &existing, &phone_lookup, &email_lookup, snapshot)? => {
             existing
@@ -201,8 +208,9 @@ pub async fn upsert_with_phone(
             let id = CustomerId::generate();
             let inserted = sqlx::query(
                 "INSERT INTO customers (id, merchant_id, external_id, pii_key_id, phone_sealed, phone_lookup,
-                     email_sealed, email_lookup, name_sealed, country_code, lookup_key_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     email_sealed, email_lookup, name_sealed, country_code, lookup_key_id,
+                     whatsapp_consent, consent_source, consent_updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12, 'unknown'), $13, $14)
                  ON CONFLICT DO NOTHING",
             )
             .bind(id)
@@ -216,9 +224,13 @@ pub async fn upsert_with_phone(
             .bind(&name_sealed)
             .bind(&country_code)
             .bind(lookup_key_id)
+            .bind(consent.map(|(state, _, _)| state))
+            .bind(consent.map(|(_, consent, _)| consent.source.as_str()))
+            .bind(consent.map(|(_, _, recorded_at)| recorded_at))
             .execute(&mut **tx)
             .await?;
             changed = inserted.rows_affected() == 1;
+            consent_written = changed;
             if inserted.rows_affected() == 0 {
                 // Another event created this customer at the same moment; use that row.
                 find(tx, merchant, phone_lookups.as_deref(), email_lookups.as_deref(), external_id)
@@ -241,20 +253,21 @@ pub async fn upsert_with_phone(
             }
         }
     };
-    if let Some(consent) = &snapshot.messaging_consent {
-        let recorded_at = consent.recorded_at.unwrap_or(provenance.occurred_at);
-        let state = if consent.granted { "granted" } else { "revoked" };
+    if let Some((state, consent, recorded_at)) = consent {
         let is_newer = existing.consent_updated_at.is_none_or(|current| recorded_at > current);
         if is_newer && existing.whatsapp_consent != state {
-            sqlx::query(
-                "UPDATE customers SET whatsapp_consent = $2, consent_source = $3, consent_updated_at = $4 WHERE id = $1",
-            )
-            .bind(existing.id)
-            .bind(state)
-            .bind(&consent.source)
-            .bind(recorded_at)
-            .execute(&mut **tx)
-            .await?;
+            if !consent_written {
+                sqlx::query(
+                    "UPDATE customers SET whatsapp_consent = $2, consent_source = $3, consent_updated_at = $4
+                     WHERE id = $1",
+                )
+                .bind(existing.id)
+                .bind(state)
+                .bind(&consent.source)
+                .bind(recorded_at)
+                .execute(&mut **tx)
+                .await?;
+            }
             changed = true;
             consent_granted = consent.granted;
             audit::record(
