@@ -1,8 +1,9 @@
 //! The domain of Recete: the tables of merchants and what they own (integrations, API keys,
 //! customers, consent, orders, follow-ups, messages, conversations, imports, merchant events and
-//! their webhooks, analytics), their row types and their SQL. The platform it stands on
-//! (configuration, database access, crypto, ids, Redis, quotas, telemetry) is `recete-platform`;
-//! customers' privacy requests and key rotation are `recete-privacy`, over this crate.
+//! their webhooks), their row types and their SQL. The platform it stands on (configuration,
+//! database access, crypto, ids, Redis, quotas, telemetry) is `recete-platform`; customers'
+//! privacy requests and key rotation are `recete-privacy`, and analytics `recete-analytics`,
+//! both over this crate.
 //!
 //! # Layout
 //! - [`imports`]: CSV imports: the stored upload, progress, failed rows.
@@ -24,11 +25,9 @@
 //! - [`merchant_events`]: what a merchant's systems are told of (hand-overs, opt-outs, failed
 //!   messages, finished imports and privacy requests), raised with the change that caused it;
 //!   [`webhooks`]: their delivery to merchants' endpoints as Standard Webhooks.
-//! - [`analytics`]: the rollup of figures per merchant and day.
 //! - [`periodic`]: periodic jobs that run once per period across the fleet.
 #![forbid(unsafe_code)]
 
-pub mod analytics;
 pub mod api_key_expiry;
 pub mod api_keys;
 pub mod audit;

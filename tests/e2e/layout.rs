@@ -18,7 +18,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Domain crates that own their tables, over shared, whose tables and functions they read.
     // Nothing below them uses them: shared and the job engine know none of them.
     ("recete-privacy", &["recete-events", "recete-platform", "recete-shared"]),
+    ("recete-analytics", &["recete-platform", "recete-shared"]),
     // The job engine: the job life cycle over the platform layer, below every job's handler.
+    // Its schedule list (admin/schedules.rs) names the fleet's periodic jobs by their definitions
+    // in shared's `periodic`, the analytics rollup's included: the engine needs the job's name
+    // and retry policy, not the rollup's SQL, so it depends on no domain crate above shared.
     ("recete-jobs", &["recete-platform", "recete-shared"]),
     ("recete-knowledge", &["recete-platform", "recete-shared"]),
     // Adapters: each declares its own settings section, and needs nothing of shared directly.
@@ -34,6 +38,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "recete-console",
         &[
             "recete-agent",
+            "recete-analytics",
             "recete-config",
             "recete-embed",
             "recete-imports",
@@ -48,6 +53,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "recete-api",
         &[
+            "recete-analytics",
             "recete-events",
             "recete-imports",
             "recete-jobs",
@@ -63,6 +69,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "recete-workers",
         &[
             "recete-agent",
+            "recete-analytics",
             "recete-config",
             "recete-embed",
             "recete-imports",
@@ -81,6 +88,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "recete",
         &[
             "recete-agent",
+            "recete-analytics",
             "recete-api",
             "recete-config",
             "recete-console",
