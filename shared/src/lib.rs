@@ -1,9 +1,9 @@
 //! The domain of Recete: the tables of merchants and what they own (integrations, API keys,
-//! customers, consent, orders, follow-ups, messages, conversations, imports, merchant events and
-//! their webhooks), their row types and their SQL. The platform it stands on (configuration,
-//! database access, crypto, ids, Redis, quotas, telemetry) is `recete-platform`; customers'
-//! privacy requests and key rotation are `recete-privacy`, and analytics `recete-analytics`,
-//! both over this crate.
+//! customers, consent, orders, follow-ups, conversations, imports, merchant events and their
+//! webhooks), their row types and their SQL. The platform it stands on (configuration, database
+//! access, crypto, ids, Redis, quotas, telemetry) is `recete-platform`. Above this crate: the
+//! `messages` rows the workers send and the WhatsApp client are `recete-messaging`; customers'
+//! privacy requests and key rotation are `recete-privacy`; analytics is `recete-analytics`.
 //!
 //! # Layout
 //! - [`imports`]: CSV imports: the stored upload, progress, failed rows.
@@ -15,8 +15,7 @@
 //! - [`orders`]: the order state machine and how commerce events move it.
 //! - [`followups`]: follow-up plans, their timing and the planned messages.
 //! - [`audit`]: the audit trail of state changes.
-//! - [`message_bodies`]: sealing and opening message texts; [`messages`]: the `messages` rows the
-//!   workers store, send and move by Meta's statuses; [`whatsapp`]: the Graph API client.
+//! - [`message_bodies`]: sealing and opening message texts.
 //! - [`conversations`]: WhatsApp conversations, their threads, hand-over and a person's replies.
 //! - [`idempotency`]: `Idempotency-Key` answers of merchant API writes.
 //! - [`events`]: the canonical event every webhook is normalized into, one module per platform,
@@ -43,11 +42,9 @@ pub mod languages;
 pub mod merchant_events;
 pub mod merchants;
 pub mod message_bodies;
-pub mod messages;
 pub mod orders;
 pub mod periodic;
 pub mod phone;
 pub mod phone_country;
 pub mod tasks;
 pub mod webhooks;
-pub mod whatsapp;

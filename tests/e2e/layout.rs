@@ -17,6 +17,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("recete-shared", &["recete-events", "recete-imports", "recete-platform"]),
     // Domain crates that own their tables, over shared, whose tables and functions they read.
     // Nothing below them uses them: shared and the job engine know none of them.
+    // Messages and WhatsApp: the `messages` rows the workers send and the Cloud API client.
+    ("recete-messaging", &["recete-platform", "recete-shared"]),
     ("recete-privacy", &["recete-events", "recete-platform", "recete-shared"]),
     ("recete-analytics", &["recete-platform", "recete-shared"]),
     // The job engine: the job life cycle over the platform layer, below every job's handler.
@@ -76,6 +78,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-jobs",
             "recete-knowledge",
             "recete-llm",
+            "recete-messaging",
             "recete-platform",
             "recete-privacy",
             "recete-scrape",
@@ -96,6 +99,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-jobs",
             "recete-knowledge",
             "recete-llm",
+            "recete-messaging",
             "recete-ops",
             "recete-platform",
             "recete-privacy",
@@ -113,6 +117,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-embed",
             "recete-jobs",
             "recete-knowledge",
+            "recete-messaging",
             "recete-platform",
             "recete-shared",
             "recete-testkit",

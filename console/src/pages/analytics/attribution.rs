@@ -8,10 +8,10 @@ use recete_analytics::repeat::RepeatGroup;
 use recete_analytics::{DayRange, MerchantCalendar};
 use recete_platform::db::Tx;
 
-use crate::auth::ConsoleUser;
 use crate::chart::{DailyChart, Point};
 use crate::error::PageError;
 use crate::pages::records::amount;
+use crate::signed_in::ConsoleUser;
 use crate::text;
 
 pub(super) async fn read(
