@@ -67,7 +67,7 @@ pub struct MerchantSettings {
     /// A delivery reported longer ago than this plans nothing (an old order replayed by a store).
     pub stale_delivery_hours: u32,
     /// Attributed revenue counts an order placed at most this many days (× 24 hours) after a
-    /// follow-up reached the customer: see `analytics::attribution`.
+    /// follow-up reached the customer: see `recete_analytics::attribution`.
     pub attribution_window_days: u32,
     /// The language customers are answered in when their message does not say which it is
     /// (a "STOP", an "ok"): see `crate::languages`.

@@ -52,6 +52,18 @@ pub enum Cadence {
     HousekeepingTick,
 }
 
+/// The analytics rollup (`recete_analytics::rollup` does the work, once per housekeeping tick).
+/// Its definition stands here, beside the `periodic_runs` rows it names, so the fleet's schedule
+/// list (`recete_jobs::admin::schedules`) reads it without the job engine depending on the
+/// analytics crate, which is above it.
+pub const ANALYTICS_ROLLUP: PeriodicJob = PeriodicJob {
+    name: "analytics_rollup",
+    lease: Duration::from_secs(600),
+    max_attempts: 3,
+    retry_base: Duration::from_secs(30),
+    retention: Duration::from_secs(2 * 86_400),
+};
+
 /// What one replica's attempt at a period came to.
 #[derive(Debug)]
 pub enum Run<T> {

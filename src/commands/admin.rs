@@ -85,7 +85,7 @@ pub async fn retry_dead_jobs(settings: &Settings, id: Option<EventId>) -> anyhow
 pub async fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
     let pool = connect(settings).await?;
     let keyring = Keyring::from_settings(&settings.crypto)?;
-    let report = recete_shared::key_rotation::rotate_all(&pool, &keyring).await?;
+    let report = recete_privacy::key_rotation::rotate_all(&pool, &keyring).await?;
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }

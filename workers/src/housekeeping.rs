@@ -11,7 +11,7 @@ use chrono::Utc;
 use recete_jobs::{attempts, processes};
 use recete_shared::orders::assume_delivered;
 use recete_shared::periodic::{self, Run};
-use recete_shared::{analytics, api_key_expiry, idempotency, merchant_events};
+use recete_shared::{api_key_expiry, idempotency, merchant_events};
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerDeps;
@@ -39,7 +39,7 @@ pub async fn tick(deps: &WorkerDeps) {
     roll_up_analytics(deps).await;
     expire_api_keys(deps).await;
     if let Err(error) =
-        periodic::report_last_successes(&deps.pool, &[analytics::JOB.name, api_key_expiry::JOB.name]).await
+        periodic::report_last_successes(&deps.pool, &[recete_analytics::JOB.name, api_key_expiry::JOB.name]).await
     {
         tracing::warn!(%error, "periodic job gauges unavailable");
     }
@@ -104,7 +104,7 @@ pub async fn roll_up_analytics(deps: &WorkerDeps) {
     let settings = &deps.settings.housekeeping;
     let interval = Duration::from_secs(settings.interval_secs);
     let overlap = Duration::from_secs(settings.analytics_overlap_secs);
-    match analytics::run_periodic(&deps.pool, Utc::now(), interval, overlap).await {
+    match recete_analytics::run_periodic(&deps.pool, Utc::now(), interval, overlap).await {
         Ok(Run::Done(report)) => {
             metrics::counter!("recete_analytics_daily_rows_recomputed_total").increment(report.days_recomputed);
             tracing::debug!(days = report.days_recomputed, changed = report.days_changed, "analytics rolled up");

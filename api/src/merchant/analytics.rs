@@ -1,15 +1,15 @@
 //! `GET /api/analytics/summary`, `/attribution` and `/steps`: the merchant's figures over a range
 //! of days in their own time zone (`from` and `to`, both included, at most 366 days, the last 30
-//! by default), every day present. What each figure counts is said in `recete_shared::analytics`,
+//! by default), every day present. What each figure counts is said in `recete_analytics`,
 //! whose functions compute them; these handlers only read the range and answer.
 
 use axum::Json;
 use chrono::NaiveDate;
+use recete_analytics::attribution::{self, AttributionReport};
+use recete_analytics::daily::{self, AnalyticsSummary};
+use recete_analytics::steps::{self, StepsReport};
+use recete_analytics::{DayRange, MerchantCalendar, range};
 use recete_platform::db;
-use recete_shared::analytics::attribution::{self, AttributionReport};
-use recete_shared::analytics::daily::{self, AnalyticsSummary};
-use recete_shared::analytics::steps::{self, StepsReport};
-use recete_shared::analytics::{DayRange, MerchantCalendar, range};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;

@@ -11,12 +11,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use recete_platform::ids::CustomerId;
+use recete_privacy::customer_requests::{self, ExportOutcome};
+use recete_privacy::subject::{self, Subject, SubjectError};
+use recete_privacy::{Channel, Counts, PrivacyError};
 use recete_shared::customers::lookup::{self, LookupError};
 use recete_shared::customers::read::{self as customers, ConsentState, Customer, CustomerFilter};
 use recete_shared::orders::read::{self as orders, Order, OrderFilter};
-use recete_shared::privacy::customer_requests::{self, ExportOutcome};
-use recete_shared::privacy::subject::{self, Subject, SubjectError};
-use recete_shared::privacy::{Channel, Counts, PrivacyError};
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -13,10 +13,7 @@ use sqlx::{FromRow, PgPool};
 /// cadence: what the board lists as schedules. A new periodic job is added here as well as to
 /// the housekeeping loop.
 pub fn fleet_jobs() -> [(PeriodicJob, Cadence); 2] {
-    [
-        (recete_shared::analytics::JOB, Cadence::HousekeepingTick),
-        (recete_shared::api_key_expiry::JOB, Cadence::DailyUtc),
-    ]
+    [(periodic::ANALYTICS_ROLLUP, Cadence::HousekeepingTick), (recete_shared::api_key_expiry::JOB, Cadence::DailyUtc)]
 }
 
 /// `housekeeping.interval_secs` as shipped, for callers that do not pass the configured one.

@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use recete_jobs::admin::schedules::{schedules, schedules_with_tick};
-use recete_shared::periodic::{self, Run};
-use recete_shared::{analytics, api_key_expiry};
+use recete_shared::api_key_expiry;
+use recete_shared::periodic::{self, ANALYTICS_ROLLUP, Run};
 
 use crate::fleet::Fleet;
 
@@ -27,11 +27,12 @@ async fn every_fleet_job_is_listed_with_its_last_runs_and_lateness() {
     assert!(matches!(ran, Run::Done(_)));
     // The rollup failed this tick and waits for its retry.
     let tick = Duration::from_secs(300);
-    let failed = periodic::run_once(&fleet.pool, &analytics::JOB, &periodic::tick_period(Utc::now(), tick), || async {
-        anyhow::Result::<()>::Err(anyhow::anyhow!("statement timeout"))
-    })
-    .await
-    .expect("bookkeeping");
+    let failed =
+        periodic::run_once(&fleet.pool, &ANALYTICS_ROLLUP, &periodic::tick_period(Utc::now(), tick), || async {
+            anyhow::Result::<()>::Err(anyhow::anyhow!("statement timeout"))
+        })
+        .await
+        .expect("bookkeeping");
     assert!(matches!(failed, Run::Failed(_)));
 
     let views = schedules_with_tick(&fleet.pool, tick).await.expect("schedules");

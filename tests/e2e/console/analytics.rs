@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use recete_analytics as analytics;
 use recete_console::users::Role;
-use recete_shared::analytics;
 use recete_shared::integrations::IntegrationKind;
 use recete_workers::Pool;
 use reqwest::StatusCode;

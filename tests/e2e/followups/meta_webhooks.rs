@@ -346,7 +346,7 @@ async fn opt_outs_from_whatsapp_settings_and_the_button_are_in_the_consent_histo
 
     // The day's figures count both as opt-outs.
     let later = Utc::now() + chrono::Duration::seconds(60);
-    let ran = recete_shared::analytics::run_periodic(
+    let ran = recete_analytics::run_periodic(
         &app.pool,
         later,
         std::time::Duration::from_secs(60),

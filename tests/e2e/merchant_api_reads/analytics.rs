@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
-use recete_shared::analytics;
+use recete_analytics as analytics;
 use recete_shared::integrations::IntegrationKind;
 use recete_shared::periodic::Run;
 use recete_workers::Pool;

@@ -8,10 +8,10 @@ mod shopify;
 
 use chrono::{Duration, Utc};
 use recete_platform::ids::{ImportId, IntegrationId, MerchantId};
+use recete_privacy::requests;
 use recete_shared::customers::{EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, field_context};
 use recete_shared::events::store::{open_payload, payload_context};
 use recete_shared::integrations::{CreatedIntegration, IntegrationKind};
-use recete_shared::privacy::requests;
 use recete_shared::{imports, merchants, message_bodies};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -9,12 +9,12 @@ use recete_platform::config::CryptoSettings;
 use recete_platform::crypto::Keyring;
 use recete_platform::db;
 use recete_platform::ids::{CustomerId, MerchantId};
+use recete_privacy::subject::{self, Subject};
 use recete_shared::customers::{self, PHONE_LOOKUP_DOMAIN};
 use recete_shared::events::CustomerSnapshot;
 use recete_shared::followups::planning::{ReplyContext, schedule_reply};
 use recete_shared::integrations::IntegrationKind;
 use recete_shared::message_bodies;
-use recete_shared::privacy::subject::{self, Subject};
 use serde_json::json;
 
 use crate::helpers::{TestApp, fixture, spawn_app_with};

@@ -177,7 +177,7 @@ async fn endpoint_secrets_are_resealed_by_a_key_rotation_and_still_sign_the_same
     let second = rotated["secret"].as_str().expect("secret").to_owned();
 
     let during = keyring(json!({ "dev-1": DEVELOPMENT_KEY, "k-2": NEW_KEY }));
-    let report = recete_shared::key_rotation::rotate_all(&app.pool, &during).await.expect("rotation");
+    let report = recete_privacy::key_rotation::rotate_all(&app.pool, &during).await.expect("rotation");
     assert_eq!(report.webhook_endpoints, 2, "the current and the overlapping secret");
     assert_eq!(
         app.count(

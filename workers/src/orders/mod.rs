@@ -17,9 +17,9 @@ use recete_platform::config::PoolSettings;
 use recete_platform::crypto::Keyring;
 use recete_platform::db;
 use recete_platform::ids::EventId;
+use recete_privacy::store_requests::{self, Delivered, Progress};
 use recete_shared::events::EventBody;
 use recete_shared::orders::apply::{EventContext, apply_order_event};
-use recete_shared::privacy::store_requests::{self, Delivered, Progress};
 use sqlx::PgPool;
 
 use crate::WorkerDeps;

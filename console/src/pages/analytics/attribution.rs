@@ -1,12 +1,12 @@
 //! Analytics › what the follow-ups brought back: attributed orders (a chart per day), attributed
 //! revenue per currency (never summed across currencies), and repeat purchase with and without
-//! follow-ups. `recete_shared::analytics::attribution` defines each figure.
+//! follow-ups. `recete_analytics::attribution` defines each figure.
 
 use maud::{Markup, html};
+use recete_analytics::attribution::{self, AttributionReport};
+use recete_analytics::repeat::RepeatGroup;
+use recete_analytics::{DayRange, MerchantCalendar};
 use recete_platform::db::Tx;
-use recete_shared::analytics::attribution::{self, AttributionReport};
-use recete_shared::analytics::repeat::RepeatGroup;
-use recete_shared::analytics::{DayRange, MerchantCalendar};
 
 use crate::chart::{DailyChart, Point};
 use crate::error::PageError;

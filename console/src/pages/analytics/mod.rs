@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use maud::{Markup, html};
-use recete_shared::analytics::daily::{self, AnalyticsDay, AnalyticsFigures, AnalyticsSummary};
-use recete_shared::analytics::steps::{self, StepsReport};
-use recete_shared::analytics::{DayRange, InvalidRange, range};
+use recete_analytics::daily::{self, AnalyticsDay, AnalyticsFigures, AnalyticsSummary};
+use recete_analytics::steps::{self, StepsReport};
+use recete_analytics::{DayRange, InvalidRange, range};
 use serde::Deserialize;
 
 use crate::auth::commit;

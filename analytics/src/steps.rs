@@ -21,9 +21,9 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::range::{DayRange, MerchantCalendar};
-use crate::merchants;
 use recete_platform::db::Tx;
 use recete_platform::ids::MerchantId;
+use recete_shared::merchants;
 
 /// What one step's follow-ups did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, FromRow, ToSchema)]

@@ -23,10 +23,10 @@ use sqlx::FromRow;
 
 use super::traces::{self, Identifiers};
 use super::{Channel, Counts, PrivacyError, export, imports};
-use crate::audit::{self, AuditEntry};
 use recete_platform::crypto::Keyring;
 use recete_platform::db::Tx;
 use recete_platform::ids::{CustomerId, EventId, MerchantId};
+use recete_shared::audit::{self, AuditEntry};
 
 /// What happens to the stored webhooks that named the customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

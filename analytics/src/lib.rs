@@ -1,4 +1,5 @@
-//! Analytics: what the follow-ups did, and what they brought back.
+//! Analytics: what the follow-ups did, and what they brought back. This crate owns
+//! `analytics_daily`; the figures are counted over `recete-shared`'s tables.
 //!
 //! Every report covers a [`DayRange`] of days in the merchant's own time zone and is read in the
 //! merchant's tenant transaction, so the API and the web console call the same functions and
@@ -11,6 +12,7 @@
 //! - [`attribution`]: orders and revenue placed after a delivered follow-up, per currency and day.
 //! - [`repeat`]: the share of customers who ordered again, with and without a delivered follow-up.
 //! - [`steps`]: sent, delivered, read, replied, opt-outs and hand-overs per follow-up step.
+#![forbid(unsafe_code)]
 
 pub mod attribution;
 pub mod daily;

@@ -8,11 +8,11 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::PrivacyError;
-use crate::customers::{EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, field_context};
-use crate::imports::open_error_row;
 use recete_platform::crypto::Keyring;
 use recete_platform::db::Tx;
 use recete_platform::ids::{CustomerId, ImportId, MerchantId};
+use recete_shared::customers::{EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, field_context};
+use recete_shared::imports::open_error_row;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportErrorRecord {

@@ -11,13 +11,13 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::PrivacyError;
-use crate::customers::normalize_email;
-use crate::events::store::{open_payload, pack, payload_context};
-use crate::events::{EventBody, NormalizedEvent};
-use crate::phone::PhoneNumber;
 use recete_platform::crypto::Keyring;
 use recete_platform::db::Tx;
 use recete_platform::ids::{CustomerId, EventId, IntegrationId, MerchantId};
+use recete_shared::customers::normalize_email;
+use recete_shared::events::store::{open_payload, pack, payload_context};
+use recete_shared::events::{EventBody, NormalizedEvent};
+use recete_shared::phone::PhoneNumber;
 
 /// What both payloads of an erased event open to.
 pub const TOMBSTONE: &[u8] = br#"{"erased":true}"#;
@@ -144,7 +144,7 @@ async fn unprocessed_naming(
     merchant: MerchantId,
     identifiers: &Identifiers,
 ) -> Result<Vec<EventId>, PrivacyError> {
-    let country = crate::merchants::phone_country(tx, merchant).await?;
+    let country = recete_shared::merchants::phone_country(tx, merchant).await?;
     let mut found = Vec::new();
     let mut after = Uuid::nil();
     loop {
@@ -344,8 +344,10 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::events::{CustomerSnapshot, EventKind, EventSource, InboundMessage, MessageStatusUpdate, OrderSnapshot};
     use recete_platform::config::{PlatformSettings, base_figment};
+    use recete_shared::events::{
+        CustomerSnapshot, EventKind, EventSource, InboundMessage, MessageStatusUpdate, OrderSnapshot,
+    };
 
     fn identifiers() -> Identifiers {
         Identifiers {

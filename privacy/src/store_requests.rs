@@ -12,10 +12,10 @@ use uuid::Uuid;
 use super::erase::{self, Erasure, Webhooks};
 use super::requests::{self, NewRequest, RequestKind, RequestStatus, Scope};
 use super::{Channel, Counts, PrivacyError, export, subject, traces};
-use crate::audit::{self, AuditEntry};
 use recete_platform::crypto::Keyring;
 use recete_platform::db::Tx;
 use recete_platform::ids::{CustomerId, EventId, MerchantId};
+use recete_shared::audit::{self, AuditEntry};
 
 /// The stored delivery a request arrived as.
 pub struct Delivered<'a> {

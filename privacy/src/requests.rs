@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use super::export::ExportDocument;
 use super::{Channel, Counts, PrivacyError};
-use crate::events::store::{open_payload, pack};
-use crate::merchant_events::{self, MerchantEvent, PrivacyRequestCompleted};
 use recete_platform::crypto::Keyring;
 use recete_platform::db::Tx;
 use recete_platform::ids::{CustomerId, MerchantId};
+use recete_shared::events::store::{open_payload, pack};
+use recete_shared::merchant_events::{self, MerchantEvent, PrivacyRequestCompleted};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]

@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 
 use super::range::{DayRange, MerchantCalendar};
 use super::rollup::JOB;
-use crate::periodic;
 use recete_platform::db::Tx;
 use recete_platform::ids::MerchantId;
+use recete_shared::periodic;
 
 /// The counts of one day, or of a whole range.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, FromRow, ToSchema)]

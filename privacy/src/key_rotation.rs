@@ -4,6 +4,9 @@
 //! and `crypto.lookup_keys` afterwards. Safe to interrupt and to run again: each batch takes only
 //! rows still under another key.
 //!
+//! It reaches the sealed columns of `recete-shared`'s tables and of this crate's
+//! `privacy_requests`, so it lives here, above both; the command line only calls [`rotate_all`].
+//!
 //! Every table's sealed columns are one entry of [`sealed_columns`], from which its [`Pass`] is
 //! made: a query for rows not yet under the active key, a rewrite of one row, and an update. The
 //! few passes of another shape (texts inside task payloads, lookup hashes) are written out in
@@ -13,11 +16,12 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::events::store::payload_context;
-use crate::{customers, imports, message_bodies, privacy, webhooks};
+use crate::requests;
 use recete_platform::crypto::Keyring;
 use recete_platform::db;
 use recete_platform::ids::{ImportId, IntegrationId, MerchantId};
+use recete_shared::events::store::payload_context;
+use recete_shared::{customers, imports, message_bodies, webhooks};
 
 const BATCH: i64 = 200;
 
@@ -248,7 +252,7 @@ fn import_error_row(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowError>
 }
 
 fn privacy_document(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowError> {
-    reseal_values(keyring, row, |_| privacy::requests::document_context(row.merchant(), row.row_id))
+    reseal_values(keyring, row, |_| requests::document_context(row.merchant(), row.row_id))
 }
 
 fn task_payload(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowError> {
@@ -289,7 +293,7 @@ fn import_error_lookups(keyring: &Keyring, row: &Row) -> Result<Rewritten, RowEr
         _ => Vec::new(),
     };
     // The label is the country the import read phones in, or the shop's time zone when none was set.
-    let country = row.label.as_deref().and_then(crate::phone_country::from_code_or_zone);
+    let country = row.label.as_deref().and_then(recete_shared::phone_country::from_code_or_zone);
     let lookups = imports::subject_lookups(keyring, &fields, country.as_deref());
     Ok(Rewritten { values: lookups.into_iter().map(Some).collect(), payload: None })
 }

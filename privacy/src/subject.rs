@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use super::StoreCustomer;
-use crate::customers::{EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, normalize_email};
-use crate::merchants;
-use crate::phone::{PhoneError, PhoneNumber};
 use recete_platform::crypto::Keyring;
 use recete_platform::db::Tx;
 use recete_platform::ids::{CustomerId, MerchantId};
+use recete_shared::customers::{EMAIL_LOOKUP_DOMAIN, PHONE_LOOKUP_DOMAIN, normalize_email};
+use recete_shared::merchants;
+use recete_shared::phone::{PhoneError, PhoneNumber};
 
 /// How the merchant names the customer.
 #[derive(Clone, PartialEq, Eq)]

@@ -32,16 +32,11 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::periodic::{self, PeriodicJob, Run};
 use recete_platform::db;
+use recete_shared::periodic::{self, PeriodicJob, Run};
 
-pub const JOB: PeriodicJob = PeriodicJob {
-    name: "analytics_rollup",
-    lease: Duration::from_secs(600),
-    max_attempts: 3,
-    retry_base: Duration::from_secs(30),
-    retention: Duration::from_secs(2 * 86_400),
-};
+/// The rollup's periodic job: its name, lease and retries, defined with the periodic runs.
+pub const JOB: PeriodicJob = periodic::ANALYTICS_ROLLUP;
 
 /// (merchant, day) pairs recomputed per transaction.
 const CHUNK: usize = 500;

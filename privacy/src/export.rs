@@ -10,11 +10,11 @@ use uuid::Uuid;
 use super::imports::{self, ImportErrorRecord};
 use super::traces::{self, EventRecord, Identifiers};
 use super::{Counts, PrivacyError};
-use crate::customers::{CUSTOMER_COLUMNS, Contact, CustomerRow};
-use crate::message_bodies;
 use recete_platform::crypto::Keyring;
 use recete_platform::db::Tx;
 use recete_platform::ids::{CustomerId, MerchantId};
+use recete_shared::customers::{CUSTOMER_COLUMNS, Contact, CustomerRow};
+use recete_shared::message_bodies;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExportDocument {

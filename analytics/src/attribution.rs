@@ -29,9 +29,9 @@ use utoipa::ToSchema;
 
 use super::range::{DayRange, MerchantCalendar};
 use super::repeat::{self, RepeatPurchase};
-use crate::merchants;
 use recete_platform::db::Tx;
 use recete_platform::ids::MerchantId;
+use recete_shared::merchants;
 
 /// Revenue in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -229,7 +229,7 @@ pub fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analytics::repeat::RepeatGroup;
+    use crate::repeat::RepeatGroup;
 
     fn day(text: &str) -> NaiveDate {
         text.parse().expect("date")

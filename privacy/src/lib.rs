@@ -1,5 +1,8 @@
 //! Customers' privacy rights: everything held about a customer exported as one document, or
-//! erased, on the merchant's request through the API or through a store's privacy webhook.
+//! erased, on the merchant's request through the API or through a store's privacy webhook; and
+//! keeping every sealed value under the newest key. This crate owns `privacy_requests`; what it
+//! exports and erases lives in the tables of `recete-shared`, read and changed through its
+//! functions and its row types.
 //!
 //! Erasure keeps what aggregate figures need and removes what names the person. The customer row
 //! stays as an anonymous shell, so orders, conversations and message counts still add up; message
@@ -19,11 +22,16 @@
 //! - [`requests`]: `privacy_requests` rows, with the sealed document of a store's data request.
 //! - [`shopify`]: Shopify's mandatory privacy webhooks as events.
 //! - [`store_requests`]: carrying out a store's privacy request from the event pipeline.
+//! - [`key_rotation`]: `recete keys rotate`, re-sealing every sealed column (customers' and the
+//!   rest: integration and webhook secrets, stored webhooks, messages, imports, task payloads)
+//!   under the newest key and re-hashing every lookup hash.
+#![forbid(unsafe_code)]
 
 pub mod customer_requests;
 pub mod erase;
 pub mod export;
 pub mod imports;
+pub mod key_rotation;
 pub mod requests;
 pub mod shopify;
 pub mod store_requests;
@@ -32,10 +40,10 @@ pub mod traces;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::store::OpenError;
-use crate::message_bodies::BodyError;
 use recete_platform::crypto::KeyringError;
 use recete_platform::ids::{ApiKeyId, EventId};
+use recete_shared::events::store::OpenError;
+use recete_shared::message_bodies::BodyError;
 
 pub use store_requests::{StoreCustomer, StoreRequest, StoreRequestKind};
 
@@ -52,7 +60,7 @@ pub enum PrivacyError {
     #[error("a stored document is not what was sealed: {0}")]
     Document(#[from] serde_json::Error),
     #[error("a failed import row does not open: {0}")]
-    ImportRow(#[from] crate::imports::ErrorRowError),
+    ImportRow(#[from] recete_shared::imports::ErrorRowError),
 }
 
 /// How a request reached us; recorded with the request and in the audit trail.

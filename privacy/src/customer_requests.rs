@@ -16,10 +16,10 @@ use super::export::{self, ExportDocument};
 use super::requests::{self, NewRequest, RequestKind, RequestStatus, Scope};
 use super::subject::Matched;
 use super::{Channel, Counts, PrivacyError};
-use crate::audit::{self, AuditEntry};
 use recete_platform::crypto::Keyring;
 use recete_platform::db::{self, Tx};
 use recete_platform::ids::{CustomerId, MerchantId};
+use recete_shared::audit::{self, AuditEntry};
 
 pub enum ExportOutcome {
     Exported {
