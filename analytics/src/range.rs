@@ -108,6 +108,26 @@ pub async fn calendar(tx: &mut Tx, merchant: MerchantId) -> Result<Option<Mercha
     Ok(row.map(|(timezone, today)| MerchantCalendar { timezone, today }))
 }
 
+/// The orders that count in a range, as a `counted` common table expression after `bounds`
+/// (the range's first instant and the instant after it, in the merchant's zone): placed in the
+/// range by a known customer, neither cancelled nor refunded. Binds `$1` merchant, `$2` first
+/// day, `$3` last day.
+pub(super) const COUNTED_ORDERS: &str = "
+    bounds AS (
+        SELECT mer.timezone,
+               $2::date::timestamp AT TIME ZONE mer.timezone AS range_start,
+               ($3::date + 1)::timestamp AT TIME ZONE mer.timezone AS range_end
+        FROM merchants mer WHERE mer.id = $1
+    ), counted AS (
+        SELECT o.id, o.customer_id, upper(o.currency) AS currency, o.total_minor,
+               coalesce(o.placed_at, o.created_at) AS placed_at
+        FROM orders o CROSS JOIN bounds b
+        WHERE o.merchant_id = $1 AND o.customer_id IS NOT NULL
+          AND o.status NOT IN ('cancelled', 'refunded')
+          AND coalesce(o.placed_at, o.created_at) >= b.range_start
+          AND coalesce(o.placed_at, o.created_at) < b.range_end
+    )";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::attribution::COUNTED_ORDERS;
-use super::range::DayRange;
+use super::range::{COUNTED_ORDERS, DayRange};
 use recete_platform::db::Tx;
 use recete_platform::ids::MerchantId;
 
