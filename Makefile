@@ -49,7 +49,7 @@ test: services tools
 ## expands it again with the database at hand.
 sqlx-prepare: migrate
 	rm -rf .sqlx && mkdir .sqlx
-	touch $$(grep -rlE 'sqlx::query(_as|_scalar)?!' --include=*.rs api console shared jobs workers ops agent knowledge embed llm scrape src)
+	touch $$(grep -rlE 'sqlx::query(_as|_scalar)?!' --include=*.rs api console shared messaging jobs workers ops agent knowledge embed llm scrape src)
 	SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx DATABASE_URL=$${SQLX_DATABASE_URL:-postgres://recete@127.0.0.1:5432/recete} $(CARGO) build --workspace --all-targets
 
 lint:

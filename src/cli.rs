@@ -1,12 +1,8 @@
 use std::net::SocketAddr;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use recete_config::Settings;
 use recete_platform::ids::{EventId, MerchantId};
 use recete_shared::integrations::IntegrationKind;
-
-use crate::commands;
 
 #[derive(Parser)]
 #[command(name = "recete", version, about = "Post-purchase retention backend: API, workers and administration")]
@@ -260,38 +256,4 @@ pub enum KeysCommand {
 
 fn parse_kind(value: &str) -> Result<IntegrationKind, String> {
     value.parse()
-}
-
-/// Runs a parsed command line and turns the outcome into an exit code; errors go to stderr with
-/// their cause chain.
-pub fn run(cli: Cli) -> ExitCode {
-    if let Command::Healthcheck { url } = &cli.command {
-        return commands::healthcheck::run(url);
-    }
-    if let Command::Keys { command: KeysCommand::Generate } = &cli.command {
-        commands::admin::generate_keys();
-        return ExitCode::SUCCESS;
-    }
-    let settings = match Settings::load() {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("recete: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    recete_platform::telemetry::init_tracing(&settings.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("recete: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(commands::dispatch(cli.command, settings)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("recete: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
 }

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use recete_api::{Application, Dependencies};
 use recete_config::Settings;
+use recete_messaging::whatsapp::Sender;
 use recete_platform::crypto::Keyring;
 use recete_platform::db;
 use recete_platform::redis_client::RedisClient;
-use recete_shared::whatsapp::Sender;
 use recete_workers::{Pool, WorkerDeps, WorkerOptions};
 use tokio_util::sync::CancellationToken;
 

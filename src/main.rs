@@ -6,5 +6,5 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = recete::cli::Cli::parse();
-    recete::cli::run(cli)
+    recete::commands::run(cli)
 }

@@ -160,7 +160,7 @@ pub fn is_phone_number_id(candidate: &str) -> bool {
 fn client_address(request: &Request, limiter: &RateLimiter) -> Option<std::net::IpAddr> {
     let ConnectInfo(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>()?;
     let forwarded = request.headers().get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok());
-    Some(rate_limit::client_ip(peer.ip(), forwarded, limiter.trusted_proxies()))
+    Some(recete_platform::client_ip::client_ip(peer.ip(), forwarded, limiter.trusted_proxies()))
 }
 
 /// Charges an authenticated request to its API key and merchant, both at once; called by the

@@ -15,6 +15,10 @@
 //! statement per table for each batch, no queue, no Redis). Each worker count's rate is printed
 //! as a share of it, and the rows both wrote (customers, orders, items, products, audit rows) are
 //! compared table by table.
+//!
+//! While the workers run, the connections they hold on the database and the jobs waiting in the
+//! queue's Redis keys are sampled every 100 ms: the maxima show what N processes cost PostgreSQL
+//! and that the fleet's backlog stays within `queue.max_backlog` however many processes relay.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -40,6 +44,11 @@ struct Args {
     /// The `recete` binary the workers run (build it with `cargo build --release --bin recete`).
     #[arg(long, default_value = "target/release/recete")]
     recete: PathBuf,
+    /// `database.max_connections` of each worker process (its pool's size); unset, the
+    /// configured default. Eight processes at the default 16 pass PostgreSQL's default limit of
+    /// 100 connections.
+    #[arg(long)]
+    max_connections: Option<u32>,
     /// Events per transaction of the set-based baseline.
     #[arg(long, default_value_t = 1_000)]
     baseline_batch: i64,
@@ -85,7 +94,11 @@ fn redis_benchmark_ops() -> anyhow::Result<f64> {
 }
 
 fn spawn_worker(args: &Args, database: &TestDatabase, redis: &TestRedis) -> anyhow::Result<Child> {
-    Ok(Command::new(&args.recete)
+    let mut command = Command::new(&args.recete);
+    if let Some(max) = args.max_connections {
+        command.env("RECETE__DATABASE__MAX_CONNECTIONS", max.to_string());
+    }
+    Ok(command
         .args(["worker", "--listen", "127.0.0.1:0"])
         .env("DATABASE_URL", database.app_url())
         .env("REDIS_URL", &redis.url)
@@ -154,8 +167,39 @@ async fn measure_baseline(args: &Args) -> anyhow::Result<(f64, RowCounts)> {
     Ok((written as f64 / elapsed.as_secs_f64(), counts))
 }
 
+/// The most connections the database had and the most jobs the queue held while the workers ran.
+#[derive(Default, Clone, Copy)]
+struct Peaks {
+    connections: i64,
+    backlog: u64,
+}
+
+/// Samples [`Peaks`] every 100 ms until `stop` fires.
+async fn sample_peaks(
+    admin: sqlx::PgPool,
+    redis_url: String,
+    namespace: String,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Peaks> {
+    let mut connection = redis::aio::ConnectionManager::new(redis::Client::open(redis_url)?).await?;
+    let mut peaks = Peaks::default();
+    while !stop.is_cancelled() {
+        let connections: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                .fetch_one(&admin)
+                .await?;
+        let backlog = recete_jobs::backlog::depth(&mut connection, &namespace).await?;
+        // The sampling connection itself is not the workers'.
+        peaks.connections = peaks.connections.max(connections - 1);
+        peaks.backlog = peaks.backlog.max(backlog);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(peaks)
+}
+
 /// One run's figures.
 struct Figures {
+    peaks: Peaks,
     rows: RowCounts,
     rate: f64,
     commands_per_job: f64,
@@ -173,6 +217,13 @@ async fn measure(args: &Args, workers: usize) -> anyhow::Result<Figures> {
     let commands_before = redis_commands_processed(&redis.url)?;
     let started = Instant::now();
     let children = (0..workers).map(|_| spawn_worker(args, &database, &redis)).collect::<anyhow::Result<Vec<_>>>()?;
+    let stop_sampling = tokio_util::sync::CancellationToken::new();
+    let sampler = tokio::spawn(sample_peaks(
+        database.admin_pool().await?,
+        redis.url.clone(),
+        recete_jobs::backlog::namespace(&redis.prefix, recete_jobs::QueueName::OrderEvents),
+        stop_sampling.clone(),
+    ));
     loop {
         let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM external_events WHERE state = 'processed'")
             .fetch_one(&admin)
@@ -184,6 +235,8 @@ async fn measure(args: &Args, workers: usize) -> anyhow::Result<Figures> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let elapsed = started.elapsed();
+    stop_sampling.cancel();
+    let peaks = sampler.await??;
     let commands = redis_commands_processed(&redis.url)?.saturating_sub(commands_before);
     for child in children {
         stop(child)?;
@@ -199,6 +252,7 @@ async fn measure(args: &Args, workers: usize) -> anyhow::Result<Figures> {
     let updates = (updates_after.0 - updates_before.0).max(0) as f64;
     let hot = (updates_after.1 - updates_before.1).max(0) as f64;
     Ok(Figures {
+        peaks,
         rows,
         rate: args.events as f64 / elapsed.as_secs_f64(),
         commands_per_job: commands as f64 / args.events as f64,
@@ -227,21 +281,36 @@ async fn main() -> anyhow::Result<()> {
         describe_rows(&baseline_rows)
     );
     println!(
-        "{:<10} {:>12} {:>12} {:>14} {:>18} {:>8} {:>14} {:>10}",
-        "workers", "events/s", "of baseline", "redis cmd/job", "redis ceiling/s", "ratio", "updates/event", "HOT share"
+        "{:<10} {:>12} {:>12} {:>14} {:>18} {:>8} {:>14} {:>10} {:>14} {:>16}",
+        "workers",
+        "events/s",
+        "of baseline",
+        "redis cmd/job",
+        "redis ceiling/s",
+        "ratio",
+        "updates/event",
+        "HOT share",
+        "pg conns max",
+        "backlog max"
     );
+    let bound = Settings::load_from(base_figment(None))?.queue.max_backlog;
     for &workers in &args.workers {
         let figures = measure(&args, workers).await?;
         let ceiling = redis_ops / figures.commands_per_job;
         println!(
-            "{workers:<10} {:>12.0} {:>12.3} {:>14.1} {ceiling:>18.0} {:>8.3} {:>14.2} {:>10.2}",
+            "{workers:<10} {:>12.0} {:>12.3} {:>14.1} {ceiling:>18.0} {:>8.3} {:>14.2} {:>10.2} {:>14} {:>16}",
             figures.rate,
             figures.rate / baseline,
             figures.commands_per_job,
             figures.rate / ceiling,
             figures.updates_per_event,
-            figures.hot_share
+            figures.hot_share,
+            figures.peaks.connections,
+            format!("{} / {bound}", figures.peaks.backlog),
         );
+        if figures.peaks.backlog > bound as u64 {
+            println!("  the backlog passed queue.max_backlog ({bound})");
+        }
         if figures.rows != baseline_rows {
             println!("  rows differ from the baseline's: {}", describe_rows(&figures.rows));
         }

@@ -17,16 +17,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use recete_platform::browser_requests::{self, CrossSite, tokens_match};
 use recete_platform::db::{self, Tx};
-use recete_platform::ids::MerchantId;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::error::PageError;
+use crate::signed_in::{CSRF_FIELD, ConsoleUser};
 use crate::users::Role;
 use crate::{ConsoleState, sessions, text};
 
 pub const SESSION_COOKIE: &str = "recete_console_session";
-pub const CSRF_FIELD: &str = "csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// The largest form the console takes.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -62,45 +60,18 @@ pub fn check_csrf_part(expected: &str, given: Option<&str>) -> Result<(), PageEr
     }
 }
 
-/// The signed-in user of a request. As an extractor it refuses (401) a request with no session;
-/// every page behind sign-in has one, put there by [`authenticate`].
-#[derive(Debug, Clone)]
-pub struct ConsoleUser {
-    pub user_id: Uuid,
-    pub merchant_id: MerchantId,
-    pub email: String,
-    pub role: Role,
-    /// The session's CSRF token, for the forms of the page ([`crate::layout::csrf_field`]).
-    pub csrf: String,
-    /// The session's cookie value, to tell this session from the user's others.
-    session: String,
-}
-
+/// What a signed-in user may do, and the transaction their pages work in.
 impl ConsoleUser {
-    /// Whether the user's role allows what `needs` stands for.
-    pub fn may(&self, needs: Role) -> bool {
-        self.role >= needs
-    }
-
     /// `Forbidden` (a 403 page naming `action`, the role it needs and the user's role) unless
     /// the user's role allows it.
     pub fn require(&self, needs: Role, action: &'static str) -> Result<(), PageError> {
         if self.may(needs) { Ok(()) } else { Err(PageError::Forbidden { action, needs, have: self.role }) }
     }
 
-    /// The `audit_log` actor of what this user does: `user:<email>`.
-    pub fn actor(&self) -> String {
-        crate::users::actor(&self.email)
-    }
-
     /// A transaction that sees and writes only this user's merchant's rows (row-level security,
     /// exactly as for API keys): how every console handler touches tenant data.
     pub async fn transaction(&self, pool: &PgPool) -> Result<Tx, PageError> {
         Ok(db::tenant_tx(pool, self.merchant_id).await?)
-    }
-
-    pub(crate) fn session_cookie_value(&self) -> &str {
-        &self.session
     }
 }
 
@@ -246,7 +217,7 @@ pub fn safe_next(next: Option<&str>) -> &str {
 pub fn client_address(request_parts: &Parts, state: &ConsoleState) -> Option<IpAddr> {
     let ConnectInfo(peer) = request_parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
     let forwarded = request_parts.headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok());
-    Some(recete_platform::rate_limit::client_ip(peer.ip(), forwarded, &state.trusted_proxies))
+    Some(recete_platform::client_ip::client_ip(peer.ip(), forwarded, &state.trusted_proxies))
 }
 
 #[cfg(test)]

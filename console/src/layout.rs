@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
 
-use crate::auth::{CSRF_FIELD, ConsoleUser};
+use crate::signed_in::{CSRF_FIELD, ConsoleUser};
 use crate::text;
 use crate::users::Role;
 

@@ -7,7 +7,7 @@
 //! sign-in failure counts (their row types and SQL live in [`users`], [`sessions`],
 //! [`sign_in_links`] and [`sign_in_limits`]).
 //!
-//! Pages built on it take a [`auth::ConsoleUser`] (the signed-in user, with
+//! Pages built on it take a [`signed_in::ConsoleUser`] (the signed-in user, with
 //! `require`/`actor`/`transaction`), render with [`layout::page`], take their words from
 //! [`text`] and fail with [`error::PageError`].
 
@@ -21,6 +21,7 @@ pub mod passwords;
 pub mod sessions;
 pub mod sign_in_limits;
 pub mod sign_in_links;
+pub mod signed_in;
 pub mod text;
 pub mod users;
 
@@ -33,8 +34,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use recete_config::Settings;
+use recete_platform::client_ip::Cidr;
 use recete_platform::crypto::Keyring;
-use recete_platform::rate_limit::Cidr;
 use recete_platform::redis_client::RedisClient;
 use recete_shared::imports::upload::UploadLimits;
 use recete_shared::integrations::IntegrationDirectory;

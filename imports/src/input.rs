@@ -7,7 +7,9 @@
 use std::collections::VecDeque;
 use std::io::{self, Read};
 
-use crate::records::MAX_RECORD_BYTES;
+/// The longest record accepted. A longer one almost always means a quote left open, which
+/// would swallow the rest of the file into one field; reading stops there with an error.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 /// What the CSV reader may read ahead of its last record's end: one record and its buffer.
 const LOOKAHEAD_BYTES: u64 = (MAX_RECORD_BYTES + 16 * 1024) as u64;

@@ -41,11 +41,12 @@ pub use customers::CustomerRow;
 pub use decode::TextEncoding;
 pub use errors::{FileError, RowError};
 pub use errors_csv::ErrorsCsvWriter;
+pub use input::MAX_RECORD_BYTES;
 pub use order_groups::{ImportedItem, ImportedOrder, assemble_order};
 pub use orders::{OrderRow, OrderStatusValue};
 pub use products::ProductRow;
 pub use profiles::Profile;
-pub use records::{CsvRecords, MAX_HEADER_BYTES, MAX_RECORD_BYTES, RawRow};
+pub use records::{CsvRecords, MAX_HEADER_BYTES, RawRow};
 pub use template::template;
 
 /// What a file holds.

@@ -15,7 +15,7 @@ use crate::columns::ColumnMap;
 use crate::customers::{self, CustomerRow};
 use crate::decode::{self, Source, TextEncoding};
 use crate::errors::{FileError, RowError};
-use crate::input::TrackedInput;
+use crate::input::{MAX_RECORD_BYTES, TrackedInput};
 use crate::orders::{self, OrderRow};
 use crate::products::{self, ProductRow};
 use crate::profiles::Profile;
@@ -23,10 +23,6 @@ use crate::{ImportKind, ParseOptions, ParsedRow, sniff};
 
 /// The longest header line read before giving up on a file as not CSV.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
-
-/// The longest record accepted. A longer one almost always means a quote left open, which
-/// would swallow the rest of the file into one field; reading stops there with an error.
-pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 
 const CSV_BUFFER_BYTES: usize = 8 * 1024;
 

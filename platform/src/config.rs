@@ -557,7 +557,7 @@ pub struct RateLimitSettings {
     pub enabled: bool,
     /// Proxies whose `X-Forwarded-For` is believed; a request from anywhere else is counted by its
     /// peer address whatever the header says.
-    pub trusted_proxies: Vec<crate::rate_limit::Cidr>,
+    pub trusted_proxies: Vec<crate::client_ip::Cidr>,
     /// A check Redis has not answered within this is skipped and the request served.
     pub redis_timeout_ms: u64,
     pub ip: QuotaSettings,

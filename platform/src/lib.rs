@@ -13,12 +13,14 @@
 //! - [`redis_client`]: the shared Redis connection.
 //! - [`rate_limit`]: request quotas per client address, API key, merchant and webhook sender,
 //!   shared by every API replica through one GCRA script in Redis.
+//! - [`client_ip`]: which address a request comes from, and which proxies may say so.
 //! - [`browser_requests`]: whether a web page's form post comes from our own pages (origin, CSRF token).
 //! - [`health`]: readiness checks of PostgreSQL and Redis.
 //! - [`telemetry`]: JSON logs and the one Prometheus recorder.
 #![forbid(unsafe_code)]
 
 pub mod browser_requests;
+pub mod client_ip;
 pub mod config;
 pub mod crypto;
 pub mod db;

@@ -1,8 +1,9 @@
 //! The domain of Recete: the tables of merchants and what they own (integrations, API keys,
-//! customers, consent, orders, follow-ups, messages, conversations, imports, privacy requests,
-//! merchant events and their webhooks, analytics), their row types and their SQL. The platform
-//! it stands on (configuration, database access, crypto, ids, Redis, quotas, telemetry) is
-//! `recete-platform`.
+//! customers, consent, orders, follow-ups, conversations, imports, privacy requests, merchant
+//! events and their webhooks, analytics), their row types and their SQL. The platform it stands
+//! on (configuration, database access, crypto, ids, Redis, quotas, telemetry) is
+//! `recete-platform`; the `messages` rows the workers send and the WhatsApp client are
+//! `recete-messaging`, above this crate.
 //!
 //! # Layout
 //! - [`imports`]: CSV imports: the stored upload, progress, failed rows.
@@ -14,8 +15,7 @@
 //! - [`orders`]: the order state machine and how commerce events move it.
 //! - [`followups`]: follow-up plans, their timing and the planned messages.
 //! - [`audit`]: the audit trail of state changes.
-//! - [`message_bodies`]: sealing and opening message texts; [`messages`]: the `messages` rows the
-//!   workers store, send and move by Meta's statuses; [`whatsapp`]: the Graph API client.
+//! - [`message_bodies`]: sealing and opening message texts.
 //! - [`conversations`]: WhatsApp conversations, their threads, hand-over and a person's replies.
 //! - [`idempotency`]: `Idempotency-Key` answers of merchant API writes.
 //! - [`events`]: the canonical event every webhook is normalized into, one module per platform,
@@ -47,7 +47,6 @@ pub mod languages;
 pub mod merchant_events;
 pub mod merchants;
 pub mod message_bodies;
-pub mod messages;
 pub mod orders;
 pub mod periodic;
 pub mod phone;
@@ -55,4 +54,3 @@ pub mod phone_country;
 pub mod privacy;
 pub mod tasks;
 pub mod webhooks;
-pub mod whatsapp;

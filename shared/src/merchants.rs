@@ -116,7 +116,7 @@ impl MerchantSettings {
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         let invalid = |field: &str, detail: String| Err(InvalidSetting { field: field.to_owned(), detail });
         if let Some(country) = &self.default_phone_country
-            && !is_country_code(country)
+            && !crate::phone_country::is_country_code(country)
         {
             return invalid("default_phone_country", format!("`{country}` is not an ISO 3166-1 alpha-2 country code"));
         }
@@ -151,11 +151,6 @@ impl MerchantSettings {
 /// The IANA name of time zone `name` as the time-zone database spells it, when it knows it.
 pub fn canonical_timezone(name: &str) -> Option<&'static str> {
     name.parse::<chrono_tz::Tz>().ok().map(|zone| zone.name())
-}
-
-/// An upper-case ISO 3166-1 alpha-2 code that phone parsing knows (`TR`, `DE`).
-pub fn is_country_code(code: &str) -> bool {
-    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && code.parse::<phonenumber::country::Id>().is_ok()
 }
 
 /// Stores `settings` as the merchant's whole settings document, in the caller's transaction.
@@ -261,7 +256,6 @@ mod tests {
         assert_eq!(settings.validate().map_err(|e| e.field), Err("follow_up_plan[1].offset_hours".to_owned()));
         let settings = MerchantSettings { default_phone_country: Some("XX".into()), ..MerchantSettings::default() };
         assert_eq!(settings.validate().map_err(|e| e.field), Err("default_phone_country".to_owned()));
-        assert!(is_country_code("TR") && !is_country_code("tr") && !is_country_code("TUR"));
         for (days, valid) in [(0, false), (1, true), (7, true), (90, true), (91, false)] {
             let settings = MerchantSettings { attribution_window_days: days, ..MerchantSettings::default() };
             let field = settings.validate().err().map(|e| e.field);

@@ -1,3 +1,6 @@
+//! What each command of the command line does: [`run`] takes a parsed command line (the
+//! arguments are [`crate::cli`]'s) to the command's module and turns its outcome into an exit code.
+
 pub mod admin;
 pub mod healthcheck;
 pub mod imports;
@@ -5,12 +8,14 @@ pub mod knowledge;
 pub mod operators;
 pub mod users;
 
+use std::process::ExitCode;
+
 use recete_config::Settings;
 use recete_shared::imports::ImportKind;
 use recete_shared::integrations::{Given, NewIntegration};
 
 use crate::cli::{
-    Command, ImportCommand, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand, OperatorsCommand,
+    Cli, Command, ImportCommand, IntegrationCommand, JobsCommand, KeysCommand, MerchantCommand, OperatorsCommand,
     ProductsCommand, UsersCommand,
 };
 use crate::fleet;
@@ -78,5 +83,39 @@ pub async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<()
         Command::All { listen, demo: None } => fleet::run(&settings, fleet::Roles::all(listen)).await,
         Command::All { listen, demo: Some(file) } => crate::demo::run_all(settings, listen, file).await,
         Command::Healthcheck { .. } => unreachable!("handled before settings are loaded"),
+    }
+}
+
+/// Runs a parsed command line and turns the outcome into an exit code; errors go to stderr with
+/// their cause chain.
+pub fn run(cli: Cli) -> ExitCode {
+    if let Command::Healthcheck { url } = &cli.command {
+        return healthcheck::run(url);
+    }
+    if let Command::Keys { command: KeysCommand::Generate } = &cli.command {
+        admin::generate_keys();
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("recete: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    recete_platform::telemetry::init_tracing(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("recete: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("recete: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -317,7 +317,7 @@ impl TestApp {
             redis: RedisClient::new(&self.settings.redis).expect("redis client"),
             keyring: self.keyring.clone(),
             settings: Arc::new(self.settings.clone()),
-            sender: recete_shared::whatsapp::Sender::from_settings(&self.settings.whatsapp).expect("sender"),
+            sender: recete_messaging::whatsapp::Sender::from_settings(&self.settings.whatsapp).expect("sender"),
         }
     }
 

@@ -15,6 +15,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("recete-platform", &[]),
     // The domain: the tables merchants own, over the platform and the pure crates.
     ("recete-shared", &["recete-events", "recete-imports", "recete-platform"]),
+    // Messages and WhatsApp: the `messages` rows the workers send and the Cloud API client.
+    // Above the domain, so shared never depends on it.
+    ("recete-messaging", &["recete-platform", "recete-shared"]),
     // The job engine: the job life cycle over the platform layer, below every job's handler.
     ("recete-jobs", &["recete-platform", "recete-shared"]),
     ("recete-knowledge", &["recete-platform", "recete-shared"]),
@@ -64,6 +67,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-jobs",
             "recete-knowledge",
             "recete-llm",
+            "recete-messaging",
             "recete-platform",
             "recete-scrape",
             "recete-shared",
@@ -82,6 +86,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-jobs",
             "recete-knowledge",
             "recete-llm",
+            "recete-messaging",
             "recete-ops",
             "recete-platform",
             "recete-scrape",
@@ -98,6 +103,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "recete-embed",
             "recete-jobs",
             "recete-knowledge",
+            "recete-messaging",
             "recete-platform",
             "recete-shared",
             "recete-testkit",

@@ -46,10 +46,10 @@ use std::time::Duration;
 use recete_config::Settings;
 use recete_jobs::wakeups::RelayWakeups;
 use recete_jobs::{EventJob, TaskJob, heartbeat, prune_loop, relay_loop, stats};
+use recete_messaging::whatsapp::Sender;
 use recete_platform::crypto::Keyring;
 use recete_platform::db::listening::Listening;
 use recete_platform::redis_client::RedisClient;
-use recete_shared::whatsapp::Sender;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 

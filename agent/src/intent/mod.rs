@@ -23,6 +23,9 @@ use recete_shared::languages::fold;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+/// The lexicons of every language but English, whose words are in this file.
+const LEXICONS: [&lexicon::Lexicon; 4] = [&turkish::WORDS, &german::WORDS, &spanish::WORDS, &arabic::WORDS];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
@@ -205,7 +208,7 @@ impl Message {
 
     /// Whether any language's list (chosen by `list`) holds a phrase of the message.
     fn says_any(&self, list: fn(&lexicon::Lexicon) -> &'static [&'static str]) -> bool {
-        lexicon::ALL.iter().any(|words| list(words).iter().any(|phrase| self.says(phrase)))
+        LEXICONS.iter().any(|words| list(words).iter().any(|phrase| self.says(phrase)))
     }
 
     fn has(&self, phrase: &str) -> bool {
@@ -234,7 +237,7 @@ impl Message {
     fn asks_for_person(&self) -> bool {
         let talk_to_someone =
             PERSON_VERBS.iter().any(|verb| PERSON_NOUNS.iter().any(|noun| self.has(&format!("{verb} {noun}"))));
-        let other_language = lexicon::ALL.iter().any(|words| {
+        let other_language = LEXICONS.iter().any(|words| {
             words.person.iter().any(|phrase| self.says(phrase))
                 || words
                     .person_verbs
@@ -276,7 +279,7 @@ impl Message {
     /// A message of nothing but greeting and thanks words of one of the other languages (and,
     /// as customers mix, English ones), after its small talk is taken out.
     fn only_greets_in_another_language(&self) -> bool {
-        lexicon::ALL.iter().any(|words| {
+        LEXICONS.iter().any(|words| {
             let mut rest = self.folded.clone();
             for phrase in words.small_talk {
                 rest = rest.replace(&format!(" {phrase} "), " ");
@@ -612,5 +615,31 @@ mod tests {
         assert_eq!(nearest_example(&[1.0, 0.0], &examples(), 0.0), None, "other dimensions are skipped");
         assert_eq!(nearest_example(&[], &examples(), 0.0), None);
         assert_eq!(nearest_example(&[1.0, 0.0, 0.0], &[], 0.0), None);
+    }
+
+    #[test]
+    fn every_lexicon_is_written_folded_and_fills_every_list() {
+        for lexicon in LEXICONS {
+            let lists = [
+                lexicon.opt_out,
+                lexicon.person_verbs,
+                lexicon.person_nouns,
+                lexicon.person,
+                lexicon.complaint,
+                lexicon.prevention,
+                lexicon.order,
+                lexicon.greeting,
+                lexicon.greeting_filler,
+                lexicon.small_talk,
+                lexicon.question,
+            ];
+            for list in lists {
+                assert!(!list.is_empty(), "every list has words");
+                for entry in list {
+                    let bare = entry.trim_matches('*');
+                    assert_eq!(fold(bare), bare, "{entry} is written folded");
+                }
+            }
+        }
     }
 }

@@ -8,9 +8,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::sign_in::signed_out;
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::signed_in::ConsoleUser;
 use crate::{ConsoleState, passwords, sessions, text, users};
 
 pub async fn page(user: ConsoleUser) -> Markup {

@@ -22,9 +22,10 @@ use uuid::Uuid;
 
 use super::list_cursor::{self, PAGE_SIZE};
 use super::records::{conversation_href, customer_href, display_name, money, order_href};
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::signed_in::ConsoleUser;
 use crate::users::Role;
 use crate::{ConsoleState, text};
 

@@ -25,9 +25,10 @@ use recete_shared::imports::{self, DateOrder, ImportKind, ImportOptions, ImportS
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::{ConsoleUser, CsrfInBody, check_csrf_part, commit};
+use crate::auth::{CsrfInBody, check_csrf_part, commit};
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::signed_in::ConsoleUser;
 use crate::users::Role;
 use crate::{ConsoleState, text};
 
@@ -468,7 +469,7 @@ pub async fn upload(
     while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(&e, limit))? {
         let name = field.name().unwrap_or_default().to_owned();
         if std::mem::take(&mut first) && csrf_in_body {
-            let given = if name == crate::auth::CSRF_FIELD {
+            let given = if name == crate::signed_in::CSRF_FIELD {
                 Some(field.text().await.map_err(|e| multipart_error(&e, limit))?)
             } else {
                 None

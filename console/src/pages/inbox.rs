@@ -32,9 +32,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::signed_in::ConsoleUser;
 use crate::users::{self, Role};
 use crate::{ConsoleState, text};
 

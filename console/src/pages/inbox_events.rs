@@ -13,8 +13,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use recete_shared::merchant_events::live::{self, LiveEvent, OpenError};
 
-use crate::auth::ConsoleUser;
 use crate::error::PageError;
+use crate::signed_in::ConsoleUser;
 use crate::{ConsoleState, text};
 
 /// A refused stream may try again after this long.

@@ -21,9 +21,10 @@ use recete_shared::merchants;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::signed_in::ConsoleUser;
 use crate::users::Role;
 use crate::{ConsoleState, text};
 

@@ -20,9 +20,10 @@ pub mod users;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::auth::{ConsoleUser, SESSION_COOKIE};
+use crate::auth::SESSION_COOKIE;
 use crate::error::PageError;
 use crate::layout;
+use crate::signed_in::ConsoleUser;
 
 /// `/console`: the first page the user may open.
 pub async fn home(user: ConsoleUser) -> Redirect {

@@ -8,9 +8,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::signed_in::ConsoleUser;
 use crate::users::{self, MerchantUser, Role};
 use crate::{ConsoleState, sign_in_links, text};
 

@@ -6,8 +6,7 @@ use recete_platform::db::{self, Tx};
 use serde::Serialize;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::filter::JobFilter;
-use super::search::SearchError;
+use super::filter::{FilterError, JobFilter};
 use super::sql;
 use super::state::JobTable;
 
@@ -16,6 +15,15 @@ use super::state::JobTable;
 pub const EXACT_UP_TO: i64 = 1_000;
 /// Past this many estimated rows, counting is not even tried.
 const ESTIMATE_ONLY_ABOVE: i64 = 20 * EXACT_UP_TO;
+
+/// Why jobs could not be counted.
+#[derive(Debug, thiserror::Error)]
+pub enum CountError {
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error("the job tables could not be read: {0}")]
+    Database(#[from] sqlx::Error),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "lowercase")]
@@ -38,7 +46,7 @@ impl Count {
 }
 
 /// The jobs `filter` matches, exact when there are few.
-pub async fn count_jobs(pool: &PgPool, filter: &JobFilter) -> Result<Count, SearchError> {
+pub async fn count_jobs(pool: &PgPool, filter: &JobFilter) -> Result<Count, CountError> {
     filter.validate()?;
     let mut tx = db::system_tx(pool).await?;
     let total = count(&mut tx, filter).await?;
@@ -48,7 +56,7 @@ pub async fn count_jobs(pool: &PgPool, filter: &JobFilter) -> Result<Count, Sear
 
 /// Every job `filter` matches, counted one by one however many there are: for reports and
 /// benchmarks, not for pages.
-pub async fn count_exact(pool: &PgPool, filter: &JobFilter) -> Result<i64, SearchError> {
+pub async fn count_exact(pool: &PgPool, filter: &JobFilter) -> Result<i64, CountError> {
     filter.validate()?;
     let mut tx = db::system_tx(pool).await?;
     let mut total = 0;

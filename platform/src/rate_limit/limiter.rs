@@ -8,7 +8,8 @@ use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
 use super::gcra::{self, Mode};
-use super::{Cidr, Limit, LimitKind, Quota, Verdict, canonical, describe_metrics};
+use super::{Limit, LimitKind, Quota, Verdict, describe_metrics};
+use crate::client_ip::{Cidr, canonical};
 use crate::config::RateLimitSettings;
 use crate::ids::{ApiKeyId, IntegrationId, MerchantId};
 use crate::redis_client::RedisClient;

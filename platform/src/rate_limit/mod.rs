@@ -21,7 +21,6 @@
 //! When Redis cannot answer in time the request is served (fail open): losing Redis must not take
 //! the API down with it.
 
-mod client_ip;
 mod gcra;
 mod limiter;
 #[cfg(test)]
@@ -29,7 +28,6 @@ mod tests;
 
 use std::time::Duration;
 
-pub use client_ip::{Cidr, InvalidCidr, canonical, client_ip};
 pub use limiter::{RateLimitError, RateLimiter};
 
 use crate::config::QuotaSettings;

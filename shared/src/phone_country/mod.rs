@@ -30,6 +30,11 @@ pub struct PhoneCountry {
     pub source: PhoneCountrySource,
 }
 
+/// An upper-case ISO 3166-1 alpha-2 code that phone parsing knows (`TR`, `DE`).
+pub fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && code.parse::<phonenumber::country::Id>().is_ok()
+}
+
 /// The country of IANA time zone `zone` (`Europe/Madrid` → `ES`), when it has one.
 pub fn of_zone(zone: &str) -> Option<&'static str> {
     ZONE_COUNTRIES.binary_search_by(|(name, _)| (*name).cmp(zone)).ok().map(|index| ZONE_COUNTRIES[index].1)
@@ -42,7 +47,7 @@ pub fn effective(setting: Option<&str>, timezone: Option<&str>) -> Option<PhoneC
     }
     timezone
         .and_then(of_zone)
-        .filter(|code| crate::merchants::is_country_code(code))
+        .filter(|code| is_country_code(code))
         .map(|code| PhoneCountry { code: code.to_owned(), source: PhoneCountrySource::Timezone })
 }
 
@@ -59,6 +64,11 @@ pub fn from_code_or_zone(label: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn country_codes_are_upper_case_pairs_that_phone_parsing_knows() {
+        assert!(is_country_code("TR") && !is_country_code("tr") && !is_country_code("TUR"));
+    }
 
     #[test]
     fn zones_name_their_country() {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::endpoints;
-use crate::merchant_events::EventType;
+use crate::merchant_events::event_type::EventType;
 use crate::tasks;
 use recete_platform::db::{self, Tx};
 use recete_platform::ids::MerchantId;

@@ -11,7 +11,7 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::secret::WebhookSecret;
-use crate::merchant_events::EventType;
+use crate::merchant_events::event_type::EventType;
 use recete_platform::crypto::{Keyring, KeyringError};
 use recete_platform::db::Tx;
 use recete_platform::ids::MerchantId;

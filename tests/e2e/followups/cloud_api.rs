@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use recete_config::{Settings, base_figment};
-use recete_shared::whatsapp::{CloudClient, Content, OutgoingMessage, SendError};
+use recete_messaging::whatsapp::{CloudClient, Content, OutgoingMessage, SendError};
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -2,6 +2,7 @@
 //! a reply's own text or the template a person chose.
 
 use anyhow::Context;
+use recete_messaging::whatsapp::Content;
 use recete_platform::crypto::Keyring;
 use recete_platform::db::Tx;
 use recete_shared::conversations::replies;
@@ -9,7 +10,6 @@ use recete_shared::followups::plan::TemplateParameter;
 use recete_shared::merchants::MerchantSettings;
 use recete_shared::message_bodies;
 use recete_shared::orders;
-use recete_shared::whatsapp::Content;
 
 use recete_jobs::claims::TaskClaim;
 

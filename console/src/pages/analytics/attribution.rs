@@ -8,10 +8,10 @@ use recete_shared::analytics::attribution::{self, AttributionReport};
 use recete_shared::analytics::repeat::RepeatGroup;
 use recete_shared::analytics::{DayRange, MerchantCalendar};
 
-use crate::auth::ConsoleUser;
 use crate::chart::{DailyChart, Point};
 use crate::error::PageError;
 use crate::pages::records::amount;
+use crate::signed_in::ConsoleUser;
 use crate::text;
 
 pub(super) async fn read(

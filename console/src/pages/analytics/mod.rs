@@ -16,10 +16,11 @@ use recete_shared::analytics::steps::{self, StepsReport};
 use recete_shared::analytics::{DayRange, InvalidRange, range};
 use serde::Deserialize;
 
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::chart::{DailyChart, Point};
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::signed_in::ConsoleUser;
 use crate::{ConsoleState, text};
 
 #[derive(Debug, Default, Deserialize)]

@@ -13,9 +13,10 @@ use recete_shared::audit::{self, AuditEntry};
 use serde_json::json;
 
 use super::{Notice, View, maybe_time, render};
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout;
+use crate::signed_in::ConsoleUser;
 use crate::users::Role;
 use crate::{ConsoleState, text};
 

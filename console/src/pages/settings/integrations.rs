@@ -17,9 +17,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Notice, View, copyable, maybe_time, render};
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout;
+use crate::signed_in::ConsoleUser;
 use crate::users::Role;
 use crate::{ConsoleState, text};
 

@@ -27,9 +27,10 @@ pub use self::integrations::{create as create_integration, disable as disable_in
 pub use self::webhook_endpoints::{
     create as create_endpoint, detail as endpoint, disable as disable_endpoint, rotate as rotate_endpoint_secret,
 };
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::signed_in::ConsoleUser;
 use crate::users::Role;
 use crate::{ConsoleState, text};
 

@@ -19,9 +19,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{Notice, View, copyable, maybe_time, render};
-use crate::auth::{ConsoleUser, commit};
+use crate::auth::commit;
 use crate::error::PageError;
 use crate::layout::{self, Nav};
+use crate::signed_in::ConsoleUser;
 use crate::users::Role;
 use crate::{ConsoleState, text};
 

@@ -1,6 +1,6 @@
 //! The `messages` rows as the workers write and read them: an inbound message stored once, an
 //! outbound one recorded before it is sent and moved by each send and each status Meta reports,
-//! and what the agent reads of a conversation. Bodies are sealed ([`crate::message_bodies`]).
+//! and what the agent reads of a conversation. Bodies are sealed (`recete_shared::message_bodies`).
 //!
 //! Every function runs in a transaction that sees the message's merchant (a system transaction
 //! scoped with [`recete_platform::db::set_tenant`], or one before any scope for the rows a job reads first).
