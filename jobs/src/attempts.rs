@@ -17,7 +17,7 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use recete_platform::config::PoolSettings;
-use recete_platform::db;
+use recete_platform::db::{self, Tx};
 use recete_platform::ids::{EventId, TaskId};
 
 /// The delay before attempt `attempt + 1`: base × 2^(attempt−1), capped, with ±20 % jitter so a
@@ -98,12 +98,25 @@ pub async fn record_failure(
     settings: &PoolSettings,
 ) -> Result<FailureOutcome, sqlx::Error> {
     let mut tx = db::system_tx(pool).await?;
+    let outcome = record_failure_in(&mut tx, row, error, settings).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Records a failed attempt in `tx`, a system-scope transaction: what [`record_failure`] does,
+/// for a batch that records its failed events together with the work of the others.
+pub async fn record_failure_in(
+    tx: &mut Tx,
+    row: AttemptRow,
+    error: &str,
+    settings: &PoolSettings,
+) -> Result<FailureOutcome, sqlx::Error> {
     let attempts: Option<i32> = sqlx::query_scalar(&format!(
         "SELECT attempts FROM {} WHERE id = $1 AND state IN ('pending', 'failed') FOR UPDATE",
         row.table()
     ))
     .bind(row.id())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some(previous) = attempts else {
         // Finished or dead-lettered by another copy meanwhile.
@@ -129,9 +142,8 @@ pub async fn record_failure(
     .bind(attempt)
     .bind(trim_error(error))
     .bind(retry_at)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(outcome)
 }
 
@@ -237,6 +249,31 @@ pub async fn record_attempt(pool: &PgPool, attempt: &Attempt<'_>) -> Result<(), 
     Ok(())
 }
 
+/// Appends many attempts to the history in one statement (the events of one batch).
+pub async fn record_attempts(pool: &PgPool, attempts: &[Attempt<'_>]) -> Result<(), sqlx::Error> {
+    if attempts.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO job_attempts (job_id, job_table, queue, attempt, worker, due_at, started_at, finished_at, outcome, error)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::timestamptz[],
+                              $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[])",
+    )
+    .bind(attempts.iter().map(|attempt| attempt.row.id()).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|attempt| attempt.row.table()).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|attempt| attempt.queue).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|attempt| attempt.number).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|attempt| attempt.worker).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|attempt| attempt.due_at).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|attempt| attempt.started_at).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|attempt| attempt.finished_at).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|attempt| attempt.outcome.as_str()).collect::<Vec<_>>())
+    .bind(attempts.iter().map(|attempt| attempt.error.map(trim_error)).collect::<Vec<_>>())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Deletes up to `batch` attempts finished more than `retention_days` ago, oldest first;
 /// returns how many went (fewer than `batch`: none older are left).
 pub async fn prune_finished(pool: &PgPool, retention_days: i32, batch: i64) -> Result<u64, sqlx::Error> {
@@ -270,10 +307,14 @@ pub struct ClaimingTransaction {
 /// enough: the pool (or a pooler such as PgBouncer in transaction mode) may already have given
 /// the server connection to someone else, whose transaction must not be touched. The wait for the
 /// row lock stays bounded; past it the reconciler recovers the row later.
+///
+/// `batched` are the events that transaction claimed beside the row (a batch of order events):
+/// they are handed back in the same transaction.
 pub async fn release(
     pool: &PgPool,
     row: AttemptRow,
     claimed_by: Option<ClaimingTransaction>,
+    batched: &[EventId],
 ) -> Result<bool, sqlx::Error> {
     if let Some(claiming) = claimed_by {
         // `backend_xid` is the 32-bit transaction id; `txid_current()` adds an epoch above it.
@@ -296,8 +337,34 @@ pub async fn release(
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    if !batched.is_empty() {
+        hand_back_batched(&mut tx, batched).await?;
+    }
     tx.commit().await?;
     Ok(released == 1)
+}
+
+/// Hands back the events a batch claimed beside its job's own when the job did not finish (it
+/// failed, timed out): its transaction rolled back or is ending, and the next relay pass hands
+/// them over again. The wait for their row locks stays bounded.
+pub async fn release_batched(pool: &PgPool, batched: &[EventId]) -> Result<u64, sqlx::Error> {
+    let mut tx = db::system_tx(pool).await?;
+    sqlx::query("SET LOCAL lock_timeout = '500ms'").execute(&mut *tx).await?;
+    let released = hand_back_batched(&mut tx, batched).await?;
+    tx.commit().await?;
+    Ok(released)
+}
+
+async fn hand_back_batched(tx: &mut Tx, batched: &[EventId]) -> Result<u64, sqlx::Error> {
+    let ids: Vec<Uuid> = batched.iter().map(EventId::as_uuid).collect();
+    let released = sqlx::query(
+        "UPDATE external_events SET enqueued_at = NULL WHERE id = ANY($1) AND state IN ('pending', 'failed')",
+    )
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(released)
 }
 
 /// A dead letter as an operator sees it: no payload, no personal data.
@@ -355,6 +422,7 @@ mod tests {
             max_attempts: 5,
             backoff_base_ms: 1000,
             backoff_max_secs: 60,
+            batch_size: 1,
         }
     }
 

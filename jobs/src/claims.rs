@@ -1,6 +1,7 @@
 //! A handler's claim of its row (`FOR UPDATE SKIP LOCKED`, so one copy of a job works on it and
-//! any other skips), and the job state the handler leaves the row in: an event processed, a task
-//! deferred, a task that became a dead letter. A task that ends is [`recete_shared::tasks::finish`]ed.
+//! any other skips), the events an order job claims beside its own for one batch, and the job
+//! state the handler leaves the rows in: events processed or handed back, a task deferred, a task
+//! that became a dead letter. A task that ends is [`recete_shared::tasks::finish`]ed.
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -44,6 +45,88 @@ pub async fn mark_event_processed(tx: &mut Tx, event_id: EventId) -> sqlx::Resul
     .bind(event_id)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// An `external_events` row claimed beside a job's own, for the same transaction.
+#[derive(Debug, FromRow)]
+pub struct BatchedEventClaim {
+    pub id: EventId,
+    pub merchant_id: MerchantId,
+    pub integration_id: IntegrationId,
+    pub dedup_key: String,
+    pub key_id: String,
+    pub normalized_sealed: Vec<u8>,
+    /// The number this attempt has: 1 for the first try.
+    pub attempt: i32,
+    pub due_at: DateTime<Utc>,
+}
+
+/// Claims up to `limit` more events fed to the queue (`sources`) beside `first`, which the
+/// transaction claimed already: due and handed over (what the relay marks when it pushes a row's
+/// job), in the order of merchant, order, time and id, so two transactions working on the same
+/// orders take them in the same order. Rows another transaction holds are skipped, and so are a
+/// store's privacy requests (`single_kinds`), which are carried out one at a time by their own
+/// jobs.
+pub async fn claim_event_batch(
+    tx: &mut Tx,
+    first: EventId,
+    sources: &[&str],
+    single_kinds: &[&str],
+    limit: i64,
+) -> sqlx::Result<Vec<BatchedEventClaim>> {
+    sqlx::query_as(
+        "SELECT id, merchant_id, integration_id, dedup_key, key_id, normalized_sealed, attempts + 1 AS attempt,
+                next_attempt_at AS due_at
+         FROM external_events
+         WHERE state IN ('pending', 'failed') AND next_attempt_at <= now() AND enqueued_at IS NOT NULL
+           AND source = ANY($1) AND kind <> ALL($2) AND id <> $3
+         ORDER BY merchant_id, subject_id, occurred_at, id
+         LIMIT $4
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(sources)
+    .bind(single_kinds)
+    .bind(first)
+    .bind(limit)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Any lock wait in the rest of the transaction fails after `millis` (`lock_timeout`).
+pub async fn bound_lock_waits(tx: &mut Tx, millis: u64) -> sqlx::Result<()> {
+    sqlx::query("SELECT set_config('lock_timeout', $1, true)").bind(format!("{millis}ms")).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Lock waits are bounded again only by the statement timeout, as before [`bound_lock_waits`]
+/// (a commit that sends notifications waits on a lock of its own).
+pub async fn unbound_lock_waits(tx: &mut Tx) -> sqlx::Result<()> {
+    sqlx::query("SET LOCAL lock_timeout TO DEFAULT").execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The claimed events' work is done, in one statement: `processed`, with this attempt counted.
+pub async fn mark_events_processed(tx: &mut Tx, event_ids: &[EventId]) -> sqlx::Result<()> {
+    let ids: Vec<uuid::Uuid> = event_ids.iter().map(EventId::as_uuid).collect();
+    sqlx::query(
+        "UPDATE external_events SET state = 'processed', processed_at = now(), attempts = attempts + 1, last_error = NULL
+         WHERE id = ANY($1)",
+    )
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives claimed events back to the relay untried (no attempt counted): the next pass hands
+/// them over again.
+pub async fn hand_back_events(tx: &mut Tx, event_ids: &[EventId]) -> sqlx::Result<()> {
+    let ids: Vec<uuid::Uuid> = event_ids.iter().map(EventId::as_uuid).collect();
+    sqlx::query("UPDATE external_events SET enqueued_at = NULL WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

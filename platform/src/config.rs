@@ -383,6 +383,19 @@ pub struct PoolSettings {
     /// First retry delay; each further retry doubles it, up to `backoff_max_secs`.
     pub backoff_base_ms: u64,
     pub backoff_max_secs: u64,
+    /// Events one order-events job applies in one transaction: its own and up to
+    /// `batch_size - 1` more that are due and handed over, each under its own savepoint so a
+    /// failing one costs only its own retry. 1 applies each event alone (the other pools ignore
+    /// it). At most [`MAX_BATCH_SIZE`].
+    #[serde(default = "one_at_a_time")]
+    pub batch_size: usize,
+}
+
+/// The largest `pools.*.batch_size`: a batch stays well inside one job's time bound.
+pub const MAX_BATCH_SIZE: usize = 500;
+
+fn one_at_a_time() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -678,6 +691,9 @@ impl PlatformSettings {
                 return invalid(format!(
                     "pools.{name} needs concurrency, fetch_batch, max_attempts and timeout_secs of at least 1"
                 ));
+            }
+            if !(1..=MAX_BATCH_SIZE).contains(&pool.batch_size) {
+                return invalid(format!("pools.{name}.batch_size must be between 1 and {MAX_BATCH_SIZE}"));
             }
         }
         if self.webhooks.allow_loopback && self.app.environment == Environment::Production {

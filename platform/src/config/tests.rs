@@ -154,6 +154,20 @@ fn a_webhook_attempt_must_end_before_its_job_does() {
 }
 
 #[test]
+fn order_events_are_batched_by_fifty_and_a_batch_size_outside_1_to_500_is_refused() {
+    let settings = PlatformSettings::load_from(base_figment(None)).expect("the defaults load");
+    assert_eq!(settings.pools.order_events.batch_size, 50);
+    assert_eq!(settings.pools.messages.batch_size, 1, "only order events are batched");
+    for size in [0, 501] {
+        let error = refusal(base_figment(None).merge(("pools.order_events.batch_size", size)));
+        assert!(error.contains("pools.order_events.batch_size"), "{size}: {error}");
+    }
+    let one = PlatformSettings::load_from(base_figment(None).merge(("pools.order_events.batch_size", 1)))
+        .expect("1 applies each event alone");
+    assert_eq!(one.pools.order_events.batch_size, 1);
+}
+
+#[test]
 #[allow(clippy::result_large_err)] // figment::Jail fixes the closure's error type
 fn environment_variables_override_files() {
     figment::Jail::expect_with(|jail| {

@@ -121,6 +121,13 @@ pub async fn set_tenant(tx: &mut Tx, merchant: MerchantId) -> Result<(), sqlx::E
     Ok(())
 }
 
+/// Widens a transaction scoped to one merchant by [`set_tenant`] back to every merchant, for the
+/// fleet's own bookkeeping after a merchant's work (a worker's batch spanning merchants).
+pub async fn set_system(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('recete.scope', 'system', true)").execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// A transaction that acts across merchants. Use only where no single merchant is known yet
 /// or where the work is the fleet's own (routing, relays, reconcilers).
 pub async fn system_tx(pool: &PgPool) -> Result<Tx, sqlx::Error> {

@@ -1,3 +1,4 @@
+mod batches;
 mod commerce;
 mod fleet_backlog;
 mod hand_over;

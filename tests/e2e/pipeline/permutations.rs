@@ -11,7 +11,7 @@ use crate::helpers::TestApp;
 use crate::helpers::spawn_app;
 
 const PROCESSED: &str = "SELECT count(*) FROM external_events WHERE state = 'processed'";
-const KINDS: [&str; 4] = ["order.created", "order.paid", "order.fulfilled", "order.delivered"];
+pub(super) const KINDS: [&str; 4] = ["order.created", "order.paid", "order.fulfilled", "order.delivered"];
 
 /// Every ordering of `0..n`.
 fn permutations(n: usize) -> Vec<Vec<usize>> {
@@ -32,7 +32,7 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
 /// The webhook of `KINDS[kind]` for `order`: only the creation names the customer and their
 /// consent, as a store's fulfilment webhooks name only the order. The store's own times follow
 /// the order's life: created 40 minutes ago, delivered 10 minutes ago.
-fn webhook(order: &str, phone: &str, kind: usize) -> Vec<u8> {
+pub(super) fn webhook(order: &str, phone: &str, kind: usize) -> Vec<u8> {
     webhook_at(order, phone, kind, Utc::now() - Duration::minutes(40 - 10 * kind as i64))
 }
 
@@ -51,14 +51,14 @@ fn webhook_at(order: &str, phone: &str, kind: usize, occurred_at: chrono::DateTi
     body.to_string().into_bytes()
 }
 
-async fn send(app: &TestApp, api: &CreatedIntegration, body: &[u8]) {
+pub(super) async fn send(app: &TestApp, api: &CreatedIntegration, body: &[u8]) {
     let response = app.post_generic(api, Utc::now().timestamp(), body).await;
     assert_eq!(response.status(), 202);
 }
 
 /// The order is delivered, its customer's consent granted, and the default plan (three and
 /// fourteen days after delivery) planned once.
-async fn assert_same_result(app: &TestApp, order: &str, arrival: &str) {
+pub(super) async fn assert_same_result(app: &TestApp, order: &str, arrival: &str) {
     assert_eq!(app.order_status(order).await.as_deref(), Some("delivered"), "{order} ({arrival})");
     let consent: Option<String> = sqlx::query_scalar(
         "SELECT c.whatsapp_consent FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.external_order_id = $1",
