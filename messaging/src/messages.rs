@@ -29,11 +29,13 @@ pub struct Inbound {
 
 /// The inbound message `message_id`, if there is one.
 pub async fn find_inbound(tx: &mut Tx, message_id: Uuid) -> sqlx::Result<Option<Inbound>> {
-    sqlx::query_as(
-        "SELECT conversation_id, customer_id, pii_key_id, body_sealed, created_at FROM messages
-         WHERE id = $1 AND direction = 'inbound'",
+    sqlx::query_as!(
+        Inbound,
+        r#"SELECT conversation_id, customer_id AS "customer_id: CustomerId", pii_key_id, body_sealed, created_at
+           FROM messages
+           WHERE id = $1 AND direction = 'inbound'"#,
+        message_id
     )
-    .bind(message_id)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -53,23 +55,22 @@ pub async fn latest_before(
     before: DateTime<Utc>,
     limit: i64,
 ) -> sqlx::Result<Vec<SealedTurn>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        SealedTurn,
         "SELECT direction, pii_key_id, body_sealed FROM messages
          WHERE conversation_id = $1 AND created_at < $2 AND body_sealed IS NOT NULL
          ORDER BY created_at DESC LIMIT $3",
+        conversation_id,
+        before,
+        limit
     )
-    .bind(conversation_id)
-    .bind(before)
-    .bind(limit)
     .fetch_all(&mut **tx)
     .await
 }
 
 /// Adds `fields` to the message's metadata (what the merchant sees beside it).
 pub async fn annotate(tx: &mut Tx, message_id: Uuid, fields: serde_json::Value) -> sqlx::Result<()> {
-    sqlx::query("UPDATE messages SET metadata = metadata || $2 WHERE id = $1")
-        .bind(message_id)
-        .bind(fields)
+    sqlx::query!("UPDATE messages SET metadata = metadata || $2 WHERE id = $1", message_id, fields)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -92,22 +93,22 @@ pub struct NewInbound<'a> {
 
 /// Stores an inbound message once; `false` when Meta delivered it before.
 pub async fn record_inbound(tx: &mut Tx, message: NewInbound<'_>) -> sqlx::Result<bool> {
-    let stored = sqlx::query(
+    let stored = sqlx::query!(
         "INSERT INTO messages (id, merchant_id, conversation_id, customer_id, direction, kind, pii_key_id, body_sealed,
              idempotency_key, wa_message_id, status, status_at, author)
          VALUES ($1, $2, $3, $4, 'inbound', $5, $6, $7, $8, $9, 'received', $10, 'customer')
          ON CONFLICT DO NOTHING",
+        message.id,
+        message.merchant_id.as_uuid(),
+        message.conversation_id,
+        message.customer_id.as_uuid(),
+        message.kind,
+        message.pii_key_id,
+        message.body_sealed,
+        format!("inbound:{}", message.wa_message_id),
+        message.wa_message_id,
+        message.received_at
     )
-    .bind(message.id)
-    .bind(message.merchant_id)
-    .bind(message.conversation_id)
-    .bind(message.customer_id)
-    .bind(message.kind)
-    .bind(message.pii_key_id)
-    .bind(message.body_sealed)
-    .bind(format!("inbound:{}", message.wa_message_id))
-    .bind(message.wa_message_id)
-    .bind(message.received_at)
     .execute(&mut **tx)
     .await?;
     Ok(stored.rows_affected() > 0)
@@ -143,11 +144,12 @@ pub struct Recorded {
 
 /// The merchant's message keyed `key`, locked until the transaction ends.
 pub async fn lock_by_key(tx: &mut Tx, merchant: MerchantId, key: &str) -> sqlx::Result<Option<Recorded>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Recorded,
         "SELECT id, status, updated_at FROM messages WHERE merchant_id = $1 AND idempotency_key = $2 FOR UPDATE",
+        merchant.as_uuid(),
+        key
     )
-    .bind(merchant)
-    .bind(key)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -203,22 +205,24 @@ pub async fn record_sending(tx: &mut Tx, message: Sending<'_>) -> sqlx::Result<(
 
 /// Nothing was sent (a rate limit): a `sending` message is `queued` again.
 pub async fn requeue_unsent(tx: &mut Tx, message_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("UPDATE messages SET status = 'queued', status_at = now() WHERE id = $1 AND status = 'sending'")
-        .bind(message_id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE messages SET status = 'queued', status_at = now() WHERE id = $1 AND status = 'sending'",
+        message_id
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
 /// Meta accepted the message as `wa_message_id`; a status that came first is kept.
 pub async fn mark_sent(tx: &mut Tx, message_id: Uuid, wa_message_id: &str) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE messages SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END,
              wa_message_id = $2, sent_at = coalesce(sent_at, now()), status_at = now(), error_code = NULL, error_reason = NULL
          WHERE id = $1",
+        message_id,
+        wa_message_id
     )
-    .bind(message_id)
-    .bind(wa_message_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -233,13 +237,14 @@ pub struct Failed {
 
 /// The message failed with Meta's `code` and `reason`; `None` when there is no such message.
 pub async fn mark_failed(tx: &mut Tx, message_id: Uuid, code: &str, reason: &str) -> sqlx::Result<Option<Failed>> {
-    sqlx::query_as(
-        "UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1
-         RETURNING merchant_id, conversation_id",
+    sqlx::query_as!(
+        Failed,
+        r#"UPDATE messages SET status = 'failed', status_at = now(), error_code = $2, error_reason = $3 WHERE id = $1
+           RETURNING merchant_id AS "merchant_id: MerchantId", conversation_id"#,
+        message_id,
+        code,
+        reason
     )
-    .bind(message_id)
-    .bind(code)
-    .bind(reason)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -247,13 +252,13 @@ pub async fn mark_failed(tx: &mut Tx, message_id: Uuid, code: &str, reason: &str
 /// A message written before its task was decided (a person's reply is in the thread at once)
 /// whose task was then cancelled: it is `skipped`, with the task's reason.
 pub async fn skip_for_cancelled_task(tx: &mut Tx, task_id: TaskId) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE messages m SET status = 'skipped', status_at = now(), error_reason = t.status_reason
          FROM scheduled_tasks t
          WHERE t.id = $1 AND t.state = 'cancelled' AND m.merchant_id = t.merchant_id
            AND m.idempotency_key = 'task:' || t.id::text AND m.status = 'queued'",
+        task_id.as_uuid()
     )
-    .bind(task_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
