@@ -45,9 +45,13 @@ test: services tools
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 
 ## The descriptions of the compile-checked queries (`.sqlx/`), written again against the local
-## database after `make migrate`: each file holding a query macro is touched so the build
-## expands it again with the database at hand.
-sqlx-prepare: migrate
+## database once it is migrated: each file holding a query macro is touched so the build expands
+## it again with the database at hand. The migration runner itself is built against the database
+## as it is, since a new query has no description yet (a query that needs a migration not yet
+## applied: run `make migrate` before writing it).
+sqlx-prepare: services
+	SQLX_OFFLINE=false DATABASE_URL=$${SQLX_DATABASE_URL:-postgres://recete@127.0.0.1:5432/recete} $(CARGO) build --bin recete
+	DATABASE_MIGRATION_URL=$${DATABASE_MIGRATION_URL:-postgres://recete_owner@127.0.0.1:5432/recete} $(RECETE) migrate
 	rm -rf .sqlx && mkdir .sqlx
 	touch $$(grep -rlE 'sqlx::query(_as|_scalar)?!' --include=*.rs api console platform shared messaging privacy analytics jobs workers ops agent knowledge embed llm scrape src)
 	SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx DATABASE_URL=$${SQLX_DATABASE_URL:-postgres://recete@127.0.0.1:5432/recete} $(CARGO) build --workspace --all-targets
