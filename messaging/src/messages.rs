@@ -176,28 +176,28 @@ pub struct Sending<'a> {
 /// Records the task's message as `sending` before the call: a new row, or the row an earlier
 /// attempt (or a person's reply) wrote under the task's key, with this attempt's content.
 pub async fn record_sending(tx: &mut Tx, message: Sending<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO messages (id, merchant_id, customer_id, order_id, scheduled_task_id, direction, kind, pii_key_id, body_sealed,
              template_name, idempotency_key, status, status_at, proactive, metadata, conversation_id, author)
          VALUES ($1, $2, $3, $4, $5, 'outbound', $6, $7, $8, $9, $10, 'sending', now(), $11, $12, $13, $14)
          ON CONFLICT (merchant_id, idempotency_key) WHERE idempotency_key IS NOT NULL
          DO UPDATE SET status = 'sending', status_at = now(), kind = EXCLUDED.kind, template_name = EXCLUDED.template_name,
              pii_key_id = EXCLUDED.pii_key_id, body_sealed = EXCLUDED.body_sealed",
+        message.id,
+        message.merchant_id.as_uuid(),
+        message.customer_id.as_uuid(),
+        message.order_id.map(|order| order.as_uuid()),
+        message.task_id.as_uuid(),
+        message.kind,
+        message.pii_key_id,
+        message.body_sealed,
+        message.template_name,
+        task_key(message.task_id),
+        message.proactive,
+        message.metadata,
+        message.conversation_id,
+        message.author
     )
-    .bind(message.id)
-    .bind(message.merchant_id)
-    .bind(message.customer_id)
-    .bind(message.order_id)
-    .bind(message.task_id)
-    .bind(message.kind)
-    .bind(message.pii_key_id)
-    .bind(message.body_sealed)
-    .bind(message.template_name)
-    .bind(task_key(message.task_id))
-    .bind(message.proactive)
-    .bind(message.metadata)
-    .bind(message.conversation_id)
-    .bind(message.author)
     .execute(&mut **tx)
     .await?;
     Ok(())
