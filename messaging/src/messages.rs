@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
+use sqlx::postgres::types::PgInterval;
 use uuid::Uuid;
 
 use recete_platform::db::Tx;
@@ -122,14 +123,15 @@ pub async fn recent_proactive_sends(
     window: chrono::Duration,
     except_key: &str,
 ) -> sqlx::Result<Vec<DateTime<Utc>>> {
-    sqlx::query_scalar(
-        "SELECT coalesce(sent_at, created_at) FROM messages
-         WHERE customer_id = $1 AND proactive AND status IN ('sending', 'sent', 'delivered', 'read')
-           AND coalesce(sent_at, created_at) > now() - $2 AND idempotency_key <> $3",
+    let window = PgInterval::try_from(window).map_err(sqlx::Error::Encode)?;
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sent_at, created_at) AS "at!" FROM messages
+           WHERE customer_id = $1 AND proactive AND status IN ('sending', 'sent', 'delivered', 'read')
+             AND coalesce(sent_at, created_at) > now() - $2::interval AND idempotency_key <> $3"#,
+        customer_id.as_uuid(),
+        window,
+        except_key
     )
-    .bind(customer_id)
-    .bind(window)
-    .bind(except_key)
     .fetch_all(&mut **tx)
     .await
 }
@@ -278,16 +280,17 @@ pub struct FailedMessage {
 
 /// The failed message of a task that became a dead letter, unless its merchant was already told.
 pub async fn given_up_unannounced(tx: &mut Tx, task_id: TaskId) -> sqlx::Result<Option<FailedMessage>> {
-    sqlx::query_as(
-        "SELECT m.merchant_id, m.id, m.customer_id, m.conversation_id, m.error_code,
-                    coalesce(m.error_reason, t.last_error) AS reason
-             FROM scheduled_tasks t JOIN messages m ON m.scheduled_task_id = t.id
-             WHERE t.id = $1 AND t.state = 'dead' AND m.status = 'failed'
-               AND NOT EXISTS (SELECT 1 FROM merchant_events e
-                               WHERE e.merchant_id = m.merchant_id AND e.type = 'message.failed'
-                                 AND e.payload->>'message_id' = m.id::text)",
+    sqlx::query_as!(
+        FailedMessage,
+        r#"SELECT m.merchant_id AS "merchant_id: MerchantId", m.id, m.customer_id AS "customer_id: CustomerId",
+                  m.conversation_id, m.error_code, coalesce(m.error_reason, t.last_error) AS reason
+           FROM scheduled_tasks t JOIN messages m ON m.scheduled_task_id = t.id
+           WHERE t.id = $1 AND t.state = 'dead' AND m.status = 'failed'
+             AND NOT EXISTS (SELECT 1 FROM merchant_events e
+                             WHERE e.merchant_id = m.merchant_id AND e.type = 'message.failed'
+                               AND e.payload->>'message_id' = m.id::text)"#,
+        task_id.as_uuid()
     )
-    .bind(task_id)
     .fetch_optional(&mut **tx)
     .await
 }
