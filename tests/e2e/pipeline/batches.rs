@@ -12,6 +12,7 @@ use recete_jobs::execution::{self, JobContext, JobRow};
 use recete_jobs::heartbeat::Process;
 use recete_platform::config::PoolSettings;
 use recete_platform::ids::EventId;
+use recete_shared::events::EventKind;
 use recete_shared::integrations::IntegrationKind;
 use recete_workers::Pool;
 use recete_workers::orders::{OrderDeps, handle_event};
@@ -238,4 +239,26 @@ async fn a_batch_of_one_applies_only_the_jobs_own_event() {
     Worker::new(&app, 50).run(event_of(&app, "order-0").await).await;
     assert_eq!(app.count(PROCESSED).await, 2);
     assert_eq!(app.order_status("order-2").await, None);
+}
+
+#[tokio::test]
+async fn a_batch_leaves_a_stores_privacy_request_to_its_own_job() {
+    let app = spawn_app().await;
+    store_orders(&app, 3).await;
+    hand_over_everything(&app).await;
+    // A row of a privacy request's kind among due, handed-over order events.
+    let privacy = EventKind::PrivacyCustomerRedact.as_str();
+    sqlx::query("UPDATE external_events SET kind = $1 WHERE subject_id = 'order-2'")
+        .bind(privacy)
+        .execute(&app.admin)
+        .await
+        .expect("a privacy request's kind");
+    Worker::new(&app, 50).run(event_of(&app, "order-0").await).await;
+    assert_eq!(app.count(PROCESSED).await, 2, "the job's own event and the other order event");
+    let (state, attempts): (String, i32) =
+        sqlx::query_as("SELECT state, attempts FROM external_events WHERE subject_id = 'order-2'")
+            .fetch_one(&app.admin)
+            .await
+            .expect("the privacy request's row");
+    assert_eq!((state.as_str(), attempts), ("pending", 0), "untouched, still due for its own job");
 }
